@@ -1,0 +1,187 @@
+"""What every backend provides: a connected client, the script runner, SCAN and events.
+
+    >>> backend = RedisBackend(url="redis://localhost:6379/0", key_prefix="myapp:")
+    >>> await backend.connect()
+    >>> version = await backend.run("state/save", keys=[...], args=[...])
+    >>> async for key in backend.scan(backend.keys.entity_pattern("state")): ...
+    >>> await backend.close()
+
+Backends connect lazily on first use; a failed first connection raises
+BackendUnavailableError at once (there is never a fallback to another backend).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..codec import DEFAULT_MAX_VALUE_BYTES
+from ..errors import BackendUnavailableError, InvalidInputError
+from ..keys import Keys
+from ..scripts import TRANSIENT_ERRORS, ScriptRunner
+
+if TYPE_CHECKING:
+    from ..events import EventHub
+
+
+def new_op_id() -> str:
+    """A fresh operation id: sent with every write so a retried call applies once."""
+    return uuid.uuid4().hex
+
+
+class Backend(ABC):
+    """Shared behaviour of the memory, file and redis backends."""
+
+    name = "abstract"
+
+    def __init__(
+        self,
+        *,
+        key_prefix: str = "agentstate:",
+        ttl: float | None = None,
+        events: bool = True,
+        retry_seconds: float = 10.0,
+        max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES,
+    ) -> None:
+        if ttl is not None and (not isinstance(ttl, (int, float)) or isinstance(ttl, bool) or ttl <= 0):
+            raise InvalidInputError(f"ttl must be a positive number of seconds or None, got {ttl!r}")
+        self.keys = Keys(key_prefix)
+        self.default_ttl = ttl
+        self.events_enabled = events
+        self.retry_seconds = retry_seconds
+        self.max_value_bytes = max_value_bytes
+        self.db = 0
+        self._client: Any = None
+        self._runner: ScriptRunner | None = None
+        self._connect_lock = asyncio.Lock()
+        self._hub: EventHub | None = None
+        self._closed = False
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    @abstractmethod
+    async def _open(self) -> Any:
+        """Create and return the client (not yet checked)."""
+
+    async def _after_write(self) -> None:
+        """Hook run after every mutating script (the file backend saves here)."""
+
+    async def connect(self) -> Backend:
+        if self._runner is not None:
+            return self
+        async with self._connect_lock:
+            if self._runner is not None:
+                return self
+            if self._closed:
+                raise BackendUnavailableError(f"{self.name} backend is closed")
+            client = await self._open()
+            try:
+                await client.ping()
+            except TRANSIENT_ERRORS as exc:
+                await _close_client(client)
+                raise BackendUnavailableError(f"{self.describe()} is unreachable: {exc}") from exc
+            self._client = client
+            self._runner = ScriptRunner(
+                client, retry_seconds=self.retry_seconds, after_write=self._after_write
+            )
+        return self
+
+    async def close(self) -> None:
+        self._closed = True
+        if self._hub is not None:
+            await self._hub.close()
+            self._hub = None
+        if self._client is not None:
+            await _close_client(self._client)
+            self._client = None
+            self._runner = None
+
+    async def __aenter__(self) -> Backend:
+        return await self.connect()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def describe(self) -> str:
+        return f"{self.name} backend"
+
+    # -- use ---------------------------------------------------------------------------------
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            raise BackendUnavailableError(f"{self.describe()} is not connected; await connect() first")
+        return self._client
+
+    async def run(self, script: str, keys: Sequence[str], args: Sequence[Any] = ()) -> Any:
+        """Run one library script (see ``lua/``) and return its reply."""
+        if self._runner is None:
+            await self.connect()
+        assert self._runner is not None
+        return await self._runner.run(script, keys, args)
+
+    def ttl_ms(self, ttl: float | None) -> int:
+        """Milliseconds for a per-call ttl, falling back to the backend default; 0 = none."""
+        ttl = self.default_ttl if ttl is None else ttl
+        if ttl is None:
+            return 0
+        if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not ttl > 0:
+            raise InvalidInputError(f"ttl must be a positive number of seconds, got {ttl!r}")
+        return max(1, int(ttl * 1000))
+
+    def channel(self, kind: str, ident: str) -> str:
+        """The event channel a script publishes to, or '' when events are off."""
+        return self.keys.channel(kind, ident) if self.events_enabled else ""
+
+    async def scan(self, match: str, count: int = 1000) -> AsyncIterator[str]:
+        """Every key matching ``match`` (SCAN, on every primary of a cluster)."""
+        await self.connect()
+        async for key in self.client.scan_iter(match=match, count=count):
+            yield key
+
+    # -- events ------------------------------------------------------------------------------
+
+    @property
+    def events(self) -> EventHub:
+        """The per-backend subscription hub (created on first use)."""
+        if self._hub is None:
+            from ..events import EventHub
+
+            self._hub = EventHub(self)
+        return self._hub
+
+    async def pubsub_clients(self) -> list[Any]:
+        """Clients to listen on: pattern events on the first, keyspace events on each."""
+        await self.connect()
+        return [self.client]
+
+    async def enable_keyspace_events(self) -> bool:
+        """Turn on expiry notifications (flags E and x) where CONFIG is permitted."""
+        return await enable_expiry_notifications(await self.pubsub_clients())
+
+
+async def enable_expiry_notifications(clients: list[Any]) -> bool:
+    ok = True
+    for client in clients:
+        try:
+            current = (await client.config_get("notify-keyspace-events")).get("notify-keyspace-events", "")
+            flags = set(current)
+            if "A" in flags:
+                flags.add("x")
+            if {"E", "x"} <= flags:
+                continue
+            await client.config_set("notify-keyspace-events", "".join(sorted(flags | {"E", "x"})))
+        except Exception:  # noqa: BLE001 - managed Redis refuses CONFIG in many ways
+            ok = False
+    return ok
+
+
+async def _close_client(client: Any) -> None:
+    closer = getattr(client, "aclose", None) or getattr(client, "close")
+    try:
+        await closer()
+    except Exception:  # noqa: BLE001 - closing a dead connection must not mask the real error
+        pass

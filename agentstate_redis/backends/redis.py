@@ -1,0 +1,152 @@
+"""The production backend: redis-py asyncio with hiredis, for one server, Sentinel or Cluster.
+
+    >>> RedisBackend(url="redis://localhost:6379/0")
+    >>> RedisBackend(url="rediss://user:secret@redis.internal:6380/0")        # TLS
+    >>> RedisBackend(url="unix:///run/redis.sock?db=2")
+    >>> RedisBackend(url="redis+sentinel://s1:26379,s2:26379/mymaster/0")
+    >>> RedisBackend(url="redis+cluster://node1:7000")                       # or cluster=True
+
+With no url, ``REDIS_URL`` from the environment is used, then
+``redis://localhost:6379/0``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.sentinel import Sentinel
+
+from ..errors import InvalidInputError
+from .base import Backend
+
+DEFAULT_URL = "redis://localhost:6379/0"
+_SCHEMES = ("redis", "rediss", "unix", "redis+sentinel", "rediss+sentinel", "redis+cluster", "rediss+cluster")
+
+
+def default_url() -> str:
+    return os.environ.get("REDIS_URL") or DEFAULT_URL
+
+
+class RedisBackend(Backend):
+    name = "redis"
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        db: int | None = None,
+        connection_pool_size: int = 10,
+        cluster: bool | None = None,
+        socket_timeout: float = 10.0,
+        **options: Any,
+    ) -> None:
+        super().__init__(**options)
+        self.url = url or default_url()
+        scheme = urlsplit(self.url).scheme
+        if scheme not in _SCHEMES:
+            raise InvalidInputError(f"redis url scheme must be one of {_SCHEMES}, got {scheme!r} in {self._safe_url()}")
+        if not isinstance(connection_pool_size, int) or connection_pool_size < 1:
+            raise InvalidInputError(f"connection_pool_size must be a positive integer, got {connection_pool_size!r}")
+        self.cluster = bool(cluster) or scheme.endswith("+cluster")
+        self.sentinel = scheme.endswith("+sentinel")
+        self.requested_db = db
+        self.pool_size = connection_pool_size
+        self.socket_timeout = socket_timeout
+        self._nodes: list[Any] = []
+
+    def _safe_url(self) -> str:
+        parts = urlsplit(self.url)
+        if parts.password:
+            return self.url.replace(f":{parts.password}@", ":***@")
+        return self.url
+
+    def describe(self) -> str:
+        kind = "cluster" if self.cluster else "sentinel" if self.sentinel else "server"
+        return f"redis {kind} at {self._safe_url()}"
+
+    def _common(self) -> dict[str, Any]:
+        return {
+            "decode_responses": True,
+            "socket_timeout": self.socket_timeout,
+            "socket_connect_timeout": min(self.socket_timeout, 5.0),
+            "health_check_interval": 30,
+        }
+
+    async def _open(self) -> Any:
+        if self.cluster:
+            url = self.url.replace("+cluster", "", 1)
+            client = RedisCluster.from_url(url, max_connections=max(self.pool_size, 32), **self._common())
+            return client
+        if self.sentinel:
+            return self._open_sentinel()
+        pool = aioredis.BlockingConnectionPool.from_url(
+            self.url, max_connections=self.pool_size, timeout=self.socket_timeout, **self._common(),
+            **({"db": self.requested_db} if self.requested_db is not None else {}),
+        )
+        client = aioredis.Redis(connection_pool=pool)
+        self.db = int(pool.connection_kwargs.get("db", 0) or 0)
+        return client
+
+    def _open_sentinel(self) -> Any:
+        parts = urlsplit(self.url)
+        hosts = []
+        for hostport in parts.netloc.rsplit("@", 1)[-1].split(","):
+            host, _, port = hostport.partition(":")
+            hosts.append((host, int(port or 26379)))
+        path = [p for p in parts.path.split("/") if p]
+        if not path:
+            raise InvalidInputError(f"sentinel url needs a service name: {self._safe_url()}")
+        service = path[0]
+        db = self.requested_db if self.requested_db is not None else int(path[1]) if len(path) > 1 else 0
+        self.db = db
+        query = parse_qs(parts.query)
+        password = unquote(parts.password) if parts.password else None
+        sentinel_password = query.get("sentinel_password", [None])[0]
+        sentinel = Sentinel(
+            hosts,
+            sentinel_kwargs={"password": sentinel_password, "socket_timeout": self.socket_timeout},
+            ssl=parts.scheme.startswith("rediss"),
+        )
+        return sentinel.master_for(
+            service, db=db, password=password, username=unquote(parts.username) if parts.username else None,
+            max_connections=self.pool_size, **self._common(),
+        )
+
+    async def pubsub_clients(self) -> list[Any]:
+        """One plain client per primary on a cluster (keyspace events are per node)."""
+        await self.connect()
+        if not self.cluster:
+            return [self.client]
+        if not self._nodes:
+            kwargs = dict(self.client.get_connection_kwargs())
+            kwargs.pop("connection_class", None)
+            kwargs = {k: v for k, v in kwargs.items() if k in _NODE_KWARGS}
+            for node in self.client.get_primaries():
+                self._nodes.append(aioredis.Redis(host=node.host, port=node.port, **kwargs))
+        return list(self._nodes)
+
+    async def refresh_nodes(self) -> list[Any]:
+        """Forget per-node clients so the next call follows a new topology (failover)."""
+        for node in self._nodes:
+            await node.aclose()
+        self._nodes = []
+        return await self.pubsub_clients()
+
+    async def close(self) -> None:
+        for node in self._nodes:
+            try:
+                await node.aclose()
+            except Exception:  # noqa: BLE001
+                pass
+        self._nodes = []
+        await super().close()
+
+
+_NODE_KWARGS = {
+    "username", "password", "decode_responses", "socket_timeout", "socket_connect_timeout",
+    "ssl", "ssl_ca_certs", "ssl_certfile", "ssl_keyfile", "ssl_cert_reqs", "health_check_interval",
+}

@@ -1,0 +1,81 @@
+"""JSON encoding of user values (orjson), with the checks Redis cannot do for us.
+
+    >>> dumps({"progress": 0.5})
+    '{"progress":0.5}'
+    >>> dumps({"x": float("nan")})
+    Traceback (most recent call last):
+    InvalidInputError: value is not JSON-serializable: NaN at $.x
+
+Values travel to Lua as opaque strings; Lua never parses them.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import enum
+import math
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+from pydantic import BaseModel
+
+from .errors import InvalidInputError
+
+DEFAULT_MAX_VALUE_BYTES = 8 * 1024 * 1024
+_SCALARS = (str, bool, int, type(None), _dt.datetime, _dt.date, _dt.time, uuid.UUID, enum.Enum)
+
+
+def check_json(value: Any, path: str = "$") -> None:
+    """Raise InvalidInputError if ``value`` would not survive a JSON round trip."""
+    if isinstance(value, _SCALARS):
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise InvalidInputError(f"value is not JSON-serializable: {value!r} at {path}")
+        return
+    if isinstance(value, BaseModel):
+        return
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise InvalidInputError(
+                    f"value is not JSON-serializable: key {key!r} ({type(key).__name__}) at {path}"
+                )
+            check_json(item, f"{path}.{key}")
+        return
+    if isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            check_json(item, f"{path}[{i}]")
+        return
+    raise InvalidInputError(
+        f"value is not JSON-serializable: {type(value).__name__} at {path}"
+    )
+
+
+def _default(obj: Any) -> Any:
+    if isinstance(obj, BaseModel):
+        return obj.model_dump(mode="json")
+    if isinstance(obj, Mapping):
+        return dict(obj)
+    raise TypeError
+
+
+def dumps(value: Any, *, max_bytes: int = DEFAULT_MAX_VALUE_BYTES, what: str = "value") -> str:
+    """Encode ``value`` as compact JSON text, refusing NaN, odd keys and oversized results."""
+    check_json(value)
+    try:
+        raw = orjson.dumps(value, default=_default)
+    except (TypeError, orjson.JSONEncodeError) as exc:
+        raise InvalidInputError(f"{what} is not JSON-serializable: {exc}") from None
+    if len(raw) > max_bytes:
+        raise InvalidInputError(f"{what} is {len(raw)} bytes encoded, the maximum is {max_bytes}")
+    return raw.decode()
+
+
+def loads(text: str | bytes | None) -> Any:
+    """Decode JSON text stored by :func:`dumps`; None stays None."""
+    if text is None:
+        return None
+    return orjson.loads(text)

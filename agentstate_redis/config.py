@@ -1,0 +1,98 @@
+"""StateConfig (the seed's settings) and turning settings into a backend.
+
+    >>> StateManager(config=StateConfig(backend="redis", redis_url="redis://localhost:6379", ttl=3600))
+    >>> backend, owned = resolve_backend(persistence="redis")   # what every manager does
+
+Settings not given come from the environment: ``REDIS_URL``, then
+``redis://localhost:6379/0``. An unknown backend name is an error, never a
+fallback to memory.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from .backends.base import Backend
+from .backends.file import FileBackend
+from .backends.memory import MemoryBackend
+from .backends.redis import RedisBackend
+from .codec import DEFAULT_MAX_VALUE_BYTES
+from .errors import InvalidInputError
+from .model import Model
+
+BACKEND_NAMES = ("memory", "file", "redis")
+
+
+class StateConfig(Model):
+    """Backend settings; field names follow the seed document."""
+
+    backend: Literal["memory", "file", "redis"] = "memory"
+    auto_save: bool = True
+    save_interval: float = Field(30.0, ge=0)
+    file_path: str | None = None
+    file_format: Literal["json", "msgpack"] = "json"
+    compression: bool = False
+    redis_url: str | None = None
+    db: int | None = Field(None, ge=0)
+    key_prefix: str = "agentstate:"
+    ttl: float | None = Field(None, gt=0)
+    connection_pool_size: int = Field(10, ge=1)
+    events: bool = True
+    retry_seconds: float = Field(10.0, ge=0)
+    max_value_bytes: int = Field(DEFAULT_MAX_VALUE_BYTES, ge=1)
+
+
+def make_backend(config: StateConfig) -> Backend:
+    common: dict[str, Any] = {
+        "key_prefix": config.key_prefix,
+        "ttl": config.ttl,
+        "events": config.events,
+        "retry_seconds": config.retry_seconds,
+        "max_value_bytes": config.max_value_bytes,
+    }
+    if config.backend == "memory":
+        return MemoryBackend(**common)
+    if config.backend == "file":
+        return FileBackend(
+            file_path=config.file_path or "./state/state.json",
+            format=config.file_format,
+            compression=config.compression,
+            save_interval=config.save_interval,
+            auto_save=config.auto_save,
+            **common,
+        )
+    return RedisBackend(
+        config.redis_url, db=config.db, connection_pool_size=config.connection_pool_size, **common
+    )
+
+
+def resolve_backend(
+    persistence: str | Backend | None = None,
+    *,
+    backend: Backend | None = None,
+    state_manager: Any = None,
+    config: StateConfig | None = None,
+    **settings: Any,
+) -> tuple[Backend, bool]:
+    """The backend a manager should use, and whether the manager owns (and closes) it.
+
+    Accepts, in order: an explicit ``backend``, a StateManager to share, a
+    ``config``, or ``persistence="memory"|"file"|"redis"`` plus StateConfig
+    fields as keyword arguments (``redis_url=``, ``key_prefix=``, ...).
+    """
+    if backend is not None:
+        return backend, False
+    if isinstance(persistence, Backend):
+        return persistence, False
+    if state_manager is not None:
+        return state_manager.backend, False
+    if config is None:
+        name = persistence or "memory"
+        if name not in BACKEND_NAMES:
+            raise InvalidInputError(f"unknown persistence backend {name!r}; choose one of {BACKEND_NAMES}")
+        config = StateConfig(backend=name, **settings)
+    elif settings:
+        raise InvalidInputError(f"pass either config= or settings, not both: {sorted(settings)}")
+    return make_backend(config), True

@@ -1,0 +1,130 @@
+"""The typed errors every facade raises.
+
+    >>> try:
+    ...     await state.save("agent:a", {"n": 1}, expected_version=3)
+    ... except VersionConflictError as e:
+    ...     print(e.expected, e.actual)
+
+Scripts signal failures with ``redis.error_reply("ASR_<CODE> <json details>")``;
+:func:`from_script_error` turns such a reply into one of these classes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+
+class AgentStateError(Exception):
+    """Base of every error raised by agentstate_redis."""
+
+    code = "ERROR"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.details = details
+        for name, value in details.items():
+            setattr(self, name, value)
+
+
+class NotFoundError(AgentStateError, LookupError):
+    """The named entity (key, agent, workflow, task, ...) does not exist."""
+
+    code = "NOT_FOUND"
+
+
+class AlreadyExistsError(AgentStateError):
+    """Creating an entity whose id is already taken."""
+
+    code = "EXISTS"
+
+
+class VersionConflictError(AgentStateError):
+    """A write carried an expected version that is not the stored one."""
+
+    code = "CONFLICT"
+
+
+class InvalidTransitionError(AgentStateError):
+    """The entity's current status does not allow this operation."""
+
+    code = "TRANSITION"
+
+
+class LeaseError(AgentStateError):
+    """The lease is held by someone else, has expired, or the fencing token is stale."""
+
+    code = "LEASE"
+
+
+class InvalidInputError(AgentStateError, ValueError):
+    """Bad input, rejected before anything is written."""
+
+    code = "INVALID"
+
+
+class BackendUnavailableError(AgentStateError, ConnectionError):
+    """The backend could not be reached (after the bounded retries)."""
+
+    code = "UNAVAILABLE"
+
+
+class BackendLockedError(AgentStateError):
+    """Another process holds the file backend's lock on this state file."""
+
+    code = "LOCKED"
+
+
+class RecoveryError(AgentStateError):
+    """Recovery is impossible: no recoverable checkpoint, or attempts exhausted."""
+
+    code = "RECOVERY"
+
+
+_BY_CODE = {
+    cls.code: cls
+    for cls in (
+        NotFoundError,
+        AlreadyExistsError,
+        VersionConflictError,
+        InvalidTransitionError,
+        LeaseError,
+        InvalidInputError,
+        RecoveryError,
+    )
+}
+
+SCRIPT_ERROR_PREFIX = "ASR_"
+
+
+def from_script_error(message: str) -> AgentStateError | None:
+    """Map ``"ASR_CONFLICT {...}"`` to a typed error; None if not one of ours."""
+    text = message.strip()
+    if not text.startswith(SCRIPT_ERROR_PREFIX):
+        return None
+    head, _, rest = text[len(SCRIPT_ERROR_PREFIX):].partition(" ")
+    cls = _BY_CODE.get(head, AgentStateError)
+    details: dict[str, Any] = {}
+    if rest:
+        try:
+            parsed = orjson.loads(rest)
+            details = parsed if isinstance(parsed, dict) else {"detail": parsed}
+        except orjson.JSONDecodeError:
+            details = {"detail": rest}
+    return cls(_describe(head, details), **details)
+
+
+def _describe(code: str, d: dict[str, Any]) -> str:
+    what = f"{d.get('kind', 'entity')} {d.get('id', '')!r}".strip()
+    if code == "NOT_FOUND":
+        return f"{what} not found"
+    if code == "EXISTS":
+        return f"{what} already exists"
+    if code == "CONFLICT":
+        return f"{what}: expected version {d.get('expected')}, stored version is {d.get('actual')}"
+    if code == "TRANSITION":
+        return f"{what}: cannot {d.get('op')} while status is {d.get('status')!r}"
+    if code == "LEASE":
+        return f"{what}: {d.get('reason', 'lease lost')}"
+    return f"{what}: {d.get('detail') or d.get('reason') or code}"

@@ -1,0 +1,266 @@
+"""Change events across processes: the scripts PUBLISH, the hub dispatches to callbacks.
+
+    >>> hub = backend.events
+    >>> sub = hub.subscribe("state", "agent:*", on_event)   # on_event(event: ChangeEvent)
+    >>> await sub                                            # optional: wait until live
+    >>> hub.unsubscribe("state", "agent:*", on_event)
+
+One pub/sub connection per backend carries every pattern; on a cluster,
+keyspace (expiry) notifications are read from every primary. Pub/sub is
+at-most-once: after a reconnect the ``on_reconnect`` hooks run so callers can
+re-read state, and each event carries the entity's version so a gap shows.
+Callbacks may be sync or async; they run one at a time in arrival order, and
+one that raises is logged and does not stop the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+if TYPE_CHECKING:
+    from .backends.base import Backend
+
+log = logging.getLogger("agentstate_redis.events")
+
+Callback = Callable[["ChangeEvent"], Any]
+
+
+@dataclass(frozen=True)
+class ChangeEvent:
+    """One change as published by a script (``old``/``new`` are the stored strings)."""
+
+    kind: str
+    id: str
+    op: str
+    version: int | None
+    old: Any
+    new: Any
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_message(cls, kind: str, ident: str, payload: bytes | str) -> ChangeEvent:
+        data = orjson.loads(payload)
+        return cls(kind, data.get("key", ident), data.get("op", "change"), data.get("version"),
+                   data.get("old"), data.get("new"), data)
+
+
+def glob_to_regex(pattern: str) -> re.Pattern[str]:
+    """Redis glob (``* ? [..] \\x``) as an anchored regex."""
+    out, i = [], 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\" and i + 1 < len(pattern):
+            out.append(re.escape(pattern[i + 1]))
+            i += 2
+            continue
+        if c == "*":
+            out.append(".*")
+        elif c == "?":
+            out.append(".")
+        elif c == "[":
+            end = pattern.find("]", i + 1)
+            if end == -1:
+                out.append(re.escape(c))
+            else:
+                body = pattern[i + 1 : end]
+                body = "^" + body[1:] if body.startswith("^") else body
+                out.append("[" + body.replace("\\", "\\\\") + "]")
+                i = end
+        else:
+            out.append(re.escape(c))
+        i += 1
+    return re.compile("".join(out) + r"\Z", re.S)
+
+
+@dataclass
+class _Pattern:
+    kind: str
+    id_glob: str
+    regex: re.Pattern[str]
+    callbacks: list[Callback] = field(default_factory=list)
+    live: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class Subscription:
+    """Returned by :meth:`EventHub.subscribe`; awaiting it waits until the pattern is live."""
+
+    def __init__(self, hub: EventHub, entry: _Pattern) -> None:
+        self._hub, self._entry = hub, entry
+
+    def __await__(self) -> Any:
+        return self._wait().__await__()
+
+    async def _wait(self) -> Subscription:
+        await self._hub.start()
+        await asyncio.wait_for(self._entry.live.wait(), timeout=10)
+        return self
+
+
+class EventHub:
+    """Pattern subscriptions over one backend; start lazily, reconnect on their own."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+        self.keys = backend.keys
+        self._patterns: dict[str, _Pattern] = {}
+        self._pubsubs: list[Any] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self._start_lock = asyncio.Lock()
+        self._started = False
+        self.expiry_enabled: bool | None = None
+        self._reconnect_hooks: list[Callable[[], Any]] = []
+
+    # -- public --------------------------------------------------------------------------------
+
+    def subscribe(self, kind: str, id_glob: str, callback: Callback) -> Subscription:
+        channel = self.keys.channel_pattern(kind, id_glob)
+        entry = self._patterns.get(channel)
+        if entry is None:
+            entry = self._patterns[channel] = _Pattern(kind, id_glob, glob_to_regex(id_glob))
+            if self._started:
+                self._spawn(self._psubscribe(channel))
+        entry.callbacks.append(callback)
+        with contextlib.suppress(RuntimeError):
+            asyncio.get_running_loop()
+            if not self._started:
+                self._spawn(self.start())
+        return Subscription(self, entry)
+
+    def unsubscribe(self, kind: str, id_glob: str, callback: Callback | None = None) -> None:
+        channel = self.keys.channel_pattern(kind, id_glob)
+        entry = self._patterns.get(channel)
+        if entry is None:
+            return
+        if callback is None:
+            entry.callbacks.clear()
+        else:
+            entry.callbacks[:] = [c for c in entry.callbacks if c != callback]
+        if not entry.callbacks:
+            del self._patterns[channel]
+            if self._pubsubs:
+                self._spawn(self._pubsubs[0].punsubscribe(channel))
+
+    def on_reconnect(self, hook: Callable[[], Any]) -> None:
+        """Run ``hook`` after the listener reconnects (events may have been missed)."""
+        self._reconnect_hooks.append(hook)
+
+    async def start(self) -> None:
+        async with self._start_lock:
+            if self._started:
+                return
+            clients = await self.backend.pubsub_clients()
+            self.expiry_enabled = await self.backend.enable_keyspace_events()
+            if not self.expiry_enabled:
+                log.warning(
+                    "%s refused CONFIG SET notify-keyspace-events; TTL expiry will not reach "
+                    "subscribers. Set notify-keyspace-events to include 'Ex' on the server.",
+                    self.backend.describe(),
+                )
+            for index, client in enumerate(clients):
+                pubsub = client.pubsub(ignore_subscribe_messages=False)
+                await pubsub.subscribe(f"__keyevent@{self.backend.db}__:expired")
+                if index == 0 and self._patterns:
+                    await pubsub.psubscribe(*self._patterns)
+                self._pubsubs.append(pubsub)
+                self._tasks.append(asyncio.get_running_loop().create_task(self._read(pubsub)))
+            self._started = True
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        for pubsub in self._pubsubs:
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()
+        self._tasks, self._pubsubs, self._started = [], [], False
+
+    # -- internals -------------------------------------------------------------------------------
+
+    def _spawn(self, coro: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(coro)
+        task.add_done_callback(_log_failure)
+
+    async def _psubscribe(self, channel: str) -> None:
+        await self.start()
+        await self._pubsubs[0].psubscribe(channel)
+
+    async def _read(self, pubsub: Any) -> None:
+        failures = 0
+        while True:
+            try:
+                message = await pubsub.get_message(timeout=1.0)
+                if failures:
+                    failures = 0
+                    await self._after_reconnect(pubsub)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - connection drops: back off, reconnect, resubscribe
+                failures += 1
+                log.warning("event listener lost its connection (%s); reconnecting", exc)
+                await asyncio.sleep(min(0.05 * 2**failures, 2.0))
+                continue
+            if message is not None:
+                await self._dispatch(message)
+
+    async def _after_reconnect(self, pubsub: Any) -> None:
+        with contextlib.suppress(Exception):
+            await self.backend.enable_keyspace_events()
+        for hook in list(self._reconnect_hooks):
+            await _call(hook)
+
+    async def _dispatch(self, message: dict[str, Any]) -> None:
+        mtype = message.get("type")
+        if mtype == "psubscribe":
+            entry = self._patterns.get(message["channel"])
+            if entry is not None:
+                entry.live.set()
+            return
+        if mtype == "pmessage":
+            entry = self._patterns.get(message["pattern"])
+            parsed = self.keys.parse_channel(message["channel"])
+            if entry is None or parsed is None:
+                return
+            try:
+                event = ChangeEvent.from_message(parsed[0], parsed[1], message["data"])
+            except orjson.JSONDecodeError:
+                log.warning("ignoring malformed event on %s", message["channel"])
+                return
+            await self._deliver(entry, event)
+        elif mtype == "message" and message["channel"].endswith("__:expired"):
+            parsed = self.keys.parse_base(message["data"])
+            if parsed is None:
+                return
+            kind, ident = parsed
+            event = ChangeEvent(kind, ident, "expired", None, None, None, {"key": ident, "op": "expired"})
+            for entry in list(self._patterns.values()):
+                if entry.kind == kind and entry.regex.match(ident):
+                    await self._deliver(entry, event)
+
+    async def _deliver(self, entry: _Pattern, event: ChangeEvent) -> None:
+        for callback in list(entry.callbacks):
+            await _call(callback, event)
+
+
+async def _call(callback: Callable[..., Any], *args: Any) -> None:
+    try:
+        result = callback(*args)
+        if inspect.isawaitable(result):
+            await result
+    except Exception:  # noqa: BLE001 - one failing callback must not stop the others
+        log.exception("subscriber callback %r failed", callback)
+
+
+def _log_failure(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("event hub task failed", exc_info=task.exception())

@@ -1,0 +1,128 @@
+"""Every Redis key and pub/sub channel name of the library, built in one place.
+
+All keys of one entity share a hash tag, so every script runs unchanged on
+Redis Cluster:
+
+    >>> k = Keys("agentstate:")
+    >>> k.state("agent:a").base
+    'agentstate:{state:agent:a}'
+    >>> k.agent("researcher")("snapshots")
+    'agentstate:{agent:researcher}:snapshots'
+    >>> k.channel("state", "agent:a")
+    'agentstate:ev:state:agent:a'
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .errors import InvalidInputError
+
+MAX_ID_LENGTH = 1024
+_GLOB_SPECIAL = re.compile(r"([*?\[\]\\])")
+
+
+def escape_glob(text: str) -> str:
+    """Escape Redis glob characters so ``text`` matches only itself."""
+    return _GLOB_SPECIAL.sub(r"\\\1", text)
+
+
+def validate_id(kind: str, value: object) -> str:
+    """Return ``value`` if it is a usable id, else raise InvalidInputError naming it."""
+    if not isinstance(value, str):
+        raise InvalidInputError(f"{kind} id must be a string, got {type(value).__name__}", kind=kind)
+    if not value:
+        raise InvalidInputError(f"{kind} id must not be empty", kind=kind)
+    if len(value) > MAX_ID_LENGTH:
+        raise InvalidInputError(
+            f"{kind} id is {len(value)} characters, the maximum is {MAX_ID_LENGTH}", kind=kind
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class EntityKeys:
+    """The keys of one entity: ``base`` and ``base:<suffix>`` share one hash tag."""
+
+    base: str
+    kind: str
+    ident: str
+
+    def __call__(self, suffix: str) -> str:
+        return f"{self.base}:{suffix}"
+
+    @property
+    def ops(self) -> str:
+        """Hash of recent operation ids and their replies (retry de-duplication)."""
+        return self("ops")
+
+    @property
+    def op_order(self) -> str:
+        """List of recent operation ids, oldest last, to cap the ops hash."""
+        return self("opq")
+
+
+class Keys:
+    """Key and channel names under one configurable prefix."""
+
+    def __init__(self, prefix: str = "agentstate:") -> None:
+        if not isinstance(prefix, str) or not prefix:
+            raise InvalidInputError("key_prefix must be a non-empty string")
+        if "{" in prefix or "}" in prefix:
+            raise InvalidInputError(f"key_prefix {prefix!r} must not contain braces (they form hash tags)")
+        self.prefix = prefix
+
+    def entity(self, kind: str, ident: str) -> EntityKeys:
+        validate_id(kind, ident)
+        return EntityKeys(f"{self.prefix}{{{kind}:{ident}}}", kind, ident)
+
+    def state(self, key: str) -> EntityKeys:
+        return self.entity("state", key)
+
+    def agent(self, agent_id: str) -> EntityKeys:
+        return self.entity("agent", agent_id)
+
+    def workflow(self, workflow_id: str) -> EntityKeys:
+        return self.entity("wf", workflow_id)
+
+    def team(self, team_id: str) -> EntityKeys:
+        return self.entity("team", team_id)
+
+    def tool(self, tool_name: str) -> EntityKeys:
+        return self.entity("tool", tool_name)
+
+    def kb(self, knowledge_base_id: str) -> EntityKeys:
+        return self.entity("kb", knowledge_base_id)
+
+    def speech(self, session_id: str) -> EntityKeys:
+        return self.entity("speech", session_id)
+
+    def index(self, name: str) -> EntityKeys:
+        """A cross-entity index (its own hash tag; updated by its own script)."""
+        return self.entity("idx", name)
+
+    def entity_pattern(self, kind: str, id_glob: str = "*") -> str:
+        """SCAN MATCH pattern for the base keys of ``kind`` whose id matches ``id_glob``."""
+        return f"{escape_glob(self.prefix)}{{{kind}:{id_glob}}}"
+
+    def parse_base(self, redis_key: str) -> tuple[str, str] | None:
+        """``'p{state:a:b}'`` -> ``('state', 'a:b')``; None for other keys (sub-keys, foreign keys)."""
+        if not redis_key.startswith(self.prefix + "{") or not redis_key.endswith("}"):
+            return None
+        kind, sep, ident = redis_key[len(self.prefix) + 1 : -1].partition(":")
+        return (kind, ident) if sep and ident else None
+
+    def channel(self, kind: str, ident: str) -> str:
+        """Pub/sub channel that the scripts publish ``kind``'s change events to."""
+        return f"{self.prefix}ev:{kind}:{ident}"
+
+    def channel_pattern(self, kind: str, id_glob: str = "*") -> str:
+        return f"{escape_glob(self.prefix)}ev:{kind}:{id_glob}"
+
+    def parse_channel(self, channel: str) -> tuple[str, str] | None:
+        head = f"{self.prefix}ev:"
+        if not channel.startswith(head):
+            return None
+        kind, sep, ident = channel[len(head):].partition(":")
+        return (kind, ident) if sep else None

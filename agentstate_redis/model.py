@@ -1,0 +1,44 @@
+"""The pydantic base of every public model: validation errors become InvalidInputError.
+
+    >>> class Point(Model):
+    ...     x: int
+    >>> Point(x="nope")
+    Traceback (most recent call last):
+    InvalidInputError: Point: x: Input should be a valid integer ...
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from .errors import InvalidInputError
+
+
+def describe_validation(name: str, exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err.get("loc", ())) or "value"
+        parts.append(f"{where}: {err.get('msg')}")
+    return f"{name}: " + "; ".join(parts)
+
+
+class Model(BaseModel):
+    """Strict-ish, copyable pydantic model; bad fields raise InvalidInputError."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, use_enum_values=False)
+
+    def __init__(self, /, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise InvalidInputError(describe_validation(type(self).__name__, exc), errors=exc.errors()) from None
+
+    @classmethod
+    def parse(cls, data: Any) -> Any:
+        """``model_validate`` with the same typed error."""
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise InvalidInputError(describe_validation(cls.__name__, exc), errors=exc.errors()) from None

@@ -1,0 +1,195 @@
+"""Loading and running the Lua scripts: one file per atomic operation.
+
+    >>> library = ScriptLibrary.default()
+    >>> library["state/save"].keys  # from the script's header
+    ['data hash', 'ops hash', 'ops order list']
+    >>> version = await runner.run("state/save", keys=[...], args=[...])
+
+Scripts run with EVALSHA; a NOSCRIPT reply (server restart, failover, a new
+node) falls back to EVAL, which caches the script again. Error replies of the
+form ``ASR_<CODE> {...}`` become typed errors. A script whose header says
+``Retry: safe`` is retried on connection loss with the same arguments (and so
+the same operation id): the scripts make that harmless.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from redis import exceptions as rx
+from tenacity import (
+    AsyncRetrying,
+    RetryError,
+    retry_if_exception_type,
+    stop_after_delay,
+    wait_exponential_jitter,
+)
+
+from .errors import AgentStateError, BackendUnavailableError, from_script_error
+
+_INCLUDE = re.compile(r"^--@include\s+(\S+)\s*$", re.M)
+_HEADER = re.compile(r"^--\s*(KEYS|ARGV)\[(\d+)\]\s*(.*)$")
+
+#: Errors after which the same call may be sent again (the connection, not the script, failed).
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    rx.ConnectionError,
+    rx.TimeoutError,
+    rx.BusyLoadingError,
+    rx.ClusterDownError,
+    rx.TryAgainError,
+    rx.ReadOnlyError,
+    rx.MasterDownError,
+    OSError,
+)
+
+
+@dataclass(frozen=True)
+class Script:
+    name: str
+    source: str
+    sha: str
+    writes: bool
+    retry_safe: bool
+    keys: list[str] = field(default_factory=list)
+    argv: list[str] = field(default_factory=list)
+
+
+def _lua_root() -> Path:
+    packaged = resources.files("agentstate_redis") / "lua"
+    if packaged.is_dir():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parent.parent / "lua"
+
+
+class ScriptLibrary:
+    """Every ``lua/**/*.lua`` file, includes expanded, keyed by ``"dir/name"``."""
+
+    _default: ScriptLibrary | None = None
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.scripts: dict[str, Script] = {}
+        for path in sorted(root.rglob("*.lua")):
+            name = path.relative_to(root).with_suffix("").as_posix()
+            if name.startswith("lib/"):
+                continue
+            self.scripts[name] = self._parse(name, self._expand(path.read_text()))
+
+    @classmethod
+    def default(cls) -> ScriptLibrary:
+        if cls._default is None:
+            cls._default = cls(_lua_root())
+        return cls._default
+
+    def __getitem__(self, name: str) -> Script:
+        try:
+            return self.scripts[name]
+        except KeyError:
+            raise KeyError(f"no Lua script named {name!r} under {self.root}") from None
+
+    def _expand(self, text: str, seen: tuple[str, ...] = ()) -> str:
+        def include(match: re.Match[str]) -> str:
+            rel = match.group(1)
+            if rel in seen:
+                raise ValueError(f"include cycle: {' -> '.join(seen + (rel,))}")
+            return self._expand((self.root / rel).read_text(), seen + (rel,))
+
+        return _INCLUDE.sub(include, text)
+
+    @staticmethod
+    def _parse(name: str, source: str) -> Script:
+        header = source.split("\n\n", 1)[0].splitlines()
+        keys: list[str] = []
+        argv: list[str] = []
+        writes = retry_safe = False
+        for line in header:
+            if m := _HEADER.match(line):
+                (keys if m.group(1) == "KEYS" else argv).append(m.group(3).strip())
+            elif line.startswith("-- Mode:"):
+                writes = "write" in line
+            elif line.startswith("-- Retry:"):
+                retry_safe = line.split(":", 1)[1].strip().startswith("safe")
+        sha = hashlib.sha1(source.encode()).hexdigest()
+        return Script(name, source, sha, writes, retry_safe, keys, argv)
+
+
+def _arg(value: Any) -> str | bytes:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, (bytes, str)):
+        return value
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+class ScriptRunner:
+    """Runs library scripts on one client, with typed errors and bounded retries."""
+
+    def __init__(
+        self,
+        client: Any,
+        library: ScriptLibrary | None = None,
+        *,
+        retry_seconds: float = 10.0,
+        after_write: Callable[[], Awaitable[None] | None] | None = None,
+    ) -> None:
+        self.client = client
+        self.library = library or ScriptLibrary.default()
+        self.retry_seconds = retry_seconds
+        self.after_write = after_write
+
+    async def run(self, name: str, keys: Sequence[str], args: Sequence[Any] = ()) -> Any:
+        script = self.library[name]
+        if len(keys) != len(script.keys):
+            raise TypeError(f"{name} takes {len(script.keys)} keys, got {len(keys)}")
+        argv = [_arg(a) for a in args]
+        if script.retry_safe and self.retry_seconds > 0:
+            reply = await self._with_retries(script, list(keys), argv)
+        else:
+            reply = await self._call(script, list(keys), argv)
+        if script.writes and self.after_write is not None:
+            maybe = self.after_write()
+            if maybe is not None:
+                await maybe
+        return reply
+
+    async def _with_retries(self, script: Script, keys: list[str], argv: list[Any]) -> Any:
+        retrying = AsyncRetrying(
+            retry=retry_if_exception_type(TRANSIENT_ERRORS),
+            stop=stop_after_delay(self.retry_seconds),
+            wait=wait_exponential_jitter(initial=0.05, max=1.0),
+            reraise=False,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    return await self._call(script, keys, argv)
+        except RetryError as exc:
+            cause = exc.last_attempt.exception()
+            raise BackendUnavailableError(
+                f"{script.name}: backend unreachable for {self.retry_seconds:.1f}s: {cause}"
+            ) from cause
+        raise AssertionError("unreachable")
+
+    async def _call(self, script: Script, keys: list[str], argv: list[Any]) -> Any:
+        try:
+            try:
+                return await self.client.evalsha(script.sha, len(keys), *keys, *argv)
+            except rx.NoScriptError:
+                return await self.client.eval(script.source, len(keys), *keys, *argv)
+        except rx.ResponseError as exc:
+            typed = from_script_error(str(exc))
+            if typed is not None:
+                raise typed from None
+            if isinstance(exc, (rx.BusyLoadingError, rx.ReadOnlyError, rx.TryAgainError)):
+                raise
+            raise AgentStateError(f"{script.name} failed: {exc}") from exc

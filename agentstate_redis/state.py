@@ -1,0 +1,187 @@
+"""The core StateManager: versioned JSON objects with atomic partial updates and subscriptions.
+
+    >>> state = StateManager(config=StateConfig(backend="redis", redis_url="redis://localhost:6379"))
+    >>> await state.save("agent:researcher", {"status": "running", "progress": 0.45})
+    1
+    >>> await state.update("agent:researcher", {"progress": 0.75})
+    2
+    >>> await state.get("agent:researcher")
+    {'status': 'running', 'progress': 0.75}
+    >>> state.subscribe("agent:*", on_change)        # on_change(key, old_value, new_value)
+
+Every top-level field is its own hash field, so ``update`` merges atomically
+inside one script and two processes updating different fields never lose
+each other's writes. Every write bumps the key's version; pass
+``expected_version=`` to make it conditional (``0`` means "must not exist").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .codec import loads
+from .errors import InvalidInputError
+from .events import ChangeEvent, Subscription
+from .keys import validate_id
+from .manager import BaseManager
+
+StateCallback = Callable[[str, "dict[str, Any] | None", "dict[str, Any] | None"], Any]
+_FIELD = "."
+
+
+@dataclass(frozen=True)
+class StateEntry:
+    """A stored value with its version and remaining time to live (None = no expiry)."""
+
+    key: str
+    value: dict[str, Any]
+    version: int
+    ttl: float | None
+
+
+def _fields(value: Any, what: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise InvalidInputError(f"{what} must be a JSON object (a dict), got {type(value).__name__}")
+    return value
+
+
+def _decode_hash(flat: Any) -> tuple[dict[str, Any], int] | None:
+    """``[field, value, ...]`` of a stored hash -> (user dict, version); None if absent."""
+    if not flat or isinstance(flat, dict):
+        return None
+    value: dict[str, Any] = {}
+    version = 0
+    for i in range(0, len(flat), 2):
+        name, raw = flat[i], flat[i + 1]
+        if name.startswith(_FIELD):
+            value[name[1:]] = loads(raw)
+        elif name == "#v":
+            version = int(raw)
+    return value, version
+
+
+def _check_version(expected: int | None) -> str:
+    if expected is None:
+        return ""
+    if isinstance(expected, bool) or not isinstance(expected, int) or expected < 0:
+        raise InvalidInputError(f"expected_version must be a non-negative integer, got {expected!r}")
+    return str(expected)
+
+
+class StateManager(BaseManager):
+    """Core state engine with pluggable backends (see the module docstring)."""
+
+    kind = "state"
+
+    def __init__(self, config: Any = None, *, backend: Any = None, **settings: Any) -> None:
+        super().__init__(config=config, backend=backend, **settings)
+        self._wrappers: dict[tuple[str, int], Callable[[ChangeEvent], Any]] = {}
+
+    def _encode(self, key: str, value: Mapping[str, Any]) -> list[str]:
+        args: list[str] = []
+        for name, item in value.items():
+            if not isinstance(name, str):
+                raise InvalidInputError(f"field names of {key!r} must be strings, got {name!r}")
+            args += [_FIELD + name, self._dumps(item, what=f"field {name!r} of {key!r}")]
+        return args
+
+    def _keys(self, key: str) -> list[str]:
+        k = self.keys.state(key)
+        return [k.base, k.ops, k.op_order]
+
+    async def save(
+        self, key: str, value: Mapping[str, Any], *, ttl: float | None = None, expected_version: int | None = None
+    ) -> int:
+        """Replace the whole value; returns the new version."""
+        validate_id("state", key)
+        fields = self._encode(key, _fields(value, f"value for {key!r}"))
+        args = [self._op_id(), self.backend.channel("state", key), key, _check_version(expected_version),
+                self.backend.ttl_ms(ttl), *fields]
+        return int(await self.backend.run("state/save", self._keys(key), args))
+
+    async def update(
+        self,
+        key: str,
+        changes: Mapping[str, Any],
+        *,
+        ttl: float | None = None,
+        expected_version: int | None = None,
+        upsert: bool = False,
+    ) -> int:
+        """Merge top-level fields into the stored value; returns the new version.
+
+        A missing key raises NotFoundError unless ``upsert=True``, which creates it.
+        The key's expiry is refreshed to ``ttl`` (or the backend default) when one is set.
+        """
+        validate_id("state", key)
+        fields = self._encode(key, _fields(changes, f"changes for {key!r}"))
+        args = [self._op_id(), self.backend.channel("state", key), key, _check_version(expected_version),
+                self.backend.ttl_ms(ttl), "1" if upsert else "0", *fields]
+        return int(await self.backend.run("state/update", self._keys(key), args))
+
+    async def get_entry(self, key: str) -> StateEntry | None:
+        """Value, version and ttl in one consistent read; None if the key does not exist."""
+        validate_id("state", key)
+        reply = await self.backend.run("state/get", [self.keys.state(key).base])
+        decoded = _decode_hash(reply[1:])
+        if decoded is None:
+            return None
+        pttl = int(reply[0])
+        return StateEntry(key, decoded[0], decoded[1], pttl / 1000 if pttl > 0 else None)
+
+    async def get(self, key: str, default: Any = None) -> dict[str, Any] | None:
+        """The stored value (a fresh dict), or ``default`` if the key does not exist."""
+        entry = await self.get_entry(key)
+        return default if entry is None else entry.value
+
+    async def get_version(self, key: str) -> int:
+        """The key's current version; 0 if it does not exist."""
+        entry = await self.get_entry(key)
+        return 0 if entry is None else entry.version
+
+    async def delete(self, key: str, *, expected_version: int | None = None) -> bool:
+        """Delete the key; True if it existed."""
+        validate_id("state", key)
+        args = [self._op_id(), self.backend.channel("state", key), key, _check_version(expected_version)]
+        return await self.backend.run("state/delete", self._keys(key), args) == "1"
+
+    async def expire(self, key: str, ttl: float | None) -> None:
+        """Set the key's time to live in seconds, or remove it with ``None``."""
+        validate_id("state", key)
+        ms = 0 if ttl is None else self.backend.ttl_ms(ttl)
+        await self.backend.run("state/expire", [self.keys.state(key).base], [ms, key])
+
+    async def list_keys(self, pattern: str = "*") -> list[str]:
+        """Keys matching a Redis glob (``agent:*``), sorted; SCAN on every primary, never KEYS."""
+        if not isinstance(pattern, str) or not pattern:
+            raise InvalidInputError(f"pattern must be a non-empty string, got {pattern!r}")
+        found = set()
+        async for redis_key in self.backend.scan(self.keys.entity_pattern("state", pattern)):
+            parsed = self.keys.parse_base(redis_key)
+            if parsed is not None and parsed[0] == "state":
+                found.add(parsed[1])
+        return sorted(found)
+
+    def subscribe(self, pattern: str, callback: StateCallback) -> Subscription:
+        """Call ``callback(key, old_value, new_value)`` for every change by any process.
+
+        ``old_value``/``new_value`` are None when the key did not / no longer exists
+        (deletion, TTL expiry). Await the result to wait until the subscription is live.
+        """
+        if not callable(callback):
+            raise InvalidInputError(f"callback must be callable, got {callback!r}")
+
+        def deliver(event: ChangeEvent) -> Any:
+            old = _decode_hash(event.old)
+            new = _decode_hash(event.new)
+            return callback(event.id, old and old[0], new and new[0])
+
+        self._wrappers[(pattern, id(callback))] = deliver
+        return self.backend.events.subscribe("state", pattern, deliver)
+
+    def unsubscribe(self, pattern: str, callback: StateCallback) -> None:
+        wrapper = self._wrappers.pop((pattern, id(callback)), None)
+        if wrapper is not None:
+            self.backend.events.unsubscribe("state", pattern, wrapper)
