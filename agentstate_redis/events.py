@@ -116,6 +116,7 @@ class EventHub:
         self._tasks: list[asyncio.Task[None]] = []
         self._start_lock = asyncio.Lock()
         self._started = False
+        self._closing = False
         self.expiry_enabled: bool | None = None
         self._reconnect_hooks: list[Callable[[], Any]] = []
 
@@ -175,14 +176,18 @@ class EventHub:
             self._started = True
 
     async def close(self) -> None:
+        # redis-py can swallow a cancellation that lands inside a pub/sub read, so
+        # the readers also stop on the flag, and closing their connections wakes them.
+        self._closing = True
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=1.0)
         for pubsub in self._pubsubs:
             with contextlib.suppress(Exception):
                 await pubsub.aclose()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=1.0)
         self._tasks, self._pubsubs, self._started = [], [], False
 
     # -- internals -------------------------------------------------------------------------------
@@ -197,7 +202,7 @@ class EventHub:
 
     async def _read(self, pubsub: Any) -> None:
         failures = 0
-        while True:
+        while not self._closing:
             try:
                 message = await pubsub.get_message(timeout=1.0)
                 if failures:

@@ -28,7 +28,7 @@ from tenacity import (
     RetryError,
     retry_if_exception_type,
     stop_after_delay,
-    wait_exponential_jitter,
+    wait_random_exponential,
 )
 
 from .errors import AgentStateError, BackendUnavailableError, from_script_error
@@ -166,7 +166,7 @@ class ScriptRunner:
         retrying = AsyncRetrying(
             retry=retry_if_exception_type(TRANSIENT_ERRORS),
             stop=stop_after_delay(self.retry_seconds),
-            wait=wait_exponential_jitter(initial=0.05, max=1.0),
+            wait=wait_random_exponential(multiplier=0.05, max=1.0),
             reraise=False,
         )
         try:
