@@ -27,13 +27,14 @@ DEFAULT_MAX_VALUE_BYTES = 8 * 1024 * 1024
 _SCALARS = (str, bool, int, type(None), _dt.datetime, _dt.date, _dt.time, uuid.UUID, enum.Enum)
 
 
-def check_json(value: Any, path: str = "$") -> None:
+def check_json(value: Any, path: str = "$", what: str = "value") -> None:
     """Raise InvalidInputError if ``value`` would not survive a JSON round trip."""
     if isinstance(value, _SCALARS):
         return
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise InvalidInputError(f"value is not JSON-serializable: {value!r} at {path}")
+            name = "NaN" if math.isnan(value) else "-inf" if value < 0 else "inf"
+            raise InvalidInputError(f"{what} is not JSON-serializable: {name} at {path}")
         return
     if isinstance(value, BaseModel):
         return
@@ -41,17 +42,15 @@ def check_json(value: Any, path: str = "$") -> None:
         for key, item in value.items():
             if not isinstance(key, str):
                 raise InvalidInputError(
-                    f"value is not JSON-serializable: key {key!r} ({type(key).__name__}) at {path}"
+                    f"{what} is not JSON-serializable: key {key!r} ({type(key).__name__}) at {path}"
                 )
-            check_json(item, f"{path}.{key}")
+            check_json(item, f"{path}.{key}", what)
         return
     if isinstance(value, (list, tuple)):
         for i, item in enumerate(value):
-            check_json(item, f"{path}[{i}]")
+            check_json(item, f"{path}[{i}]", what)
         return
-    raise InvalidInputError(
-        f"value is not JSON-serializable: {type(value).__name__} at {path}"
-    )
+    raise InvalidInputError(f"{what} is not JSON-serializable: {type(value).__name__} at {path}")
 
 
 def _default(obj: Any) -> Any:
@@ -64,7 +63,7 @@ def _default(obj: Any) -> Any:
 
 def dumps(value: Any, *, max_bytes: int = DEFAULT_MAX_VALUE_BYTES, what: str = "value") -> str:
     """Encode ``value`` as compact JSON text, refusing NaN, odd keys and oversized results."""
-    check_json(value)
+    check_json(value, what=what)
     try:
         raw = orjson.dumps(value, default=_default)
     except (TypeError, orjson.JSONEncodeError) as exc:
