@@ -84,9 +84,10 @@ class RedisBackend(Backend):
         if self.sentinel:
             return self._open_sentinel()
         pool = aioredis.BlockingConnectionPool.from_url(
-            self.url, max_connections=self.pool_size, timeout=self.socket_timeout, **self._common(),
-            **({"db": self.requested_db} if self.requested_db is not None else {}),
+            self.url, max_connections=self.pool_size, timeout=self.socket_timeout, **self._common()
         )
+        if self.requested_db is not None:  # the URL's /db would otherwise win over the argument
+            pool.connection_kwargs["db"] = self.requested_db
         client = aioredis.Redis(connection_pool=pool)
         self.db = int(pool.connection_kwargs.get("db", 0) or 0)
         return client
