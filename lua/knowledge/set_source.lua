@@ -1,0 +1,40 @@
+-- knowledge/set_source: replace the state of one source of a knowledge base.
+-- KEYS[1] knowledge base hash (version '#v', runs, updated_at)
+-- KEYS[2] set of source ids
+-- KEYS[3] source hash
+-- KEYS[4] ops hash
+-- KEYS[5] ops order list
+-- ARGV[1] op id
+-- ARGV[2] event channel ('' = no event)
+-- ARGV[3] knowledge base id (for errors and events)
+-- ARGV[4] source id
+-- ARGV[5..] field, value, ... (counters as integers, user values as JSON text)
+-- Reply: JSON {now = server ms, version = kb version, source = [field, value, ...]}
+-- Mode: write
+-- Retry: safe; a replayed op id returns the first reply and writes nothing.
+
+--@include lib/core.lua
+
+local kb, sources, src, ops, order = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local op_id, channel, kb_id, source_id = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+
+local replay = op_replay(ops, op_id)
+if replay then return replay end
+
+local now = now_ms()
+local old = redis.call('HGETALL', src)
+local source_version = tonumber(redis.call('HGET', src, '#v') or '0') + 1
+redis.call('DEL', src)
+redis.call('HSET', src, '#v', source_version, 'updated_at', now)
+for i = 5, #ARGV, 2 do
+  redis.call('HSET', src, ARGV[i], ARGV[i + 1])
+end
+redis.call('SADD', sources, source_id)
+local version = redis.call('HINCRBY', kb, '#v', 1)
+redis.call('HSET', kb, 'updated_at', now)
+
+local new = redis.call('HGETALL', src)
+publish(channel, {key = kb_id, op = 'update_source', version = version, source_id = source_id, old = old, new = new})
+local reply = cjson.encode({now = tostring(now), version = version, source = new})
+op_remember(ops, order, op_id, reply)
+return reply

@@ -1,0 +1,42 @@
+-- knowledge/start_run: begin a new indexing run of a knowledge base: counters reset, clock started.
+-- KEYS[1] knowledge base hash (version '#v', runs, updated_at)
+-- KEYS[2] indexing progress hash
+-- KEYS[3] ops hash
+-- KEYS[4] ops order list
+-- ARGV[1] op id
+-- ARGV[2] event channel ('' = no event)
+-- ARGV[3] knowledge base id (for errors and events)
+-- ARGV[4] total documents (integer >= 0)
+-- ARGV[5] metadata (JSON text, stored opaque)
+-- ARGV[6] '1' to abandon a run that is in progress or paused, '0' to refuse (TRANSITION)
+-- Reply: JSON {now = server ms, version = kb version, progress = [field, value, ...]}
+-- Mode: write
+-- Retry: safe; a replayed op id returns the first reply and writes nothing (no second run starts).
+
+--@include lib/core.lua
+
+local kb, prog, ops, order = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local op_id, channel, kb_id = ARGV[1], ARGV[2], ARGV[3]
+
+local replay = op_replay(ops, op_id)
+if replay then return replay end
+
+local status = redis.call('HGET', prog, 'status')
+if (status == 'in_progress' or status == 'paused') and ARGV[6] ~= '1' then
+  return fail('TRANSITION', {kind = 'kb', id = kb_id, status = status, op = 'start_indexing'})
+end
+
+local now = now_ms()
+local old = redis.call('HGETALL', prog)
+local run = redis.call('HINCRBY', kb, 'runs', 1)
+redis.call('DEL', prog)
+redis.call('HSET', prog, 'status', 'in_progress', 'run', run, 'total', ARGV[4], 'processed', 0, 'failed', 0,
+  'started_at', now, 'updated_at', now, 'rate_t0', now, 'rate_n0', 0, 'metadata', ARGV[5])
+local version = redis.call('HINCRBY', kb, '#v', 1)
+redis.call('HSET', kb, 'updated_at', now)
+
+local new = redis.call('HGETALL', prog)
+publish(channel, {key = kb_id, op = 'start_indexing', version = version, old = old, new = new})
+local reply = cjson.encode({now = tostring(now), version = version, progress = new})
+op_remember(ops, order, op_id, reply)
+return reply
