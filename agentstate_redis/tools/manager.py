@@ -1,0 +1,209 @@
+"""ToolStateManager: tool executions, exact per-tool stats, a result cache and retry schedules.
+
+    >>> tools = ToolStateManager(persistence="redis", cache_results=True, cache_ttl=3600)
+    >>> await tools.start_execution(ToolExecution(execution_id="exec_001", tool_name="search_web",
+    ...                                           parameters={"query": "AI news"}))
+    >>> await tools.complete_execution(execution_id="exec_001", result={"results": [1]}, duration_ms=1500)
+    >>> [e.execution_id for e in await tools.get_execution_history(tool_name="search_web", limit=100)]
+    ['exec_001']
+    >>> (await tools.get_tool_stats("search_web")).success_rate
+    1.0
+
+Keys (see ``lua/tools/``): everything about one tool lives under ``{tool:<name>}``
+(stats hash, execution history capped at ``history_limit`` per tool, one hash
+per execution). ``complete_execution``/``fail_execution`` take only the
+execution id, so ``start_execution`` also writes a small link entity
+``{toolexec:<execution id>}`` -> tool name (TTL ``execution_ttl``, default 7
+days) in its own script call, written *before* the execution itself; pass
+``tool_name=`` to skip that lookup. Cache entries are their own entities
+``{toolcache:<tool>:<hash>}`` (see :mod:`.cache`) and retry schedules live
+under the one index tag ``{idx:tool-retries}`` (see :mod:`.retries`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from ..errors import InvalidInputError, NotFoundError
+from ..keys import validate_id
+from ..manager import BaseManager
+from .cache import CacheMixin
+from .models import ToolExecution, ToolExecutionStatus, ToolStats
+from .records import execution_from_hash, pairs, stats_from_hash
+from .retries import RetryMixin
+
+DEFAULT_HISTORY_LIMIT = 1000
+DEFAULT_EXECUTION_TTL = 7 * 24 * 3600.0
+
+
+def _positive(name: str, value: Any, *, integer: bool = False) -> Any:
+    kinds = (int,) if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kinds) or not value > 0:
+        raise InvalidInputError(f"{name} must be a positive {'integer' if integer else 'number'}, got {value!r}")
+    return value
+
+
+def duration_us(duration_ms: Any) -> str:
+    """Caller's duration -> integer microseconds for the script ('' = measure on the server)."""
+    if duration_ms is None:
+        return ""
+    if isinstance(duration_ms, bool) or not isinstance(duration_ms, (int, float)) or not 0 <= duration_ms < 1e12:
+        raise InvalidInputError(f"duration_ms must be a non-negative number of milliseconds, got {duration_ms!r}")
+    return str(round(duration_ms * 1000))
+
+
+class ToolStateManager(CacheMixin, RetryMixin, BaseManager):
+    """Tool execution state shared by every process (see the module docstring)."""
+
+    kind = "tool"
+
+    def __init__(
+        self,
+        persistence: Any = None,
+        *,
+        cache_results: bool = True,
+        cache_ttl: float = 3600,
+        history_limit: int = DEFAULT_HISTORY_LIMIT,
+        execution_ttl: float = DEFAULT_EXECUTION_TTL,
+        retry_base_delay: float = 1.0,
+        retry_retention: float = 24 * 3600.0,
+        **options: Any,
+    ) -> None:
+        self.cache_results = bool(cache_results)
+        self.cache_ttl = _positive("cache_ttl", cache_ttl)
+        self.history_limit = _positive("history_limit", history_limit, integer=True)
+        self.execution_ttl = _positive("execution_ttl", execution_ttl)
+        self.retry_base_delay = _positive("retry_base_delay", retry_base_delay)
+        self.retry_retention = _positive("retry_retention", retry_retention)
+        super().__init__(persistence, **options)
+
+    # -- executions --------------------------------------------------------------------------
+
+    def _tool_keys(self, tool_name: str) -> Any:
+        return self.keys.tool(validate_id("tool", tool_name))
+
+    async def start_execution(self, execution: ToolExecution) -> ToolExecution:
+        """Record a started execution and count it; returns it as stored.
+
+        Starting an execution id that already exists is harmless: nothing is
+        counted twice and the stored execution is returned. An execution id that
+        belongs to another tool raises AlreadyExistsError.
+
+            >>> await tools.start_execution(ToolExecution(execution_id="e1", tool_name="search_web"))
+        """
+        if not isinstance(execution, ToolExecution):
+            raise InvalidInputError(f"start_execution takes a ToolExecution, got {type(execution).__name__}")
+        if execution.status not in (ToolExecutionStatus.PENDING, ToolExecutionStatus.RUNNING):
+            raise InvalidInputError(
+                f"execution {execution.execution_id!r}: start_execution needs status pending or running, "
+                f"got {execution.status.value!r}"
+            )
+        k = self._tool_keys(execution.tool_name)
+        doc = self._dumps(
+            execution.model_dump(mode="json", include={"started_at", "parameters", "agent_id", "metadata"}),
+            what=f"execution {execution.execution_id!r}",
+        )
+        link = self.keys.entity("toolexec", execution.execution_id)
+        await self.backend.run(
+            "tools/link", [link.base],
+            [execution.execution_id, execution.tool_name, self.backend.ttl_ms(self.execution_ttl)],
+        )
+        reply = await self.backend.run(
+            "tools/start",
+            [k("exec:" + execution.execution_id), k("history"), k("stats"), k("exec:"), k.ops, k.op_order],
+            [self._op_id(), self.backend.channel("tool", execution.tool_name), execution.tool_name,
+             execution.execution_id, execution.status.value, doc, self.history_limit],
+        )
+        flat = pairs_after_flag(reply)
+        return execution_from_hash(flat)
+
+    async def _resolve(self, execution_id: str, tool_name: str | None) -> str:
+        validate_id("tool execution", execution_id)
+        if tool_name is not None:
+            return validate_id("tool", tool_name)
+        name = await self.backend.run("tools/resolve", [self.keys.entity("toolexec", execution_id).base])
+        if name is None:
+            raise NotFoundError(f"tool execution {execution_id!r} not found", kind="tool execution", id=execution_id)
+        return str(name)
+
+    async def _finish(
+        self, execution_id: str, outcome: str, result: str, error: str, duration_ms: Any, tool_name: str | None
+    ) -> ToolExecution:
+        dur = duration_us(duration_ms)
+        tool = await self._resolve(execution_id, tool_name)
+        k = self.keys.tool(tool)
+        reply = await self.backend.run(
+            "tools/finish",
+            [k("exec:" + execution_id), k("stats"), k.ops, k.op_order],
+            [self._op_id(), self.backend.channel("tool", tool), tool, execution_id, outcome, result, error, dur],
+        )
+        return execution_from_hash(pairs(reply))
+
+    async def complete_execution(
+        self, execution_id: str, result: Any = None, duration_ms: float | None = None, *, tool_name: str | None = None
+    ) -> ToolExecution:
+        """Mark a running execution completed; returns it.
+
+        ``duration_ms=None`` measures from the start with the server's clock.
+        Unknown execution -> NotFoundError; already finished -> InvalidTransitionError.
+
+            >>> await tools.complete_execution(execution_id="e1", result={"results": []}, duration_ms=1500)
+        """
+        encoded = self._dumps(result, what=f"result of execution {execution_id!r}")
+        return await self._finish(execution_id, "completed", encoded, "", duration_ms, tool_name)
+
+    async def fail_execution(
+        self,
+        execution_id: str,
+        error: str | BaseException,
+        duration_ms: float | None = None,
+        *,
+        tool_name: str | None = None,
+    ) -> ToolExecution:
+        """Mark a running execution failed with an error message (or exception); returns it.
+
+            >>> await tools.fail_execution("e2", "Connection timeout", duration_ms=30000)
+        """
+        if isinstance(error, BaseException):
+            error = f"{type(error).__name__}: {error}"
+        if not isinstance(error, str) or not error:
+            raise InvalidInputError(f"error must be a non-empty string or an exception, got {error!r}")
+        return await self._finish(execution_id, "failed", "", error, duration_ms, tool_name)
+
+    async def get_execution(self, execution_id: str, *, tool_name: str | None = None) -> ToolExecution:
+        """One execution; NotFoundError if it is unknown (or trimmed from the history)."""
+        tool = await self._resolve(execution_id, tool_name)
+        h = pairs(await self.backend.run("tools/get", [self.keys.tool(tool)("exec:" + execution_id)]))
+        if not h:
+            raise NotFoundError(f"tool execution {execution_id!r} not found", kind="tool execution", id=execution_id)
+        return execution_from_hash(h)
+
+    async def get_execution_history(self, tool_name: str, limit: int = 100) -> list[ToolExecution]:
+        """The tool's most recent executions, newest (last started) first.
+
+        At most ``history_limit`` (default 1000) executions are kept per tool; starting
+        one more deletes the oldest.
+
+            >>> history = await tools.get_execution_history(tool_name="search_web", limit=100)
+        """
+        k = self._tool_keys(tool_name)
+        _positive("limit", limit, integer=True)
+        reply = await self.backend.run("tools/history", [k("history"), k("exec:")], [limit])
+        return [execution_from_hash(pairs(flat)) for flat in reply]
+
+    async def get_tool_stats(self, tool_name: str) -> ToolStats:
+        """Exact counters of one tool (all processes), read in one consistent script.
+
+            >>> stats = await tools.get_tool_stats("search_web")
+            >>> print(f"Success Rate: {stats.success_rate:.2%}")
+        """
+        k = self._tool_keys(tool_name)
+        return stats_from_hash(tool_name, pairs(await self.backend.run("tools/stats", [k("stats")])))
+
+
+def pairs_after_flag(reply: Any) -> dict[str, str]:
+    """The start script's reply: ``['1'|'0', field, value, ...]`` -> the execution fields."""
+    flat = orjson.loads(reply) if isinstance(reply, (str, bytes)) else list(reply)
+    return pairs(flat[1:])

@@ -1,0 +1,138 @@
+"""Retry schedules: one sorted set of due times (server clock) that pollers claim from atomically.
+
+    >>> await tools.update_retry_state(RetryState(execution_id="exec_002", attempts=2, max_attempts=5,
+    ...     last_error="Connection timeout", next_retry_at=datetime.now() + timedelta(seconds=30)))
+    >>> for retry in await tools.get_pending_retries(claim=True, limit=10):   # due ones, claimed
+    ...     await retry_tool(retry)
+    ...     await tools.clear_retry(retry.execution_id)        # or update_retry_state(...) again
+
+All retries live under the one index tag ``{idx:tool-retries}``: a ``due``
+sorted set (execution id -> due time in server ms) and one hash per retry, so
+claiming is one single-slot script and two pollers never get the same retry.
+
+A caller's ``next_retry_at`` is turned into a delay from the caller's own
+``datetime.now()`` and the due time is the *server's* now plus that delay, so
+clock drift between pods does not move retries. A claimed retry leaves the
+schedule (its record is kept ``retry_retention`` seconds); with
+``claim_timeout=`` it comes due again after that long unless it is updated or
+cleared first (at-least-once). A state whose ``attempts >= max_attempts`` is
+recorded as exhausted and never scheduled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from ..errors import InvalidInputError
+from ..keys import validate_id
+from .models import RetryState, server_time
+from .records import pairs, retry_from_doc
+
+RETRY_CHANNEL_ID = "_retries"
+MAX_DELAY_SECONDS = 10 * 365 * 24 * 3600
+
+
+class RetryMixin:
+    """Retry scheduling methods of ToolStateManager."""
+
+    backend: Any
+    keys: Any
+    retry_base_delay: float
+    retry_retention: float
+    _op_id: Callable[[], str]
+    _dumps: Callable[..., str]
+
+    @property
+    def _retry_keys(self) -> Any:
+        return self.keys.index("tool-retries")
+
+    def _retry_channel(self) -> str:
+        return self.backend.channel("tool", RETRY_CHANNEL_ID)
+
+    def _delay_seconds(self, state: RetryState, delay: float | None) -> float:
+        if delay is not None:
+            if isinstance(delay, bool) or not isinstance(delay, (int, float)) or not 0 <= delay <= MAX_DELAY_SECONDS:
+                raise InvalidInputError(f"delay must be a non-negative number of seconds, got {delay!r}")
+            return float(delay)
+        if state.next_retry_at is not None:
+            at = state.next_retry_at
+            return max(0.0, (at - datetime.now(at.tzinfo)).total_seconds())
+        return min(self.retry_base_delay * state.backoff_factor ** max(state.attempts - 1, 0), MAX_DELAY_SECONDS)
+
+    async def update_retry_state(self, retry_state: RetryState, *, delay: float | None = None) -> RetryState:
+        """Schedule the next attempt of an execution (replacing any earlier schedule).
+
+        The due time is the server's now plus ``delay`` seconds, else plus the time until
+        ``next_retry_at``, else plus ``retry_base_delay * backoff_factor ** (attempts - 1)``.
+        Returns the state with ``next_retry_at`` set to the server's due time (None when
+        exhausted).
+
+            >>> await tools.update_retry_state(RetryState(execution_id="exec_002", attempts=2), delay=30)
+        """
+        if not isinstance(retry_state, RetryState):
+            raise InvalidInputError(f"update_retry_state takes a RetryState, got {type(retry_state).__name__}")
+        exhausted = retry_state.exhausted
+        delay_ms = 0 if exhausted else round(self._delay_seconds(retry_state, delay) * 1000)
+        doc = self._dumps(
+            retry_state.model_dump(mode="json", exclude={"execution_id", "next_retry_at"}),
+            what=f"retry state of {retry_state.execution_id!r}",
+        )
+        r = self._retry_keys
+        due = await self.backend.run(
+            "tools/retry_set", [r("due"), r("retry:" + retry_state.execution_id), r.ops, r.op_order],
+            [self._op_id(), self._retry_channel(), retry_state.execution_id, delay_ms, exhausted, doc,
+             self.backend.ttl_ms(self.retry_retention)],
+        )
+        return retry_state.model_copy(update={"next_retry_at": server_time(due)})
+
+    async def get_pending_retries(
+        self, claim: bool = True, limit: int = 100, *, claim_timeout: float | None = None
+    ) -> list[RetryState]:
+        """Retries waiting for their next attempt, earliest due first.
+
+        ``claim=True`` (default): only the retries already due by the server's clock, and
+        they are claimed in the same script, so concurrent pollers each get different ones.
+        ``claim=False``: every scheduled retry (due or not), claiming nothing.
+
+            >>> due = await tools.get_pending_retries(claim=True, limit=10)
+        """
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit <= 0:
+            raise InvalidInputError(f"limit must be a positive integer, got {limit!r}")
+        r = self._retry_keys
+        if not claim:
+            rows = await self.backend.run("tools/retry_list", [r("due"), r("retry:")], [limit, "0"])
+        else:
+            claim_ms = 0 if claim_timeout is None else self.backend.ttl_ms(claim_timeout)
+            rows = await self.backend.run(
+                "tools/retry_claim", [r("due"), r("retry:"), r.ops, r.op_order],
+                [self._op_id(), self._retry_channel(), limit, claim_ms, self.backend.ttl_ms(self.retry_retention)],
+            )
+            rows = _json_rows(rows)
+        return [retry_from_doc(row[0], row[1], row[2]) for row in rows]
+
+    async def get_retry_state(self, execution_id: str) -> RetryState | None:
+        """The retry record of an execution (scheduled, claimed or exhausted), or None."""
+        validate_id("tool execution", execution_id)
+        h = pairs(await self.backend.run("tools/retry_get", [self._retry_keys("retry:" + execution_id)]))
+        if not h:
+            return None
+        return retry_from_doc(execution_id, h.get("due"), h.get("doc"))
+
+    async def clear_retry(self, execution_id: str) -> bool:
+        """Drop an execution's retry schedule (it succeeded or was abandoned); True if it had one."""
+        validate_id("tool execution", execution_id)
+        r = self._retry_keys
+        reply = await self.backend.run(
+            "tools/retry_clear", [r("due"), r("retry:" + execution_id), r.ops, r.op_order],
+            [self._op_id(), self._retry_channel(), execution_id],
+        )
+        return reply == "1"
+
+
+def _json_rows(reply: Any) -> list[Any]:
+    rows = orjson.loads(reply) if isinstance(reply, (str, bytes)) else reply
+    return rows if isinstance(rows, list) else []

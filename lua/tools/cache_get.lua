@@ -1,0 +1,9 @@
+-- tools/cache_get: a cached tool result with its remaining time to live.
+-- KEYS[1] cache entry hash (kind 'toolcache')
+-- Reply: {pttl ms, field, value, ...}; just {-2} when there is no entry
+-- Mode: read
+-- Retry: safe; reads one key and writes nothing.
+
+local reply = redis.call('HGETALL', KEYS[1])
+table.insert(reply, 1, redis.call('PTTL', KEYS[1]))
+return reply

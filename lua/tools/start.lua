@@ -1,0 +1,53 @@
+-- tools/start: record the start of a tool execution, counted once per execution id.
+-- KEYS[1] execution hash
+-- KEYS[2] execution history (sorted set of execution ids, score = start sequence)
+-- KEYS[3] stats hash
+-- KEYS[4] execution hash key prefix (same hash tag; executions trimmed from the history are deleted)
+-- KEYS[5] ops hash
+-- KEYS[6] ops order list
+-- ARGV[1] op id
+-- ARGV[2] event channel ('' = no event)
+-- ARGV[3] tool name
+-- ARGV[4] execution id
+-- ARGV[5] status ('pending' or 'running')
+-- ARGV[6] document (opaque JSON text: parameters, metadata, started_at, agent_id)
+-- ARGV[7] history cap (executions kept per tool)
+-- Reply: cjson array {'1' new / '0' already started, field, value, ...} of the execution hash
+-- Mode: write
+-- Retry: safe; starting an execution id that exists changes nothing, and a replayed op id returns the first reply.
+
+--@include lib/core.lua
+
+local exec, history, stats, exec_prefix, ops, order = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local op_id, channel, tool, exec_id, status, doc, cap =
+  ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7])
+
+local replay = op_replay(ops, op_id)
+if replay then return replay end
+
+local reply
+if redis.call('EXISTS', exec) == 1 then
+  reply = redis.call('HGETALL', exec)
+  table.insert(reply, 1, '0')
+else
+  local now = now_ms()
+  local seq = redis.call('HINCRBY', stats, 'seq', 1)
+  redis.call('HINCRBY', stats, 'started', 1)
+  redis.call('HSET', stats, 'last', now)
+  redis.call('HSET', exec, 'tool', tool, 'id', exec_id, 'status', status, 'doc', doc, 't0', now, 'seq', seq)
+  redis.call('ZADD', history, seq, exec_id)
+  local excess = redis.call('ZCARD', history) - cap
+  if excess > 0 then
+    for _, old in ipairs(redis.call('ZRANGE', history, 0, excess - 1)) do
+      redis.call('DEL', exec_prefix .. old)
+    end
+    redis.call('ZREMRANGEBYRANK', history, 0, excess - 1)
+  end
+  publish(channel, {key = tool, op = 'start', version = seq, execution_id = exec_id, status = status})
+  reply = redis.call('HGETALL', exec)
+  table.insert(reply, 1, '1')
+end
+
+local encoded = cjson.encode(reply)
+op_remember(ops, order, op_id, encoded)
+return encoded
