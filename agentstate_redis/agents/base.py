@@ -1,0 +1,57 @@
+"""What the agent store's parts share: the 13 keys of one agent and the write call.
+
+Every agents script takes the same KEYS (see ``lua/lib/agents.lua``), all under the
+hash tag ``{agent:<id>}``; writes send op id, event channel, agent id and fencing token
+first, so a retried call applies once and a stale lease holder is refused.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import InvalidInputError
+from ..keys import validate_id
+from ..manager import BaseManager
+
+_SUBKEYS = ("ops", "opq", "lease", "snapshots", "snaporder", "checkpoints", "ckptorder", "approvals",
+            "decisions", "tools", "workflow", "recovery")
+
+
+def check_token(token: Any) -> str:
+    if token is None:
+        return ""
+    if isinstance(token, bool) or not isinstance(token, int) or token < 1:
+        raise InvalidInputError(f"fencing_token must be a positive integer from acquire_lease, got {token!r}")
+    return str(token)
+
+
+def check_name(what: str, value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise InvalidInputError(f"{what} must be a non-empty string, got {value!r}")
+    if len(value) > 1024:
+        raise InvalidInputError(f"{what} is {len(value)} characters, the maximum is 1024")
+    return value
+
+
+def check_positive(what: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidInputError(f"{what} must be a positive integer, got {value!r}")
+    return value
+
+
+class AgentBase(BaseManager):
+    kind = "agent"
+
+    def _agent_keys(self, agent_id: str) -> list[str]:
+        validate_id("agent", agent_id)
+        k = self.keys.agent(agent_id)
+        return [k.base] + [k(s) if s not in ("ops", "opq") else (k.ops if s == "ops" else k.op_order)
+                           for s in _SUBKEYS]
+
+    async def _write(self, script: str, agent_id: str, token: int | None, *args: Any) -> Any:
+        keys = self._agent_keys(agent_id)
+        head = [self._op_id(), self.backend.channel("agent", agent_id), agent_id, check_token(token)]
+        return await self.backend.run(f"agents/{script}", keys, [*head, *args])
+
+    async def _read(self, script: str, agent_id: str, *args: Any) -> Any:
+        return await self.backend.run(f"agents/{script}", self._agent_keys(agent_id), list(args))

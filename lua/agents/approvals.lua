@@ -1,0 +1,44 @@
+-- agents/approvals: approval records, newest first, optionally of one tool.
+-- KEYS[1] agent meta hash (v, seq)
+-- KEYS[2] ops hash
+-- KEYS[3] ops order list
+-- KEYS[4] lease hash
+-- KEYS[5] snapshots hash
+-- KEYS[6] snapshot order zset
+-- KEYS[7] checkpoints hash
+-- KEYS[8] checkpoint order zset
+-- KEYS[9] approvals stream
+-- KEYS[10] standing decisions hash
+-- KEYS[11] tool usage hash
+-- KEYS[12] workflow state hash
+-- KEYS[13] recovery hash
+-- ARGV[1] tool name ('' = every tool)
+-- ARGV[2] how many (0 = all)
+-- Reply: array of record JSON texts
+-- Mode: read
+-- Retry: safe; reads only.
+
+--@include lib/core.lua
+--@include lib/agents.lua
+
+
+local tool, limit = ARGV[1], tonumber(ARGV[2])
+local entries
+if tool == '' and limit > 0 then
+  entries = redis.call('XREVRANGE', K.approvals, '+', '-', 'COUNT', limit)
+else
+  entries = redis.call('XREVRANGE', K.approvals, '+', '-')
+end
+local out = {}
+for i = 1, #entries do
+  local f = entries[i][2]
+  local t, rec = '', ''
+  for j = 1, #f, 2 do
+    if f[j] == 'tool' then t = f[j + 1] elseif f[j] == 'rec' then rec = f[j + 1] end
+  end
+  if tool == '' or t == tool then
+    out[#out + 1] = rec
+    if limit > 0 and #out >= limit then break end
+  end
+end
+return out

@@ -1,0 +1,35 @@
+-- agents/lease_renew: extend the lease held with a token.
+-- KEYS[1] agent meta hash (v, seq)
+-- KEYS[2] ops hash
+-- KEYS[3] ops order list
+-- KEYS[4] lease hash
+-- KEYS[5] snapshots hash
+-- KEYS[6] snapshot order zset
+-- KEYS[7] checkpoints hash
+-- KEYS[8] checkpoint order zset
+-- KEYS[9] approvals stream
+-- KEYS[10] standing decisions hash
+-- KEYS[11] tool usage hash
+-- KEYS[12] workflow state hash
+-- KEYS[13] recovery hash
+-- ARGV[1] op id
+-- ARGV[2] event channel ('' = no event)
+-- ARGV[3] agent id (for errors and events)
+-- ARGV[4] fencing token ('' = none; refused while another holder's lease is live)
+-- ARGV[5] lease time in ms
+-- Reply: '1'; LEASE if the token is stale
+-- Mode: write
+-- Retry: safe; a replayed op id returns the first reply and writes nothing.
+
+--@include lib/core.lua
+--@include lib/lease.lua
+--@include lib/agents.lua
+
+
+local op_id, channel, agent_id, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local replay = op_replay(K.ops, op_id)
+if replay then return replay end
+local err = lease_renew(K.lease, token, tonumber(ARGV[5]), now_ms())
+if err then return fail('LEASE', lease_details(agent_id, err)) end
+op_remember(K.ops, K.order, op_id, '1')
+return '1'

@@ -1,0 +1,60 @@
+-- agents/recover: count a recovery attempt (at most max) and restore the newest recoverable checkpoint.
+-- KEYS[1] agent meta hash (v, seq)
+-- KEYS[2] ops hash
+-- KEYS[3] ops order list
+-- KEYS[4] lease hash
+-- KEYS[5] snapshots hash
+-- KEYS[6] snapshot order zset
+-- KEYS[7] checkpoints hash
+-- KEYS[8] checkpoint order zset
+-- KEYS[9] approvals stream
+-- KEYS[10] standing decisions hash
+-- KEYS[11] tool usage hash
+-- KEYS[12] workflow state hash
+-- KEYS[13] recovery hash
+-- ARGV[1] op id
+-- ARGV[2] event channel ('' = no event)
+-- ARGV[3] agent id (for errors and events)
+-- ARGV[4] fencing token ('' = none; refused while another holder's lease is live)
+-- ARGV[5] checkpoint id, or '' for the newest recoverable one
+-- ARGV[6] max recovery attempts
+-- Reply: the restored checkpoint JSON document; RECOVERY past the limit or with no recoverable checkpoint
+-- Mode: write
+-- Retry: safe; a replayed op id returns the first reply and counts no second attempt.
+
+--@include lib/core.lua
+--@include lib/lease.lua
+--@include lib/agents.lua
+
+local op_id, channel, agent_id, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local replay = op_replay(K.ops, op_id)
+if replay then return replay end
+local now = now_ms()
+local lerr = lease_check(K.lease, token, now)
+if lerr then return fail('LEASE', lease_details(agent_id, lerr)) end
+
+local id, max_attempts = ARGV[5], tonumber(ARGV[6])
+local attempts = tonumber(redis.call('HGET', K.recovery, 'attempts') or '0')
+if attempts >= max_attempts then
+  return fail('RECOVERY', {kind = 'agent', id = agent_id, attempts = attempts, max_attempts = max_attempts,
+    reason = 'recovery attempts exhausted (' .. attempts .. ' of ' .. max_attempts .. ')'})
+end
+if id == '' then
+  local members = redis.call('ZREVRANGE', K.ckpt_order, 0, -1)
+  for i = 1, #members do
+    local cid = member_id(members[i])
+    if redis.call('HGET', K.ckpts, 'r:' .. cid) == '1' then id = cid break end
+  end
+  if id == '' then
+    return fail('RECOVERY', {kind = 'agent', id = agent_id, reason = 'no recoverable checkpoint'})
+  end
+elseif redis.call('HGET', K.ckpts, 'r:' .. id) ~= '1' then
+  local why = redis.call('HEXISTS', K.ckpts, 'r:' .. id) == 1 and 'is not recoverable' or 'does not exist'
+  return fail('RECOVERY', {kind = 'agent', id = agent_id, checkpoint_id = id, reason = 'checkpoint ' .. id .. ' ' .. why})
+end
+attempts = redis.call('HINCRBY', K.recovery, 'attempts', 1)
+redis.call('HSET', K.recovery, 'last_ms', now, 'last_checkpoint', id)
+restore_raw(redis.call('HGET', K.ckpts, 'x:' .. id))
+local doc = redis.call('HGET', K.ckpts, 'd:' .. id)
+local reply = cjson.encode({doc = doc, attempts = attempts})
+return finish(op_id, channel, agent_id, 'recover', bump(), reply, {checkpoint_id = id, attempts = attempts})

@@ -1,0 +1,44 @@
+-- agents/restore_checkpoint: write a checkpoint's captured tracking state back (approvals, decisions, counts, workflow).
+-- KEYS[1] agent meta hash (v, seq)
+-- KEYS[2] ops hash
+-- KEYS[3] ops order list
+-- KEYS[4] lease hash
+-- KEYS[5] snapshots hash
+-- KEYS[6] snapshot order zset
+-- KEYS[7] checkpoints hash
+-- KEYS[8] checkpoint order zset
+-- KEYS[9] approvals stream
+-- KEYS[10] standing decisions hash
+-- KEYS[11] tool usage hash
+-- KEYS[12] workflow state hash
+-- KEYS[13] recovery hash
+-- ARGV[1] op id
+-- ARGV[2] event channel ('' = no event)
+-- ARGV[3] agent id (for errors and events)
+-- ARGV[4] fencing token ('' = none; refused while another holder's lease is live)
+-- ARGV[5] checkpoint id, or '' for the latest
+-- Reply: the checkpoint JSON document; NOT_FOUND if there is none
+-- Mode: write
+-- Retry: safe; a replayed op id returns the first reply and writes nothing.
+
+--@include lib/core.lua
+--@include lib/lease.lua
+--@include lib/agents.lua
+
+local op_id, channel, agent_id, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local replay = op_replay(K.ops, op_id)
+if replay then return replay end
+local now = now_ms()
+local lerr = lease_check(K.lease, token, now)
+if lerr then return fail('LEASE', lease_details(agent_id, lerr)) end
+
+local id = ARGV[5]
+if id == '' then
+  local top = redis.call('ZREVRANGE', K.ckpt_order, 0, 0)
+  if #top == 0 then return fail('NOT_FOUND', {kind = 'checkpoint', id = agent_id .. '/latest', agent_id = agent_id}) end
+  id = member_id(top[1])
+end
+local doc = redis.call('HGET', K.ckpts, 'd:' .. id)
+if not doc then return fail('NOT_FOUND', {kind = 'checkpoint', id = agent_id .. '/' .. id, agent_id = agent_id}) end
+restore_raw(redis.call('HGET', K.ckpts, 'x:' .. id))
+return finish(op_id, channel, agent_id, 'restore', bump(), doc, {checkpoint_id = id})

@@ -1,0 +1,60 @@
+-- agents/save_checkpoint: store a checkpoint with the agent's tracking state captured in the same script.
+-- KEYS[1] agent meta hash (v, seq)
+-- KEYS[2] ops hash
+-- KEYS[3] ops order list
+-- KEYS[4] lease hash
+-- KEYS[5] snapshots hash
+-- KEYS[6] snapshot order zset
+-- KEYS[7] checkpoints hash
+-- KEYS[8] checkpoint order zset
+-- KEYS[9] approvals stream
+-- KEYS[10] standing decisions hash
+-- KEYS[11] tool usage hash
+-- KEYS[12] workflow state hash
+-- KEYS[13] recovery hash
+-- ARGV[1] op id
+-- ARGV[2] event channel ('' = no event)
+-- ARGV[3] agent id (for errors and events)
+-- ARGV[4] fencing token ('' = none; refused while another holder's lease is live)
+-- ARGV[5] checkpoint id
+-- ARGV[6] step (integer >= 0)
+-- ARGV[7] '1' recoverable, '0' not
+-- ARGV[8] caller's checkpoint JSON object (state, metadata, ...; Python-encoded)
+-- ARGV[9] '1' to add the server time as timestamp (the caller gave none)
+-- ARGV[10] max checkpoints kept (>= 1)
+-- Reply: the stored checkpoint JSON document (caller's fields + tracking + saved_at, sequence, fencing_token)
+-- Mode: write
+-- Retry: safe; a replayed op id returns the first reply and writes nothing.
+
+--@include lib/core.lua
+--@include lib/lease.lua
+--@include lib/agents.lua
+
+local op_id, channel, agent_id, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local replay = op_replay(K.ops, op_id)
+if replay then return replay end
+local now = now_ms()
+local lerr = lease_check(K.lease, token, now)
+if lerr then return fail('LEASE', lease_details(agent_id, lerr)) end
+
+local id, step, rec, body, add_ts, keep = ARGV[5], tonumber(ARGV[6]), ARGV[7], ARGV[8], ARGV[9], tonumber(ARGV[10])
+local old = redis.call('HGET', K.ckpts, 'm:' .. id)
+if old then redis.call('ZREM', K.ckpt_order, old) end
+local seq = next_seq()
+local member = ckpt_member(seq, id)
+local iso = cjson.encode(iso_ms(now))
+local doc = string.sub(body, 1, -2) .. ',"saved_at":' .. iso .. ',"sequence":' .. seq ..
+  ',"fencing_token":' .. (token == '' and 'null' or tostring(tonumber(token))) ..
+  (add_ts == '1' and (',"timestamp":' .. iso) or '') .. ',' .. tracking_json() .. '}'
+redis.call('HSET', K.ckpts, 'd:' .. id, doc, 'x:' .. id, tracking_raw(), 'm:' .. id, member, 'r:' .. id, rec)
+redis.call('ZADD', K.ckpt_order, step, member)
+local n = redis.call('ZCARD', K.ckpt_order)
+if n > keep then
+  local victims = redis.call('ZRANGE', K.ckpt_order, 0, n - keep - 1)
+  for i = 1, #victims do
+    local vid = member_id(victims[i])
+    redis.call('HDEL', K.ckpts, 'd:' .. vid, 'x:' .. vid, 'm:' .. vid, 'r:' .. vid)
+  end
+  redis.call('ZREMRANGEBYRANK', K.ckpt_order, 0, n - keep - 1)
+end
+return finish(op_id, channel, agent_id, 'checkpoint', bump(), doc, {checkpoint_id = id, step = step})

@@ -1,0 +1,48 @@
+-- agents/save_snapshot: store a snapshot, keeping the newest max_snapshots (server order).
+-- KEYS[1] agent meta hash (v, seq)
+-- KEYS[2] ops hash
+-- KEYS[3] ops order list
+-- KEYS[4] lease hash
+-- KEYS[5] snapshots hash
+-- KEYS[6] snapshot order zset
+-- KEYS[7] checkpoints hash
+-- KEYS[8] checkpoint order zset
+-- KEYS[9] approvals stream
+-- KEYS[10] standing decisions hash
+-- KEYS[11] tool usage hash
+-- KEYS[12] workflow state hash
+-- KEYS[13] recovery hash
+-- ARGV[1] op id
+-- ARGV[2] event channel ('' = no event)
+-- ARGV[3] agent id (for errors and events)
+-- ARGV[4] fencing token ('' = none; refused while another holder's lease is live)
+-- ARGV[5] snapshot id
+-- ARGV[6] snapshot JSON object (Python-encoded, without saved_at)
+-- ARGV[7] max snapshots kept (>= 1)
+-- Reply: the stored snapshot JSON (with saved_at and sequence from the server)
+-- Mode: write
+-- Retry: safe; a replayed op id returns the first reply and writes nothing.
+
+--@include lib/core.lua
+--@include lib/lease.lua
+--@include lib/agents.lua
+
+local op_id, channel, agent_id, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local replay = op_replay(K.ops, op_id)
+if replay then return replay end
+local now = now_ms()
+local lerr = lease_check(K.lease, token, now)
+if lerr then return fail('LEASE', lease_details(agent_id, lerr)) end
+
+local id, body, keep = ARGV[5], ARGV[6], tonumber(ARGV[7])
+local seq = next_seq()
+local doc = string.sub(body, 1, -2) .. ',"saved_at":' .. cjson.encode(iso_ms(now)) .. ',"sequence":' .. seq .. '}'
+redis.call('HSET', K.snaps, id, doc)
+redis.call('ZADD', K.snap_order, seq, id)
+local n = redis.call('ZCARD', K.snap_order)
+if n > keep then
+  local victims = redis.call('ZRANGE', K.snap_order, 0, n - keep - 1)
+  for i = 1, #victims do redis.call('HDEL', K.snaps, victims[i]) end
+  redis.call('ZREMRANGEBYRANK', K.snap_order, 0, n - keep - 1)
+end
+return finish(op_id, channel, agent_id, 'snapshot', bump(), doc, {snapshot_id = id})

@@ -1,0 +1,23 @@
+-- agents/tool_usage: tool usage counts.
+-- KEYS[1] agent meta hash (v, seq)
+-- KEYS[2] ops hash
+-- KEYS[3] ops order list
+-- KEYS[4] lease hash
+-- KEYS[5] snapshots hash
+-- KEYS[6] snapshot order zset
+-- KEYS[7] checkpoints hash
+-- KEYS[8] checkpoint order zset
+-- KEYS[9] approvals stream
+-- KEYS[10] standing decisions hash
+-- KEYS[11] tool usage hash
+-- KEYS[12] workflow state hash
+-- KEYS[13] recovery hash
+-- Reply: flat array tool, count, ...
+-- Mode: read
+-- Retry: safe; reads only.
+
+--@include lib/core.lua
+--@include lib/agents.lua
+
+
+return redis.call('HGETALL', K.tools)

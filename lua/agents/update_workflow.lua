@@ -1,0 +1,41 @@
+-- agents/update_workflow: shallow-merge top-level fields into the workflow state; last_updated from the server clock.
+-- KEYS[1] agent meta hash (v, seq)
+-- KEYS[2] ops hash
+-- KEYS[3] ops order list
+-- KEYS[4] lease hash
+-- KEYS[5] snapshots hash
+-- KEYS[6] snapshot order zset
+-- KEYS[7] checkpoints hash
+-- KEYS[8] checkpoint order zset
+-- KEYS[9] approvals stream
+-- KEYS[10] standing decisions hash
+-- KEYS[11] tool usage hash
+-- KEYS[12] workflow state hash
+-- KEYS[13] recovery hash
+-- ARGV[1] op id
+-- ARGV[2] event channel ('' = no event)
+-- ARGV[3] agent id (for errors and events)
+-- ARGV[4] fencing token ('' = none; refused while another holder's lease is live)
+-- ARGV[5..] '.'<field>, JSON text, ...
+-- Reply: the whole workflow state as a JSON object text
+-- Mode: write
+-- Retry: safe; a replayed op id returns the first reply and writes nothing.
+
+--@include lib/core.lua
+--@include lib/lease.lua
+--@include lib/agents.lua
+
+local op_id, channel, agent_id, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local replay = op_replay(K.ops, op_id)
+if replay then return replay end
+local now = now_ms()
+local lerr = lease_check(K.lease, token, now)
+if lerr then return fail('LEASE', lease_details(agent_id, lerr)) end
+
+for i = 5, #ARGV, 2 do
+  redis.call('HSET', K.workflow, ARGV[i], ARGV[i + 1])
+end
+redis.call('HSET', K.workflow, '#ts', now)
+local _, doc = workflow_json()
+local version = bump()
+return finish(op_id, channel, agent_id, 'workflow', version, doc, {})

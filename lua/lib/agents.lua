@@ -1,0 +1,156 @@
+-- Agent helpers, pasted in by `--@include lib/agents.lua` (after lib/core.lua and lib/lease.lua).
+-- Every agents script takes the same 13 KEYS, all under the hash tag {agent:<id>}:
+--   1 meta hash (v = version, seq = save sequence)   2 ops hash   3 ops order list
+--   4 lease hash   5 snapshots hash (id -> doc)   6 snapshot order zset (score seq)
+--   7 checkpoints hash (d:<id> doc, x:<id> raw tracking, m:<id> order member, r:<id> recoverable)
+--   8 checkpoint order zset (score step, member '<seq padded>|<id>': step, then server order)
+--   9 approvals stream (fields tool, rec)   10 standing decisions hash (tool -> allowed|denied)
+--   11 tool usage hash (tool -> count)   12 workflow hash ('.'<field> -> JSON text, '#ts' -> ms)
+--   13 recovery hash (attempts)
+-- Lua never decodes user JSON: stored texts are only concatenated into larger documents.
+
+local K = {
+  meta = KEYS[1], ops = KEYS[2], order = KEYS[3], lease = KEYS[4],
+  snaps = KEYS[5], snap_order = KEYS[6], ckpts = KEYS[7], ckpt_order = KEYS[8],
+  approvals = KEYS[9], decisions = KEYS[10], tools = KEYS[11], workflow = KEYS[12],
+  recovery = KEYS[13],
+}
+
+-- Approval history cap (exact MAXLEN): at most this many records per agent.
+local APPROVAL_CAP = 1000
+local SEQ_WIDTH = 16
+
+-- '2025-01-01T12:00:00.123000+00:00' for a server time in ms (civil-from-days, proleptic Gregorian).
+local function iso_ms(ms)
+  local secs = math.floor(ms / 1000)
+  local milli = ms - secs * 1000
+  local days = math.floor(secs / 86400)
+  local rem = secs - days * 86400
+  local h = math.floor(rem / 3600)
+  local mi = math.floor((rem - h * 3600) / 60)
+  local s = rem - h * 3600 - mi * 60
+  local z = days + 719468
+  local era = math.floor(z / 146097)
+  local doe = z - era * 146097
+  local yoe = math.floor((doe - math.floor(doe / 1460) + math.floor(doe / 36524) - math.floor(doe / 146096)) / 365)
+  local y = yoe + era * 400
+  local doy = doe - (365 * yoe + math.floor(yoe / 4) - math.floor(yoe / 100))
+  local mp = math.floor((5 * doy + 2) / 153)
+  local d = doy - math.floor((153 * mp + 2) / 5) + 1
+  local m = mp < 10 and mp + 3 or mp - 9
+  if m <= 2 then y = y + 1 end
+  return string.format('%04d-%02d-%02dT%02d:%02d:%02d.%03d000+00:00', y, m, d, h, mi, s, milli)
+end
+
+local function bump()
+  return redis.call('HINCRBY', K.meta, 'v', 1)
+end
+
+local function next_seq()
+  return redis.call('HINCRBY', K.meta, 'seq', 1)
+end
+
+-- Details of a LEASE failure, naming the agent.
+local function lease_details(agent_id, err)
+  err.kind = 'agent'
+  err.id = agent_id
+  return err
+end
+
+-- Publish the change event and remember the reply under the op id.
+local function finish(op_id, channel, agent_id, op, version, reply, extra)
+  local event = extra or {}
+  event.key = agent_id
+  event.op = op
+  event.version = version
+  publish(channel, event)
+  op_remember(K.ops, K.order, op_id, reply)
+  return reply
+end
+
+-- The workflow state as a JSON object text, and its run_id as JSON text ('null' if unset).
+local function workflow_json()
+  local wf = {}
+  local run_id = 'null'
+  local wflat = redis.call('HGETALL', K.workflow)
+  for i = 1, #wflat, 2 do
+    local name = wflat[i]
+    if name == '#ts' then
+      wf[#wf + 1] = '"last_updated":' .. cjson.encode(iso_ms(tonumber(wflat[i + 1])))
+    elseif string.sub(name, 1, 1) == '.' then
+      wf[#wf + 1] = cjson.encode(string.sub(name, 2)) .. ':' .. wflat[i + 1]
+      if name == '.run_id' then run_id = wflat[i + 1] end
+    end
+  end
+  return run_id, '{' .. table.concat(wf, ',') .. '}'
+end
+
+-- The tracking state as JSON document pieces (built by concatenation, newest approval first).
+local function tracking_json()
+  local recs = {}
+  local entries = redis.call('XREVRANGE', K.approvals, '+', '-')
+  for i = 1, #entries do
+    local f = entries[i][2]
+    for j = 1, #f, 2 do
+      if f[j] == 'rec' then recs[#recs + 1] = f[j + 1] end
+    end
+  end
+  local counts = {}
+  local flat = redis.call('HGETALL', K.tools)
+  for i = 1, #flat, 2 do
+    counts[#counts + 1] = cjson.encode(flat[i]) .. ':' .. flat[i + 1]
+  end
+  local run_id, wf = workflow_json()
+  return '"approval_history":[' .. table.concat(recs, ',') .. '],"tool_usage_counts":{' ..
+    table.concat(counts, ',') .. '},"workflow_run_id":' .. run_id .. ',"workflow_state":' .. wf
+end
+
+-- The tracking state as stored strings (for restore_raw): never user JSON decoded, only our envelope.
+local function tracking_raw()
+  local approvals = {}
+  local entries = redis.call('XRANGE', K.approvals, '-', '+')
+  for i = 1, #entries do
+    local f = entries[i][2]
+    local tool, rec = '', ''
+    for j = 1, #f, 2 do
+      if f[j] == 'tool' then tool = f[j + 1] elseif f[j] == 'rec' then rec = f[j + 1] end
+    end
+    approvals[#approvals + 1] = tool
+    approvals[#approvals + 1] = rec
+  end
+  return cjson.encode({
+    a = approvals,
+    d = redis.call('HGETALL', K.decisions),
+    t = redis.call('HGETALL', K.tools),
+    w = redis.call('HGETALL', K.workflow),
+  })
+end
+
+local function hset_all(key, flat)
+  redis.call('DEL', key)
+  for i = 1, #flat, 2 do
+    redis.call('HSET', key, flat[i], flat[i + 1])
+  end
+end
+
+-- Replace the agent's approvals, decisions, tool counts and workflow state with a captured set.
+local function restore_raw(raw)
+  local t = cjson.decode(raw)
+  redis.call('DEL', K.approvals)
+  local a = t.a
+  for i = 1, #a, 2 do
+    redis.call('XADD', K.approvals, 'MAXLEN', APPROVAL_CAP, '*', 'tool', a[i], 'rec', a[i + 1])
+  end
+  hset_all(K.decisions, t.d)
+  hset_all(K.tools, t.t)
+  hset_all(K.workflow, t.w)
+end
+
+-- Order member of a checkpoint and the id back from a member.
+local function ckpt_member(seq, id)
+  return string.format('%0' .. SEQ_WIDTH .. 'd', seq) .. '|' .. id
+end
+
+local function member_id(member)
+  return string.sub(member, SEQ_WIDTH + 2)
+end
