@@ -1,0 +1,515 @@
+"""WorkflowStateManager: step tracking, automatic checkpoints, pause/resume/cancel in Redis.
+
+    >>> wf = WorkflowStateManager(persistence="redis", checkpoint_interval=5)
+    >>> await wf.create(WorkflowState(workflow_id="research_pipeline", total_steps=10))
+    >>> await wf.update_step("research_pipeline", StepState(step_number=1, name="data_collection",
+    ...                      status="completed", result={"documents": 150}, duration_ms=5400))
+    >>> (await wf.get("research_pipeline")).current_step
+    1
+    >>> await wf.pause("research_pipeline"); await wf.resume("research_pipeline")
+    >>> await wf.cancel("research_pipeline", reason="User requested cancellation")
+
+The status machine lives in the scripts (``lua/workflows/``):
+pending -> running -> paused <-> running -> completed | failed | cancelled. An
+illegal move raises InvalidTransitionError naming the current status and writes
+nothing. ``update_step`` starts a pending workflow, ``current_step`` is the
+highest n with steps 1..n completed/skipped, the workflow completes when that
+reaches ``total_steps`` and fails when a step fails without ``retry=True``.
+Every ``checkpoint_interval`` completed steps the same script writes checkpoint
+``auto-<completed steps>`` (the interval is fixed per workflow at ``create``).
+An identical re-send of a step update writes nothing; a step only counts (for
+current_step, completion and checkpoints) the first time it becomes done.
+
+Retention: at most ``max_checkpoints`` (default 50) checkpoints per workflow,
+oldest dropped first; at most ``history_limit`` (default 1000) history entries
+(steps and transitions) per workflow.
+
+Listing by status uses an index under its own hash tag (``keys.index("workflows")``),
+updated by a second script call right after each transition and guarded by the
+workflow's version, so racing or replayed updates converge on the newest status.
+It is eventually consistent: a process that dies between the two calls leaves the
+workflow filed under its old status. ``list_workflows`` re-checks every id it
+returns against the workflow itself and repairs stale entries as it goes;
+``reindex()`` (SCAN over workflows, every primary) repairs everything, including
+a workflow missing from the index. Every script touches one hash tag only.
+
+Leases: ``acquire_lease`` returns a fencing token; while a lease is live,
+``update_step`` and ``checkpoint`` need that token (a stale one raises LeaseError),
+so two workers cannot drive one workflow. pause/resume/cancel/resume_from are
+control operations any process may call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ..codec import loads
+from ..errors import InvalidInputError
+from ..events import ChangeEvent, Subscription
+from ..keys import validate_id
+from ..manager import BaseManager
+from .models import (
+    MAX_STEPS,
+    StepState,
+    StepStatus,
+    WorkflowCheckpoint,
+    WorkflowEvent,
+    WorkflowState,
+    WorkflowStatus,
+    from_ms,
+)
+
+log = logging.getLogger("agentstate_redis.workflows")
+
+WorkflowCallback = Callable[[WorkflowEvent], Any]
+_CREATABLE = (WorkflowStatus.PENDING, WorkflowStatus.RUNNING)
+
+
+def _pairs(flat: Any) -> dict[str, str]:
+    if not flat or isinstance(flat, dict):  # cjson encodes an empty table as {}
+        return {}
+    return {flat[i]: flat[i + 1] for i in range(0, len(flat), 2)}
+
+
+def _opt(raw: str | None) -> Any:
+    return loads(raw) if raw else None
+
+
+def _decode_state(workflow_id: str, base: dict[str, str], ctx: dict[str, str]) -> WorkflowState:
+    failed = base.get("failed_step")
+    return WorkflowState.model_construct(
+        workflow_id=workflow_id,
+        status=WorkflowStatus(base["status"]),
+        total_steps=int(base["total"]),
+        current_step=int(base["cur"]),
+        context={k: loads(v) for k, v in ctx.items()},
+        name=_opt(base.get("name")),
+        metadata=_opt(base.get("meta")) or {},
+        checkpoint_interval=int(base.get("interval", 0)),
+        completed_steps=int(base.get("done", 0)),
+        version=int(base.get("#v", 0)),
+        error=_opt(base.get("error")),
+        failed_step=int(failed) if failed else None,
+        cancel_reason=_opt(base.get("reason")),
+        restored_from=base.get("restored_from"),
+        created_at=from_ms(base.get("created")),
+        updated_at=from_ms(base.get("updated")),
+        started_at=from_ms(base.get("started")),
+        finished_at=from_ms(base.get("finished")),
+        restored_at=from_ms(base.get("restored_at")),
+    )
+
+
+def _status(value: WorkflowStatus | str) -> WorkflowStatus:
+    try:
+        return WorkflowStatus(value)
+    except ValueError:
+        raise InvalidInputError(
+            f"unknown workflow status {value!r}; choose one of {[s.value for s in WorkflowStatus]}"
+        ) from None
+
+
+def _positive(name: str, value: Any, *, zero: bool = False) -> int:
+    low = 0 if zero else 1
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise InvalidInputError(f"{name} must be an integer >= {low}, got {value!r}")
+    return value
+
+
+class WorkflowStateManager(BaseManager):
+    """Workflow execution state shared by every process (see the module docstring)."""
+
+    kind = "wf"
+
+    def __init__(
+        self,
+        persistence: Any = None,
+        *,
+        checkpoint_interval: int = 5,
+        max_checkpoints: int = 50,
+        history_limit: int = 1000,
+        **settings: Any,
+    ) -> None:
+        self.checkpoint_interval = _positive("checkpoint_interval", checkpoint_interval, zero=True)
+        self.max_checkpoints = _positive("max_checkpoints", max_checkpoints)
+        self.history_limit = _positive("history_limit", history_limit)
+        super().__init__(persistence, **settings)
+        self._wrappers: dict[tuple[str, int], Callable[[ChangeEvent], Any]] = {}
+
+    # -- keys ------------------------------------------------------------------------------------
+
+    def _k(self, workflow_id: str) -> Any:
+        validate_id("workflow", workflow_id)
+        return self.keys.workflow(workflow_id)
+
+    def _index_keys(self) -> list[str]:
+        idx = self.keys.index("workflows")
+        return [idx.base, idx("versions")]
+
+    def _ctx_args(self, context: Mapping[str, Any] | None, what: str) -> list[str]:
+        if context is None:
+            return []
+        if not isinstance(context, Mapping):
+            raise InvalidInputError(f"{what} must be a dict, got {type(context).__name__}")
+        args: list[str] = []
+        for key, value in context.items():
+            if not isinstance(key, str):
+                raise InvalidInputError(f"{what} keys must be strings, got {key!r}")
+            args += [key, self._dumps(value, what=f"{what}[{key!r}]")]
+        return args
+
+    async def _write(self, script: str, workflow_id: str, keys: list[str], args: list[Any]) -> WorkflowState:
+        reply = await self.backend.run(script, keys, args)
+        base, ctx = loads(reply)
+        state = _decode_state(workflow_id, _pairs(base), _pairs(ctx))
+        await self._file(workflow_id, state.status, state.version)
+        return state
+
+    async def _file(self, workflow_id: str, status: WorkflowStatus, version: int) -> None:
+        """File the workflow under its status in the listing index (version-guarded)."""
+        try:
+            await self.backend.run("workflows/index_set", self._index_keys(), [workflow_id, status.value, version])
+        except Exception as exc:  # noqa: BLE001 - the index is repairable; the transition happened
+            log.warning("workflow %r: listing index not updated (%s); reindex() repairs it", workflow_id, exc)
+
+    # -- create and read -------------------------------------------------------------------------
+
+    async def create(self, state: WorkflowState) -> WorkflowState:
+        """Store a new workflow; an existing id raises AlreadyExistsError.
+
+            >>> await wf.create(WorkflowState(workflow_id="etl", total_steps=3, context={"src": "s3"}))
+        """
+        if not isinstance(state, WorkflowState):
+            state = WorkflowState.parse(state)
+        if state.status not in _CREATABLE:
+            raise InvalidInputError(
+                f"workflow {state.workflow_id!r}: create with status pending or running, not {state.status.value!r}"
+            )
+        if state.current_step > state.total_steps:
+            raise InvalidInputError(
+                f"workflow {state.workflow_id!r}: current_step {state.current_step} is beyond "
+                f"total_steps {state.total_steps}"
+            )
+        k = self._k(state.workflow_id)
+        interval = self.checkpoint_interval if state.checkpoint_interval is None else state.checkpoint_interval
+        args = [
+            self._op_id(), self.backend.channel("wf", state.workflow_id), state.workflow_id, state.status.value,
+            state.total_steps, state.current_step, interval, self._dumps(state.name, what="name"),
+            self._dumps(state.metadata, what="metadata"), self.history_limit,
+            *self._ctx_args(state.context, "context"),
+        ]
+        keys = [k.base, k.ops, k.op_order, k("ctx"), k("hist")]
+        return await self._write("workflows/create", state.workflow_id, keys, args)
+
+    async def get(self, workflow_id: str) -> WorkflowState:
+        """The stored workflow; NotFoundError if there is none.
+
+            >>> current = await wf.get("etl"); print(f"{current.current_step}/{current.total_steps}")
+        """
+        k = self._k(workflow_id)
+        base, ctx = loads(await self.backend.run("workflows/get", [k.base, k("ctx")], [workflow_id]))
+        return _decode_state(workflow_id, _pairs(base), _pairs(ctx))
+
+    async def get_status(self, workflow_id: str) -> WorkflowStatus:
+        """The workflow's status: ``await wf.get_status("etl")`` -> WorkflowStatus.PAUSED."""
+        return (await self.get(workflow_id)).status
+
+    async def get_steps(self, workflow_id: str) -> list[StepState]:
+        """The latest record of each step, by step number: ``await wf.get_steps("etl")``."""
+        k = self._k(workflow_id)
+        flat = await self.backend.run("workflows/steps", [k.base, k("steps")], [workflow_id])
+        records = _pairs(flat)
+        return [StepState.parse(loads(records[n])) for n in sorted(records, key=int)]
+
+    async def history(self, workflow_id: str, limit: int = 100) -> list[dict[str, Any]]:
+        """Newest-first history entries (``op``: create, step, pause, resume, cancel, checkpoint,
+        resume_from, start), each with ``at`` (server ms) and ``version``; steps carry ``record``
+        (a StepState). ``await wf.history("etl", limit=20)``"""
+        _positive("limit", limit)
+        k = self._k(workflow_id)
+        entries = []
+        for raw in await self.backend.run("workflows/history", [k.base, k("hist")], [workflow_id, limit]):
+            entry = loads(raw)
+            if "record" in entry:
+                entry["record"] = StepState.parse(loads(entry["record"]))
+            if "reason" in entry:
+                entry["reason"] = _opt(entry["reason"])
+            entries.append(entry)
+        return entries
+
+    async def step_history(self, workflow_id: str, limit: int = 100) -> list[StepState]:
+        """Newest-first step updates (all of them, not only the latest per step)."""
+        return [e["record"] for e in await self.history(workflow_id, limit) if e["op"] == "step"]
+
+    # -- steps -----------------------------------------------------------------------------------
+
+    async def update_step(
+        self,
+        workflow_id: str,
+        step: StepState,
+        *,
+        context: Mapping[str, Any] | None = None,
+        fencing_token: int | None = None,
+    ) -> WorkflowState:
+        """Record a step's progress; ``context`` merges top-level keys into the workflow context.
+
+            >>> await wf.update_step("etl", StepState(step_number=1, status="completed", duration_ms=40))
+
+        Raises InvalidTransitionError on a paused, cancelled, completed or failed workflow
+        (or when moving a done step back), LeaseError when a live lease's token is missing or stale.
+        """
+        if not isinstance(step, StepState):
+            step = StepState.parse(step)
+        k = self._k(workflow_id)
+        args = [
+            self._op_id(), self.backend.channel("wf", workflow_id), workflow_id, step.step_number,
+            step.status.value, step.retry, self._dumps(step, what=f"step {step.step_number}"),
+            "" if step.error is None else self._dumps(step.error, what="error"),
+            self._token(fencing_token), self.history_limit, self.max_checkpoints,
+            *self._ctx_args(context, "context"),
+        ]
+        keys = [k.base, k.ops, k.op_order, k("ctx"), k("steps"), k("stepst"), k("hist"), k("cp"), k("cpd"),
+                k("lease")]
+        return await self._write("workflows/update_step", workflow_id, keys, args)
+
+    # -- transitions -----------------------------------------------------------------------------
+
+    async def _move(self, script: str, workflow_id: str, *extra: Any) -> WorkflowState:
+        k = self._k(workflow_id)
+        args = [self._op_id(), self.backend.channel("wf", workflow_id), workflow_id, self.history_limit, *extra]
+        return await self._write(script, workflow_id, [k.base, k.ops, k.op_order, k("ctx"), k("hist")], args)
+
+    async def start(self, workflow_id: str) -> WorkflowState:
+        """pending -> running: ``await wf.start("etl")`` (the first update_step does this too)."""
+        return await self._move("workflows/start", workflow_id)
+
+    async def pause(self, workflow_id: str) -> WorkflowState:
+        """running -> paused; step updates fail until ``resume``: ``await wf.pause("etl")``."""
+        return await self._move("workflows/pause", workflow_id)
+
+    async def resume(self, workflow_id: str) -> WorkflowState:
+        """paused -> running: ``await wf.resume("etl")``."""
+        return await self._move("workflows/resume", workflow_id)
+
+    async def cancel(self, workflow_id: str, reason: str | None = None) -> WorkflowState:
+        """pending|running|paused -> cancelled (terminal): ``await wf.cancel("etl", reason="user")``."""
+        if reason is not None and not isinstance(reason, str):
+            raise InvalidInputError(f"reason must be a string, got {type(reason).__name__}")
+        return await self._move("workflows/cancel", workflow_id, self._dumps(reason, what="reason"))
+
+    # -- checkpoints -----------------------------------------------------------------------------
+
+    async def checkpoint(self, checkpoint: WorkflowCheckpoint, *, fencing_token: int | None = None) -> WorkflowCheckpoint:
+        """Store a named checkpoint (step defaults to current_step, context to the stored one).
+
+            >>> await wf.checkpoint(WorkflowCheckpoint(workflow_id="etl", checkpoint_id="after_load", step=2))
+
+        An existing checkpoint id raises AlreadyExistsError; ids starting with ``auto-`` are reserved.
+        """
+        if not isinstance(checkpoint, WorkflowCheckpoint):
+            checkpoint = WorkflowCheckpoint.parse(checkpoint)
+        if checkpoint.checkpoint_id.startswith("auto-"):
+            raise InvalidInputError(
+                f"checkpoint id {checkpoint.checkpoint_id!r}: ids starting with 'auto-' are reserved "
+                "for automatic checkpoints"
+            )
+        wid = checkpoint.workflow_id
+        k = self._k(wid)
+        state = "" if checkpoint.state is None else self._dumps(checkpoint.state, what="checkpoint state")
+        args = [
+            self._op_id(), self.backend.channel("wf", wid), wid, checkpoint.checkpoint_id,
+            "" if checkpoint.step is None else checkpoint.step, state,
+            "0" if checkpoint.context is None else "1", self.max_checkpoints, self.history_limit,
+            self._token(fencing_token), *self._ctx_args(checkpoint.context, "checkpoint context"),
+        ]
+        keys = [k.base, k.ops, k.op_order, k("ctx"), k("hist"), k("cp"), k("cpd"), k("lease")]
+        await self._write("workflows/checkpoint", wid, keys, args)
+        for stored in await self.list_checkpoints(wid, limit=self.max_checkpoints):
+            if stored.checkpoint_id == checkpoint.checkpoint_id:
+                return stored
+        raise AssertionError("unreachable: a checkpoint just written is the newest")  # pragma: no cover
+
+    async def list_checkpoints(self, workflow_id: str, limit: int | None = None) -> list[WorkflowCheckpoint]:
+        """Checkpoints newest first (at most ``max_checkpoints`` are kept): ``await wf.list_checkpoints("etl")``."""
+        k = self._k(workflow_id)
+        limit = self.max_checkpoints if limit is None else _positive("limit", limit)
+        reply = await self.backend.run("workflows/list_checkpoints", [k.base, k("cp"), k("cpd")], [workflow_id, limit])
+        out = []
+        for item in reply:
+            cp_id, step, at, auto, snap, state = item[:6]
+            ctx = _pairs(item[6:])
+            if state:
+                stored_state: Any = loads(state)
+            else:
+                snap_fields = _pairs(loads(snap))
+                stored_state = _decode_state(workflow_id, snap_fields, ctx) if snap_fields else None
+            out.append(WorkflowCheckpoint.model_construct(
+                workflow_id=workflow_id, checkpoint_id=cp_id, step=int(step), state=stored_state,
+                context={key: loads(v) for key, v in ctx.items()}, timestamp=from_ms(at), automatic=auto == "1",
+            ))
+        return out
+
+    async def resume_from(self, workflow_id: str, checkpoint_id: str) -> WorkflowState:
+        """Restore current_step and context from a checkpoint, atomically, and run on.
+
+            >>> await wf.resume_from("etl", "auto-5")
+
+        Steps after the checkpoint's step are forgotten (to be run again); the restore is
+        recorded (``restored_from``, ``restored_at``, a history entry and an event).
+        Refused (InvalidTransitionError) on a completed or cancelled workflow.
+        """
+        if not isinstance(checkpoint_id, str) or not checkpoint_id:
+            raise InvalidInputError(f"checkpoint_id must be a non-empty string, got {checkpoint_id!r}")
+        k = self._k(workflow_id)
+        args = [self._op_id(), self.backend.channel("wf", workflow_id), workflow_id, checkpoint_id, self.history_limit]
+        keys = [k.base, k.ops, k.op_order, k("ctx"), k("steps"), k("stepst"), k("hist"), k("cp"), k("cpd")]
+        return await self._write("workflows/resume_from", workflow_id, keys, args)
+
+    # -- leases ----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _token(token: int | None) -> str:
+        if token is None:
+            return ""
+        return str(_positive("fencing_token", token))
+
+    def _lease_ms(self, ttl: float) -> int:
+        if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not ttl > 0:
+            raise InvalidInputError(f"lease ttl must be a positive number of seconds, got {ttl!r}")
+        return max(1, int(ttl * 1000))
+
+    async def acquire_lease(self, workflow_id: str, owner: str, ttl: float = 30.0) -> int:
+        """Become the one worker driving the workflow; returns a fencing token.
+
+            >>> token = await wf.acquire_lease("etl", owner="worker-1", ttl=30)
+            >>> await wf.update_step("etl", StepState(step_number=2, status="completed"), fencing_token=token)
+
+        LeaseError if another owner holds a live lease.
+        """
+        if not isinstance(owner, str) or not owner:
+            raise InvalidInputError(f"owner must be a non-empty string, got {owner!r}")
+        k = self._k(workflow_id)
+        args = [self._op_id(), self.backend.channel("wf", workflow_id), workflow_id, owner, self._lease_ms(ttl)]
+        return int(await self.backend.run("workflows/lease_acquire", [k.base, k.ops, k.op_order, k("lease")], args))
+
+    async def renew_lease(self, workflow_id: str, fencing_token: int, ttl: float = 30.0) -> None:
+        """Extend the lease held with ``fencing_token`` (LeaseError if it is stale)."""
+        k = self._k(workflow_id)
+        args = [workflow_id, self._token(fencing_token), self._lease_ms(ttl)]
+        await self.backend.run("workflows/lease_renew", [k.base, k("lease")], args)
+
+    async def release_lease(self, workflow_id: str, fencing_token: int) -> None:
+        """Give the lease up (LeaseError if the token is stale)."""
+        k = self._k(workflow_id)
+        await self.backend.run("workflows/lease_release", [k.base, k("lease")], [workflow_id, self._token(fencing_token)])
+
+    # -- listing ---------------------------------------------------------------------------------
+
+    async def list_workflows(
+        self, status: WorkflowStatus | str, *, limit: int = 100, after: str | None = None
+    ) -> list[str]:
+        """Ids of workflows with ``status``, in id order; page on with ``after=<last id>``.
+
+            >>> page = await wf.list_workflows(WorkflowStatus.RUNNING, limit=50)
+            >>> more = await wf.list_workflows("running", limit=50, after=page[-1])
+
+        Each id is checked against the workflow itself; stale index entries are repaired
+        and skipped (see the module docstring), so a short page means the end.
+        """
+        wanted = _status(status)
+        _positive("limit", limit)
+        if after is not None and not isinstance(after, str):
+            raise InvalidInputError(f"after must be a workflow id string, got {after!r}")
+        cursor = after or ""
+        out: list[str] = []
+        head = len(wanted.value) + 1
+        while len(out) < limit:
+            members = await self.backend.run(
+                "workflows/index_list", self._index_keys()[:1], [wanted.value, cursor, limit - len(out)]
+            )
+            if not members:
+                break
+            ids = [m[head:] for m in members]
+            cursor = ids[-1]
+            actual = await asyncio.gather(*(self._peek(i) for i in ids))
+            for wid, found in zip(ids, actual):
+                if found is None:
+                    continue
+                if found[0] == wanted:
+                    out.append(wid)
+                else:
+                    await self._file(wid, found[0], found[1])
+        return out
+
+    async def count_workflows(self, status: WorkflowStatus | str) -> int:
+        """How many workflows the index files under ``status`` (eventually consistent)."""
+        return int(await self.backend.run("workflows/index_count", self._index_keys()[:1], [_status(status).value]))
+
+    async def _peek(self, workflow_id: str) -> tuple[WorkflowStatus, int] | None:
+        reply = await self.backend.run("workflows/status", [self._k(workflow_id).base])
+        return (WorkflowStatus(reply[0]), int(reply[1])) if reply else None
+
+    async def reindex(self) -> int:
+        """Re-file every workflow under its current status (SCAN, every primary); returns how many."""
+        count = 0
+        async for redis_key in self.backend.scan(self.keys.entity_pattern("wf")):
+            parsed = self.keys.parse_base(redis_key)
+            if parsed is None or parsed[0] != "wf":
+                continue
+            found = await self._peek(parsed[1])
+            if found is not None:
+                await self._file(parsed[1], *found)
+                count += 1
+        return count
+
+    # -- events ----------------------------------------------------------------------------------
+
+    def subscribe(self, workflow_id_glob: str, callback: WorkflowCallback) -> Subscription:
+        """Call ``callback(WorkflowEvent)`` for every change to matching workflows, from any process.
+
+            >>> sub = wf.subscribe("research_*", lambda ev: print(ev.workflow_id, ev.op, ev.status))
+            >>> await sub   # optional: wait until the subscription is live
+
+        Pub/sub is at-most-once: compare ``version`` to spot a gap and re-read with ``get``.
+        """
+        if not callable(callback):
+            raise InvalidInputError(f"callback must be callable, got {callback!r}")
+        if not isinstance(workflow_id_glob, str) or not workflow_id_glob:
+            raise InvalidInputError(f"workflow_id_glob must be a non-empty string, got {workflow_id_glob!r}")
+
+        def deliver(event: ChangeEvent) -> Any:
+            return callback(to_workflow_event(event))
+
+        self._wrappers[(workflow_id_glob, id(callback))] = deliver
+        return self.backend.events.subscribe("wf", workflow_id_glob, deliver)
+
+    def unsubscribe(self, workflow_id_glob: str, callback: WorkflowCallback) -> None:
+        wrapper = self._wrappers.pop((workflow_id_glob, id(callback)), None)
+        if wrapper is not None:
+            self.backend.events.unsubscribe("wf", workflow_id_glob, wrapper)
+
+
+def to_workflow_event(event: ChangeEvent) -> WorkflowEvent:
+    """A raw ChangeEvent of kind "wf" as a typed WorkflowEvent."""
+    d = event.data
+    reason = d.get("reason")
+    return WorkflowEvent.model_construct(
+        workflow_id=event.id,
+        op=event.op,
+        version=event.version,
+        status=WorkflowStatus(d["status"]) if d.get("status") else None,
+        previous_status=WorkflowStatus(d["previous_status"]) if d.get("previous_status") else None,
+        current_step=d.get("current_step"),
+        completed_steps=d.get("completed_steps"),
+        step_number=d.get("step") if event.op == "step" else None,
+        step_status=StepStatus(d["step_status"]) if d.get("step_status") else None,
+        checkpoint_id=d.get("checkpoint"),
+        reason=loads(reason) if reason else None,
+        timestamp=from_ms(d.get("at")),
+    )
+
+
+__all__ = ["MAX_STEPS", "WorkflowStateManager", "to_workflow_event"]

@@ -1,0 +1,85 @@
+-- Workflow helpers, pasted in by `--@include lib/workflows.lua` (after lib/core.lua).
+--
+-- A workflow {wf:<id>} is: the base hash (status, total, cur, done, interval, #v,
+-- created/updated/started/finished ms, name/meta/error/reason as opaque JSON),
+-- `ctx` (one field per top-level context key, opaque JSON values), `steps`
+-- (step number -> opaque step record), `stepst` (step number -> status code the
+-- scripts compare), `hist` (capped list of history entries), `cp` (zset of
+-- checkpoint ids by sequence) and `cpd` (checkpoint fields, '<id>|<name>').
+
+-- Step statuses that count as done for current_step and completion.
+local WF_FINISHED = {completed = true, skipped = true}
+
+-- The reply of every script that returns a workflow: JSON [base flat, ctx flat].
+local function wf_reply(base, ctx)
+  return cjson.encode({redis.call('HGETALL', base), redis.call('HGETALL', ctx)})
+end
+
+-- Bump the version and the update time; returns the new version.
+local function wf_bump(base, now)
+  redis.call('HSET', base, 'updated', now)
+  return redis.call('HINCRBY', base, '#v', 1)
+end
+
+-- Append a history entry (newest first), keeping at most `cap` entries.
+local function wf_history(hist, cap, entry)
+  redis.call('LPUSH', hist, cjson.encode(entry))
+  redis.call('LTRIM', hist, 0, cap - 1)
+end
+
+-- Remove every field of one checkpoint from the checkpoint data hash.
+local function wf_drop_checkpoint(cpd, cp_id)
+  local n = tonumber(redis.call('HGET', cpd, cp_id .. '|cn') or '0')
+  local fields = {cp_id .. '|step', cp_id .. '|at', cp_id .. '|auto', cp_id .. '|snap', cp_id .. '|state',
+                  cp_id .. '|cn'}
+  for i = 1, n do
+    fields[#fields + 1] = cp_id .. '|ck' .. i
+    fields[#fields + 1] = cp_id .. '|cv' .. i
+  end
+  redis.call('HDEL', cpd, (unpack or table.unpack)(fields))
+end
+
+-- Write checkpoint `cp_id` (replacing one of the same id) as the newest, then cap the
+-- list at `cap`. `state` is the caller's opaque JSON ('' = none); `ctx_pairs` is
+-- {key, json, ...} or nil to capture the stored context. The stored workflow hash is
+-- captured as `snap` (a JSON array of its stored strings).
+local function wf_write_checkpoint(base, ctx, cp, cpd, cap, cp_id, step, now, auto, state, ctx_pairs)
+  if ctx_pairs == nil then ctx_pairs = redis.call('HGETALL', ctx) end
+  wf_drop_checkpoint(cpd, cp_id)
+  local seq = redis.call('HINCRBY', base, 'cpseq', 1)
+  redis.call('ZADD', cp, seq, cp_id)
+  redis.call('HSET', cpd, cp_id .. '|step', step, cp_id .. '|at', now, cp_id .. '|auto', auto,
+             cp_id .. '|snap', cjson.encode(redis.call('HGETALL', base)), cp_id .. '|state', state,
+             cp_id .. '|cn', #ctx_pairs / 2)
+  for i = 1, #ctx_pairs, 2 do
+    local j = (i + 1) / 2
+    redis.call('HSET', cpd, cp_id .. '|ck' .. j, ctx_pairs[i], cp_id .. '|cv' .. j, ctx_pairs[i + 1])
+  end
+  local old = redis.call('ZRANGE', cp, 0, -(cap + 1))
+  for _, o in ipairs(old) do wf_drop_checkpoint(cpd, o) end
+  if #old > 0 then redis.call('ZREMRANGEBYRANK', cp, 0, -(cap + 1)) end
+end
+
+-- {status = true, ...} from a space-separated list.
+local function wf_set(words)
+  local s = {}
+  for w in string.gmatch(words, '%S+') do s[w] = true end
+  return s
+end
+
+-- Move a workflow from `from` to `to` (already checked): bump the version, record the
+-- transition in the history, publish it. `extra` adds fields to both. Returns the reply.
+local function wf_move(base, ctx, hist, hist_cap, channel, id, op, from, to, now, extra)
+  redis.call('HSET', base, 'status', to)
+  local version = wf_bump(base, now)
+  local entry = {op = op, from = from, to = to, version = version, at = now}
+  local event = {key = id, op = op, version = version, old = from, new = to, status = to,
+                 previous_status = from, current_step = tonumber(redis.call('HGET', base, 'cur')), at = now}
+  for k, v in pairs(extra or {}) do
+    entry[k] = v
+    event[k] = v
+  end
+  wf_history(hist, hist_cap, entry)
+  publish(channel, event)
+  return wf_reply(base, ctx)
+end

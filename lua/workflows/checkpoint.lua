@@ -1,0 +1,63 @@
+-- workflows/checkpoint: store a named checkpoint (step + context) as the newest one.
+-- KEYS[1] workflow hash
+-- KEYS[2] ops hash
+-- KEYS[3] ops order list
+-- KEYS[4] context hash
+-- KEYS[5] history list
+-- KEYS[6] checkpoint zset
+-- KEYS[7] checkpoint data hash
+-- KEYS[8] lease hash
+-- ARGV[1] op id
+-- ARGV[2] event channel ('' = no event)
+-- ARGV[3] workflow id
+-- ARGV[4] checkpoint id
+-- ARGV[5] step ('' = the workflow's current_step)
+-- ARGV[6] caller's state (opaque JSON, '' = none)
+-- ARGV[7] '1' if ARGV[11..] is the context to store, '0' to capture the stored context
+-- ARGV[8] checkpoint cap (oldest dropped beyond it)
+-- ARGV[9] history cap
+-- ARGV[10] fencing token ('' = none)
+-- ARGV[11..] context key, opaque JSON value, ...
+-- Reply: JSON [workflow hash flat, context flat]
+-- Mode: write
+-- Retry: safe; a replayed op id returns the first reply, and an existing checkpoint id fails with EXISTS.
+
+--@include lib/core.lua
+--@include lib/lease.lua
+--@include lib/workflows.lua
+
+local base, ops, order, ctx, hist, cp, cpd, lease = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
+local op_id, channel, id, cp_id, step = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+
+local r = op_replay(ops, op_id) if r then return r end
+local wf = redis.call('HMGET', base, 'status', 'total', 'cur')
+if not wf[1] then return fail('NOT_FOUND', {kind = 'workflow', id = id}) end
+local now = now_ms()
+local lease_err = lease_check(lease, ARGV[10], now)
+if lease_err then
+  lease_err.kind, lease_err.id = 'workflow', id
+  return fail('LEASE', lease_err)
+end
+if redis.call('ZSCORE', cp, cp_id) then
+  return fail('EXISTS', {kind = 'workflow checkpoint', id = id .. '/' .. cp_id})
+end
+if step == '' then step = wf[3] end
+if tonumber(step) > tonumber(wf[2]) then
+  return fail('INVALID', {kind = 'workflow', id = id,
+                          detail = 'checkpoint step ' .. step .. ' is beyond total_steps ' .. wf[2]})
+end
+
+local pairs_given = nil
+if ARGV[7] == '1' then
+  pairs_given = {}
+  for i = 11, #ARGV do pairs_given[#pairs_given + 1] = ARGV[i] end
+end
+local version = wf_bump(base, now)
+wf_write_checkpoint(base, ctx, cp, cpd, tonumber(ARGV[8]), cp_id, tonumber(step), now, '0', ARGV[6], pairs_given)
+wf_history(hist, tonumber(ARGV[9]), {op = 'checkpoint', checkpoint = cp_id, step = tonumber(step),
+                                     version = version, at = now})
+publish(channel, {key = id, op = 'checkpoint', version = version, status = wf[1], checkpoint = cp_id,
+                  step = tonumber(step), current_step = tonumber(wf[3]), at = now})
+local reply = wf_reply(base, ctx)
+op_remember(ops, order, op_id, reply)
+return reply

@@ -1,0 +1,47 @@
+-- workflows/create: create a workflow (pending or running) with its context.
+-- KEYS[1] workflow hash
+-- KEYS[2] ops hash
+-- KEYS[3] ops order list
+-- KEYS[4] context hash
+-- KEYS[5] history list
+-- ARGV[1] op id
+-- ARGV[2] event channel ('' = no event)
+-- ARGV[3] workflow id
+-- ARGV[4] status ('pending' or 'running')
+-- ARGV[5] total steps
+-- ARGV[6] current step
+-- ARGV[7] checkpoint interval (0 = no automatic checkpoints)
+-- ARGV[8] name (opaque JSON)
+-- ARGV[9] metadata (opaque JSON)
+-- ARGV[10] history cap
+-- ARGV[11..] context key, opaque JSON value, ...
+-- Reply: JSON [workflow hash flat, context flat]
+-- Mode: write
+-- Retry: safe; a replayed op id returns the first reply, and an existing id fails with EXISTS.
+
+--@include lib/core.lua
+--@include lib/workflows.lua
+
+local base, ops, order, ctx, hist = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local op_id, channel, id, status = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+
+local r = op_replay(ops, op_id) if r then return r end
+if redis.call('EXISTS', base) == 1 then
+  return fail('EXISTS', {kind = 'workflow', id = id})
+end
+
+local now = now_ms()
+local cur = tonumber(ARGV[6])
+redis.call('HSET', base, '#v', 1, 'status', status, 'total', ARGV[5], 'cur', cur, 'done', cur,
+           'interval', ARGV[7], 'name', ARGV[8], 'meta', ARGV[9], 'created', now, 'updated', now)
+if status == 'running' then redis.call('HSET', base, 'started', now) end
+redis.call('DEL', ctx, hist)
+for i = 11, #ARGV, 2 do
+  redis.call('HSET', ctx, ARGV[i], ARGV[i + 1])
+end
+wf_history(hist, tonumber(ARGV[10]), {op = 'create', to = status, version = 1, at = now})
+publish(channel, {key = id, op = 'create', version = 1, old = false, new = status, status = status,
+                  current_step = cur, at = now})
+local reply = wf_reply(base, ctx)
+op_remember(ops, order, op_id, reply)
+return reply

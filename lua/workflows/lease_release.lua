@@ -1,0 +1,19 @@
+-- workflows/lease_release: give up the lease held with a fencing token.
+-- KEYS[1] workflow hash
+-- KEYS[2] lease hash
+-- ARGV[1] workflow id
+-- ARGV[2] fencing token
+-- Reply: '1'
+-- Mode: write
+-- Retry: safe; releasing twice with the same (still current) token releases once.
+
+--@include lib/core.lua
+--@include lib/lease.lua
+
+if redis.call('EXISTS', KEYS[1]) == 0 then return fail('NOT_FOUND', {kind = 'workflow', id = ARGV[1]}) end
+local err = lease_release(KEYS[2], ARGV[2], now_ms())
+if err then
+  err.kind, err.id = 'workflow', ARGV[1]
+  return fail('LEASE', err)
+end
+return '1'

@@ -1,0 +1,32 @@
+-- workflows/resume: paused -> running.
+-- KEYS[1] workflow hash
+-- KEYS[2] ops hash
+-- KEYS[3] ops order list
+-- KEYS[4] context hash
+-- KEYS[5] history list
+-- ARGV[1] op id
+-- ARGV[2] event channel ('' = no event)
+-- ARGV[3] workflow id
+-- ARGV[4] history cap
+-- Reply: JSON [workflow hash flat, context flat]
+-- Mode: write
+-- Retry: safe; a replayed op id returns the first reply, and the status check refuses a second resume.
+
+--@include lib/core.lua
+--@include lib/workflows.lua
+
+local base, ops, order, ctx, hist = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local op_id, channel, id, hist_cap = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+local ALLOWED = wf_set('paused')
+
+local r = op_replay(ops, op_id) if r then return r end
+local status = redis.call('HGET', base, 'status')
+if not status then return fail('NOT_FOUND', {kind = 'workflow', id = id}) end
+if not ALLOWED[status] then
+  return fail('TRANSITION', {kind = 'workflow', id = id, status = status, op = 'resume'})
+end
+local now = now_ms()
+redis.call('HDEL', base, 'paused_at')
+local reply = wf_move(base, ctx, hist, hist_cap, channel, id, 'resume', status, 'running', now)
+op_remember(ops, order, op_id, reply)
+return reply

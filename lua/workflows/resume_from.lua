@@ -1,0 +1,65 @@
+-- workflows/resume_from: restore current_step and context from a checkpoint and run on.
+-- KEYS[1] workflow hash
+-- KEYS[2] ops hash
+-- KEYS[3] ops order list
+-- KEYS[4] context hash
+-- KEYS[5] step records hash
+-- KEYS[6] step status hash
+-- KEYS[7] history list
+-- KEYS[8] checkpoint zset
+-- KEYS[9] checkpoint data hash
+-- ARGV[1] op id
+-- ARGV[2] event channel ('' = no event)
+-- ARGV[3] workflow id
+-- ARGV[4] checkpoint id
+-- ARGV[5] history cap
+-- Reply: JSON [workflow hash flat, context flat]
+-- Mode: write
+-- Retry: safe; a replayed op id returns the first reply (and restoring the same checkpoint twice
+-- leaves the same state).
+-- Allowed from pending, running, paused and failed (not completed or cancelled). Steps after
+-- the checkpoint's step are forgotten (their records leave `steps`, the history keeps them),
+-- current_step = completed_steps = the checkpoint's step, the error is cleared, and the
+-- workflow is running again (completed if the checkpoint's step is the last one).
+
+--@include lib/core.lua
+--@include lib/workflows.lua
+
+local base, ops, order, ctx, steps, stepst = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local hist, cp, cpd = KEYS[7], KEYS[8], KEYS[9]
+local op_id, channel, id, cp_id = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local ALLOWED = wf_set('pending running paused failed')
+
+local r = op_replay(ops, op_id) if r then return r end
+local wf = redis.call('HMGET', base, 'status', 'total')
+if not wf[1] then return fail('NOT_FOUND', {kind = 'workflow', id = id}) end
+if not ALLOWED[wf[1]] then
+  return fail('TRANSITION', {kind = 'workflow', id = id, status = wf[1], op = 'resume_from'})
+end
+if not redis.call('ZSCORE', cp, cp_id) then
+  return fail('NOT_FOUND', {kind = 'workflow checkpoint', id = id .. '/' .. cp_id})
+end
+
+local now = now_ms()
+local step = tonumber(redis.call('HGET', cpd, cp_id .. '|step'))
+for _, k in ipairs(redis.call('HKEYS', stepst)) do
+  if tonumber(k) > step then redis.call('HDEL', stepst, k) end
+end
+for _, k in ipairs(redis.call('HKEYS', steps)) do
+  if tonumber(k) > step then redis.call('HDEL', steps, k) end
+end
+redis.call('DEL', ctx)
+for i = 1, tonumber(redis.call('HGET', cpd, cp_id .. '|cn') or '0') do
+  local kv = redis.call('HMGET', cpd, cp_id .. '|ck' .. i, cp_id .. '|cv' .. i)
+  redis.call('HSET', ctx, kv[1], kv[2])
+end
+local to = 'running'
+if step >= tonumber(wf[2]) then to = 'completed' end
+redis.call('HDEL', base, 'error', 'failed_step', 'paused_at', 'finished')
+redis.call('HSET', base, 'cur', step, 'done', step, 'restored_from', cp_id, 'restored_at', now)
+if to == 'completed' then redis.call('HSET', base, 'finished', now) end
+if not redis.call('HGET', base, 'started') then redis.call('HSET', base, 'started', now) end
+local reply = wf_move(base, ctx, hist, tonumber(ARGV[5]), channel, id, 'resume_from', wf[1], to, now,
+                      {checkpoint = cp_id, step = step})
+op_remember(ops, order, op_id, reply)
+return reply
