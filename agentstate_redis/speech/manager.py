@@ -1,0 +1,316 @@
+"""SpeechStateManager: speech sessions that expire when idle, STT/TTS state, a capped transcript.
+
+    >>> speech_state = SpeechStateManager(persistence="redis", idle_timeout=300)
+    >>> sid = await speech_state.create_session("voice_conversation", StreamingMode.BIDIRECTIONAL,
+    ...                                         {"language": "en-US"})
+    >>> await speech_state.update_session_status(sid, AudioSessionStatus.ACTIVE)
+    >>> await speech_state.add_turn(sid, "user", "Hello")
+    1
+    >>> await speech_state.end_session(sid, reason="user_ended")
+    True
+
+All of a session's keys share the tag ``{speech:<id>}`` (``lua/speech/``).
+Every write is activity: it restarts the idle clock (PEXPIRE on every key of
+the session, inside the script), so a session nobody touches for
+``idle_timeout`` seconds disappears and subscribers get an ``expired`` event.
+Ending an ended session does nothing; updating one raises InvalidTransitionError.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import orjson
+
+from ..codec import loads
+from ..errors import InvalidInputError, NotFoundError
+from ..events import ChangeEvent, Subscription
+from ..keys import validate_id
+from ..manager import BaseManager
+from ..knowledge.models import server_time
+from .events import SpeechEvent
+from .models import (
+    AudioSessionStatus,
+    SpeechSession,
+    STTState,
+    StreamingMode,
+    TTSState,
+    VoiceConversationState,
+)
+
+_SERVER_FIELDS = {"session_id", "updated_at"}
+
+
+def _pairs(flat: Any) -> dict[str, str]:
+    if not flat or isinstance(flat, dict):
+        return {}
+    return {flat[i]: flat[i + 1] for i in range(0, len(flat), 2)}
+
+
+def _seconds(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 or value != value:
+        raise InvalidInputError(f"{name} must be a positive number of seconds, got {value!r}")
+    return float(value)
+
+
+def _positive_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidInputError(f"{name} must be a positive integer, got {value!r}")
+    return value
+
+
+def _enum(cls: type, value: Any, what: str) -> Any:
+    try:
+        return cls(value)
+    except ValueError:
+        choices = ", ".join(m.value for m in cls)
+        raise InvalidInputError(f"{what} must be one of {choices}; got {value!r}") from None
+
+
+def _model(cls: type, value: Any, what: str) -> Any:
+    if not isinstance(value, cls):
+        raise InvalidInputError(f"{what} must be a {cls.__name__}, got {type(value).__name__}")
+    return value
+
+
+class SpeechStateManager(BaseManager):
+    """Speech session state (see the module docstring).
+
+    ``idle_timeout`` (seconds, default 300) is the default idle expiry of new
+    sessions; ``transcript_max`` (default 1000) caps each session's transcript
+    stream (older entries are dropped; ``turn_count`` still counts them).
+    """
+
+    kind = "speech"
+
+    def __init__(
+        self, persistence: Any = None, *, idle_timeout: float = 300.0, transcript_max: int = 1000, **kwargs: Any
+    ) -> None:
+        self.idle_timeout = _seconds("idle_timeout", idle_timeout)
+        self.transcript_max = _positive_int("transcript_max", transcript_max)
+        super().__init__(persistence, **kwargs)
+        self._wrappers: dict[tuple[str, int], Callable[[ChangeEvent], Any]] = {}
+
+    def _keys(self, session_id: str) -> list[str]:
+        k = self.keys.speech(session_id)
+        return [k.base, k("stt"), k("tts"), k("transcript"), k.ops, k.op_order]
+
+    async def _write(self, script: str, session_id: str, *args: Any) -> Any:
+        validate_id("speech", session_id)
+        return await self.backend.run(script, self._keys(session_id),
+                                      [self._op_id(), self.backend.channel("speech", session_id), session_id, *args])
+
+    def _part_fields(self, state: STTState | TTSState) -> list[str]:
+        out: list[str] = []
+        for name, value in state.model_dump(mode="json", exclude=_SERVER_FIELDS).items():
+            out += [name, self._dumps(value, what=f"{type(state).__name__}.{name}")]
+        return out
+
+    # -- sessions --------------------------------------------------------------------------------
+
+    async def create_session(
+        self,
+        session_type: str = "voice_conversation",
+        streaming_mode: StreamingMode | str = StreamingMode.BIDIRECTIONAL,
+        config: Mapping[str, Any] | None = None,
+        *,
+        session_id: str | None = None,
+        idle_timeout: float | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Open a session (status IDLE) and return its id (a fresh one unless ``session_id`` is given).
+
+            >>> sid = await speech_state.create_session("voice_conversation", StreamingMode.BIDIRECTIONAL,
+            ...                                         {"stt_provider": "openai"}, idle_timeout=60)
+
+        A taken ``session_id`` raises AlreadyExistsError.
+        """
+        if not isinstance(session_type, str) or not session_type:
+            raise InvalidInputError(f"session_type must be a non-empty string, got {session_type!r}")
+        mode = _enum(StreamingMode, streaming_mode, "streaming_mode")
+        sid = uuid.uuid4().hex if session_id is None else validate_id("speech", session_id)
+        idle = _seconds("idle_timeout", self.idle_timeout if idle_timeout is None else idle_timeout)
+        if config is not None and not isinstance(config, Mapping):
+            raise InvalidInputError(f"config must be a dict, got {type(config).__name__}")
+        if metadata is not None and not isinstance(metadata, Mapping):
+            raise InvalidInputError(f"metadata must be a dict, got {type(metadata).__name__}")
+        await self._write("speech/create", sid, max(1, int(idle * 1000)), self._dumps(session_type, what="session_type"),
+                          mode.value, self._dumps(dict(config or {}), what="config"),
+                          self._dumps(dict(metadata or {}), what="metadata"))
+        return sid
+
+    async def update_session_status(self, session_id: str, status: AudioSessionStatus | str) -> int:
+        """Set the status of a live session; returns the session's new version.
+
+            >>> await speech_state.update_session_status(sid, AudioSessionStatus.ACTIVE)
+
+        Use ``end_session`` to end it. An ended session raises InvalidTransitionError.
+        """
+        new = _enum(AudioSessionStatus, status, "status")
+        if new is AudioSessionStatus.ENDED:
+            raise InvalidInputError("use end_session(session_id, reason) to end a session")
+        return int(await self._write("speech/status", session_id, new.value))
+
+    async def end_session(self, session_id: str, reason: str | None = None) -> bool:
+        """End a session: True if this call ended it, False if it had already ended (harmless).
+
+            >>> await speech_state.end_session(sid, reason="user_ended")
+
+        The ended session stays readable for its idle timeout, then expires.
+        """
+        if reason is not None and not isinstance(reason, str):
+            raise InvalidInputError(f"reason must be a string or None, got {type(reason).__name__}")
+        return await self._write("speech/end", session_id, self._dumps(reason, what="reason")) == "1"
+
+    async def _read(self, session_id: str, transcript_limit: int = 0) -> list[Any]:
+        validate_id("speech", session_id)
+        reply = await self.backend.run("speech/get", self._keys(session_id)[:4], [transcript_limit])
+        if not reply[1] or isinstance(reply[1], dict):
+            raise NotFoundError(f"speech session {session_id!r} not found (never created, or expired)",
+                                kind="speech", id=session_id)
+        return reply
+
+    async def get_session(self, session_id: str) -> SpeechSession:
+        """The session as stored, with ``expires_in`` (seconds until idle expiry). NotFoundError if gone."""
+        reply = await self._read(session_id)
+        h = _pairs(reply[1])
+        pttl = int(reply[0])
+        return SpeechSession(
+            session_id=session_id,
+            session_type=loads(h["session_type"]),
+            streaming_mode=h["streaming_mode"],
+            status=h["status"],
+            config=loads(h["config"]),
+            metadata=loads(h["metadata"]),
+            created_at=server_time(h["created_at"]),
+            updated_at=server_time(h["updated_at"]),
+            ended_at=server_time(h.get("ended_at")),
+            end_reason=loads(h["end_reason"]) if h.get("end_reason") else None,
+            turn_count=int(h.get("turns", 0)),
+            current_speaker=loads(h["current_speaker"]) if h.get("current_speaker") else None,
+            idle_timeout=int(h["idle_ms"]) / 1000,
+            expires_in=pttl / 1000 if pttl > 0 else None,
+            version=int(h.get("#v", 0)),
+        )
+
+    # -- STT / TTS -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _part(cls: type, session_id: str, flat: Any) -> Any:
+        h = _pairs(flat)
+        data: dict[str, Any] = {name: loads(v) for name, v in h.items() if name != "updated_at"}
+        return cls.parse({**data, "session_id": session_id, "updated_at": server_time(h.get("updated_at"))})
+
+    async def update_stt_state(self, stt_state: STTState) -> int:
+        """Replace the session's STT state; returns the session's new version.
+
+            >>> await speech_state.update_stt_state(STTState(session_id=sid,
+            ...     status=TranscriptionStatus.TRANSCRIBING, transcription_progress=0.6))
+        """
+        _model(STTState, stt_state, "stt_state")
+        return int(await self._write("speech/set_part", stt_state.session_id, "stt", *self._part_fields(stt_state)))
+
+    async def get_stt_state(self, session_id: str) -> STTState:
+        """The session's STT state (defaults if none was set yet). NotFoundError if the session is gone."""
+        return self._part(STTState, session_id, (await self._read(session_id))[2])
+
+    async def update_tts_state(self, tts_state: TTSState) -> int:
+        """Replace the session's TTS state; returns the session's new version.
+
+            >>> await speech_state.update_tts_state(TTSState(session_id=sid, is_speaking=True))
+        """
+        _model(TTSState, tts_state, "tts_state")
+        return int(await self._write("speech/set_part", tts_state.session_id, "tts", *self._part_fields(tts_state)))
+
+    async def get_tts_state(self, session_id: str) -> TTSState:
+        """The session's TTS state (defaults if none was set yet). NotFoundError if the session is gone."""
+        return self._part(TTSState, session_id, (await self._read(session_id))[3])
+
+    # -- the conversation ------------------------------------------------------------------------
+
+    async def _converse(
+        self, session_id: str, entries: list[Any], first: int | None, speaker: str | None,
+        stt: STTState | None = None, tts: TTSState | None = None,
+    ) -> dict[str, int]:
+        for part, name in ((stt, "stt_state"), (tts, "tts_state")):
+            if part is not None and part.session_id != session_id:
+                raise InvalidInputError(f"{name}.session_id {part.session_id!r} is not {session_id!r}")
+        stt_fields = self._part_fields(stt) if stt is not None else []
+        tts_fields = self._part_fields(tts) if tts is not None else []
+        encoded = [self._dumps(e, what=f"transcript entry {i}") for i, e in enumerate(entries)]
+        reply = await self._write(
+            "speech/converse", session_id, "" if speaker is None else self._dumps(speaker, what="current_speaker"),
+            self.transcript_max, "" if first is None else first, len(stt_fields), len(tts_fields),
+            *stt_fields, *tts_fields, *encoded,
+        )
+        return orjson.loads(reply)
+
+    async def update_conversation_state(self, state: VoiceConversationState) -> int:
+        """Store the conversation in one atomic step; returns the turn count.
+
+            >>> await speech_state.update_conversation_state(VoiceConversationState(
+            ...     session_id=sid, current_speaker="user", stt_state=stt, tts_state=tts,
+            ...     transcript=[{"role": "user", "content": "Hello"}]))
+
+        ``transcript`` is the whole conversation so far: entries beyond those
+        already stored are appended (so sending it again adds nothing). STT/TTS
+        state is replaced when given. ``turn_count`` is counted by the server.
+        """
+        _model(VoiceConversationState, state, "state")
+        result = await self._converse(state.session_id, state.transcript, 0, state.current_speaker,
+                                      state.stt_state, state.tts_state)
+        return result["turn_count"]
+
+    async def add_turn(self, session_id: str, role: str, content: str, **extra: Any) -> int:
+        """Append one transcript entry ``{"role", "content", **extra}``; returns its turn number.
+
+            >>> await speech_state.add_turn(sid, "assistant", "Hi! How can I help?")
+        """
+        if not isinstance(role, str) or not role:
+            raise InvalidInputError(f"role must be a non-empty string, got {role!r}")
+        if not isinstance(content, str):
+            raise InvalidInputError(f"content must be a string, got {type(content).__name__}")
+        result = await self._converse(session_id, [{"role": role, "content": content, **extra}], None, role)
+        return result["turn_count"]
+
+    async def get_conversation_state(self, session_id: str, transcript_limit: int | None = None) -> VoiceConversationState:
+        """The conversation with the last ``transcript_limit`` entries (default: all that are kept)."""
+        limit = self.transcript_max if transcript_limit is None else transcript_limit
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+            raise InvalidInputError(f"transcript_limit must be a non-negative integer, got {transcript_limit!r}")
+        reply = await self._read(session_id, limit)
+        h = _pairs(reply[1])
+        rows = reply[4] if isinstance(reply[4], list) else []
+        return VoiceConversationState(
+            session_id=session_id,
+            turn_count=int(h.get("turns", 0)),
+            current_speaker=loads(h["current_speaker"]) if h.get("current_speaker") else None,
+            stt_state=self._part(STTState, session_id, reply[2]) if _pairs(reply[2]) else None,
+            tts_state=self._part(TTSState, session_id, reply[3]) if _pairs(reply[3]) else None,
+            transcript=[loads(rows[i + 1]) for i in range(0, len(rows), 2)],
+            status=h["status"],
+        )
+
+    # -- events ----------------------------------------------------------------------------------
+
+    def subscribe(self, id_glob: str, callback: Callable[[SpeechEvent], Any]) -> Subscription:
+        """Call ``callback(SpeechEvent)`` for every change, by any process, to matching sessions,
+        including ``op="expired"`` when a session's idle time runs out.
+
+            >>> await speech_state.subscribe("call-*", lambda e: print(e.op, e.turns))
+        """
+        if not callable(callback):
+            raise InvalidInputError(f"callback must be callable, got {callback!r}")
+
+        def deliver(event: ChangeEvent) -> Any:
+            return callback(SpeechEvent.from_change(event))
+
+        self._wrappers[(id_glob, id(callback))] = deliver
+        return self.backend.events.subscribe("speech", id_glob, deliver)
+
+    def unsubscribe(self, id_glob: str, callback: Callable[[SpeechEvent], Any]) -> None:
+        wrapper = self._wrappers.pop((id_glob, id(callback)), None)
+        if wrapper is not None:
+            self.backend.events.unsubscribe("speech", id_glob, wrapper)

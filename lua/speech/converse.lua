@@ -1,0 +1,69 @@
+-- speech/converse: append transcript turns (capped stream), set the speaker and optionally STT/TTS state.
+-- KEYS[1] session hash
+-- KEYS[2] STT state hash
+-- KEYS[3] TTS state hash
+-- KEYS[4] transcript stream (capped at ARGV[5] entries, exact MAXLEN)
+-- KEYS[5] ops hash
+-- KEYS[6] ops order list
+-- ARGV[1] op id
+-- ARGV[2] event channel ('' = no event)
+-- ARGV[3] session id (for errors and events)
+-- ARGV[4] current speaker (JSON text; '' = unchanged)
+-- ARGV[5] transcript cap (entries kept)
+-- ARGV[6] index in the whole transcript of the first entry sent ('' = append every entry sent)
+-- ARGV[7] number of STT field/value arguments (0 = STT unchanged)
+-- ARGV[8] number of TTS field/value arguments (0 = TTS unchanged)
+-- ARGV[9..] STT fields, then TTS fields, then transcript entries (each JSON text)
+-- Reply: JSON {version = n, turn_count = n, appended = n}
+-- Mode: write
+-- Retry: safe; a replayed op id returns the first reply; with an index, entries already stored are skipped.
+
+--@include lib/core.lua
+
+local base, stt, tts, transcript, ops, order = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local op_id, channel, sid, speaker, cap, first = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local n_stt, n_tts = tonumber(ARGV[7]), tonumber(ARGV[8])
+
+local replay = op_replay(ops, op_id)
+if replay then return replay end
+
+local current = redis.call('HGET', base, 'status')
+if not current then return fail('NOT_FOUND', {kind = 'speech', id = sid}) end
+if current == 'ended' then
+  return fail('TRANSITION', {kind = 'speech', id = sid, status = current, op = 'update_conversation_state'})
+end
+
+local now = now_ms()
+local pos = 9
+local function replace(target, count)
+  if count == 0 then return end
+  redis.call('DEL', target)
+  redis.call('HSET', target, 'updated_at', now)
+  for i = pos, pos + count - 1, 2 do redis.call('HSET', target, ARGV[i], ARGV[i + 1]) end
+  pos = pos + count
+end
+replace(stt, n_stt)
+replace(tts, n_tts)
+
+local turns = tonumber(redis.call('HGET', base, 'turns') or '0')
+local appended = {}
+for i = pos, #ARGV do
+  local index = i - pos  -- 0-based position of this entry among those sent
+  if first == '' or tonumber(first) + index >= turns then
+    turns = turns + 1
+    redis.call('XADD', transcript, 'MAXLEN', cap, '*', 'turn', turns, 'entry', ARGV[i])
+    table.insert(appended, ARGV[i])
+  end
+end
+redis.call('HSET', base, 'turns', turns, 'updated_at', now)
+if speaker ~= '' then redis.call('HSET', base, 'current_speaker', speaker) end
+local version = redis.call('HINCRBY', base, '#v', 1)
+local idle = tonumber(redis.call('HGET', base, 'idle_ms'))
+for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], idle) end  -- activity: the idle clock restarts
+
+publish(channel, {key = sid, op = 'conversation', version = version, status = current, turn_count = turns,
+  first_turn = turns - #appended + 1, entries = appended,
+  speaker = redis.call('HGET', base, 'current_speaker') or ''})
+local reply = cjson.encode({version = version, turn_count = turns, appended = #appended})
+op_remember(ops, order, op_id, reply)
+return reply

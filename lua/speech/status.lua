@@ -1,0 +1,38 @@
+-- speech/status: change the status of a live session (ending goes through speech/end).
+-- KEYS[1] session hash
+-- KEYS[2] STT state hash
+-- KEYS[3] TTS state hash
+-- KEYS[4] transcript stream
+-- KEYS[5] ops hash
+-- KEYS[6] ops order list
+-- ARGV[1] op id
+-- ARGV[2] event channel ('' = no event)
+-- ARGV[3] session id (for errors and events)
+-- ARGV[4] new status (idle|active|paused|error)
+-- Reply: the new version (string)
+-- Mode: write
+-- Retry: safe; a replayed op id returns the first reply and writes nothing.
+
+--@include lib/core.lua
+
+local base, ops, order = KEYS[1], KEYS[5], KEYS[6]
+local op_id, channel, sid, status = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+
+local replay = op_replay(ops, op_id)
+if replay then return replay end
+
+local current = redis.call('HGET', base, 'status')
+if not current then return fail('NOT_FOUND', {kind = 'speech', id = sid}) end
+if current == 'ended' then
+  return fail('TRANSITION', {kind = 'speech', id = sid, status = current, op = 'update_session_status'})
+end
+
+local now = now_ms()
+redis.call('HSET', base, 'status', status, 'updated_at', now)
+local version = redis.call('HINCRBY', base, '#v', 1)
+local idle = tonumber(redis.call('HGET', base, 'idle_ms'))
+for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], idle) end  -- activity: the idle clock restarts
+
+publish(channel, {key = sid, op = 'status', version = version, status = status, old_status = current})
+op_remember(ops, order, op_id, tostring(version))
+return tostring(version)
