@@ -186,3 +186,24 @@ async def test_events_and_delete_agent(store: AgentStateStore) -> None:
     assert seen[:2] == ["tool_usage", "checkpoint"]
     assert await store.delete_agent("a1") is True
     assert await store.list_checkpoints("a1") == [] and await store.get_tool_usage_counts("a1") == {}
+
+
+async def test_stored_checkpoint_has_the_kaizen_fields(store: AgentStateStore, backend: Backend) -> None:
+    import orjson
+
+    odd = 'Wr"ite\\ü/🙂'
+    await store.record_approval("a1", odd, False, "deny_all", {"path": "/tmp/ü"})
+    await store.record_tool_usage("a1", odd, 2**40)
+    await store.update_workflow_state("a1", run_id="r1", status="running", empty_list=[], empty_obj={})
+    saved = await store.save_checkpoint(AgentCheckpoint(agent_id="a1", checkpoint_id="ckpt_abc123", step=5,
+                                                        state={"big": 2**62, "empty": []}))
+    raw = await backend.client.hget(backend.keys.agent("a1")("checkpoints"), "d:ckpt_abc123")
+    doc = orjson.loads(raw)
+    for field in ("checkpoint_id", "agent_id", "timestamp", "step_number", "approval_history",
+                  "tool_usage_counts", "workflow_run_id", "workflow_state"):
+        assert field in doc, field
+    assert doc["step_number"] == 5 and doc["state"] == {"big": 2**62, "empty": []}
+    assert doc["tool_usage_counts"] == {odd: 2**40}
+    assert doc["approval_history"][0]["tool_name"] == odd and doc["approval_history"][0]["approved"] is False
+    assert doc["workflow_state"]["empty_list"] == [] and doc["workflow_state"]["empty_obj"] == {}
+    assert saved.tool_usage_counts == {odd: 2**40} and await store.get_standing_decision("a1", odd) == "denied"

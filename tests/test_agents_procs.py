@@ -38,7 +38,7 @@ async def test_round_trip_restored_in_another_process(redis_backend: RedisBacken
 
 async def test_tool_usage_counts_are_exact_under_8_processes(redis_backend: RedisBackend, redis_url: str,
                                                               prefix: str) -> None:
-    n = 500
+    n = 1000
     run_processes(w.count_tool_usage, [(redis_url, prefix, "busy", n) for _ in range(8)])
     counts = await AgentStateStore(backend=redis_backend).get_tool_usage_counts("busy")
     assert counts == {"Bash": 8 * n // 2, "Read": 8 * n // 2}
