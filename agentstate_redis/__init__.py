@@ -17,6 +17,7 @@ from .backends import Backend, FileBackend, MemoryBackend, RedisBackend
 from .config import StateConfig
 from .embedded import EmbeddedRedis
 from .errors import (
+    AccessDeniedError,
     AgentStateError,
     AlreadyExistsError,
     BackendLockedError,
@@ -65,6 +66,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "AccessDeniedError",
     "AgentStateError",
     "AlreadyExistsError",
     "Backend",

@@ -76,6 +76,12 @@ class BackendLockedError(AgentStateError):
     code = "LOCKED"
 
 
+class AccessDeniedError(AgentStateError):
+    """The Redis ACL user may not touch these keys or channels (NOPERM)."""
+
+    code = "NOPERM"
+
+
 class RecoveryError(AgentStateError):
     """Recovery is impossible: no recoverable checkpoint, or attempts exhausted."""
 

@@ -5,7 +5,7 @@
     >>> await sub                                            # optional: wait until live
     >>> hub.unsubscribe("state", "agent:*", on_event)
 
-One pub/sub connection per backend carries every pattern; on a cluster,
+One pub/sub connection per backend carries every subscription; on a cluster,
 keyspace (expiry) notifications are read from every primary. Pub/sub is
 at-most-once: after a reconnect the ``on_reconnect`` hooks run so callers can
 re-read state, and each event carries the entity's version so a gap shows.
@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import orjson
+
+from .keys import escape_glob
 
 if TYPE_CHECKING:
     from .backends.base import Backend
@@ -87,58 +89,63 @@ class _Pattern:
     id_glob: str
     regex: re.Pattern[str]
     callbacks: list[Callback] = field(default_factory=list)
-    live: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class Subscription:
-    """Returned by :meth:`EventHub.subscribe`; awaiting it waits until the pattern is live."""
+    """Returned by :meth:`EventHub.subscribe`; awaiting it waits until events flow."""
 
-    def __init__(self, hub: EventHub, entry: _Pattern) -> None:
-        self._hub, self._entry = hub, entry
+    def __init__(self, hub: EventHub) -> None:
+        self._hub = hub
 
     def __await__(self) -> Any:
         return self._wait().__await__()
 
     async def _wait(self) -> Subscription:
         await self._hub.start()
-        await asyncio.wait_for(self._entry.live.wait(), timeout=10)
+        await asyncio.wait_for(self._hub._live.wait(), timeout=10)
         return self
 
 
 class EventHub:
-    """Pattern subscriptions over one backend; start lazily, reconnect on their own."""
+    """Subscriptions over one backend; start lazily, reconnect on their own.
+
+    The hub makes one PSUBSCRIBE to ``<prefix>ev:*`` and matches kinds and id
+    globs itself. Redis ACLs check PSUBSCRIBE patterns literally, so a tenant
+    user needs exactly ``&<prefix>ev:*`` (plus ``&__keyevent@*`` for expiry).
+    """
 
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
         self.keys = backend.keys
-        self._patterns: dict[str, _Pattern] = {}
+        self._patterns: dict[tuple[str, str], _Pattern] = {}
         self._pubsubs: list[Any] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._start_lock = asyncio.Lock()
+        self._live = asyncio.Event()
         self._started = False
         self._closing = False
         self.expiry_enabled: bool | None = None
         self._reconnect_hooks: list[Callable[[], Any]] = []
 
+    @property
+    def channel_pattern(self) -> str:
+        return f"{escape_glob(self.keys.prefix)}ev:*"
+
     # -- public --------------------------------------------------------------------------------
 
     def subscribe(self, kind: str, id_glob: str, callback: Callback) -> Subscription:
-        channel = self.keys.channel_pattern(kind, id_glob)
-        entry = self._patterns.get(channel)
+        entry = self._patterns.get((kind, id_glob))
         if entry is None:
-            entry = self._patterns[channel] = _Pattern(kind, id_glob, glob_to_regex(id_glob))
-            if self._started:
-                self._spawn(self._psubscribe(channel))
+            entry = self._patterns[(kind, id_glob)] = _Pattern(kind, id_glob, glob_to_regex(id_glob))
         entry.callbacks.append(callback)
         with contextlib.suppress(RuntimeError):
             asyncio.get_running_loop()
             if not self._started:
                 self._spawn(self.start())
-        return Subscription(self, entry)
+        return Subscription(self)
 
     def unsubscribe(self, kind: str, id_glob: str, callback: Callback | None = None) -> None:
-        channel = self.keys.channel_pattern(kind, id_glob)
-        entry = self._patterns.get(channel)
+        entry = self._patterns.get((kind, id_glob))
         if entry is None:
             return
         if callback is None:
@@ -146,9 +153,7 @@ class EventHub:
         else:
             entry.callbacks[:] = [c for c in entry.callbacks if c != callback]
         if not entry.callbacks:
-            del self._patterns[channel]
-            if self._pubsubs:
-                self._spawn(self._pubsubs[0].punsubscribe(channel))
+            del self._patterns[(kind, id_glob)]
 
     def on_reconnect(self, hook: Callable[[], Any]) -> None:
         """Run ``hook`` after the listener reconnects (events may have been missed)."""
@@ -168,9 +173,10 @@ class EventHub:
                 )
             for index, client in enumerate(clients):
                 pubsub = client.pubsub(ignore_subscribe_messages=False)
-                await pubsub.subscribe(f"__keyevent@{self.backend.db}__:expired")
-                if index == 0 and self._patterns:
-                    await pubsub.psubscribe(*self._patterns)
+                if index == 0:
+                    await pubsub.psubscribe(self.channel_pattern)
+                with contextlib.suppress(Exception):  # an ACL may refuse keyspace channels
+                    await pubsub.subscribe(f"__keyevent@{self.backend.db}__:expired")
                 self._pubsubs.append(pubsub)
                 self._tasks.append(asyncio.get_running_loop().create_task(self._read(pubsub)))
             self._started = True
@@ -195,10 +201,6 @@ class EventHub:
     def _spawn(self, coro: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(coro)
         task.add_done_callback(_log_failure)
-
-    async def _psubscribe(self, channel: str) -> None:
-        await self.start()
-        await self._pubsubs[0].psubscribe(channel)
 
     async def _read(self, pubsub: Any) -> None:
         failures = 0
@@ -227,21 +229,23 @@ class EventHub:
     async def _dispatch(self, message: dict[str, Any]) -> None:
         mtype = message.get("type")
         if mtype == "psubscribe":
-            entry = self._patterns.get(message["channel"])
-            if entry is not None:
-                entry.live.set()
+            self._live.set()
             return
         if mtype == "pmessage":
-            entry = self._patterns.get(message["pattern"])
             parsed = self.keys.parse_channel(message["channel"])
-            if entry is None or parsed is None:
+            if parsed is None:
+                return
+            kind, ident = parsed
+            entries = [e for e in self._patterns.values() if e.kind == kind and e.regex.match(ident)]
+            if not entries:
                 return
             try:
-                event = ChangeEvent.from_message(parsed[0], parsed[1], message["data"])
+                event = ChangeEvent.from_message(kind, ident, message["data"])
             except orjson.JSONDecodeError:
                 log.warning("ignoring malformed event on %s", message["channel"])
                 return
-            await self._deliver(entry, event)
+            for entry in entries:
+                await self._deliver(entry, event)
         elif mtype == "message" and message["channel"].endswith("__:expired"):
             parsed = self.keys.parse_base(message["data"])
             if parsed is None:

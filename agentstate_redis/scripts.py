@@ -26,12 +26,12 @@ from redis import exceptions as rx
 from tenacity import (
     AsyncRetrying,
     RetryError,
-    retry_if_exception_type,
+    retry_if_exception,
     stop_after_delay,
     wait_random_exponential,
 )
 
-from .errors import AgentStateError, BackendUnavailableError, from_script_error
+from .errors import AccessDeniedError, AgentStateError, BackendUnavailableError, from_script_error
 
 _INCLUDE = re.compile(r"^--@include\s+(\S+)\s*$", re.M)
 _HEADER = re.compile(r"^--\s*(KEYS|ARGV)\[(\d+)\]\s*(.*)$")
@@ -45,8 +45,15 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     rx.TryAgainError,
     rx.ReadOnlyError,
     rx.MasterDownError,
-    OSError,
+    ConnectionResetError,
+    ConnectionRefusedError,
+    BrokenPipeError,
 )
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A failure of the connection (worth resending), not of the operation."""
+    return isinstance(exc, TRANSIENT_ERRORS) and not isinstance(exc, AgentStateError)
 
 
 @dataclass(frozen=True)
@@ -164,7 +171,7 @@ class ScriptRunner:
 
     async def _with_retries(self, script: Script, keys: list[str], argv: list[Any]) -> Any:
         retrying = AsyncRetrying(
-            retry=retry_if_exception_type(TRANSIENT_ERRORS),
+            retry=retry_if_exception(is_transient),
             stop=stop_after_delay(self.retry_seconds),
             wait=wait_random_exponential(multiplier=0.05, max=1.0),
             reraise=False,
@@ -186,6 +193,8 @@ class ScriptRunner:
                 return await self.client.evalsha(script.sha, len(keys), *keys, *argv)
             except rx.NoScriptError:
                 return await self.client.eval(script.source, len(keys), *keys, *argv)
+        except rx.NoPermissionError as exc:
+            raise AccessDeniedError(f"{script.name} refused by the server's ACL: {exc}", keys=keys) from None
         except rx.ResponseError as exc:
             typed = from_script_error(str(exc))
             if typed is not None:
