@@ -504,7 +504,7 @@ def to_workflow_event(event: ChangeEvent) -> WorkflowEvent:
         previous_status=WorkflowStatus(d["previous_status"]) if d.get("previous_status") else None,
         current_step=d.get("current_step"),
         completed_steps=d.get("completed_steps"),
-        step_number=d.get("step") if event.op == "step" else None,
+        step_number=d.get("step"),
         step_status=StepStatus(d["step_status"]) if d.get("step_status") else None,
         checkpoint_id=d.get("checkpoint"),
         reason=loads(reason) if reason else None,
