@@ -13,7 +13,7 @@ from ..errors import InvalidInputError
 from ..keys import validate_id
 from ..manager import BaseManager
 
-_SUBKEYS = ("ops", "opq", "lease", "snapshots", "snaporder", "checkpoints", "ckptorder", "approvals",
+_SUBKEYS = ("lease", "snapshots", "snaporder", "checkpoints", "ckptorder", "approvals",
             "decisions", "tools", "workflow", "recovery")
 
 
@@ -45,8 +45,7 @@ class AgentBase(BaseManager):
     def _agent_keys(self, agent_id: str) -> list[str]:
         validate_id("agent", agent_id)
         k = self.keys.agent(agent_id)
-        return [k.base] + [k(s) if s not in ("ops", "opq") else (k.ops if s == "ops" else k.op_order)
-                           for s in _SUBKEYS]
+        return [k.base, k.ops, k.op_order, *(k(name) for name in _SUBKEYS)]
 
     async def _write(self, script: str, agent_id: str, token: int | None, *args: Any) -> Any:
         keys = self._agent_keys(agent_id)

@@ -148,7 +148,10 @@ class AgentStateStore(ActivityTracking):
     # -- whole agent -------------------------------------------------------------------------
 
     async def delete_agent(self, agent_id: str, *, fencing_token: int | None = None) -> bool:
-        """Delete everything stored for the agent; True if anything existed."""
+        """Delete the agent's snapshots, checkpoints, tracking and recovery count; True if anything existed.
+
+        The lease (and its fence counter) stays, so a fencing token is never handed out twice.
+        """
         return await self._write("delete", agent_id, fencing_token) == "1"
 
     async def recovery_attempts(self, agent_id: str) -> int:

@@ -1,4 +1,4 @@
--- agents/delete: delete everything stored for the agent (snapshots, checkpoints, tracking, lease, recovery).
+-- agents/delete: delete everything stored for the agent (snapshots, checkpoints, tracking, recovery); the lease hash stays so fencing tokens keep growing.
 -- KEYS[1] agent meta hash (v, seq)
 -- KEYS[2] ops hash
 -- KEYS[3] ops order list
@@ -31,9 +31,10 @@ local now = now_ms()
 local lerr = lease_check(K.lease, token, now)
 if lerr then return fail('LEASE', lease_details(agent_id, lerr)) end
 
-local n = redis.call('DEL', K.meta, K.lease, K.snaps, K.snap_order, K.ckpts, K.ckpt_order, K.approvals,
+local version = tonumber(redis.call('HGET', K.meta, 'v') or '0') + 1
+local n = redis.call('DEL', K.meta, K.snaps, K.snap_order, K.ckpts, K.ckpt_order, K.approvals,
   K.decisions, K.tools, K.workflow, K.recovery)
 local reply = n > 0 and '1' or '0'
-publish(channel, {key = agent_id, op = 'delete', version = false})
+publish(channel, {key = agent_id, op = 'delete', version = version})
 op_remember(K.ops, K.order, op_id, reply)
 return reply
