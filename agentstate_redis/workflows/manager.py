@@ -17,8 +17,9 @@ highest n with steps 1..n completed/skipped, the workflow completes when that
 reaches ``total_steps`` and fails when a step fails without ``retry=True``.
 Every ``checkpoint_interval`` completed steps the same script writes checkpoint
 ``auto-<completed steps>`` (the interval is fixed per workflow at ``create``).
-An identical re-send of a step update writes nothing; a step only counts (for
-current_step, completion and checkpoints) the first time it becomes done.
+An identical re-send of a step update (same number, status and record) writes
+nothing and returns the current state, whatever the status; a step only counts
+(for current_step, completion and checkpoints) the first time it becomes done.
 
 Retention: at most ``max_checkpoints`` (default 50) checkpoints per workflow,
 oldest dropped first; at most ``history_limit`` (default 1000) history entries
@@ -343,6 +344,10 @@ class WorkflowStateManager(BaseManager):
             ctx = _pairs(item[6:])
             if state:
                 stored_state: Any = loads(state)
+                try:
+                    stored_state = WorkflowState.parse(stored_state)
+                except InvalidInputError:
+                    pass  # the caller stored some other dict: return it as it was
             else:
                 snap_fields = _pairs(loads(snap))
                 stored_state = _decode_state(workflow_id, snap_fields, ctx) if snap_fields else None

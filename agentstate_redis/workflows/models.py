@@ -35,6 +35,7 @@ class WorkflowStatus(str, Enum):
 
     @property
     def terminal(self) -> bool:
+        """Completed or cancelled: nothing moves it any more (a failed one can resume_from)."""
         return self in (WorkflowStatus.COMPLETED, WorkflowStatus.CANCELLED)
 
     def __str__(self) -> str:
@@ -115,7 +116,10 @@ class WorkflowEvent(Model):
 
     ``op`` is create, start, step, pause, resume, cancel, checkpoint, resume_from,
     lease or expired. ``status``/``previous_status`` show the transition (equal
-    for a step that does not change it).
+    for a step that does not change it; a step that finishes or fails the workflow
+    has ``status`` completed/failed). ``step_number`` is the step of a ``step`` event
+    or the checkpoint's step of ``checkpoint``/``resume_from``; ``checkpoint_id`` is
+    set when a step wrote an automatic checkpoint.
     """
 
     workflow_id: str
