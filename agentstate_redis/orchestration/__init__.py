@@ -1,0 +1,23 @@
+"""Team coordination and the team task queue: OrchestrationStateManager and its models."""
+
+from .manager import OrchestrationStateManager
+from .models import (
+    PRIORITIES,
+    AgentCoordinationState,
+    Backoff,
+    ClaimedTask,
+    Task,
+    TaskQueueState,
+    TeamState,
+)
+
+__all__ = [
+    "PRIORITIES",
+    "AgentCoordinationState",
+    "Backoff",
+    "ClaimedTask",
+    "OrchestrationStateManager",
+    "Task",
+    "TaskQueueState",
+    "TeamState",
+]

@@ -1,0 +1,27 @@
+"""OrchestrationStateManager: teams, agents and the team task queue over one backend.
+
+    >>> orch = OrchestrationStateManager(persistence="redis", sync_interval=1.0)
+    >>> await orch.create_team(TeamState(team_id="research_team", agents={...}))
+    >>> await orch.enqueue_task("research_team", {"id": "task_002", "type": "analysis", "priority": "high"})
+    >>> task = await orch.claim_task("research_team", "researcher", wait=5)
+    >>> await orch.complete_task("research_team", task.id, {"analysis": "..."}, token=task.token)
+    >>> queue = await orch.get_queue_status("research_team")
+
+Settings (all pods of a fleet should use the same ones):
+``lease`` default claim lease (30 s); ``sync_interval`` heartbeat period of
+``keep_alive`` (1 s); ``offline_after`` silence after which an agent that sent
+heartbeats shows ``offline`` (10 x sync_interval); ``max_stalls`` lease expiries
+before a task is dead-lettered (3); ``max_attempts`` default failures allowed
+per task (3); ``backoff`` retry delays; ``completed_retention`` completed tasks
+kept per team, older ones deleted (1000); ``page_size`` tasks per queue in
+status reads (50). Events: ``subscribe_events("team-glob", callback)`` gets every
+change (kind ``team``, ops enqueue/claim/assign/complete/fail/stalled/...).
+"""
+
+from __future__ import annotations
+
+from .queue import QueueOps
+
+
+class OrchestrationStateManager(QueueOps):
+    """Multi-agent team coordination and the team task queue (see the module docstring)."""

@@ -1,0 +1,279 @@
+"""The team task queue: enqueue, claim with a lease and fencing token, complete, fail, retry.
+
+    >>> await orch.enqueue_task("team", {"id": "t1", "type": "analysis", "priority": "high", "data": {...}})
+    >>> task = await orch.claim_task("team", "worker-1", capabilities=["analysis"], lease=30, wait=5)
+    >>> await orch.heartbeat("team", "worker-1")                       # extends the lease
+    >>> await orch.complete_task("team", task.id, {"ok": True}, token=task.token)
+
+Every call is one Lua script under the team's hash tag. Expired leases go
+back to pending (counted as stalls) when any claim or ``reap`` runs; a stale
+fencing token is refused with LeaseError, so each task has exactly one
+accepted completion.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import uuid
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from typing import Any, Literal
+
+from ..errors import AgentStateError, InvalidInputError
+from ..keys import validate_id
+from .common import count, positive
+from .models import Backoff, ClaimedTask, Task, check_name
+from .teams import TeamOps, _checked
+from .wire import as_list, decode_claimed, decode_task, reply, task_args
+
+log = logging.getLogger("agentstate_redis.orchestration")
+
+ENQUEUE_BATCH = 500          # tasks per enqueue script call (each batch is atomic)
+MAX_BLOCK_SECONDS = 5.0      # one BLPOP at most this long (under the client's socket timeout)
+REAP_LIMIT = 100             # leases/retries one script moves (the scripts' REAP_LIMIT)
+QueueName = Literal["pending", "in_progress", "retry", "completed", "dead"]
+
+
+def to_task(task: Task | Mapping[str, Any], max_attempts: int) -> Task:
+    """A task from a Task or a dict; unknown top-level keys go to ``extra``, a missing id is generated."""
+    if isinstance(task, Task):
+        return task
+    if not isinstance(task, Mapping):
+        raise InvalidInputError(f"task must be a dict or a Task, got {type(task).__name__}")
+    known = {k: v for k, v in task.items() if k in ("id", "type", "capability", "priority", "data", "max_attempts")}
+    extra = {k: v for k, v in task.items() if k not in known}
+    for key in extra:
+        if not isinstance(key, str):
+            raise InvalidInputError(f"task keys must be strings, got {key!r}")
+    known.setdefault("id", uuid.uuid4().hex)
+    known.setdefault("max_attempts", max_attempts)
+    return Task(**known, extra=extra)
+
+
+class QueueOps(TeamOps):
+    # -- producing ---------------------------------------------------------------------------
+
+    async def enqueue_task(self, team_id: str, task: Task | Mapping[str, Any]) -> str:
+        """Add one task; returns its id. Enqueuing an id that exists again changes nothing.
+
+        ``await orch.enqueue_task("research_team", {"id": "task_002", "type": "analysis",
+        "priority": "high", "data": {"topic": "AI trends"}})``
+        """
+        return (await self._enqueue(team_id, [to_task(task, self.max_attempts)]))[0]
+
+    async def enqueue_tasks(self, team_id: str, tasks: Iterable[Task | Mapping[str, Any]]) -> list[str]:
+        """Add many tasks (one script per 500); returns the ids that were new."""
+        items = [to_task(t, self.max_attempts) for t in tasks]
+        created: list[str] = []
+        for start in range(0, len(items), ENQUEUE_BATCH):
+            chunk = items[start:start + ENQUEUE_BATCH]
+            marks = await self._enqueue(team_id, chunk, marks=True)
+            created += [t.id for t, mark in zip(chunk, marks) if mark == "1"]
+        return created
+
+    async def _enqueue(self, team_id: str, tasks: Sequence[Task], marks: bool = False) -> list[str]:
+        self._check_unique([t.id for t in tasks])
+        args: list[Any] = []
+        for task in tasks:
+            args += task_args(task, self._dumps)
+        if not args:
+            return []
+        out = await self._write("enqueue", team_id, *args)
+        return list(out) if marks else [t.id for t in tasks]
+
+    # -- working -----------------------------------------------------------------------------
+
+    async def claim_task(
+        self,
+        team_id: str,
+        agent_id: str,
+        capabilities: Iterable[str] | None = None,
+        lease: float | None = None,
+        *,
+        wait: float = 0.0,
+    ) -> ClaimedTask | None:
+        """Take the highest-priority pending task this agent can do (FIFO within a priority).
+
+        ``task = await orch.claim_task("t", "w1", capabilities=["analysis"], lease=30, wait=10)``.
+        ``capabilities=None`` uses the agent's registered ones (none registered: any task);
+        tasks without a required capability match everyone. The agent becomes ``working``
+        (joining the team if new). Returns None if nothing matched within ``wait`` seconds;
+        waiting blocks on a marker list the enqueue script pushes to, so it wakes at once.
+        """
+        validate_id("agent", agent_id)
+        lease_ms = self._ms(positive(self.lease if lease is None else lease, "lease"))
+        wait = positive(wait, "wait", allow_zero=True)
+        if capabilities is None:
+            mode: list[Any] = ["agent"]
+        elif isinstance(capabilities, str):
+            raise InvalidInputError("capabilities must be a list of strings, not one string")
+        else:
+            mode = ["given", *(_checked(check_name, c, "capability") for c in capabilities)]
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        while True:
+            out = reply(await self._write("claim", team_id, agent_id, lease_ms, self.max_stalls, *mode))
+            if "task" in out:
+                return decode_claimed(out)
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return None
+            block = min(remaining, MAX_BLOCK_SECONDS)
+            if out.get("wait_ms", -1) >= 0:
+                block = min(block, out["wait_ms"] / 1000 + 0.005)
+            await self.backend.client.blpop(as_list(out.get("wake")), timeout=max(block, 0.01))
+
+    async def assign_task(self, team_id: str, task_id: str, agent_id: str, *, lease: float | None = None) -> ClaimedTask:
+        """A coordinator gives a pending task to a team agent (with the task's capability).
+
+        ``await orch.assign_task("research_team", "task_002", "researcher")``. Without
+        ``lease`` the task is held until completed or failed; completing it needs no token.
+        """
+        validate_id("task", task_id)
+        validate_id("agent", agent_id)
+        lease_ms = 0 if lease is None else self._ms(positive(lease, "lease"))
+        return decode_claimed(reply(await self._write("assign", team_id, task_id, agent_id, lease_ms)))
+
+    async def heartbeat(self, team_id: str, agent_id: str, lease: float | None = None) -> dict[str, float]:
+        """Mark the agent alive and extend its leases (by ``lease`` s, default each task's own).
+
+        ``await orch.heartbeat("t", "w1")`` -> ``{"task_002": <new deadline, server epoch s>}``
+        """
+        validate_id("agent", agent_id)
+        lease_ms = 0 if lease is None else self._ms(positive(lease, "lease"))
+        out = as_list(reply(await self._write("heartbeat", team_id, agent_id, lease_ms)).get("tasks"))
+        return {out[i]: int(out[i + 1]) / 1000 for i in range(0, len(out), 2)}
+
+    @contextlib.asynccontextmanager
+    async def keep_alive(self, team_id: str, agent_id: str, lease: float | None = None) -> AsyncIterator[None]:
+        """Heartbeat every ``sync_interval`` seconds while the block runs.
+
+        ``async with orch.keep_alive("t", "w1"): result = await long_llm_call()``
+        """
+        await self.heartbeat(team_id, agent_id, lease)
+
+        async def beat() -> None:
+            while True:
+                await asyncio.sleep(self.sync_interval)
+                try:
+                    await self.heartbeat(team_id, agent_id, lease)
+                except AgentStateError as exc:
+                    log.warning("heartbeat of %s in team %s failed: %s", agent_id, team_id, exc)
+
+        task = asyncio.ensure_future(beat())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def complete_task(
+        self, team_id: str, task_id: str, result: Any = None, *, agent_id: str | None = None, token: int | None = None
+    ) -> Task:
+        """Accept the result of an in-progress task; returns the completed task.
+
+        ``await orch.complete_task("t", task.id, {"ok": True}, token=task.token)`` (a worker), or
+        ``await orch.complete_task("t", "task_002", {...})`` (a coordinator, for an assigned task).
+        A stale token raises LeaseError; a task not in progress raises InvalidTransitionError.
+        """
+        validate_id("task", task_id)
+        args = [task_id, self._dumps(result, what=f"result of task {task_id!r}"), *self._holder(agent_id, token),
+                self.completed_retention]
+        return decode_task(reply(await self._write("complete", team_id, *args)))
+
+    async def fail_task(
+        self,
+        team_id: str,
+        task_id: str,
+        error: str | BaseException,
+        retry: bool = True,
+        *,
+        agent_id: str | None = None,
+        token: int | None = None,
+        backoff: Backoff | None = None,
+    ) -> Task:
+        """Record a failed attempt: retried after a backoff while attempts remain, else a dead letter.
+
+        ``await orch.fail_task("t", task.id, "timeout", token=task.token)``; ``retry=False``
+        dead-letters at once. Returns the task (status ``retry``, ``pending`` or ``dead``).
+        """
+        validate_id("task", task_id)
+        if isinstance(error, BaseException):
+            error = f"{type(error).__name__}: {error}"
+        if not isinstance(error, str):
+            raise InvalidInputError(f"error must be a string or an exception, got {type(error).__name__}")
+        if not isinstance(retry, bool):
+            raise InvalidInputError(f"retry must be True or False, got {retry!r}")
+        policy = backoff or self.backoff
+        if not isinstance(policy, Backoff):
+            raise InvalidInputError(f"backoff must be a Backoff, got {type(policy).__name__}")
+        args = [task_id, error, *self._holder(agent_id, token), retry, policy.kind, int(policy.delay * 1000),
+                int(policy.max_delay * 1000), policy.jitter, random.random()]
+        return decode_task(reply(await self._write("fail", team_id, *args)))
+
+    @staticmethod
+    def _holder(agent_id: str | None, token: int | None) -> list[Any]:
+        if agent_id is not None:
+            validate_id("agent", agent_id)
+        if token is not None and (isinstance(token, bool) or not isinstance(token, int) or token < 1):
+            raise InvalidInputError(f"token must be the positive integer claim_task returned, got {token!r}")
+        return [agent_id or "", "" if token is None else token]
+
+    async def reap(self, team_id: str) -> dict[str, int]:
+        """Hand expired leases back to pending and make due retries pending now.
+
+        Claims do this too; call it from a coordinator to keep an idle queue's
+        status current. ``await orch.reap("t")`` -> ``{"stalled": 1, "promoted": 0}``
+        """
+        total = {"stalled": 0, "promoted": 0}
+        while True:
+            stalled, promoted = map(int, (await self._write("reap", team_id, self.max_stalls)).split(","))
+            total["stalled"] += stalled
+            total["promoted"] += promoted
+            if stalled < REAP_LIMIT and promoted < REAP_LIMIT:
+                return total
+
+    # -- reading -----------------------------------------------------------------------------
+
+    async def get_task(self, team_id: str, task_id: str) -> Task:
+        """One task with its status, attempts and error history (NotFoundError if unknown or trimmed)."""
+        validate_id("task", task_id)
+        return decode_task(await self._read("get_task", team_id, task_id))
+
+    async def list_tasks(self, team_id: str, queue: QueueName, *, offset: int = 0, limit: int = 100) -> list[Task]:
+        """A page of one queue: pending and in_progress in claim/deadline order, retry by due time,
+        completed and dead newest first."""
+        if queue not in ("pending", "in_progress", "retry", "completed", "dead"):
+            raise InvalidInputError(f"queue must be pending, in_progress, retry, completed or dead, got {queue!r}")
+        count(offset, "offset", minimum=0)
+        count(limit, "limit")
+        return [decode_task(v) for v in as_list(await self._read("list_tasks", team_id, queue, offset, limit))]
+
+    # -- dead letters ------------------------------------------------------------------------
+
+    async def list_dead(self, team_id: str, *, offset: int = 0, limit: int = 100) -> list[Task]:
+        """Dead-letter tasks, newest first, each with its ``errors``."""
+        return await self.list_tasks(team_id, "dead", offset=offset, limit=limit)
+
+    async def retry_dead(self, team_id: str, task_ids: Iterable[str] | None = None, *, limit: int = 100) -> list[str]:
+        """Put dead tasks back in pending (failures reset); all of them up to ``limit`` if no ids."""
+        return await self._dead("retry", team_id, task_ids, limit)
+
+    async def purge_dead(self, team_id: str, task_ids: Iterable[str] | None = None, *, limit: int = 100) -> list[str]:
+        """Delete dead tasks; the oldest ``limit`` if no ids."""
+        return await self._dead("purge", team_id, task_ids, limit)
+
+    async def _dead(self, action: str, team_id: str, task_ids: Iterable[str] | None, limit: int) -> list[str]:
+        count(limit, "limit")
+        ids: list[str] = []
+        if task_ids is not None:
+            if isinstance(task_ids, str):
+                raise InvalidInputError("task_ids must be a list of ids, not one string")
+            ids = [validate_id("task", t) for t in task_ids]
+            if not ids:
+                return []
+        return [str(i) for i in as_list(reply(await self._write("dead", team_id, action, limit, *ids)))]
+

@@ -1,0 +1,235 @@
+-- The team task queue, pasted in by `--@include lib/orchestration.lua` (after lib/core.lua).
+--
+-- Every key lives under the team's hash tag; scripts get the team's base key
+-- (`prefix{team:<id>}`) as KEYS[1] and name sub-keys `base .. ':' .. suffix`,
+-- exactly as keys.EntityKeys does:
+--   base                 team hash: id, created_at, meta, #v (version), seq, fence,
+--                        completed_total, dead_total
+--   :agents              set of agent ids;  :agent:<id>  agent hash
+--   :held:<agent>        set of task ids the agent holds
+--   :pending             pending tasks with no required capability (zset)
+--   :pending:<cap>       pending tasks that need <cap> (zset); :caps lists non-empty ones
+--   :running             in-progress tasks scored by lease deadline (ms, '+inf' = no lease)
+--   :retry               failed tasks scored by the time their retry is due
+--   :dead                dead letters scored by the time they died
+--   :done                completed tasks scored by completion time (capped)
+--   :task:<id>           task hash;  :errors:<id>  list of error strings (capped)
+--   :wake, :wake:<cap>, :wake-any   marker lists a blocked claimer BLPOPs on
+-- A pending score is (1000 - priority) * 2^40 + seq: higher priority first, FIFO within one.
+
+local SEQ_SPAN = 1099511627776
+local PRIO_OFFSET = 1000
+local REAP_LIMIT = 100
+local WAKE_KEEP = 256
+local ERRORS_KEEP = 50
+
+local function num(x) return string.format('%.0f', x) end
+local function sub(base, suffix) return base .. ':' .. suffix end
+local function tkey(base, id) return base .. ':task:' .. id end
+local function akey(base, id) return base .. ':agent:' .. id end
+local function pkey(base, cap)
+  if cap == '' then return base .. ':pending' end
+  return base .. ':pending:' .. cap
+end
+
+local function bump(base) return redis.call('HINCRBY', base, '#v', 1) end
+
+local function has_cap(caps, cap)
+  return cap == '' or string.find(caps, '\n' .. cap .. '\n', 1, true) ~= nil
+end
+
+local function wake(base, cap, n)
+  local keys
+  if cap == '' then keys = {sub(base, 'wake')} else keys = {sub(base, 'wake:' .. cap), sub(base, 'wake-any')} end
+  for _, key in ipairs(keys) do
+    for _ = 1, math.min(n, WAKE_KEEP) do redis.call('LPUSH', key, '1') end
+    redis.call('LTRIM', key, 0, WAKE_KEEP - 1)
+  end
+end
+
+-- Put a task (whose hash exists) into its pending zset, keeping its place in line.
+local function push_pending(base, id)
+  local t = tkey(base, id)
+  local f = redis.call('HMGET', t, 'cap', 'score')
+  local cap = f[1] or ''
+  redis.call('ZADD', pkey(base, cap), f[2], id)
+  if cap ~= '' then redis.call('SADD', sub(base, 'caps'), cap) end
+  redis.call('HSET', t, 'status', 'pending', 'agent', '', 'lease_until', '', 'next_run_at', '')
+  wake(base, cap, 1)
+end
+
+local function take_pending(base, id, cap)
+  local key = pkey(base, cap)
+  redis.call('ZREM', key, id)
+  if cap ~= '' and redis.call('ZCARD', key) == 0 then redis.call('SREM', sub(base, 'caps'), cap) end
+end
+
+local function add_error(base, id, text)
+  local key = sub(base, 'errors:' .. id)
+  redis.call('RPUSH', key, text)
+  redis.call('LTRIM', key, -ERRORS_KEEP, -1)
+end
+
+local function to_dead(base, id, now)
+  redis.call('HSET', tkey(base, id), 'status', 'dead', 'finished_at', now, 'agent', '', 'lease_until', '',
+    'next_run_at', '')
+  redis.call('ZADD', sub(base, 'dead'), now, id)
+  redis.call('HINCRBY', base, 'dead_total', 1)
+end
+
+-- The task no longer occupies `agent`: drop it from the agent's held set and current task.
+local function release_agent(base, agent, id)
+  if agent == '' then return end
+  local held = sub(base, 'held:' .. agent)
+  redis.call('SREM', held, id)
+  local a = akey(base, agent)
+  local f = redis.call('HMGET', a, 'current_task', 'status')
+  if f[1] == id then
+    local others = redis.call('SRANDMEMBER', held)
+    redis.call('HSET', a, 'current_task', others or '')
+    if not others and f[2] == 'working' then redis.call('HSET', a, 'status', 'idle') end
+  end
+end
+
+-- Make `agent` hold task `id` (registering the agent if needed).
+local function hold(base, agent, id, caps, now, seen)
+  local a = akey(base, agent)
+  if redis.call('EXISTS', a) == 0 then
+    redis.call('HSET', a, 'id', agent, 'caps', caps or '\n', 'meta', '{}', 'created_at', now)
+    redis.call('SADD', sub(base, 'agents'), agent)
+  end
+  redis.call('HSET', a, 'status', 'working', 'current_task', id, 'updated_at', now)
+  if seen then redis.call('HSET', a, 'heartbeat_at', now) end
+  redis.call('SADD', sub(base, 'held:' .. agent), id)
+end
+
+-- Give the task a lease (ttl_ms 0 = none) and a fresh fencing token; returns the token.
+local function start_task(base, id, agent, ttl_ms, mode, now)
+  local t = tkey(base, id)
+  local token = redis.call('HINCRBY', base, 'fence', 1)
+  local deadline = '+inf'
+  local until_ms = ''
+  if ttl_ms > 0 then deadline = num(now + ttl_ms); until_ms = deadline end
+  redis.call('HINCRBY', t, 'attempts', 1)
+  redis.call('HSET', t, 'status', 'in_progress', 'agent', agent, 'token', token, 'mode', mode,
+    'lease_ms', ttl_ms, 'lease_until', until_ms, 'started_at', now, 'next_run_at', '')
+  redis.call('ZADD', sub(base, 'running'), deadline, id)
+  return token
+end
+
+-- Expired leases go back to pending (or to the dead letters after max_stalls); bounded.
+local function reap_expired(base, team, now, max_stalls, channel)
+  local running = sub(base, 'running')
+  local ids = redis.call('ZRANGEBYSCORE', running, '-inf', num(now), 'LIMIT', 0, REAP_LIMIT)
+  for _, id in ipairs(ids) do
+    local t = tkey(base, id)
+    redis.call('ZREM', running, id)
+    local agent = redis.call('HGET', t, 'agent') or ''
+    release_agent(base, agent, id)
+    local stalls = redis.call('HINCRBY', t, 'stalls', 1)
+    local status = 'pending'
+    if stalls > max_stalls then
+      add_error(base, id, 'lease expired ' .. stalls .. ' times (held by ' .. agent .. '); stalled too often')
+      redis.call('HSET', t, 'last_error', 'stalled')
+      to_dead(base, id, now)
+      status = 'dead'
+    else
+      push_pending(base, id)
+    end
+    publish(channel, {key = team, op = 'stalled', version = bump(base), task = id, agent = agent,
+      status = status, stalls = stalls})
+  end
+  return #ids
+end
+
+-- Retries whose time has come become pending again; bounded.
+local function promote_due(base, team, now, channel)
+  local retry = sub(base, 'retry')
+  local ids = redis.call('ZRANGEBYSCORE', retry, '-inf', num(now), 'LIMIT', 0, REAP_LIMIT)
+  for _, id in ipairs(ids) do
+    redis.call('ZREM', retry, id)
+    push_pending(base, id)
+    publish(channel, {key = team, op = 'retry_due', version = bump(base), task = id, status = 'pending'})
+  end
+  return #ids
+end
+
+-- Milliseconds until the next lease deadline or retry due time (-1: none).
+local function next_event_ms(base, now)
+  local best = -1
+  for _, name in ipairs({'running', 'retry'}) do
+    local head = redis.call('ZRANGE', sub(base, name), 0, 0, 'WITHSCORES')
+    if head[2] and head[2] ~= 'inf' then
+      local wait = math.max(0, tonumber(head[2]) - now)
+      if best < 0 or wait < best then best = wait end
+    end
+  end
+  return best
+end
+
+-- The stored task as {flat hash, error list}.
+local function task_view(base, id)
+  return {redis.call('HGETALL', tkey(base, id)), redis.call('LRANGE', sub(base, 'errors:' .. id), 0, -1)}
+end
+
+local function team_missing(base)
+  return redis.call('EXISTS', base) == 0
+end
+
+-- Ids of the first `n` pending tasks in claim order, across every pending zset.
+local function pending_ids(base, n)
+  local rows = {}
+  local caps = redis.call('SMEMBERS', sub(base, 'caps'))
+  table.insert(caps, 1, '')
+  if n <= 0 then return {}, caps end
+  for _, cap in ipairs(caps) do
+    local got = redis.call('ZRANGE', pkey(base, cap), 0, n - 1, 'WITHSCORES')
+    for i = 1, #got, 2 do rows[#rows + 1] = {got[i], tonumber(got[i + 1])} end
+  end
+  table.sort(rows, function(x, y) return x[2] < y[2] end)
+  local ids = {}
+  for i = 1, math.min(n, #rows) do ids[i] = rows[i][1] end
+  return ids, caps
+end
+
+local function pending_count(base, caps)
+  local total = 0
+  for _, cap in ipairs(caps) do total = total + redis.call('ZCARD', pkey(base, cap)) end
+  return total
+end
+
+-- Ids of a queue in display order: 'pending', 'in_progress', 'retry' (soonest first),
+-- 'completed', 'dead' (newest first), from `offset`, at most `limit`.
+local function queue_ids(base, which, offset, limit)
+  if limit <= 0 then return {} end
+  if which == 'pending' then
+    local ids = pending_ids(base, offset + limit)
+    local out = {}
+    for i = offset + 1, #ids do out[#out + 1] = ids[i] end
+    return out
+  end
+  local key, rev = nil, false
+  if which == 'in_progress' then key = 'running'
+  elseif which == 'retry' then key = 'retry'
+  elseif which == 'completed' then key = 'done'; rev = true
+  else key = 'dead'; rev = true end
+  if rev then return redis.call('ZREVRANGE', sub(base, key), offset, offset + limit - 1) end
+  return redis.call('ZRANGE', sub(base, key), offset, offset + limit - 1)
+end
+
+local function task_views(base, ids)
+  local out = {}
+  for i, id in ipairs(ids) do out[i] = task_view(base, id) end
+  return out
+end
+
+-- An agent's stored hash plus 'online' ('1', or '0' when its heartbeats stopped for offline_ms).
+local function agent_view(base, id, now, offline_ms)
+  local flat = redis.call('HGETALL', akey(base, id))
+  local hb = tonumber(redis.call('HGET', akey(base, id), 'heartbeat_at') or '')
+  local online = '1'
+  if hb and now - hb > offline_ms then online = '0' end
+  flat[#flat + 1] = 'online'
+  flat[#flat + 1] = online
+  return flat, online == '1'
+end

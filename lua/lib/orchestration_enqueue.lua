@@ -1,0 +1,28 @@
+-- Creating tasks, shared by orchestration/enqueue and orchestration/create_team
+-- (needs lib/core.lua and lib/orchestration.lua first).
+
+-- ARGV from index `first` on: 6 fields per task: id, type, capability ('' = any agent),
+-- priority (integer -1000..1000), max attempts, payload (opaque JSON).
+-- An id that already exists is left untouched. Returns the list of created ids.
+local function enqueue_tasks(base, now, first)
+  local created = {}
+  local counts = {}
+  for i = first, #ARGV, 6 do
+    local id = ARGV[i]
+    local t = tkey(base, id)
+    if redis.call('EXISTS', t) == 0 then
+      local cap = ARGV[i + 2]
+      local seq = redis.call('HINCRBY', base, 'seq', 1)
+      local score = num((PRIO_OFFSET - tonumber(ARGV[i + 3])) * SEQ_SPAN + seq)
+      redis.call('HSET', t, 'id', id, 'type', ARGV[i + 1], 'cap', cap, 'prio', ARGV[i + 3], 'score', score,
+        'max_attempts', ARGV[i + 4], 'payload', ARGV[i + 5], 'status', 'pending', 'attempts', 0,
+        'failures', 0, 'stalls', 0, 'enqueued_at', now, 'agent', '', 'token', '')
+      redis.call('ZADD', pkey(base, cap), score, id)
+      if cap ~= '' then redis.call('SADD', sub(base, 'caps'), cap) end
+      counts[cap] = (counts[cap] or 0) + 1
+      created[#created + 1] = id
+    end
+  end
+  for cap, n in pairs(counts) do wake(base, cap, n) end
+  return created
+end

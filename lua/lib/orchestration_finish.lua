@@ -1,0 +1,29 @@
+-- Checks shared by orchestration/complete and orchestration/fail (after lib/orchestration.lua).
+
+-- May this caller finish task `id` now? Returns nil, or (error code, details).
+-- A task held through claim_task needs its fencing token; one given out by assign_task
+-- accepts the token or no token. A token that is not the task's current one, or a task
+-- that is no longer in progress, is a LEASE error when a token was passed.
+local function finish_check(base, team, id, agent, token, verb)
+  local t = tkey(base, id)
+  local f = redis.call('HMGET', t, 'status', 'token', 'mode', 'agent')
+  if not f[1] then return 'NOT_FOUND', {kind = 'task', id = id, team = team} end
+  local status, current, mode, holder = f[1], f[2] or '', f[3] or '', f[4] or ''
+  if token ~= '' then
+    if current ~= token or status ~= 'in_progress' then
+      return 'LEASE', {kind = 'task', id = id, team = team, status = status, token = tonumber(token),
+        reason = 'stale fencing token ' .. token .. ' (task is ' .. status .. ', current token ' ..
+          (current ~= '' and current or 'none') .. '); the lease was lost'}
+    end
+  elseif status ~= 'in_progress' then
+    return 'TRANSITION', {kind = 'task', id = id, team = team, status = status, op = verb}
+  elseif mode == 'claim' then
+    return 'LEASE', {kind = 'task', id = id, team = team, holder = holder,
+      reason = 'claimed by ' .. holder .. '; pass its fencing token'}
+  end
+  if agent ~= '' and agent ~= holder then
+    return 'LEASE', {kind = 'task', id = id, team = team, holder = holder,
+      reason = 'held by ' .. holder .. ', not ' .. agent}
+  end
+  return nil
+end

@@ -1,0 +1,46 @@
+-- orchestration/assign: a coordinator gives a pending (or retry-scheduled) task to a named agent.
+-- KEYS[1] team hash (base of every team key)
+-- KEYS[2] ops hash
+-- KEYS[3] ops order list
+-- ARGV[1] op id
+-- ARGV[2] event channel ('' = no event)
+-- ARGV[3] team id
+-- ARGV[4] task id
+-- ARGV[5] agent id (must be a team member with the task's capability)
+-- ARGV[6] lease in ms (0 = no expiry: held until completed or failed)
+-- Reply: JSON {task = [flat task hash], errors = [...]}
+-- Mode: write
+-- Retry: safe; a replayed op id returns the first reply; a second assign finds the task in progress.
+
+--@include lib/core.lua
+--@include lib/orchestration.lua
+
+local base, ops, order = KEYS[1], KEYS[2], KEYS[3]
+local op_id, channel, team, id, agent, lease_ms = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6])
+
+local replay = op_replay(ops, op_id)
+if replay then return replay end
+if team_missing(base) then return fail('NOT_FOUND', {kind = 'team', id = team}) end
+local t = tkey(base, id)
+local f = redis.call('HMGET', t, 'status', 'cap')
+if not f[1] then return fail('NOT_FOUND', {kind = 'task', id = id, team = team}) end
+local caps = redis.call('HGET', akey(base, agent), 'caps')
+if not caps then return fail('NOT_FOUND', {kind = 'agent', id = agent, team = team}) end
+if f[1] ~= 'pending' and f[1] ~= 'retry' then
+  return fail('TRANSITION', {kind = 'task', id = id, team = team, status = f[1], op = 'assign'})
+end
+if not has_cap(caps, f[2]) then
+  return fail('INVALID', {kind = 'task', id = id, team = team,
+    detail = 'agent ' .. agent .. ' lacks capability ' .. f[2]})
+end
+
+local now = now_ms()
+if f[1] == 'pending' then take_pending(base, id, f[2]) else redis.call('ZREM', sub(base, 'retry'), id) end
+hold(base, agent, id, nil, now, false)
+local token = start_task(base, id, agent, lease_ms, 'assign', now)
+publish(channel, {key = team, op = 'assign', version = bump(base), task = id, agent = agent, token = token,
+  status = 'in_progress'})
+local view = task_view(base, id)
+local reply = cjson.encode({task = view[1], errors = view[2]})
+op_remember(ops, order, op_id, reply)
+return reply

@@ -1,0 +1,52 @@
+-- orchestration/complete: accept the result of an in-progress task (exactly one accepted completion).
+-- KEYS[1] team hash (base of every team key)
+-- KEYS[2] ops hash
+-- KEYS[3] ops order list
+-- ARGV[1] op id
+-- ARGV[2] event channel ('' = no event)
+-- ARGV[3] team id
+-- ARGV[4] task id
+-- ARGV[5] result (opaque JSON)
+-- ARGV[6] agent id ('' = not checked)
+-- ARGV[7] fencing token ('' = none; required for claimed tasks)
+-- ARGV[8] completed tasks to keep (older ones are deleted)
+-- Reply: JSON {task = [flat task hash], errors = [...]}
+-- Mode: write
+-- Retry: safe; a replayed op id returns the first reply; any other second completion is refused.
+
+--@include lib/core.lua
+--@include lib/orchestration.lua
+--@include lib/orchestration_finish.lua
+
+local base, ops, order = KEYS[1], KEYS[2], KEYS[3]
+local op_id, channel, team, id = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local result, agent, token, keep = ARGV[5], ARGV[6], ARGV[7], tonumber(ARGV[8])
+
+local replay = op_replay(ops, op_id)
+if replay then return replay end
+if team_missing(base) then return fail('NOT_FOUND', {kind = 'team', id = team}) end
+local code, details = finish_check(base, team, id, agent, token, 'complete')
+if code then return fail(code, details) end
+
+local now = now_ms()
+local t = tkey(base, id)
+local holder = redis.call('HGET', t, 'agent') or ''
+redis.call('ZREM', sub(base, 'running'), id)
+release_agent(base, holder, id)
+redis.call('HSET', t, 'status', 'completed', 'result', result, 'finished_at', now, 'lease_until', '',
+  'completed_by', holder)
+local done = sub(base, 'done')
+redis.call('ZADD', done, now, id)
+redis.call('HINCRBY', base, 'completed_total', 1)
+local excess = redis.call('ZCARD', done) - keep
+if excess > 0 then
+  local old = redis.call('ZPOPMIN', done, excess)
+  for i = 1, #old, 2 do redis.call('DEL', tkey(base, old[i]), sub(base, 'errors:' .. old[i])) end
+end
+
+local view = task_view(base, id)
+publish(channel, {key = team, op = 'complete', version = bump(base), task = id, agent = holder,
+  status = 'completed'})
+local reply = cjson.encode({task = view[1], errors = view[2]})
+op_remember(ops, order, op_id, reply)
+return reply

@@ -1,0 +1,36 @@
+-- orchestration/enqueue: add tasks to the team's queue; idempotent by task id.
+-- KEYS[1] team hash (base of every team key)
+-- KEYS[2] ops hash
+-- KEYS[3] ops order list
+-- ARGV[1] op id
+-- ARGV[2] event channel ('' = no event)
+-- ARGV[3] team id
+-- ARGV[4..] 6 fields per task: id, type, capability ('' = any), priority, max attempts, payload JSON
+-- Reply: one character per task, '1' created or '0' the id already existed
+-- Mode: write
+-- Retry: safe; a task id that exists is never enqueued again, and a replayed op id returns the first reply.
+
+--@include lib/core.lua
+--@include lib/orchestration.lua
+--@include lib/orchestration_enqueue.lua
+
+local base, ops, order = KEYS[1], KEYS[2], KEYS[3]
+local op_id, channel, team = ARGV[1], ARGV[2], ARGV[3]
+
+local replay = op_replay(ops, op_id)
+if replay then return replay end
+if team_missing(base) then return fail('NOT_FOUND', {kind = 'team', id = team}) end
+
+local now = now_ms()
+local before = {}
+for i = 4, #ARGV, 6 do before[#before + 1] = redis.call('EXISTS', tkey(base, ARGV[i])) end
+local created = enqueue_tasks(base, now, 4)
+local marks = {}
+for i, existed in ipairs(before) do marks[i] = existed == 1 and '0' or '1' end
+local reply = table.concat(marks)
+
+if #created > 0 then
+  publish(channel, {key = team, op = 'enqueue', version = bump(base), tasks = created})
+end
+op_remember(ops, order, op_id, reply)
+return reply

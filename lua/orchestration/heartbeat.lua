@@ -1,0 +1,59 @@
+-- orchestration/heartbeat: mark an agent alive and extend the leases of the tasks it holds.
+-- KEYS[1] team hash (base of every team key)
+-- KEYS[2] ops hash
+-- KEYS[3] ops order list
+-- ARGV[1] op id
+-- ARGV[2] event channel ('' = no event)
+-- ARGV[3] team id
+-- ARGV[4] agent id (registered as idle if new)
+-- ARGV[5] lease in ms (0 = each task's own lease length)
+-- Reply: JSON {tasks = [task id, lease deadline ms, ...]} for the leases now held
+-- Mode: write
+-- Retry: safe; extending to now + lease twice is extending once, and a replayed op id returns the first reply.
+--
+-- A lease that expired but was not yet handed back is extended too (nobody holds it since);
+-- tasks without a lease (assigned without one) stay without.
+
+--@include lib/core.lua
+--@include lib/orchestration.lua
+
+local base, ops, order = KEYS[1], KEYS[2], KEYS[3]
+local op_id, channel, team, agent, lease_ms = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
+
+local replay = op_replay(ops, op_id)
+if replay then return replay end
+if team_missing(base) then return fail('NOT_FOUND', {kind = 'team', id = team}) end
+
+local now = now_ms()
+local a = akey(base, agent)
+if redis.call('EXISTS', a) == 0 then
+  redis.call('HSET', a, 'id', agent, 'status', 'idle', 'caps', '\n', 'current_task', '', 'meta', '{}',
+    'created_at', now)
+  redis.call('SADD', sub(base, 'agents'), agent)
+end
+redis.call('HSET', a, 'heartbeat_at', now)
+
+local held = sub(base, 'held:' .. agent)
+local running = sub(base, 'running')
+local out = {}
+for _, id in ipairs(redis.call('SMEMBERS', held)) do
+  local f = redis.call('HMGET', tkey(base, id), 'status', 'agent', 'lease_ms')
+  if f[1] == 'in_progress' and f[2] == agent then
+    local ttl = lease_ms
+    if ttl <= 0 then ttl = tonumber(f[3] or '0') end
+    if ttl > 0 and tonumber(f[3] or '0') > 0 then
+      local deadline = num(now + ttl)
+      redis.call('ZADD', running, deadline, id)
+      redis.call('HSET', tkey(base, id), 'lease_until', deadline)
+      out[#out + 1] = id
+      out[#out + 1] = deadline
+    end
+  else
+    redis.call('SREM', held, id)
+  end
+end
+
+publish(channel, {key = team, op = 'heartbeat', version = bump(base), agent = agent, leases = #out / 2})
+local reply = cjson.encode({tasks = out})
+op_remember(ops, order, op_id, reply)
+return reply

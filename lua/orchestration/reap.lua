@@ -1,0 +1,28 @@
+-- orchestration/reap: hand expired leases back and make due retries pending (the claim script does this too).
+-- KEYS[1] team hash (base of every team key)
+-- KEYS[2] ops hash
+-- KEYS[3] ops order list
+-- ARGV[1] op id
+-- ARGV[2] event channel ('' = no event)
+-- ARGV[3] team id
+-- ARGV[4] max stalls (a task whose lease expires more often goes to the dead letters)
+-- Reply: 'stalled,promoted' counts (at most 100 each per call; call again while either is 100)
+-- Mode: write
+-- Retry: safe; only leases already expired and retries already due by the server clock move, once each.
+
+--@include lib/core.lua
+--@include lib/orchestration.lua
+
+local base, ops, order = KEYS[1], KEYS[2], KEYS[3]
+local op_id, channel, team, max_stalls = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+
+local replay = op_replay(ops, op_id)
+if replay then return replay end
+if team_missing(base) then return fail('NOT_FOUND', {kind = 'team', id = team}) end
+
+local now = now_ms()
+local stalled = reap_expired(base, team, now, max_stalls, channel)
+local promoted = promote_due(base, team, now, channel)
+local reply = stalled .. ',' .. promoted
+op_remember(ops, order, op_id, reply)
+return reply
