@@ -102,7 +102,7 @@ class ToolStateManager(CacheMixin, RetryMixin, BaseManager):
             )
         k = self._tool_keys(execution.tool_name)
         doc = self._dumps(
-            execution.model_dump(mode="json", include={"started_at", "parameters", "agent_id", "metadata"}),
+            execution.model_dump(include={"started_at", "parameters", "agent_id", "metadata"}),
             what=f"execution {execution.execution_id!r}",
         )
         link = self.keys.entity("toolexec", execution.execution_id)

@@ -78,7 +78,7 @@ class RetryMixin:
         exhausted = retry_state.exhausted
         delay_ms = 0 if exhausted else round(self._delay_seconds(retry_state, delay) * 1000)
         doc = self._dumps(
-            retry_state.model_dump(mode="json", exclude={"execution_id", "next_retry_at"}),
+            retry_state.model_dump(exclude={"execution_id", "next_retry_at"}),
             what=f"retry state of {retry_state.execution_id!r}",
         )
         r = self._retry_keys

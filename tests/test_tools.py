@@ -1,0 +1,311 @@
+"""Tool manager behaviour on every backend (memory, file, redis)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+
+from agentstate_redis import (
+    AlreadyExistsError,
+    InvalidInputError,
+    InvalidTransitionError,
+    NotFoundError,
+)
+from agentstate_redis.backends.base import Backend
+from agentstate_redis.events import ChangeEvent
+from agentstate_redis.tools import (
+    RetryState,
+    ToolCacheEntry,
+    ToolExecution,
+    ToolExecutionStatus,
+    ToolStateManager,
+    hash_parameters,
+)
+
+
+@pytest.fixture
+def tools(backend: Backend) -> ToolStateManager:
+    return ToolStateManager(backend=backend, cache_results=True, cache_ttl=3600)
+
+
+async def wait_for(predicate: Any, seconds: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not predicate():
+        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.02)
+
+
+# -- executions and stats -------------------------------------------------------------------------
+
+
+async def test_seed_example_execution_tracking(tools: ToolStateManager) -> None:
+    execution = ToolExecution(
+        execution_id="exec_001",
+        tool_name="search_web",
+        status=ToolExecutionStatus.RUNNING,
+        started_at=datetime.now(),
+        parameters={"query": "AI news"},
+    )
+    started = await tools.start_execution(execution)
+    assert started.status is ToolExecutionStatus.RUNNING and started.parameters == {"query": "AI news"}
+
+    done = await tools.complete_execution(execution_id="exec_001", result={"results": [1, 2]}, duration_ms=1500)
+    assert done.status is ToolExecutionStatus.COMPLETED
+    assert done.result == {"results": [1, 2]} and done.duration_ms == 1500
+    assert done.completed_at is not None and done.started_at == execution.started_at
+
+    history = await tools.get_execution_history(tool_name="search_web", limit=100)
+    assert [e.execution_id for e in history] == ["exec_001"]
+    stats = await tools.get_tool_stats("search_web")
+    assert (stats.total_executions, stats.success_rate, stats.avg_duration_ms) == (1, 1.0, 1500.0)
+
+
+async def test_history_is_newest_first_and_capped(backend: Backend) -> None:
+    tools = ToolStateManager(backend=backend, history_limit=3)
+    for i in range(5):
+        await tools.start_execution(ToolExecution(execution_id=f"e{i}", tool_name="calc"))
+    assert [e.execution_id for e in await tools.get_execution_history("calc", limit=10)] == ["e4", "e3", "e2"]
+    assert [e.execution_id for e in await tools.get_execution_history("calc", limit=2)] == ["e4", "e3"]
+    with pytest.raises(NotFoundError):  # trimmed executions are deleted, not just unlisted
+        await tools.get_execution("e0")
+    assert (await tools.get_tool_stats("calc")).total_executions == 5
+
+
+async def test_start_twice_is_harmless_and_unknown_completion_is_an_error(tools: ToolStateManager) -> None:
+    first = await tools.start_execution(ToolExecution(execution_id="e1", tool_name="calc", parameters={"x": 1}))
+    again = await tools.start_execution(ToolExecution(execution_id="e1", tool_name="calc", parameters={"x": 2}))
+    assert again == first                              # the stored one, unchanged
+    assert (await tools.get_tool_stats("calc")).total_executions == 1
+
+    with pytest.raises(AlreadyExistsError):            # an execution id belongs to one tool
+        await tools.start_execution(ToolExecution(execution_id="e1", tool_name="other"))
+    with pytest.raises(NotFoundError) as err:
+        await tools.complete_execution("nope", {"r": 1}, 10)
+    assert err.value.id == "nope"
+    with pytest.raises(NotFoundError):
+        await tools.fail_execution("nope", "boom", tool_name="calc")
+
+    await tools.complete_execution("e1", 3, 5)
+    with pytest.raises(InvalidTransitionError) as bad:
+        await tools.fail_execution("e1", "late failure")
+    assert bad.value.status == "completed"
+    stats = await tools.get_tool_stats("calc")
+    assert (stats.successful_executions, stats.failed_executions) == (1, 0)
+
+
+async def test_rates_durations_and_server_measured_duration(tools: ToolStateManager) -> None:
+    for i in range(4):
+        await tools.start_execution(ToolExecution(execution_id=f"e{i}", tool_name="fetch"))
+    await tools.complete_execution("e0", "ok", 100)
+    await tools.complete_execution("e1", "ok", 200.5)
+    await tools.complete_execution("e2", "ok", tool_name="fetch")   # measured by the server's clock
+    failed = await tools.fail_execution("e3", RuntimeError("connection reset"), 300)
+    assert failed.error == "RuntimeError: connection reset" and failed.status is ToolExecutionStatus.FAILED
+
+    stats = await tools.get_tool_stats("fetch")
+    measured = (await tools.get_execution("e2")).duration_ms
+    assert measured is not None and measured >= 0
+    assert stats.total_executions == 4 and stats.running_executions == 0
+    assert (stats.success_rate, stats.error_rate) == (0.75, 0.25)
+    assert stats.total_duration_ms == pytest.approx(600.5 + measured)
+    assert stats.avg_duration_ms == pytest.approx((600.5 + measured) / 4)
+    empty = await tools.get_tool_stats("never-used")
+    assert (empty.total_executions, empty.success_rate, empty.cache_hit_rate) == (0, 0.0, 0.0)
+
+
+async def test_a_retried_call_with_the_same_op_id_applies_once(tools: ToolStateManager,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    await tools.start_execution(ToolExecution(execution_id="e1", tool_name="calc"))
+    monkeypatch.setattr(tools, "_op_id", lambda: "fixed-op")
+    first = await tools.complete_execution("e1", 1, 10)
+    second = await tools.complete_execution("e1", 1, 10)   # what tenacity sends after a dropped reply
+    assert first == second
+    stats = await tools.get_tool_stats("calc")
+    assert (stats.successful_executions, stats.total_duration_ms) == (1, 10)
+
+
+async def test_bad_input_is_refused_before_anything_is_written(tools: ToolStateManager) -> None:
+    with pytest.raises(InvalidInputError, match="pending or running"):
+        await tools.start_execution(ToolExecution(execution_id="e1", tool_name="t",
+                                                  status=ToolExecutionStatus.COMPLETED))
+    with pytest.raises(InvalidInputError, match="parameters"):
+        await tools.start_execution(ToolExecution(execution_id="e1", tool_name="t",
+                                                  parameters={"x": float("nan")}))
+    with pytest.raises(InvalidInputError, match="execution_id"):
+        ToolExecution(execution_id="", tool_name="t")
+    await tools.start_execution(ToolExecution(execution_id="e1", tool_name="t"))
+    with pytest.raises(InvalidInputError, match="duration_ms"):
+        await tools.complete_execution("e1", 1, -5)
+    with pytest.raises(InvalidInputError, match="result"):
+        await tools.complete_execution("e1", {"x": object()})
+    with pytest.raises(InvalidInputError, match="error"):
+        await tools.fail_execution("e1", "")
+    with pytest.raises(InvalidInputError, match="limit"):
+        await tools.get_execution_history("t", limit=0)
+    assert (await tools.get_execution("e1")).status is ToolExecutionStatus.RUNNING
+    with pytest.raises(InvalidInputError, match="cache_ttl"):
+        ToolStateManager(persistence="memory", cache_ttl=0)
+
+
+async def test_start_and_complete_publish_tool_events(tools: ToolStateManager) -> None:
+    seen: list[ChangeEvent] = []
+    await tools.subscribe_events("search*", seen.append)
+    await tools.start_execution(ToolExecution(execution_id="e1", tool_name="search_web"))
+    await tools.complete_execution("e1", [], 1)
+    await wait_for(lambda: len(seen) >= 2)
+    assert [(e.kind, e.id, e.op, e.data["execution_id"]) for e in seen[:2]] == [
+        ("tool", "search_web", "start", "e1"), ("tool", "search_web", "complete", "e1")]
+
+
+# -- parameters hash and cache --------------------------------------------------------------------
+
+
+def test_parameters_hash_is_canonical() -> None:
+    a = {"query": "AI news", "limit": 10, "filters": {"lang": "en", "since": 2024}, "tags": ["x", "y"]}
+    b = {"tags": ["x", "y"], "filters": {"since": 2024, "lang": "en"}, "limit": 10, "query": "AI news"}
+    assert hash_parameters(a) == hash_parameters(b)
+    # a fixed vector: sha256(b'v1\n' + '{"a":[1.5,"é",null,true],"b":1}'.encode()), same on every host
+    assert hash_parameters({"b": 1, "a": [1.5, "é", None, True]}) == (
+        "1d7e4d6dd99b2e5464910b3d44a772ee31e95eef7154a8dfa77f01075824eced")
+    assert hash_parameters({"n": 1}) != hash_parameters({"n": "1"})
+    assert len(hash_parameters({})) == 64
+    with pytest.raises(InvalidInputError):
+        hash_parameters({1: "non-string key"})  # type: ignore[dict-item]
+
+
+async def test_cache_hit_miss_and_hit_rate(tools: ToolStateManager) -> None:
+    entry = ToolCacheEntry(tool_name="search_web", parameters_hash=hash_parameters({"query": "AI news"}),
+                           result={"results": [1]}, created_at=datetime.now(), ttl=3600)
+    stored = await tools.cache_result(entry)
+    assert stored is not None and stored.created_at is not None
+
+    cached = await tools.get_cached_result(tool_name="search_web", parameters={"query": "AI news"})
+    assert cached is not None and cached.result == {"results": [1]}
+    assert 3500 < (cached.ttl or 0) <= 3600
+    assert await tools.get_cached_result("search_web", {"query": "other"}) is None
+    assert (await tools.get_cached_result("search_web", parameters_hash=entry.parameters_hash)) is not None
+
+    stats = await tools.get_tool_stats("search_web")
+    assert (stats.cache_hits, stats.cache_misses) == (2, 1)
+    assert stats.cache_hit_rate == pytest.approx(2 / 3)
+
+    assert await tools.invalidate_cached_result("search_web", {"query": "AI news"}) is True
+    assert await tools.get_cached_result("search_web", {"query": "AI news"}, count=False) is None
+    with pytest.raises(InvalidInputError, match="not the hash"):
+        ToolCacheEntry(tool_name="t", parameters={"a": 1}, parameters_hash="abc123", result=1)
+
+
+async def test_cache_disabled_stores_nothing(backend: Backend) -> None:
+    tools = ToolStateManager(backend=backend, cache_results=False)
+    assert await tools.cache_result(ToolCacheEntry(tool_name="t", parameters={}, result=1)) is None
+    assert await tools.get_cached_result("t", {}) is None
+    calls = []
+    assert await tools.get_or_compute("t", {}, lambda: calls.append(1) or len(calls)) == 1
+    assert await tools.get_or_compute("t", {}, lambda: calls.append(1) or len(calls)) == 2
+
+
+async def test_cache_entry_expires_by_ttl_and_the_expiry_reaches_a_subscriber(tools: ToolStateManager) -> None:
+    events: list[ChangeEvent] = []
+    await tools.subscribe_cache("search_web", events.append)
+    params = {"query": "AI news"}
+    await tools.cache_result(ToolCacheEntry(tool_name="search_web", parameters=params, result=[1], ttl=0.3))
+    await wait_for(lambda: any(e.op == "expired" for e in events))
+    expired = next(e for e in events if e.op == "expired")
+    assert expired.kind == "toolcache" and expired.id == f"search_web:{hash_parameters(params)}"
+    assert [e.op for e in events][0] == "set"
+    assert await tools.get_cached_result("search_web", params) is None
+
+
+async def test_get_or_compute_caches_async_results_and_releases_the_lock_on_failure(
+        tools: ToolStateManager) -> None:
+    async def boom() -> Any:
+        raise RuntimeError("tool crashed")
+
+    with pytest.raises(RuntimeError, match="tool crashed"):
+        await tools.get_or_compute("calc", {"x": 1}, boom, lock_timeout=60)
+
+    async def compute() -> dict[str, Any]:
+        return {"sum": 3}
+
+    # the failed computer released its lock: the next caller computes at once (no 60 s wait)
+    assert await asyncio.wait_for(tools.get_or_compute("calc", {"x": 1}, compute, ttl=60), 10) == {"sum": 3}
+    assert await tools.get_or_compute("calc", {"x": 1}, lambda: {"sum": -1}) == {"sum": 3}
+    cached = await tools.get_cached_result("calc", {"x": 1}, count=False)
+    assert cached is not None and 0 < (cached.ttl or 0) <= 60
+    stats = await tools.get_tool_stats("calc")
+    assert (stats.cache_misses, stats.cache_hits) == (1, 1)
+
+
+async def test_get_or_compute_takes_over_an_expired_lock(tools: ToolStateManager) -> None:
+    ck = tools._cache_keys("calc", hash_parameters({"x": 2}))
+    # a computer that took the lock and died
+    assert (await tools.backend.run("tools/cache_acquire", [ck.base, ck("lock")], ["dead", 200]))[0] == "compute"
+    result = await asyncio.wait_for(tools.get_or_compute("calc", {"x": 2}, lambda: "mine"), 10)
+    assert result == "mine"
+
+
+# -- retries ---------------------------------------------------------------------------------------
+
+
+async def server_now(backend: Backend) -> datetime:
+    sec, usec = await backend.client.time()
+    return datetime.fromtimestamp(int(sec) + int(usec) / 1e6)
+
+
+async def test_retries_are_scheduled_by_the_server_clock_and_claimed_once(tools: ToolStateManager) -> None:
+    state = RetryState(execution_id="exec_002", tool_name="search_web", attempts=2, max_attempts=5,
+                       last_error="Connection timeout", next_retry_at=datetime.now() + timedelta(seconds=30),
+                       backoff_factor=2.0)
+    before = await server_now(tools.backend)
+    scheduled = await tools.update_retry_state(state)
+    assert scheduled.next_retry_at is not None
+    assert timedelta(seconds=25) < scheduled.next_retry_at - before < timedelta(seconds=35)
+    due_now = await tools.update_retry_state(RetryState(execution_id="exec_003", attempts=1), delay=0)
+
+    pending = await tools.get_pending_retries(claim=False)
+    assert [r.execution_id for r in pending] == ["exec_003", "exec_002"]
+    assert pending[1].last_error == "Connection timeout" and pending[1].tool_name == "search_web"
+
+    claimed = await tools.get_pending_retries()
+    assert [r.execution_id for r in claimed] == ["exec_003"]
+    assert claimed[0].next_retry_at == due_now.next_retry_at
+    assert claimed[0].next_retry_at <= datetime.now() + timedelta(seconds=5)   # the seed's comparison works
+    assert await tools.get_pending_retries() == []                              # claimed once
+    assert await tools.clear_retry("exec_003") is True
+    assert await tools.get_retry_state("exec_003") is None
+
+
+async def test_backoff_claim_timeout_and_exhaustion(tools: ToolStateManager) -> None:
+    before = await server_now(tools.backend)
+    backoff = await tools.update_retry_state(RetryState(execution_id="e1", attempts=3, backoff_factor=3.0,
+                                                        max_attempts=9))
+    assert backoff.next_retry_at is not None                # 1 s * 3 ** 2
+    assert timedelta(seconds=8) < backoff.next_retry_at - before < timedelta(seconds=10)
+
+    await tools.update_retry_state(RetryState(execution_id="e2", attempts=1), delay=0)
+    assert [r.execution_id for r in await tools.get_pending_retries(claim_timeout=0.2)] == ["e2"]
+    # not resolved within the claim timeout: it comes due again (at-least-once)
+    again: list[RetryState] = []
+
+    async def poll() -> bool:
+        again.extend(await tools.get_pending_retries(claim_timeout=0.2))
+        return bool(again)
+
+    deadline = asyncio.get_running_loop().time() + 10
+    while not await poll():
+        assert asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0.05)
+    assert [r.execution_id for r in again] == ["e2"]
+
+    done = await tools.update_retry_state(RetryState(execution_id="e2", attempts=3, max_attempts=3), delay=0)
+    assert done.exhausted and done.next_retry_at is None
+    assert [r.execution_id for r in await tools.get_pending_retries(claim=False)] == ["e1"]
+    kept = await tools.get_retry_state("e2")
+    assert kept is not None and kept.attempts == 3
+    with pytest.raises(InvalidInputError, match="delay"):
+        await tools.update_retry_state(RetryState(execution_id="e3"), delay=-1)
+    with pytest.raises(InvalidInputError, match="limit"):
+        await tools.get_pending_retries(limit=0)
