@@ -162,11 +162,16 @@ class WorkflowStateManager(BaseManager):
             args += [key, self._dumps(value, what=f"{what}[{key!r}]")]
         return args
 
-    async def _write(self, script: str, workflow_id: str, keys: list[str], args: list[Any]) -> WorkflowState:
+    async def _write(
+        self, script: str, workflow_id: str, keys: list[str], args: list[Any], *, step: bool = False
+    ) -> WorkflowState:
         reply = await self.backend.run(script, keys, args)
         base, ctx = loads(reply)
         state = _decode_state(workflow_id, _pairs(base), _pairs(ctx))
-        await self._file(workflow_id, state.status, state.version)
+        # A step that leaves a workflow running that was already running (started before this
+        # update) cannot change its index entry: skip the second round trip.
+        if not (step and state.status == WorkflowStatus.RUNNING and state.started_at != state.updated_at):
+            await self._file(workflow_id, state.status, state.version)
         return state
 
     async def _file(self, workflow_id: str, status: WorkflowStatus, version: int) -> None:
@@ -274,7 +279,7 @@ class WorkflowStateManager(BaseManager):
         ]
         keys = [k.base, k.ops, k.op_order, k("ctx"), k("steps"), k("stepst"), k("hist"), k("cp"), k("cpd"),
                 k("lease")]
-        return await self._write("workflows/update_step", workflow_id, keys, args)
+        return await self._write("workflows/update_step", workflow_id, keys, args, step=True)
 
     # -- transitions -----------------------------------------------------------------------------
 
