@@ -207,3 +207,17 @@ async def test_stored_checkpoint_has_the_kaizen_fields(store: AgentStateStore, b
     assert doc["approval_history"][0]["tool_name"] == odd and doc["approval_history"][0]["approved"] is False
     assert doc["workflow_state"]["empty_list"] == [] and doc["workflow_state"]["empty_obj"] == {}
     assert saved.tool_usage_counts == {odd: 2**40} and await store.get_standing_decision("a1", odd) == "denied"
+
+
+async def test_a_retried_write_applies_once(store: AgentStateStore, backend: Backend) -> None:
+    # What tenacity does after a dropped connection: the same script, same op id, twice.
+    keys = store._agent_keys("a1")
+    args = ["op-1", "", "a1", "", "Bash", 5]
+    assert await backend.run("agents/record_tool_usage", keys, args) == "5"
+    assert await backend.run("agents/record_tool_usage", keys, args) == "5"
+    ckpt_args = ["op-2", "", "a1", "", "c1", 1, 1, '{"checkpoint_id":"c1","agent_id":"a1","step_number":1}', 1, 10]
+    first = await backend.run("agents/save_checkpoint", keys, ckpt_args)
+    assert await backend.run("agents/save_checkpoint", keys, ckpt_args) == first
+    assert await store.get_tool_usage_counts("a1") == {"Bash": 5}
+    stored = await store.list_checkpoints("a1")
+    assert len(stored) == 1 and stored[0].sequence == 1
