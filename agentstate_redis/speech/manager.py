@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
 from typing import Any
 
 import orjson
@@ -29,7 +30,6 @@ from ..errors import InvalidInputError, NotFoundError
 from ..events import ChangeEvent, Subscription
 from ..keys import validate_id
 from ..manager import BaseManager
-from ..knowledge.models import server_time
 from .events import SpeechEvent
 from .models import (
     AudioSessionStatus,
@@ -41,6 +41,11 @@ from .models import (
 )
 
 _SERVER_FIELDS = {"session_id", "updated_at"}
+
+
+def server_time(ms: str | None) -> datetime | None:
+    """Server milliseconds since the epoch (as the scripts store them) -> aware UTC datetime."""
+    return None if ms in (None, "") else datetime.fromtimestamp(int(float(ms)) / 1000, tz=timezone.utc)
 
 
 def _pairs(flat: Any) -> dict[str, str]:
