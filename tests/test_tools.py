@@ -160,6 +160,16 @@ async def test_start_and_complete_publish_tool_events(tools: ToolStateManager) -
         ("tool", "search_web", "start", "e1"), ("tool", "search_web", "complete", "e1")]
 
 
+async def test_values_round_trip_exactly_through_the_scripts(tools: ToolStateManager) -> None:
+    result = {"big": 2**62 + 1, "empty": [], "obj": {}, "text": "日本 é \\/ \"q\"", "f": 0.1}
+    await tools.start_execution(ToolExecution(execution_id="u1", tool_name="tööl", parameters={"n": 2**60}))
+    done = await tools.complete_execution("u1", result, 1)
+    assert done.result == result and done.parameters == {"n": 2**60}
+    await tools.start_execution(ToolExecution(execution_id="u2", tool_name="tööl"))
+    assert (await tools.fail_execution("u2", "échec: délai")).error == "échec: délai"
+    assert (await tools.get_execution_history("tööl"))[1].result == result
+
+
 # -- parameters hash and cache --------------------------------------------------------------------
 
 
