@@ -1,0 +1,80 @@
+"""Worker processes for the orchestration multi-process tests (each builds its own backend)."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from typing import Any
+
+from agentstate_redis import LeaseError, OrchestrationStateManager, RedisBackend
+from agentstate_redis.orchestration import Backoff
+
+
+def _manager(redis_url: str, prefix: str, **options: Any) -> OrchestrationStateManager:
+    return OrchestrationStateManager(backend=RedisBackend(redis_url, key_prefix=prefix), **options)
+
+
+def chaos_worker(redis_url: str, prefix: str, team: str, agent_id: str, records_key: str) -> None:
+    """Claim, work (a few ms), complete until the queue is empty; record each accepted completion.
+
+    Tasks whose data says ``fail_once`` fail their first attempt, ``always_fail`` every attempt.
+    The parent SIGKILLs these processes at random moments.
+    """
+    asyncio.run(_chaos(redis_url, prefix, team, agent_id, records_key))
+
+
+async def _chaos(redis_url: str, prefix: str, team: str, agent_id: str, records_key: str) -> None:
+    orch = _manager(redis_url, prefix, lease=1.0, max_stalls=50, backoff=Backoff(kind="fixed", delay=0),
+                    completed_retention=10_000)
+    async with orch:
+        client = orch.backend.client
+        while True:
+            task = await orch.claim_task(team, agent_id, wait=0.5)
+            if task is None:
+                status = await orch.get_queue_status(team, page_size=0)
+                if status.pending_count + status.in_progress_count + status.scheduled_count == 0:
+                    return
+                continue
+            await asyncio.sleep(random.uniform(0.002, 0.012))  # the "work"
+            mode = (task.data or {}).get("mode")
+            try:
+                if mode == "always_fail" or (mode == "fail_once" and task.failures == 0):
+                    await orch.fail_task(team, task.id, f"made to fail (attempt {task.attempts})", token=task.token)
+                    continue
+                await orch.complete_task(team, task.id, {"by": agent_id}, token=task.token)
+            except LeaseError:
+                continue  # our lease expired and someone else holds the task now
+            await client.rpush(records_key, f"{task.id}|{task.token}")
+
+
+def claim_all(redis_url: str, prefix: str, team: str, agent_id: str) -> list[tuple[str, int]]:
+    """Claim and complete until nothing is left; return every (task id, token) claimed."""
+    return asyncio.run(_claim_all(redis_url, prefix, team, agent_id))
+
+
+async def _claim_all(redis_url: str, prefix: str, team: str, agent_id: str) -> list[tuple[str, int]]:
+    claimed = []
+    async with _manager(redis_url, prefix) as orch:
+        while (task := await orch.claim_task(team, agent_id)) is not None:
+            claimed.append((task.id, task.token))
+            await orch.complete_task(team, task.id, None, token=task.token)
+    return claimed
+
+
+def flip_statuses(redis_url: str, prefix: str, team: str, index: int, rounds: int) -> dict[str, Any]:
+    """Change the status and capabilities of this process's agents at random; return the final ones."""
+    return asyncio.run(_flip(redis_url, prefix, team, index, rounds))
+
+
+async def _flip(redis_url: str, prefix: str, team: str, index: int, rounds: int) -> dict[str, Any]:
+    rng = random.Random(index)
+    agents = [f"p{index}-a{j}" for j in range(8)]
+    final: dict[str, Any] = {}
+    async with _manager(redis_url, prefix) as orch:
+        for _ in range(rounds):
+            agent = rng.choice(agents)
+            status = rng.choice(["idle", "working", "busy"])
+            caps = rng.choice([["research"], ["writing"], ["research", "writing"]])
+            await orch.update_agent_status(team, agent, status, capabilities=caps)
+            final[agent] = (status, caps)
+    return final
