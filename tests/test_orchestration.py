@@ -346,3 +346,16 @@ async def test_bad_input_and_missing_entities(orch: OrchestrationStateManager) -
         await orch.assign_task(TEAM, "t", "writer")
     with pytest.raises(NotFoundError):
         await orch.assign_task(TEAM, "t", "ghost")
+
+
+async def test_keep_alive_holds_the_lease_while_working(backend: Backend) -> None:
+    orch = manager(backend, sync_interval=0.1)
+    await orch.create_team(TEAM)
+    await orch.enqueue_task(TEAM, {"id": "t"})
+    task = await orch.claim_task(TEAM, "w", lease=0.4)
+    assert task is not None
+    async with orch.keep_alive(TEAM, "w"):
+        await asyncio.sleep(1.0)                        # longer than the lease: heartbeats renew it
+        assert await orch.reap(TEAM) == {"stalled": 0, "promoted": 0}
+    done = await orch.complete_task(TEAM, "t", "ok", token=task.token)
+    assert done.stalls == 0 and done.attempts == 1

@@ -1,0 +1,54 @@
+"""The orchestration suite's key cases on a Redis Cluster of three primaries: every script
+(and the blocking claim's BLPOP) touches one team's hash tag only."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from agentstate_redis import OrchestrationStateManager, RedisBackend
+
+from . import test_orchestration as t
+from .cluster import RedisClusterFixture
+
+pytestmark = pytest.mark.cluster
+
+
+@pytest.fixture
+async def cluster_backend(redis_cluster: RedisClusterFixture, prefix: str) -> AsyncIterator[RedisBackend]:
+    backend = RedisBackend(redis_cluster.url, key_prefix=prefix)
+    assert backend.cluster
+    await backend.connect()
+    yield backend
+    await backend.close()
+
+
+CASES = [
+    t.test_seed_flow,
+    t.test_stale_token_is_refused_and_new_holder_accepted,
+    t.test_retry_twice_then_succeed_and_dead_letters,
+    t.test_too_many_stalls_dead_letters_the_task,
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.__name__)
+async def test_orchestration_cases_on_cluster(cluster_backend: RedisBackend, case) -> None:  # type: ignore[no-untyped-def]
+    await case(cluster_backend)
+
+
+async def test_queue_and_blocking_claim_on_cluster(cluster_backend: RedisBackend) -> None:
+    orch = OrchestrationStateManager(backend=cluster_backend)
+    for team in ("a", "b", "c"):              # teams land on different primaries
+        await orch.create_team(team)
+        await orch.enqueue_tasks(team, [{"id": "low", "priority": "low"}, {"id": "high", "priority": "high"}])
+        first = await orch.claim_task(team, "w")
+        assert first is not None and first.id == "high"
+    waiter = asyncio.ensure_future(orch.claim_task("b", "w", capabilities=["x"], wait=20))
+    await asyncio.sleep(0.2)
+    await orch.enqueue_task("b", {"id": "job", "type": "x"})
+    task = await asyncio.wait_for(waiter, timeout=20)
+    assert task is not None and task.id == "job"
+    status = await orch.get_queue_status("b")
+    assert status.in_progress_count == 1 and status.in_progress[0].id == "job"
