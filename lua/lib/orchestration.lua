@@ -172,6 +172,30 @@ local function task_view(base, id)
   return {redis.call('HGETALL', tkey(base, id)), redis.call('LRANGE', sub(base, 'errors:' .. id), 0, -1)}
 end
 
+-- Replies that carry a task are remembered as '@<id>' or '@<id>\n<token>' (not the whole
+-- task, which may be megabytes); a replayed op id gets the task as it is now, with the
+-- fencing token that op was given. A task trimmed from the completed history shows as completed.
+local function task_reply(base, id, token)
+  local view = task_view(base, id)
+  if #view[1] == 0 then view[1] = {'id', id, 'status', 'completed'} end
+  if token then
+    for i = 1, #view[1], 2 do
+      if view[1][i] == 'token' then view[1][i + 1] = token end
+    end
+  end
+  return cjson.encode({task = view[1], errors = view[2]})
+end
+
+local function task_replay(base, ops, op_id)
+  local r = op_replay(ops, op_id)
+  if r and string.sub(r, 1, 1) == '@' then
+    local id, token = string.match(r, '^@(.*)\n(%d+)$')
+    if id then return task_reply(base, id, token) end
+    return task_reply(base, string.sub(r, 2), nil)
+  end
+  return r
+end
+
 local function team_missing(base)
   return redis.call('EXISTS', base) == 0
 end

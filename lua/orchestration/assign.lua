@@ -18,7 +18,7 @@
 local base, ops, order = KEYS[1], KEYS[2], KEYS[3]
 local op_id, channel, team, id, agent, lease_ms = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6])
 
-local replay = op_replay(ops, op_id)
+local replay = task_replay(base, ops, op_id)
 if replay then return replay end
 if team_missing(base) then return fail('NOT_FOUND', {kind = 'team', id = team}) end
 local t = tkey(base, id)
@@ -40,7 +40,5 @@ hold(base, agent, id, nil, now, false)
 local token = start_task(base, id, agent, lease_ms, 'assign', now)
 publish(channel, {key = team, op = 'assign', version = bump(base), task = id, agent = agent, token = token,
   status = 'in_progress'})
-local view = task_view(base, id)
-local reply = cjson.encode({task = view[1], errors = view[2]})
-op_remember(ops, order, op_id, reply)
-return reply
+op_remember(ops, order, op_id, '@' .. id .. '\n' .. token)
+return task_reply(base, id)

@@ -13,7 +13,8 @@
 -- Reply: JSON {task = [flat task hash], errors = [...]}, or when nothing matches
 --   {wait_ms = ms until the next lease/retry event (-1 none), wake = [marker lists to BLPOP on]}
 -- Mode: write
--- Retry: safe; a replayed op id returns the task the first call claimed (an empty claim is not remembered).
+-- Retry: safe; a replayed op id returns the task the first call claimed, as it is now (an empty claim
+--   is not remembered).
 --
 -- First moves expired leases back to pending and due retries to pending (at most 100 each per call),
 -- then looks at the head of the generic pending zset and of one zset per candidate capability:
@@ -26,7 +27,7 @@ local base, ops, order = KEYS[1], KEYS[2], KEYS[3]
 local op_id, channel, team, agent = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local lease_ms, max_stalls, mode = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
 
-local replay = op_replay(ops, op_id)
+local replay = task_replay(base, ops, op_id)
 if replay then return replay end
 if team_missing(base) then return fail('NOT_FOUND', {kind = 'team', id = team}) end
 
@@ -58,6 +59,8 @@ consider('')
 for _, cap in ipairs(caps) do consider(cap) end
 
 if not best_id then
+  -- a waiting worker is alive: its claims count as heartbeats (no event for an empty claim)
+  if redis.call('EXISTS', akey(base, agent)) == 1 then redis.call('HSET', akey(base, agent), 'heartbeat_at', now) end
   local wake = {sub(base, 'wake')}
   if any then
     wake[2] = sub(base, 'wake-any')
@@ -74,7 +77,5 @@ hold(base, agent, best_id, new_caps, now, true)
 local token = start_task(base, best_id, agent, lease_ms, 'claim', now)
 publish(channel, {key = team, op = 'claim', version = bump(base), task = best_id, agent = agent, token = token,
   status = 'in_progress'})
-local view = task_view(base, best_id)
-local reply = cjson.encode({task = view[1], errors = view[2]})
-op_remember(ops, order, op_id, reply)
-return reply
+op_remember(ops, order, op_id, '@' .. best_id .. '\n' .. token)
+return task_reply(base, best_id)

@@ -22,7 +22,7 @@ local base, ops, order = KEYS[1], KEYS[2], KEYS[3]
 local op_id, channel, team, id = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local result, agent, token, keep = ARGV[5], ARGV[6], ARGV[7], tonumber(ARGV[8])
 
-local replay = op_replay(ops, op_id)
+local replay = task_replay(base, ops, op_id)
 if replay then return replay end
 if team_missing(base) then return fail('NOT_FOUND', {kind = 'team', id = team}) end
 local code, details = finish_check(base, team, id, agent, token, 'complete')
@@ -44,9 +44,7 @@ if excess > 0 then
   for i = 1, #old, 2 do redis.call('DEL', tkey(base, old[i]), sub(base, 'errors:' .. old[i])) end
 end
 
-local view = task_view(base, id)
 publish(channel, {key = team, op = 'complete', version = bump(base), task = id, agent = holder,
   status = 'completed'})
-local reply = cjson.encode({task = view[1], errors = view[2]})
-op_remember(ops, order, op_id, reply)
-return reply
+op_remember(ops, order, op_id, '@' .. id)
+return task_reply(base, id)

@@ -33,7 +33,7 @@ local agent, token, retry = ARGV[6], ARGV[7], ARGV[8]
 local kind, delay, max_delay = ARGV[9], tonumber(ARGV[10]), tonumber(ARGV[11])
 local jitter, rand = tonumber(ARGV[12]), tonumber(ARGV[13])
 
-local replay = op_replay(ops, op_id)
+local replay = task_replay(base, ops, op_id)
 if replay then return replay end
 if team_missing(base) then return fail('NOT_FOUND', {kind = 'team', id = team}) end
 local code, details = finish_check(base, team, id, agent, token, 'fail')
@@ -67,9 +67,7 @@ else
   status = 'dead'
 end
 
-local view = task_view(base, id)
 publish(channel, {key = team, op = 'fail', version = bump(base), task = id, agent = holder, status = status,
   failures = failures})
-local reply = cjson.encode({task = view[1], errors = view[2]})
-op_remember(ops, order, op_id, reply)
-return reply
+op_remember(ops, order, op_id, '@' .. id)
+return task_reply(base, id)
