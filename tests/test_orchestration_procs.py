@@ -73,7 +73,10 @@ async def test_sigkilled_workers_lose_nothing_and_complete_each_task_once(
     n_tasks, n_workers = 5000, 8
     orch = OrchestrationStateManager(backend=redis_backend, completed_retention=10_000)
     await orch.create_team(TEAM)
-    modes = {f"t{i}": ("always_fail" if i % 500 == 7 else "fail_once" if i % 100 == 3 else "ok") for i in range(n_tasks)}
+    def mode(i: int) -> str:
+        return "always_fail" if i % 500 == 7 else "fail_once" if i % 100 == 3 else "slow_first" if i % 250 == 11 else "ok"
+
+    modes = {f"t{i}": mode(i) for i in range(n_tasks)}
     await orch.enqueue_tasks(TEAM, [{"id": tid, "data": {"mode": mode}} for tid, mode in modes.items()])
     records_key = prefix + "accepted"
     args = lambda i: (redis_url, prefix, TEAM, f"w{i}", records_key)  # noqa: E731
@@ -119,6 +122,9 @@ async def test_sigkilled_workers_lose_nothing_and_complete_each_task_once(
     assert max(per_task.values()) == 1
     assert all(int(tok) == completed[tid].token for tid, tok in records)
     assert len(records) >= len(completed) - kills   # a kill may land between accept and record
+    refused = [r.split("|") for r in await redis_backend.client.lrange(records_key + ":refused", 0, -1)]
+    assert all(int(tok) != completed[tid].token for tid, tok in refused if tid in completed)
     stalls = sum(t.stalls for t in completed.values()) + sum(t.stalls for t in dead.values())
-    print(f"chaos: {stalls} stalled leases handed back, {len(records)} completions recorded")
-    assert kills >= 3 and stalls >= 1
+    print(f"chaos: {stalls} stalled leases handed back, {len(records)} completions recorded, "
+          f"{len(refused)} late completions refused")
+    assert kills >= 3 and stalls >= 1 and refused

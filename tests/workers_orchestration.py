@@ -17,7 +17,8 @@ def _manager(redis_url: str, prefix: str, **options: Any) -> OrchestrationStateM
 def chaos_worker(redis_url: str, prefix: str, team: str, agent_id: str, records_key: str) -> None:
     """Claim, work (a few ms), complete until the queue is empty; record each accepted completion.
 
-    Tasks whose data says ``fail_once`` fail their first attempt, ``always_fail`` every attempt.
+    Tasks whose data says ``fail_once`` fail their first attempt, ``always_fail`` every attempt,
+    ``slow_first`` outlive their lease on the first attempt and then try to complete late.
     The parent SIGKILLs these processes at random moments.
     """
     asyncio.run(_chaos(redis_url, prefix, team, agent_id, records_key))
@@ -35,14 +36,17 @@ async def _chaos(redis_url: str, prefix: str, team: str, agent_id: str, records_
                 if status.pending_count + status.in_progress_count + status.scheduled_count == 0:
                     return
                 continue
-            await asyncio.sleep(random.uniform(0.002, 0.012))  # the "work"
             mode = (task.data or {}).get("mode")
+            if mode == "slow_first" and task.attempts == 1:
+                await asyncio.sleep(1.6)  # outlives the 1 s lease (no heartbeat): presumed dead
+            await asyncio.sleep(random.uniform(0.002, 0.012))  # the "work"
             try:
                 if mode == "always_fail" or (mode == "fail_once" and task.failures == 0):
                     await orch.fail_task(team, task.id, f"made to fail (attempt {task.attempts})", token=task.token)
                     continue
                 await orch.complete_task(team, task.id, {"by": agent_id}, token=task.token)
             except LeaseError:
+                await client.rpush(records_key + ":refused", f"{task.id}|{task.token}")
                 continue  # our lease expired and someone else holds the task now
             await client.rpush(records_key, f"{task.id}|{task.token}")
 
