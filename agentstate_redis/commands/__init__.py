@@ -1,5 +1,5 @@
 """One module per ``agentstate`` subcommand; each has ``add_parser(subparsers)``."""
 
-from . import health, server, watch
+from . import demo, health, server, watch
 
-ALL = [server, health, watch]
+ALL = [demo, server, health, watch]

@@ -1,0 +1,73 @@
+"""What the demo fleet does: its settings, team, tasks and tools, all derived from one seed."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+TEAM = "demo-fleet"
+WORKFLOW = "demo-run"
+POISON_TASK = "task-poison"
+KINDS = {  # task type -> the tool its worker calls
+    "research": "search_web",
+    "analysis": "analyze_data",
+    "writing": "summarize",
+}
+TOPICS = ["ai agents", "redis streams", "lua scripting", "fencing tokens", "kubernetes", "vector search",
+          "rate limits", "consensus", "queues", "caching", "observability", "pub/sub"]
+
+
+@dataclass
+class DemoSettings:
+    workers: int = 4
+    tasks: int = 200
+    seed: int = 7
+    redis_url: str | None = None
+    prefix: str = "agentstate-demo:"
+    lease: float = 1.5
+    heartbeat: float = 0.4
+    transient_failure_rate: float = 0.08
+    work_seconds: tuple[float, float] = (0.01, 0.04)
+    kill_at: float = 0.3          # SIGKILL one worker when this share of tasks is done
+    pause_at: float = 0.55        # pause the workflow at this share, for pause_seconds
+    pause_seconds: float = 0.8
+    checkpoint_every: int = 10    # each worker checkpoints its agent every N completions
+    fault: str | None = None      # "drop-completion": a worker reports a completion it never sent
+    live: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.workers < 2:
+            raise ValueError("the demo needs at least 2 workers (one is killed)")
+        if self.tasks < 10:
+            raise ValueError("the demo needs at least 10 tasks")
+
+
+def worker_name(index: int) -> str:
+    return f"worker-{index + 1}"
+
+
+def worker_capabilities(index: int, workers: int) -> list[str]:
+    """Every worker can do two of the three kinds (all three when there are only two workers)."""
+    kinds = list(KINDS)
+    if workers < 3:
+        return kinds
+    return [k for i, k in enumerate(kinds) if i != index % len(kinds)]
+
+
+def make_tasks(settings: DemoSettings) -> list[dict[str, Any]]:
+    """M tasks of mixed kind and priority; the last one fails on every attempt."""
+    rng = random.Random(settings.seed)
+    tasks = []
+    for i in range(settings.tasks - 1):
+        kind = rng.choice(list(KINDS))
+        tasks.append({
+            "id": f"task-{i + 1:05d}",
+            "type": kind,
+            "priority": rng.choices(["high", "normal", "low"], weights=[2, 5, 3])[0],
+            "data": {"topic": rng.choice(TOPICS), "step": i + 1},
+        })
+    tasks.append({"id": POISON_TASK, "type": "analysis", "priority": "high", "max_attempts": 3,
+                  "data": {"topic": "a tool that is down", "step": settings.tasks, "poison": True}})
+    return tasks

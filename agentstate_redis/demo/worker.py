@@ -1,0 +1,150 @@
+"""One demo worker process: claim, heartbeat, call tools, record activity, checkpoint, complete."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+from typing import Any
+
+from ..backends.redis import RedisBackend
+from ..errors import AgentStateError, InvalidTransitionError
+from .scenario import KINDS, TEAM, WORKFLOW, DemoSettings, worker_capabilities, worker_name
+
+
+class TransientToolError(RuntimeError):
+    """A simulated, retryable tool failure."""
+
+
+class Worker:
+    def __init__(self, settings: DemoSettings, index: int) -> None:
+        from ..agents import AgentStateStore, AgentTracker
+        from ..orchestration import Backoff, OrchestrationStateManager
+        from ..state import StateManager
+        from ..tools import ToolStateManager
+        from ..workflows import WorkflowStateManager
+
+        self.settings = settings
+        self.name = worker_name(index)
+        self.capabilities = worker_capabilities(index, settings.workers)
+        self.rng = random.Random(settings.seed * 1000 + index)
+        self.backend = RedisBackend(settings.redis_url, key_prefix=settings.prefix)
+        shared = {"backend": self.backend}
+        self.orch = OrchestrationStateManager(
+            sync_interval=settings.heartbeat, lease=settings.lease, max_attempts=6,
+            backoff=Backoff(kind="exponential", delay=0.1, max_delay=1.0, jitter=0.2),
+            completed_retention=max(1000, settings.tasks * 2), **shared,
+        )
+        self.tools = ToolStateManager(cache_ttl=60, **shared)
+        self.workflows = WorkflowStateManager(**shared)
+        self.state = StateManager(backend=self.backend)
+        self.tracker = AgentTracker(AgentStateStore(max_checkpoints=20, **shared), self.name)
+        self.paused = asyncio.Event()
+        self.stop_requested = False
+        self.completed: list[str] = []
+        self.pending_steps: list[dict[str, Any]] = []
+        self.ops = 0
+        self.dropped_one = False
+
+    async def run(self, stop: Any) -> None:
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, self._request_stop)
+        await self.workflows.subscribe(WORKFLOW, self._on_workflow)
+        status = await self.workflows.get_status(WORKFLOW)
+        if status.value == "paused":
+            self.paused.set()
+        while not (self.stop_requested or stop.is_set()):
+            if self.paused.is_set():
+                await asyncio.sleep(0.05)
+                continue
+            task = await self.orch.claim_task(TEAM, self.name, capabilities=self.capabilities, wait=0.3)
+            self.ops += 1
+            if task is None:
+                await self._flush_steps()
+                continue
+            async with self.orch.keep_alive(TEAM, self.name):
+                await self._work_on(task)
+            await self._flush_steps()
+        await self._flush_steps()
+        await self.state.save(f"report:{self.name}", {"completed": self.completed, "ops": self.ops,
+                                                       "pid": os.getpid()})
+        await self.backend.close()
+
+    def _request_stop(self) -> None:
+        self.stop_requested = True
+
+    def _on_workflow(self, event: Any) -> None:
+        if event.op == "pause":
+            self.paused.set()
+        elif event.op == "resume":
+            self.paused.clear()
+
+    async def _work_on(self, task: Any) -> None:
+        tool = KINDS[task.type]
+        params = {"topic": task.data["topic"]}
+        execution_id = f"{task.id}#{task.attempts}"
+        from ..tools import ToolExecution
+
+        await self.tools.start_execution(ToolExecution(execution_id=execution_id, tool_name=tool, parameters=params))
+        await self.tracker.record_approval(tool, True, "once", params)
+        await self.tracker.record_tool_usage(tool)
+        self.ops += 3
+        try:
+            result = await self.tools.get_or_compute(tool, params, lambda: self._call_tool(task), ttl=60)
+            self.ops += 1
+        except TransientToolError as exc:
+            await self.tools.fail_execution(execution_id, str(exc), tool_name=tool)
+            failed = await self.orch.fail_task(TEAM, task.id, exc, retry=True, token=task.token)
+            self.ops += 3
+            if failed.status == "dead":
+                self.pending_steps.append({"step_number": task.data["step"], "status": "skipped",
+                                           "error": "dead letter"})
+            return
+        await asyncio.sleep(self.rng.uniform(*self.settings.work_seconds))
+        await self.tools.complete_execution(execution_id, result, 10, tool_name=tool)
+        self.ops += 1
+        if self.settings.fault == "drop-completion" and self.name == "worker-1" and not self.dropped_one:
+            self.dropped_one = True  # the test hook: claim success without telling the queue
+            self.completed.append(task.id)
+            return
+        try:
+            await self.orch.complete_task(TEAM, task.id, {"worker": self.name, "result": result}, token=task.token)
+            self.ops += 1
+        except AgentStateError:
+            return  # our lease was lost and someone else holds the task now: nothing to record
+        self.completed.append(task.id)
+        self.pending_steps.append({"step_number": task.data["step"], "status": "completed"})
+        await self.tracker.update_workflow_state(run_id=WORKFLOW, status="running", current_node=task.id)
+        self.ops += 1
+        if len(self.completed) % self.settings.checkpoint_every == 0:
+            await self.tracker.capture_state({"completed": len(self.completed), "last": task.id},
+                                             step=len(self.completed))
+            self.ops += 1
+
+    async def _call_tool(self, task: Any) -> dict[str, Any]:
+        await asyncio.sleep(self.rng.uniform(*self.settings.work_seconds))
+        if task.data.get("poison"):
+            raise TransientToolError(f"{KINDS[task.type]} is down")
+        if self.rng.random() < self.settings.transient_failure_rate:
+            raise TransientToolError(f"{KINDS[task.type]} timed out")
+        return {"summary": f"{task.data['topic']} ({KINDS[task.type]})"}
+
+    async def _flush_steps(self) -> None:
+        """Report finished steps to the workflow; while it is paused they wait here."""
+        from ..workflows import StepState
+
+        while self.pending_steps:
+            step = self.pending_steps[0]
+            try:
+                await self.workflows.update_step(WORKFLOW, StepState(**step))
+                self.ops += 1
+            except InvalidTransitionError:
+                return
+            self.pending_steps.pop(0)
+
+
+def worker_main(settings: DemoSettings, index: int, stop: Any) -> None:
+    """Process entry point."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    asyncio.run(Worker(settings, index).run(stop))
