@@ -4,6 +4,7 @@
     >>> task = await orch.claim_task("team", "worker-1", capabilities=["analysis"], lease=30, wait=5)
     >>> await orch.heartbeat("team", "worker-1")                       # extends the lease
     >>> await orch.complete_task("team", task.id, {"ok": True}, token=task.token)
+    >>> await orch.release_task("team", task.id, token=task.token)      # or: give it back unfinished
 
 Every call is one Lua script under the team's hash tag. Expired leases go
 back to pending (counted as stalls) when any claim or ``reap`` runs; a stale
@@ -213,6 +214,19 @@ class QueueOps(TeamOps):
         args = [task_id, error, *self._holder(agent_id, token), retry, policy.kind, int(policy.delay * 1000),
                 int(policy.max_delay * 1000), policy.jitter, random.random()]
         return decode_task(reply(await self._write("fail", team_id, *args)))
+
+    async def release_task(
+        self, team_id: str, task_id: str, *, agent_id: str | None = None, token: int | None = None
+    ) -> Task:
+        """Give an in-progress task back to pending, unfinished: not a failure, not a stall.
+
+        ``await orch.release_task("t", task.id, token=task.token)`` (a worker shutting down).
+        The task keeps its place in line and its attempt counts; the next claim gets a new
+        fencing token, so a late completion with the old one is refused (LeaseError). A stale
+        token raises LeaseError; a task not in progress raises InvalidTransitionError.
+        """
+        validate_id("task", task_id)
+        return decode_task(reply(await self._write("release", team_id, task_id, *self._holder(agent_id, token))))
 
     @staticmethod
     def _holder(agent_id: str | None, token: int | None) -> list[Any]:

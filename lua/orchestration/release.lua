@@ -1,0 +1,44 @@
+-- orchestration/release: hand an in-progress task back to pending, unfinished and not failed
+-- (a worker shutting down gives its task to the next claimer instead of waiting for its lease).
+-- KEYS[1] team hash (base of every team key)
+-- KEYS[2] ops hash
+-- KEYS[3] ops order list
+-- ARGV[1] op id
+-- ARGV[2] event channel ('' = no event)
+-- ARGV[3] team id
+-- ARGV[4] task id
+-- ARGV[5] agent id ('' = not checked)
+-- ARGV[6] fencing token ('' = none; required for claimed tasks)
+-- Reply: JSON {task = [flat task hash], errors = [...]}
+-- Mode: write
+-- Retry: safe; a replayed op id returns the first reply; any other second release finds the task
+--   no longer in progress and is refused (a stale token: LeaseError).
+--
+-- The task keeps its place in line (its pending score), its attempts, failures and stalls: a release
+-- is neither a failure nor a stall. The old fencing token is dead from here on (the next claim gets
+-- a new one), so a late complete/fail by the releasing worker is refused.
+
+--@include lib/core.lua
+--@include lib/orchestration.lua
+--@include lib/orchestration_finish.lua
+
+local base, ops, order = KEYS[1], KEYS[2], KEYS[3]
+local op_id, channel, team, id = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local agent, token = ARGV[5], ARGV[6]
+
+local replay = task_replay(base, ops, op_id)
+if replay then return replay end
+if team_missing(base) then return fail('NOT_FOUND', {kind = 'team', id = team}) end
+local code, details = finish_check(base, team, id, agent, token, 'release')
+if code then return fail(code, details) end
+
+local t = tkey(base, id)
+local holder = redis.call('HGET', t, 'agent') or ''
+redis.call('ZREM', sub(base, 'running'), id)
+release_agent(base, holder, id)
+push_pending(base, id)
+
+publish(channel, {key = team, op = 'release', version = bump(base), task = id, agent = holder,
+  status = 'pending'})
+op_remember(ops, order, op_id, '@' .. id)
+return task_reply(base, id)
