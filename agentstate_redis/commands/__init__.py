@@ -1,5 +1,5 @@
 """One module per ``agentstate`` subcommand; each has ``add_parser(subparsers)``."""
 
-from . import demo, health, server, watch
+from . import coordinator, demo, health, server, watch, worker
 
-ALL = [demo, server, health, watch]
+ALL = [demo, server, health, watch, worker, coordinator]

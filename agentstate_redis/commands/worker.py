@@ -1,0 +1,105 @@
+"""``agentstate worker``: one long-running queue worker doing the demo's simulated work.
+
+    $ agentstate worker --team demo-fleet --capabilities research,analysis --lease 30 --grace 20
+
+Made for containers: the agent id defaults to the host name (the pod name), the
+Redis URL to ``$REDIS_URL``; SIGTERM stops claiming, lets the task in hand finish
+within ``--grace`` seconds or releases it back to pending, and exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import random
+import socket
+from typing import Any
+
+from .common import add_connection_options, backend_from
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from ..demo.scenario import TEAM
+
+    p = sub.add_parser("worker", help="run one queue worker until SIGTERM (simulated work)",
+                       description="Claim tasks of a team queue with a lease, heartbeat while working, complete "
+                                   "or fail them with the fencing token. SIGTERM/SIGINT: stop claiming, finish or "
+                                   "release the current task, exit 0.")
+    p.add_argument("--team", default=TEAM, help=f"team id (default {TEAM}; created if missing)")
+    p.add_argument("--agent-id", default=None, help="agent id (default: the host name, i.e. the pod name)")
+    p.add_argument("--capabilities", default="",
+                   help="comma-separated capabilities, e.g. research,analysis (default: any task)")
+    p.add_argument("--lease", type=float, default=30.0, help="claim lease in seconds (default 30)")
+    p.add_argument("--grace", type=float, default=20.0,
+                   help="seconds the current task may still run after SIGTERM before it is released (default 20)")
+    p.add_argument("--claim-wait", type=float, default=2.0, help="seconds one blocking claim waits (default 2)")
+    p.add_argument("--work-seconds", default="0.05,0.2", help="simulated work time range MIN,MAX (default 0.05,0.2)")
+    p.add_argument("--fail-rate", type=float, default=0.0, help="share of attempts that fail transiently (default 0)")
+    p.add_argument("--max-tasks", type=int, default=0, help="exit after claiming this many tasks (0 = no limit)")
+    p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    add_connection_options(p)
+    p.set_defaults(run=run)
+
+
+def parse_range(text: str) -> tuple[float, float]:
+    """``"0.05,0.2"`` -> ``(0.05, 0.2)``; one number is a fixed time."""
+    parts = [float(x) for x in text.split(",") if x.strip()]
+    if not 1 <= len(parts) <= 2 or min(parts) < 0:
+        raise ValueError(f"--work-seconds must be MIN,MAX seconds, got {text!r}")
+    return (parts[0], parts[-1])
+
+
+class SimulatedWork:
+    """The demo's work: sleep a while, sometimes fail; a task marked ``poison`` always fails."""
+
+    def __init__(self, agent_id: str, seconds: tuple[float, float], fail_rate: float) -> None:
+        self.agent_id, self.seconds, self.fail_rate = agent_id, seconds, fail_rate
+        self.rng = random.Random()
+
+    async def __call__(self, task: Any) -> dict[str, Any]:
+        from ..demo.scenario import KINDS
+
+        data = task.data if isinstance(task.data, dict) else {}
+        await asyncio.sleep(self.rng.uniform(*self.seconds))
+        tool = KINDS.get(task.type or "", "generic")
+        if data.get("poison"):
+            raise RuntimeError(f"{tool} is down")
+        if self.rng.random() < self.fail_rate:
+            raise RuntimeError(f"{tool} timed out")
+        return {"worker": self.agent_id, "summary": f"{data.get('topic', task.id)} ({tool})"}
+
+
+async def run(args: argparse.Namespace) -> int:
+    from ..errors import AgentStateError
+    from ..orchestration import AgentCoordinationState, OrchestrationStateManager
+    from ..worker import run_worker
+
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        seconds = parse_range(args.work_seconds)
+    except ValueError as exc:
+        print(f"agentstate worker: {exc}")
+        return 2
+    agent_id = args.agent_id or socket.gethostname()
+    caps = [c.strip() for c in args.capabilities.split(",") if c.strip()]
+    backend = backend_from(args)
+    orch = OrchestrationStateManager(backend=backend, lease=args.lease,
+                                     sync_interval=max(0.1, min(args.lease / 3, 10.0)))
+    try:
+        await backend.connect()
+        await orch.create_team(args.team, exist_ok=True)
+        await orch.register_agent(args.team, AgentCoordinationState(agent_id=agent_id, capabilities=caps))
+        print(f"agentstate worker {agent_id}: team {args.team} on {backend.describe()}, "
+              f"capabilities {caps or 'any'}", flush=True)
+        stats = await run_worker(orch, args.team, agent_id, SimulatedWork(agent_id, seconds, args.fail_rate),
+                                 capabilities=caps or None, lease=args.lease, grace=args.grace,
+                                 claim_wait=args.claim_wait, max_tasks=args.max_tasks or None)
+    except AgentStateError as exc:
+        print(f"agentstate worker {agent_id}: {exc}", flush=True)
+        return 1
+    finally:
+        await backend.close()
+    print(f"agentstate worker {agent_id}: stopped (claimed {stats.claimed}, completed {stats.completed}, "
+          f"failed {stats.failed}, released {stats.released}, lost {stats.lost})", flush=True)
+    return 0

@@ -1,0 +1,151 @@
+"""run_worker: claim, heartbeat, handle, complete or fail with the fencing token; stop gracefully.
+
+    >>> async def handle(task: ClaimedTask) -> dict:
+    ...     return {"summary": await summarize(task.data)}
+    >>> stats = await run_worker(orch, "research_team", "pod-7", handle, capabilities=["research"], lease=30)
+    >>> stats.completed, stats.released
+
+On SIGTERM or SIGINT (or when ``stop`` is set) the worker claims nothing more;
+the task in hand gets ``grace`` seconds to finish (and is completed or failed as
+usual), else its handler is cancelled and the task is released back to pending
+with ``release_task``, in its place in line, for another worker. Then the agent
+is marked ``offline`` and the coroutine returns, so the process can exit 0. Keep
+``grace`` plus one claim wait below the pod's ``terminationGracePeriodSeconds``.
+A worker killed outright (SIGKILL, OOM) loses nothing either: its lease runs out
+and the task goes back to pending on the next claim or reap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import AgentStateError, BackendUnavailableError, LeaseError
+from ..orchestration import ClaimedTask, OrchestrationStateManager
+from .signals import stop_on_signals
+
+log = logging.getLogger("agentstate_redis.worker")
+
+Handler = Callable[[ClaimedTask], Awaitable[Any]]
+DEFAULT_GRACE = 20.0      # below Kubernetes' default terminationGracePeriodSeconds (30 s)
+DEFAULT_CLAIM_WAIT = 2.0  # how long one claim blocks: the longest a stop waits for an idle worker
+
+
+@dataclass
+class WorkerStats:
+    """What one run_worker call did."""
+
+    claimed: int = 0
+    completed: int = 0
+    failed: int = 0
+    released: int = 0
+    lost: int = 0          # results refused because the lease had been lost (another worker has the task)
+
+
+async def run_worker(
+    orch: OrchestrationStateManager,
+    team_id: str,
+    agent_id: str,
+    handler: Handler,
+    *,
+    capabilities: Iterable[str] | None = None,
+    lease: float | None = None,
+    stop: asyncio.Event | None = None,
+    grace: float = DEFAULT_GRACE,
+    claim_wait: float = DEFAULT_CLAIM_WAIT,
+    install_signals: bool = True,
+    retry_failures: bool = True,
+    max_tasks: int | None = None,
+) -> WorkerStats:
+    """Work the team's queue until ``stop`` is set, a stop signal arrives, or ``max_tasks`` were claimed.
+
+    ``await run_worker(orch, "t", "w1", handle, capabilities=["analysis"], lease=30, grace=20)``.
+    The handler's return value is the task's result; an exception fails the attempt
+    (retried with the manager's backoff while attempts remain, unless ``retry_failures``
+    is False). ``capabilities=None`` claims with the agent's registered capabilities.
+    """
+    stop = stop if stop is not None else asyncio.Event()
+    caps = None if capabilities is None else list(capabilities)
+    stats = WorkerStats()
+    signals = stop_on_signals(stop) if install_signals else contextlib.nullcontext()
+    with signals:
+        while not stop.is_set() and (max_tasks is None or stats.claimed < max_tasks):
+            try:
+                task = await orch.claim_task(team_id, agent_id, caps, lease, wait=claim_wait)
+            except BackendUnavailableError as exc:
+                log.warning("claim failed (%s); trying again", exc)
+                await _sleep_unless(stop, 1.0)
+                continue
+            if task is None:
+                continue
+            stats.claimed += 1
+            if stop.is_set():  # the stop came while the claim was on its way: give the task back
+                await _release(orch, team_id, task, stats)
+                break
+            await _work_on(orch, team_id, agent_id, handler, task, stop, grace, lease, retry_failures, stats)
+    with contextlib.suppress(AgentStateError):
+        await orch.update_agent_status(team_id, agent_id, "offline")
+    log.info("worker %s stopped: %s", agent_id, stats)
+    return stats
+
+
+async def _work_on(
+    orch: OrchestrationStateManager, team_id: str, agent_id: str, handler: Handler, task: ClaimedTask,
+    stop: asyncio.Event, grace: float, lease: float | None, retry_failures: bool, stats: WorkerStats,
+) -> None:
+    async with orch.keep_alive(team_id, agent_id, lease):
+        job = asyncio.ensure_future(handler(task))
+        stopper = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({job, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            if not job.done():
+                log.info("stopping: task %s gets up to %.1f s to finish", task.id, grace)
+                await asyncio.wait({job}, timeout=grace)
+        finally:
+            stopper.cancel()
+        if not job.done() or job.cancelled():
+            job.cancel()
+            await asyncio.wait({job}, timeout=1.0)
+            await _release(orch, team_id, task, stats)
+            return
+    await _finish(orch, team_id, task, job, retry_failures, stats)
+
+
+async def _finish(
+    orch: OrchestrationStateManager, team_id: str, task: ClaimedTask, job: asyncio.Future[Any],
+    retry_failures: bool, stats: WorkerStats,
+) -> None:
+    error = job.exception()
+    try:
+        if error is None:
+            await orch.complete_task(team_id, task.id, job.result(), token=task.token)
+            stats.completed += 1
+        else:
+            log.info("task %s failed: %r", task.id, error)
+            await orch.fail_task(team_id, task.id, error, retry=retry_failures, token=task.token)
+            stats.failed += 1
+    except LeaseError as exc:
+        stats.lost += 1
+        log.warning("task %s: lease lost, result dropped (%s)", task.id, exc)
+    except AgentStateError as exc:  # Redis gone past the retries: the lease runs out, the task comes back
+        stats.lost += 1
+        log.error("task %s: could not record the outcome (%s); its lease will expire", task.id, exc)
+
+
+async def _release(orch: OrchestrationStateManager, team_id: str, task: ClaimedTask, stats: WorkerStats) -> None:
+    try:
+        await orch.release_task(team_id, task.id, token=task.token)
+        stats.released += 1
+        log.info("task %s released back to pending", task.id)
+    except AgentStateError as exc:  # lost already, or Redis gone: the lease expiry hands it back
+        stats.lost += 1
+        log.warning("task %s: release refused (%s); its lease will expire", task.id, exc)
+
+
+async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(asyncio.TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
