@@ -113,6 +113,14 @@ class Keys:
         kind, sep, ident = redis_key[len(self.prefix) + 1 : -1].partition(":")
         return (kind, ident) if sep and ident else None
 
+    def parse_entity(self, redis_key: str) -> tuple[str, str] | None:
+        """The (kind, id) owning any of our keys, base or sub-key (``'p{agent:a}:tools'`` -> ``('agent', 'a')``)."""
+        if not redis_key.startswith(self.prefix + "{"):
+            return None
+        end = redis_key.rfind("}")
+        kind, sep, ident = redis_key[len(self.prefix) + 1 : end].partition(":")
+        return (kind, ident) if sep and ident and end > 0 else None
+
     def channel(self, kind: str, ident: str) -> str:
         """Pub/sub channel that the scripts publish ``kind``'s change events to."""
         return f"{self.prefix}ev:{kind}:{ident}"

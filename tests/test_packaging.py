@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-import agentstate_redis
+from agentstate_redis.scripts import ScriptLibrary
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -60,4 +60,4 @@ def test_wheel_contains_lua_and_runs_in_a_fresh_virtualenv(tmp_path: Path, redis
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[0:2] == ["{'ok':", "True}"]
-    assert int(result.stdout.split()[-1]) == len(agentstate_redis.scripts.ScriptLibrary.default().scripts)
+    assert int(result.stdout.split()[-1]) == len(ScriptLibrary(ROOT / "lua").scripts)

@@ -16,7 +16,7 @@ from ..events import ChangeEvent
 from ..keys import escape_glob
 from .live import LiveView
 from .report import DemoReport, collect_report
-from .scenario import POISON_TASK, TEAM, WORKFLOW, DemoSettings, make_tasks, worker_capabilities, worker_name
+from .scenario import POISON_TASK, TEAM, WORKFLOW, DemoSettings, fault_worker, make_tasks, worker_capabilities, worker_name
 from .worker import worker_main
 
 
@@ -121,7 +121,8 @@ class Coordinator:
         """SIGKILL a worker that holds a task; its lease runs out and another worker takes the task."""
         for task in await self.orch.list_tasks(TEAM, "in_progress", limit=50):
             proc = self.processes.get(task.agent_id or "")
-            if task.id == POISON_TASK or proc is None or not proc.is_alive():
+            if task.id == POISON_TASK or task.agent_id == fault_worker(self.settings) or proc is None \
+                    or not proc.is_alive():
                 continue
             os.kill(proc.pid, signal.SIGKILL)
             self.killed = task.agent_id

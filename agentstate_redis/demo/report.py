@@ -72,9 +72,9 @@ async def collect_report(coord: Any, elapsed: float) -> DemoReport:
         misses += stats.cache_misses
     workflow = await coord.workflows.get(WORKFLOW)
 
-    by_worker: dict[str, set[str]] = {}
+    by_worker: dict[str, list[str]] = {}
     for task in completed:
-        by_worker.setdefault(task.completed_by or "?", set()).add(task.id)
+        by_worker.setdefault(task.completed_by or "?", []).append(task.id)
     ops = sum(r["ops"] for r in reports.values() if r)
     report = DemoReport()
     report.figures = {
@@ -93,9 +93,9 @@ async def collect_report(coord: Any, elapsed: float) -> DemoReport:
         "operations per second": ops / elapsed if elapsed else 0.0,
     }
     ids = [t.id for t in completed]
-    survivors = {name: set(r["completed"]) for name, r in reports.items() if r}
-    mismatched = {name: sorted(done ^ by_worker.get(name, set())) for name, done in survivors.items()
-                  if done != by_worker.get(name, set())}
+    survivors = {name: sorted(r["completed"]) for name, r in reports.items() if r}
+    mismatched = {name: {"reported": done, "accepted": sorted(by_worker.get(name, []))}
+                  for name, done in survivors.items() if done != sorted(by_worker.get(name, []))}
     report.invariants = {
         "no task lost or stuck (all completed or dead)": len(completed) + len(dead) == s.tasks
         and queue.pending_count == queue.in_progress_count == queue.scheduled_count == 0,
@@ -109,7 +109,9 @@ async def collect_report(coord: Any, elapsed: float) -> DemoReport:
         "the workflow completed after pause/resume": workflow.status.value == "completed" and bool(coord.paused_for),
     }
     if mismatched:
-        report.details.append(f"completions reported but not accepted (or the reverse): {mismatched}")
+        for name, both in mismatched.items():
+            extra = sorted(set(both["reported"]) ^ set(both["accepted"])) or "duplicates"
+            report.details.append(f"{name}: reported completions differ from the queue's: {extra}")
     for task in dead:
         if task.id != POISON_TASK:
             report.details.append(f"unexpected dead letter {task.id}: {task.errors}")

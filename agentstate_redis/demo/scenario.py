@@ -48,6 +48,11 @@ def worker_name(index: int) -> str:
     return f"worker-{index + 1}"
 
 
+def fault_worker(settings: DemoSettings) -> str | None:
+    """The worker that injects ``settings.fault`` (the coordinator never kills it)."""
+    return worker_name(settings.workers - 1) if settings.fault else None
+
+
 def worker_capabilities(index: int, workers: int) -> list[str]:
     """Every worker can do two of the three kinds (all three when there are only two workers)."""
     kinds = list(KINDS)

@@ -10,7 +10,7 @@ from typing import Any
 
 from ..backends.redis import RedisBackend
 from ..errors import AgentStateError, InvalidTransitionError
-from .scenario import KINDS, TEAM, WORKFLOW, DemoSettings, worker_capabilities, worker_name
+from .scenario import KINDS, TEAM, WORKFLOW, DemoSettings, fault_worker, worker_capabilities, worker_name
 
 
 class TransientToolError(RuntimeError):
@@ -104,7 +104,7 @@ class Worker:
         await asyncio.sleep(self.rng.uniform(*self.settings.work_seconds))
         await self.tools.complete_execution(execution_id, result, 10, tool_name=tool)
         self.ops += 1
-        if self.settings.fault == "drop-completion" and self.name == "worker-1" and not self.dropped_one:
+        if self.settings.fault == "drop-completion" and self.name == fault_worker(self.settings) and not self.dropped_one:
             self.dropped_one = True  # the test hook: claim success without telling the queue
             self.completed.append(task.id)
             return

@@ -1,0 +1,101 @@
+"""``agentstate inspect``: teams, queues, workflows, agents and state keys under a prefix, as tables or JSON."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+import orjson
+from rich.console import Console
+from rich.table import Table
+
+from .common import add_connection_options, backend_from
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("inspect", help="print teams, queues, workflows and agents",
+                       description="Find every team, workflow and agent under the prefix (SCAN, on every "
+                                   "primary) and print their state as tables, or as JSON with --json.")
+    add_connection_options(p)
+    p.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
+    p.add_argument("--limit", type=int, default=100, help="at most this many entities of each kind (default 100)")
+    p.set_defaults(run=run)
+
+
+async def _ids(backend: Any, kind: str, limit: int) -> list[str]:
+    found: set[str] = set()
+    async for key in backend.scan(backend.keys.entity_pattern(kind, "*") + "*"):
+        parsed = backend.keys.parse_entity(key)
+        if parsed and parsed[0] == kind:
+            found.add(parsed[1])
+    return sorted(found)[:limit]
+
+
+async def collect(backend: Any, limit: int = 100) -> dict[str, Any]:
+    from ..agents import AgentStateStore
+    from ..errors import NotFoundError
+    from ..orchestration import OrchestrationStateManager
+    from ..state import StateManager
+    from ..workflows import WorkflowStateManager
+
+    orch = OrchestrationStateManager(backend=backend)
+    workflows = WorkflowStateManager(backend=backend)
+    agents = AgentStateStore(backend=backend)
+    teams = []
+    for team_id in await _ids(backend, "team", limit):
+        try:
+            team = await orch.get_team(team_id)
+        except NotFoundError:
+            continue
+        q = await orch.get_queue_status(team_id, page_size=1)
+        teams.append({"team": team_id, "agents": len(team.agents),
+                      "online": sum(1 for a in team.agents.values() if a.online),
+                      "working": sum(1 for a in team.agents.values() if a.status == "working"),
+                      "pending": q.pending_count, "in_progress": q.in_progress_count, "retry": q.scheduled_count,
+                      "completed": q.completed_total, "dead": q.dead_count})
+    wfs = []
+    for wf_id in await _ids(backend, "wf", limit):
+        try:
+            wf = await workflows.get(wf_id)
+        except NotFoundError:
+            continue
+        wfs.append({"workflow": wf_id, "status": wf.status.value, "step": wf.current_step,
+                    "total_steps": wf.total_steps, "completed_steps": wf.completed_steps, "version": wf.version})
+    agent_rows = []
+    for agent_id in await _ids(backend, "agent", limit):
+        counts = await agents.get_tool_usage_counts(agent_id)
+        checkpoints = await agents.list_checkpoints(agent_id, limit=1)
+        agent_rows.append({"agent": agent_id, "tool_uses": sum(counts.values()), "tools": len(counts),
+                           "latest_checkpoint": checkpoints[0].checkpoint_id if checkpoints else None,
+                           "latest_step": checkpoints[0].step if checkpoints else None})
+    state_keys = await StateManager(backend=backend).list_keys()
+    return {"prefix": backend.keys.prefix, "teams": teams, "workflows": wfs, "agents": agent_rows,
+            "state_keys": len(state_keys)}
+
+
+def _table(title: str, rows: list[dict[str, Any]]) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in rows[0]:
+        table.add_column(column, justify="left" if column in ("team", "workflow", "agent", "status") else "right")
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row.values()))
+    return table
+
+
+async def run(args: argparse.Namespace) -> int:
+    backend = backend_from(args)
+    try:
+        data = await collect(backend, args.limit)
+    finally:
+        await backend.close()
+    if args.json:
+        print(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode())
+        return 0
+    console = Console()
+    console.print(f"[bold]{backend.describe()}[/], prefix {data['prefix']!r}: {data['state_keys']} state keys")
+    for title, key in (("Teams and queues", "teams"), ("Workflows", "workflows"), ("Agents", "agents")):
+        if data[key]:
+            console.print(_table(title, data[key]))
+        else:
+            console.print(f"{title}: none")
+    return 0
