@@ -22,13 +22,41 @@ BACKENDS = ["memory", "file", "redis"]
 
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
-    """URL of the session's Redis: REDIS_URL if the person running the tests set it, else our own."""
+    """URL of the session's Redis.
+
+    ``REDIS_URL`` if the person running the tests set it; else a container of
+    ``AGENTSTATE_TEST_IMAGE`` (e.g. ``redis:7.4``, ``valkey/valkey:8``) started with
+    testcontainers where a Docker engine exists; else our own embedded server.
+    """
     external = os.environ.get("REDIS_URL")
     if external:
         yield external
         return
+    image = os.environ.get("AGENTSTATE_TEST_IMAGE")
+    if image:
+        yield from container_url(image)
+        return
     with EmbeddedRedis() as server:
         yield server.url
+
+
+def container_url(image: str) -> Iterator[str]:
+    """Start ``image`` with testcontainers, or skip with the reason it cannot be done here."""
+    try:
+        import docker
+        from testcontainers.core.container import DockerContainer
+        from testcontainers.core.waiting_utils import wait_for_logs
+    except ImportError:
+        pytest.skip(f"AGENTSTATE_TEST_IMAGE={image} needs testcontainers (pip install 'agentstate-redis[dev]')")
+    try:
+        docker.from_env().ping()
+    except Exception as exc:  # noqa: BLE001 - any failure to reach the engine means: no engine here
+        pytest.skip(f"AGENTSTATE_TEST_IMAGE={image} needs a Docker engine, and none is reachable: {exc}")
+    container = DockerContainer(image).with_exposed_ports(6379).with_command(
+        "--save '' --appendonly no --notify-keyspace-events Ex")
+    with container:
+        wait_for_logs(container, "Ready to accept connections", timeout=60)
+        yield f"redis://{container.get_container_host_ip()}:{container.get_exposed_port(6379)}/0"
 
 
 @pytest.fixture(scope="session")
@@ -59,8 +87,9 @@ def make_backend(name: str, prefix: str, redis_url: str, tmp_path: os.PathLike[s
 
 
 @pytest.fixture(params=BACKENDS)
-async def backend(request: pytest.FixtureRequest, prefix: str, redis_url: str, tmp_path: os.PathLike[str]) -> AsyncIterator[Backend]:
+async def backend(request: pytest.FixtureRequest, prefix: str, tmp_path: os.PathLike[str]) -> AsyncIterator[Backend]:
     """Each behavioural test runs on memory, file and redis."""
+    redis_url = request.getfixturevalue("redis_url") if request.param == "redis" else ""
     b = make_backend(request.param, prefix, redis_url, tmp_path)
     await b.connect()
     yield b
