@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from .scenario import DemoSettings
 
@@ -17,10 +18,11 @@ class LiveView:
         self.settings = settings
         self.progress = Progress(
             TextColumn("[bold]{task.description:<14}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.fields[info]}"), TimeElapsedColumn(), console=self.console,
+            TextColumn("{task.fields[info]}"), console=self.console,
             disable=not self.enabled, transient=False,
         )
         self.bars: dict[str, Any] = {}
+        self.started = time.perf_counter()
 
     def __enter__(self) -> LiveView:
         s = self.settings
@@ -38,7 +40,8 @@ class LiveView:
 
     def update(self, *, done: int, in_progress: int, retries: int, dead: int, alive: int, events: int, status: str) -> None:
         p = self.progress
-        p.update(self.bars["done"], completed=done, info=f"dead letters {dead}  workflow {status}")
+        elapsed = time.perf_counter() - self.started
+        p.update(self.bars["done"], completed=done, info=f"{elapsed:5.1f}s  dead letters {dead}  workflow {status}")
         p.update(self.bars["busy"], completed=in_progress, info="")
         p.update(self.bars["retry"], completed=retries, info="")
         p.update(self.bars["alive"], completed=alive, info=f"events seen {events}")
