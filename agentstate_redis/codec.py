@@ -53,7 +53,8 @@ def check_json(value: Any, path: str = "$", what: str = "value") -> None:
     raise InvalidInputError(f"{what} is not JSON-serializable: {type(value).__name__} at {path}")
 
 
-def _default(obj: Any) -> Any:
+def json_default(obj: Any) -> Any:
+    """orjson ``default=``: pydantic models as their JSON form, other mappings as dicts."""
     if isinstance(obj, BaseModel):
         return obj.model_dump(mode="json")
     if isinstance(obj, Mapping):
@@ -65,7 +66,7 @@ def dumps(value: Any, *, max_bytes: int = DEFAULT_MAX_VALUE_BYTES, what: str = "
     """Encode ``value`` as compact JSON text, refusing NaN, odd keys and oversized results."""
     check_json(value, what=what)
     try:
-        raw = orjson.dumps(value, default=_default)
+        raw = orjson.dumps(value, default=json_default)
     except (TypeError, orjson.JSONEncodeError) as exc:
         raise InvalidInputError(f"{what} is not JSON-serializable: {exc}") from None
     if len(raw) > max_bytes:

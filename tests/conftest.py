@@ -105,5 +105,15 @@ async def redis_backend(prefix: str, redis_url: str) -> AsyncIterator[RedisBacke
 
 
 @pytest.fixture
+async def cluster_backend(redis_cluster: RedisClusterFixture, prefix: str) -> AsyncIterator[RedisBackend]:
+    """A connected backend on the three-primary test cluster."""
+    b = RedisBackend(redis_cluster.url, key_prefix=prefix)
+    assert b.cluster
+    await b.connect()
+    yield b
+    await b.close()
+
+
+@pytest.fixture
 async def state(backend: Backend) -> AsyncIterator[StateManager]:
     yield StateManager(backend=backend)

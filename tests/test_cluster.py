@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 import redis
@@ -17,12 +16,8 @@ pytestmark = pytest.mark.cluster
 
 
 @pytest.fixture
-async def cluster_state(redis_cluster: RedisClusterFixture, prefix: str) -> AsyncIterator[StateManager]:
-    backend = RedisBackend(redis_cluster.url, key_prefix=prefix)
-    assert backend.cluster
-    await backend.connect()
-    yield StateManager(backend=backend)
-    await backend.close()
+def cluster_state(cluster_backend: RedisBackend) -> StateManager:
+    return StateManager(backend=cluster_backend)
 
 
 CORE_CASES = [

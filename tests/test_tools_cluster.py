@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -11,18 +10,13 @@ from agentstate_redis import RedisBackend
 from agentstate_redis.tools import ToolStateManager
 
 from . import test_tools
-from .cluster import RedisClusterFixture
 
 pytestmark = pytest.mark.cluster
 
 
 @pytest.fixture
-async def cluster_tools(redis_cluster: RedisClusterFixture, prefix: str) -> AsyncIterator[ToolStateManager]:
-    backend = RedisBackend(redis_cluster.url, key_prefix=prefix)
-    assert backend.cluster
-    await backend.connect()
-    yield ToolStateManager(backend=backend)
-    await backend.close()
+def cluster_tools(cluster_backend: RedisBackend) -> ToolStateManager:
+    return ToolStateManager(backend=cluster_backend)
 
 
 CASES = [

@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 
 import pytest
 
 from agentstate_redis import RedisBackend, WorkflowStateManager
 
 from . import test_workflows
-from .cluster import RedisClusterFixture
 
 pytestmark = pytest.mark.cluster
-
-
-@pytest.fixture
-async def cluster_backend(redis_cluster: RedisClusterFixture, prefix: str) -> AsyncIterator[RedisBackend]:
-    backend = RedisBackend(redis_cluster.url, key_prefix=prefix)
-    assert backend.cluster
-    await backend.connect()
-    yield backend
-    await backend.close()
 
 
 CASES = [

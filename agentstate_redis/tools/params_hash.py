@@ -20,21 +20,12 @@ from typing import Any
 
 import orjson
 
-from pydantic import BaseModel
 
-from ..codec import check_json
+from ..codec import check_json, json_default
 from ..errors import InvalidInputError
 
 #: Bump only together with a migration note: changing it invalidates every cached result.
 HASH_VERSION = b"v1\n"
-
-
-def _default(obj: Any) -> Any:
-    if isinstance(obj, BaseModel):
-        return obj.model_dump(mode="json")
-    if isinstance(obj, Mapping):
-        return dict(obj)
-    raise TypeError
 
 
 def canonical_json(parameters: Mapping[str, Any]) -> bytes:
@@ -43,7 +34,7 @@ def canonical_json(parameters: Mapping[str, Any]) -> bytes:
         raise InvalidInputError(f"parameters must be a dict, got {type(parameters).__name__}")
     check_json(parameters, "parameters")
     try:
-        return orjson.dumps(dict(parameters), option=orjson.OPT_SORT_KEYS, default=_default)
+        return orjson.dumps(dict(parameters), option=orjson.OPT_SORT_KEYS, default=json_default)
     except (TypeError, orjson.JSONEncodeError) as exc:
         raise InvalidInputError(f"parameters are not JSON-serializable: {exc}") from None
 
