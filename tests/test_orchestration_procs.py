@@ -6,7 +6,6 @@ import asyncio
 import random
 import time
 from collections import Counter
-from typing import Any
 
 from agentstate_redis import AgentCoordinationState, OrchestrationStateManager, RedisBackend, TeamState
 

@@ -180,7 +180,7 @@ async def enable_expiry_notifications(clients: list[Any]) -> bool:
 
 
 async def _close_client(client: Any) -> None:
-    closer = getattr(client, "aclose", None) or getattr(client, "close")
+    closer = getattr(client, "aclose", None) or client.close
     try:
         await closer()
     except Exception:  # noqa: BLE001 - closing a dead connection must not mask the real error
