@@ -1,0 +1,53 @@
+"""Keeps bench/ from rotting: every scenario runs briefly against the test server (no timing assertions).
+
+Peer comparisons (agenticaiframework, bullmq, saq) need the peers virtualenv, which needs
+network installs, so they are skipped here; ``python -m bench`` runs them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from bench import checkpoints, core_state, run, subscriptions, task_queue, tool_cache
+from bench.common import Section
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def _check(sec: Section, *names: str) -> None:
+    doc = sec.as_dict()
+    assert doc["figures"], sec.title
+    for name in names:
+        value = sec.figures[name].median
+        assert value == value and not math.isinf(value) and value > 0, (name, value)
+    run.markdown({"argv": [], "started": "", "seconds": 0, "duration": 0, "repeats": 1,
+                  "environment": {"machine": run.machine(), "server": {}, "own_server": True, "libraries": {},
+                                  "peers": {}, "load_before": [], "load_after": []},
+                  "sections": [doc]}, "")
+
+
+async def test_core_state(redis_url: str) -> None:
+    sec = await core_state.run(redis_url, duration=0.2, repeats=1, peers_python=None, tasks=8)
+    _check(sec, "ours save p50 (sequential)", "raw redis-py HSET p50 (sequential)", "ours ops/s (8 tasks)")
+
+
+async def test_task_queue(redis_url: str) -> None:
+    sec = await task_queue.run(redis_url, duration=0.3, repeats=1, peers_python=None, worker_counts=(1,))
+    _check(sec, "ours tasks/s (1 workers)", "ours wake-up p50")
+
+
+async def test_subscriptions(redis_url: str) -> None:
+    sec = await subscriptions.run(redis_url, duration=0.3, repeats=1)
+    _check(sec, "ours event latency p50")
+
+
+async def test_checkpoints(redis_url: str) -> None:
+    sec = await checkpoints.run(redis_url, duration=0.2, repeats=1)
+    _check(sec, "save 10 KB p50", "load 200 KB p50", "memory per 10 KB checkpoint (MEMORY USAGE)")
+
+
+async def test_tool_cache(redis_url: str) -> None:
+    sec = await tool_cache.run(redis_url, duration=0.2, repeats=1, tasks=8)
+    _check(sec, "get_cached_result p50", "raw redis-py HGETALL p50")
