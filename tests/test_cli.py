@@ -25,7 +25,7 @@ def agentstate(*args: str, env: dict[str, str] | None = None, timeout: float = 1
                           timeout=timeout, env={**os.environ, **(env or {})}, cwd=ROOT)
 
 
-@pytest.mark.parametrize("command", ["demo", "server", "health", "inspect", "watch"])
+@pytest.mark.parametrize("command", ["demo", "server", "health", "inspect", "watch", "worker", "coordinator"])
 def test_every_command_has_useful_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_:
         main([command, "--help"])

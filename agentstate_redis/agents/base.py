@@ -12,6 +12,7 @@ from typing import Any
 from ..errors import InvalidInputError
 from ..keys import validate_id
 from ..manager import BaseManager
+from ..validate import integer as check_positive  # noqa: F401 - re-exported to the agents modules
 
 _SUBKEYS = ("lease", "snapshots", "snaporder", "checkpoints", "ckptorder", "approvals",
             "decisions", "tools", "workflow", "recovery")
@@ -30,12 +31,6 @@ def check_name(what: str, value: Any) -> str:
         raise InvalidInputError(f"{what} must be a non-empty string, got {value!r}")
     if len(value) > 1024:
         raise InvalidInputError(f"{what} is {len(value)} characters, the maximum is 1024")
-    return value
-
-
-def check_positive(what: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidInputError(f"{what} must be a positive integer, got {value!r}")
     return value
 
 

@@ -25,17 +25,12 @@ from ..errors import InvalidInputError, NotFoundError
 from ..events import ChangeEvent, Subscription
 from ..keys import validate_id
 from ..manager import BaseManager
+from ..validate import integer
 from .codec import pairs, progress_from_hash, source_fields, source_from_hash
 from .events import KnowledgeEvent
 from .models import IndexingProgress, KnowledgeBaseState, SourceState, SyncStatus, server_time
 
 _MB = 1024 * 1024
-
-
-def _count(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise InvalidInputError(f"{name} must be a non-negative integer, got {value!r}")
-    return value
 
 
 def _model(cls: type, value: Any, what: str) -> Any:
@@ -75,7 +70,7 @@ class KnowledgeStateManager(BaseManager):
         A run still in progress or paused raises InvalidTransitionError unless ``restart=True``.
         """
         validate_id("kb", knowledge_base_id)
-        _count("total_documents", total_documents)
+        integer("total_documents", total_documents, minimum=0)
         meta = self._dumps(metadata or {}, what="metadata")
         return await self._progress_call("knowledge/start_run", knowledge_base_id,
                                          [total_documents, meta, "1" if restart else "0"])
@@ -89,8 +84,8 @@ class KnowledgeStateManager(BaseManager):
         No run -> NotFoundError; a run not in progress -> InvalidTransitionError.
         """
         validate_id("kb", knowledge_base_id)
-        _count("processed", processed)
-        _count("failed", failed)
+        integer("processed", processed, minimum=0)
+        integer("failed", failed, minimum=0)
         return await self._progress_call("knowledge/record", knowledge_base_id, [processed, failed])
 
     async def update_indexing_progress(self, progress: IndexingProgress) -> IndexingProgress:

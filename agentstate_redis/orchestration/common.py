@@ -7,21 +7,9 @@ from typing import Any
 from ..errors import InvalidInputError
 from ..keys import validate_id
 from ..manager import BaseManager
+from ..validate import integer, positive_number
 from .models import Backoff
 from .wire import reply
-
-
-def positive(value: Any, what: str, *, allow_zero: bool = False) -> float:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and (value >= 0 if allow_zero else value > 0)
-    if not ok:
-        raise InvalidInputError(f"{what} must be a {'non-negative' if allow_zero else 'positive'} number, got {value!r}")
-    return float(value)
-
-
-def count(value: Any, what: str, *, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise InvalidInputError(f"{what} must be an integer >= {minimum}, got {value!r}")
-    return value
 
 
 class TeamBase(BaseManager):
@@ -43,17 +31,17 @@ class TeamBase(BaseManager):
         page_size: int = 50,
         **settings: Any,
     ) -> None:
-        self.sync_interval = positive(sync_interval, "sync_interval")
-        self.lease = positive(lease, "lease")
-        self.offline_after = positive(offline_after if offline_after is not None else 10 * self.sync_interval,
-                                      "offline_after")
-        self.max_stalls = count(max_stalls, "max_stalls", minimum=0)
-        self.max_attempts = count(max_attempts, "max_attempts")
+        self.sync_interval = positive_number("sync_interval", sync_interval)
+        self.lease = positive_number("lease", lease)
+        self.offline_after = positive_number(
+            "offline_after", offline_after if offline_after is not None else 10 * self.sync_interval)
+        self.max_stalls = integer("max_stalls", max_stalls, minimum=0)
+        self.max_attempts = integer("max_attempts", max_attempts)
         if backoff is not None and not isinstance(backoff, Backoff):
             raise InvalidInputError(f"backoff must be a Backoff, got {type(backoff).__name__}")
         self.backoff = backoff or Backoff()
-        self.completed_retention = count(completed_retention, "completed_retention")
-        self.page_size = count(page_size, "page_size")
+        self.completed_retention = integer("completed_retention", completed_retention)
+        self.page_size = integer("page_size", page_size)
         super().__init__(persistence, **settings)
 
     def _team(self, team_id: str) -> Any:

@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from ..errors import AgentStateError, InvalidInputError
 from ..keys import validate_id
-from .common import count, positive
+from ..validate import integer, positive_number
 from .models import Backoff, ClaimedTask, Task, check_name
 from .teams import TeamOps, _checked
 from .wire import as_list, decode_claimed, decode_task, reply, task_args
@@ -104,8 +104,8 @@ class QueueOps(TeamOps):
         waiting blocks on a marker list the enqueue script pushes to, so it wakes at once.
         """
         validate_id("agent", agent_id)
-        lease_ms = self._ms(positive(self.lease if lease is None else lease, "lease"))
-        wait = positive(wait, "wait", allow_zero=True)
+        lease_ms = self._ms(positive_number("lease", self.lease if lease is None else lease))
+        wait = positive_number("wait", wait, allow_zero=True)
         if capabilities is None:
             mode: list[Any] = ["agent"]
         elif isinstance(capabilities, str):
@@ -134,7 +134,7 @@ class QueueOps(TeamOps):
         """
         validate_id("task", task_id)
         validate_id("agent", agent_id)
-        lease_ms = 0 if lease is None else self._ms(positive(lease, "lease"))
+        lease_ms = 0 if lease is None else self._ms(positive_number("lease", lease))
         return decode_claimed(reply(await self._write("assign", team_id, task_id, agent_id, lease_ms)))
 
     async def heartbeat(self, team_id: str, agent_id: str, lease: float | None = None) -> dict[str, float]:
@@ -143,7 +143,7 @@ class QueueOps(TeamOps):
         ``await orch.heartbeat("t", "w1")`` -> ``{"task_002": <new deadline, server epoch s>}``
         """
         validate_id("agent", agent_id)
-        lease_ms = 0 if lease is None else self._ms(positive(lease, "lease"))
+        lease_ms = 0 if lease is None else self._ms(positive_number("lease", lease))
         out = as_list(reply(await self._write("heartbeat", team_id, agent_id, lease_ms)).get("tasks"))
         return {out[i]: int(out[i + 1]) / 1000 for i in range(0, len(out), 2)}
 
@@ -262,8 +262,8 @@ class QueueOps(TeamOps):
         completed and dead newest first."""
         if queue not in ("pending", "in_progress", "retry", "completed", "dead"):
             raise InvalidInputError(f"queue must be pending, in_progress, retry, completed or dead, got {queue!r}")
-        count(offset, "offset", minimum=0)
-        count(limit, "limit")
+        integer("offset", offset, minimum=0)
+        integer("limit", limit)
         return [decode_task(v) for v in as_list(await self._read("list_tasks", team_id, queue, offset, limit))]
 
     # -- dead letters ------------------------------------------------------------------------
@@ -281,7 +281,7 @@ class QueueOps(TeamOps):
         return await self._dead("purge", team_id, task_ids, limit)
 
     async def _dead(self, action: str, team_id: str, task_ids: Iterable[str] | None, limit: int) -> list[str]:
-        count(limit, "limit")
+        integer("limit", limit)
         ids: list[str] = []
         if task_ids is not None:
             if isinstance(task_ids, str):

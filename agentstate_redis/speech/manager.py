@@ -30,6 +30,7 @@ from ..errors import InvalidInputError, NotFoundError
 from ..events import ChangeEvent, Subscription
 from ..keys import validate_id
 from ..manager import BaseManager
+from ..validate import integer, positive_number
 from .events import SpeechEvent
 from .models import (
     AudioSessionStatus,
@@ -52,18 +53,6 @@ def _pairs(flat: Any) -> dict[str, str]:
     if not flat or isinstance(flat, dict):
         return {}
     return {flat[i]: flat[i + 1] for i in range(0, len(flat), 2)}
-
-
-def _seconds(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 or value != value:
-        raise InvalidInputError(f"{name} must be a positive number of seconds, got {value!r}")
-    return float(value)
-
-
-def _positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidInputError(f"{name} must be a positive integer, got {value!r}")
-    return value
 
 
 def _enum(cls: type, value: Any, what: str) -> Any:
@@ -93,8 +82,8 @@ class SpeechStateManager(BaseManager):
     def __init__(
         self, persistence: Any = None, *, idle_timeout: float = 300.0, transcript_max: int = 1000, **kwargs: Any
     ) -> None:
-        self.idle_timeout = _seconds("idle_timeout", idle_timeout)
-        self.transcript_max = _positive_int("transcript_max", transcript_max)
+        self.idle_timeout = positive_number("idle_timeout", idle_timeout)
+        self.transcript_max = integer("transcript_max", transcript_max)
         super().__init__(persistence, **kwargs)
         self._wrappers: dict[tuple[str, int], Callable[[ChangeEvent], Any]] = {}
 
@@ -136,7 +125,7 @@ class SpeechStateManager(BaseManager):
             raise InvalidInputError(f"session_type must be a non-empty string, got {session_type!r}")
         mode = _enum(StreamingMode, streaming_mode, "streaming_mode")
         sid = uuid.uuid4().hex if session_id is None else validate_id("speech", session_id)
-        idle = _seconds("idle_timeout", self.idle_timeout if idle_timeout is None else idle_timeout)
+        idle = positive_number("idle_timeout", self.idle_timeout if idle_timeout is None else idle_timeout)
         if config is not None and not isinstance(config, Mapping):
             raise InvalidInputError(f"config must be a dict, got {type(config).__name__}")
         if metadata is not None and not isinstance(metadata, Mapping):

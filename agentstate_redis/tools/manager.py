@@ -29,6 +29,7 @@ import orjson
 from ..errors import InvalidInputError, NotFoundError
 from ..keys import validate_id
 from ..manager import BaseManager
+from ..validate import integer, positive_number
 from .cache import CacheMixin
 from .models import ToolExecution, ToolExecutionStatus, ToolStats
 from .records import execution_from_hash, pairs, stats_from_hash
@@ -36,13 +37,6 @@ from .retries import RetryMixin
 
 DEFAULT_HISTORY_LIMIT = 1000
 DEFAULT_EXECUTION_TTL = 7 * 24 * 3600.0
-
-
-def _positive(name: str, value: Any, *, integer: bool = False) -> Any:
-    kinds = (int,) if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kinds) or not value > 0:
-        raise InvalidInputError(f"{name} must be a positive {'integer' if integer else 'number'}, got {value!r}")
-    return value
 
 
 def duration_us(duration_ms: Any) -> str:
@@ -72,11 +66,11 @@ class ToolStateManager(CacheMixin, RetryMixin, BaseManager):
         **options: Any,
     ) -> None:
         self.cache_results = bool(cache_results)
-        self.cache_ttl = _positive("cache_ttl", cache_ttl)
-        self.history_limit = _positive("history_limit", history_limit, integer=True)
-        self.execution_ttl = _positive("execution_ttl", execution_ttl)
-        self.retry_base_delay = _positive("retry_base_delay", retry_base_delay)
-        self.retry_retention = _positive("retry_retention", retry_retention)
+        self.cache_ttl = positive_number("cache_ttl", cache_ttl)
+        self.history_limit = integer("history_limit", history_limit)
+        self.execution_ttl = positive_number("execution_ttl", execution_ttl)
+        self.retry_base_delay = positive_number("retry_base_delay", retry_base_delay)
+        self.retry_retention = positive_number("retry_retention", retry_retention)
         super().__init__(persistence, **options)
 
     # -- executions --------------------------------------------------------------------------
@@ -189,7 +183,7 @@ class ToolStateManager(CacheMixin, RetryMixin, BaseManager):
             >>> history = await tools.get_execution_history(tool_name="search_web", limit=100)
         """
         k = self._tool_keys(tool_name)
-        _positive("limit", limit, integer=True)
+        integer("limit", limit)
         reply = await self.backend.run("tools/history", [k("history"), k("exec:")], [limit])
         return [execution_from_hash(pairs(flat)) for flat in reply]
 

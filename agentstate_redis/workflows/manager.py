@@ -52,6 +52,7 @@ from ..errors import InvalidInputError
 from ..events import ChangeEvent, Subscription
 from ..keys import validate_id
 from ..manager import BaseManager
+from ..validate import integer
 from .models import (
     MAX_STEPS,
     StepState,
@@ -113,13 +114,6 @@ def _status(value: WorkflowStatus | str) -> WorkflowStatus:
         ) from None
 
 
-def _positive(name: str, value: Any, *, zero: bool = False) -> int:
-    low = 0 if zero else 1
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise InvalidInputError(f"{name} must be an integer >= {low}, got {value!r}")
-    return value
-
-
 class WorkflowStateManager(BaseManager):
     """Workflow execution state shared by every process (see the module docstring)."""
 
@@ -134,9 +128,9 @@ class WorkflowStateManager(BaseManager):
         history_limit: int = 1000,
         **settings: Any,
     ) -> None:
-        self.checkpoint_interval = _positive("checkpoint_interval", checkpoint_interval, zero=True)
-        self.max_checkpoints = _positive("max_checkpoints", max_checkpoints)
-        self.history_limit = _positive("history_limit", history_limit)
+        self.checkpoint_interval = integer("checkpoint_interval", checkpoint_interval, minimum=0)
+        self.max_checkpoints = integer("max_checkpoints", max_checkpoints)
+        self.history_limit = integer("history_limit", history_limit)
         super().__init__(persistence, **settings)
         self._wrappers: dict[tuple[str, int], Callable[[ChangeEvent], Any]] = {}
 
@@ -234,7 +228,7 @@ class WorkflowStateManager(BaseManager):
         """Newest-first history entries (``op``: create, step, pause, resume, cancel, checkpoint,
         resume_from, start), each with ``at`` (server ms) and ``version``; steps carry ``record``
         (a StepState). ``await wf.history("etl", limit=20)``"""
-        _positive("limit", limit)
+        integer("limit", limit)
         k = self._k(workflow_id)
         entries = []
         for raw in await self.backend.run("workflows/history", [k.base, k("hist")], [workflow_id, limit]):
@@ -341,7 +335,7 @@ class WorkflowStateManager(BaseManager):
     async def list_checkpoints(self, workflow_id: str, limit: int | None = None) -> list[WorkflowCheckpoint]:
         """Checkpoints newest first (at most ``max_checkpoints`` are kept): ``await wf.list_checkpoints("etl")``."""
         k = self._k(workflow_id)
-        limit = self.max_checkpoints if limit is None else _positive("limit", limit)
+        limit = self.max_checkpoints if limit is None else integer("limit", limit)
         reply = await self.backend.run("workflows/list_checkpoints", [k.base, k("cp"), k("cpd")], [workflow_id, limit])
         out = []
         for item in reply:
@@ -384,7 +378,7 @@ class WorkflowStateManager(BaseManager):
     def _token(token: int | None) -> str:
         if token is None:
             return ""
-        return str(_positive("fencing_token", token))
+        return str(integer("fencing_token", token))
 
     def _lease_ms(self, ttl: float) -> int:
         if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not ttl > 0:
@@ -430,7 +424,7 @@ class WorkflowStateManager(BaseManager):
         and skipped (see the module docstring), so a short page means the end.
         """
         wanted = _status(status)
-        _positive("limit", limit)
+        integer("limit", limit)
         if after is not None and not isinstance(after, str):
             raise InvalidInputError(f"after must be a workflow id string, got {after!r}")
         cursor = after or ""
