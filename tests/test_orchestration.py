@@ -160,12 +160,12 @@ async def test_replayed_operation_returns_its_first_reply(orch: OrchestrationSta
     await orch.enqueue_tasks(TEAM, [{"id": "a"}, {"id": "b"}])
     k = orch.keys.team(TEAM)
     keys = [k.base, k.ops, k.op_order]
-    args = ["op-1", "", TEAM, "w", 30000, 3, "given"]
+    args = ["op-1", "", TEAM, "w", 30000, 3, 10000, 86_400_000, "given"]
     first = await orch.backend.run("orchestration/claim", keys, args)
     assert await orch.backend.run("orchestration/claim", keys, args) == first   # a retried call claims once
     assert (await orch.get_queue_status(TEAM)).pending_count == 1
     task = (await orch.list_tasks(TEAM, "in_progress"))[0]
-    done_args = ["op-2", "", TEAM, task.id, "{}", "", task.token, 100]
+    done_args = ["op-2", "", TEAM, task.id, "{}", "", task.token, 100, 86_400_000]
     reply = await orch.backend.run("orchestration/complete", keys, done_args)
     assert await orch.backend.run("orchestration/complete", keys, done_args) == reply
 

@@ -28,6 +28,8 @@ class TeamBase(BaseManager):
         max_attempts: int = 3,
         backoff: Backoff | None = None,
         completed_retention: int = 1000,
+        dead_retention: int = 10000,
+        enqueue_dedupe_window: float = 86400.0,
         page_size: int = 50,
         **settings: Any,
     ) -> None:
@@ -41,6 +43,8 @@ class TeamBase(BaseManager):
             raise InvalidInputError(f"backoff must be a Backoff, got {type(backoff).__name__}")
         self.backoff = backoff or Backoff()
         self.completed_retention = integer("completed_retention", completed_retention)
+        self.dead_retention = integer("dead_retention", dead_retention)
+        self.enqueue_dedupe_window = positive_number("enqueue_dedupe_window", enqueue_dedupe_window, allow_zero=True)
         self.page_size = integer("page_size", page_size)
         super().__init__(persistence, **settings)
 
@@ -48,11 +52,22 @@ class TeamBase(BaseManager):
         validate_id("team", team_id)
         return self.keys.team(team_id)
 
-    async def _write(self, script: str, team_id: str, *args: Any) -> Any:
-        """Run a mutating team script: KEYS base/ops/opq, ARGV op id, channel, team id, ``args``."""
+    async def _write(self, script: str, team_id: str, *args: Any, op_id: str | None = None) -> Any:
+        """Run a mutating team script: KEYS base/ops/opq, ARGV op id, channel, team id, ``args``.
+
+        ``op_id=""`` for an idempotent script whose retries need no de-duplication (nothing remembered).
+        """
         k = self._team(team_id)
-        argv = [self._op_id(), self.backend.channel("team", team_id), team_id, *args]
+        argv = [self._op_id() if op_id is None else op_id, self.backend.channel("team", team_id), team_id, *args]
         return await self.backend.run(f"orchestration/{script}", [k.base, k.ops, k.op_order], argv)
+
+    def _window_ms(self) -> int:
+        """The dedupe window in ms (0 allowed: tombstones are then dropped at once)."""
+        return int(self.enqueue_dedupe_window * 1000)
+
+    def _dead_limits(self) -> list[int]:
+        """ARGV of the scripts that may dead-letter a task: dead letters kept, dedupe window ms."""
+        return [self.dead_retention, self._window_ms()]
 
     async def _read(self, script: str, team_id: str, *args: Any) -> Any:
         k = self._team(team_id)

@@ -13,8 +13,12 @@ Settings (all pods of a fleet should use the same ones):
 heartbeats shows ``offline`` (10 x sync_interval); ``max_stalls`` lease expiries
 before a task is dead-lettered (3); ``max_attempts`` default failures allowed
 per task (3); ``backoff`` retry delays; ``completed_retention`` completed tasks
-kept per team, older ones deleted (1000); ``page_size`` tasks per queue in
-status reads (50). Events: ``subscribe_events("team-glob", callback)`` gets every
+kept per team, older ones deleted (1000); ``dead_retention`` dead letters kept
+per team, older ones deleted (10000); ``enqueue_dedupe_window`` seconds for
+which the id of a task deleted by those caps or by ``purge_dead`` is still
+refused by enqueue, so a producer re-sending it does not run it again (86400 =
+24 h; at most 100000 such ids per team, oldest forgotten first); ``page_size``
+tasks per queue in status reads (50). Events: ``subscribe_events("team-glob", callback)`` gets every
 change (kind ``team``, ops enqueue/claim/assign/complete/fail/stalled/...).
 """
 

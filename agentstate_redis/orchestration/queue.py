@@ -57,7 +57,10 @@ class QueueOps(TeamOps):
     # -- producing ---------------------------------------------------------------------------
 
     async def enqueue_task(self, team_id: str, task: Task | Mapping[str, Any]) -> str:
-        """Add one task; returns its id. Enqueuing an id that exists again changes nothing.
+        """Add one task; returns its id. Enqueuing an id that exists again changes nothing, nor
+        does one whose task finished and was deleted (trimmed past ``completed_retention`` or
+        ``dead_retention``, or purged) within ``enqueue_dedupe_window`` (24 h; at most 100000
+        such ids per team are remembered). After that window the id is new again.
 
         ``await orch.enqueue_task("research_team", {"id": "task_002", "type": "analysis",
         "priority": "high", "data": {"topic": "AI trends"}})``
@@ -65,7 +68,7 @@ class QueueOps(TeamOps):
         return (await self._enqueue(team_id, [to_task(task, self.max_attempts)]))[0]
 
     async def enqueue_tasks(self, team_id: str, tasks: Iterable[Task | Mapping[str, Any]]) -> list[str]:
-        """Add many tasks (one script per 500); returns the ids that were new."""
+        """Add many tasks (one script per 500); returns the ids that were new (see enqueue_task)."""
         items = [to_task(t, self.max_attempts) for t in tasks]
         created: list[str] = []
         for start in range(0, len(items), ENQUEUE_BATCH):
@@ -81,7 +84,7 @@ class QueueOps(TeamOps):
             args += task_args(task, self._dumps)
         if not args:
             return []
-        out = await self._write("enqueue", team_id, *args)
+        out = await self._write("enqueue", team_id, self._window_ms(), *args)
         return list(out) if marks else [t.id for t in tasks]
 
     # -- working -----------------------------------------------------------------------------
@@ -115,7 +118,8 @@ class QueueOps(TeamOps):
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait
         while True:
-            out = reply(await self._write("claim", team_id, agent_id, lease_ms, self.max_stalls, *mode))
+            out = reply(await self._write("claim", team_id, agent_id, lease_ms, self.max_stalls,
+                                          *self._dead_limits(), *mode))
             if "task" in out:
                 return decode_claimed(out)
             remaining = deadline - loop.time()
@@ -140,11 +144,13 @@ class QueueOps(TeamOps):
     async def heartbeat(self, team_id: str, agent_id: str, lease: float | None = None) -> dict[str, float]:
         """Mark the agent alive and extend its leases (by ``lease`` s, default each task's own).
 
-        ``await orch.heartbeat("t", "w1")`` -> ``{"task_002": <new deadline, server epoch s>}``
+        ``await orch.heartbeat("t", "w1")`` -> ``{"task_002": <new deadline, server epoch s>}``.
+        Sent without an op id: a retried heartbeat just extends again, and keep_alive's
+        beats use no retry de-duplication memory.
         """
         validate_id("agent", agent_id)
         lease_ms = 0 if lease is None else self._ms(positive_number("lease", lease))
-        out = as_list(reply(await self._write("heartbeat", team_id, agent_id, lease_ms)).get("tasks"))
+        out = as_list(reply(await self._write("heartbeat", team_id, agent_id, lease_ms, op_id="")).get("tasks"))
         return {out[i]: int(out[i + 1]) / 1000 for i in range(0, len(out), 2)}
 
     @contextlib.asynccontextmanager
@@ -179,10 +185,12 @@ class QueueOps(TeamOps):
         ``await orch.complete_task("t", task.id, {"ok": True}, token=task.token)`` (a worker), or
         ``await orch.complete_task("t", "task_002", {...})`` (a coordinator, for an assigned task).
         A stale token raises LeaseError; a task not in progress raises InvalidTransitionError.
+        The newest ``completed_retention`` (1000) completed tasks are kept; older ones are deleted
+        and their ids refused by enqueue for ``enqueue_dedupe_window`` (24 h).
         """
         validate_id("task", task_id)
         args = [task_id, self._dumps(result, what=f"result of task {task_id!r}"), *self._holder(agent_id, token),
-                self.completed_retention]
+                self.completed_retention, self._window_ms()]
         return decode_task(reply(await self._write("complete", team_id, *args)))
 
     async def fail_task(
@@ -212,7 +220,7 @@ class QueueOps(TeamOps):
         if not isinstance(policy, Backoff):
             raise InvalidInputError(f"backoff must be a Backoff, got {type(policy).__name__}")
         args = [task_id, error, *self._holder(agent_id, token), retry, policy.kind, int(policy.delay * 1000),
-                int(policy.max_delay * 1000), policy.jitter, random.random()]
+                int(policy.max_delay * 1000), policy.jitter, random.random(), *self._dead_limits()]
         return decode_task(reply(await self._write("fail", team_id, *args)))
 
     async def release_task(
@@ -244,7 +252,8 @@ class QueueOps(TeamOps):
         """
         total = {"stalled": 0, "promoted": 0}
         while True:
-            stalled, promoted = map(int, (await self._write("reap", team_id, self.max_stalls)).split(","))
+            out = await self._write("reap", team_id, self.max_stalls, *self._dead_limits())
+            stalled, promoted = map(int, out.split(","))
             total["stalled"] += stalled
             total["promoted"] += promoted
             if stalled < REAP_LIMIT and promoted < REAP_LIMIT:
@@ -269,7 +278,8 @@ class QueueOps(TeamOps):
     # -- dead letters ------------------------------------------------------------------------
 
     async def list_dead(self, team_id: str, *, offset: int = 0, limit: int = 100) -> list[Task]:
-        """Dead-letter tasks, newest first, each with its ``errors``."""
+        """Dead-letter tasks, newest first, each with its ``errors`` (the newest ``dead_retention``
+        are kept, 10000; older ones are deleted)."""
         return await self.list_tasks(team_id, "dead", offset=offset, limit=limit)
 
     async def retry_dead(self, team_id: str, task_ids: Iterable[str] | None = None, *, limit: int = 100) -> list[str]:
@@ -277,7 +287,8 @@ class QueueOps(TeamOps):
         return await self._dead("retry", team_id, task_ids, limit)
 
     async def purge_dead(self, team_id: str, task_ids: Iterable[str] | None = None, *, limit: int = 100) -> list[str]:
-        """Delete dead tasks; the oldest ``limit`` if no ids."""
+        """Delete dead tasks; the oldest ``limit`` if no ids. Their ids stay refused by enqueue
+        for ``enqueue_dedupe_window`` (24 h)."""
         return await self._dead("purge", team_id, task_ids, limit)
 
     async def _dead(self, action: str, team_id: str, task_ids: Iterable[str] | None, limit: int) -> list[str]:
@@ -289,5 +300,6 @@ class QueueOps(TeamOps):
             ids = [validate_id("task", t) for t in task_ids]
             if not ids:
                 return []
-        return [str(i) for i in as_list(reply(await self._write("dead", team_id, action, limit, *ids)))]
+        out = await self._write("dead", team_id, action, limit, self._window_ms(), *ids)
+        return [str(i) for i in as_list(reply(out))]
 

@@ -11,17 +11,28 @@
 --   :pending:<cap>       pending tasks that need <cap> (zset); :caps lists non-empty ones
 --   :running             in-progress tasks scored by lease deadline (ms, '+inf' = no lease)
 --   :retry               failed tasks scored by the time their retry is due
---   :dead                dead letters scored by the time they died
---   :done                completed tasks scored by completion time (capped)
+--   :dead                dead letters (capped at the manager's dead_retention)
+--   :done                completed tasks (capped at the manager's completed_retention)
+--   :gone                tombstones: ids of finished tasks whose hash was deleted (trimmed from
+--                        :done or :dead, or purged), scored by the server time (ms) they went;
+--                        kept for the dedupe window (ARGV of the script, default 24 h) and at
+--                        most GONE_KEEP, so enqueue does not run a finished id again
 --   :task:<id>           task hash;  :errors:<id>  list of error strings (capped)
---   :wake, :wake:<cap>, :wake-any   marker lists a blocked claimer BLPOPs on
+--   :wake, :wake:<cap>, :wake-any   marker lists a blocked claimer BLPOPs on (at most
+--                        WAKE_KEEP markers, gone WAKE_TTL_MS after the last push)
 -- A pending score is (1000 - priority) * 2^40 + seq: higher priority first, FIFO within one.
+-- :done and :dead scores only grow (history_score): the server time in ms, or one more than
+-- the newest when several land in one millisecond, so trimming the oldest is exact.
+-- :agents holds every agent that joined the team (registered, claimed, assigned or sent a
+-- heartbeat): bounded by the fleet's real agents, not by the work done.
 
 local SEQ_SPAN = 1099511627776
 local PRIO_OFFSET = 1000
 local REAP_LIMIT = 100
 local WAKE_KEEP = 256
+local WAKE_TTL_MS = 60000       -- a marker older than any blocked claim (5 s at most) only wakes in vain
 local ERRORS_KEEP = 50
+local GONE_KEEP = 100000        -- tombstones per team, whatever the dedupe window
 
 local function num(x) return string.format('%.0f', x) end
 local function sub(base, suffix) return base .. ':' .. suffix end
@@ -44,7 +55,55 @@ local function wake(base, cap, n)
   for _, key in ipairs(keys) do
     for _ = 1, math.min(n, WAKE_KEEP) do redis.call('LPUSH', key, '1') end
     redis.call('LTRIM', key, 0, WAKE_KEEP - 1)
+    redis.call('PEXPIRE', key, WAKE_TTL_MS)
   end
+end
+
+-- A score for a new member of a history zset (:done, :dead) above every score in it: `now`, or
+-- the newest score + 1 when it is not older (same millisecond, or the clock stepped back).
+local function history_score(key, now)
+  local top = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
+  if top[2] and tonumber(top[2]) >= now then return num(tonumber(top[2]) + 1) end
+  return num(now)
+end
+
+-- Drop tombstones older than the dedupe window (ms) and beyond GONE_KEEP (oldest first).
+local function trim_gone(base, now, window_ms)
+  local gone = sub(base, 'gone')
+  redis.call('ZREMRANGEBYSCORE', gone, '-inf', '(' .. num(now - window_ms))
+  redis.call('ZREMRANGEBYRANK', gone, 0, -(GONE_KEEP + 1))
+end
+
+-- Delete finished tasks (hash and error list) and leave a tombstone for each.
+local function forget_tasks(base, ids, now, window_ms)
+  if #ids == 0 then return end
+  local gone = sub(base, 'gone')
+  for _, id in ipairs(ids) do
+    redis.call('DEL', tkey(base, id), sub(base, 'errors:' .. id))
+    redis.call('ZADD', gone, num(now), id)
+  end
+  trim_gone(base, now, window_ms)
+end
+
+-- Keep the newest `keep` members of a history zset; the older ones are forgotten. `newest`
+-- (the id just added) is never dropped.
+local function trim_history(base, key, keep, newest, now, window_ms)
+  local excess = redis.call('ZCARD', key) - keep
+  if excess <= 0 then return end
+  local old = redis.call('ZRANGE', key, 0, excess - 1)
+  local drop = {}
+  for _, id in ipairs(old) do
+    if id ~= newest then
+      redis.call('ZREM', key, id)
+      drop[#drop + 1] = id
+    end
+  end
+  forget_tasks(base, drop, now, window_ms)
+end
+
+-- Was task `id` finished and forgotten within the dedupe window (already trimmed by trim_gone)?
+local function is_gone(base, id)
+  return redis.call('ZSCORE', sub(base, 'gone'), id) ~= false
 end
 
 -- Put a task (whose hash exists) into its pending zset, keeping its place in line.
@@ -70,11 +129,14 @@ local function add_error(base, id, text)
   redis.call('LTRIM', key, -ERRORS_KEEP, -1)
 end
 
-local function to_dead(base, id, now)
+-- `limits` = {dead_keep = dead letters kept, window_ms = dedupe window}: older dead letters are forgotten.
+local function to_dead(base, id, now, limits)
   redis.call('HSET', tkey(base, id), 'status', 'dead', 'finished_at', now, 'agent', '', 'lease_until', '',
     'next_run_at', '')
-  redis.call('ZADD', sub(base, 'dead'), now, id)
+  local dead = sub(base, 'dead')
+  redis.call('ZADD', dead, history_score(dead, now), id)
   redis.call('HINCRBY', base, 'dead_total', 1)
+  trim_history(base, dead, limits.dead_keep, id, now, limits.window_ms)
 end
 
 -- The task no longer occupies `agent`: drop it from the agent's held set and current task.
@@ -118,7 +180,7 @@ local function start_task(base, id, agent, ttl_ms, mode, now)
 end
 
 -- Expired leases go back to pending (or to the dead letters after max_stalls); bounded.
-local function reap_expired(base, team, now, max_stalls, channel)
+local function reap_expired(base, team, now, max_stalls, channel, limits)
   local running = sub(base, 'running')
   local ids = redis.call('ZRANGEBYSCORE', running, '-inf', num(now), 'LIMIT', 0, REAP_LIMIT)
   for _, id in ipairs(ids) do
@@ -131,7 +193,7 @@ local function reap_expired(base, team, now, max_stalls, channel)
     if stalls > max_stalls then
       add_error(base, id, 'lease expired ' .. stalls .. ' times (held by ' .. agent .. '); stalled too often')
       redis.call('HSET', t, 'last_error', 'stalled')
-      to_dead(base, id, now)
+      to_dead(base, id, now, limits)
       status = 'dead'
     else
       push_pending(base, id)
@@ -172,9 +234,13 @@ local function task_view(base, id)
   return {redis.call('HGETALL', tkey(base, id)), redis.call('LRANGE', sub(base, 'errors:' .. id), 0, -1)}
 end
 
--- Replies that carry a task are remembered as '@<id>' or '@<id>\n<token>' (not the whole
--- task, which may be megabytes); a replayed op id gets the task as it is now, with the
--- fencing token that op was given. A task trimmed from the completed history shows as completed.
+-- Replies that carry a task are remembered as task_memo(id, token) = '@<id>\n<token or empty>'
+-- (not the whole task, which may be megabytes); a replayed op id gets the task as it is now, with
+-- the fencing token that op was given. The token is what follows the LAST newline, so any id
+-- parses back whole. A task trimmed from the history shows as completed.
+local function task_memo(id, token)
+  return '@' .. id .. '\n' .. (token and tostring(token) or '')
+end
 local function task_reply(base, id, token)
   local view = task_view(base, id)
   if #view[1] == 0 then view[1] = {'id', id, 'status', 'completed'} end
@@ -189,9 +255,10 @@ end
 local function task_replay(base, ops, op_id)
   local r = op_replay(ops, op_id)
   if r and string.sub(r, 1, 1) == '@' then
-    local id, token = string.match(r, '^@(.*)\n(%d+)$')
-    if id then return task_reply(base, id, token) end
-    return task_reply(base, string.sub(r, 2), nil)
+    local id, token = string.match(r, '^@(.*)\n(%d*)$')   -- greedy: splits at the last newline
+    if not id then return task_reply(base, string.sub(r, 2), nil) end   -- '@<id>' of older versions
+    if token == '' then token = nil end
+    return task_reply(base, id, token)
   end
   return r
 end

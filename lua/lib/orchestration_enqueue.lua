@@ -3,14 +3,20 @@
 
 -- ARGV from index `first` on: 6 fields per task: id, type, capability ('' = any agent),
 -- priority (integer -1000..1000), max attempts, payload (opaque JSON).
--- An id that already exists is left untouched. Returns the list of created ids.
-local function enqueue_tasks(base, now, first)
+-- An id that already exists, or that finished and was forgotten (trimmed or purged) within the
+-- dedupe window, is left alone: enqueue is idempotent by task id for that long. `window_ms` nil =
+-- every tombstone counts. Returns the list of created ids and one mark per task ('1' created, '0' not).
+local function enqueue_tasks(base, now, first, window_ms)
   local created = {}
+  local marks = {}
   local counts = {}
+  if window_ms then trim_gone(base, now, window_ms) end
   for i = first, #ARGV, 6 do
     local id = ARGV[i]
     local t = tkey(base, id)
-    if redis.call('EXISTS', t) == 0 then
+    marks[#marks + 1] = '0'
+    if redis.call('EXISTS', t) == 0 and not is_gone(base, id) then
+      marks[#marks] = '1'
       local cap = ARGV[i + 2]
       local seq = redis.call('HINCRBY', base, 'seq', 1)
       local score = num((PRIO_OFFSET - tonumber(ARGV[i + 3])) * SEQ_SPAN + seq)
@@ -24,5 +30,5 @@ local function enqueue_tasks(base, now, first)
     end
   end
   for cap, n in pairs(counts) do wake(base, cap, n) end
-  return created
+  return created, marks
 end

@@ -40,5 +40,5 @@ hold(base, agent, id, nil, now, false)
 local token = start_task(base, id, agent, lease_ms, 'assign', now)
 publish(channel, {key = team, op = 'assign', version = bump(base), task = id, agent = agent, token = token,
   status = 'in_progress'})
-op_remember(ops, order, op_id, '@' .. id .. '\n' .. token)
+op_remember(ops, order, op_id, task_memo(id, token))
 return task_reply(base, id)

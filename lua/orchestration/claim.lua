@@ -8,8 +8,10 @@
 -- ARGV[4] agent id
 -- ARGV[5] lease in ms (> 0)
 -- ARGV[6] max stalls (a task whose lease expires more often goes to the dead letters)
--- ARGV[7] 'given' = match ARGV[8..] capabilities; 'agent' = the agent's registered ones (none = any task)
--- ARGV[8..] capabilities
+-- ARGV[7] dead letters to keep (older ones are deleted and tombstoned)
+-- ARGV[8] dedupe window in ms: how long a deleted task's id stays tombstoned (enqueue refuses it)
+-- ARGV[9] 'given' = match ARGV[10..] capabilities; 'agent' = the agent's registered ones (none = any task)
+-- ARGV[10..] capabilities
 -- Reply: JSON {task = [flat task hash], errors = [...]}, or when nothing matches
 --   {wait_ms = ms until the next lease/retry event (-1 none), wake = [marker lists to BLPOP on]}
 -- Mode: write
@@ -25,21 +27,22 @@
 
 local base, ops, order = KEYS[1], KEYS[2], KEYS[3]
 local op_id, channel, team, agent = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local lease_ms, max_stalls, mode = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
+local lease_ms, max_stalls, mode = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[9]
+local limits = {dead_keep = tonumber(ARGV[7]), window_ms = tonumber(ARGV[8])}
 
 local replay = task_replay(base, ops, op_id)
 if replay then return replay end
 if team_missing(base) then return fail('NOT_FOUND', {kind = 'team', id = team}) end
 
 local now = now_ms()
-reap_expired(base, team, now, max_stalls, channel)
+reap_expired(base, team, now, max_stalls, channel, limits)
 promote_due(base, team, now, channel)
 
 local caps = {}
 local any = false
 local given = '\n'
 if mode == 'given' then
-  for i = 8, #ARGV do caps[#caps + 1] = ARGV[i]; given = given .. ARGV[i] .. '\n' end
+  for i = 10, #ARGV do caps[#caps + 1] = ARGV[i]; given = given .. ARGV[i] .. '\n' end
 else
   local stored = redis.call('HGET', akey(base, agent), 'caps') or '\n'
   for cap in string.gmatch(stored, '[^\n]+') do caps[#caps + 1] = cap end
@@ -77,5 +80,5 @@ hold(base, agent, best_id, new_caps, now, true)
 local token = start_task(base, best_id, agent, lease_ms, 'claim', now)
 publish(channel, {key = team, op = 'claim', version = bump(base), task = best_id, agent = agent, token = token,
   status = 'in_progress'})
-op_remember(ops, order, op_id, '@' .. best_id .. '\n' .. token)
+op_remember(ops, order, op_id, task_memo(best_id, token))
 return task_reply(base, best_id)

@@ -9,10 +9,14 @@
 -- ARGV[5] result (opaque JSON)
 -- ARGV[6] agent id ('' = not checked)
 -- ARGV[7] fencing token ('' = none; required for claimed tasks)
--- ARGV[8] completed tasks to keep (older ones are deleted)
+-- ARGV[8] completed tasks to keep (older ones are deleted and tombstoned; never the one just completed)
+-- ARGV[9] dedupe window in ms: how long a deleted task's id stays tombstoned (enqueue refuses it)
 -- Reply: JSON {task = [flat task hash], errors = [...]}
 -- Mode: write
 -- Retry: safe; a replayed op id returns the first reply; any other second completion is refused.
+--
+-- The completed history is ordered by a score that only grows (history_score), so with many
+-- completions in one millisecond the trim still drops exactly the oldest ones.
 
 --@include lib/core.lua
 --@include lib/orchestration.lua
@@ -20,7 +24,7 @@
 
 local base, ops, order = KEYS[1], KEYS[2], KEYS[3]
 local op_id, channel, team, id = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local result, agent, token, keep = ARGV[5], ARGV[6], ARGV[7], tonumber(ARGV[8])
+local result, agent, token, keep, window_ms = ARGV[5], ARGV[6], ARGV[7], tonumber(ARGV[8]), tonumber(ARGV[9])
 
 local replay = task_replay(base, ops, op_id)
 if replay then return replay end
@@ -36,15 +40,11 @@ release_agent(base, holder, id)
 redis.call('HSET', t, 'status', 'completed', 'result', result, 'finished_at', now, 'lease_until', '',
   'completed_by', holder)
 local done = sub(base, 'done')
-redis.call('ZADD', done, now, id)
+redis.call('ZADD', done, history_score(done, now), id)
 redis.call('HINCRBY', base, 'completed_total', 1)
-local excess = redis.call('ZCARD', done) - keep
-if excess > 0 then
-  local old = redis.call('ZPOPMIN', done, excess)
-  for i = 1, #old, 2 do redis.call('DEL', tkey(base, old[i]), sub(base, 'errors:' .. old[i])) end
-end
+trim_history(base, done, keep, id, now, window_ms)
 
 publish(channel, {key = team, op = 'complete', version = bump(base), task = id, agent = holder,
   status = 'completed'})
-op_remember(ops, order, op_id, '@' .. id)
+op_remember(ops, order, op_id, task_memo(id))
 return task_reply(base, id)

@@ -5,9 +5,10 @@
 -- ARGV[1] op id
 -- ARGV[2] event channel ('' = no event)
 -- ARGV[3] team id
--- ARGV[4] 'retry' (back to pending with failures and stalls reset) or 'purge' (delete)
+-- ARGV[4] 'retry' (back to pending with failures and stalls reset) or 'purge' (delete, tombstoned)
 -- ARGV[5] at most this many tasks when no ids are given (oldest dead first)
--- ARGV[6..] task ids (ids that are not dead letters are skipped)
+-- ARGV[6] dedupe window in ms: how long a purged task's id stays tombstoned (enqueue refuses it)
+-- ARGV[7..] task ids (ids that are not dead letters are skipped)
 -- Reply: JSON list of the task ids acted on
 -- Mode: write
 -- Retry: safe; a task leaves the dead letters once, and a replayed op id returns the first reply.
@@ -17,6 +18,7 @@
 
 local base, ops, order = KEYS[1], KEYS[2], KEYS[3]
 local op_id, channel, team, action, limit = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
+local window_ms = tonumber(ARGV[6])
 
 local replay = op_replay(ops, op_id)
 if replay then return replay end
@@ -24,8 +26,8 @@ if team_missing(base) then return fail('NOT_FOUND', {kind = 'team', id = team}) 
 
 local dead = sub(base, 'dead')
 local ids = {}
-if #ARGV >= 6 then
-  for i = 6, #ARGV do ids[#ids + 1] = ARGV[i] end
+if #ARGV >= 7 then
+  for i = 7, #ARGV do ids[#ids + 1] = ARGV[i] end
 else
   ids = redis.call('ZRANGE', dead, 0, limit - 1)
 end
@@ -35,12 +37,11 @@ for _, id in ipairs(ids) do
     if action == 'retry' then
       redis.call('HSET', tkey(base, id), 'failures', 0, 'stalls', 0, 'finished_at', '')
       push_pending(base, id)
-    else
-      redis.call('DEL', tkey(base, id), sub(base, 'errors:' .. id))
     end
     done[#done + 1] = id
   end
 end
+if action ~= 'retry' then forget_tasks(base, done, now_ms(), window_ms) end
 
 if #done > 0 then
   publish(channel, {key = team, op = 'dead_' .. action, version = bump(base), tasks = done})

@@ -5,10 +5,13 @@
 -- ARGV[1] op id
 -- ARGV[2] event channel ('' = no event)
 -- ARGV[3] team id
--- ARGV[4..] 6 fields per task: id, type, capability ('' = any), priority, max attempts, payload JSON
--- Reply: one character per task, '1' created or '0' the id already existed
+-- ARGV[4] dedupe window in ms: a task id finished and deleted (trimmed from the completed or dead
+--   history, or purged) less than this long ago still counts as existing
+-- ARGV[5..] 6 fields per task: id, type, capability ('' = any), priority, max attempts, payload JSON
+-- Reply: one character per task, '1' created or '0' the id already existed (or finished within the window)
 -- Mode: write
--- Retry: safe; a task id that exists is never enqueued again, and a replayed op id returns the first reply.
+-- Retry: safe; a task id that exists (or finished within the dedupe window) is never enqueued again,
+--   and a replayed op id returns the first reply.
 
 --@include lib/core.lua
 --@include lib/orchestration.lua
@@ -22,11 +25,7 @@ if replay then return replay end
 if team_missing(base) then return fail('NOT_FOUND', {kind = 'team', id = team}) end
 
 local now = now_ms()
-local before = {}
-for i = 4, #ARGV, 6 do before[#before + 1] = redis.call('EXISTS', tkey(base, ARGV[i])) end
-local created = enqueue_tasks(base, now, 4)
-local marks = {}
-for i, existed in ipairs(before) do marks[i] = existed == 1 and '0' or '1' end
+local created, marks = enqueue_tasks(base, now, 5, tonumber(ARGV[4]))
 local reply = table.concat(marks)
 
 if #created > 0 then

@@ -15,6 +15,8 @@
 -- ARGV[11] max delay ms
 -- ARGV[12] jitter fraction (0..1): the delay is reduced by up to this share
 -- ARGV[13] random number in [0, 1) from the caller (scripts stay deterministic)
+-- ARGV[14] dead letters to keep (older ones are deleted and tombstoned; never the one just dead)
+-- ARGV[15] dedupe window in ms: how long a deleted task's id stays tombstoned (enqueue refuses it)
 -- Reply: JSON {task = [flat task hash], errors = [...]}
 -- Mode: write
 -- Retry: safe; a replayed op id returns the first reply; the task is no longer in progress afterwards.
@@ -32,6 +34,7 @@ local op_id, channel, team, id, err = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5
 local agent, token, retry = ARGV[6], ARGV[7], ARGV[8]
 local kind, delay, max_delay = ARGV[9], tonumber(ARGV[10]), tonumber(ARGV[11])
 local jitter, rand = tonumber(ARGV[12]), tonumber(ARGV[13])
+local limits = {dead_keep = tonumber(ARGV[14]), window_ms = tonumber(ARGV[15])}
 
 local replay = task_replay(base, ops, op_id)
 if replay then return replay end
@@ -63,11 +66,11 @@ if retry == '1' and failures < max_attempts then
     status = 'retry'
   end
 else
-  to_dead(base, id, now)
+  to_dead(base, id, now, limits)
   status = 'dead'
 end
 
 publish(channel, {key = team, op = 'fail', version = bump(base), task = id, agent = holder, status = status,
   failures = failures})
-op_remember(ops, order, op_id, '@' .. id)
+op_remember(ops, order, op_id, task_memo(id))
 return task_reply(base, id)

@@ -2,14 +2,15 @@
 -- KEYS[1] team hash (base of every team key)
 -- KEYS[2] ops hash
 -- KEYS[3] ops order list
--- ARGV[1] op id
+-- ARGV[1] op id ('' from the facade: nothing is remembered, so heartbeats use no op-id memory)
 -- ARGV[2] event channel ('' = no event)
 -- ARGV[3] team id
 -- ARGV[4] agent id (registered as idle if new)
 -- ARGV[5] lease in ms (0 = each task's own lease length)
 -- Reply: JSON {tasks = [task id, lease deadline ms, ...]} for the leases now held
 -- Mode: write
--- Retry: safe; extending to now + lease twice is extending once, and a replayed op id returns the first reply.
+-- Retry: safe; idempotent without an op id: extending to now + lease twice is extending once (a
+--   later retry extends from a later now, never wrongly). A non-empty op id is still honoured.
 --
 -- A lease that expired but was not yet handed back is extended too (nobody holds it since);
 -- tasks without a lease (assigned without one) stay without.

@@ -6,6 +6,8 @@
 -- ARGV[2] event channel ('' = no event)
 -- ARGV[3] team id
 -- ARGV[4] max stalls (a task whose lease expires more often goes to the dead letters)
+-- ARGV[5] dead letters to keep (older ones are deleted and tombstoned)
+-- ARGV[6] dedupe window in ms: how long a deleted task's id stays tombstoned (enqueue refuses it)
 -- Reply: 'stalled,promoted' counts (at most 100 each per call; call again while either is 100)
 -- Mode: write
 -- Retry: safe; only leases already expired and retries already due by the server clock move, once each.
@@ -21,7 +23,8 @@ if replay then return replay end
 if team_missing(base) then return fail('NOT_FOUND', {kind = 'team', id = team}) end
 
 local now = now_ms()
-local stalled = reap_expired(base, team, now, max_stalls, channel)
+local limits = {dead_keep = tonumber(ARGV[5]), window_ms = tonumber(ARGV[6])}
+local stalled = reap_expired(base, team, now, max_stalls, channel, limits)
 local promoted = promote_due(base, team, now, channel)
 local reply = stalled .. ',' .. promoted
 op_remember(ops, order, op_id, reply)

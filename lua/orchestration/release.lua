@@ -40,5 +40,5 @@ push_pending(base, id)
 
 publish(channel, {key = team, op = 'release', version = bump(base), task = id, agent = holder,
   status = 'pending'})
-op_remember(ops, order, op_id, '@' .. id)
+op_remember(ops, order, op_id, task_memo(id))
 return task_reply(base, id)
