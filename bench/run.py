@@ -169,7 +169,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--only", help=f"comma-separated subset of {','.join(SCENARIOS)}")
     p.add_argument("--no-peers", action="store_true", help="skip agenticaiframework / bullmq / saq (no PyPI needed)")
     p.add_argument("--out", default=str(HERE), help="directory for RESULTS.md and results.json (default bench/)")
+    p.add_argument("--render", action="store_true",
+                   help="only rewrite RESULTS.md from results.json (+ ANALYSIS.md) in --out")
     args = p.parse_args(argv)
+    if args.render:
+        out = Path(args.out)
+        doc = json.loads((out / "results.json").read_text())
+        analysis_file = HERE / "ANALYSIS.md"
+        (out / "RESULTS.md").write_text(markdown(doc, analysis_file.read_text() if analysis_file.exists() else ""))
+        return 0
     started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
     t0 = time.perf_counter()
     load_before = loadavg()
