@@ -21,6 +21,21 @@ from .errors import InvalidInputError
 
 MAX_ID_LENGTH = 1024
 _GLOB_SPECIAL = re.compile(r"([*?\[\]\\])")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_ESCAPES = {"%": "%25", "{": "%7B", "}": "%7D"}
+_ESCAPE = re.compile(r"[%{}]")
+_UNESCAPE = re.compile(r"%(25|7B|7D)")
+_UNESCAPES = {"25": "%", "7B": "{", "7D": "}"}
+
+
+def escape_id(ident: str) -> str:
+    """An id as it appears inside a key: ``%``, ``{`` and ``}`` percent-encoded, so an id can
+    neither end the hash tag early nor make one entity's key equal another's sub-key."""
+    return _ESCAPE.sub(lambda m: _ESCAPES[m.group(0)], ident)
+
+
+def unescape_id(text: str) -> str:
+    return _UNESCAPE.sub(lambda m: _UNESCAPES[m.group(1)], text)
 
 
 def escape_glob(text: str) -> str:
@@ -38,6 +53,8 @@ def validate_id(kind: str, value: object) -> str:
         raise InvalidInputError(
             f"{kind} id is {len(value)} characters, the maximum is {MAX_ID_LENGTH}", kind=kind
         )
+    if _CONTROL.search(value):
+        raise InvalidInputError(f"{kind} id {value!r} contains a control character", kind=kind)
     return value
 
 
@@ -59,7 +76,7 @@ class EntityKeys:
 
     @property
     def op_order(self) -> str:
-        """List of recent operation ids, oldest last, to cap the ops hash."""
+        """Sorted set of recent operation ids by server time, to expire the ops hash's entries."""
         return self("opq")
 
 
@@ -75,7 +92,7 @@ class Keys:
 
     def entity(self, kind: str, ident: str) -> EntityKeys:
         validate_id(kind, ident)
-        return EntityKeys(f"{self.prefix}{{{kind}:{ident}}}", kind, ident)
+        return EntityKeys(f"{self.prefix}{{{kind}:{escape_id(ident)}}}", kind, ident)
 
     def state(self, key: str) -> EntityKeys:
         return self.entity("state", key)
@@ -104,14 +121,14 @@ class Keys:
 
     def entity_pattern(self, kind: str, id_glob: str = "*") -> str:
         """SCAN MATCH pattern for the base keys of ``kind`` whose id matches ``id_glob``."""
-        return f"{escape_glob(self.prefix)}{{{kind}:{id_glob}}}"
+        return f"{escape_glob(self.prefix)}{{{kind}:{escape_id(id_glob)}}}"
 
     def parse_base(self, redis_key: str) -> tuple[str, str] | None:
         """``'p{state:a:b}'`` -> ``('state', 'a:b')``; None for other keys (sub-keys, foreign keys)."""
         if not redis_key.startswith(self.prefix + "{") or not redis_key.endswith("}"):
             return None
         kind, sep, ident = redis_key[len(self.prefix) + 1 : -1].partition(":")
-        return (kind, ident) if sep and ident else None
+        return (kind, unescape_id(ident)) if sep and ident else None
 
     def parse_entity(self, redis_key: str) -> tuple[str, str] | None:
         """The (kind, id) owning any of our keys, base or sub-key (``'p{agent:a}:tools'`` -> ``('agent', 'a')``)."""
@@ -119,7 +136,7 @@ class Keys:
             return None
         end = redis_key.rfind("}")
         kind, sep, ident = redis_key[len(self.prefix) + 1 : end].partition(":")
-        return (kind, ident) if sep and ident and end > 0 else None
+        return (kind, unescape_id(ident)) if sep and ident and end > 0 else None
 
     def channel(self, kind: str, ident: str) -> str:
         """Pub/sub channel that the scripts publish ``kind``'s change events to."""

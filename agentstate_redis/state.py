@@ -89,7 +89,7 @@ class StateManager(BaseManager):
 
     def _keys(self, key: str) -> list[str]:
         k = self.keys.state(key)
-        return [k.base, k.ops, k.op_order]
+        return [k.base, k.ops, k.op_order, k("tomb")]
 
     async def save(
         self, key: str, value: Mapping[str, Any], *, ttl: float | None = None, expected_version: int | None = None

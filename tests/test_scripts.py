@@ -31,7 +31,7 @@ def test_includes_expand_and_user_data_is_never_spliced() -> None:
     save = library["state/save"]
     assert "local function now_ms()" in save.source
     assert not [line for line in save.source.splitlines() if line.startswith("--@include")]
-    assert save.keys == ["data hash", "ops hash", "ops order list"]
+    assert save.keys[:3] == ["data hash", "ops hash", "ops order (sorted set)"] and len(save.keys) == 4
     for script in library.scripts.values():
         assert "loadstring" not in script.source and "load(" not in script.source
 
@@ -46,28 +46,40 @@ async def test_noscript_after_script_flush_reloads(redis_backend: RedisBackend) 
 
 async def test_replayed_op_id_applies_once(backend: Backend) -> None:
     k = backend.keys.state("replay")
+    keys = [k.base, k.ops, k.op_order, k("tomb")]
     op = new_op_id()
     args = [op, backend.channel("state", "replay"), "replay", "", 0, "1", ".n", "1"]
-    first = await backend.run("state/update", [k.base, k.ops, k.op_order], args)
-    again = await backend.run("state/update", [k.base, k.ops, k.op_order], args)
+    first = await backend.run("state/update", keys, args)
+    again = await backend.run("state/update", keys, args)
     assert first == again == "1"
     state = StateManager(backend=backend)
     assert await state.get_version("replay") == 1
     # a conditional save retried after it succeeded must not turn into a conflict
     save_args = [new_op_id(), "", "replay", "1", 0, ".n", "2"]
-    assert await backend.run("state/save", [k.base, k.ops, k.op_order], save_args) == "2"
-    assert await backend.run("state/save", [k.base, k.ops, k.op_order], save_args) == "2"
+    assert await backend.run("state/save", keys, save_args) == "2"
+    assert await backend.run("state/save", keys, save_args) == "2"
     assert await state.get("replay") == {"n": 2}
 
 
-async def test_op_memory_is_bounded(backend: Backend) -> None:
+async def test_op_ids_are_kept_for_a_time_window_not_a_count(backend: Backend) -> None:
+    """A busy entity must not forget an op id within seconds (a late retry would apply twice);
+    ids older than the 60 s window are dropped, a bounded number per write."""
     state = StateManager(backend=backend)
     for i in range(300):
         await state.update("busy", {"i": i}, upsert=True)
     k = backend.keys.state("busy")
-    assert await backend.client.hlen(k.ops) == 128
-    assert await backend.client.llen(k.op_order) == 128
-    assert 0 < await backend.client.pttl(k.ops) <= 600_000
+    assert await backend.client.hlen(k.ops) == 300
+    assert await backend.client.zcard(k.op_order) == 300
+    assert 0 < await backend.client.pttl(k.ops) <= 60_000
+    (now_s, now_us) = await backend.client.time()
+    stale_ms = now_s * 1000 + now_us // 1000 - 61_000
+    await backend.client.zadd(k.op_order, {f"old{i}": stale_ms for i in range(150)})
+    await backend.client.hset(k.ops, mapping={f"old{i}": "1" for i in range(150)})
+    await state.update("busy", {"i": -1})
+    assert await backend.client.zcard(k.op_order) == 301 + 150 - 100  # at most 100 dropped per write
+    await state.update("busy", {"i": -2})
+    assert await backend.client.zcard(k.op_order) == 302
+    assert await backend.client.hlen(k.ops) == 302
 
 
 def test_error_replies_map_to_typed_errors() -> None:

@@ -63,6 +63,20 @@ async def test_versions_and_conflicts(state: StateManager) -> None:
     assert entry is not None and entry.version == 2 and entry.value == {"n": 2}
 
 
+async def test_versions_never_repeat_after_a_delete(state: StateManager) -> None:
+    """A client holding a version from before a delete must not overwrite the re-created key."""
+    assert await state.save("k", {"a": 1}) == 1
+    assert await state.delete("k")
+    assert await state.save("k", {"b": 2}) == 3
+    with pytest.raises(VersionConflictError):
+        await state.save("k", {"stale": True}, expected_version=1)
+    assert await state.get("k") == {"b": 2}
+    await state.delete("k")
+    assert await state.update("k", {"c": 3}, upsert=True) == 5
+    await state.delete("k")
+    assert await state.save("k", {}, expected_version=0) == 7  # "must not exist" still means exactly that
+
+
 async def test_update_of_missing_key(state: StateManager) -> None:
     with pytest.raises(NotFoundError, match="'ghost'"):
         await state.update("ghost", {"a": 1})

@@ -38,6 +38,7 @@ class StateMachine(RuleBasedStateMachine):
         self.loop = asyncio.new_event_loop()
         self.state = StateManager(backend=RedisBackend(self.url, key_prefix=f"p{uuid.uuid4().hex[:8]}:"))
         self.model: dict[str, tuple[dict[str, Any], int]] = {}
+        self.tombstones: dict[str, int] = {}  # a deleted key's last version: re-creation continues from it
 
     def run(self, coro: Any) -> Any:
         return self.loop.run_until_complete(coro)
@@ -54,8 +55,9 @@ class StateMachine(RuleBasedStateMachine):
             with pytest.raises(VersionConflictError):
                 self.run(self.state.save(key, value, expected_version=expected))
             return
-        assert self.run(self.state.save(key, value, expected_version=expected)) == current + 1
-        self.model[key] = (dict(value), current + 1)
+        version = (current or self.tombstones.get(key, 0)) + 1
+        assert self.run(self.state.save(key, value, expected_version=expected)) == version
+        self.model[key] = (dict(value), version)
 
     @rule(key=KEYS, changes=OBJECTS, upsert=st.booleans())
     def update(self, key: str, changes: dict[str, Any], upsert: bool) -> None:
@@ -63,14 +65,15 @@ class StateMachine(RuleBasedStateMachine):
             with pytest.raises(NotFoundError):
                 self.run(self.state.update(key, changes))
             return
-        value, version = self.model.get(key, ({}, 0))
+        value, version = self.model.get(key, ({}, self.tombstones.get(key, 0)))
         assert self.run(self.state.update(key, changes, upsert=upsert)) == version + 1
         self.model[key] = ({**value, **changes}, version + 1)
 
     @rule(key=KEYS)
     def delete(self, key: str) -> None:
         assert self.run(self.state.delete(key)) is (key in self.model)
-        self.model.pop(key, None)
+        if key in self.model:
+            self.tombstones[key] = self.model.pop(key)[1] + 1
 
     @rule(key=KEYS, bad=st.sampled_from([float("nan"), math.inf, object(), {1: 2}]))
     def hostile_update_changes_nothing(self, key: str, bad: Any) -> None:

@@ -19,10 +19,13 @@ local function publish(channel, event)
   end
 end
 
--- Retry de-duplication: the reply of each recent operation id, kept for 10 minutes,
--- at most OP_KEEP per entity. A replayed op id gets its first reply and writes nothing.
-local OP_KEEP = 128
-local OP_TTL_MS = 600000
+-- Retry de-duplication: the reply of every operation id seen in the last OP_TTL_MS, so a
+-- replayed op id gets its first reply and writes nothing. The window is time, not a count:
+-- it must outlast the client's retries (retry_seconds plus one socket timeout, 20 s by
+-- default). OP_CAP bounds memory for an entity written faster than OP_CAP per window.
+local OP_TTL_MS = 60000
+local OP_CAP = 100000
+local OP_TRIM = 100
 
 local function op_replay(ops_key, op_id)
   if op_id == '' then return nil end
@@ -33,10 +36,18 @@ end
 
 local function op_remember(ops_key, order_key, op_id, reply)
   if op_id == '' then return end
+  local now = now_ms()
   redis.call('HSET', ops_key, op_id, reply)
-  redis.call('LPUSH', order_key, op_id)
-  if redis.call('LLEN', order_key) > OP_KEEP then
-    redis.call('HDEL', ops_key, redis.call('RPOP', order_key))
+  redis.call('ZADD', order_key, now, op_id)
+  local expired = redis.call('ZRANGEBYSCORE', order_key, '-inf', now - OP_TTL_MS, 'LIMIT', 0, OP_TRIM)
+  if #expired > 0 then
+    redis.call('HDEL', ops_key, unpack(expired))
+    redis.call('ZREM', order_key, unpack(expired))
+  end
+  if redis.call('ZCARD', order_key) > OP_CAP then
+    local oldest = redis.call('ZRANGE', order_key, 0, 0)
+    redis.call('HDEL', ops_key, oldest[1])
+    redis.call('ZREM', order_key, oldest[1])
   end
   redis.call('PEXPIRE', ops_key, OP_TTL_MS)
   redis.call('PEXPIRE', order_key, OP_TTL_MS)

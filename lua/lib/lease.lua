@@ -45,10 +45,11 @@ local function lease_renew(lease_key, token, ttl_ms, now)
   return nil
 end
 
--- Give the lease up (the fence counter stays). Returns nil or error details.
+-- Give the lease up. The token dies with it (a released token can neither write nor
+-- renew); the fence counter stays, so the next holder gets a larger token.
 local function lease_release(lease_key, token, now)
   local err = lease_check(lease_key, token, now)
   if err then return err end
-  redis.call('HSET', lease_key, 'owner', '', 'until', 0)
+  redis.call('HSET', lease_key, 'owner', '', 'until', 0, 'token', '')
   return nil
 end

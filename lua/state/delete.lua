@@ -1,0 +1,40 @@
+-- state/delete: remove a state key.
+-- KEYS[1] data hash
+-- KEYS[2] ops hash
+-- KEYS[3] ops order (sorted set)
+-- KEYS[4] tombstone: the last version of a deleted key, kept 24 h so versions never repeat
+-- ARGV[1] op id
+-- ARGV[2] event channel ('' = no event)
+-- ARGV[3] user key (for errors and events)
+-- ARGV[4] expected version ('' = any)
+-- Reply: '1' if the key existed, '0' if not
+-- Mode: write
+-- Retry: safe; deleting twice deletes once, and a replayed op id returns the first reply.
+-- A key saved again after a delete continues from the deleted version + 1, so a client holding
+-- a version from before the delete can never match (within the 24 h tombstone).
+
+--@include lib/core.lua
+
+local TOMBSTONE_MS = 86400000
+
+local data, ops, order, tomb = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local op_id, channel, key, expected = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+
+local replay = op_replay(ops, op_id)
+if replay then return replay end
+
+local current = tonumber(redis.call('HGET', data, '#v') or '0')
+if expected ~= '' and tonumber(expected) ~= current then
+  return fail('CONFLICT', {kind = 'state', id = key, expected = tonumber(expected), actual = current})
+end
+if current == 0 then
+  op_remember(ops, order, op_id, '0')
+  return '0'
+end
+
+local old = redis.call('HGETALL', data)
+redis.call('DEL', data)
+redis.call('SET', tomb, current + 1, 'PX', TOMBSTONE_MS)
+publish(channel, {key = key, op = 'delete', version = current + 1, old = old, new = false})
+op_remember(ops, order, op_id, '1')
+return '1'

@@ -1,0 +1,43 @@
+-- state/save: replace the whole value of a state key, bumping its version.
+-- KEYS[1] data hash
+-- KEYS[2] ops hash
+-- KEYS[3] ops order (sorted set)
+-- KEYS[4] tombstone: the last version of a deleted key, kept 24 h so versions never repeat
+-- ARGV[1] op id
+-- ARGV[2] event channel ('' = no event)
+-- ARGV[3] user key (for errors and events)
+-- ARGV[4] expected version ('' = any; 0 = the key must not exist)
+-- ARGV[5] ttl in ms (0 = no expiry)
+-- ARGV[6..] field, encoded value, ... (fields carry the '.' prefix)
+-- Reply: the new version (string)
+-- Mode: write
+-- Retry: safe; a replayed op id returns the first reply and writes nothing.
+
+--@include lib/core.lua
+
+local data, ops, order, tomb = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local op_id, channel, key, expected, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
+
+local replay = op_replay(ops, op_id)
+if replay then return replay end
+
+local old = redis.call('HGETALL', data)
+local current = tonumber(redis.call('HGET', data, '#v') or '0')
+if expected ~= '' and tonumber(expected) ~= current then
+  return fail('CONFLICT', {kind = 'state', id = key, expected = tonumber(expected), actual = current})
+end
+
+local version = current + 1
+if current == 0 then
+  version = tonumber(redis.call('GET', tomb) or '0') + 1
+end
+redis.call('DEL', data)
+redis.call('HSET', data, '#v', version)
+for i = 6, #ARGV, 2 do
+  redis.call('HSET', data, ARGV[i], ARGV[i + 1])
+end
+if ttl > 0 then redis.call('PEXPIRE', data, ttl) end
+
+publish(channel, {key = key, op = 'save', version = version, old = old, new = redis.call('HGETALL', data)})
+op_remember(ops, order, op_id, tostring(version))
+return tostring(version)
