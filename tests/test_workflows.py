@@ -325,3 +325,109 @@ async def test_lease_fencing(wf: WorkflowStateManager) -> None:
     assert await wf.get("w") == before
     assert (await wf.update_step("w", done(2), fencing_token=b)).current_step == 2
     await wf.pause("w")  # control operations need no token
+
+
+async def test_resume_and_resume_from_respect_a_live_lease(wf: WorkflowStateManager) -> None:
+    """Rewinding or restarting a workflow someone else drives needs their token; stopping it does not."""
+    await wf.create(WorkflowState(workflow_id="w", total_steps=10, context={"k": 0}))
+    await wf.checkpoint(WorkflowCheckpoint(workflow_id="w", checkpoint_id="start", step=0))
+    a = await wf.acquire_lease("w", "worker-a", ttl=60)
+    for n in (1, 2):
+        await wf.update_step("w", done(n), fencing_token=a)
+    before = await wf.get("w")
+    history = await wf.history("w")
+    with pytest.raises(LeaseError, match="held by worker-a"):
+        await wf.resume_from("w", "start")
+    assert await wf.get("w") == before and await wf.history("w") == history, "refused: nothing written"
+
+    await wf.pause("w")  # an orchestrator can always stop a worker
+    with pytest.raises(LeaseError, match="held by worker-a"):
+        await wf.resume("w")
+    assert (await wf.get("w")).status == S.PAUSED
+    with pytest.raises(LeaseError, match="stale fencing token"):
+        await wf.resume("w", fencing_token=a + 1)
+    resumed = await wf.resume("w", fencing_token=a)
+    assert resumed.status == S.RUNNING
+    with pytest.raises(LeaseError, match="stale fencing token"):
+        await wf.resume_from("w", "start", fencing_token=a + 1)
+    rewound = await wf.resume_from("w", "start", fencing_token=a)
+    assert (rewound.status, rewound.current_step) == (S.RUNNING, 0)
+
+    # once the holder lets go, a stale token is still refused and no token is needed
+    await wf.update_step("w", done(1), fencing_token=a)
+    await wf.release_lease("w", a)
+    b = await wf.acquire_lease("w", "worker-b", ttl=60)
+    with pytest.raises(LeaseError, match="stale fencing token"):
+        await wf.resume_from("w", "start", fencing_token=a)
+    await wf.release_lease("w", b)
+    assert (await wf.resume_from("w", "start")).current_step == 0
+    assert (await wf.pause("w")).status == S.PAUSED
+    assert (await wf.resume("w")).status == S.RUNNING
+
+    # cancel needs no token either; the holder's next step is refused by the status machine
+    c = await wf.acquire_lease("w", "worker-c", ttl=60)
+    assert (await wf.cancel("w", reason="stop")).status == S.CANCELLED
+    with pytest.raises(InvalidTransitionError, match="'cancelled'"):
+        await wf.update_step("w", done(1), fencing_token=c)
+
+
+async def test_checkpoint_returns_what_it_stored_in_one_call(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """checkpoint() returns the checkpoint its own script stored, even when concurrent writers
+    have pushed it out of the retained list before the caller could read it back."""
+    wf = WorkflowStateManager(backend=backend, checkpoint_interval=0, max_checkpoints=2)
+    await wf.create(WorkflowState(workflow_id="w", total_steps=10, context={"a": 1}))
+    await wf.update_step("w", done(1))
+    run = backend.run
+    calls: list[str] = []
+
+    async def run_then_race(script: str, keys: list[str], args: list[object] = ()) -> object:  # type: ignore[assignment]
+        calls.append(script)
+        reply = await run(script, keys, args)
+        if script == "workflows/checkpoint" and len(calls) == 1:
+            for i in range(2):  # another process writes two more: ours is dropped by the cap
+                await run(script, keys, [f"race-{i}", *args[1:3], f"other{i}", *args[4:]])
+        return reply
+
+    monkeypatch.setattr(backend, "run", run_then_race)
+    mine = WorkflowState(workflow_id="w", total_steps=10, current_step=1)
+    cp = await wf.checkpoint(WorkflowCheckpoint(workflow_id="w", checkpoint_id="mine", step=1,
+                                                context={"b": 2}, state=mine))
+    assert calls == ["workflows/checkpoint"], "one script call"
+    assert (cp.workflow_id, cp.checkpoint_id, cp.step, cp.context, cp.state, cp.automatic) == (
+        "w", "mine", 1, {"b": 2}, mine, False)
+    assert cp.timestamp is not None
+    monkeypatch.undo()
+    assert [c.checkpoint_id for c in await wf.list_checkpoints("w")] == ["other1", "other0"]
+    captured = await wf.checkpoint(WorkflowCheckpoint(workflow_id="w", checkpoint_id="now"))
+    assert (captured.step, captured.context, captured.state.current_step) == (1, {"a": 1}, 1)
+    assert captured == (await wf.list_checkpoints("w"))[0]
+
+
+async def test_listing_drops_entries_of_workflows_that_no_longer_exist(
+    wf: WorkflowStateManager, backend: Backend
+) -> None:
+    """The index does not keep deleted or expired workflows: a listing page that meets one drops it."""
+    for i in range(4):
+        await wf.create(WorkflowState(workflow_id=f"job{i}", total_steps=2))
+    await wf.start("job3")
+    for wid in ("job1", "job3"):  # deleted (or expired): every key of the workflow is gone
+        k = backend.keys.workflow(wid)
+        await backend.client.delete(k.base, k("ctx"), k("hist"), k.ops, k.op_order)
+    idx = backend.keys.index("workflows")
+    assert await wf.count_workflows(S.PENDING) == 3 and await wf.count_workflows(S.RUNNING) == 1
+    assert await wf.list_workflows(S.PENDING) == ["job0", "job2"]
+    assert await wf.count_workflows(S.PENDING) == 2, "the ghost's entry is gone"
+    assert not await backend.client.hexists(idx("versions"), "job1")
+    assert await wf.list_workflows(S.RUNNING) == []
+    assert await wf.count_workflows(S.RUNNING) == 0
+    # the same id created again is filed like any new workflow
+    await wf.create(WorkflowState(workflow_id="job1", total_steps=2))
+    assert await wf.list_workflows(S.PENDING) == ["job0", "job1", "job2"]
+    # reindex() also drops ghosts that no listing has met yet
+    k = backend.keys.workflow("job2")
+    await backend.client.delete(k.base)
+    assert await wf.reindex() == 2
+    assert await wf.count_workflows(S.PENDING) == 2
+    assert await backend.client.hlen(idx("versions")) == 2

@@ -17,6 +17,7 @@ CASES = [
     test_workflows.test_resending_the_same_step_is_harmless,
     test_workflows.test_automatic_checkpoints_every_interval_and_resume_from,
     test_workflows.test_lease_fencing,
+    test_workflows.test_resume_and_resume_from_respect_a_live_lease,
 ]
 
 
@@ -28,6 +29,11 @@ async def test_workflow_cases_on_cluster(cluster_backend: RedisBackend, case) ->
 async def test_listing_on_cluster(cluster_backend: RedisBackend) -> None:
     wf = WorkflowStateManager(backend=cluster_backend, checkpoint_interval=3)
     await test_workflows.test_listing_by_status_pages_and_repairs(wf, cluster_backend)
+
+
+async def test_listing_drops_ghosts_on_cluster(cluster_backend: RedisBackend) -> None:
+    wf = WorkflowStateManager(backend=cluster_backend, checkpoint_interval=3)
+    await test_workflows.test_listing_drops_entries_of_workflows_that_no_longer_exist(wf, cluster_backend)
 
 
 async def test_state_machine_on_cluster(cluster_backend: RedisBackend) -> None:

@@ -30,14 +30,26 @@ updated by a second script call right after each transition and guarded by the
 workflow's version, so racing or replayed updates converge on the newest status.
 It is eventually consistent: a process that dies between the two calls leaves the
 workflow filed under its old status. ``list_workflows`` re-checks every id it
-returns against the workflow itself and repairs stale entries as it goes;
-``reindex()`` (SCAN over workflows, every primary) repairs everything, including
-a workflow missing from the index. Every script touches one hash tag only.
+returns against the workflow itself, repairs stale entries as it goes and drops
+the entries of workflows that no longer exist (deleted or expired);
+``reindex()`` (SCAN over workflows, every primary, then a walk over the index)
+repairs everything, including a workflow missing from the index. Growth bound:
+the index holds one member and one versions field (about the id's length plus
+20 bytes each) per existing workflow, plus one per deleted or expired workflow
+that no ``list_workflows`` page of its status and no ``reindex()`` has met yet.
+Every script touches one hash tag only.
 
-Leases: ``acquire_lease`` returns a fencing token; while a lease is live,
-``update_step`` and ``checkpoint`` need that token (a stale one raises LeaseError),
-so two workers cannot drive one workflow. pause/resume/cancel/resume_from are
-control operations any process may call.
+Leases: ``acquire_lease`` returns a fencing token. While a lease is live, every
+operation that drives the workflow forward or back needs the holder's token
+(``fencing_token=``; without it, or with a stale one, LeaseError and nothing is
+written): ``update_step``, ``checkpoint``, ``resume`` and ``resume_from``. So two
+workers cannot drive one workflow, and nobody rewinds or restarts a workflow
+under its holder. ``pause`` and ``cancel`` need no token, deliberately: an
+orchestrator can always stop a worker. Stopping is always safe, because the
+holder's next ``update_step`` is refused by the status machine (paused or
+cancelled). To resume a workflow another process leases, pass its token, or wait
+until the holder releases the lease or it lapses. A stale token is refused even
+when no lease is live. ``start`` (pending -> running) needs none.
 """
 
 from __future__ import annotations
@@ -105,6 +117,25 @@ def _decode_state(workflow_id: str, base: dict[str, str], ctx: dict[str, str]) -
     )
 
 
+def _decode_checkpoint(workflow_id: str, item: list[str]) -> WorkflowCheckpoint:
+    """One checkpoint as the scripts give it: [id, step, at, auto, snapshot, state, key, value, ...]."""
+    cp_id, step, at, auto, snap, state = item[:6]
+    ctx = _pairs(item[6:])
+    if state:
+        stored_state: Any = loads(state)
+        try:
+            stored_state = WorkflowState.parse(stored_state)
+        except InvalidInputError:
+            pass  # the caller stored some other dict: return it as it was
+    else:
+        snap_fields = _pairs(loads(snap))
+        stored_state = _decode_state(workflow_id, snap_fields, ctx) if snap_fields else None
+    return WorkflowCheckpoint.model_construct(
+        workflow_id=workflow_id, checkpoint_id=cp_id, step=int(step), state=stored_state,
+        context={key: loads(v) for key, v in ctx.items()}, timestamp=from_ms(at), automatic=auto == "1",
+    )
+
+
 def _status(value: WorkflowStatus | str) -> WorkflowStatus:
     try:
         return WorkflowStatus(value)
@@ -159,8 +190,7 @@ class WorkflowStateManager(BaseManager):
     async def _write(
         self, script: str, workflow_id: str, keys: list[str], args: list[Any], *, step: bool = False
     ) -> WorkflowState:
-        reply = await self.backend.run(script, keys, args)
-        base, ctx = loads(reply)
+        base, ctx = loads(await self.backend.run(script, keys, args))
         state = _decode_state(workflow_id, _pairs(base), _pairs(ctx))
         # A step that leaves a workflow running that was already running (started before this
         # update) cannot change its index entry: skip the second round trip.
@@ -277,25 +307,38 @@ class WorkflowStateManager(BaseManager):
 
     # -- transitions -----------------------------------------------------------------------------
 
-    async def _move(self, script: str, workflow_id: str, *extra: Any) -> WorkflowState:
+    async def _move(self, script: str, workflow_id: str, *extra: Any, lease: bool = False) -> WorkflowState:
         k = self._k(workflow_id)
         args = [self._op_id(), self.backend.channel("wf", workflow_id), workflow_id, self.history_limit, *extra]
-        return await self._write(script, workflow_id, [k.base, k.ops, k.op_order, k("ctx"), k("hist")], args)
+        keys = [k.base, k.ops, k.op_order, k("ctx"), k("hist")]
+        if lease:
+            keys.append(k("lease"))
+        return await self._write(script, workflow_id, keys, args)
 
     async def start(self, workflow_id: str) -> WorkflowState:
         """pending -> running: ``await wf.start("etl")`` (the first update_step does this too)."""
         return await self._move("workflows/start", workflow_id)
 
     async def pause(self, workflow_id: str) -> WorkflowState:
-        """running -> paused; step updates fail until ``resume``: ``await wf.pause("etl")``."""
+        """running -> paused; step updates fail until ``resume``: ``await wf.pause("etl")``.
+
+        Needs no fencing token even while a lease is live: stopping a worker is always safe.
+        """
         return await self._move("workflows/pause", workflow_id)
 
-    async def resume(self, workflow_id: str) -> WorkflowState:
-        """paused -> running: ``await wf.resume("etl")``."""
-        return await self._move("workflows/resume", workflow_id)
+    async def resume(self, workflow_id: str, *, fencing_token: int | None = None) -> WorkflowState:
+        """paused -> running: ``await wf.resume("etl")``.
+
+        While a lease is live only its holder may resume: pass ``fencing_token=`` (LeaseError
+        without it or with a stale one).
+        """
+        return await self._move("workflows/resume", workflow_id, self._token(fencing_token), lease=True)
 
     async def cancel(self, workflow_id: str, reason: str | None = None) -> WorkflowState:
-        """pending|running|paused -> cancelled (terminal): ``await wf.cancel("etl", reason="user")``."""
+        """pending|running|paused -> cancelled (terminal): ``await wf.cancel("etl", reason="user")``.
+
+        Needs no fencing token even while a lease is live: stopping a worker is always safe.
+        """
         if reason is not None and not isinstance(reason, str):
             raise InvalidInputError(f"reason must be a string, got {type(reason).__name__}")
         return await self._move("workflows/cancel", workflow_id, self._dumps(reason, what="reason"))
@@ -326,50 +369,38 @@ class WorkflowStateManager(BaseManager):
             self._token(fencing_token), *self._ctx_args(checkpoint.context, "checkpoint context"),
         ]
         keys = [k.base, k.ops, k.op_order, k("ctx"), k("hist"), k("cp"), k("cpd"), k("lease")]
-        await self._write("workflows/checkpoint", wid, keys, args)
-        for stored in await self.list_checkpoints(wid, limit=self.max_checkpoints):
-            if stored.checkpoint_id == checkpoint.checkpoint_id:
-                return stored
-        raise AssertionError("unreachable: a checkpoint just written is the newest")  # pragma: no cover
+        # One call: the script replies with the checkpoint as stored (a read-back could miss it, capped
+        # away by concurrent writers). A checkpoint never changes the status: the index is left alone.
+        _base, _ctx, item = loads(await self.backend.run("workflows/checkpoint", keys, args))
+        return _decode_checkpoint(wid, item)
 
     async def list_checkpoints(self, workflow_id: str, limit: int | None = None) -> list[WorkflowCheckpoint]:
         """Checkpoints newest first (at most ``max_checkpoints`` are kept): ``await wf.list_checkpoints("etl")``."""
         k = self._k(workflow_id)
         limit = self.max_checkpoints if limit is None else integer("limit", limit)
         reply = await self.backend.run("workflows/list_checkpoints", [k.base, k("cp"), k("cpd")], [workflow_id, limit])
-        out = []
-        for item in reply:
-            cp_id, step, at, auto, snap, state = item[:6]
-            ctx = _pairs(item[6:])
-            if state:
-                stored_state: Any = loads(state)
-                try:
-                    stored_state = WorkflowState.parse(stored_state)
-                except InvalidInputError:
-                    pass  # the caller stored some other dict: return it as it was
-            else:
-                snap_fields = _pairs(loads(snap))
-                stored_state = _decode_state(workflow_id, snap_fields, ctx) if snap_fields else None
-            out.append(WorkflowCheckpoint.model_construct(
-                workflow_id=workflow_id, checkpoint_id=cp_id, step=int(step), state=stored_state,
-                context={key: loads(v) for key, v in ctx.items()}, timestamp=from_ms(at), automatic=auto == "1",
-            ))
-        return out
+        return [_decode_checkpoint(workflow_id, item) for item in reply]
 
-    async def resume_from(self, workflow_id: str, checkpoint_id: str) -> WorkflowState:
+    async def resume_from(
+        self, workflow_id: str, checkpoint_id: str, *, fencing_token: int | None = None
+    ) -> WorkflowState:
         """Restore current_step and context from a checkpoint, atomically, and run on.
 
             >>> await wf.resume_from("etl", "auto-5")
 
         Steps after the checkpoint's step are forgotten (to be run again); the restore is
         recorded (``restored_from``, ``restored_at``, a history entry and an event).
-        Refused (InvalidTransitionError) on a completed or cancelled workflow.
+        Refused (InvalidTransitionError) on a completed or cancelled workflow. A rewind drives the
+        workflow: while a lease is live only its holder may do it, with ``fencing_token=``
+        (LeaseError without it or with a stale one).
         """
         if not isinstance(checkpoint_id, str) or not checkpoint_id:
             raise InvalidInputError(f"checkpoint_id must be a non-empty string, got {checkpoint_id!r}")
         k = self._k(workflow_id)
-        args = [self._op_id(), self.backend.channel("wf", workflow_id), workflow_id, checkpoint_id, self.history_limit]
-        keys = [k.base, k.ops, k.op_order, k("ctx"), k("steps"), k("stepst"), k("hist"), k("cp"), k("cpd")]
+        args = [self._op_id(), self.backend.channel("wf", workflow_id), workflow_id, checkpoint_id, self.history_limit,
+                self._token(fencing_token)]
+        keys = [k.base, k.ops, k.op_order, k("ctx"), k("steps"), k("stepst"), k("hist"), k("cp"), k("cpd"),
+                k("lease")]
         return await self._write("workflows/resume_from", workflow_id, keys, args)
 
     # -- leases ----------------------------------------------------------------------------------
@@ -421,7 +452,8 @@ class WorkflowStateManager(BaseManager):
             >>> more = await wf.list_workflows("running", limit=50, after=page[-1])
 
         Each id is checked against the workflow itself; stale index entries are repaired
-        and skipped (see the module docstring), so a short page means the end.
+        and skipped, and entries of workflows that no longer exist are dropped (see the module
+        docstring), so a short page means the end.
         """
         wanted = _status(status)
         integer("limit", limit)
@@ -441,6 +473,7 @@ class WorkflowStateManager(BaseManager):
             actual = await asyncio.gather(*(self._peek(i) for i in ids))
             for wid, found in zip(ids, actual):
                 if found is None:
+                    await self._forget(wid, wanted)
                     continue
                 if found[0] == wanted:
                     out.append(wid)
@@ -452,12 +485,20 @@ class WorkflowStateManager(BaseManager):
         """How many workflows the index files under ``status`` (eventually consistent)."""
         return int(await self.backend.run("workflows/index_count", self._index_keys()[:1], [_status(status).value]))
 
+    async def _forget(self, workflow_id: str, status: WorkflowStatus) -> None:
+        """Drop a workflow that no longer exists from the index (it was listed under ``status``)."""
+        try:
+            await self.backend.run("workflows/index_drop", self._index_keys(), [workflow_id, status.value])
+        except Exception as exc:  # noqa: BLE001 - a listing still skips the entry; the next one retries
+            log.warning("workflow %r: stale index entry not dropped (%s)", workflow_id, exc)
+
     async def _peek(self, workflow_id: str) -> tuple[WorkflowStatus, int] | None:
         reply = await self.backend.run("workflows/status", [self._k(workflow_id).base])
         return (WorkflowStatus(reply[0]), int(reply[1])) if reply else None
 
     async def reindex(self) -> int:
-        """Re-file every workflow under its current status (SCAN, every primary); returns how many."""
+        """Re-file every workflow under its current status (SCAN, every primary), then walk the index
+        and drop the entries of workflows that no longer exist; returns how many workflows exist."""
         count = 0
         async for redis_key in self.backend.scan(self.keys.entity_pattern("wf")):
             parsed = self.keys.parse_base(redis_key)
@@ -467,6 +508,10 @@ class WorkflowStateManager(BaseManager):
             if found is not None:
                 await self._file(parsed[1], *found)
                 count += 1
+        for status in WorkflowStatus:  # listing every page re-checks each id: ghosts are dropped
+            page = await self.list_workflows(status, limit=500)
+            while len(page) == 500:
+                page = await self.list_workflows(status, limit=500, after=page[-1])
         return count
 
     # -- events ----------------------------------------------------------------------------------

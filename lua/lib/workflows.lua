@@ -60,6 +60,20 @@ local function wf_write_checkpoint(base, ctx, cp, cpd, cap, cp_id, step, now, au
   if #old > 0 then redis.call('ZREMRANGEBYRANK', cp, 0, -(cap + 1)) end
 end
 
+-- One stored checkpoint as {id, step, at ms, auto '1'/'0', snapshot JSON, caller state JSON or '',
+-- key, value, ...}: the shape list_checkpoints returns and checkpoint replies with.
+local function wf_checkpoint_item(cpd, cp_id)
+  local f = redis.call('HMGET', cpd, cp_id .. '|step', cp_id .. '|at', cp_id .. '|auto', cp_id .. '|snap',
+                       cp_id .. '|state', cp_id .. '|cn')
+  local item = {cp_id, f[1], f[2], f[3], f[4], f[5]}
+  for i = 1, tonumber(f[6] or '0') do
+    local kv = redis.call('HMGET', cpd, cp_id .. '|ck' .. i, cp_id .. '|cv' .. i)
+    item[#item + 1] = kv[1]
+    item[#item + 1] = kv[2]
+  end
+  return item
+end
+
 -- {status = true, ...} from a space-separated list.
 local function wf_set(words)
   local s = {}

@@ -18,7 +18,7 @@
 -- ARGV[9] history cap
 -- ARGV[10] fencing token ('' = none)
 -- ARGV[11..] context key, opaque JSON value, ...
--- Reply: JSON [workflow hash flat, context flat]
+-- Reply: JSON [workflow hash flat, context flat, the stored checkpoint as list_checkpoints gives it]
 -- Mode: write
 -- Retry: safe; a replayed op id returns the first reply, and an existing checkpoint id fails with EXISTS.
 
@@ -58,6 +58,7 @@ wf_history(hist, tonumber(ARGV[9]), {op = 'checkpoint', checkpoint = cp_id, step
                                      version = version, at = now})
 publish(channel, {key = id, op = 'checkpoint', version = version, status = wf[1], checkpoint = cp_id,
                   step = tonumber(step), current_step = tonumber(wf[3]), at = now})
-local reply = wf_reply(base, ctx)
+-- The stored checkpoint travels in the reply: read back later it may already be capped away.
+local reply = cjson.encode({redis.call('HGETALL', base), redis.call('HGETALL', ctx), wf_checkpoint_item(cpd, cp_id)})
 op_remember(ops, order, op_id, reply)
 return reply

@@ -9,6 +9,7 @@
 -- Retry: safe; writes nothing.
 
 --@include lib/core.lua
+--@include lib/workflows.lua
 
 local base, cp, cpd = KEYS[1], KEYS[2], KEYS[3]
 if redis.call('EXISTS', base) == 0 then
@@ -16,13 +17,6 @@ if redis.call('EXISTS', base) == 0 then
 end
 local out = {}
 for _, c in ipairs(redis.call('ZREVRANGE', cp, 0, tonumber(ARGV[2]) - 1)) do
-  local f = redis.call('HMGET', cpd, c .. '|step', c .. '|at', c .. '|auto', c .. '|snap', c .. '|state', c .. '|cn')
-  local item = {c, f[1], f[2], f[3], f[4], f[5]}
-  for i = 1, tonumber(f[6] or '0') do
-    local kv = redis.call('HMGET', cpd, c .. '|ck' .. i, c .. '|cv' .. i)
-    item[#item + 1] = kv[1]
-    item[#item + 1] = kv[2]
-  end
-  out[#out + 1] = item
+  out[#out + 1] = wf_checkpoint_item(cpd, c)
 end
 return out

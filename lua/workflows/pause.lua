@@ -11,6 +11,8 @@
 -- Reply: JSON [workflow hash flat, context flat]
 -- Mode: write
 -- Retry: safe; a replayed op id returns the first reply, and the status check refuses a second pause.
+-- No lease check, deliberately: an orchestrator can always stop a worker. Stopping is always
+-- safe; the lease holder's next update_step is refused by the status check (paused).
 
 --@include lib/core.lua
 --@include lib/workflows.lua

@@ -1,31 +1,39 @@
--- workflows/resume: paused -> running.
+-- workflows/resume: paused -> running; while a lease is live only its holder's token may resume.
 -- KEYS[1] workflow hash
 -- KEYS[2] ops hash
 -- KEYS[3] ops order list
 -- KEYS[4] context hash
 -- KEYS[5] history list
+-- KEYS[6] lease hash
 -- ARGV[1] op id
 -- ARGV[2] event channel ('' = no event)
 -- ARGV[3] workflow id
 -- ARGV[4] history cap
+-- ARGV[5] fencing token ('' = none; refused while another holder's lease is live)
 -- Reply: JSON [workflow hash flat, context flat]
 -- Mode: write
 -- Retry: safe; a replayed op id returns the first reply, and the status check refuses a second resume.
 
 --@include lib/core.lua
+--@include lib/lease.lua
 --@include lib/workflows.lua
 
-local base, ops, order, ctx, hist = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local base, ops, order, ctx, hist, lease = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local op_id, channel, id, hist_cap = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local ALLOWED = wf_set('paused')
 
 local r = op_replay(ops, op_id) if r then return r end
 local status = redis.call('HGET', base, 'status')
 if not status then return fail('NOT_FOUND', {kind = 'workflow', id = id}) end
+local now = now_ms()
+local lease_err = lease_check(lease, ARGV[5], now)
+if lease_err then
+  lease_err.kind, lease_err.id = 'workflow', id
+  return fail('LEASE', lease_err)
+end
 if not ALLOWED[status] then
   return fail('TRANSITION', {kind = 'workflow', id = id, status = status, op = 'resume'})
 end
-local now = now_ms()
 redis.call('HDEL', base, 'paused_at')
 local reply = wf_move(base, ctx, hist, hist_cap, channel, id, 'resume', status, 'running', now)
 op_remember(ops, order, op_id, reply)

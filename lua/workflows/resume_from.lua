@@ -8,11 +8,13 @@
 -- KEYS[7] history list
 -- KEYS[8] checkpoint zset
 -- KEYS[9] checkpoint data hash
+-- KEYS[10] lease hash
 -- ARGV[1] op id
 -- ARGV[2] event channel ('' = no event)
 -- ARGV[3] workflow id
 -- ARGV[4] checkpoint id
 -- ARGV[5] history cap
+-- ARGV[6] fencing token ('' = none; refused while another holder's lease is live)
 -- Reply: JSON [workflow hash flat, context flat]
 -- Mode: write
 -- Retry: safe; a replayed op id returns the first reply (and restoring the same checkpoint twice
@@ -21,18 +23,26 @@
 -- the checkpoint's step are forgotten (their records leave `steps`, the history keeps them),
 -- current_step = completed_steps = the checkpoint's step, the error is cleared, and the
 -- workflow is running again (completed if the checkpoint's step is the last one).
+-- A rewind is a write like update_step: while a lease is live only its holder's token passes.
 
 --@include lib/core.lua
+--@include lib/lease.lua
 --@include lib/workflows.lua
 
 local base, ops, order, ctx, steps, stepst = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
-local hist, cp, cpd = KEYS[7], KEYS[8], KEYS[9]
+local hist, cp, cpd, lease = KEYS[7], KEYS[8], KEYS[9], KEYS[10]
 local op_id, channel, id, cp_id = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local ALLOWED = wf_set('pending running paused failed')
 
 local r = op_replay(ops, op_id) if r then return r end
 local wf = redis.call('HMGET', base, 'status', 'total')
 if not wf[1] then return fail('NOT_FOUND', {kind = 'workflow', id = id}) end
+local now = now_ms()
+local lease_err = lease_check(lease, ARGV[6], now)
+if lease_err then
+  lease_err.kind, lease_err.id = 'workflow', id
+  return fail('LEASE', lease_err)
+end
 if not ALLOWED[wf[1]] then
   return fail('TRANSITION', {kind = 'workflow', id = id, status = wf[1], op = 'resume_from'})
 end
@@ -40,7 +50,6 @@ if not redis.call('ZSCORE', cp, cp_id) then
   return fail('NOT_FOUND', {kind = 'workflow checkpoint', id = id .. '/' .. cp_id})
 end
 
-local now = now_ms()
 local step = tonumber(redis.call('HGET', cpd, cp_id .. '|step'))
 for _, k in ipairs(redis.call('HKEYS', stepst)) do
   if tonumber(k) > step then redis.call('HDEL', stepst, k) end
