@@ -159,10 +159,14 @@ class ScriptRunner:
         if len(keys) != len(script.keys):
             raise TypeError(f"{name} takes {len(script.keys)} keys, got {len(keys)}")
         argv = [_arg(a) for a in args]
-        if script.retry_safe and self.retry_seconds > 0:
-            reply = await self._with_retries(script, list(keys), argv)
-        else:
-            reply = await self._call(script, list(keys), argv)
+        keys = list(keys)
+        try:
+            reply = await self._call(script, keys, argv)
+        except Exception as exc:
+            # The retry machinery is only built once a send has failed: the common path is one call.
+            if not (script.retry_safe and self.retry_seconds > 0 and is_transient(exc)):
+                raise
+            reply = await self._with_retries(script, keys, argv)
         if script.writes and self.after_write is not None:
             maybe = self.after_write()
             if maybe is not None:

@@ -223,3 +223,10 @@ async def _wait_for(check, timeout: float = 5.0) -> None:  # type: ignore[no-unt
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(0.02)
+
+
+async def test_values_with_thousands_of_fields(state: StateManager) -> None:
+    wide = {f"f{i}": i for i in range(5001)}
+    await state.save("wide", wide)
+    await state.update("wide", {f"g{i}": i for i in range(2500)})
+    assert await state.get("wide") == {**wide, **{f"g{i}": i for i in range(2500)}}

@@ -36,8 +36,8 @@ if current == 0 then
   version = tonumber(redis.call('GET', tomb) or '0') + 1
 end
 redis.call('HSET', data, '#v', version)
-for i = 7, #ARGV, 2 do
-  redis.call('HSET', data, ARGV[i], ARGV[i + 1])
+for i = 7, #ARGV, 1000 do  -- chunks keep unpack() under Lua's stack limit
+  redis.call('HSET', data, unpack(ARGV, i, math.min(i + 999, #ARGV)))
 end
 if ttl > 0 then redis.call('PEXPIRE', data, ttl) end
 
