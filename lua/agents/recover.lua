@@ -1,7 +1,7 @@
 -- agents/recover: count a recovery attempt (at most max) and restore the newest recoverable checkpoint.
 -- KEYS[1] agent meta hash (v, seq)
 -- KEYS[2] ops hash
--- KEYS[3] ops order list
+-- KEYS[3] ops order (sorted set)
 -- KEYS[4] lease hash
 -- KEYS[5] snapshots hash
 -- KEYS[6] snapshot order zset
@@ -28,7 +28,7 @@
 
 local op_id, channel, agent_id, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local replay = op_replay(K.ops, op_id)
-if replay then return replay end
+if replay then return replayed(replay) end
 local now = now_ms()
 local lerr = lease_check(K.lease, token, now)
 if lerr then return fail('LEASE', lease_details(agent_id, lerr)) end
@@ -57,4 +57,5 @@ redis.call('HSET', K.recovery, 'last_ms', now, 'last_checkpoint', id)
 restore_raw(redis.call('HGET', K.ckpts, 'x:' .. id))
 local doc = redis.call('HGET', K.ckpts, 'd:' .. id)
 local reply = cjson.encode({doc = doc, attempts = attempts})
-return finish(op_id, channel, agent_id, 'recover', bump(), reply, {checkpoint_id = id, attempts = attempts})
+return finish(op_id, channel, agent_id, 'recover', bump(), reply, {checkpoint_id = id, attempts = attempts},
+  '#recover:' .. attempts .. ':' .. id)

@@ -1,7 +1,7 @@
 -- agents/restore_checkpoint: write a checkpoint's captured tracking state back (approvals, decisions, counts, workflow).
 -- KEYS[1] agent meta hash (v, seq)
 -- KEYS[2] ops hash
--- KEYS[3] ops order list
+-- KEYS[3] ops order (sorted set)
 -- KEYS[4] lease hash
 -- KEYS[5] snapshots hash
 -- KEYS[6] snapshot order zset
@@ -27,7 +27,7 @@
 
 local op_id, channel, agent_id, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local replay = op_replay(K.ops, op_id)
-if replay then return replay end
+if replay then return replayed(replay) end
 local now = now_ms()
 local lerr = lease_check(K.lease, token, now)
 if lerr then return fail('LEASE', lease_details(agent_id, lerr)) end
@@ -41,4 +41,4 @@ end
 local doc = redis.call('HGET', K.ckpts, 'd:' .. id)
 if not doc then return fail('NOT_FOUND', {kind = 'checkpoint', id = agent_id .. '/' .. id, agent_id = agent_id}) end
 restore_raw(redis.call('HGET', K.ckpts, 'x:' .. id))
-return finish(op_id, channel, agent_id, 'restore', bump(), doc, {checkpoint_id = id})
+return finish(op_id, channel, agent_id, 'restore', bump(), doc, {checkpoint_id = id}, '#ckpt:' .. id)

@@ -1,7 +1,7 @@
 -- agents/save_snapshot: store a snapshot, keeping the newest max_snapshots (server order).
 -- KEYS[1] agent meta hash (v, seq)
 -- KEYS[2] ops hash
--- KEYS[3] ops order list
+-- KEYS[3] ops order (sorted set)
 -- KEYS[4] lease hash
 -- KEYS[5] snapshots hash
 -- KEYS[6] snapshot order zset
@@ -29,7 +29,7 @@
 
 local op_id, channel, agent_id, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local replay = op_replay(K.ops, op_id)
-if replay then return replay end
+if replay then return replayed(replay) end
 local now = now_ms()
 local lerr = lease_check(K.lease, token, now)
 if lerr then return fail('LEASE', lease_details(agent_id, lerr)) end
@@ -45,4 +45,4 @@ if n > keep then
   for i = 1, #victims do redis.call('HDEL', K.snaps, victims[i]) end
   redis.call('ZREMRANGEBYRANK', K.snap_order, 0, n - keep - 1)
 end
-return finish(op_id, channel, agent_id, 'snapshot', bump(), doc, {snapshot_id = id})
+return finish(op_id, channel, agent_id, 'snapshot', bump(), doc, {snapshot_id = id}, '#snap:' .. id)

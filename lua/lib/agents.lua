@@ -58,13 +58,28 @@ local function lease_details(agent_id, err)
 end
 
 -- Publish the change event and remember the reply under the op id.
-local function finish(op_id, channel, agent_id, op, version, reply, extra)
+-- `ref` (optional) is what the op-id memory keeps instead of a large reply: '#ckpt:<id>',
+-- '#snap:<id>' or '#recover:<attempts>:<id>'; a replay re-reads the stored document (replayed()).
+local function finish(op_id, channel, agent_id, op, version, reply, extra, ref)
   local event = extra or {}
   event.key = agent_id
   event.op = op
   event.version = version
   publish(channel, event)
-  op_remember(K.ops, K.order, op_id, reply)
+  op_remember(K.ops, K.order, op_id, ref or reply)
+  return reply
+end
+
+-- The reply of a replayed op: as remembered, or the document a '#ckpt:'/'#snap:' reference names
+-- (false if it has since been trimmed by retention).
+local function replayed(reply)
+  local kind, id = string.match(reply, '^#(%a+):(.*)$')
+  if kind == 'ckpt' then return redis.call('HGET', K.ckpts, 'd:' .. id) end
+  if kind == 'snap' then return redis.call('HGET', K.snaps, id) end
+  if kind == 'recover' then
+    local attempts, cid = string.match(id, '^(%d+):(.*)$')
+    return cjson.encode({doc = redis.call('HGET', K.ckpts, 'd:' .. cid), attempts = tonumber(attempts)})
+  end
   return reply
 end
 

@@ -1,7 +1,7 @@
 -- orchestration/assign: a coordinator gives a pending (or retry-scheduled) task to a named agent.
 -- KEYS[1] team hash (base of every team key)
 -- KEYS[2] ops hash
--- KEYS[3] ops order list
+-- KEYS[3] ops order (sorted set)
 -- ARGV[1] op id
 -- ARGV[2] event channel ('' = no event)
 -- ARGV[3] team id

@@ -1,7 +1,7 @@
 -- orchestration/heartbeat: mark an agent alive and extend the leases of the tasks it holds.
 -- KEYS[1] team hash (base of every team key)
 -- KEYS[2] ops hash
--- KEYS[3] ops order list
+-- KEYS[3] ops order (sorted set)
 -- ARGV[1] op id ('' from the facade: nothing is remembered, so heartbeats use no op-id memory)
 -- ARGV[2] event channel ('' = no event)
 -- ARGV[3] team id

@@ -2,7 +2,7 @@
 -- (a worker shutting down gives its task to the next claimer instead of waiting for its lease).
 -- KEYS[1] team hash (base of every team key)
 -- KEYS[2] ops hash
--- KEYS[3] ops order list
+-- KEYS[3] ops order (sorted set)
 -- ARGV[1] op id
 -- ARGV[2] event channel ('' = no event)
 -- ARGV[3] team id

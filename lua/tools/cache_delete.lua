@@ -1,7 +1,7 @@
 -- tools/cache_delete: invalidate a cached tool result.
 -- KEYS[1] cache entry hash (kind 'toolcache')
 -- KEYS[2] ops hash
--- KEYS[3] ops order list
+-- KEYS[3] ops order (sorted set)
 -- ARGV[1] op id
 -- ARGV[2] event channel ('' = no event)
 -- ARGV[3] entry id ('<tool>:<hash>')

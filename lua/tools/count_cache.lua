@@ -1,7 +1,7 @@
 -- tools/count_cache: count cache hits and misses of a tool (for its cache hit rate).
 -- KEYS[1] stats hash
 -- KEYS[2] ops hash
--- KEYS[3] ops order list
+-- KEYS[3] ops order (sorted set)
 -- ARGV[1] op id
 -- ARGV[2] event channel ('' = no event)
 -- ARGV[3] tool name

@@ -1,7 +1,7 @@
 -- workflows/cancel: pending|running|paused -> cancelled (terminal), with a reason.
 -- KEYS[1] workflow hash
 -- KEYS[2] ops hash
--- KEYS[3] ops order list
+-- KEYS[3] ops order (sorted set)
 -- KEYS[4] context hash
 -- KEYS[5] history list
 -- ARGV[1] op id

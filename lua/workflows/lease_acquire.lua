@@ -1,7 +1,7 @@
 -- workflows/lease_acquire: take (or, for the same owner, renew) the right to drive a workflow.
 -- KEYS[1] workflow hash
 -- KEYS[2] ops hash
--- KEYS[3] ops order list
+-- KEYS[3] ops order (sorted set)
 -- KEYS[4] lease hash
 -- ARGV[1] op id
 -- ARGV[2] event channel ('' = no event)

@@ -1,7 +1,7 @@
 -- workflows/resume: paused -> running; while a lease is live only its holder's token may resume.
 -- KEYS[1] workflow hash
 -- KEYS[2] ops hash
--- KEYS[3] ops order list
+-- KEYS[3] ops order (sorted set)
 -- KEYS[4] context hash
 -- KEYS[5] history list
 -- KEYS[6] lease hash

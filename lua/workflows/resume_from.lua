@@ -1,7 +1,7 @@
 -- workflows/resume_from: restore current_step and context from a checkpoint and run on.
 -- KEYS[1] workflow hash
 -- KEYS[2] ops hash
--- KEYS[3] ops order list
+-- KEYS[3] ops order (sorted set)
 -- KEYS[4] context hash
 -- KEYS[5] step records hash
 -- KEYS[6] step status hash

@@ -1,7 +1,7 @@
 -- workflows/start: pending -> running (update_step also starts a pending workflow).
 -- KEYS[1] workflow hash
 -- KEYS[2] ops hash
--- KEYS[3] ops order list
+-- KEYS[3] ops order (sorted set)
 -- KEYS[4] context hash
 -- KEYS[5] history list
 -- ARGV[1] op id

@@ -1,7 +1,7 @@
 -- workflows/update_step: record a step, advance current_step, complete/fail, auto-checkpoint.
 -- KEYS[1] workflow hash
 -- KEYS[2] ops hash
--- KEYS[3] ops order list
+-- KEYS[3] ops order (sorted set)
 -- KEYS[4] context hash
 -- KEYS[5] step records hash
 -- KEYS[6] step status hash
