@@ -102,3 +102,107 @@ class RedisClusterFixture:
     def stop(self) -> None:
         for node in self.nodes + self.replicas:
             node.cleanup()
+
+    # -- failover helpers (used by tests/test_reliability_failover.py) ------------------------
+
+    @staticmethod
+    def alive(node: EmbeddedRedis) -> bool:
+        return node.process is not None and node.process.poll() is None
+
+    def node_at(self, port: int) -> EmbeddedRedis:
+        return next(n for n in self.nodes + self.replicas if n.port == port)
+
+    def topology(self, node: EmbeddedRedis | None = None) -> list[dict[str, object]]:
+        """CLUSTER NODES as seen by ``node`` (else a live node): id, port, role, master id, slot ranges."""
+        if node is None:
+            node = next(n for n in self.nodes + self.replicas if self.alive(n))
+        out = []
+        for line in self._client(node).execute_command("CLUSTER", "NODES").splitlines():
+            parts = line.split()
+            flags = parts[2].split(",")
+            ranges = []
+            for item in parts[8:]:
+                if item.startswith("["):
+                    continue
+                lo, _, hi = item.partition("-")
+                ranges.append((int(lo), int(hi or lo)))
+            out.append({"id": parts[0], "port": int(parts[1].split(":")[1].split("@")[0]),
+                        "role": "master" if "master" in flags else "replica", "master": parts[3],
+                        "slots": ranges, "failed": "fail" in flags or "fail?" in flags})
+        return out
+
+    def primary_for_slot(self, slot: int) -> EmbeddedRedis:
+        for entry in self.topology():
+            if entry["role"] == "master" and any(lo <= slot <= hi for lo, hi in entry["slots"]):  # type: ignore[attr-defined]
+                return self.node_at(entry["port"])  # type: ignore[arg-type]
+        raise LookupError(f"no primary serves slot {slot}")
+
+    def replica_of(self, primary: EmbeddedRedis) -> EmbeddedRedis:
+        """A live replica of ``primary`` (LookupError if it has none)."""
+        nodes = self.topology()
+        pid = next(e["id"] for e in nodes if e["port"] == primary.port)
+        for entry in nodes:
+            if entry["role"] == "replica" and entry["master"] == pid:
+                node = self.node_at(entry["port"])  # type: ignore[arg-type]
+                if self.alive(node):
+                    return node
+        raise LookupError(f"primary on port {primary.port} has no live replica")
+
+    def wait_for_sync(self, timeout: float = 60.0) -> None:
+        """Every live node agrees on the roles, every live node without slots is a replica,
+        and every replica's link is up with its offset equal to its primary's."""
+
+        def synced() -> bool:
+            live = [n for n in self.nodes + self.replicas if self.alive(n)]
+            ports = {n.port for n in live}
+            views = []
+            for node in live:
+                view = {e["port"]: e for e in self.topology(node) if e["port"] in ports}
+                if any(e["role"] == "master" and not e["slots"] for e in view.values()):
+                    return False   # a REPLICATE not yet applied or not yet gossiped
+                views.append({port: (e["role"], e["master"]) for port, e in view.items()})
+            if len(ports) != len(views[0]) or any(v != views[0] for v in views):
+                return False
+            for node in live:
+                info = self._client(node).info("replication")
+                if info["role"] != "slave":
+                    continue
+                if info.get("master_link_status") != "up":
+                    return False
+                master = self._client(self.node_at(int(info["master_port"]))).info("replication")
+                if info["slave_repl_offset"] != master["master_repl_offset"]:
+                    return False
+            return True
+
+        self._wait(synced, timeout)
+
+    def kill_primary(self, primary: EmbeddedRedis, *, pause_ms: int = 10_000, timeout: float = 60.0) -> EmbeddedRedis:
+        """SIGKILL ``primary`` once its replica holds every write it acknowledged; returns that replica.
+
+        Writes are paused on the primary (CLIENT PAUSE WRITE: clients keep sending, their
+        commands wait) until the replica's offset equals the primary's, so the kill loses
+        no acknowledged write. Without the pause, Redis replication being asynchronous, a
+        write acknowledged in the last milliseconds before the kill could be lost.
+        """
+        replica = self.replica_of(primary)
+        self._client(primary).execute_command("CLIENT", "PAUSE", pause_ms, "WRITE")
+
+        def caught_up() -> bool:
+            info = self._client(replica).info("replication")
+            master = self._client(primary).info("replication")
+            return info.get("master_link_status") == "up" and info["slave_repl_offset"] == master["master_repl_offset"]
+
+        self._wait(caught_up, timeout)
+        primary.stop(kill=True)
+        return replica
+
+    def wait_for_failover(self, replica: EmbeddedRedis, timeout: float = 60.0) -> None:
+        """``replica`` is a primary and every live node reports cluster_state:ok."""
+
+        def done() -> bool:
+            if self._client(replica).info("replication")["role"] != "master":
+                return False
+            return all(self._client(n).cluster("info")["cluster_state"] == "ok"
+                       for n in self.nodes + self.replicas if self.alive(n))
+
+        self._wait(done, timeout)
