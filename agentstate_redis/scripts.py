@@ -31,6 +31,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from .autopipeline import AutoPipeline
 from .errors import AccessDeniedError, AgentStateError, BackendUnavailableError, from_script_error
 
 _INCLUDE = re.compile(r"^--@include\s+(\S+)\s*$", re.M)
@@ -148,8 +149,10 @@ class ScriptRunner:
         *,
         retry_seconds: float = 10.0,
         after_write: Callable[[], Awaitable[None] | None] | None = None,
+        autopipeline: bool = False,
     ) -> None:
         self.client = client
+        self.sender = AutoPipeline(client) if autopipeline else client
         self.library = library or ScriptLibrary.default()
         self.retry_seconds = retry_seconds
         self.after_write = after_write
@@ -194,7 +197,7 @@ class ScriptRunner:
     async def _call(self, script: Script, keys: list[str], argv: list[Any]) -> Any:
         try:
             try:
-                return await self.client.evalsha(script.sha, len(keys), *keys, *argv)
+                return await self.sender.evalsha(script.sha, len(keys), *keys, *argv)
             except rx.NoScriptError:
                 return await self.client.eval(script.source, len(keys), *keys, *argv)
         except rx.NoPermissionError as exc:

@@ -59,6 +59,8 @@ class Backend(ABC):
         self._connect_lock = asyncio.Lock()
         self._hub: EventHub | None = None
         self._closed = False
+        #: Coalesce concurrent script calls into pipelines (see autopipeline.py); the redis backend turns it on.
+        self.autopipeline = False
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -85,7 +87,8 @@ class Backend(ABC):
                 raise BackendUnavailableError(f"{self.describe()} is unreachable: {exc}") from exc
             self._client = client
             self._runner = ScriptRunner(
-                client, retry_seconds=self.retry_seconds, after_write=self._after_write
+                client, retry_seconds=self.retry_seconds, after_write=self._after_write,
+                autopipeline=self.autopipeline,
             )
         return self
 

@@ -42,6 +42,7 @@ class RedisBackend(Backend):
         connection_pool_size: int = 10,
         cluster: bool | None = None,
         socket_timeout: float = 10.0,
+        autopipeline: bool = True,
         **options: Any,
     ) -> None:
         super().__init__(**options)
@@ -53,6 +54,7 @@ class RedisBackend(Backend):
             raise InvalidInputError(f"connection_pool_size must be a positive integer, got {connection_pool_size!r}")
         self.cluster = bool(cluster) or scheme.endswith("+cluster")
         self.sentinel = scheme.endswith("+sentinel")
+        self.autopipeline = autopipeline and not self.cluster
         self.requested_db = db
         self.pool_size = connection_pool_size
         self.socket_timeout = socket_timeout

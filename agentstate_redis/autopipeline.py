@@ -1,0 +1,77 @@
+"""Automatic pipelining: concurrent script calls on one client share round trips.
+
+    >>> sender = AutoPipeline(client)
+    >>> await asyncio.gather(*(sender.evalsha(sha, 1, f"k{i}") for i in range(64)))
+
+A call made while nothing else is in flight goes out at once, alone, so a
+single caller pays no extra latency. Calls made while others are in flight
+queue up and leave together as one pipeline (no MULTI: each script is atomic
+on its own) at the next turn of the event loop, on up to ``max_in_flight``
+connections. Each caller gets its own reply or exception, exactly as if it had
+sent the command alone; a dropped connection fails the whole batch, and each
+caller's own retry policy decides what to resend.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+
+class AutoPipeline:
+    def __init__(self, client: Any, max_in_flight: int = 4) -> None:
+        self.client = client
+        self.max_in_flight = max_in_flight
+        self._queue: list[tuple[tuple[Any, ...], asyncio.Future[Any]]] = []
+        self._in_flight = 0
+        self._scheduled = False
+
+    async def evalsha(self, *args: Any) -> Any:
+        if self._in_flight == 0 and not self._queue:
+            self._in_flight += 1
+            try:
+                return await self.client.evalsha(*args)
+            finally:
+                self._in_flight -= 1
+                self._schedule()
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._queue.append((args, future))
+        self._schedule()
+        return await future
+
+    def _schedule(self) -> None:
+        if self._queue and not self._scheduled and self._in_flight < self.max_in_flight:
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self._start_batch)
+
+    def _start_batch(self) -> None:
+        self._scheduled = False
+        if not self._queue or self._in_flight >= self.max_in_flight:
+            return
+        batch, self._queue = self._queue, []
+        self._in_flight += 1
+        asyncio.ensure_future(self._send(batch))
+
+    async def _send(self, batch: list[tuple[tuple[Any, ...], asyncio.Future[Any]]]) -> None:
+        try:
+            pipe = self.client.pipeline(transaction=False)
+            for args, _ in batch:
+                pipe.evalsha(*args)
+            results = await pipe.execute(raise_on_error=False)
+        except BaseException as exc:  # noqa: BLE001 - every waiter must hear about it
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            return
+        finally:
+            self._in_flight -= 1
+            self._schedule()
+        for (_, future), result in zip(batch, results):
+            if future.done():
+                continue
+            if isinstance(result, BaseException):
+                future.set_exception(result)
+            else:
+                future.set_result(result)
