@@ -126,6 +126,8 @@ class EventHub:
         self._closing = False
         self.expiry_enabled: bool | None = None
         self._reconnect_hooks: list[Callable[[], Any]] = []
+        self._primaries: frozenset[tuple[str, int]] = frozenset()
+        self._rebuilding = False
 
     @property
     def channel_pattern(self) -> str:
@@ -171,15 +173,59 @@ class EventHub:
                     "subscribers. Set notify-keyspace-events to include 'Ex' on the server.",
                     self.backend.describe(),
                 )
-            for index, client in enumerate(clients):
-                pubsub = client.pubsub(ignore_subscribe_messages=False)
-                if index == 0:
-                    await pubsub.psubscribe(self.channel_pattern)
-                with contextlib.suppress(Exception):  # an ACL may refuse keyspace channels
-                    await pubsub.subscribe(f"__keyevent@{self.backend.db}__:expired")
-                self._pubsubs.append(pubsub)
-                self._tasks.append(asyncio.get_running_loop().create_task(self._read(pubsub)))
+            await self._listen(clients)
+            if getattr(self.backend, "cluster", False):
+                self._tasks.append(asyncio.get_running_loop().create_task(self._watch_topology()))
             self._started = True
+
+    async def _listen(self, clients: list[Any]) -> None:
+        self._primaries = frozenset(_address(c) for c in clients)
+        for index, client in enumerate(clients):
+            pubsub = client.pubsub(ignore_subscribe_messages=False)
+            if index == 0:
+                await pubsub.psubscribe(self.channel_pattern)
+            with contextlib.suppress(Exception):  # an ACL may refuse keyspace channels
+                await pubsub.subscribe(f"__keyevent@{self.backend.db}__:expired")
+            self._pubsubs.append(pubsub)
+            self._tasks.append(asyncio.get_running_loop().create_task(self._read(pubsub)))
+
+    async def _watch_topology(self, period: float = 2.0) -> None:
+        """On a cluster: when the set of primaries changes (failover, resharding), listen anew."""
+        while not self._closing:
+            await asyncio.sleep(period)
+            try:
+                current = frozenset(await self.backend.current_primaries())  # type: ignore[attr-defined]
+            except Exception as exc:  # noqa: BLE001 - the cluster is mid-failover: look again soon
+                log.debug("topology check failed: %s", exc)
+                continue
+            if current and current != self._primaries:
+                log.warning("cluster primaries changed (%s -> %s); re-subscribing", sorted(self._primaries),
+                            sorted(current))
+                await self._rebuild()
+
+    async def _rebuild(self) -> None:
+        if self._rebuilding or self._closing:
+            return
+        self._rebuilding = True
+        try:
+            old_tasks = [t for t in self._tasks if t is not asyncio.current_task()]
+            watcher = [t for t in self._tasks if t is asyncio.current_task()]
+            for task in old_tasks:
+                task.cancel()
+            for pubsub in self._pubsubs:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
+            if old_tasks:
+                await asyncio.wait(old_tasks, timeout=1.0)
+            self._pubsubs, self._tasks = [], watcher
+            clients = await self.backend.refresh_nodes()  # type: ignore[attr-defined]
+            with contextlib.suppress(Exception):
+                await self.backend.enable_keyspace_events()
+            await self._listen(clients)
+            for hook in list(self._reconnect_hooks):
+                await _call(hook)
+        finally:
+            self._rebuilding = False
 
     async def close(self) -> None:
         # redis-py can swallow a cancellation that lands inside a pub/sub read, so
@@ -268,6 +314,11 @@ async def _call(callback: Callable[..., Any], *args: Any) -> None:
             await result
     except Exception:  # noqa: BLE001 - one failing callback must not stop the others
         log.exception("subscriber callback %r failed", callback)
+
+
+def _address(client: Any) -> tuple[str, int]:
+    kwargs = client.connection_pool.connection_kwargs
+    return (str(kwargs.get("host")), int(kwargs.get("port", 0)))
 
 
 def _log_failure(task: asyncio.Future[Any]) -> None:

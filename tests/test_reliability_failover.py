@@ -135,15 +135,6 @@ async def test_fleet_rides_through_a_primary_failover(cluster: RedisClusterFixtu
         await backend.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="EventHub does not follow a new cluster topology: its per-primary pub/sub connections are made once "
-           "in EventHub.start() from RedisBackend.pubsub_clients() (cached primaries) and a reader whose node "
-           "died retries that dead address forever; nothing calls RedisBackend.refresh_nodes(), and that would "
-           "reuse the cluster client's stale get_primaries(). Needed change: see the report (events.py _read: "
-           "on a cluster, after a connection failure or every few seconds, compare the current primaries and "
-           "rebuild all pub/subs; redis.py refresh_nodes: reload the topology before listing primaries).",
-)
 async def test_expiry_and_change_events_follow_a_failover(cluster: RedisClusterFixture, prefix: str) -> None:
     backend = RedisBackend(cluster.url, key_prefix=prefix, retry_seconds=45)
     state = StateManager(backend=backend)

@@ -196,15 +196,6 @@ async def test_kill9_loses_at_most_the_fsync_window(tmp_path: Path, prefix: str,
         server.cleanup()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=redis.exceptions.ConnectionError,
-    reason="BUG: QueueOps.claim_task(wait>0) waits with a raw client.blpop() outside the retry policy, so a "
-           "server restart during the wait raises redis.exceptions.ConnectionError (not retried, not even a "
-           "library error). Fix in agentstate_redis/orchestration/queue.py, QueueOps.claim_task: catch errors "
-           "for which scripts.is_transient() is true around the BLPOP and loop (the next claim script call "
-           "retries under tenacity and raises BackendUnavailableError after retry_seconds).",
-)
 async def test_a_claim_blocked_while_the_server_restarts_waits_for_it(tmp_path: Path, prefix: str) -> None:
     server = _server(tmp_path, "always").start()
     worker = OrchestrationStateManager(backend=RedisBackend(server.url, key_prefix=prefix, retry_seconds=45))

@@ -12,6 +12,7 @@ With no url, ``REDIS_URL`` from the environment is used, then
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -132,11 +133,22 @@ class RedisBackend(Backend):
                 self._nodes.append(aioredis.Redis(host=node.host, port=node.port, **kwargs))
         return list(self._nodes)
 
+    async def current_primaries(self) -> list[tuple[str, int]]:
+        """(host, port) of every primary, from a fresh CLUSTER SLOTS (not the client's cache)."""
+        await self.connect()
+        if not self.cluster:
+            return []
+        await self.client.nodes_manager.initialize()
+        return [(node.host, int(node.port)) for node in self.client.get_primaries()]
+
     async def refresh_nodes(self) -> list[Any]:
         """Forget per-node clients so the next call follows a new topology (failover)."""
         for node in self._nodes:
-            await node.aclose()
+            with contextlib.suppress(Exception):
+                await node.aclose()
         self._nodes = []
+        if self.cluster:
+            await self.client.nodes_manager.initialize()
         return await self.pubsub_clients()
 
     async def close(self) -> None:

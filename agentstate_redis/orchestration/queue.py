@@ -23,6 +23,7 @@ from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 from ..errors import AgentStateError, InvalidInputError
+from ..scripts import is_transient
 from ..keys import validate_id
 from ..validate import integer, positive_number
 from .models import Backoff, ClaimedTask, Task, check_name
@@ -128,7 +129,14 @@ class QueueOps(TeamOps):
             block = min(remaining, MAX_BLOCK_SECONDS)
             if out.get("wait_ms", -1) >= 0:
                 block = min(block, out["wait_ms"] / 1000 + 0.005)
-            await self.backend.client.blpop(as_list(out.get("wake")), timeout=max(block, 0.01))
+            try:
+                await self.backend.client.blpop(as_list(out.get("wake")), timeout=max(block, 0.01))
+            except Exception as exc:
+                # A dropped connection only ends this wait: the next claim script runs under the
+                # runner's retry policy and raises BackendUnavailableError if the server stays away.
+                if not is_transient(exc):
+                    raise
+                await asyncio.sleep(0.05)
 
     async def assign_task(self, team_id: str, task_id: str, agent_id: str, *, lease: float | None = None) -> ClaimedTask:
         """A coordinator gives a pending task to a team agent (with the task's capability).
