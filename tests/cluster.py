@@ -131,9 +131,12 @@ class RedisClusterFixture:
                         "slots": ranges, "failed": "fail" in flags or "fail?" in flags})
         return out
 
-    def primary_for_slot(self, slot: int) -> EmbeddedRedis:
-        for entry in self.topology():
-            if entry["role"] == "master" and any(lo <= slot <= hi for lo, hi in entry["slots"]):  # type: ignore[attr-defined]
+    def primary_for_slot(self, slot: int, node: EmbeddedRedis | None = None) -> EmbeddedRedis:
+        """The live primary serving ``slot`` as ``node`` sees it (a failed primary is skipped:
+        other nodes keep listing its slots until gossip reaches them)."""
+        for entry in self.topology(node):
+            if entry["role"] == "master" and not entry["failed"] \
+                    and any(lo <= slot <= hi for lo, hi in entry["slots"]):  # type: ignore[attr-defined]
                 return self.node_at(entry["port"])  # type: ignore[arg-type]
         raise LookupError(f"no primary serves slot {slot}")
 

@@ -101,7 +101,7 @@ async def test_fleet_rides_through_a_primary_failover(cluster: RedisClusterFixtu
         killed = time.time()
         await asyncio.to_thread(cluster.wait_for_failover, replica)
         promoted = time.time()
-        assert cluster.primary_for_slot(key_slot(backend.keys.team(team).base.encode())).port == replica.port
+        assert cluster.primary_for_slot(key_slot(backend.keys.team(team).base.encode()), replica).port == replica.port
 
         await orch.enqueue_tasks(team, [{"id": t} for t in ids[BATCH:]])   # through the new primary
         await state.save("done", {"at": time.time()})
