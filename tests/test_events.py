@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from agentstate_redis import EmbeddedRedis, RedisBackend, StateManager
 from agentstate_redis.events import glob_to_regex
+
+from .waiting import eventually
 
 
 @pytest.mark.parametrize(
@@ -27,12 +27,6 @@ def test_glob_matches_like_redis(pattern: str, matches: list[str], misses: list[
     assert not any(regex.match(m) for m in misses)
 
 
-async def _wait(check, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not check():
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
-
 
 async def test_listener_reconnects_after_its_connection_is_killed(prefix: str) -> None:
     with EmbeddedRedis() as server:
@@ -42,11 +36,11 @@ async def test_listener_reconnects_after_its_connection_is_killed(prefix: str) -
         state.backend.events.on_reconnect(lambda: reconnects.append(1))
         await state.subscribe("*", lambda key, old, new: seen.append(key))
         await state.save("before", {})
-        await _wait(lambda: seen == ["before"])
+        await eventually(lambda: seen == ["before"])
         await state.backend.client.client_kill_filter(_type="pubsub")
-        await _wait(lambda: reconnects, timeout=15)
+        await eventually(lambda: reconnects, timeout=15)
         await state.save("after", {})
-        await _wait(lambda: seen == ["before", "after"])
+        await eventually(lambda: seen == ["before", "after"])
         await state.backend.close()
 
 
@@ -59,14 +53,14 @@ async def test_restarted_server_reloads_scripts_and_resubscribes(prefix: str, tm
         state.backend.events.on_reconnect(lambda: reconnects.append(1))
         await state.subscribe("*", lambda key, old, new: seen.append(key))
         await state.save("a", {"n": 1})
-        await _wait(lambda: seen == ["a"])
+        await eventually(lambda: seen == ["a"])
         server.stop()
         server.start()  # same port, AOF replayed, script cache empty
         assert await state.update("a", {"n": 2}) == 2  # reconnects (tenacity), NOSCRIPT -> EVAL
         assert await state.get("a") == {"n": 2}
-        await _wait(lambda: reconnects, timeout=15)
+        await eventually(lambda: reconnects, timeout=15)
         await state.update("a", {"n": 3})
-        await _wait(lambda: seen[-1:] == ["a"] and len(seen) >= 2 and seen.count("a") >= 2, timeout=15)
+        await eventually(lambda: seen[-1:] == ["a"] and len(seen) >= 2 and seen.count("a") >= 2, timeout=15)
         await state.backend.close()
     finally:
         server.cleanup()

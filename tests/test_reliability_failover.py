@@ -28,6 +28,7 @@ from agentstate_redis.embedded import EmbeddedRedis
 
 from .cluster import RedisClusterFixture
 from .procs import run_processes
+from .waiting import eventually
 from .workers_reliability import fleet_worker
 
 pytestmark = [pytest.mark.slow, pytest.mark.cluster]
@@ -61,18 +62,6 @@ def _name_on(cluster: RedisClusterFixture, node: EmbeddedRedis, base: str, key: 
     raise LookupError(f"no {base}-<n> hashes to port {node.port}")
 
 
-async def _until(check: Any, timeout: float = 120.0, what: str = "condition",
-                 fleet: asyncio.Future[Any] | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if fleet is not None and fleet.done():
-            await fleet   # a worker failed: raise its error now
-            raise AssertionError(f"the fleet stopped before {what}")
-        if await check():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
 
 async def test_fleet_rides_through_a_primary_failover(cluster: RedisClusterFixture, prefix: str) -> None:
     url = cluster.url
@@ -95,7 +84,7 @@ async def test_fleet_rides_through_a_primary_failover(cluster: RedisClusterFixtu
 
         args = [(url, prefix, team, f"w{i}", counter, "done") for i in range(WORKERS)]
         fleet = asyncio.ensure_future(asyncio.to_thread(run_processes, fleet_worker, args, 240))
-        await _until(lambda: completed(BATCH // 3), what="the fleet to get going", fleet=fleet)
+        await eventually(lambda: completed(BATCH // 3), timeout=120.0, what="the fleet to get going", fleet=fleet)
 
         replica = await asyncio.to_thread(cluster.kill_primary, victim)
         killed = time.time()
@@ -157,7 +146,7 @@ async def test_expiry_and_change_events_follow_a_failover(cluster: RedisClusterF
                 name = _name_on(cluster, node, f"{phase}{probe}", lambda n: backend.keys.state(n).base)
                 await state.save(name, {"v": probe}, ttl=0.5)
                 try:
-                    await _until(lambda name=name: _has(seen, ("save", name), ("expired", name)), timeout=3.0,
+                    await eventually(lambda name=name: _has(seen, ("save", name), ("expired", name)), timeout=3.0,
                                  what=name)
                     return name
                 except AssertionError:

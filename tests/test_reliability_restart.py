@@ -30,6 +30,7 @@ from agentstate_redis.embedded import free_port
 from agentstate_redis.scripts import ScriptLibrary
 
 from .procs import run_processes
+from .waiting import eventually
 from .workers_reliability import acked_writer, fleet_worker
 
 pytestmark = pytest.mark.slow
@@ -42,18 +43,6 @@ BATCH = 300     # tasks enqueued before the kill, after it, and after the gracef
 def _server(tmp_path: Path, fsync: str) -> EmbeddedRedis:
     return EmbeddedRedis(free_port(), data_dir=tmp_path / "data", appendonly=True, appendfsync=fsync)
 
-
-async def _until(check: Any, timeout: float = 120.0, what: str = "condition",
-                 fleet: asyncio.Future[Any] | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if fleet is not None and fleet.done():
-            await fleet   # a worker failed: raise its error now
-            raise AssertionError(f"the fleet stopped before {what}")
-        if await check():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _recoveries(results: list[dict[str, Any]], down: float, up: float) -> list[float]:
@@ -86,7 +75,7 @@ async def test_fleet_survives_kill9_and_restart_with_aof_always(tmp_path: Path, 
         fleet = asyncio.ensure_future(asyncio.to_thread(run_processes, fleet_worker, args, 240))
 
         # 1. SIGKILL under load (a third of the first batch done), down for a second, restart
-        await _until(lambda: completed(BATCH // 3), what="the fleet to get going", fleet=fleet)
+        await eventually(lambda: completed(BATCH // 3), timeout=120.0, what="the fleet to get going", fleet=fleet)
         killed = time.time()
         server.stop(kill=True)
         await asyncio.sleep(1.0)
@@ -95,7 +84,7 @@ async def test_fleet_survives_kill9_and_restart_with_aof_always(tmp_path: Path, 
         await orch.enqueue_tasks(TEAM, [{"id": t} for t in ids[BATCH:2 * BATCH]])
 
         # 2. graceful stop (SIGTERM: the server fsyncs and exits) under load, restart
-        await _until(lambda: completed(BATCH + BATCH // 3), what="work after the first restart", fleet=fleet)
+        await eventually(lambda: completed(BATCH + BATCH // 3), timeout=120.0, what="work after the first restart", fleet=fleet)
         stopped = time.time()
         server.stop()
         await asyncio.sleep(0.5)

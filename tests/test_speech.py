@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 
 import pytest
 
-from agentstate_redis import AlreadyExistsError, InvalidInputError, InvalidTransitionError, NotFoundError
+from agentstate_redis import (
+    AlreadyExistsError,
+    InvalidInputError,
+    InvalidTransitionError,
+    NotFoundError,
+)
 from agentstate_redis.speech import (
     AudioSessionStatus,
     SpeechEvent,
     SpeechStateManager,
-    STTState,
     StreamingMode,
+    STTState,
     TranscriptionStatus,
     TTSState,
     VoiceConversationState,
@@ -21,19 +25,13 @@ from agentstate_redis.speech import (
 
 from . import workers_speech
 from .procs import run_processes
+from .waiting import eventually
 
 
 @pytest.fixture
 def speech(backend) -> SpeechStateManager:
     return SpeechStateManager(backend=backend)
 
-
-async def _until(check: Callable[[], bool], seconds: float = 15.0) -> None:
-    for _ in range(int(seconds / 0.05)):
-        if check():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not reached in time")
 
 
 async def test_voice_conversation_lifecycle(speech: SpeechStateManager) -> None:
@@ -154,7 +152,7 @@ async def test_idle_session_expires_and_subscribers_see_it(speech: SpeechStateMa
     await speech.subscribe("idle-*", seen.append)
     sid = await speech.create_session(session_id="idle-1", idle_timeout=1)
     await speech.add_turn(sid, "user", "anyone there?")
-    await _until(lambda: any(e.op == "expired" for e in seen))
+    await eventually(timeout=15.0, check=lambda: any(e.op == "expired" for e in seen))
     assert [e.op for e in seen] == ["create", "conversation", "expired"]
     assert seen[1].turns == [{"role": "user", "content": "anyone there?"}] and seen[1].first_turn == 1
     with pytest.raises(NotFoundError):
@@ -170,7 +168,7 @@ async def test_subscriber_in_another_process_sees_the_turns(redis_url: str, pref
     [turns] = await asyncio.to_thread(run_processes, workers_speech.drive_conversation,
                                       [(redis_url, prefix, "call-1", "call-idle")])
     assert turns == 3
-    await _until(lambda: any(e.op == "expired" and e.session_id == "call-idle" for e in seen))
+    await eventually(timeout=15.0, check=lambda: any(e.op == "expired" and e.session_id == "call-idle" for e in seen))
     call = [e for e in seen if e.session_id == "call-1"]
     assert [e.op for e in call] == [
         "create", "status", "update_stt", "conversation", "conversation", "conversation", "end"]

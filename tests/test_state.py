@@ -14,6 +14,8 @@ from agentstate_redis import (
 )
 from agentstate_redis.backends.base import Backend
 
+from .waiting import eventually
+
 
 async def test_save_get_update_delete(state: StateManager) -> None:
     assert await state.get("agent:researcher") is None
@@ -169,7 +171,7 @@ async def test_subscribe_sees_old_and_new_values(state: StateManager) -> None:
     await state.update("agent:a", {"m": 2})
     await state.save("other:x", {"ignored": True})
     await state.delete("agent:a")
-    await _wait_for(lambda: len(seen) >= 3)
+    await eventually(lambda: len(seen) >= 3)
     assert seen == [
         ("agent:a", None, {"n": 1}),
         ("agent:a", {"n": 1}, {"n": 1, "m": 2}),
@@ -191,7 +193,7 @@ async def test_async_callbacks_and_a_failing_one(state: StateManager) -> None:
     await state.subscribe("*", good)
     await state.save("a", {})
     await state.save("b", {})
-    await _wait_for(lambda: len(seen) == 2)
+    await eventually(lambda: len(seen) == 2)
     assert seen == ["a", "b"]
     state.unsubscribe("*", good)
     await state.save("c", {})
@@ -203,7 +205,7 @@ async def test_ttl_expiry_reaches_subscribers(state: StateManager) -> None:
     seen: list[tuple[str, object, object]] = []
     await state.subscribe("session:*", lambda key, old, new: seen.append((key, old, new)))
     await state.save("session:1", {"a": 1}, ttl=0.2)
-    await _wait_for(lambda: len(seen) == 2, timeout=5)
+    await eventually(lambda: len(seen) == 2, timeout=5)
     assert seen[1] == ("session:1", None, None)
 
 
@@ -216,13 +218,6 @@ async def test_events_can_be_switched_off(backend: Backend) -> None:
     await asyncio.sleep(0.3)
     assert seen == []
 
-
-async def _wait_for(check, timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
 
 
 async def test_values_with_thousands_of_fields(state: StateManager) -> None:

@@ -20,13 +20,6 @@ async def orch(redis_backend: RedisBackend) -> OrchestrationStateManager:
     return m
 
 
-async def _until(check: Any, timeout: float = 5.0) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not await check():
-        assert loop.time() < end, "condition not reached in time"
-        await asyncio.sleep(0.02)
-
 
 async def test_completes_and_fails_with_the_fencing_token(orch: OrchestrationStateManager) -> None:
     await orch.enqueue_tasks(TEAM, [{"id": "ok1"}, {"id": "bad"}, {"id": "ok2"}])

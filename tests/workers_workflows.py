@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 from agentstate_redis import (
@@ -15,19 +14,12 @@ from agentstate_redis import (
     WorkflowStateManager,
 )
 
+from .waiting import eventually
+
 
 def _manager(url: str, prefix: str, **options: Any) -> WorkflowStateManager:
     return WorkflowStateManager(backend=RedisBackend(url, key_prefix=prefix), **options)
 
-
-async def _wait_for(check: Any, what: str, seconds: float = 30.0) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = await check()
-        if value:
-            return value
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"gave up waiting for {what}")
 
 
 def complete_steps(url: str, prefix: str, workflow_id: str, steps: list[int]) -> int:
@@ -53,7 +45,7 @@ def drive_until_done(url: str, prefix: str, workflow_id: str, total: int) -> dic
         wf = _manager(url, prefix)
         flags = StateManager(backend=wf.backend)
         refusals: list[dict[str, Any]] = []
-        await _wait_for(lambda: flags.get("a_ready"), "A to start watching")
+        await eventually(lambda: flags.get("a_ready"), 30.0, "A to start watching", interval=0.01)
         n = 1
         while n <= total:
             try:
@@ -67,7 +59,7 @@ def drive_until_done(url: str, prefix: str, workflow_id: str, total: int) -> dic
                 async def running() -> bool:
                     return (await wf.get_status(workflow_id)).value == "running"
 
-                await _wait_for(running, "the resume")
+                await eventually(running, 30.0, "the resume", interval=0.01)
         await wf.backend.close()
         return {"refusals": refusals}
 
@@ -86,9 +78,9 @@ def pause_then_resume(url: str, prefix: str, workflow_id: str, pause_after: int)
         async def progressed() -> bool:
             return (await wf.get(workflow_id)).current_step >= pause_after
 
-        await _wait_for(progressed, "B's progress")
+        await eventually(progressed, 30.0, "B's progress", interval=0.01)
         paused = await wf.pause(workflow_id)
-        await _wait_for(lambda: flags.get("refused"), "B's refusal")
+        await eventually(lambda: flags.get("refused"), 30.0, "B's refusal", interval=0.01)
         still = await wf.get(workflow_id)
         await wf.resume(workflow_id)
         await wf.backend.close()
