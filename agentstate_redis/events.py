@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from . import validate
 from .keys import escape_glob
 
 if TYPE_CHECKING:
@@ -136,6 +137,9 @@ class EventHub:
     # -- public --------------------------------------------------------------------------------
 
     def subscribe(self, kind: str, id_glob: str, callback: Callback) -> Subscription:
+        validate.text("kind", kind, empty=False)
+        validate.text("id_glob", id_glob, empty=False)
+        validate.callback("callback", callback)
         entry = self._patterns.get((kind, id_glob))
         if entry is None:
             entry = self._patterns[(kind, id_glob)] = _Pattern(kind, id_glob, glob_to_regex(id_glob))
@@ -147,6 +151,8 @@ class EventHub:
         return Subscription(self)
 
     def unsubscribe(self, kind: str, id_glob: str, callback: Callback | None = None) -> None:
+        validate.text("kind", kind, empty=False)
+        validate.text("id_glob", id_glob, empty=False)
         entry = self._patterns.get((kind, id_glob))
         if entry is None:
             return

@@ -43,18 +43,20 @@ def escape_glob(text: str) -> str:
     return _GLOB_SPECIAL.sub(r"\\\1", text)
 
 
-def validate_id(kind: str, value: object) -> str:
-    """Return ``value`` if it is a usable id, else raise InvalidInputError naming it."""
+def validate_id(kind: str, value: object, *, what: str | None = None) -> str:
+    """Return ``value`` if it is a usable id, else raise InvalidInputError naming it
+    (``"<kind> id"``, or ``what`` when the argument has another name)."""
+    what = what or f"{kind} id"
     if not isinstance(value, str):
-        raise InvalidInputError(f"{kind} id must be a string, got {type(value).__name__}", kind=kind)
+        raise InvalidInputError(f"{what} must be a string, got {type(value).__name__}", kind=kind)
     if not value:
-        raise InvalidInputError(f"{kind} id must not be empty", kind=kind)
+        raise InvalidInputError(f"{what} must not be empty", kind=kind)
     if len(value) > MAX_ID_LENGTH:
         raise InvalidInputError(
-            f"{kind} id is {len(value)} characters, the maximum is {MAX_ID_LENGTH}", kind=kind
+            f"{what} is {len(value)} characters, the maximum is {MAX_ID_LENGTH}", kind=kind
         )
     if _CONTROL.search(value):
-        raise InvalidInputError(f"{kind} id {value!r} contains a control character", kind=kind)
+        raise InvalidInputError(f"{what} {value!r} contains a control character", kind=kind)
     return value
 
 

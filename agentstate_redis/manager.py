@@ -62,7 +62,7 @@ class BaseManager:
 
     def subscribe_events(self, id_glob: str, callback: Callback, kind: str | None = None) -> Subscription:
         """Raw change events of this manager's entities whose id matches ``id_glob``."""
-        return self.backend.events.subscribe(kind or self.kind, id_glob, callback)
+        return self.backend.events.subscribe(self.kind if kind is None else kind, id_glob, callback)
 
     def unsubscribe_events(self, id_glob: str, callback: Callback | None = None, kind: str | None = None) -> None:
-        self.backend.events.unsubscribe(kind or self.kind, id_glob, callback)
+        self.backend.events.unsubscribe(self.kind if kind is None else kind, id_glob, callback)

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -27,7 +28,9 @@ def describe_validation(name: str, exc: ValidationError) -> str:
 class Model(BaseModel):
     """Strict-ish, copyable pydantic model; bad fields raise InvalidInputError."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, use_enum_values=False)
+    # allow_inf_nan=False: a float field never holds NaN or an infinity (they are not JSON, and an
+    # infinite duration would reach int()).
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, use_enum_values=False, allow_inf_nan=False)
 
     def __init__(self, /, **data: Any) -> None:
         try:
@@ -37,7 +40,11 @@ class Model(BaseModel):
 
     @classmethod
     def parse(cls, data: Any) -> Any:
-        """``model_validate`` with the same typed error."""
+        """``model_validate`` with the same typed error (field names must be strings)."""
+        if isinstance(data, Mapping):
+            bad = [k for k in data if not isinstance(k, str)]
+            if bad:
+                raise InvalidInputError(f"{cls.__name__}: field names must be strings, got {bad[0]!r}")
         try:
             return cls.model_validate(data)
         except ValidationError as exc:

@@ -68,10 +68,11 @@ class AgentCheckpoint(Model):
     """A resumable checkpoint; the store adds the agent's tracking state atomically on save."""
 
     agent_id: str
-    checkpoint_id: str = Field(default_factory=lambda: _new_id("ckpt"))
-    step: int = Field(0, ge=0, le=2**53)
+    # strict: step=True / "5", checkpoint_id=b"..", recoverable="no" are refused, not coerced.
+    checkpoint_id: str = Field(default_factory=lambda: _new_id("ckpt"), strict=True)
+    step: int = Field(0, ge=0, le=2**53, strict=True)
     state: dict[str, Any] = Field(default_factory=dict)
-    recoverable: bool = True
+    recoverable: bool = Field(True, strict=True)
     metadata: dict[str, Any] = Field(default_factory=dict)
     #: The caller's time if given, else the server's time of the save.
     timestamp: datetime | None = None

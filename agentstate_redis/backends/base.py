@@ -18,8 +18,9 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from .. import validate
 from ..codec import DEFAULT_MAX_VALUE_BYTES
-from ..errors import BackendUnavailableError, InvalidInputError
+from ..errors import BackendUnavailableError
 from ..keys import Keys
 from ..scripts import TRANSIENT_ERRORS, ScriptRunner
 
@@ -46,8 +47,8 @@ class Backend(ABC):
         retry_seconds: float = 10.0,
         max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES,
     ) -> None:
-        if ttl is not None and (not isinstance(ttl, (int, float)) or isinstance(ttl, bool) or ttl <= 0):
-            raise InvalidInputError(f"ttl must be a positive number of seconds or None, got {ttl!r}")
+        if ttl is not None:
+            validate.positive_number("ttl", ttl)
         self.keys = Keys(key_prefix)
         self.default_ttl = ttl
         self.events_enabled = events
@@ -126,14 +127,16 @@ class Backend(ABC):
         assert self._runner is not None
         return await self._runner.run(script, keys, args)
 
-    def ttl_ms(self, ttl: float | None) -> int:
-        """Milliseconds for a per-call ttl, falling back to the backend default; 0 = none."""
+    def ttl_ms(self, ttl: float | None, what: str = "ttl") -> int:
+        """Milliseconds for a per-call ttl, falling back to the backend default; 0 = none.
+
+        ``ttl`` must be a finite number of seconds, 0 < ttl <= ``validate.MAX_SECONDS`` (10 years);
+        ``what`` names the argument in the error.
+        """
         ttl = self.default_ttl if ttl is None else ttl
         if ttl is None:
             return 0
-        if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not ttl > 0:
-            raise InvalidInputError(f"ttl must be a positive number of seconds, got {ttl!r}")
-        return max(1, int(ttl * 1000))
+        return validate.milliseconds(what, ttl)
 
     def channel(self, kind: str, ident: str) -> str:
         """The event channel a script publishes to, or '' when events are off."""

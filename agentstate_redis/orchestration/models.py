@@ -18,6 +18,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from ..model import Model
+from ..validate import MAX_SECONDS
 
 PRIORITIES = {"low": 0, "normal": 50, "high": 100}
 MIN_PRIORITY, MAX_PRIORITY = -1000, 1000
@@ -47,8 +48,8 @@ class Backoff(Model):
     capped at ``max_delay``, shortened by a random share of up to ``jitter``; seconds."""
 
     kind: Literal["fixed", "exponential"] = "exponential"
-    delay: float = Field(1.0, ge=0)
-    max_delay: float = Field(300.0, ge=0)
+    delay: float = Field(1.0, ge=0, le=MAX_SECONDS)
+    max_delay: float = Field(300.0, ge=0, le=MAX_SECONDS)
     jitter: float = Field(0.2, ge=0, le=1)
 
 

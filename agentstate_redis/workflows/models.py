@@ -21,6 +21,8 @@ from ..model import Model
 
 #: The most steps a workflow may have.
 MAX_STEPS = 100_000
+#: The longest checkpoint id, in characters.
+CHECKPOINT_ID_MAX = 256
 
 
 class WorkflowStatus(str, Enum):
@@ -103,7 +105,7 @@ class WorkflowCheckpoint(Model):
     """
 
     workflow_id: str = Field(min_length=1, max_length=1024)
-    checkpoint_id: str = Field(min_length=1, max_length=256)
+    checkpoint_id: str = Field(min_length=1, max_length=CHECKPOINT_ID_MAX)
     step: int | None = Field(None, ge=0, le=MAX_STEPS)
     state: WorkflowState | dict[str, Any] | None = None
     context: dict[str, Any] | None = None
