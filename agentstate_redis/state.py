@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from . import validate
 from .codec import loads
 from .errors import InvalidInputError
 from .events import ChangeEvent, Subscription
@@ -118,7 +119,7 @@ class StateManager(BaseManager):
         validate_id("state", key)
         fields = self._encode(key, _fields(changes, f"changes for {key!r}"))
         args = [self._op_id(), self.backend.channel("state", key), key, _check_version(expected_version),
-                self.backend.ttl_ms(ttl), "1" if upsert else "0", *fields]
+                self.backend.ttl_ms(ttl), "1" if validate.boolean("upsert", upsert) else "0", *fields]
         return int(await self.backend.run("state/update", self._keys(key), args))
 
     async def get_entry(self, key: str) -> StateEntry | None:
@@ -170,8 +171,8 @@ class StateManager(BaseManager):
         ``old_value``/``new_value`` are None when the key did not / no longer exists
         (deletion, TTL expiry). Await the result to wait until the subscription is live.
         """
-        if not callable(callback):
-            raise InvalidInputError(f"callback must be callable, got {callback!r}")
+        validate.text("pattern", pattern, empty=False)
+        validate.callback("callback", callback)
 
         def deliver(event: ChangeEvent) -> Any:
             old = _decode_hash(event.old)
@@ -182,6 +183,7 @@ class StateManager(BaseManager):
         return self.backend.events.subscribe("state", pattern, deliver)
 
     def unsubscribe(self, pattern: str, callback: StateCallback) -> None:
+        validate.text("pattern", pattern, empty=False)
         wrapper = self._wrappers.pop((pattern, id(callback)), None)
         if wrapper is not None:
             self.backend.events.unsubscribe("state", pattern, wrapper)

@@ -511,87 +511,11 @@ def parameters(cls: type, method: str) -> list[inspect.Parameter]:
 # -- known violations (found by this file; library fixes pending) ----------------------------------------
 # Each group: what is wrong and the proposed fix, then the (class.method.parameter) cases it breaks.
 # A case may be in several groups. Minimal reproducers are in REPRODUCERS below.
-_FACADES = ["StateManager", "AgentStateStore", "WorkflowStateManager", "OrchestrationStateManager",
-            "ToolStateManager", "KnowledgeStateManager", "SpeechStateManager"]
-VIOLATION_GROUPS: list[tuple[str, list[str]]] = [
-    (("V1 unbounded numbers: inf reaches int() (OverflowError) and >= 2**63 ms / items reach the server (bare "
-     "AgentStateError 'value is not an integer or out of range' from the script); fix: math.isfinite "
-     "+ an upper bound in Backend.ttl_ms, agents _ttl_ms, workflows _lease_ms, validate.integer/positive_number "
-     "(e.g. <= 2**53), Backoff/ToolCacheEntry fields allow_inf_nan=False"), [
-        "StateManager.expire.ttl", "StateManager.save.ttl", "StateManager.update.ttl",
-        "AgentStateStore.acquire_lease.ttl", "AgentStateStore.renew_lease.ttl", "AgentTracker.acquire.ttl",
-        "AgentStateStore.get_approval_history.limit", "AgentStateStore.list_checkpoints.limit",
-        "AgentStateStore.list_snapshots.limit", "AgentStateStore.record_tool_usage.increment",
-        "AgentTracker.record_tool_usage.increment", "WorkflowStateManager.acquire_lease.ttl",
-        "WorkflowStateManager.renew_lease.ttl", "WorkflowStateManager.history.limit",
-        "WorkflowStateManager.step_history.limit", "WorkflowStateManager.list_checkpoints.limit",
-        "WorkflowStateManager.list_workflows.limit", "OrchestrationStateManager.fail_task.backoff",
-        "OrchestrationStateManager.get_queue_status.page_size", "OrchestrationStateManager.list_dead.offset",
-        "OrchestrationStateManager.list_dead.limit", "OrchestrationStateManager.list_tasks.offset",
-        "OrchestrationStateManager.list_tasks.limit", "OrchestrationStateManager.purge_dead.limit",
-        "OrchestrationStateManager.retry_dead.limit", "ToolStateManager.cache_result.entry",
-        "ToolStateManager.get_execution_history.limit", "ToolStateManager.get_or_compute.ttl",
-        "ToolStateManager.get_or_compute.lock_timeout", "ToolStateManager.get_pending_retries.limit",
-        "ToolStateManager.get_pending_retries.claim_timeout", "KnowledgeStateManager.record_documents.processed",
-        "KnowledgeStateManager.record_documents.failed", "SpeechStateManager.create_session.idle_timeout",
-        "SpeechStateManager.get_conversation_state.transcript_limit",
-    ]),
-    (("V2 list parameters not checked: a non-iterable raises TypeError, one string is taken as a list; fix: a "
-     "shared validate.sequence() refusing str/bytes/Mapping/non-iterables with InvalidInputError"), [
-        "OrchestrationStateManager.claim_task.capabilities", "OrchestrationStateManager.update_agent_status.capabilities",
-        "OrchestrationStateManager.enqueue_tasks.tasks", "OrchestrationStateManager.purge_dead.task_ids",
-        "OrchestrationStateManager.retry_dead.task_ids",
-    ]),
-    (("V3 event subscriptions unchecked: a non-string glob raises TypeError in glob_to_regex or as a dict key, a "
-     "non-callable callback and a non-string kind are accepted; fix: validate kind/id_glob (non-empty str) and "
-     "callback (callable) in EventHub.subscribe/unsubscribe, and the glob in StateManager/Knowledge/Speech "
-     "subscribe and ToolStateManager.subscribe_cache's callback"),
-     [f"{c}.subscribe_events.{p}" for c in _FACADES for p in ("id_glob", "callback", "kind")]
-     + [f"{c}.unsubscribe_events.{p}" for c in _FACADES for p in ("id_glob", "kind")]
-     + ["StateManager.subscribe.pattern", "KnowledgeStateManager.subscribe.id_glob",
-        "SpeechStateManager.subscribe.id_glob", "ToolStateManager.subscribe_cache.callback"]),
-    (("V4 boolean flags take any value by truthiness (upsert='no' upserts); fix: validate.boolean(what, value) "
-     "refusing non-bools"), [
-        "StateManager.update.upsert", "OrchestrationStateManager.create_team.exist_ok",
-        "KnowledgeStateManager.start_indexing.restart", "ToolStateManager.get_pending_retries.claim",
-        "ToolStateManager.get_cached_result.count", "AgentTracker.capture_state.recoverable",
-    ]),
-    (("V5 'x or default' swallows falsy wrong values (owner=0 -> random owner, state='' -> {}, backoff=0 -> "
-     "default) and start_indexing does not check metadata is a dict; fix: 'is None' tests and Mapping checks"),
-     ["AgentTracker.acquire.owner", "AgentTracker.capture_state.state", "AgentTracker.capture_state.metadata",
-      "OrchestrationStateManager.fail_task.backoff", "KnowledgeStateManager.start_indexing.metadata"]),
-    (("V6 Model.parse({1: 2}) raises TypeError 'keywords must be strings' (the custom __init__ re-enters with "
-     "**data); fix: Model.parse refuses non-mapping / non-str keys with InvalidInputError"), [
-        "WorkflowStateManager.create.state", "WorkflowStateManager.update_step.step",
-        "WorkflowStateManager.checkpoint.checkpoint",
-    ]),
-    (("V7 InvalidInputError message does not name the parameter: parameters_hash errors say 'toolcache id ...', "
-     "lock_timeout/claim_timeout errors say 'ttl must be ...'; fix: validate parameters_hash by name; pass the "
-     "parameter name to ttl_ms"), [
-        "ToolStateManager.get_cached_result.parameters_hash", "ToolStateManager.invalidate_cached_result.parameters_hash",
-        "ToolStateManager.get_or_compute.lock_timeout", "ToolStateManager.get_pending_retries.claim_timeout",
-    ]),
-    (("V8 unhashable agent_id raises TypeError (dict lookup before validation); fix: validate_id('agent', "
-     "agent_id) first"), ["AgentRecoveryManager.recover_and_resume.agent_id", "AgentRecoveryManager.unregister.agent_id"]),
-    (("V9 strings stored without any size limit, past max_value_bytes: workflows lease owner (agents cap owners at "
-     "1024), fail_execution error; fix: check_name('owner', owner) and a byte-size check on error"), [
-        "WorkflowStateManager.acquire_lease.owner", "ToolStateManager.fail_execution.error",
-    ]),
-    (("V10 required fencing_token=None accepted as 'no token' by workflows renew_lease/release_lease; fix: "
-     "integer('fencing_token', token) there, not _token()"), [
-        "WorkflowStateManager.renew_lease.fencing_token", "WorkflowStateManager.release_lease.fencing_token",
-    ]),
-    (("V11 over-long checkpoint_id in resume_from gives NotFoundError, not InvalidInputError; fix: the length "
-     "check of WorkflowCheckpoint.checkpoint_id (<= 256)"), ["WorkflowStateManager.resume_from.checkpoint_id"]),
-    (("V12 capture_state relies on pydantic lax coercion: step=True/'5', checkpoint_id=b'..' are accepted; fix: "
-     "strict types for AgentCheckpoint.step/checkpoint_id/recoverable or explicit checks"), [
-        "AgentTracker.capture_state.step", "AgentTracker.capture_state.checkpoint_id",
-        "AgentTracker.capture_state.recoverable",
-    ]),
-    (("V13 get_or_compute(lock_timeout=None) is accepted and falls back to the backend ttl (none by default: a "
-     "lock that never expires); fix: positive_number('lock_timeout', lock_timeout)"),
-     ["ToolStateManager.get_or_compute.lock_timeout"]),
-]
+# Empty: V1..V13 (unbounded numbers, list parameters, event subscriptions, boolean flags, defaults
+# replacing wrong values, non-string model keys, messages naming the parameter, unhashable agent ids,
+# unbounded strings, required fencing tokens, over-long checkpoint ids, lax model coercion, a missing
+# lock_timeout) are fixed; their cases and REPRODUCERS now run as regression tests.
+VIOLATION_GROUPS: list[tuple[str, list[str]]] = []
 VIOLATIONS: dict[tuple[str, str, str], str] = {}
 for _reason, _ids in VIOLATION_GROUPS:
     for _id in _ids:
@@ -956,17 +880,20 @@ def test_subscribe_with_a_non_callable_is_refused(runner: Runner, cname: str) ->
             instance.subscribe("*", bad)
 
 
-# Minimal reproducers of VIOLATIONS: (id, class, method, attacked parameter, hostile value).
+# Minimal reproducers of the violations found (V1..V13, now fixed): (id, class, method, attacked
+# parameter, hostile value). A case still listed in VIOLATIONS is marked xfail(strict=True).
 REPRODUCERS: list[tuple[str, str, str, str, Any]] = [
     ("V1-ttl-inf", "StateManager", "save", "ttl", INF),                        # OverflowError
     ("V1-ttl-huge", "StateManager", "save", "ttl", 1e300),                     # bare AgentStateError (server)
-    ("V1-lease-ttl-inf", "AgentStateStore", "acquire_lease", "ttl", INF),      # OverflowError
+    ("V1-lease-ttl-inf", "AgentStateStore", "acquire_lease", "ttl", INF),      # OverflowError (before the fix)
     ("V1-limit-huge", "WorkflowStateManager", "history", "limit", 2**64),      # bare AgentStateError (server)
     ("V1-increment-huge", "AgentStateStore", "record_tool_usage", "increment", 2**64),
+    # Backoff(delay=INF) and ToolCacheEntry(ttl=INF) are now refused by the models themselves
+    # (allow_inf_nan=False); the managers still refuse what gets past them.
     ("V1-backoff-inf", "OrchestrationStateManager", "fail_task", "backoff",
-     Hostile(Backoff(delay=INF), "delay", INF)),                               # OverflowError
+     Hostile(Backoff.model_construct(delay=INF), "delay", INF)),               # OverflowError
     ("V1-cache-ttl-inf", "ToolStateManager", "cache_result", "entry",
-     Hostile(ToolCacheEntry(tool_name=TOOL, parameters={"q": 2}, ttl=INF), "ttl", INF)),
+     Hostile(ToolCacheEntry(tool_name=TOOL, parameters={"q": 2}, ttl=1e300), "ttl", 1e300)),
     ("V1-idle-timeout-huge", "SpeechStateManager", "create_session", "idle_timeout", 2**64),
     ("V2-capabilities-int", "OrchestrationStateManager", "claim_task", "capabilities", 5),   # TypeError
     ("V2-tasks-none", "OrchestrationStateManager", "enqueue_tasks", "tasks", None),         # TypeError
@@ -996,7 +923,8 @@ REPRODUCERS: list[tuple[str, str, str, str, Any]] = [
 
 @pytest.mark.parametrize(
     ("cname", "method", "attacked", "value"),
-    [pytest.param(c, m, a, v, id=i, marks=pytest.mark.xfail(strict=True, reason=VIOLATIONS.get((c, m, a), "")))
+    [pytest.param(c, m, a, v, id=i,
+                  marks=[pytest.mark.xfail(strict=True, reason=VIOLATIONS[(c, m, a)])] if (c, m, a) in VIOLATIONS else [])
      for i, c, m, a, v in REPRODUCERS],
 )
 def test_known_violation_reproducer(runner: Runner, cname: str, method: str, attacked: str, value: Any) -> None:

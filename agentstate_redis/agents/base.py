@@ -13,6 +13,7 @@ from ..errors import InvalidInputError
 from ..keys import validate_id
 from ..manager import BaseManager
 from ..validate import integer as check_positive  # noqa: F401 - re-exported to the agents modules
+from ..validate import name
 
 _SUBKEYS = ("lease", "snapshots", "snaporder", "checkpoints", "ckptorder", "approvals",
             "decisions", "tools", "workflow", "recovery")
@@ -27,11 +28,7 @@ def check_token(token: Any) -> str:
 
 
 def check_name(what: str, value: Any) -> str:
-    if not isinstance(value, str) or not value:
-        raise InvalidInputError(f"{what} must be a non-empty string, got {value!r}")
-    if len(value) > 1024:
-        raise InvalidInputError(f"{what} is {len(value)} characters, the maximum is 1024")
-    return value
+    return name(what, value)
 
 
 class AgentBase(BaseManager):

@@ -49,7 +49,7 @@ class AgentRecoveryManager:
         self._agents[agent_id] = agent
 
     def unregister(self, agent_id: str) -> None:
-        self._agents.pop(agent_id, None)
+        self._agents.pop(validate_id("agent", agent_id), None)
 
     async def recover(
         self, agent_id: str, from_checkpoint: str = LATEST, *, fencing_token: int | None = None
@@ -68,7 +68,7 @@ class AgentRecoveryManager:
 
     async def recover_and_resume(self, agent_id: str, from_checkpoint: str = LATEST) -> Any:
         """``recover`` then the registered agent's ``resume()``; returns what resume returns."""
-        agent = self._agents.get(agent_id)
+        agent = self._agents.get(validate_id("agent", agent_id))
         if agent is None:
             raise InvalidInputError(f"agent {agent_id!r} is not registered")
         await self.recover(agent_id, from_checkpoint)

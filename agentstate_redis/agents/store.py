@@ -25,6 +25,7 @@ from typing import Any
 import orjson
 
 from ..errors import InvalidInputError
+from ..validate import milliseconds
 from .activity import ActivityTracking
 from .base import check_name, check_positive
 from .models import AgentCheckpoint, AgentSnapshot, checkpoint_from_doc, snapshot_from_doc
@@ -39,9 +40,7 @@ def _checkpoint_ref(checkpoint_id: str) -> str:
 
 
 def _ttl_ms(ttl: Any) -> int:
-    if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not ttl > 0:
-        raise InvalidInputError(f"lease ttl must be a positive number of seconds, got {ttl!r}")
-    return max(1, int(ttl * 1000))
+    return milliseconds("lease ttl", ttl)
 
 
 class AgentStateStore(ActivityTracking):

@@ -17,8 +17,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from .. import validate
 from ..errors import InvalidInputError
 from ..keys import validate_id
+from .base import check_name
 from .models import AgentCheckpoint
 from .store import LATEST, AgentStateStore
 
@@ -38,7 +40,9 @@ class AgentTracker:
 
     async def acquire(self, owner: str | None = None, ttl: float = 30.0) -> int:
         """Take the agent's lease; later writes carry the token. Returns the token."""
-        self.owner = owner or self.owner or uuid.uuid4().hex
+        if owner is None:
+            owner = self.owner or uuid.uuid4().hex
+        self.owner = check_name("owner", owner)
         self.fencing_token = await self.store.acquire_lease(self.agent_id, self.owner, ttl)
         return self.fencing_token
 
@@ -102,8 +106,13 @@ class AgentTracker:
         metadata: dict[str, Any] | None = None,
     ) -> AgentCheckpoint:
         """Save a checkpoint of ``state`` with all tracking captured atomically; returns it."""
-        fields: dict[str, Any] = {"agent_id": self.agent_id, "step": step, "state": state or {},
-                                  "recoverable": recoverable, "metadata": metadata or {}}
+        fields: dict[str, Any] = {
+            "agent_id": self.agent_id,
+            "step": step,
+            "state": {} if state is None else validate.mapping("state", state),
+            "recoverable": validate.boolean("recoverable", recoverable),
+            "metadata": {} if metadata is None else validate.mapping("metadata", metadata),
+        }
         if checkpoint_id is not None:
             fields["checkpoint_id"] = checkpoint_id
         return await self.store.save_checkpoint(AgentCheckpoint(**fields), fencing_token=self.fencing_token)

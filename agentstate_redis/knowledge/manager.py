@@ -21,6 +21,7 @@ from typing import Any
 
 import orjson
 
+from .. import validate
 from ..errors import InvalidInputError, NotFoundError
 from ..events import ChangeEvent, Subscription
 from ..keys import validate_id
@@ -71,9 +72,9 @@ class KnowledgeStateManager(BaseManager):
         """
         validate_id("kb", knowledge_base_id)
         integer("total_documents", total_documents, minimum=0)
-        meta = self._dumps(metadata or {}, what="metadata")
+        meta = self._dumps({} if metadata is None else validate.mapping("metadata", metadata), what="metadata")
         return await self._progress_call("knowledge/start_run", knowledge_base_id,
-                                         [total_documents, meta, "1" if restart else "0"])
+                                         [total_documents, meta, "1" if validate.boolean("restart", restart) else "0"])
 
     async def record_documents(self, knowledge_base_id: str, processed: int = 1, failed: int = 0) -> IndexingProgress:
         """Atomically add processed / failed documents to the current run; returns the progress after it.
@@ -193,8 +194,8 @@ class KnowledgeStateManager(BaseManager):
 
             >>> await kb_state.subscribe("company_*", lambda e: print(e.op, e.version))
         """
-        if not callable(callback):
-            raise InvalidInputError(f"callback must be callable, got {callback!r}")
+        validate.text("id_glob", id_glob, empty=False)
+        validate.callback("callback", callback)
 
         def deliver(event: ChangeEvent) -> Any:
             return callback(KnowledgeEvent.from_change(event))
@@ -203,6 +204,7 @@ class KnowledgeStateManager(BaseManager):
         return self.backend.events.subscribe("kb", id_glob, deliver)
 
     def unsubscribe(self, id_glob: str, callback: Callable[[KnowledgeEvent], Any]) -> None:
+        validate.text("id_glob", id_glob, empty=False)
         wrapper = self._wrappers.pop((id_glob, id(callback)), None)
         if wrapper is not None:
             self.backend.events.unsubscribe("kb", id_glob, wrapper)

@@ -23,9 +23,9 @@ from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 from ..errors import AgentStateError, InvalidInputError
-from ..scripts import is_transient
 from ..keys import validate_id
-from ..validate import integer, positive_number
+from ..scripts import is_transient
+from ..validate import integer, positive_number, sequence, strings
 from .models import Backoff, ClaimedTask, Task, check_name
 from .teams import TeamOps, _checked
 from .wire import as_list, decode_claimed, decode_task, reply, task_args
@@ -70,7 +70,7 @@ class QueueOps(TeamOps):
 
     async def enqueue_tasks(self, team_id: str, tasks: Iterable[Task | Mapping[str, Any]]) -> list[str]:
         """Add many tasks (one script per 500); returns the ids that were new (see enqueue_task)."""
-        items = [to_task(t, self.max_attempts) for t in tasks]
+        items = [to_task(t, self.max_attempts) for t in sequence("tasks", tasks)]
         created: list[str] = []
         for start in range(0, len(items), ENQUEUE_BATCH):
             chunk = items[start:start + ENQUEUE_BATCH]
@@ -112,10 +112,8 @@ class QueueOps(TeamOps):
         wait = positive_number("wait", wait, allow_zero=True)
         if capabilities is None:
             mode: list[Any] = ["agent"]
-        elif isinstance(capabilities, str):
-            raise InvalidInputError("capabilities must be a list of strings, not one string")
         else:
-            mode = ["given", *(_checked(check_name, c, "capability") for c in capabilities)]
+            mode = ["given", *(_checked(check_name, c, "capability") for c in strings("capabilities", capabilities))]
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait
         while True:
@@ -224,11 +222,13 @@ class QueueOps(TeamOps):
             raise InvalidInputError(f"error must be a string or an exception, got {type(error).__name__}")
         if not isinstance(retry, bool):
             raise InvalidInputError(f"retry must be True or False, got {retry!r}")
-        policy = backoff or self.backoff
+        policy = self.backoff if backoff is None else backoff
         if not isinstance(policy, Backoff):
             raise InvalidInputError(f"backoff must be a Backoff, got {type(policy).__name__}")
-        args = [task_id, error, *self._holder(agent_id, token), retry, policy.kind, int(policy.delay * 1000),
-                int(policy.max_delay * 1000), policy.jitter, random.random(), *self._dead_limits()]
+        delay = positive_number("backoff.delay", policy.delay, allow_zero=True)
+        max_delay = positive_number("backoff.max_delay", policy.max_delay, allow_zero=True)
+        args = [task_id, error, *self._holder(agent_id, token), retry, policy.kind, int(delay * 1000),
+                int(max_delay * 1000), policy.jitter, random.random(), *self._dead_limits()]
         return decode_task(reply(await self._write("fail", team_id, *args)))
 
     async def release_task(
@@ -303,9 +303,7 @@ class QueueOps(TeamOps):
         integer("limit", limit)
         ids: list[str] = []
         if task_ids is not None:
-            if isinstance(task_ids, str):
-                raise InvalidInputError("task_ids must be a list of ids, not one string")
-            ids = [validate_id("task", t) for t in task_ids]
+            ids = [validate_id("task", t) for t in sequence("task_ids", task_ids)]
             if not ids:
                 return []
         out = await self._write("dead", team_id, action, limit, self._window_ms(), *ids)

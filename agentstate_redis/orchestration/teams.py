@@ -17,6 +17,7 @@ from typing import Any
 
 from ..errors import InvalidInputError
 from ..keys import validate_id
+from ..validate import boolean, integer, strings
 from .common import TeamBase
 from .models import AgentCoordinationState, TaskQueueState, TeamState, check_name
 from .wire import as_list, decode_agent, decode_task, join_caps, pairs, reply, task_args
@@ -39,7 +40,7 @@ class TeamOps(TeamBase):
         queue = team.task_queue
         if queue.in_progress or queue.completed or queue.scheduled or queue.dead:
             raise InvalidInputError(f"team {team.team_id!r}: a new team's task_queue may only hold pending tasks")
-        args: list[Any] = ["1" if exist_ok else "0", self._dumps(team.metadata, what="team metadata"),
+        args: list[Any] = ["1" if boolean("exist_ok", exist_ok) else "0", self._dumps(team.metadata, what="team metadata"),
                            len(team.agents)]
         for agent in team.agents.values():
             args += [agent.agent_id, agent.status, join_caps(agent.capabilities), agent.current_task or "",
@@ -69,9 +70,7 @@ class TeamOps(TeamBase):
     async def get_queue_status(self, team_id: str, page_size: int | None = None) -> TaskQueueState:
         """Counts and the first ``page_size`` tasks of pending, in-progress, scheduled-retry,
         completed (newest first) and dead tasks: ``len(queue.pending)``, ``queue.pending_count``."""
-        page = self.page_size if page_size is None else page_size
-        if isinstance(page, bool) or not isinstance(page, int) or page < 0:
-            raise InvalidInputError(f"page_size must be a non-negative integer, got {page!r}")
+        page = self.page_size if page_size is None else integer("page_size", page_size, minimum=0)
         return _queue(await self._read("status", team_id, page, self._ms(self.offline_after), "0"))
 
     async def register_agent(self, team_id: str, agent: AgentCoordinationState) -> AgentCoordinationState:
@@ -111,9 +110,8 @@ class TeamOps(TeamBase):
                 validate_id("task", current_task)
             fields += ["current_task", current_task or ""]
         if capabilities is not None:
-            if isinstance(capabilities, str):
-                raise InvalidInputError("capabilities must be a list of strings, not one string")
-            fields += ["caps", join_caps(_checked(check_name, c, "capability") for c in capabilities)]
+            caps = strings("capabilities", capabilities)
+            fields += ["caps", join_caps(_checked(check_name, c, "capability") for c in caps)]
         if metadata is not None:
             if not isinstance(metadata, Mapping):
                 raise InvalidInputError(f"metadata must be a dict, got {type(metadata).__name__}")

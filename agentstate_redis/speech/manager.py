@@ -25,6 +25,7 @@ from typing import Any
 
 import orjson
 
+from .. import validate
 from ..codec import loads
 from ..errors import InvalidInputError, NotFoundError
 from ..events import ChangeEvent, Subscription
@@ -271,9 +272,8 @@ class SpeechStateManager(BaseManager):
 
     async def get_conversation_state(self, session_id: str, transcript_limit: int | None = None) -> VoiceConversationState:
         """The conversation with the last ``transcript_limit`` entries (default: all that are kept)."""
-        limit = self.transcript_max if transcript_limit is None else transcript_limit
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
-            raise InvalidInputError(f"transcript_limit must be a non-negative integer, got {transcript_limit!r}")
+        limit = self.transcript_max if transcript_limit is None else integer("transcript_limit", transcript_limit,
+                                                                             minimum=0)
         reply = await self._read(session_id, limit)
         h = _pairs(reply[1])
         rows = reply[4] if isinstance(reply[4], list) else []
@@ -295,8 +295,8 @@ class SpeechStateManager(BaseManager):
 
             >>> await speech_state.subscribe("call-*", lambda e: print(e.op, e.turns))
         """
-        if not callable(callback):
-            raise InvalidInputError(f"callback must be callable, got {callback!r}")
+        validate.text("id_glob", id_glob, empty=False)
+        validate.callback("callback", callback)
 
         def deliver(event: ChangeEvent) -> Any:
             return callback(SpeechEvent.from_change(event))
@@ -305,6 +305,7 @@ class SpeechStateManager(BaseManager):
         return self.backend.events.subscribe("speech", id_glob, deliver)
 
     def unsubscribe(self, id_glob: str, callback: Callable[[SpeechEvent], Any]) -> None:
+        validate.text("id_glob", id_glob, empty=False)
         wrapper = self._wrappers.pop((id_glob, id(callback)), None)
         if wrapper is not None:
             self.backend.events.unsubscribe("speech", id_glob, wrapper)

@@ -28,6 +28,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from .. import validate
 from ..codec import loads
 from ..errors import InvalidInputError
 from ..events import Callback, Subscription
@@ -55,15 +56,15 @@ class CacheMixin:
 
     def _cache_keys(self, tool_name: str, params_hash: str) -> Any:
         validate_id("tool", tool_name)
-        if not isinstance(params_hash, str) or not params_hash:
-            raise InvalidInputError(f"parameters_hash must be a non-empty string, got {params_hash!r}")
-        return self.keys.entity("toolcache", f"{tool_name}:{params_hash}")
+        validate_id("toolcache", params_hash, what="parameters_hash")
+        ident = validate_id("toolcache", f"{tool_name}:{params_hash}", what="'<tool_name>:<parameters_hash>'")
+        return self.keys.entity("toolcache", ident)
 
     @staticmethod
     def _hash_of(parameters: Mapping[str, Any] | None, parameters_hash: str | None) -> str:
         if parameters is not None:
             return hash_parameters(parameters)
-        if parameters_hash:
+        if parameters_hash is not None:
             return parameters_hash
         raise InvalidInputError("give parameters or parameters_hash")
 
@@ -114,6 +115,7 @@ class CacheMixin:
         """
         params_hash = self._hash_of(parameters, parameters_hash)
         ck = self._cache_keys(tool_name, params_hash)
+        validate.boolean("count", count)
         if not self.cache_results:
             return None
         reply = await self.backend.run("tools/cache_get", [ck.base])
@@ -157,9 +159,9 @@ class CacheMixin:
         ck = self._cache_keys(tool_name, params_hash)
         if ttl is not None:
             self.backend.ttl_ms(ttl)
+        lock_ms = validate.milliseconds("lock_timeout", lock_timeout)
         if not self.cache_results:
             return await _call(compute)
-        lock_ms = self.backend.ttl_ms(lock_timeout)
         token = uuid.uuid4().hex
         pause = POLL_START
         while True:

@@ -26,6 +26,7 @@ from typing import Any
 
 import orjson
 
+from .. import validate
 from ..errors import InvalidInputError, NotFoundError
 from ..keys import validate_id
 from ..manager import BaseManager
@@ -160,10 +161,12 @@ class ToolStateManager(CacheMixin, RetryMixin, BaseManager):
 
             >>> await tools.fail_execution("e2", "Connection timeout", duration_ms=30000)
         """
-        if isinstance(error, BaseException):
-            error = f"{type(error).__name__}: {error}"
+        limit = self.backend.max_value_bytes
+        if isinstance(error, BaseException):  # our own text: cut to the size limit rather than refuse it
+            error = f"{type(error).__name__}: {error}".encode()[:limit].decode("utf-8", "ignore")
         if not isinstance(error, str) or not error:
-            raise InvalidInputError(f"error must be a non-empty string or an exception, got {error!r}")
+            raise InvalidInputError(f"error must be a non-empty string or an exception, got {type(error).__name__}")
+        validate.text("error", error, max_bytes=limit)
         return await self._finish(execution_id, "failed", "", error, duration_ms, tool_name)
 
     async def get_execution(self, execution_id: str, *, tool_name: str | None = None) -> ToolExecution:

@@ -27,8 +27,10 @@ from typing import Any
 
 import orjson
 
+from .. import validate
 from ..errors import InvalidInputError
 from ..keys import validate_id
+from ..validate import integer
 from .models import RetryState, server_time
 from .records import pairs, retry_from_doc
 
@@ -100,13 +102,13 @@ class RetryMixin:
 
             >>> due = await tools.get_pending_retries(claim=True, limit=10)
         """
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit <= 0:
-            raise InvalidInputError(f"limit must be a positive integer, got {limit!r}")
+        integer("limit", limit)
+        validate.boolean("claim", claim)
+        claim_ms = 0 if claim_timeout is None else validate.milliseconds("claim_timeout", claim_timeout)
         r = self._retry_keys
         if not claim:
             rows = await self.backend.run("tools/retry_list", [r("due"), r("retry:")], [limit, "0"])
         else:
-            claim_ms = 0 if claim_timeout is None else self.backend.ttl_ms(claim_timeout)
             rows = await self.backend.run(
                 "tools/retry_claim", [r("due"), r("retry:"), r.ops, r.op_order],
                 [self._op_id(), self._retry_channel(), limit, claim_ms, self.backend.ttl_ms(self.retry_retention)],

@@ -59,13 +59,15 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from .. import validate
 from ..codec import loads
 from ..errors import InvalidInputError
 from ..events import ChangeEvent, Subscription
 from ..keys import validate_id
 from ..manager import BaseManager
-from ..validate import integer
+from ..validate import integer, milliseconds, name
 from .models import (
+    CHECKPOINT_ID_MAX,
     MAX_STEPS,
     StepState,
     StepStatus,
@@ -394,8 +396,7 @@ class WorkflowStateManager(BaseManager):
         workflow: while a lease is live only its holder may do it, with ``fencing_token=``
         (LeaseError without it or with a stale one).
         """
-        if not isinstance(checkpoint_id, str) or not checkpoint_id:
-            raise InvalidInputError(f"checkpoint_id must be a non-empty string, got {checkpoint_id!r}")
+        name("checkpoint_id", checkpoint_id, max_chars=CHECKPOINT_ID_MAX)
         k = self._k(workflow_id)
         args = [self._op_id(), self.backend.channel("wf", workflow_id), workflow_id, checkpoint_id, self.history_limit,
                 self._token(fencing_token)]
@@ -411,10 +412,9 @@ class WorkflowStateManager(BaseManager):
             return ""
         return str(integer("fencing_token", token))
 
-    def _lease_ms(self, ttl: float) -> int:
-        if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not ttl > 0:
-            raise InvalidInputError(f"lease ttl must be a positive number of seconds, got {ttl!r}")
-        return max(1, int(ttl * 1000))
+    @staticmethod
+    def _lease_ms(ttl: float) -> int:
+        return milliseconds("lease ttl", ttl)
 
     async def acquire_lease(self, workflow_id: str, owner: str, ttl: float = 30.0) -> int:
         """Become the one worker driving the workflow; returns a fencing token.
@@ -424,8 +424,7 @@ class WorkflowStateManager(BaseManager):
 
         LeaseError if another owner holds a live lease.
         """
-        if not isinstance(owner, str) or not owner:
-            raise InvalidInputError(f"owner must be a non-empty string, got {owner!r}")
+        name("owner", owner)
         k = self._k(workflow_id)
         args = [self._op_id(), self.backend.channel("wf", workflow_id), workflow_id, owner, self._lease_ms(ttl)]
         return int(await self.backend.run("workflows/lease_acquire", [k.base, k.ops, k.op_order, k("lease")], args))
@@ -433,13 +432,13 @@ class WorkflowStateManager(BaseManager):
     async def renew_lease(self, workflow_id: str, fencing_token: int, ttl: float = 30.0) -> None:
         """Extend the lease held with ``fencing_token`` (LeaseError if it is stale)."""
         k = self._k(workflow_id)
-        args = [workflow_id, self._token(fencing_token), self._lease_ms(ttl)]
+        args = [workflow_id, str(integer("fencing_token", fencing_token)), self._lease_ms(ttl)]
         await self.backend.run("workflows/lease_renew", [k.base, k("lease")], args)
 
     async def release_lease(self, workflow_id: str, fencing_token: int) -> None:
         """Give the lease up (LeaseError if the token is stale)."""
         k = self._k(workflow_id)
-        await self.backend.run("workflows/lease_release", [k.base, k("lease")], [workflow_id, self._token(fencing_token)])
+        await self.backend.run("workflows/lease_release", [k.base, k("lease")], [workflow_id, str(integer("fencing_token", fencing_token))])
 
     # -- listing ---------------------------------------------------------------------------------
 
@@ -524,10 +523,8 @@ class WorkflowStateManager(BaseManager):
 
         Pub/sub is at-most-once: compare ``version`` to spot a gap and re-read with ``get``.
         """
-        if not callable(callback):
-            raise InvalidInputError(f"callback must be callable, got {callback!r}")
-        if not isinstance(workflow_id_glob, str) or not workflow_id_glob:
-            raise InvalidInputError(f"workflow_id_glob must be a non-empty string, got {workflow_id_glob!r}")
+        validate.text("workflow_id_glob", workflow_id_glob, empty=False)
+        validate.callback("callback", callback)
 
         def deliver(event: ChangeEvent) -> Any:
             return callback(to_workflow_event(event))
@@ -536,6 +533,7 @@ class WorkflowStateManager(BaseManager):
         return self.backend.events.subscribe("wf", workflow_id_glob, deliver)
 
     def unsubscribe(self, workflow_id_glob: str, callback: WorkflowCallback) -> None:
+        validate.text("workflow_id_glob", workflow_id_glob, empty=False)
         wrapper = self._wrappers.pop((workflow_id_glob, id(callback)), None)
         if wrapper is not None:
             self.backend.events.unsubscribe("wf", workflow_id_glob, wrapper)
