@@ -125,11 +125,6 @@ async def ours(args: dict[str, Any], shm: Shm) -> None:
     backend = RedisBackend(args["url"], key_prefix=args["queue"] + ":")
     orch = OrchestrationStateManager(backend=backend)
     await backend.connect()
-    if args.get("fast_path"):  # the proposed ScriptRunner fast path (bench/experiments.py)
-        sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-        from bench.experiments import fast_path
-
-        await fast_path(backend)
     team = "bench"
     await orch.create_team(team, exist_ok=True)
     if args["role"] == "producer":
@@ -262,9 +257,7 @@ async def saq(args: dict[str, Any], shm: Shm) -> None:
 def main() -> None:
     args = json.loads(sys.argv[1])
     shm = Shm(args["shm"])
-    if args["lib"] == "ours+fast path":
-        args["fast_path"] = True
-    asyncio.run({"ours": ours, "ours+fast path": ours, "bullmq": bullmq, "saq": saq}[args["lib"]](args, shm))
+    asyncio.run({"ours": ours, "bullmq": bullmq, "saq": saq}[args["lib"]](args, shm))
 
 
 if __name__ == "__main__":

@@ -130,8 +130,7 @@ def groups_of(makers: list[Any]) -> Iterator[list[Group]]:
 
 
 async def run(url: str, duration: float = 2.0, repeats: int = 3, peers_python: str | None = None,
-              worker_counts: tuple[int, ...] = (1, 4, 8), wake: bool = True,
-              experiment: bool = True) -> Section:
+              worker_counts: tuple[int, ...] = (1, 4, 8), wake: bool = True) -> Section:
     sec = Section("Task queue (enqueue + claim + complete, no-op tasks)")
     t_start = time.perf_counter()
     rid = run_id()
@@ -142,9 +141,8 @@ async def run(url: str, duration: float = 2.0, repeats: int = 3, peers_python: s
     try:
         for workers in worker_counts:
             makers = []
-            group_libs = libs + ([("ours+fast path", sys.executable)] if workers == 4 and experiment else [])
-            for lib, py in group_libs:
-                queue = f"bq{rid}{lib.replace('+', '').replace(' ', '')}{workers}"
+            for lib, py in libs:
+                queue = f"bq{rid}{lib}{workers}"
                 queues.append(queue)
                 roles = [("producer", 0)] + [("worker", i) for i in range(workers)]
                 makers.append(lambda lib=lib, py=py, queue=queue, roles=roles: Group(lib, py, url, queue, roles))
@@ -175,11 +173,6 @@ async def run(url: str, duration: float = 2.0, repeats: int = 3, peers_python: s
                 sec.comparisons.append(Comparison(f"tasks/s at {workers} workers / {peer}",
                                                   f"ours tasks/s ({workers} workers)",
                                                   f"{peer} tasks/s ({workers} workers)", target))
-    if experiment and 4 in worker_counts and peers_python:
-        sec.comparisons.append(Comparison("proposed: fast-path tasks/s at 4 workers / bullmq",
-                                          "ours+fast path tasks/s (4 workers)", "bullmq tasks/s (4 workers)", ">= 1.5"))
-        sec.comparisons.append(Comparison("proposed: fast-path tasks/s at 4 workers / saq",
-                                          "ours+fast path tasks/s (4 workers)", "saq tasks/s (4 workers)", ">= 1"))
     if wake:
         sec.absolute_targets.append(("ours wake-up p50", "<", 2.0))
         for peer in ("bullmq", "saq"):
