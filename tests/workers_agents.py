@@ -43,6 +43,15 @@ def restore_and_read(redis_url: str, prefix: str, agent_id: str) -> dict[str, An
     return asyncio.run(main())
 
 
+async def _all_started(store: AgentStateStore, key: str, workers: int) -> None:
+    """Wait until every worker process is running, so their rounds really overlap
+    (spawned processes start a second or more apart on a busy machine)."""
+    client = store.backend.client
+    await client.incr(key)
+    while int(await client.get(key) or 0) < workers:
+        await asyncio.sleep(0.01)
+
+
 def checkpoint_with_ownership(redis_url: str, prefix: str, agent_id: str, worker: int, rounds: int) -> list[Any]:
     """Take the lease now and then, give it up now and then, and checkpoint every round with
     whatever token we last held (possibly stale, possibly none).
@@ -54,6 +63,7 @@ def checkpoint_with_ownership(redis_url: str, prefix: str, agent_id: str, worker
         rng = random.Random(worker)
         out: list[Any] = []
         async with _store(redis_url, prefix, max_checkpoints=100_000) as store:
+            await _all_started(store, f"{prefix}barrier:{agent_id}", 4)
             token: int | None = None
             for i in range(rounds):
                 if rng.random() < 0.3:
