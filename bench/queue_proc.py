@@ -9,7 +9,9 @@ through a shared-memory file of int64 slots (no Redis traffic of their own):
     0 command (0 pause, 1 produce, 2 exit)   1 enqueued   2 producer ready   3 backlog limit
     8 + i completions of worker i            64 + i worker i ready
 
-Every worker runs one consumer (concurrency 1); tasks are no-ops. The producer keeps at
+Every worker runs one consumer (concurrency 1); tasks are no-ops. Ours completes a task and
+claims the next in one call (``complete_and_claim``), as bullmq's worker fetches the next job
+when it completes one; it blocks in ``claim_task`` only when that finds nothing. The producer keeps at
 most ``backlog`` tasks outstanding, enqueuing one task per call from 8 coroutines.
 
 Wake-up latency: a ``waiter`` blocks in the library's own blocking dequeue; a ``waker``
@@ -144,11 +146,14 @@ async def ours(args: dict[str, Any], shm: Shm) -> None:
         slot = DONE0 + i
         shm.set(READY0 + i, 1)
         n = 0
+        task = None
         while shm.get(CMD) != 2:
-            task = await orch.claim_task(team, agent, lease=30, wait=0.2)
-            if task is None:
-                continue
-            await orch.complete_task(team, task.id, None, token=task.token)
+            if task is None:   # idle: block in the claim until a task comes
+                task = await orch.claim_task(team, agent, lease=30, wait=0.2)
+                if task is None:
+                    continue
+            # complete and claim the next task in one script, as bullmq's worker fetches its next job
+            task = await orch.complete_and_claim(team, task.id, None, agent_id=agent, token=task.token, lease=30)
             n += 1
             shm.set(slot, n)
     await backend.close()

@@ -180,6 +180,8 @@ async def run(url: str, duration: float = 2.0, repeats: int = 3, peers_python: s
                 sec.comparisons.append(Comparison(f"wake-up p50 / {peer}", "ours wake-up p50", f"{peer} wake-up p50"))
     sec.notes.append(f"one consumer per worker process; a producer process keeps <= {BACKLOG_LIMIT} tasks outstanding "
                      "(8 coroutines, one enqueue call per task); bullmq keeps the last 1000 completed jobs like ours. "
+                     "Ours completes a task and claims the next in one script (complete_and_claim), as bullmq's "
+                     "worker fetches its next job when it completes one. "
                      "Wake-up: from just before the enqueue call (another process) to the blocked claim returning "
                      "the task, pauses of 2-6 ms between tasks.")
     sec.seconds = time.perf_counter() - t_start

@@ -4,6 +4,7 @@
     >>> task = await orch.claim_task("team", "worker-1", capabilities=["analysis"], lease=30, wait=5)
     >>> await orch.heartbeat("team", "worker-1")                       # extends the lease
     >>> await orch.complete_task("team", task.id, {"ok": True}, token=task.token)
+    >>> nxt = await orch.complete_and_claim("team", task.id, {"ok": True}, token=task.token)  # + the next task
     >>> await orch.release_task("team", task.id, token=task.token)      # or: give it back unfinished
 
 Every call is one Lua script under the team's hash tag. Expired leases go
@@ -108,12 +109,9 @@ class QueueOps(TeamOps):
         waiting blocks on a marker list the enqueue script pushes to, so it wakes at once.
         """
         validate_id("agent", agent_id)
-        lease_ms = self._ms(positive_number("lease", self.lease if lease is None else lease))
+        lease_ms = self._lease_ms(lease)
         wait = positive_number("wait", wait, allow_zero=True)
-        if capabilities is None:
-            mode: list[Any] = ["agent"]
-        else:
-            mode = ["given", *(_checked(check_name, c, "capability") for c in strings("capabilities", capabilities))]
+        mode = self._claim_mode(capabilities)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait
         while True:
@@ -198,6 +196,46 @@ class QueueOps(TeamOps):
         args = [task_id, self._dumps(result, what=f"result of task {task_id!r}"), *self._holder(agent_id, token),
                 self.completed_retention, self._window_ms()]
         return decode_task(reply(await self._write("complete", team_id, *args)))
+
+    async def complete_and_claim(
+        self,
+        team_id: str,
+        task_id: str,
+        result: Any = None,
+        *,
+        agent_id: str | None = None,
+        token: int | None = None,
+        capabilities: Iterable[str] | None = None,
+        lease: float | None = None,
+    ) -> ClaimedTask | None:
+        """Complete a task and claim the holder's next one in the same script (one round trip).
+
+        ``nxt = await orch.complete_and_claim("t", task.id, {"ok": True}, token=task.token)``.
+        The completion is checked and recorded as by ``complete_task`` (a refused one raises
+        LeaseError or InvalidTransitionError and claims nothing); then the task's holder (or
+        ``agent_id``, which must be the holder) claims as by ``claim_task`` with ``capabilities``
+        and ``lease``. Returns the newly claimed task, or None when nothing matched (it does not
+        wait: call ``claim_task(..., wait=...)`` then). A retried call (same op id) returns the
+        same task with the same token, or None again.
+        """
+        validate_id("task", task_id)
+        holder = self._holder(agent_id, token)
+        lease_ms = self._lease_ms(lease)
+        mode = self._claim_mode(capabilities)
+        args = [task_id, self._dumps(result, what=f"result of task {task_id!r}"), *holder,
+                self.completed_retention, self._window_ms(), lease_ms, self.max_stalls, self.dead_retention, *mode]
+        out = reply(await self._write("complete_claim", team_id, *args))
+        return decode_claimed(out) if "task" in out else None
+
+    def _lease_ms(self, lease: float | None) -> int:
+        return self._ms(positive_number("lease", self.lease if lease is None else lease))
+
+    @staticmethod
+    def _claim_mode(capabilities: Iterable[str] | None) -> list[Any]:
+        """ARGV of a claim: 'agent' (the registered capabilities) or 'given' and the capabilities."""
+        if capabilities is None:
+            return ["agent"]
+        return ["given", *(_checked(check_name, c, "capability") for c in strings("capabilities", capabilities))]
 
     async def fail_task(
         self,

@@ -1,4 +1,4 @@
-"""run_worker: claim, heartbeat, handle, complete or fail with the fencing token; stop gracefully.
+"""run_worker: claim, heartbeat, handle, complete (claiming the next task in the same call) or fail; stop gracefully.
 
     >>> async def handle(task: ClaimedTask) -> dict:
     ...     return {"summary": await summarize(task.data)}
@@ -72,21 +72,33 @@ async def run_worker(
     caps = None if capabilities is None else list(capabilities)
     stats = WorkerStats()
     signals = stop_on_signals(stop) if install_signals else contextlib.nullcontext()
+
+    def more() -> bool:  # claim the next task along with this completion?
+        return not stop.is_set() and (max_tasks is None or stats.claimed < max_tasks)
+
     with signals:
-        while not stop.is_set() and (max_tasks is None or stats.claimed < max_tasks):
-            try:
-                task = await orch.claim_task(team_id, agent_id, caps, lease, wait=claim_wait)
-            except BackendUnavailableError as exc:
-                log.warning("claim failed (%s); trying again", exc)
-                await _sleep_unless(stop, 1.0)
-                continue
-            if task is None:
-                continue
-            stats.claimed += 1
+        nxt: ClaimedTask | None = None  # claimed by the previous completion (complete_and_claim)
+        while True:
+            if nxt is not None:
+                task, nxt = nxt, None
+            elif stop.is_set() or (max_tasks is not None and stats.claimed >= max_tasks):
+                break
+            else:
+                try:
+                    task = await orch.claim_task(team_id, agent_id, caps, lease, wait=claim_wait)
+                except BackendUnavailableError as exc:
+                    log.warning("claim failed (%s); trying again", exc)
+                    await _sleep_unless(stop, 1.0)
+                    continue
+                if task is None:
+                    continue
+                stats.claimed += 1
             if stop.is_set():  # the stop came while the claim was on its way: give the task back
                 await _release(orch, team_id, task, stats)
                 break
-            await _work_on(orch, team_id, agent_id, handler, task, stop, grace, lease, retry_failures, stats)
+
+            nxt = await _work_on(orch, team_id, agent_id, handler, task, stop, grace, lease, retry_failures, stats,
+                                 caps, more)
     with contextlib.suppress(AgentStateError):
         await orch.update_agent_status(team_id, agent_id, "offline")
     log.info("worker %s stopped: %s", agent_id, stats)
@@ -96,7 +108,9 @@ async def run_worker(
 async def _work_on(
     orch: OrchestrationStateManager, team_id: str, agent_id: str, handler: Handler, task: ClaimedTask,
     stop: asyncio.Event, grace: float, lease: float | None, retry_failures: bool, stats: WorkerStats,
-) -> None:
+    caps: list[str] | None, more: Callable[[], bool],
+) -> ClaimedTask | None:
+    """Run the handler on ``task`` under keep_alive; returns the next task when the completion claimed one."""
     async with orch.keep_alive(team_id, agent_id, lease):
         job = asyncio.ensure_future(handler(task))
         stopper = asyncio.ensure_future(stop.wait())
@@ -111,18 +125,27 @@ async def _work_on(
             job.cancel()
             await asyncio.wait({job}, timeout=1.0)
             await _release(orch, team_id, task, stats)
-            return
-    await _finish(orch, team_id, task, job, retry_failures, stats)
+            return None
+    return await _finish(orch, team_id, agent_id, task, job, retry_failures, stats, caps, lease, more)
 
 
 async def _finish(
-    orch: OrchestrationStateManager, team_id: str, task: ClaimedTask, job: asyncio.Future[Any],
-    retry_failures: bool, stats: WorkerStats,
-) -> None:
+    orch: OrchestrationStateManager, team_id: str, agent_id: str, task: ClaimedTask, job: asyncio.Future[Any],
+    retry_failures: bool, stats: WorkerStats, caps: list[str] | None, lease: float | None, more: Callable[[], bool],
+) -> ClaimedTask | None:
+    """Complete or fail ``task``. A completion while the worker wants more work also claims the
+    next task in the same script (one round trip per task, as BullMQ's worker does); returns it."""
     error = job.exception()
+    nxt: ClaimedTask | None = None
     try:
         if error is None:
-            await orch.complete_task(team_id, task.id, job.result(), token=task.token)
+            if more():
+                nxt = await orch.complete_and_claim(team_id, task.id, job.result(), agent_id=agent_id,
+                                                    token=task.token, capabilities=caps, lease=lease)
+                if nxt is not None:
+                    stats.claimed += 1
+            else:
+                await orch.complete_task(team_id, task.id, job.result(), token=task.token)
             stats.completed += 1
         else:
             log.info("task %s failed: %r", task.id, error)
@@ -134,6 +157,7 @@ async def _finish(
     except AgentStateError as exc:  # Redis gone past the retries: the lease runs out, the task comes back
         stats.lost += 1
         log.error("task %s: could not record the outcome (%s); its lease will expire", task.id, exc)
+    return nxt
 
 
 async def _release(orch: OrchestrationStateManager, team_id: str, task: ClaimedTask, stats: WorkerStats) -> None:

@@ -1,4 +1,4 @@
--- Checks shared by orchestration/complete and orchestration/fail (after lib/orchestration.lua).
+-- Finishing tasks, shared by orchestration/complete, complete_claim and fail (after lib/orchestration.lua).
 
 -- May this caller finish task `id` now? Returns nil, or (error code, details).
 -- A task held through claim_task needs its fencing token; one given out by assign_task
@@ -26,4 +26,24 @@ local function finish_check(base, team, id, agent, token, verb)
       reason = 'held by ' .. holder .. ', not ' .. agent}
   end
   return nil
+end
+
+-- Accept the result of in-progress task `id` (finish_check passed): completed, out of :running and
+-- of its holder, into the capped :done history, complete event published. Returns the holder.
+-- The completed history is ordered by a score that only grows (history_score), so with many
+-- completions in one millisecond the trim still drops exactly the oldest ones.
+local function accept_completion(base, team, id, result, now, keep, window_ms, channel)
+  local t = tkey(base, id)
+  local holder = redis.call('HGET', t, 'agent') or ''
+  redis.call('ZREM', sub(base, 'running'), id)
+  release_agent(base, holder, id)
+  redis.call('HSET', t, 'status', 'completed', 'result', result, 'finished_at', now, 'lease_until', '',
+    'completed_by', holder)
+  local done = sub(base, 'done')
+  redis.call('ZADD', done, history_score(done, now), id)
+  redis.call('HINCRBY', base, 'completed_total', 1)
+  trim_history(base, done, keep, id, now, window_ms)
+  publish(channel, {key = team, op = 'complete', version = bump(base), task = id, agent = holder,
+    status = 'completed'})
+  return holder
 end

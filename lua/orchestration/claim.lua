@@ -18,67 +18,25 @@
 -- Retry: safe; a replayed op id returns the task the first call claimed, as it is now (an empty claim
 --   is not remembered).
 --
--- First moves expired leases back to pending and due retries to pending (at most 100 each per call),
--- then looks at the head of the generic pending zset and of one zset per candidate capability:
--- O(C log n) for C capabilities, never a scan of pending tasks.
+-- The claim itself is claim_next (lib/orchestration_claim.lua): expired leases and due retries
+-- first, then the heads of the candidate pending zsets, O(C log n) for C capabilities.
 
 --@include lib/core.lua
 --@include lib/orchestration.lua
+--@include lib/orchestration_claim.lua
 
 local base, ops, order = KEYS[1], KEYS[2], KEYS[3]
 local op_id, channel, team, agent = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local lease_ms, max_stalls, mode = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[9]
-local limits = {dead_keep = tonumber(ARGV[7]), window_ms = tonumber(ARGV[8])}
 
 local replay = task_replay(base, ops, op_id)
 if replay then return replay end
 if team_missing(base) then return fail('NOT_FOUND', {kind = 'team', id = team}) end
 
-local now = now_ms()
-reap_expired(base, team, now, max_stalls, channel, limits)
-promote_due(base, team, now, channel)
-
-local caps = {}
-local any = false
-local given = '\n'
-if mode == 'given' then
-  for i = 10, #ARGV do caps[#caps + 1] = ARGV[i]; given = given .. ARGV[i] .. '\n' end
-else
-  local stored = redis.call('HGET', akey(base, agent), 'caps') or '\n'
-  for cap in string.gmatch(stored, '[^\n]+') do caps[#caps + 1] = cap end
-  any = #caps == 0
-end
-if any then caps = redis.call('SMEMBERS', sub(base, 'caps')) end
-
-local best_id, best_score, best_cap = nil, nil, nil
-local function consider(cap)
-  local head = redis.call('ZRANGE', pkey(base, cap), 0, 0, 'WITHSCORES')
-  if head[1] then
-    local score = tonumber(head[2])
-    if not best_score or score < best_score then best_id, best_score, best_cap = head[1], score, cap end
-  end
-end
-consider('')
-for _, cap in ipairs(caps) do consider(cap) end
-
-if not best_id then
-  -- a waiting worker is alive: its claims count as heartbeats (no event for an empty claim)
-  if redis.call('EXISTS', akey(base, agent)) == 1 then redis.call('HSET', akey(base, agent), 'heartbeat_at', now) end
-  local wake = {sub(base, 'wake')}
-  if any then
-    wake[2] = sub(base, 'wake-any')
-  else
-    for _, cap in ipairs(caps) do wake[#wake + 1] = sub(base, 'wake:' .. cap) end
-  end
-  return cjson.encode({wait_ms = next_event_ms(base, now), wake = wake})
-end
-
-take_pending(base, best_id, best_cap)
-local new_caps = nil
-if mode == 'given' then new_caps = given end
-hold(base, agent, best_id, new_caps, now, true)
-local token = start_task(base, best_id, agent, lease_ms, 'claim', now)
-publish(channel, {key = team, op = 'claim', version = bump(base), task = best_id, agent = agent, token = token,
-  status = 'in_progress'})
-op_remember(ops, order, op_id, task_memo(best_id, token))
-return task_reply(base, best_id)
+local given = {}
+for i = 10, #ARGV do given[#given + 1] = ARGV[i] end
+local id, token = claim_next(base, team, agent, ARGV[9], given, now_ms(), {lease_ms = tonumber(ARGV[5]),
+  max_stalls = tonumber(ARGV[6]), limits = {dead_keep = tonumber(ARGV[7]), window_ms = tonumber(ARGV[8])},
+  channel = channel})
+if not id then return cjson.encode(token) end
+op_remember(ops, order, op_id, task_memo(id, token))
+return task_reply(base, id)

@@ -15,8 +15,7 @@
 -- Mode: write
 -- Retry: safe; a replayed op id returns the first reply; any other second completion is refused.
 --
--- The completed history is ordered by a score that only grows (history_score), so with many
--- completions in one millisecond the trim still drops exactly the oldest ones.
+-- The completion itself is accept_completion (lib/orchestration_finish.lua).
 
 --@include lib/core.lua
 --@include lib/orchestration.lua
@@ -32,19 +31,6 @@ if team_missing(base) then return fail('NOT_FOUND', {kind = 'team', id = team}) 
 local code, details = finish_check(base, team, id, agent, token, 'complete')
 if code then return fail(code, details) end
 
-local now = now_ms()
-local t = tkey(base, id)
-local holder = redis.call('HGET', t, 'agent') or ''
-redis.call('ZREM', sub(base, 'running'), id)
-release_agent(base, holder, id)
-redis.call('HSET', t, 'status', 'completed', 'result', result, 'finished_at', now, 'lease_until', '',
-  'completed_by', holder)
-local done = sub(base, 'done')
-redis.call('ZADD', done, history_score(done, now), id)
-redis.call('HINCRBY', base, 'completed_total', 1)
-trim_history(base, done, keep, id, now, window_ms)
-
-publish(channel, {key = team, op = 'complete', version = bump(base), task = id, agent = holder,
-  status = 'completed'})
+accept_completion(base, team, id, result, now_ms(), keep, window_ms, channel)
 op_remember(ops, order, op_id, task_memo(id))
 return task_reply(base, id)

@@ -1,0 +1,61 @@
+-- Claiming, shared by orchestration/claim and orchestration/complete_claim
+-- (needs lib/core.lua and lib/orchestration.lua first).
+
+-- Claim for `agent` the best pending task it can do, at server time `now`.
+-- First moves expired leases back to pending and due retries to pending (at most REAP_LIMIT each),
+-- then looks at the head of the generic pending zset and of one zset per candidate capability:
+-- O(C log n) for C capabilities, never a scan of pending tasks.
+-- `mode` 'given' = the capabilities in the list `given`; 'agent' = the agent's registered ones
+-- (none registered = any task). `opts` = {lease_ms = lease (> 0), max_stalls = stalls before a
+-- dead letter, limits = {dead_keep =, window_ms =}, channel = event channel ('' = none)}.
+-- Returns (id, token) of the claimed task, its claim event published; or (nil, {wait_ms = ms until
+-- the next lease/retry event (-1 none), wake = [marker lists to BLPOP on]}) when nothing matches.
+local function claim_next(base, team, agent, mode, given, now, opts)
+  local channel = opts.channel
+  reap_expired(base, team, now, opts.max_stalls, channel, opts.limits)
+  promote_due(base, team, now, channel)
+
+  local caps = {}
+  local any = false
+  local given_text = '\n'
+  if mode == 'given' then
+    for _, cap in ipairs(given) do caps[#caps + 1] = cap; given_text = given_text .. cap .. '\n' end
+  else
+    local stored = redis.call('HGET', akey(base, agent), 'caps') or '\n'
+    for cap in string.gmatch(stored, '[^\n]+') do caps[#caps + 1] = cap end
+    any = #caps == 0
+  end
+  if any then caps = redis.call('SMEMBERS', sub(base, 'caps')) end
+
+  local best_id, best_score, best_cap = nil, nil, nil
+  local function consider(cap)
+    local head = redis.call('ZRANGE', pkey(base, cap), 0, 0, 'WITHSCORES')
+    if head[1] then
+      local score = tonumber(head[2])
+      if not best_score or score < best_score then best_id, best_score, best_cap = head[1], score, cap end
+    end
+  end
+  consider('')
+  for _, cap in ipairs(caps) do consider(cap) end
+
+  if not best_id then
+    -- a waiting worker is alive: its claims count as heartbeats (no event for an empty claim)
+    if redis.call('EXISTS', akey(base, agent)) == 1 then redis.call('HSET', akey(base, agent), 'heartbeat_at', now) end
+    local wake = {sub(base, 'wake')}
+    if any then
+      wake[2] = sub(base, 'wake-any')
+    else
+      for _, cap in ipairs(caps) do wake[#wake + 1] = sub(base, 'wake:' .. cap) end
+    end
+    return nil, {wait_ms = next_event_ms(base, now), wake = wake}
+  end
+
+  take_pending(base, best_id, best_cap)
+  local new_caps = nil
+  if mode == 'given' then new_caps = given_text end
+  hold(base, agent, best_id, new_caps, now, true)
+  local token = start_task(base, best_id, agent, opts.lease_ms, 'claim', now)
+  publish(channel, {key = team, op = 'claim', version = bump(base), task = best_id, agent = agent, token = token,
+    status = 'in_progress'})
+  return best_id, token
+end
