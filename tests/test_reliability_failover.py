@@ -57,7 +57,7 @@ def _name_on(cluster: RedisClusterFixture, node: EmbeddedRedis, base: str, key: 
     """The first ``base-<n>`` whose key (``key(name)``) lives in ``node``'s slots."""
     for n in range(10_000):
         name = f"{base}-{n}"
-        if cluster.primary_for_slot(key_slot(key(name).encode())).port == node.port:
+        if cluster.primary_for_slot(key_slot(key(name).encode()), node).port == node.port:  # node's own view
             return name
     raise LookupError(f"no {base}-<n> hashes to port {node.port}")
 
