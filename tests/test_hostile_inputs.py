@@ -221,6 +221,7 @@ BASE: dict[str, Callable[[], Any]] = {
     "role": lambda: "user",
     "content": lambda: "hello",
     "status": lambda: "running",
+    "offline_for": lambda: 3600,
 }
 # Per (class, parameter) baselines.
 CLASS_BASE: dict[tuple[str, str], Callable[[], Any]] = {

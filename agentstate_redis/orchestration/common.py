@@ -31,6 +31,7 @@ class TeamBase(BaseManager):
         dead_retention: int = 10000,
         enqueue_dedupe_window: float = 86400.0,
         page_size: int = 50,
+        auto_prune_after: float | None = None,
         **settings: Any,
     ) -> None:
         self.sync_interval = positive_number("sync_interval", sync_interval)
@@ -46,6 +47,8 @@ class TeamBase(BaseManager):
         self.dead_retention = integer("dead_retention", dead_retention)
         self.enqueue_dedupe_window = positive_number("enqueue_dedupe_window", enqueue_dedupe_window, allow_zero=True)
         self.page_size = integer("page_size", page_size)
+        self.auto_prune_after = (None if auto_prune_after is None
+                                 else positive_number("auto_prune_after", auto_prune_after))
         super().__init__(persistence, **settings)
 
     def _team(self, team_id: str) -> Any:

@@ -18,8 +18,20 @@ per team, older ones deleted (10000); ``enqueue_dedupe_window`` seconds for
 which the id of a task deleted by those caps or by ``purge_dead`` is still
 refused by enqueue, so a producer re-sending it does not run it again (86400 =
 24 h; at most 100000 such ids per team, oldest forgotten first); ``page_size``
-tasks per queue in status reads (50). Events: ``subscribe_events("team-glob", callback)`` gets every
-change (kind ``team``, ops enqueue/claim/assign/complete/fail/stalled/...).
+tasks per queue in status reads (50); ``auto_prune_after`` seconds of silence
+after which ``reap`` also prunes agents (None = never, the default). Events:
+``subscribe_events("team-glob", callback)`` gets every change (kind ``team``,
+ops enqueue/claim/assign/complete/fail/stalled/agent_removed/agents_pruned/...).
+
+Agents: every id that registers, claims, is assigned or heartbeats joins the team
+and stays until removed, and run_worker's default id is the pod hostname, so a
+fleet must prune (bounded growth). ``await orch.remove_agent("t", "pod-7")``
+removes one (False if unknown; InvalidTransitionError naming the agent and the
+task while it holds an in-progress one). ``await orch.prune_agents("t", 3600)``
+removes every agent silent (no heartbeat, claim, update, by the server clock) for
+longer than that and holding no in-progress task, and returns their ids; each
+script call examines about 500 agents and the method loops. Call it from a
+coordinator periodically, or set ``auto_prune_after`` and call ``reap``.
 """
 
 from __future__ import annotations

@@ -294,7 +294,9 @@ class QueueOps(TeamOps):
         """Hand expired leases back to pending and make due retries pending now.
 
         Claims do this too; call it from a coordinator to keep an idle queue's
-        status current. ``await orch.reap("t")`` -> ``{"stalled": 1, "promoted": 0}``
+        status current. ``await orch.reap("t")`` -> ``{"stalled": 1, "promoted": 0}``.
+        With ``auto_prune_after`` set, it then runs ``prune_agents(team_id, auto_prune_after)``
+        and adds ``"pruned": <agents removed>``.
         """
         total = {"stalled": 0, "promoted": 0}
         while True:
@@ -303,7 +305,10 @@ class QueueOps(TeamOps):
             total["stalled"] += stalled
             total["promoted"] += promoted
             if stalled < REAP_LIMIT and promoted < REAP_LIMIT:
-                return total
+                break
+        if self.auto_prune_after is not None:
+            total["pruned"] = len(await self.prune_agents(team_id, self.auto_prune_after))
+        return total
 
     # -- reading -----------------------------------------------------------------------------
 

@@ -7,7 +7,9 @@
     []
 
 Each agent is its own hash, so concurrent status updates of different agents
-(or fields) never overwrite each other.
+(or fields) never overwrite each other. Agents stay until removed: ``remove_agent``
+drops one, ``prune_agents`` every one silent for a while (pods come and go with new
+hostnames, so a coordinator prunes, or ``reap`` does with ``auto_prune_after``).
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..errors import InvalidInputError
+from ..errors import InvalidInputError, InvalidTransitionError
 from ..keys import validate_id
-from ..validate import boolean, integer, strings
+from ..validate import boolean, integer, positive_number, strings
 from .common import TeamBase
 from .models import AgentCoordinationState, TaskQueueState, TeamState, check_name
 from .wire import as_list, decode_agent, decode_task, join_caps, pairs, reply, task_args
@@ -131,6 +133,53 @@ class TeamOps(TeamBase):
         cap = "" if capability is None else _checked(check_name, capability, "capability")
         data = await self._read("agents", team_id, self._ms(self.offline_after), "1", cap)
         return [decode_agent(flat) for flat in as_list(data)]
+
+    async def remove_agent(self, team_id: str, agent_id: str) -> bool:
+        """Remove an agent from the team: its hash (status, capabilities, so it leaves the
+        availability and capability filters), its held-task set and its team membership.
+
+        ``await orch.remove_agent("t", "pod-7")`` -> True, or False for an unknown agent
+        (harmless). Refused with InvalidTransitionError (naming the agent and the task, detail
+        ``task``) while the agent holds an in-progress task: complete, fail or release it first.
+        Task history that names the agent (``completed_by``) is kept. A heartbeat or claim by
+        the same id later simply joins it again.
+        """
+        validate_id("agent", agent_id)
+        try:
+            return await self._write("remove_agent", team_id, agent_id) == "1"
+        except InvalidTransitionError as exc:
+            task = exc.details.get("task")
+            raise InvalidTransitionError(
+                f"agent {agent_id!r} of team {team_id!r} holds in-progress task {task!r}; complete, fail or "
+                f"release it before removing the agent", **exc.details) from None
+
+    async def prune_agents(self, team_id: str, offline_for: float) -> list[str]:
+        """Remove every agent last heard of (heartbeat, claim, status update or registration, by
+        the server clock) more than ``offline_for`` seconds ago and holding no in-progress task;
+        returns the removed ids, sorted.
+
+        ``await orch.prune_agents("t", offline_for=3600)``. Each script call examines one
+        SSCAN step of about ``PRUNE_SCAN`` (500) agents; this loops until the whole set was
+        seen. A live worker heartbeats every ``sync_interval``, so pick ``offline_for`` well
+        above ``offline_after``. One ``agents_pruned`` event per script call that removed any.
+        """
+        ms = int(positive_number("offline_for", offline_for, allow_zero=True) * 1000)
+        self._team(team_id)
+        op_id = self._op_id()
+        removed: list[str] = []
+        cursor, step = "0", 0
+        while True:
+            out = await self._write("prune_agents", team_id, ms, cursor, op_id=f"{op_id}:{step}")
+            ids, cursor = self._parse_prune(out)
+            removed += ids
+            step += 1
+            if cursor == "0":
+                return sorted(set(removed))
+
+    @staticmethod
+    def _parse_prune(raw: Any) -> tuple[list[str], str]:
+        out = reply(raw)
+        return [str(i) for i in as_list(out.get("removed"))], str(out.get("cursor", "0"))
 
     @staticmethod
     def _check_unique(ids: list[str]) -> None:

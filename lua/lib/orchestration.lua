@@ -24,7 +24,10 @@
 -- :done and :dead scores only grow (history_score): the server time in ms, or one more than
 -- the newest when several land in one millisecond, so trimming the oldest is exact.
 -- :agents holds every agent that joined the team (registered, claimed, assigned or sent a
--- heartbeat): bounded by the fleet's real agents, not by the work done.
+-- heartbeat) until orchestration/remove_agent or orchestration/prune_agents drops it: without
+-- them it grows with every pod hostname ever seen, so a fleet's coordinator prunes silent ones.
+-- An agent is indexed by :agents, :agent:<id> (status, caps, current task: the availability and
+-- capability filters read these fields) and :held:<id>; nothing else names it.
 
 local SEQ_SPAN = 1099511627776
 local PRIO_OFFSET = 1000
@@ -323,4 +326,30 @@ local function agent_view(base, id, now, offline_ms)
   flat[#flat + 1] = 'online'
   flat[#flat + 1] = online
   return flat, online == '1'
+end
+
+-- The first task `agent` holds in progress (nil: none). Stale members of :held:<agent> (tasks
+-- finished or handed to someone else) do not count.
+local function held_task(base, agent)
+  local ids = redis.call('SMEMBERS', sub(base, 'held:' .. agent))
+  table.sort(ids)
+  for _, id in ipairs(ids) do
+    local f = redis.call('HMGET', tkey(base, id), 'status', 'agent')
+    if f[1] == 'in_progress' and f[2] == agent then return id end
+  end
+  return nil
+end
+
+-- The server time (ms) an agent was last heard of: its newest heartbeat, update or creation (0: never).
+local function agent_last_seen(base, agent)
+  local f = redis.call('HMGET', akey(base, agent), 'heartbeat_at', 'updated_at', 'created_at')
+  local seen = 0
+  for i = 1, 3 do seen = math.max(seen, tonumber(f[i] or '') or 0) end
+  return seen
+end
+
+-- Forget `agent`: its hash, its held set, its membership of :agents. True if it was a member.
+local function drop_agent(base, agent)
+  redis.call('DEL', akey(base, agent), sub(base, 'held:' .. agent))
+  return redis.call('SREM', sub(base, 'agents'), agent) == 1
 end
