@@ -16,6 +16,7 @@ import orjson
 from ..codec import loads
 from .models import AgentCoordinationState, ClaimedTask, Task
 
+
 def pairs(flat: Any) -> dict[str, str]:
     """A flat ``[field, value, ...]`` list (as HGETALL returns it) as a dict."""
     if not flat or isinstance(flat, dict):
