@@ -1,0 +1,131 @@
+"""Property-based test of the team task queue on the real server: Redis and a plain Python model agree.
+
+Any sequence of enqueue, claim, complete (with the current or a stale token), release and fail
+leaves every task in the state the model says, claims come out in priority order (FIFO within a
+priority), and a stale token is always refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+
+from agentstate_redis import InvalidTransitionError, LeaseError, OrchestrationStateManager, RedisBackend
+
+TEAM = "props"
+IDS = st.sampled_from([f"t{i}" for i in range(8)])
+PRIORITIES = st.sampled_from(["low", "normal", "high", 7])
+RANK = {"low": 0, "normal": 50, "high": 100}
+
+
+@dataclass
+class Modelled:
+    priority: int
+    seq: int
+    status: str = "pending"
+    token: int | None = None
+    stale: int | None = None   # a token this task handed out before, now dead
+
+
+class QueueMachine(RuleBasedStateMachine):
+    url = ""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.loop = asyncio.new_event_loop()
+        backend = RedisBackend(self.url, key_prefix=f"q{uuid.uuid4().hex[:8]}:")
+        self.orch = OrchestrationStateManager(backend=backend, max_attempts=1000, max_stalls=1000)
+        self.run(self.orch.create_team(TEAM))
+        self.model: dict[str, Modelled] = {}
+        self.seq = 0
+
+    def run(self, coro: Any) -> Any:
+        return self.loop.run_until_complete(coro)
+
+    def teardown(self) -> None:
+        self.run(self.orch.backend.close())
+        self.loop.close()
+
+    def _in(self, status: str) -> list[str]:
+        return sorted(t for t, m in self.model.items() if m.status == status)
+
+    @rule(task_id=IDS, priority=PRIORITIES)
+    def enqueue(self, task_id: str, priority: Any) -> None:
+        created = self.run(self.orch.enqueue_tasks(TEAM, [{"id": task_id, "priority": priority}]))
+        if task_id in self.model:
+            assert created == []   # idempotent by id, whatever state the task is in
+            return
+        assert created == [task_id]
+        self.seq += 1
+        self.model[task_id] = Modelled(RANK.get(priority, priority), self.seq)
+
+    @rule()
+    def claim(self) -> None:
+        pending = [t for t in self._in("pending")]
+        expected = min(pending, key=lambda t: (-self.model[t].priority, self.model[t].seq)) if pending else None
+        task = self.run(self.orch.claim_task(TEAM, "worker", lease=600))
+        if expected is None:
+            assert task is None
+            return
+        assert task is not None and task.id == expected
+        m = self.model[expected]
+        assert m.token is None or task.token > m.token
+        m.status, m.token = "in_progress", task.token
+
+    @rule(task_id=IDS, stale=st.booleans())
+    def complete(self, task_id: str, stale: bool) -> None:
+        m = self.model.get(task_id)
+        token = (m.stale if stale else m.token) if m else None
+        if m is None or token is None:
+            return
+        if m.status == "in_progress" and not stale:
+            done = self.run(self.orch.complete_task(TEAM, task_id, {"ok": task_id}, token=token))
+            assert done.status == "completed" and done.result == {"ok": task_id}
+            m.status, m.stale, m.token = "completed", token, None
+            return
+        with pytest.raises((LeaseError, InvalidTransitionError)):
+            self.run(self.orch.complete_task(TEAM, task_id, {"late": True}, token=token))
+
+    @rule(task_id=IDS)
+    def release(self, task_id: str) -> None:
+        m = self.model.get(task_id)
+        if m is None or m.status != "in_progress":
+            return
+        self.run(self.orch.release_task(TEAM, task_id, token=m.token))
+        m.status, m.stale, m.token = "pending", m.token, None   # keeps its place in line
+
+    @rule(task_id=IDS)
+    def fail_for_good(self, task_id: str) -> None:
+        m = self.model.get(task_id)
+        if m is None or m.status != "in_progress":
+            return
+        task = self.run(self.orch.fail_task(TEAM, task_id, "boom", retry=False, token=m.token))
+        assert task.status == "dead" and task.errors[-1].endswith("boom")
+        m.status, m.stale, m.token = "dead", m.token, None
+
+    @invariant()
+    def redis_agrees_with_the_model(self) -> None:
+        queue = self.run(self.orch.get_queue_status(TEAM))
+        assert queue.pending_count == len(self._in("pending"))
+        assert queue.in_progress_count == len(self._in("in_progress"))
+        assert queue.completed_total == len(self._in("completed"))
+        assert queue.dead_count == len(self._in("dead"))
+        for task_id, m in self.model.items():
+            assert self.run(self.orch.get_task(TEAM, task_id)).status == m.status
+
+
+@pytest.mark.slow
+def test_task_queue_state_machine_against_model(redis_url: str) -> None:
+    QueueMachine.url = redis_url
+    run_state_machine_as_test(
+        QueueMachine,
+        settings=settings(max_examples=40, stateful_step_count=30, deadline=None, derandomize=True,
+                          suppress_health_check=[HealthCheck.too_slow]),
+    )
