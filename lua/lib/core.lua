@@ -1,4 +1,5 @@
 -- Shared helpers, pasted into a script by `--@include lib/core.lua`.
+-- KEYS: none of its own; the functions take the keys the including script passes them.
 
 -- Milliseconds from the server's clock: the only clock leases, retries and TTLs use.
 local function now_ms()

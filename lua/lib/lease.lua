@@ -1,6 +1,7 @@
 -- Entity ownership leases with fencing tokens, pasted in by `--@include lib/lease.lua`
 -- (needs lib/core.lua first). The lease lives in its own hash: owner, token, until (ms),
 -- and fence, a counter that only grows, so a token is never handed out twice.
+-- KEYS: none of its own; each function takes the lease hash key of the including script.
 
 -- Take (or renew, for the same owner) the lease. Returns token, nil or nil, error details.
 local function lease_acquire(lease_key, owner, ttl_ms, now)

@@ -1,5 +1,6 @@
 -- Claiming, shared by orchestration/claim and orchestration/complete_claim
 -- (needs lib/core.lua and lib/orchestration.lua first).
+-- KEYS: the including script's KEYS[1] (the team base key); sub-keys derive from it.
 
 -- Claim for `agent` the best pending task it can do, at server time `now`.
 -- First moves expired leases back to pending and due retries to pending (at most REAP_LIMIT each),

@@ -1,5 +1,6 @@
 -- Creating tasks, shared by orchestration/enqueue and orchestration/create_team
 -- (needs lib/core.lua and lib/orchestration.lua first).
+-- KEYS: the including script's KEYS[1] (the team base key); sub-keys derive from it.
 
 -- ARGV from index `first` on: 6 fields per task: id, type, capability ('' = any agent),
 -- priority (integer -1000..1000), max attempts, payload (opaque JSON).

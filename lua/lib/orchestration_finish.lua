@@ -1,4 +1,5 @@
 -- Finishing tasks, shared by orchestration/complete, complete_claim and fail (after lib/orchestration.lua).
+-- KEYS: the including script's KEYS[1] (the team base key); sub-keys derive from it.
 
 -- May this caller finish task `id` now? Returns nil, or (error code, details).
 -- A task held through claim_task needs its fencing token; one given out by assign_task

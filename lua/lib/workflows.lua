@@ -1,4 +1,5 @@
 -- Workflow helpers, pasted in by `--@include lib/workflows.lua` (after lib/core.lua).
+-- KEYS: the including script's KEYS (the workflow's base hash and its sub-keys, one hash tag).
 --
 -- A workflow {wf:<id>} is: the base hash (status, total, cur, done, interval, #v,
 -- created/updated/started/finished ms, name/meta/error/reason as opaque JSON),
