@@ -3,8 +3,9 @@
     >>> sender = AutoPipeline(client)
     >>> await asyncio.gather(*(sender.evalsha(sha, 1, f"k{i}") for i in range(64)))
 
-A call made while nothing else is in flight goes out at once, alone, so a
-single caller pays no extra latency. Calls made while others are in flight
+A call made while nothing else is in flight goes out at once, alone, on a
+connection held for such calls (no pool checkout per call), so a single
+caller pays no extra latency. Calls made while others are in flight
 queue up and leave together as one pipeline (no MULTI: each script is atomic
 on its own) at the next turn of the event loop, on up to ``max_in_flight``
 connections. Each caller gets its own reply or exception, exactly as if it had
@@ -25,12 +26,13 @@ class AutoPipeline:
         self._queue: list[tuple[tuple[Any, ...], asyncio.Future[Any]]] = []
         self._in_flight = 0
         self._scheduled = False
+        self._held: Any = None  # the connection lone calls use; only one lone call runs at a time
 
     async def evalsha(self, *args: Any) -> Any:
         if self._in_flight == 0 and not self._queue:
             self._in_flight += 1
             try:
-                return await self.client.evalsha(*args)
+                return await self._alone(args)
             finally:
                 self._in_flight -= 1
                 self._schedule()
@@ -38,6 +40,21 @@ class AutoPipeline:
         self._queue.append((args, future))
         self._schedule()
         return await future
+
+    async def _alone(self, args: tuple[Any, ...]) -> Any:
+        conn = self._held
+        if conn is None:
+            conn = self._held = await self.client.connection_pool.get_connection()
+        await conn.send_command("EVALSHA", *args)
+        # Lost, timed out or cancelled mid-reply, redis-py disconnects the connection, so a late
+        # reply never answers the next call; it reconnects on next use.
+        return await conn.read_response()
+
+    async def close(self) -> None:
+        """Hand the held connection back to the client's pool."""
+        conn, self._held = self._held, None
+        if conn is not None:
+            await self.client.connection_pool.release(conn)
 
     def _schedule(self) -> None:
         if self._queue and not self._scheduled and self._in_flight < self.max_in_flight:

@@ -157,6 +157,10 @@ class ScriptRunner:
         self.retry_seconds = retry_seconds
         self.after_write = after_write
 
+    async def close(self) -> None:
+        if isinstance(self.sender, AutoPipeline):
+            await self.sender.close()
+
     async def run(self, name: str, keys: Sequence[str], args: Sequence[Any] = ()) -> Any:
         script = self.library[name]
         if len(keys) != len(script.keys):

@@ -13,7 +13,7 @@ BackendUnavailableError at once (there is never a fallback to another backend).
 from __future__ import annotations
 
 import asyncio
-import uuid
+import os
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 def new_op_id() -> str:
     """A fresh operation id: sent with every write so a retried call applies once."""
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()
 
 
 class Backend(ABC):
@@ -98,6 +98,8 @@ class Backend(ABC):
         if self._hub is not None:
             await self._hub.close()
             self._hub = None
+        if self._runner is not None:
+            await self._runner.close()
         if self._client is not None:
             await _close_client(self._client)
             self._client = None

@@ -22,6 +22,7 @@ from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.sentinel import Sentinel
 
 from ..errors import InvalidInputError
+from ..packing import hiredis_packing
 from .base import Backend
 
 DEFAULT_URL = "redis://localhost:6379/0"
@@ -91,7 +92,8 @@ class RedisBackend(Backend):
         )
         if self.requested_db is not None:  # the URL's /db would otherwise win over the argument
             pool.connection_kwargs["db"] = self.requested_db
-        client = aioredis.Redis(connection_pool=pool)
+        pool.connection_class = hiredis_packing(pool.connection_class)
+        client = aioredis.Redis.from_pool(pool)  # the client owns the pool: closing it closes the sockets
         self.db = int(pool.connection_kwargs.get("db", 0) or 0)
         return client
 

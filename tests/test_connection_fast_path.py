@@ -1,0 +1,100 @@
+"""The client's hot path: commands packed by hiredis, lone script calls on a held connection."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import redis.asyncio as aioredis
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from redis.asyncio.connection import Connection, UnixDomainSocketConnection
+from redis.exceptions import DataError
+
+from agentstate_redis import RedisBackend, StateManager
+from agentstate_redis.autopipeline import AutoPipeline
+from agentstate_redis.packing import _HiredisPacking, hiredis_packing
+
+ARG = st.one_of(st.text(), st.binary(), st.integers(-(2**63), 2**63), st.floats(allow_nan=False))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(["EVALSHA", "HSET", "SCRIPT LOAD", "CONFIG GET"]), st.lists(ARG, max_size=20))
+def test_hiredis_packing_sends_the_same_bytes_as_redis_py(command: str, args: list[object]) -> None:
+    ours, theirs = hiredis_packing(Connection)(), Connection()
+    assert b"".join(ours.pack_command(command, *args)) == b"".join(theirs.pack_command(command, *args))
+    batch = [(command, *args), ("PING",)]
+    assert b"".join(ours.pack_commands(batch)) == b"".join(theirs.pack_commands(batch))
+
+
+def test_hiredis_packing_refuses_what_redis_py_refuses() -> None:
+    conn = hiredis_packing(Connection)()
+    for bad in (None, object()):
+        with pytest.raises(DataError):
+            conn.pack_command("SET", "k", bad)
+    assert b"".join(conn.pack_command("SET", "k", memoryview(b"v"))) == b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n"
+
+
+def test_hiredis_packing_keeps_the_connection_kind() -> None:
+    unix = hiredis_packing(UnixDomainSocketConnection)
+    assert issubclass(unix, UnixDomainSocketConnection) and issubclass(unix, _HiredisPacking)
+    assert hiredis_packing(unix) is unix
+
+
+async def test_the_backend_pool_packs_with_hiredis_and_round_trips_any_text(redis_backend: RedisBackend) -> None:
+    assert issubclass(redis_backend.client.connection_pool.connection_class, _HiredisPacking)
+    state = StateManager(backend=redis_backend)
+    value = {"é✓": "\x00 binary-ish \uffff", "n": 2**53 - 1, "f": 0.1, "nested": {"a": [1, None, True]}}
+    await state.save("unicode", value)
+    assert await state.get("unicode") == value
+
+
+SLOW_SCRIPT = "local t = redis.call('TIME'); local s = t[1] * 1e6 + t[2]; " \
+              "repeat t = redis.call('TIME') until t[1] * 1e6 + t[2] - s > 150000; return 'slow'"
+
+
+async def test_a_lone_call_cancelled_mid_flight_does_not_hand_its_reply_to_the_next(redis_backend: RedisBackend) -> None:
+    """The held connection is dropped when a call is abandoned: its late reply must not answer the next call."""
+    sender = redis_backend._runner.sender  # type: ignore[union-attr]
+    assert isinstance(sender, AutoPipeline)
+    slow = await redis_backend.client.script_load(SLOW_SCRIPT)
+    fast = await redis_backend.client.script_load("return ARGV[1]")
+    call = asyncio.ensure_future(sender.evalsha(slow, 0))
+    await asyncio.sleep(0.03)
+    call.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await call
+    replies = [await sender.evalsha(fast, 0, f"reply-{i}") for i in range(3)]
+    assert replies == ["reply-0", "reply-1", "reply-2"]
+
+
+async def test_a_lone_call_rides_out_its_connection_being_killed(redis_backend: RedisBackend, redis_url: str) -> None:
+    state = StateManager(backend=redis_backend)
+    await state.save("k", {"v": 1})
+    admin = aioredis.Redis.from_url(redis_url)
+    try:
+        assert await admin.client_kill_filter(_type="normal", skipme=True) >= 1
+    finally:
+        await admin.aclose()
+    assert await state.update("k", {"v": 2}) == 2  # the runner's retry resends on a fresh connection
+    assert await state.get("k") == {"v": 2}
+
+
+async def test_closing_the_backend_closes_its_sockets(redis_url: str, prefix: str) -> None:
+    admin = aioredis.Redis.from_url(redis_url)
+    name = f"closing-{prefix}"
+
+    async def ours() -> int:
+        return sum(1 for c in await admin.client_list() if c.get("name") == name)
+
+    try:
+        url = redis_url + ("&" if "?" in redis_url else "?") + f"client_name={name}"
+        backend = RedisBackend(url, key_prefix=prefix)
+        state = StateManager(backend=backend)
+        await asyncio.gather(*(state.save(f"k{i}", {"i": i}) for i in range(50)))  # a held and pooled connections
+        assert await ours() >= 2
+        await backend.close()
+        await asyncio.sleep(0.05)
+        assert await ours() == 0
+    finally:
+        await admin.aclose()
