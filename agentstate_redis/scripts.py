@@ -165,7 +165,7 @@ class ScriptRunner:
         script = self.library[name]
         if len(keys) != len(script.keys):
             raise TypeError(f"{name} takes {len(script.keys)} keys, got {len(keys)}")
-        argv = [_arg(a) for a in args]
+        argv = [a if type(a) is str else _arg(a) for a in args]
         keys = list(keys)
         try:
             reply = await self._call(script, keys, argv)

@@ -2,7 +2,8 @@
 
 Compared, interleaved in each repeat, with
 - ours with ``RedisBackend(autopipeline=False)`` at 64 tasks: what coalescing concurrent script calls buys;
-- raw redis-py doing the same round trips (HSET / HGETALL / HSET one field): the client limit;
+- raw redis-py doing the same round trips (HSET / HGETALL / HSET one field): the client limit
+  (sequential: redis-py's default client; 64 tasks: a pool of the same size as ours);
 - ``redis-benchmark`` running EVALSHA of our ``state/save`` script with 64 clients: the server limit;
 - agenticaiframework's StateManager with its Redis backend (peers venv, subprocess).
 """
@@ -155,13 +156,16 @@ async def run(url: str, duration: float = 2.0, repeats: int = 3, peers_python: s
     state = StateManager(backend=backend)
     pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=POOL, decode_responses=True)
     raw = aioredis.Redis(connection_pool=pool)
+    # Sequential latency is compared with redis-py's default client (its ConnectionPool): ours sends a
+    # lone call on a held connection, so the bounded pool's checkout would only slow the baseline down.
+    raw_default = aioredis.Redis.from_url(url, decode_responses=True)
     await backend.connect()
     noap_backend = RedisBackend(url, key_prefix=prefix, connection_pool_size=POOL, autopipeline=False)
     noap = StateManager(backend=noap_backend)
     await noap_backend.connect()
     # warm up both clients (connections, script cache)
     await ours_sequential(state, 0.1, "warm")
-    await raw_sequential(raw, 0.1, f"{prefix}rawwarm")
+    await raw_sequential(raw_default, 0.1, f"{prefix}rawwarm")
     rb_keys = state._keys("bench-rb")
     rb_sha = backend._runner.library["state/save"].sha if backend._runner else ""
     rb_channel = backend.channel("state", "bench-rb")
@@ -172,7 +176,7 @@ async def run(url: str, duration: float = 2.0, repeats: int = 3, peers_python: s
             for op in ("save", "get", "update"):
                 sec.add(f"ours {op} p50 (sequential)", _ns_to_us(pct(r["lat"][op], 50)), "µs")
             sec.add("ours ops/s (sequential)", r["ops"] / r["elapsed"], "ops/s", "higher")
-            r = await raw_sequential(raw, duration, f"{prefix}rawseq")
+            r = await raw_sequential(raw_default, duration, f"{prefix}rawseq")
             for op, cmd in (("save", "HSET"), ("get", "HGETALL"), ("update", "HSET 1 field")):
                 sec.add(f"raw redis-py {cmd} p50 (sequential)", _ns_to_us(pct(r["lat"][op], 50)), "µs")
             sec.add("raw redis-py ops/s (sequential)", r["ops"] / r["elapsed"], "ops/s", "higher")
@@ -207,6 +211,7 @@ async def run(url: str, duration: float = 2.0, repeats: int = 3, peers_python: s
         await delete_prefix(url, f"{prefix}*")
         await delete_prefix(url, f"state:{prefix}af*")
         await raw.aclose()
+        await raw_default.aclose()
         await pool.disconnect()
     sec.comparisons += [
         Comparison("save p50 / raw HSET p50 (sequential)", "ours save p50 (sequential)",

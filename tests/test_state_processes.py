@@ -8,6 +8,7 @@ from agentstate_redis import RedisBackend, StateManager
 
 from . import workers_state
 from .procs import _ctx, run_processes
+from .waiting import eventually
 
 WORKERS = 8
 TIMES = 500
@@ -59,7 +60,13 @@ async def test_another_process_sees_every_change_in_order(redis_url: str, prefix
         await state.save("agent:ttl", {"short": True}, ttl=0.3)
         expected.append(("agent:ttl", None, {"short": True}))
         expected.append(("agent:ttl", None, None))  # the expiry, via keyspace notifications
-        await asyncio.sleep(1.0)
+        # reading an expired key expires it at once (and notifies), so the expiry lands before the stop
+        # event however late the server's active expiry cycle runs on a loaded machine
+        await asyncio.sleep(0.35)
+        async def expired() -> bool:
+            return await state.get_version("agent:ttl") == 0
+
+        await eventually(expired, what="agent:ttl to expire")
         await state.save("agent:stop", {})
         expected.append(("agent:stop", None, {}))
         got = [await asyncio.to_thread(out.get, True, 30) for _ in expected]

@@ -21,23 +21,25 @@ local op_id, channel, key, expected, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4], t
 local replay = op_replay(ops, op_id)
 if replay then return replay end
 
-local old = redis.call('HGETALL', data)
 local current = tonumber(redis.call('HGET', data, '#v') or '0')
 if expected ~= '' and tonumber(expected) ~= current then
   return fail('CONFLICT', {kind = 'state', id = key, expected = tonumber(expected), actual = current})
 end
 
+local old = nil
+if channel ~= '' then old = redis.call('HGETALL', data) end
 local version = current + 1
 if current == 0 then
   version = tonumber(redis.call('GET', tomb) or '0') + 1
 end
+local new = {'#v', tostring(version)}
+for i = 6, #ARGV do new[#new + 1] = ARGV[i] end
 redis.call('DEL', data)
-redis.call('HSET', data, '#v', version)
-for i = 6, #ARGV, 1000 do  -- chunks keep unpack() under Lua's stack limit
-  redis.call('HSET', data, unpack(ARGV, i, math.min(i + 999, #ARGV)))
+for i = 1, #new, 1000 do  -- chunks keep unpack() under Lua's stack limit
+  redis.call('HSET', data, unpack(new, i, math.min(i + 999, #new)))
 end
 if ttl > 0 then redis.call('PEXPIRE', data, ttl) end
 
-publish(channel, {key = key, op = 'save', version = version, old = old, new = redis.call('HGETALL', data)})
+if old then publish(channel, {key = key, op = 'save', version = version, old = old, new = new}) end
 op_remember(ops, order, op_id, tostring(version))
 return tostring(version)
