@@ -299,7 +299,7 @@ class EventHub:
             for entry in entries:
                 await self._deliver(entry, event)
         elif mtype == "message" and message["channel"].endswith("__:expired"):
-            parsed = self.keys.parse_base(message["data"])
+            parsed = self.keys.parse_expired(message["data"])
             if parsed is None:
                 return
             kind, ident = parsed

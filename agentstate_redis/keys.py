@@ -26,6 +26,7 @@ _ESCAPES = {"%": "%25", "{": "%7B", "}": "%7D"}
 _ESCAPE = re.compile(r"[%{}]")
 _UNESCAPE = re.compile(r"%(25|7B|7D)")
 _UNESCAPES = {"25": "%", "7B": "{", "7D": "}"}
+_TOOL_CACHE = "cache:"  # sub-key of {tool:<name>} holding one cached result (see Keys.tool_cache)
 
 
 def escape_id(ident: str) -> str:
@@ -111,6 +112,18 @@ class Keys:
     def tool(self, tool_name: str) -> EntityKeys:
         return self.entity("tool", tool_name)
 
+    def tool_cache(self, tool_name: str, params_hash: str) -> tuple[str, str]:
+        """A cached tool result and its compute lock: sub-keys of ``{tool:<name>}``, so one script
+        reads the entry and counts the hit in the tool's stats. The entry's expiry reaches
+        subscribers as kind ``toolcache``, id ``<tool>:<hash>`` (see :meth:`parse_expired`).
+
+            >>> Keys("p:").tool_cache("search", "ab12")
+            ('p:{tool:search}:cache:ab12', 'p:{tool:search}:cachelock:ab12')
+        """
+        k = self.tool(tool_name)
+        h = escape_id(validate_id("toolcache", params_hash, what="parameters_hash"))
+        return k(_TOOL_CACHE + h), k("cachelock:" + h)
+
     def kb(self, knowledge_base_id: str) -> EntityKeys:
         return self.entity("kb", knowledge_base_id)
 
@@ -131,6 +144,20 @@ class Keys:
             return None
         kind, sep, ident = redis_key[len(self.prefix) + 1 : -1].partition(":")
         return (kind, unescape_id(ident)) if sep and ident else None
+
+    def parse_expired(self, redis_key: str) -> tuple[str, str] | None:
+        """The (kind, id) subscribers see when ``redis_key`` expires: an entity's base key as
+        :meth:`parse_base`, or a cached tool result (``'p{tool:t}:cache:h'`` -> ``('toolcache', 't:h')``);
+        None for other keys (locks and other sub-keys, foreign keys)."""
+        parsed = self.parse_base(redis_key)
+        if parsed is not None:
+            return parsed
+        head = self.prefix + "{tool:"
+        end = redis_key.find("}")  # ids are escaped: the first brace closes the hash tag
+        if end < 0 or not redis_key.startswith(head) or not redis_key.startswith("}:" + _TOOL_CACHE, end):
+            return None
+        tool, params_hash = redis_key[len(head) : end], redis_key[end + 2 + len(_TOOL_CACHE) :]
+        return ("toolcache", f"{unescape_id(tool)}:{unescape_id(params_hash)}") if tool and params_hash else None
 
     def parse_entity(self, redis_key: str) -> tuple[str, str] | None:
         """The (kind, id) owning any of our keys, base or sub-key (``'p{agent:a}:tools'`` -> ``('agent', 'a')``)."""

@@ -39,3 +39,25 @@ def test_control_characters_are_refused(ident: str) -> None:
 def test_prefix_must_not_contain_braces() -> None:
     with pytest.raises(InvalidInputError, match="braces"):
         Keys("a{b}:")
+
+
+@pytest.mark.parametrize("tool", ["search", "a}:cache:x", "{", "100%", "a:b"])
+@pytest.mark.parametrize("params_hash", ["ab12", "x}y", "h:lock", "%7D", "{}"])
+def test_tool_cache_entries_are_tool_sub_keys_whose_expiry_maps_to_toolcache(tool: str, params_hash: str) -> None:
+    keys = Keys("p:")
+    entry, lock = keys.tool_cache(tool, params_hash)
+    assert entry.startswith(keys.tool(tool).base + ":") and lock.startswith(keys.tool(tool).base + ":")
+    assert keys.parse_entity(entry) == keys.parse_entity(lock) == ("tool", tool)
+    assert keys.parse_expired(entry) == ("toolcache", f"{tool}:{params_hash}")
+    assert keys.parse_expired(lock) is None  # the compute lock's expiry is no cache event
+    assert keys.parse_base(entry) is None
+    assert lock not in {keys.tool_cache(tool, other)[0] for other in (params_hash, "lock", params_hash + ":lock")}
+
+
+def test_parse_expired_keeps_base_keys_and_ignores_other_sub_keys() -> None:
+    keys = Keys("p:")
+    assert keys.parse_expired(keys.state("a:b").base) == ("state", "a:b")
+    assert keys.parse_expired(keys.entity("toolexec", "e1").base) == ("toolexec", "e1")
+    for other in (keys.tool("t")("stats"), keys.tool("t").ops, keys.agent("a")("cache:x"), "q:{tool:t}:cache:h",
+                  "p:{tool:t}:cache:", "p:{tool:t", "p:{tool:}:cache:h"):
+        assert keys.parse_expired(other) is None, other

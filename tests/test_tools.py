@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from redis.crc import key_slot
 
 from agentstate_redis import (
     AlreadyExistsError,
@@ -15,6 +16,7 @@ from agentstate_redis import (
     NotFoundError,
 )
 from agentstate_redis.backends.base import Backend
+from agentstate_redis.backends.redis import RedisBackend
 from agentstate_redis.events import ChangeEvent
 from agentstate_redis.tools import (
     RetryState,
@@ -225,7 +227,7 @@ async def test_cache_entry_expires_by_ttl_and_the_expiry_reaches_a_subscriber(to
     await wait_for(lambda: any(e.op == "expired" for e in events))
     expired = next(e for e in events if e.op == "expired")
     assert expired.kind == "toolcache" and expired.id == f"search_web:{hash_parameters(params)}"
-    assert [e.op for e in events][0] == "set"
+    assert events[0].op == "set"
     assert await tools.get_cached_result("search_web", params) is None
 
 
@@ -250,11 +252,98 @@ async def test_get_or_compute_caches_async_results_and_releases_the_lock_on_fail
 
 
 async def test_get_or_compute_takes_over_an_expired_lock(tools: ToolStateManager) -> None:
+    events: list[ChangeEvent] = []
+    await tools.subscribe_cache("calc", events.append)
     ck = tools._cache_keys("calc", hash_parameters({"x": 2}))
     # a computer that took the lock and died
-    assert (await tools.backend.run("tools/cache_acquire", [ck.base, ck("lock")], ["dead", 200]))[0] == "compute"
+    acquire_keys = [ck.base, ck.lock, ck.tool("stats"), ck.tool.ops, ck.tool.op_order]
+    reply = await tools.backend.run("tools/cache_acquire", acquire_keys, ["", "", "calc", "dead", 200])
+    assert reply[0] == "compute"
     result = await asyncio.wait_for(tools.get_or_compute("calc", {"x": 2}, lambda: "mine"), 10)
     assert result == "mine"
+    await wait_for(lambda: any(e.op == "set" for e in events))
+    await asyncio.sleep(0.3)  # the lock's expiry (a sub-key of the tool) is no cache event
+    assert [(e.op, e.id) for e in events] == [("set", ck.ident)]
+
+
+def _spy_on_scripts(tools: ToolStateManager, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    calls: list[str] = []
+    run = tools.backend.run
+
+    async def spy(name: str, keys: Any, args: Any = ()) -> Any:
+        calls.append(name)
+        return await run(name, keys, args)
+
+    monkeypatch.setattr(tools.backend, "run", spy)
+    return calls
+
+
+async def test_a_cache_lookup_is_one_script_call_that_counts(tools: ToolStateManager,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The entry lives under the tool's hash tag, so reading it and counting the hit or miss is one
+    script (one round trip, and legal on Redis Cluster: every key in one slot)."""
+    params = {"query": "AI news"}
+    ck = tools._cache_keys("search_web", hash_parameters(params))
+    prefix = tools.keys.prefix
+    assert ck.base == f"{prefix}{{tool:search_web}}:cache:{hash_parameters(params)}"
+    assert ck.lock == f"{prefix}{{tool:search_web}}:cachelock:{hash_parameters(params)}"
+    assert {key_slot(k.encode()) for k in (ck.base, ck.lock, ck.tool("stats"), ck.tool.ops)} == {
+        key_slot(ck.tool.base.encode())}
+    await tools.cache_result(ToolCacheEntry(tool_name="search_web", parameters=params, result=[1]))
+    calls = _spy_on_scripts(tools, monkeypatch)
+
+    assert (await tools.get_cached_result("search_web", params)) is not None
+    assert calls == ["tools/cache_get"]
+    assert await tools.get_cached_result("search_web", {"query": "other"}) is None
+    assert calls[1:] == ["tools/cache_get"]
+    assert (await tools.get_cached_result("search_web", params, count=False)) is not None
+    assert calls[2:] == ["tools/cache_peek"]
+    assert await tools.get_or_compute("search_web", params, lambda: [2]) == [1]
+    assert calls[3:] == ["tools/cache_acquire"]
+    assert await tools.get_or_compute("search_web", {"query": "new"}, lambda: [3]) == [3]
+    assert calls[4:] == ["tools/cache_acquire", "tools/cache_set"]
+    stats = await tools.get_tool_stats("search_web")
+    assert (stats.cache_hits, stats.cache_misses) == (2, 2)
+
+
+async def test_a_retried_cache_lookup_counts_once(tools: ToolStateManager, monkeypatch: pytest.MonkeyPatch) -> None:
+    params = {"query": "AI news"}
+    await tools.cache_result(ToolCacheEntry(tool_name="search_web", parameters=params, result=[1]))
+    seen: list[ChangeEvent] = []
+    await tools.subscribe_events("search_web", seen.append)
+    # what tenacity sends after a dropped reply: the same op id again
+    for op in ("hit-op", "miss-op", "compute-hit-op"):
+        monkeypatch.setattr(tools, "_op_id", lambda op=op: op)
+        for _ in range(2):
+            if op == "hit-op":
+                assert (await tools.get_cached_result("search_web", params)).result == [1]  # type: ignore[union-attr]
+            elif op == "miss-op":
+                assert await tools.get_cached_result("search_web", {"query": "none"}) is None
+            else:
+                assert await tools.get_or_compute("search_web", params, lambda: [2]) == [1]
+    stats = await tools.get_tool_stats("search_web")
+    assert (stats.cache_hits, stats.cache_misses) == (2, 1)
+    await wait_for(lambda: len(seen) >= 3)
+    await asyncio.sleep(0.1)
+    assert [(e.kind, e.id, e.op) for e in seen] == [
+        ("tool", "search_web", "cache_hit"), ("tool", "search_web", "cache_miss"), ("tool", "search_web", "cache_hit")]
+
+
+async def _script_calls(backend: RedisBackend) -> int:
+    stats = await backend.client.info("commandstats")
+    return sum(int(v["calls"]) for k, v in stats.items() if k in ("cmdstat_eval", "cmdstat_evalsha"))
+
+
+async def test_a_cache_hit_is_one_evalsha_on_the_server(redis_backend: RedisBackend) -> None:
+    tools = ToolStateManager(backend=redis_backend)
+    params = {"query": "AI news"}
+    await tools.cache_result(ToolCacheEntry(tool_name="search_web", parameters=params, result=[1]))
+    await tools.get_cached_result("search_web", params)  # scripts loaded (NOSCRIPT fallback out of the way)
+    before = await _script_calls(redis_backend)
+    assert (await tools.get_cached_result("search_web", params)) is not None
+    assert await tools.get_cached_result("search_web", {"query": "other"}) is None
+    assert await _script_calls(redis_backend) - before == 2
+    assert (await tools.get_tool_stats("search_web")).cache_hits == 2
 
 
 # -- retries ---------------------------------------------------------------------------------------

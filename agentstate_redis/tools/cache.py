@@ -7,12 +7,14 @@
     {'results': [1, 2]}
     >>> await tools.get_or_compute("search_web", {"query": "AI news"}, lambda: search("AI news"))
 
-Each entry is its own entity ``{toolcache:<tool>:<hash>}`` (not a sub-key of
-``{tool:<name>}``), so its TTL expiry reaches subscribers as an ``expired``
-event of kind ``toolcache`` (see :meth:`CacheMixin.subscribe_cache`). Hits and
-misses are counted in the tool's stats by a second tiny script
-(``tools/count_cache``) that the facade runs after each lookup; the two cannot
-share one script because they live under different hash tags.
+Each entry lives under its tool's hash tag, ``{tool:<name>}:cache:<hash>`` (its
+compute lock at ``{tool:<name>}:cachelock:<hash>``), next to the tool's stats. So
+a lookup is one script (``tools/cache_get``) that reads the entry and counts the
+hit or miss: one round trip, also on Redis Cluster (``count=False`` runs the
+read-only ``tools/cache_peek``). An entry's TTL expiry still reaches subscribers
+as an ``expired`` event of kind ``toolcache``, id ``<tool>:<hash>`` (see
+:meth:`CacheMixin.subscribe_cache` and ``Keys.parse_expired``). All of a tool's
+entries share one cluster slot.
 
 Stampede protection: :meth:`get_or_compute` takes a short lock (TTL
 ``lock_timeout``) next to a missing entry; one caller computes, the others
@@ -26,19 +28,30 @@ import asyncio
 import inspect
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from .. import validate
 from ..codec import loads
 from ..errors import InvalidInputError
 from ..events import Callback, Subscription
-from ..keys import escape_glob, validate_id
+from ..keys import EntityKeys, escape_glob, validate_id
 from .models import ToolCacheEntry, server_time
 from .params_hash import hash_parameters
 from .records import pairs
 
 POLL_START = 0.01
 POLL_MAX = 0.2
+
+
+@dataclass(frozen=True)
+class CacheKeys:
+    """The keys of one cache entry, all under its tool's hash tag."""
+
+    tool: EntityKeys  # ``{tool:<name>}``: stats, ops
+    base: str  # the entry hash
+    lock: str  # get_or_compute's compute lock
+    ident: str  # ``<tool>:<hash>``, the id its events carry
 
 
 class CacheMixin:
@@ -50,15 +63,15 @@ class CacheMixin:
     cache_ttl: float
     _op_id: Callable[[], str]
     _dumps: Callable[..., str]
-    _tool_keys: Callable[[str], Any]
 
     parameters_hash = staticmethod(hash_parameters)
 
-    def _cache_keys(self, tool_name: str, params_hash: str) -> Any:
+    def _cache_keys(self, tool_name: str, params_hash: str) -> CacheKeys:
         validate_id("tool", tool_name)
         validate_id("toolcache", params_hash, what="parameters_hash")
         ident = validate_id("toolcache", f"{tool_name}:{params_hash}", what="'<tool_name>:<parameters_hash>'")
-        return self.keys.entity("toolcache", ident)
+        entry, lock = self.keys.tool_cache(tool_name, params_hash)
+        return CacheKeys(self.keys.tool(tool_name), entry, lock, ident)
 
     @staticmethod
     def _hash_of(parameters: Mapping[str, Any] | None, parameters_hash: str | None) -> str:
@@ -68,19 +81,14 @@ class CacheMixin:
             return parameters_hash
         raise InvalidInputError("give parameters or parameters_hash")
 
-    async def _count(self, tool_name: str, hits: int, misses: int) -> None:
-        k = self._tool_keys(tool_name)
-        await self.backend.run(
-            "tools/count_cache", [k("stats"), k.ops, k.op_order],
-            [self._op_id(), self.backend.channel("tool", tool_name), tool_name, hits, misses],
-        )
-
-    async def _store(self, tool_name: str, params_hash: str, encoded: str, ttl: float | None, token: str) -> str:
-        ck = self._cache_keys(tool_name, params_hash)
+    async def _store(self, ck: CacheKeys, params_hash: str, encoded: str, ttl: float | None, token: str,
+                     misses: int) -> str:
+        tool_name = ck.tool.ident
         return await self.backend.run(
-            "tools/cache_set", [ck.base, ck("lock"), ck.ops, ck.op_order],
+            "tools/cache_set", [ck.base, ck.lock, ck.tool("stats"), ck.tool.ops, ck.tool.op_order],
             [self._op_id(), self.backend.channel("toolcache", ck.ident), ck.ident, tool_name, params_hash,
-             encoded, self.backend.ttl_ms(self.cache_ttl if ttl is None else ttl), token],
+             encoded, self.backend.ttl_ms(self.cache_ttl if ttl is None else ttl), token,
+             self.backend.channel("tool", tool_name) if misses else "", misses],
         )
 
     async def cache_result(self, entry: ToolCacheEntry) -> ToolCacheEntry | None:
@@ -95,7 +103,8 @@ class CacheMixin:
         if not self.cache_results:
             return None
         encoded = self._dumps(entry.result, what=f"cached result of {entry.tool_name!r}")
-        created = await self._store(entry.tool_name, entry.parameters_hash, encoded, entry.ttl, "")
+        ck = self._cache_keys(entry.tool_name, entry.parameters_hash)
+        created = await self._store(ck, entry.parameters_hash, encoded, entry.ttl, "", 0)
         return entry.model_copy(update={"created_at": server_time(created), "ttl": entry.ttl or self.cache_ttl})
 
     async def get_cached_result(
@@ -108,8 +117,8 @@ class CacheMixin:
     ) -> ToolCacheEntry | None:
         """The cached entry for these parameters (or their hash), or None on a miss.
 
-        Each lookup counts one hit or miss in the tool's stats (``count=False`` to skip).
-        ``entry.ttl`` is the remaining time to live in seconds.
+        Each lookup counts one hit or miss in the tool's stats (``count=False`` to skip), in the
+        same script call that reads the entry. ``entry.ttl`` is the remaining time to live in seconds.
 
             >>> cached = await tools.get_cached_result(tool_name="search_web", parameters={"query": "AI news"})
         """
@@ -118,11 +127,14 @@ class CacheMixin:
         validate.boolean("count", count)
         if not self.cache_results:
             return None
-        reply = await self.backend.run("tools/cache_get", [ck.base])
-        entry = _entry(int(reply[0]), pairs(reply[1:]))
         if count:
-            await self._count(tool_name, 1 if entry else 0, 0 if entry else 1)
-        return entry
+            reply = await self.backend.run(
+                "tools/cache_get", [ck.base, ck.tool("stats"), ck.tool.ops, ck.tool.op_order],
+                [self._op_id(), self.backend.channel("tool", tool_name), tool_name],
+            )
+        else:
+            reply = await self.backend.run("tools/cache_peek", [ck.base])
+        return _entry(int(reply[0]), pairs(reply[1:]))
 
     async def invalidate_cached_result(
         self, tool_name: str, parameters: Mapping[str, Any] | None = None, *, parameters_hash: str | None = None
@@ -130,7 +142,7 @@ class CacheMixin:
         """Delete a cached entry; True if there was one."""
         ck = self._cache_keys(tool_name, self._hash_of(parameters, parameters_hash))
         reply = await self.backend.run(
-            "tools/cache_delete", [ck.base, ck.ops, ck.op_order],
+            "tools/cache_delete", [ck.base, ck.tool.ops, ck.tool.op_order],
             [self._op_id(), self.backend.channel("toolcache", ck.ident), ck.ident],
         )
         return reply == "1"
@@ -149,7 +161,9 @@ class CacheMixin:
         the others wait for its result. If the computer raises, the lock is released and the
         error re-raised; if it dies, another caller takes over after ``lock_timeout`` seconds.
         Every caller gets the result as decoded from its stored JSON. Counts one miss for the
-        caller that computed and one hit for every other.
+        caller that computed and one hit for every other, each in the script that reads or
+        stores the entry (a hit is one script call; a computed miss two, ``cache_acquire`` and
+        ``cache_set``).
 
             >>> result = await tools.get_or_compute("search_web", {"query": "AI news"}, fetch_news, ttl=600)
         """
@@ -164,10 +178,12 @@ class CacheMixin:
             return await _call(compute)
         token = uuid.uuid4().hex
         pause = POLL_START
+        acquire_keys = [ck.base, ck.lock, ck.tool("stats"), ck.tool.ops, ck.tool.op_order]
+        channel = self.backend.channel("tool", tool_name)
         while True:
-            reply = await self.backend.run("tools/cache_acquire", [ck.base, ck("lock")], [token, lock_ms])
+            reply = await self.backend.run("tools/cache_acquire", acquire_keys,
+                                           [self._op_id(), channel, tool_name, token, lock_ms])
             if reply[0] == "hit":
-                await self._count(tool_name, 1, 0)
                 return loads(pairs(reply[2:])["result"])
             if reply[0] == "compute":
                 break
@@ -176,12 +192,11 @@ class CacheMixin:
         stored = False
         try:
             encoded = self._dumps(await _call(compute), what=f"computed result of {tool_name!r}")
-            await self._store(tool_name, params_hash, encoded, ttl, token)
+            await self._store(ck, params_hash, encoded, ttl, token, 1)
             stored = True
         finally:
             if not stored:
-                await asyncio.shield(self.backend.run("tools/cache_release", [ck("lock")], [token]))
-        await self._count(tool_name, 0, 1)
+                await asyncio.shield(self.backend.run("tools/cache_release", [ck.lock], [token]))
         return loads(encoded)
 
     def subscribe_cache(self, tool_name: str, callback: Callback) -> Subscription:

@@ -11,13 +11,13 @@
 
 Keys (see ``lua/tools/``): everything about one tool lives under ``{tool:<name>}``
 (stats hash, execution history capped at ``history_limit`` per tool, one hash
-per execution). ``complete_execution``/``fail_execution`` take only the
+per execution, cached results ``{tool:<name>}:cache:<hash>`` with their TTLs,
+see :mod:`.cache`). ``complete_execution``/``fail_execution`` take only the
 execution id, so ``start_execution`` also writes a small link entity
 ``{toolexec:<execution id>}`` -> tool name (TTL ``execution_ttl``, default 7
 days) in its own script call, written *before* the execution itself; pass
-``tool_name=`` to skip that lookup. Cache entries are their own entities
-``{toolcache:<tool>:<hash>}`` (see :mod:`.cache`) and retry schedules live
-under the one index tag ``{idx:tool-retries}`` (see :mod:`.retries`).
+``tool_name=`` to skip that lookup. Retry schedules live under the one index
+tag ``{idx:tool-retries}`` (see :mod:`.retries`).
 """
 
 from __future__ import annotations

@@ -1,18 +1,32 @@
--- tools/cache_acquire: read a cache entry, or take the short lock to compute it (stampede protection).
--- KEYS[1] cache entry hash (kind 'toolcache')
+-- tools/cache_acquire: read a cache entry and count the hit, or take the short lock to compute it (stampede protection).
+-- KEYS[1] cache entry hash (sub-key of the tool, reported as kind 'toolcache')
 -- KEYS[2] compute lock of the entry (same hash tag)
--- ARGV[1] caller's lock token
--- ARGV[2] lock ttl in ms (a crashed computer blocks the others at most this long)
+-- KEYS[3] stats hash of the tool
+-- KEYS[4] ops hash of the tool
+-- KEYS[5] ops order (sorted set)
+-- ARGV[1] op id (of this call; a hit is counted once per op id)
+-- ARGV[2] event channel of the tool ('' = no event)
+-- ARGV[3] tool name
+-- ARGV[4] caller's lock token
+-- ARGV[5] lock ttl in ms (a crashed computer blocks the others at most this long)
 -- Reply: {'hit', pttl ms, field, value, ...} | {'compute'} (the caller holds the lock) | {'wait', lock pttl ms}
 -- Mode: write
--- Retry: safe; the lock is identified by the caller's token, so a resent call finds it already held by itself.
+-- Retry: safe; the lock is identified by the caller's token, so a resent call finds it already held by itself, and a replayed op id counts no second hit.
 
-local entry, lock, token, lock_ms = KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2])
+--@include lib/core.lua
+
+local entry, lock, stats, ops, order = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local op_id, channel, tool, token, lock_ms = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
 
 local fields = redis.call('HGETALL', entry)
 if #fields > 0 then
   local reply = {'hit', redis.call('PTTL', entry)}
   for _, v in ipairs(fields) do reply[#reply + 1] = v end
+  if not op_replay(ops, op_id) then
+    redis.call('HINCRBY', stats, 'hits', 1)
+    publish(channel, {key = tool, op = 'cache_hit'})
+    op_remember(ops, order, op_id, 'hit')
+  end
   return reply
 end
 local holder = redis.call('GET', lock)

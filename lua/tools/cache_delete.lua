@@ -1,9 +1,9 @@
 -- tools/cache_delete: invalidate a cached tool result.
--- KEYS[1] cache entry hash (kind 'toolcache')
--- KEYS[2] ops hash
+-- KEYS[1] cache entry hash (sub-key of the tool, reported as kind 'toolcache')
+-- KEYS[2] ops hash of the tool
 -- KEYS[3] ops order (sorted set)
 -- ARGV[1] op id
--- ARGV[2] event channel ('' = no event)
+-- ARGV[2] event channel of the entry (kind 'toolcache'; '' = no event)
 -- ARGV[3] entry id ('<tool>:<hash>')
 -- Reply: '1' if an entry was deleted, '0' if there was none
 -- Mode: write

@@ -1,9 +1,26 @@
--- tools/cache_get: a cached tool result with its remaining time to live.
--- KEYS[1] cache entry hash (kind 'toolcache')
+-- tools/cache_get: a cached tool result with its remaining time to live, counted as a hit or a miss in the tool's stats.
+-- KEYS[1] cache entry hash (sub-key of the tool, reported as kind 'toolcache')
+-- KEYS[2] stats hash of the tool
+-- KEYS[3] ops hash of the tool
+-- KEYS[4] ops order (sorted set)
+-- ARGV[1] op id
+-- ARGV[2] event channel of the tool ('' = no event)
+-- ARGV[3] tool name
 -- Reply: {pttl ms, field, value, ...}; just {-2} when there is no entry
--- Mode: read
--- Retry: safe; reads one key and writes nothing.
+-- Mode: write
+-- Retry: safe; a replayed op id counts nothing (the ops hash keeps only 'hit' or 'miss', not the result) and reads the entry afresh.
 
-local reply = redis.call('HGETALL', KEYS[1])
-table.insert(reply, 1, redis.call('PTTL', KEYS[1]))
+--@include lib/core.lua
+
+local entry, stats, ops, order = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local op_id, channel, tool = ARGV[1], ARGV[2], ARGV[3]
+
+local reply = redis.call('HGETALL', entry)
+table.insert(reply, 1, redis.call('PTTL', entry))
+if not op_replay(ops, op_id) then
+  local outcome = #reply > 1 and 'hit' or 'miss'
+  redis.call('HINCRBY', stats, outcome == 'hit' and 'hits' or 'misses', 1)
+  publish(channel, {key = tool, op = 'cache_' .. outcome})
+  op_remember(ops, order, op_id, outcome)
+end
 return reply
