@@ -68,6 +68,6 @@ async def run(url: str, duration: float = 2.0, repeats: int = 3, tasks: int = TA
         sec.comparisons.append(Comparison(f"{name} hits/s / raw HGETALL", f"{name} hits/s ({tasks} tasks)",
                                           f"raw redis-py HGETALL hits/s ({tasks} tasks)"))
     sec.notes.append("a ~0.8 KB search result; get_cached_result counts the hit in the tool's stats by default "
-                     "(a second script call); raw HGETALL reads the same cache hash.")
+                     "in the same script call; raw HGETALL reads the same cache hash.")
     sec.seconds = time.perf_counter() - t_start
     return sec
