@@ -215,7 +215,7 @@ async def test_a_retried_write_applies_once(store: AgentStateStore, backend: Bac
     args = ["op-1", "", "a1", "", "Bash", 5]
     assert await backend.run("agents/record_tool_usage", keys, args) == "5"
     assert await backend.run("agents/record_tool_usage", keys, args) == "5"
-    ckpt_args = ["op-2", "", "a1", "", "c1", 1, 1, '{"checkpoint_id":"c1","agent_id":"a1","step_number":1}', 1, 10]
+    ckpt_args = ["op-2", "", "a1", "", "c1", 1, 1, '{"checkpoint_id":"c1","agent_id":"a1","step_number":1', 1, 10]
     first = await backend.run("agents/save_checkpoint", keys, ckpt_args)
     assert await backend.run("agents/save_checkpoint", keys, ckpt_args) == first
     assert await store.get_tool_usage_counts("a1") == {"Bash": 5}

@@ -6,8 +6,14 @@ import asyncio
 import random
 from typing import Any
 
-from agentstate_redis import AgentCheckpoint, AgentRecoveryManager, AgentStateStore, AgentTracker, LeaseError
-from agentstate_redis import RecoveryError
+from agentstate_redis import (
+    AgentCheckpoint,
+    AgentRecoveryManager,
+    AgentStateStore,
+    AgentTracker,
+    LeaseError,
+    RecoveryError,
+)
 
 
 def _store(redis_url: str, prefix: str, **options: Any) -> AgentStateStore:

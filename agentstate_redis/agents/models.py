@@ -112,6 +112,18 @@ def workflow_from_doc(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def stored_doc(body: str, reply: str) -> str:
+    """The document a save script stored, from the JSON object the client sent and the script's reply.
+
+    ``save_checkpoint.lua`` / ``save_snapshot.lua`` are sent ``body`` without its closing ``}``
+    (``body[:-1]``), store that, a comma, then the members the server added, and reply only those
+    members as ``{...}``; gluing the two together here gives the stored text byte for byte, so the
+    returned model is the one a later load decodes (caller values as JSON gives them back, tuples
+    as lists and so on).
+    """
+    return body[:-1] + "," + reply[1:]
+
+
 def checkpoint_from_doc(text: str) -> AgentCheckpoint:
     data = loads(text)
     data["step"] = data.pop("step_number", 0)

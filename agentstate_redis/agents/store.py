@@ -28,7 +28,13 @@ from ..errors import InvalidInputError
 from ..validate import milliseconds
 from .activity import ActivityTracking
 from .base import check_name, check_positive
-from .models import AgentCheckpoint, AgentSnapshot, checkpoint_from_doc, snapshot_from_doc
+from .models import (
+    AgentCheckpoint,
+    AgentSnapshot,
+    checkpoint_from_doc,
+    snapshot_from_doc,
+    stored_doc,
+)
 
 LATEST = "latest"
 
@@ -61,14 +67,18 @@ class AgentStateStore(ActivityTracking):
     # -- snapshots ---------------------------------------------------------------------------
 
     async def save_snapshot(self, snapshot: AgentSnapshot, *, fencing_token: int | None = None) -> AgentSnapshot:
-        """Store a snapshot (keeps the newest ``max_snapshots``); returns it with ``saved_at`` set."""
+        """Store a snapshot (keeps the newest ``max_snapshots``); returns it as stored (``saved_at``, ``sequence`` set).
+
+        The server replies only what it added; the returned model is decoded from what was sent
+        plus that reply, so it equals what ``list_snapshots`` loads back.
+        """
         if not isinstance(snapshot, AgentSnapshot):
             raise InvalidInputError(f"save_snapshot takes an AgentSnapshot, got {type(snapshot).__name__}")
         check_name("snapshot_id", snapshot.snapshot_id)
         body = self._dumps(snapshot.model_dump(exclude={"saved_at", "sequence"}), what="snapshot")
         reply = await self._write("save_snapshot", snapshot.agent_id, fencing_token, snapshot.snapshot_id,
-                                  body, self.max_snapshots)
-        return snapshot_from_doc(reply)
+                                  body[:-1], self.max_snapshots)
+        return snapshot_from_doc(stored_doc(body, reply))
 
     async def list_snapshots(self, agent_id: str, limit: int | None = None) -> list[AgentSnapshot]:
         """Snapshots, newest first."""
@@ -89,6 +99,9 @@ class AgentStateStore(ActivityTracking):
         """Store the checkpoint with the agent's tracking state captured atomically; returns what was stored.
 
         Saving an existing ``checkpoint_id`` replaces it. Keeps the newest ``max_checkpoints``.
+        The server replies only what it added (saved_at, sequence, fencing_token, timestamp if none
+        was given, the tracking state), not the whole document; the returned model is decoded from
+        what was sent plus that reply, so it equals what ``get_checkpoint`` loads back.
         """
         if not isinstance(checkpoint, AgentCheckpoint):
             raise InvalidInputError(f"save_checkpoint takes an AgentCheckpoint, got {type(checkpoint).__name__}")
@@ -97,9 +110,9 @@ class AgentStateStore(ActivityTracking):
             raise InvalidInputError("checkpoint_id 'latest' is reserved (it names the newest checkpoint)")
         body = self._dumps(checkpoint.caller_fields(), what=f"checkpoint {checkpoint.checkpoint_id!r}")
         reply = await self._write("save_checkpoint", checkpoint.agent_id, fencing_token, checkpoint.checkpoint_id,
-                                  checkpoint.step, checkpoint.recoverable, body,
+                                  checkpoint.step, checkpoint.recoverable, body[:-1],
                                   checkpoint.timestamp is None, self.max_checkpoints)
-        return checkpoint_from_doc(reply)
+        return checkpoint_from_doc(stored_doc(body, reply))
 
     async def get_checkpoint(self, agent_id: str, checkpoint_id: str = LATEST) -> AgentCheckpoint:
         """One checkpoint, or the newest with ``"latest"``; NotFoundError if there is none."""

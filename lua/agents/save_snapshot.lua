@@ -17,11 +17,12 @@
 -- ARGV[3] agent id (for errors and events)
 -- ARGV[4] fencing token ('' = none; refused while another holder's lease is live)
 -- ARGV[5] snapshot id
--- ARGV[6] snapshot JSON object (Python-encoded, without saved_at)
+-- ARGV[6] snapshot JSON object (Python-encoded, without saved_at) WITHOUT its closing '}' (see save_checkpoint)
 -- ARGV[7] max snapshots kept (>= 1)
--- Reply: the stored snapshot JSON (with saved_at and sequence from the server)
+-- Reply: only what the server added, as a JSON object: {"saved_at", "sequence"}. The stored document
+--   is ARGV[6], ',', then the reply without its opening '{'.
 -- Mode: write
--- Retry: safe; a replayed op id returns the first reply and writes nothing.
+-- Retry: safe; a replayed op id returns the first reply (remembered as it is: it is short) and writes nothing.
 
 --@include lib/core.lua
 --@include lib/lease.lua
@@ -29,15 +30,15 @@
 
 local op_id, channel, agent_id, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local replay = op_replay(K.ops, op_id)
-if replay then return replayed(replay) end
+if replay then return replay end
 local now = now_ms()
 local lerr = lease_check(K.lease, token, now)
 if lerr then return fail('LEASE', lease_details(agent_id, lerr)) end
 
 local id, body, keep = ARGV[5], ARGV[6], tonumber(ARGV[7])
 local seq = next_seq()
-local doc = string.sub(body, 1, -2) .. ',"saved_at":' .. cjson.encode(iso_ms(now)) .. ',"sequence":' .. seq .. '}'
-redis.call('HSET', K.snaps, id, doc)
+local added = '"saved_at":' .. cjson.encode(iso_ms(now)) .. ',"sequence":' .. seq
+redis.call('HSET', K.snaps, id, body .. ',' .. added .. '}')
 redis.call('ZADD', K.snap_order, seq, id)
 local n = redis.call('ZCARD', K.snap_order)
 if n > keep then
@@ -45,4 +46,4 @@ if n > keep then
   for i = 1, #victims do redis.call('HDEL', K.snaps, victims[i]) end
   redis.call('ZREMRANGEBYRANK', K.snap_order, 0, n - keep - 1)
 end
-return finish(op_id, channel, agent_id, 'snapshot', bump(), doc, {snapshot_id = id}, '#snap:' .. id)
+return finish(op_id, channel, agent_id, 'snapshot', bump(), '{' .. added .. '}', {snapshot_id = id})

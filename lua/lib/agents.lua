@@ -59,7 +59,7 @@ end
 
 -- Publish the change event and remember the reply under the op id.
 -- `ref` (optional) is what the op-id memory keeps instead of a large reply: '#ckpt:<id>',
--- '#snap:<id>' or '#recover:<attempts>:<id>'; a replay re-reads the stored document (replayed()).
+-- '#recover:<attempts>:<id>' or remember_save()'s '#ckptsave:...'; a replay re-reads it (replayed()).
 local function finish(op_id, channel, agent_id, op, version, reply, extra, ref)
   local event = extra or {}
   event.key = agent_id
@@ -70,12 +70,40 @@ local function finish(op_id, channel, agent_id, op, version, reply, extra, ref)
   return reply
 end
 
--- The reply of a replayed op: as remembered, or the document a '#ckpt:'/'#snap:' reference names
--- (false if it has since been trimmed by retention).
-local function replayed(reply)
+-- A save's reply ('{' .. what the server added .. '}') is kept as it is up to this size; a longer
+-- one (a checkpoint capturing many approvals) is kept by reference to the stored document.
+local SAVE_REPLY_KEEP = 1024
+
+-- What the op-id memory keeps for a checkpoint save: nil (the reply itself) when it is short, else
+-- '#ckptsave:<seq>:<ms>:<pos>:<id>', where the reply's members start at byte <pos> of the stored
+-- document (after the caller's object without its '}', and ',').
+local function remember_save(reply, seq, ms, pos, id)
+  if #reply <= SAVE_REPLY_KEEP then return nil end
+  return '#ckptsave:' .. seq .. ':' .. ms .. ':' .. pos .. ':' .. id
+end
+
+-- The text a save's added members start with: saved_at and sequence name one save of the agent.
+local function save_head(ms, seq)
+  return '"saved_at":' .. cjson.encode(iso_ms(ms)) .. ',"sequence":' .. seq .. ','
+end
+
+-- The reply of a replayed op: as remembered, or re-read from what a reference names. '#ckpt:'
+-- gives the stored document (false if since trimmed by retention). '#ckptsave:' cuts the save's
+-- reply back out of the stored document if that save is still the one stored under the id (its
+-- saved_at and sequence are where they were); if it has since been replaced, trimmed or deleted
+-- the reply cannot be rebuilt and the replay fails with NOT_FOUND (nothing is written either way).
+local function replayed(reply, agent_id)
   local kind, id = string.match(reply, '^#(%a+):(.*)$')
   if kind == 'ckpt' then return redis.call('HGET', K.ckpts, 'd:' .. id) end
-  if kind == 'snap' then return redis.call('HGET', K.snaps, id) end
+  if kind == 'ckptsave' then
+    local seq, ms, pos, cid = string.match(id, '^(%d+):(%d+):(%d+):(.*)$')
+    pos = tonumber(pos)
+    local doc = redis.call('HGET', K.ckpts, 'd:' .. cid)
+    local head = save_head(tonumber(ms), seq)
+    if doc and string.sub(doc, pos, pos + #head - 1) == head then return '{' .. string.sub(doc, pos) end
+    return fail('NOT_FOUND', {kind = 'checkpoint', id = (agent_id or '') .. '/' .. cid, agent_id = agent_id,
+      reason = 'the save this op id made has since been replaced, trimmed or deleted; its reply cannot be replayed'})
+  end
   if kind == 'recover' then
     local attempts, cid = string.match(id, '^(%d+):(.*)$')
     return cjson.encode({doc = redis.call('HGET', K.ckpts, 'd:' .. cid), attempts = tonumber(attempts)})
