@@ -18,6 +18,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from .errors import BackendUnavailableError
+
+
+MIN_POOL_TO_HOLD = 4
+
 
 class AutoPipeline:
     def __init__(self, client: Any, max_in_flight: int = 4) -> None:
@@ -27,8 +32,14 @@ class AutoPipeline:
         self._in_flight = 0
         self._scheduled = False
         self._held: Any = None  # the connection lone calls use; only one lone call runs at a time
+        self._closed = False
+        # A held connection takes a pool slot for good: only hold one when batches, the NOSCRIPT
+        # fallback and the event hub still have room.
+        self._hold = getattr(client.connection_pool, "max_connections", 0) >= MIN_POOL_TO_HOLD
 
     async def evalsha(self, *args: Any) -> Any:
+        if self._closed:
+            raise BackendUnavailableError("the backend is closed")
         if self._in_flight == 0 and not self._queue:
             self._in_flight += 1
             try:
@@ -42,18 +53,24 @@ class AutoPipeline:
         return await future
 
     async def _alone(self, args: tuple[Any, ...]) -> Any:
+        if not self._hold:
+            return await self.client.evalsha(*args)
         conn = self._held
         if conn is None:
             conn = self._held = await self.client.connection_pool.get_connection()
+        if not conn.is_connected:
+            await conn.connect()  # a Sentinel-managed connection asks Sentinel for the primary here
         await conn.send_command("EVALSHA", *args)
         # Lost, timed out or cancelled mid-reply, redis-py disconnects the connection, so a late
         # reply never answers the next call; it reconnects on next use.
         return await conn.read_response()
 
     async def close(self) -> None:
-        """Hand the held connection back to the client's pool."""
+        """Refuse further calls; drop the held connection (a call may still be reading on it)."""
+        self._closed = True
         conn, self._held = self._held, None
         if conn is not None:
+            await conn.disconnect()
             await self.client.connection_pool.release(conn)
 
     def _schedule(self) -> None:

@@ -6,9 +6,10 @@
 redis-py's asyncio ``Connection.pack_command`` encodes each argument in Python;
 its sync ``Connection`` hands the whole command to ``hiredis.pack_command`` when
 hiredis is installed. A script call carries 10-20 arguments, so the asyncio packer
-was ~10% of a worker's CPU. The subclasses reuse redis-py's own
-``HiredisRespSerializer``: same bytes on the wire, same ``DataError`` for a bad
-argument. Without hiredis the classes are returned unchanged.
+was ~10% of a worker's CPU. hiredis packs only what it packs exactly like
+redis-py (str, bytes, int, float, with the default utf-8/strict encoding); any
+other argument or encoding goes through redis-py's packer, so the bytes and the
+errors are redis-py's. Without hiredis the classes are returned unchanged.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from redis.connection import HiredisRespSerializer
 from redis.utils import HIREDIS_AVAILABLE
 
 if HIREDIS_AVAILABLE:
@@ -24,15 +24,15 @@ if HIREDIS_AVAILABLE:
 
 
 class _HiredisPacking:
-    _packer = HiredisRespSerializer()
-
     def pack_command(self, *args: Any) -> list[bytes]:
-        if isinstance(args[0], str) and " " not in args[0]:
+        enc = self.encoder  # type: ignore[attr-defined]
+        if (enc.encoding == "utf-8" and enc.encoding_errors == "strict"
+                and isinstance(args[0], str) and " " not in args[0]):
             try:
                 return [pack_command(args)]
             except TypeError:
-                pass  # a memoryview, or a bad argument: redis-py's serializer converts or names it
-        return self._packer.pack(*args)
+                pass  # a type hiredis does not take (memoryview, IntEnum, a bad value): redis-py decides
+        return super().pack_command(*args)  # type: ignore[misc]
 
 
 @cache

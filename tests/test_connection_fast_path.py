@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from redis.asyncio.connection import Connection, UnixDomainSocketConnection
 from redis.exceptions import DataError
 
-from agentstate_redis import RedisBackend, StateManager
+from agentstate_redis import BackendUnavailableError, RedisBackend, StateManager
 from agentstate_redis.autopipeline import AutoPipeline
 from agentstate_redis.packing import _HiredisPacking, hiredis_packing
 
@@ -98,3 +98,40 @@ async def test_closing_the_backend_closes_its_sockets(redis_url: str, prefix: st
         assert await ours() == 0
     finally:
         await admin.aclose()
+
+
+def test_hiredis_packing_defers_to_redis_py_for_other_types_and_encodings() -> None:
+    import enum
+
+    class Level(enum.IntEnum):
+        HIGH = 3
+
+    ours, theirs = hiredis_packing(Connection)(), Connection()
+    assert ours.pack_command("SET", "k", Level.HIGH) == theirs.pack_command("SET", "k", Level.HIGH)
+    latin_ours = hiredis_packing(Connection)(encoding="latin-1")
+    latin_theirs = Connection(encoding="latin-1")
+    assert b"".join(latin_ours.pack_command("SET", "k", "é")) == b"".join(latin_theirs.pack_command("SET", "k", "é"))
+
+
+async def test_a_small_pool_does_not_hold_a_connection(redis_url: str, prefix: str) -> None:
+    backend = await RedisBackend(redis_url, key_prefix=prefix, connection_pool_size=1).connect()
+    try:
+        state = StateManager(backend=backend)
+        await backend.client.script_flush()  # the NOSCRIPT fallback needs a connection too
+        assert await state.save("k", {"v": 1}) == 1
+        assert await asyncio.gather(*(state.update("k", {"v": i}) for i in range(20))) is not None
+        assert backend._runner.sender._held is None  # type: ignore[union-attr]
+    finally:
+        await backend.close()
+
+
+async def test_a_call_after_close_is_refused_and_reopens_nothing(redis_url: str, prefix: str) -> None:
+    backend = await RedisBackend(redis_url, key_prefix=prefix).connect()
+    sender = backend._runner.sender  # type: ignore[union-attr]
+    state = StateManager(backend=backend)
+    await state.save("k", {"v": 1})
+    await sender.close()
+    with pytest.raises(BackendUnavailableError):
+        await sender.evalsha("0" * 40, 0)
+    assert sender._held is None
+    await backend.close()
