@@ -1,11 +1,12 @@
--- Finishing tasks, shared by orchestration/complete, complete_claim and fail (after lib/orchestration.lua).
+-- Finishing tasks, shared by orchestration/complete, complete_claim, fail and release (after lib/orchestration.lua).
 -- KEYS: the including script's KEYS[1] (the team base key); sub-keys derive from it.
 
 -- May this caller finish task `id` now? Returns nil, or (error code, details).
--- A task held through claim_task needs its fencing token; one given out by assign_task
+-- The team must exist (NOT_FOUND names the team). A task held through claim_task needs its fencing token; one given out by assign_task
 -- accepts the token or no token. A token that is not the task's current one, or a task
 -- that is no longer in progress, is a LEASE error when a token was passed.
 local function finish_check(base, team, id, agent, token, verb)
+  if team_missing(base) then return 'NOT_FOUND', {kind = 'team', id = team} end
   local t = tkey(base, id)
   local f = redis.call('HMGET', t, 'status', 'token', 'mode', 'agent')
   if not f[1] then return 'NOT_FOUND', {kind = 'task', id = id, team = team} end

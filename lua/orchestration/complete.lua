@@ -27,7 +27,6 @@ local result, agent, token, keep, window_ms = ARGV[5], ARGV[6], ARGV[7], tonumbe
 
 local replay = task_replay(base, ops, op_id)
 if replay then return replay end
-if team_missing(base) then return fail('NOT_FOUND', {kind = 'team', id = team}) end
 local code, details = finish_check(base, team, id, agent, token, 'complete')
 if code then return fail(code, details) end
 

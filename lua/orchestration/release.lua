@@ -28,7 +28,6 @@ local agent, token = ARGV[5], ARGV[6]
 
 local replay = task_replay(base, ops, op_id)
 if replay then return replay end
-if team_missing(base) then return fail('NOT_FOUND', {kind = 'team', id = team}) end
 local code, details = finish_check(base, team, id, agent, token, 'release')
 if code then return fail(code, details) end
 
