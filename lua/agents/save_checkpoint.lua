@@ -48,8 +48,8 @@ if old then redis.call('ZREM', K.ckpt_order, old) end
 local seq = next_seq()
 local member = ckpt_member(seq, id)
 local iso = cjson.encode(iso_ms(now))
-local added = '"saved_at":' .. iso .. ',"sequence":' .. seq ..
-  ',"fencing_token":' .. (token == '' and 'null' or tostring(tonumber(token))) ..
+local added = save_head(iso, seq) ..
+  '"fencing_token":' .. (token == '' and 'null' or tostring(tonumber(token))) ..
   (add_ts == '1' and (',"timestamp":' .. iso) or '') .. ',' .. tracking_json()
 local doc = body .. ',' .. added .. '}'
 local reply = '{' .. added .. '}'

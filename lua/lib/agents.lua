@@ -82,9 +82,10 @@ local function remember_save(reply, seq, ms, pos, id)
   return '#ckptsave:' .. seq .. ':' .. ms .. ':' .. pos .. ':' .. id
 end
 
--- The text a save's added members start with: saved_at and sequence name one save of the agent.
-local function save_head(ms, seq)
-  return '"saved_at":' .. cjson.encode(iso_ms(ms)) .. ',"sequence":' .. seq .. ','
+-- The text a checkpoint save's added members start with (`iso` is its JSON-encoded saved_at):
+-- saved_at and sequence name one save of the agent.
+local function save_head(iso, seq)
+  return '"saved_at":' .. iso .. ',"sequence":' .. seq .. ','
 end
 
 -- The reply of a replayed op: as remembered, or re-read from what a reference names. '#ckpt:'
@@ -99,7 +100,7 @@ local function replayed(reply, agent_id)
     local seq, ms, pos, cid = string.match(id, '^(%d+):(%d+):(%d+):(.*)$')
     pos = tonumber(pos)
     local doc = redis.call('HGET', K.ckpts, 'd:' .. cid)
-    local head = save_head(tonumber(ms), seq)
+    local head = save_head(cjson.encode(iso_ms(tonumber(ms))), seq)
     if doc and string.sub(doc, pos, pos + #head - 1) == head then return '{' .. string.sub(doc, pos) end
     return fail('NOT_FOUND', {kind = 'checkpoint', id = (agent_id or '') .. '/' .. cid, agent_id = agent_id,
       reason = 'the save this op id made has since been replaced, trimmed or deleted; its reply cannot be replayed'})
