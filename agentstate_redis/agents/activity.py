@@ -22,12 +22,7 @@ from typing import Any
 from ..codec import loads
 from ..errors import InvalidInputError
 from .base import AgentBase, check_name, check_positive
-from .models import (
-    ApprovalRecord,
-    StandingDecision,
-    approval_from_doc,
-    workflow_from_doc,
-)
+from .models import ApprovalRecord, StandingDecision, approval_from_doc, workflow_from_doc
 
 #: Approval records kept per agent (the stream's exact MAXLEN; see lua/lib/agents.lua).
 APPROVAL_HISTORY_CAP = 1000

@@ -28,13 +28,7 @@ from ..errors import InvalidInputError
 from ..validate import milliseconds
 from .activity import ActivityTracking
 from .base import check_name, check_positive
-from .models import (
-    AgentCheckpoint,
-    AgentSnapshot,
-    checkpoint_from_doc,
-    snapshot_from_doc,
-    stored_doc,
-)
+from .models import AgentCheckpoint, AgentSnapshot, checkpoint_from_doc, snapshot_from_doc, stored_doc
 
 LATEST = "latest"
 

@@ -53,6 +53,11 @@ class CacheKeys:
     lock: str  # get_or_compute's compute lock
     ident: str  # ``<tool>:<hash>``, the id its events carry
 
+    @property
+    def counting(self) -> list[str]:
+        """The tool's stats, ops and ops order keys: what a script that counts a lookup writes."""
+        return [self.tool("stats"), self.tool.ops, self.tool.op_order]
+
 
 class CacheMixin:
     """Result caching methods of ToolStateManager."""
@@ -85,7 +90,7 @@ class CacheMixin:
                      misses: int) -> str:
         tool_name = ck.tool.ident
         return await self.backend.run(
-            "tools/cache_set", [ck.base, ck.lock, ck.tool("stats"), ck.tool.ops, ck.tool.op_order],
+            "tools/cache_set", [ck.base, ck.lock, *ck.counting],
             [self._op_id(), self.backend.channel("toolcache", ck.ident), ck.ident, tool_name, params_hash,
              encoded, self.backend.ttl_ms(self.cache_ttl if ttl is None else ttl), token,
              self.backend.channel("tool", tool_name) if misses else "", misses],
@@ -129,7 +134,7 @@ class CacheMixin:
             return None
         if count:
             reply = await self.backend.run(
-                "tools/cache_get", [ck.base, ck.tool("stats"), ck.tool.ops, ck.tool.op_order],
+                "tools/cache_get", [ck.base, *ck.counting],
                 [self._op_id(), self.backend.channel("tool", tool_name), tool_name],
             )
         else:
@@ -178,7 +183,7 @@ class CacheMixin:
             return await _call(compute)
         token = uuid.uuid4().hex
         pause = POLL_START
-        acquire_keys = [ck.base, ck.lock, ck.tool("stats"), ck.tool.ops, ck.tool.op_order]
+        acquire_keys = [ck.base, ck.lock, *ck.counting]
         channel = self.backend.channel("tool", tool_name)
         while True:
             reply = await self.backend.run("tools/cache_acquire", acquire_keys,

@@ -14,6 +14,7 @@
 -- Retry: safe; the lock is identified by the caller's token, so a resent call finds it already held by itself, and a replayed op id counts no second hit.
 
 --@include lib/core.lua
+--@include lib/tool_cache.lua
 
 local entry, lock, stats, ops, order = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local op_id, channel, tool, token, lock_ms = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
@@ -22,11 +23,7 @@ local fields = redis.call('HGETALL', entry)
 if #fields > 0 then
   local reply = {'hit', redis.call('PTTL', entry)}
   for _, v in ipairs(fields) do reply[#reply + 1] = v end
-  if not op_replay(ops, op_id) then
-    redis.call('HINCRBY', stats, 'hits', 1)
-    publish(channel, {key = tool, op = 'cache_hit'})
-    op_remember(ops, order, op_id, 'hit')
-  end
+  count_lookup_once(stats, ops, order, op_id, channel, tool, 'hit')
   return reply
 end
 local holder = redis.call('GET', lock)

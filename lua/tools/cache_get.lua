@@ -11,16 +11,12 @@
 -- Retry: safe; a replayed op id counts nothing (the ops hash keeps only 'hit' or 'miss', not the result) and reads the entry afresh.
 
 --@include lib/core.lua
+--@include lib/tool_cache.lua
 
 local entry, stats, ops, order = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local op_id, channel, tool = ARGV[1], ARGV[2], ARGV[3]
 
 local reply = redis.call('HGETALL', entry)
 table.insert(reply, 1, redis.call('PTTL', entry))
-if not op_replay(ops, op_id) then
-  local outcome = #reply > 1 and 'hit' or 'miss'
-  redis.call('HINCRBY', stats, outcome == 'hit' and 'hits' or 'misses', 1)
-  publish(channel, {key = tool, op = 'cache_' .. outcome})
-  op_remember(ops, order, op_id, outcome)
-end
+count_lookup_once(stats, ops, order, op_id, channel, tool, #reply > 1 and 'hit' or 'miss')
 return reply

@@ -13,12 +13,13 @@
 -- ARGV[7] ttl in ms (> 0)
 -- ARGV[8] lock token to release ('' = none)
 -- ARGV[9] event channel of the tool (for the counted miss; '' = no event)
--- ARGV[10] misses to count: '1' when get_or_compute stores what it computed, else '0'
+-- ARGV[10] '1' to count one miss (get_or_compute stores what it computed), else '0'
 -- Reply: server time of creation in ms (string)
 -- Mode: write
 -- Retry: safe; a replayed op id returns the first reply and writes (and counts) nothing.
 
 --@include lib/core.lua
+--@include lib/tool_cache.lua
 
 local entry, lock, stats, ops, order = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local op_id, channel, id, tool, hash, result, ttl, token, tool_channel, misses =
@@ -36,9 +37,6 @@ if token ~= '' and redis.call('GET', lock) == token then
 end
 
 publish(channel, {key = id, op = 'set', tool = tool, hash = hash})
-if misses > 0 then
-  redis.call('HINCRBY', stats, 'misses', misses)
-  publish(tool_channel, {key = tool, op = 'cache_miss'})
-end
+if misses > 0 then count_lookup(stats, tool_channel, tool, 'miss') end
 op_remember(ops, order, op_id, tostring(now))
 return tostring(now)

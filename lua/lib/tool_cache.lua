@@ -1,0 +1,16 @@
+-- Counting tool-cache lookups, pasted in by `--@include lib/tool_cache.lua` (needs lib/core.lua first).
+-- KEYS: none of its own; the functions take the tool's stats, ops and ops order keys of the including script.
+
+-- Count one lookup's outcome ('hit' or 'miss') in the tool's stats and publish it on the tool's channel.
+local function count_lookup(stats, channel, tool, outcome)
+  redis.call('HINCRBY', stats, outcome == 'hit' and 'hits' or 'misses', 1)
+  publish(channel, {key = tool, op = 'cache_' .. outcome})
+end
+
+-- The same, once per op id: a resent lookup reads the entry again but counts nothing. The op-id
+-- memory keeps only the outcome, never the cached result.
+local function count_lookup_once(stats, ops, order, op_id, channel, tool, outcome)
+  if op_replay(ops, op_id) then return end
+  count_lookup(stats, channel, tool, outcome)
+  op_remember(ops, order, op_id, outcome)
+end
