@@ -1,18 +1,25 @@
-"""The client's hot path: commands packed by hiredis, lone script calls on a held connection."""
+"""The client's hot path: commands packed by hiredis, written without a timer task, lone script calls on a
+held connection."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 
 import pytest
 import redis.asyncio as aioredis
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from redis.asyncio.connection import Connection, UnixDomainSocketConnection
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import DataError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from agentstate_redis import BackendUnavailableError, RedisBackend, StateManager
 from agentstate_redis.autopipeline import AutoPipeline
+from agentstate_redis.direct_write import _DirectWrite, direct_write
+from agentstate_redis.embedded import EmbeddedRedis
 from agentstate_redis.packing import _HiredisPacking, hiredis_packing
 
 ARG = st.one_of(st.text(), st.binary(), st.integers(-(2**63), 2**63), st.floats(allow_nan=False))
@@ -135,3 +142,52 @@ async def test_a_call_after_close_is_refused_and_reopens_nothing(redis_url: str,
         await sender.evalsha("0" * 40, 0)
     assert sender._held is None
     await backend.close()
+
+
+async def test_a_small_write_skips_redis_pys_timer_task(redis_backend: RedisBackend, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a socket_timeout redis-py wraps each write in asyncio.wait_for (a task per command before 3.12)."""
+    assert issubclass(redis_backend.client.connection_pool.connection_class, _DirectWrite)
+    state = StateManager(backend=redis_backend)
+    await state.save("k", {"v": 0})
+
+    def no_wait_for(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a small write went through asyncio.wait_for")
+
+    monkeypatch.setattr("redis.asyncio.connection.asyncio.wait_for", no_wait_for)
+    assert await state.save("k", {"v": 1}) == 2
+    assert await state.update("k", {"w": 2}) == 3
+
+
+async def test_a_write_to_a_frozen_server_still_times_out() -> None:
+    """Past the transport's high-water mark the write waits, bounded by socket_timeout as in redis-py."""
+    with EmbeddedRedis() as server:
+        conn = direct_write(Connection)(host="127.0.0.1", port=server.port, socket_timeout=0.3)
+        await conn.connect()
+        assert server.process is not None
+        os.kill(server.process.pid, signal.SIGSTOP)  # it reads nothing: the kernel buffers fill up
+        async def write_until_it_fails() -> None:
+            for _ in range(8):
+                await conn.send_command("SET", "k", "x" * (4 << 20))
+
+        try:
+            with pytest.raises(RedisTimeoutError):
+                await asyncio.wait_for(write_until_it_fails(), 5)  # an unbounded wait fails here, not hangs
+            assert not conn.is_connected
+        finally:
+            os.kill(server.process.pid, signal.SIGCONT)
+
+
+async def test_a_small_write_on_a_killed_connection_raises_connection_error() -> None:
+    with EmbeddedRedis() as server:
+        conn = direct_write(Connection)(host="127.0.0.1", port=server.port, socket_timeout=1)
+        await conn.connect()
+        admin = aioredis.Redis(port=server.port)
+        try:
+            assert await admin.client_kill_filter(_type="normal", skipme=True) == 1
+        finally:
+            await admin.aclose()
+        with pytest.raises(RedisConnectionError):
+            for _ in range(50):  # the first write after the peer's close may still be accepted
+                await conn.send_command("PING", check_health=False)
+                await asyncio.sleep(0.01)
+        assert not conn.is_connected

@@ -22,6 +22,7 @@ from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.sentinel import Sentinel
 
 from ..errors import InvalidInputError
+from ..direct_write import direct_write
 from ..packing import hiredis_packing
 from .base import Backend
 
@@ -92,7 +93,7 @@ class RedisBackend(Backend):
         )
         if self.requested_db is not None:  # the URL's /db would otherwise win over the argument
             pool.connection_kwargs["db"] = self.requested_db
-        pool.connection_class = hiredis_packing(pool.connection_class)
+        pool.connection_class = direct_write(hiredis_packing(pool.connection_class))
         client = aioredis.Redis.from_pool(pool)  # the client owns the pool: closing it closes the sockets
         self.db = int(pool.connection_kwargs.get("db", 0) or 0)
         return client
