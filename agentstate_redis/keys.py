@@ -74,13 +74,13 @@ class EntityKeys:
 
     @property
     def ops(self) -> str:
-        """Hash of recent operation ids and their replies (retry de-duplication)."""
-        return self("ops")
+        """Hash of recent operation ids and their replies (retry de-duplication), current generation."""
+        return self("ops:cur")
 
     @property
-    def op_order(self) -> str:
-        """Sorted set of recent operation ids by server time, to expire the ops hash's entries."""
-        return self("opq")
+    def ops_prev(self) -> str:
+        """The previous generation of :attr:`ops`, kept until the current one is a window old."""
+        return self("ops:prev")
 
 
 class Keys:

@@ -2,7 +2,7 @@
 
     >>> library = ScriptLibrary.default()
     >>> library["state/save"].keys  # from the script's header
-    ['data hash', 'ops hash', 'ops order list']
+    ['data hash', 'ops hash (current generation)', 'ops of the previous generation (hash)']
     >>> version = await runner.run("state/save", keys=[...], args=[...])
 
 Scripts run with EVALSHA; a NOSCRIPT reply (server restart, failover, a new

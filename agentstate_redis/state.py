@@ -90,7 +90,7 @@ class StateManager(BaseManager):
 
     def _keys(self, key: str) -> list[str]:
         k = self.keys.state(key)
-        return [k.base, k.ops, k.op_order, k("tomb")]
+        return [k.base, k.ops, k.ops_prev, k("tomb")]
 
     async def save(
         self, key: str, value: Mapping[str, Any], *, ttl: float | None = None, expected_version: int | None = None

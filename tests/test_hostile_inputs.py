@@ -19,7 +19,7 @@ Checked for every call:
     AttributeError, a foreign ValueError, a redis error, a pydantic ValidationError, a
     bare ``AgentStateError`` wrapping a server error reply, or a hang (10 s);
 (b) InvalidInputError leaves the keyspace under the test prefix byte-for-byte unchanged
-    (every key's type and content; the ``:ops``/``:opq`` op-id memory and TTLs ignored);
+    (every key's type and content; the ``:ops:cur``/``:ops:prev`` op-id memory and TTLs ignored);
 (c) an InvalidInputError message names the parameter, the field or the offending value;
 (d) values that are plainly wrong for the annotation (a non-string id, a negative, NaN or
     infinite number, a non-bool flag, an empty or over-long id) are refused with
@@ -543,7 +543,7 @@ def cases() -> list[Any]:
 async def dump(raw: Any, prefix: str) -> dict[bytes, tuple[str, Any]]:
     """Every key under ``prefix`` (but the op-id memory) with its type and full content."""
     keys = sorted([k async for k in raw.scan_iter(match=escape_glob(prefix) + "*", count=1000)])
-    keys = [k for k in keys if not k.endswith((b":ops", b":opq"))]
+    keys = [k for k in keys if not k.endswith((b":ops:cur", b":ops:prev"))]
     pipe = raw.pipeline(transaction=False)
     for k in keys:
         pipe.type(k)

@@ -159,7 +159,7 @@ async def test_completion_of_a_task_back_in_pending_is_refused(orch: Orchestrati
 async def test_replayed_operation_returns_its_first_reply(orch: OrchestrationStateManager) -> None:
     await orch.enqueue_tasks(TEAM, [{"id": "a"}, {"id": "b"}])
     k = orch.keys.team(TEAM)
-    keys = [k.base, k.ops, k.op_order]
+    keys = [k.base, k.ops, k.ops_prev]
     args = ["op-1", "", TEAM, "w", 30000, 3, 10000, 86_400_000, "given"]
     first = await orch.backend.run("orchestration/claim", keys, args)
     assert await orch.backend.run("orchestration/claim", keys, args) == first   # a retried call claims once

@@ -82,7 +82,7 @@ async def test_completions_in_one_millisecond_never_trim_the_task_just_completed
 async def test_a_replayed_op_id_returns_the_task_even_when_its_id_has_a_newline(backend: Backend) -> None:
     orch = await team(backend)
     k = orch.keys.team(TEAM)
-    keys = [k.base, k.ops, k.op_order]
+    keys = [k.base, k.ops, k.ops_prev]
     task_id = "x\n7"                                          # looks like '@x' + token 7 to a loose parser
     await orch.backend.run("orchestration/enqueue", keys,
                            ["op-e", "", TEAM, 86_400_000, task_id, "", "", 50, 3, '{"data":1,"extra":{}}'])

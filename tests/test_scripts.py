@@ -31,7 +31,7 @@ def test_includes_expand_and_user_data_is_never_spliced() -> None:
     save = library["state/save"]
     assert "local function now_ms()" in save.source
     assert not [line for line in save.source.splitlines() if line.startswith("--@include")]
-    assert save.keys[:3] == ["data hash", "ops hash", "ops order (sorted set)"] and len(save.keys) == 4
+    assert save.keys[:3] == ["data hash", "ops hash (current generation)", "ops of the previous generation (hash)"] and len(save.keys) == 4
     for script in library.scripts.values():
         assert "loadstring" not in script.source and "load(" not in script.source
 
@@ -46,7 +46,7 @@ async def test_noscript_after_script_flush_reloads(redis_backend: RedisBackend) 
 
 async def test_replayed_op_id_applies_once(backend: Backend) -> None:
     k = backend.keys.state("replay")
-    keys = [k.base, k.ops, k.op_order, k("tomb")]
+    keys = [k.base, k.ops, k.ops_prev, k("tomb")]
     op = new_op_id()
     args = [op, backend.channel("state", "replay"), "replay", "", 0, "1", ".n", "1"]
     first = await backend.run("state/update", keys, args)
@@ -62,24 +62,46 @@ async def test_replayed_op_id_applies_once(backend: Backend) -> None:
 
 
 async def test_op_ids_are_kept_for_a_time_window_not_a_count(backend: Backend) -> None:
-    """A busy entity must not forget an op id within seconds (a late retry would apply twice);
-    ids older than the 60 s window are dropped, a bounded number per write."""
+    """A busy entity must not forget an op id within seconds (a late retry would apply twice). Ids live
+    in two generations: one a window old becomes the previous generation, still read, and the one
+    before it is dropped."""
     state = StateManager(backend=backend)
+    keys, k = state._keys("busy"), backend.keys.state("busy")
+    first = [new_op_id(), "", "busy", "", 0, ".i", "0"]
+    assert await backend.run("state/save", keys, first) == "1"
     for i in range(300):
-        await state.update("busy", {"i": i}, upsert=True)
-    k = backend.keys.state("busy")
-    assert await backend.client.hlen(k.ops) == 300
-    assert await backend.client.zcard(k.op_order) == 300
-    assert 0 < await backend.client.pttl(k.ops) <= 60_000
-    (now_s, now_us) = await backend.client.time()
-    stale_ms = now_s * 1000 + now_us // 1000 - 61_000
-    await backend.client.zadd(k.op_order, {f"old{i}": stale_ms for i in range(150)})
-    await backend.client.hset(k.ops, mapping={f"old{i}": "1" for i in range(150)})
+        await state.update("busy", {"i": i})
+    assert await backend.client.hlen(k.ops) == 301
+    assert 60_000 < await backend.client.pttl(k.ops) <= 120_000
+
+    await backend.client.pexpire(k.ops, 59_000)  # the current generation is now a window old
     await state.update("busy", {"i": -1})
-    assert await backend.client.zcard(k.op_order) == 301 + 150 - 100  # at most 100 dropped per write
-    await state.update("busy", {"i": -2})
-    assert await backend.client.zcard(k.op_order) == 302
-    assert await backend.client.hlen(k.ops) == 302
+    assert await backend.client.hlen(k.ops_prev) == 301 and await backend.client.hlen(k.ops) == 1
+    assert 60_000 < await backend.client.pttl(k.ops) <= 120_000
+    assert await backend.run("state/save", keys, first) == "1"  # still remembered: nothing written
+    assert await state.get_version("busy") == 302
+
+    await backend.client.pexpire(k.ops, 59_000)
+    await state.update("busy", {"i": -2})  # a window later, the generation holding `first` is dropped
+    assert await backend.client.hlen(k.ops_prev) == 1
+    assert await backend.run("state/save", keys, first) == "304"
+
+
+async def test_op_id_generations_turn_over_sooner_past_the_cap(backend: Backend) -> None:
+    """An entity written faster than the cap per window keeps bounded memory: the size is checked on
+    ids starting with '0' (one in 16), and a full generation becomes the previous one at once."""
+    state = StateManager(backend=backend)
+    keys, k = state._keys("hot"), backend.keys.state("hot")
+    await state.save("hot", {"i": 0})
+    await backend.client.hset(k.ops, mapping={f"f{i:05d}": "1" for i in range(50_000)})
+    await backend.run("state/update", keys, ["1" + new_op_id()[1:], "", "hot", "", 0, "0", ".i", "1"])
+    assert not await backend.client.exists(k.ops_prev)  # not checked on this id
+    zero = "0" + new_op_id()[1:]
+    assert await backend.run("state/update", keys, [zero, "", "hot", "", 0, "0", ".i", "2"]) == "3"
+    assert not await backend.client.exists(k.ops)
+    assert await backend.client.hlen(k.ops_prev) == 50_003
+    assert await backend.run("state/update", keys, [zero, "", "hot", "", 0, "0", ".i", "9"]) == "3"  # replayed
+    assert await state.get("hot") == {"i": 2}
 
 
 def test_error_replies_map_to_typed_errors() -> None:

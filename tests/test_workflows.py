@@ -288,7 +288,7 @@ async def test_listing_by_status_pages_and_repairs(wf: WorkflowStateManager, bac
 
     # a process that died between the transition and its index call: the index is stale
     k = backend.keys.workflow("job0")
-    await backend.run("workflows/start", [k.base, k.ops, k.op_order, k("ctx"), k("hist")],
+    await backend.run("workflows/start", [k.base, k.ops, k.ops_prev, k("ctx"), k("hist")],
                       ["", "", "job0", 100])
     assert await wf.count_workflows("pending") == 4
     assert await wf.list_workflows(S.PENDING, limit=2) == ["job2", "job4"], "stale entry skipped"
@@ -414,7 +414,7 @@ async def test_listing_drops_entries_of_workflows_that_no_longer_exist(
     await wf.start("job3")
     for wid in ("job1", "job3"):  # deleted (or expired): every key of the workflow is gone
         k = backend.keys.workflow(wid)
-        await backend.client.delete(k.base, k("ctx"), k("hist"), k.ops, k.op_order)
+        await backend.client.delete(k.base, k("ctx"), k("hist"), k.ops, k.ops_prev)
     idx = backend.keys.index("workflows")
     assert await wf.count_workflows(S.PENDING) == 3 and await wf.count_workflows(S.RUNNING) == 1
     assert await wf.list_workflows(S.PENDING) == ["job0", "job2"]

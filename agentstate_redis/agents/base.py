@@ -37,7 +37,7 @@ class AgentBase(BaseManager):
     def _agent_keys(self, agent_id: str) -> list[str]:
         validate_id("agent", agent_id)
         k = self.keys.agent(agent_id)
-        return [k.base, k.ops, k.op_order, *(k(name) for name in _SUBKEYS)]
+        return [k.base, k.ops, k.ops_prev, *(k(name) for name in _SUBKEYS)]
 
     async def _write(self, script: str, agent_id: str, token: int | None, *args: Any) -> Any:
         keys = self._agent_keys(agent_id)

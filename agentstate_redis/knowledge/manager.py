@@ -51,7 +51,7 @@ class KnowledgeStateManager(BaseManager):
 
     def _run_keys(self, kb_id: str) -> list[str]:
         k = self.keys.kb(kb_id)
-        return [k.base, k("progress"), k.ops, k.op_order]
+        return [k.base, k("progress"), k.ops, k.ops_prev]
 
     async def _progress_call(self, script: str, kb_id: str, args: list[Any]) -> IndexingProgress:
         keys = self._run_keys(kb_id)
@@ -132,7 +132,7 @@ class KnowledgeStateManager(BaseManager):
         validate_id("kb", source.knowledge_base_id)
         validate_id("source", source.source_id)
         k = self.keys.kb(source.knowledge_base_id)
-        keys = [k.base, k("sources"), k("source:" + source.source_id), k.ops, k.op_order]
+        keys = [k.base, k("sources"), k("source:" + source.source_id), k.ops, k.ops_prev]
         args = [self._op_id(), self.backend.channel("kb", source.knowledge_base_id), source.knowledge_base_id,
                 source.source_id, *source_fields(source, self._dumps)]
         reply = orjson.loads(await self.backend.run("knowledge/set_source", keys, args))

@@ -56,13 +56,13 @@ class TeamBase(BaseManager):
         return self.keys.team(team_id)
 
     async def _write(self, script: str, team_id: str, *args: Any, op_id: str | None = None) -> Any:
-        """Run a mutating team script: KEYS base/ops/opq, ARGV op id, channel, team id, ``args``.
+        """Run a mutating team script: KEYS base/ops/ops_prev, ARGV op id, channel, team id, ``args``.
 
         ``op_id=""`` for an idempotent script whose retries need no de-duplication (nothing remembered).
         """
         k = self._team(team_id)
         argv = [self._op_id() if op_id is None else op_id, self.backend.channel("team", team_id), team_id, *args]
-        return await self.backend.run(f"orchestration/{script}", [k.base, k.ops, k.op_order], argv)
+        return await self.backend.run(f"orchestration/{script}", [k.base, k.ops, k.ops_prev], argv)
 
     def _window_ms(self) -> int:
         """The dedupe window in ms (0 allowed: tombstones are then dropped at once)."""

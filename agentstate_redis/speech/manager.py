@@ -90,7 +90,7 @@ class SpeechStateManager(BaseManager):
 
     def _keys(self, session_id: str) -> list[str]:
         k = self.keys.speech(session_id)
-        return [k.base, k("stt"), k("tts"), k("transcript"), k.ops, k.op_order]
+        return [k.base, k("stt"), k("tts"), k("transcript"), k.ops, k.ops_prev]
 
     async def _write(self, script: str, session_id: str, *args: Any) -> Any:
         validate_id("speech", session_id)

@@ -55,8 +55,8 @@ class CacheKeys:
 
     @property
     def counting(self) -> list[str]:
-        """The tool's stats, ops and ops order keys: what a script that counts a lookup writes."""
-        return [self.tool("stats"), self.tool.ops, self.tool.op_order]
+        """The tool's stats, ops and ops_prev keys: what a script that counts a lookup writes."""
+        return [self.tool("stats"), self.tool.ops, self.tool.ops_prev]
 
 
 class CacheMixin:
@@ -147,7 +147,7 @@ class CacheMixin:
         """Delete a cached entry; True if there was one."""
         ck = self._cache_keys(tool_name, self._hash_of(parameters, parameters_hash))
         reply = await self.backend.run(
-            "tools/cache_delete", [ck.base, ck.tool.ops, ck.tool.op_order],
+            "tools/cache_delete", [ck.base, ck.tool.ops, ck.tool.ops_prev],
             [self._op_id(), self.backend.channel("toolcache", ck.ident), ck.ident],
         )
         return reply == "1"

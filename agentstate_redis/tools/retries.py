@@ -85,7 +85,7 @@ class RetryMixin:
         )
         r = self._retry_keys
         due = await self.backend.run(
-            "tools/retry_set", [r("due"), r("retry:" + retry_state.execution_id), r.ops, r.op_order],
+            "tools/retry_set", [r("due"), r("retry:" + retry_state.execution_id), r.ops, r.ops_prev],
             [self._op_id(), self._retry_channel(), retry_state.execution_id, delay_ms, exhausted, doc,
              self.backend.ttl_ms(self.retry_retention)],
         )
@@ -110,7 +110,7 @@ class RetryMixin:
             rows = await self.backend.run("tools/retry_list", [r("due"), r("retry:")], [limit, "0"])
         else:
             rows = await self.backend.run(
-                "tools/retry_claim", [r("due"), r("retry:"), r.ops, r.op_order],
+                "tools/retry_claim", [r("due"), r("retry:"), r.ops, r.ops_prev],
                 [self._op_id(), self._retry_channel(), limit, claim_ms, self.backend.ttl_ms(self.retry_retention)],
             )
             rows = _json_rows(rows)
@@ -129,7 +129,7 @@ class RetryMixin:
         validate_id("tool execution", execution_id)
         r = self._retry_keys
         reply = await self.backend.run(
-            "tools/retry_clear", [r("due"), r("retry:" + execution_id), r.ops, r.op_order],
+            "tools/retry_clear", [r("due"), r("retry:" + execution_id), r.ops, r.ops_prev],
             [self._op_id(), self._retry_channel(), execution_id],
         )
         return reply == "1"

@@ -233,7 +233,7 @@ class WorkflowStateManager(BaseManager):
             self._dumps(state.metadata, what="metadata"), self.history_limit,
             *self._ctx_args(state.context, "context"),
         ]
-        keys = [k.base, k.ops, k.op_order, k("ctx"), k("hist")]
+        keys = [k.base, k.ops, k.ops_prev, k("ctx"), k("hist")]
         return await self._write("workflows/create", state.workflow_id, keys, args)
 
     async def get(self, workflow_id: str) -> WorkflowState:
@@ -303,7 +303,7 @@ class WorkflowStateManager(BaseManager):
             self._token(fencing_token), self.history_limit, self.max_checkpoints,
             *self._ctx_args(context, "context"),
         ]
-        keys = [k.base, k.ops, k.op_order, k("ctx"), k("steps"), k("stepst"), k("hist"), k("cp"), k("cpd"),
+        keys = [k.base, k.ops, k.ops_prev, k("ctx"), k("steps"), k("stepst"), k("hist"), k("cp"), k("cpd"),
                 k("lease")]
         return await self._write("workflows/update_step", workflow_id, keys, args, step=True)
 
@@ -312,7 +312,7 @@ class WorkflowStateManager(BaseManager):
     async def _move(self, script: str, workflow_id: str, *extra: Any, lease: bool = False) -> WorkflowState:
         k = self._k(workflow_id)
         args = [self._op_id(), self.backend.channel("wf", workflow_id), workflow_id, self.history_limit, *extra]
-        keys = [k.base, k.ops, k.op_order, k("ctx"), k("hist")]
+        keys = [k.base, k.ops, k.ops_prev, k("ctx"), k("hist")]
         if lease:
             keys.append(k("lease"))
         return await self._write(script, workflow_id, keys, args)
@@ -370,7 +370,7 @@ class WorkflowStateManager(BaseManager):
             "0" if checkpoint.context is None else "1", self.max_checkpoints, self.history_limit,
             self._token(fencing_token), *self._ctx_args(checkpoint.context, "checkpoint context"),
         ]
-        keys = [k.base, k.ops, k.op_order, k("ctx"), k("hist"), k("cp"), k("cpd"), k("lease")]
+        keys = [k.base, k.ops, k.ops_prev, k("ctx"), k("hist"), k("cp"), k("cpd"), k("lease")]
         # One call: the script replies with the checkpoint as stored (a read-back could miss it, capped
         # away by concurrent writers). A checkpoint never changes the status: the index is left alone.
         _base, _ctx, item = loads(await self.backend.run("workflows/checkpoint", keys, args))
@@ -400,7 +400,7 @@ class WorkflowStateManager(BaseManager):
         k = self._k(workflow_id)
         args = [self._op_id(), self.backend.channel("wf", workflow_id), workflow_id, checkpoint_id, self.history_limit,
                 self._token(fencing_token)]
-        keys = [k.base, k.ops, k.op_order, k("ctx"), k("steps"), k("stepst"), k("hist"), k("cp"), k("cpd"),
+        keys = [k.base, k.ops, k.ops_prev, k("ctx"), k("steps"), k("stepst"), k("hist"), k("cp"), k("cpd"),
                 k("lease")]
         return await self._write("workflows/resume_from", workflow_id, keys, args)
 
@@ -427,7 +427,7 @@ class WorkflowStateManager(BaseManager):
         name("owner", owner)
         k = self._k(workflow_id)
         args = [self._op_id(), self.backend.channel("wf", workflow_id), workflow_id, owner, self._lease_ms(ttl)]
-        return int(await self.backend.run("workflows/lease_acquire", [k.base, k.ops, k.op_order, k("lease")], args))
+        return int(await self.backend.run("workflows/lease_acquire", [k.base, k.ops, k.ops_prev, k("lease")], args))
 
     async def renew_lease(self, workflow_id: str, fencing_token: int, ttl: float = 30.0) -> None:
         """Extend the lease held with ``fencing_token`` (LeaseError if it is stale)."""

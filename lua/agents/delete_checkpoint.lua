@@ -1,7 +1,7 @@
 -- agents/delete_checkpoint: delete one checkpoint.
 -- KEYS[1] agent meta hash (v, seq)
--- KEYS[2] ops hash
--- KEYS[3] ops order (sorted set)
+-- KEYS[2] ops hash (current generation)
+-- KEYS[3] ops of the previous generation (hash)
 -- KEYS[4] lease hash
 -- KEYS[5] snapshots hash
 -- KEYS[6] snapshot order zset
@@ -26,7 +26,7 @@
 --@include lib/agents.lua
 
 local op_id, channel, agent_id, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local replay = op_replay(K.ops, op_id)
+local replay = op_replay(K.ops, K.ops_prev, op_id)
 if replay then return replay end
 local now = now_ms()
 local lerr = lease_check(K.lease, token, now)
@@ -35,7 +35,7 @@ if lerr then return fail('LEASE', lease_details(agent_id, lerr)) end
 local id = ARGV[5]
 local member = redis.call('HGET', K.ckpts, 'm:' .. id)
 if not member then
-  op_remember(K.ops, K.order, op_id, '0')
+  op_remember(K.ops, K.ops_prev, op_id, '0')
   return '0'
 end
 redis.call('ZREM', K.ckpt_order, member)

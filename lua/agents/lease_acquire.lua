@@ -1,7 +1,7 @@
 -- agents/lease_acquire: take (or renew, for the same owner) the agent's ownership lease.
 -- KEYS[1] agent meta hash (v, seq)
--- KEYS[2] ops hash
--- KEYS[3] ops order (sorted set)
+-- KEYS[2] ops hash (current generation)
+-- KEYS[3] ops of the previous generation (hash)
 -- KEYS[4] lease hash
 -- KEYS[5] snapshots hash
 -- KEYS[6] snapshot order zset
@@ -28,7 +28,7 @@
 
 
 local op_id, channel, agent_id = ARGV[1], ARGV[2], ARGV[3]
-local replay = op_replay(K.ops, op_id)
+local replay = op_replay(K.ops, K.ops_prev, op_id)
 if replay then return replay end
 local tok, err = lease_acquire(K.lease, ARGV[5], tonumber(ARGV[6]), now_ms())
 if not tok then return fail('LEASE', lease_details(agent_id, err)) end

@@ -1,7 +1,7 @@
 -- agents/lease_release: give the lease up (the fence counter keeps growing for the next holder).
 -- KEYS[1] agent meta hash (v, seq)
--- KEYS[2] ops hash
--- KEYS[3] ops order (sorted set)
+-- KEYS[2] ops hash (current generation)
+-- KEYS[3] ops of the previous generation (hash)
 -- KEYS[4] lease hash
 -- KEYS[5] snapshots hash
 -- KEYS[6] snapshot order zset
@@ -26,7 +26,7 @@
 
 
 local op_id, channel, agent_id, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local replay = op_replay(K.ops, op_id)
+local replay = op_replay(K.ops, K.ops_prev, op_id)
 if replay then return replay end
 local err = lease_release(K.lease, token, now_ms())
 if err then return fail('LEASE', lease_details(agent_id, err)) end

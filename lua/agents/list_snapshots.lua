@@ -1,7 +1,7 @@
 -- agents/list_snapshots: snapshots, newest (server order) first.
 -- KEYS[1] agent meta hash (v, seq)
--- KEYS[2] ops hash
--- KEYS[3] ops order (sorted set)
+-- KEYS[2] ops hash (current generation)
+-- KEYS[3] ops of the previous generation (hash)
 -- KEYS[4] lease hash
 -- KEYS[5] snapshots hash
 -- KEYS[6] snapshot order zset

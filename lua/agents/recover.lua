@@ -1,7 +1,7 @@
 -- agents/recover: count a recovery attempt (at most max) and restore the newest recoverable checkpoint.
 -- KEYS[1] agent meta hash (v, seq)
--- KEYS[2] ops hash
--- KEYS[3] ops order (sorted set)
+-- KEYS[2] ops hash (current generation)
+-- KEYS[3] ops of the previous generation (hash)
 -- KEYS[4] lease hash
 -- KEYS[5] snapshots hash
 -- KEYS[6] snapshot order zset
@@ -27,7 +27,7 @@
 --@include lib/agents.lua
 
 local op_id, channel, agent_id, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local replay = op_replay(K.ops, op_id)
+local replay = op_replay(K.ops, K.ops_prev, op_id)
 if replay then return replayed(replay) end
 local now = now_ms()
 local lerr = lease_check(K.lease, token, now)

@@ -2,8 +2,8 @@
 -- KEYS[1] knowledge base hash (version '#v', runs, updated_at)
 -- KEYS[2] set of source ids
 -- KEYS[3] source hash
--- KEYS[4] ops hash
--- KEYS[5] ops order list
+-- KEYS[4] ops hash (current generation)
+-- KEYS[5] ops of the previous generation
 -- ARGV[1] op id
 -- ARGV[2] event channel ('' = no event)
 -- ARGV[3] knowledge base id (for errors and events)
@@ -15,10 +15,10 @@
 
 --@include lib/core.lua
 
-local kb, sources, src, ops, order = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local kb, sources, src, ops, ops_prev = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local op_id, channel, kb_id, source_id = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 
-local replay = op_replay(ops, op_id)
+local replay = op_replay(ops, ops_prev, op_id)
 if replay then return replay end
 
 local now = now_ms()
@@ -36,5 +36,5 @@ redis.call('HSET', kb, 'updated_at', now)
 local new = redis.call('HGETALL', src)
 publish(channel, {key = kb_id, op = 'update_source', version = version, source_id = source_id, old = old, new = new})
 local reply = cjson.encode({now = tostring(now), version = version, source = new})
-op_remember(ops, order, op_id, reply)
+op_remember(ops, ops_prev, op_id, reply)
 return reply

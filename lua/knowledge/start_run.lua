@@ -1,8 +1,8 @@
 -- knowledge/start_run: begin a new indexing run of a knowledge base: counters reset, clock started.
 -- KEYS[1] knowledge base hash (version '#v', runs, updated_at)
 -- KEYS[2] indexing progress hash
--- KEYS[3] ops hash
--- KEYS[4] ops order list
+-- KEYS[3] ops hash (current generation)
+-- KEYS[4] ops of the previous generation
 -- ARGV[1] op id
 -- ARGV[2] event channel ('' = no event)
 -- ARGV[3] knowledge base id (for errors and events)
@@ -15,10 +15,10 @@
 
 --@include lib/core.lua
 
-local kb, prog, ops, order = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local kb, prog, ops, ops_prev = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local op_id, channel, kb_id = ARGV[1], ARGV[2], ARGV[3]
 
-local replay = op_replay(ops, op_id)
+local replay = op_replay(ops, ops_prev, op_id)
 if replay then return replay end
 
 local status = redis.call('HGET', prog, 'status')
@@ -38,5 +38,5 @@ redis.call('HSET', kb, 'updated_at', now)
 local new = redis.call('HGETALL', prog)
 publish(channel, {key = kb_id, op = 'start_indexing', version = version, old = old, new = new})
 local reply = cjson.encode({now = tostring(now), version = version, progress = new})
-op_remember(ops, order, op_id, reply)
+op_remember(ops, ops_prev, op_id, reply)
 return reply

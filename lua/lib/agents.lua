@@ -1,6 +1,6 @@
 -- Agent helpers, pasted in by `--@include lib/agents.lua` (after lib/core.lua and lib/lease.lua).
 -- Every agents script takes the same 13 KEYS, all under the hash tag {agent:<id>}:
---   1 meta hash (v = version, seq = save sequence)   2 ops hash   3 ops order list
+--   1 meta hash (v = version, seq = save sequence)   2 ops hash   3 ops of the previous generation
 --   4 lease hash   5 snapshots hash (id -> doc)   6 snapshot order zset (score seq)
 --   7 checkpoints hash (d:<id> doc, x:<id> raw tracking, m:<id> order member, r:<id> recoverable)
 --   8 checkpoint order zset (score step, member '<seq padded>|<id>': step, then server order)
@@ -10,7 +10,7 @@
 -- Lua never decodes user JSON: stored texts are only concatenated into larger documents.
 
 local K = {
-  meta = KEYS[1], ops = KEYS[2], order = KEYS[3], lease = KEYS[4],
+  meta = KEYS[1], ops = KEYS[2], ops_prev = KEYS[3], lease = KEYS[4],
   snaps = KEYS[5], snap_order = KEYS[6], ckpts = KEYS[7], ckpt_order = KEYS[8],
   approvals = KEYS[9], decisions = KEYS[10], tools = KEYS[11], workflow = KEYS[12],
   recovery = KEYS[13],
@@ -66,7 +66,7 @@ local function finish(op_id, channel, agent_id, op, version, reply, extra, ref)
   event.op = op
   event.version = version
   publish(channel, event)
-  op_remember(K.ops, K.order, op_id, ref or reply)
+  op_remember(K.ops, K.ops_prev, op_id, ref or reply)
   return reply
 end
 

@@ -23,33 +23,31 @@ end
 -- Retry de-duplication: the reply of every operation id seen in the last OP_TTL_MS, so a
 -- replayed op id gets its first reply and writes nothing. The window is time, not a count:
 -- it must outlast the client's retries (retry_seconds plus one socket timeout, 20 s by
--- default). OP_CAP bounds memory for an entity written faster than OP_CAP per window.
+-- default). Ids live in two generations of hashes, `ops` (current) and `ops_prev`. A generation
+-- is born with a TTL of two windows and becomes `ops_prev` (replacing the one before) once it is
+-- a window old, so every id is kept for at least one window, and remembering one costs a PTTL and
+-- an HSET instead of maintaining a sorted index. OP_GEN_CAP bounds memory for an entity written
+-- faster than OP_GEN_CAP per window: its generations then turn over sooner.
 local OP_TTL_MS = 60000
-local OP_CAP = 100000
-local OP_TRIM = 100
+local OP_GEN_CAP = 50000
 
-local function op_replay(ops_key, op_id)
+local function op_replay(ops_key, prev_key, op_id)
   if op_id == '' then return nil end
-  local reply = redis.call('HGET', ops_key, op_id)
-  if reply then return reply end
-  return nil
+  return redis.call('HGET', ops_key, op_id) or redis.call('HGET', prev_key, op_id) or nil
 end
 
-local function op_remember(ops_key, order_key, op_id, reply)
+local function op_remember(ops_key, prev_key, op_id, reply)
   if op_id == '' then return end
-  local now = now_ms()
+  local left = redis.call('PTTL', ops_key)  -- -2: no current generation yet
+  if left ~= -2 and left < OP_TTL_MS then
+    redis.call('RENAME', ops_key, prev_key)
+    left = -2
+  end
   redis.call('HSET', ops_key, op_id, reply)
-  redis.call('ZADD', order_key, now, op_id)
-  local expired = redis.call('ZRANGEBYSCORE', order_key, '-inf', now - OP_TTL_MS, 'LIMIT', 0, OP_TRIM)
-  if #expired > 0 then
-    redis.call('HDEL', ops_key, unpack(expired))
-    redis.call('ZREM', order_key, unpack(expired))
+  if left == -2 then
+    redis.call('PEXPIRE', ops_key, 2 * OP_TTL_MS)
+  elseif string.byte(op_id) == 48 and redis.call('HLEN', ops_key) > OP_GEN_CAP then
+    -- ids are random hex: checking the size on one id in 16 ('0...') keeps the common path short
+    redis.call('RENAME', ops_key, prev_key)
   end
-  if redis.call('ZCARD', order_key) > OP_CAP then
-    local oldest = redis.call('ZRANGE', order_key, 0, 0)
-    redis.call('HDEL', ops_key, oldest[1])
-    redis.call('ZREM', order_key, oldest[1])
-  end
-  redis.call('PEXPIRE', ops_key, OP_TTL_MS)
-  redis.call('PEXPIRE', order_key, OP_TTL_MS)
 end

@@ -255,8 +255,8 @@ local function task_reply(base, id, token)
   return cjson.encode({task = view[1], errors = view[2]})
 end
 
-local function task_replay(base, ops, op_id)
-  local r = op_replay(ops, op_id)
+local function task_replay(base, ops, ops_prev, op_id)
+  local r = op_replay(ops, ops_prev, op_id)
   if r and string.sub(r, 1, 1) == '@' then
     local id, token = string.match(r, '^@(.*)\n(%d*)$')   -- greedy: splits at the last newline
     if not id then return task_reply(base, string.sub(r, 2), nil) end   -- '@<id>' of older versions

@@ -1,5 +1,5 @@
 -- Counting tool-cache lookups, pasted in by `--@include lib/tool_cache.lua` (needs lib/core.lua first).
--- KEYS: none of its own; the functions take the tool's stats, ops and ops order keys of the including script.
+-- KEYS: none of its own; the functions take the tool's stats, ops and ops_prev keys of the including script.
 
 -- Count one lookup's outcome ('hit' or 'miss') in the tool's stats and publish it on the tool's channel.
 local function count_lookup(stats, channel, tool, outcome)
@@ -9,8 +9,8 @@ end
 
 -- The same, once per op id: a resent lookup reads the entry again but counts nothing. The op-id
 -- memory keeps only the outcome, never the cached result.
-local function count_lookup_once(stats, ops, order, op_id, channel, tool, outcome)
-  if op_replay(ops, op_id) then return end
+local function count_lookup_once(stats, ops, ops_prev, op_id, channel, tool, outcome)
+  if op_replay(ops, ops_prev, op_id) then return end
   count_lookup(stats, channel, tool, outcome)
-  op_remember(ops, order, op_id, outcome)
+  op_remember(ops, ops_prev, op_id, outcome)
 end

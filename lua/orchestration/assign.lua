@@ -1,7 +1,7 @@
 -- orchestration/assign: a coordinator gives a pending (or retry-scheduled) task to a named agent.
 -- KEYS[1] team hash (base of every team key)
--- KEYS[2] ops hash
--- KEYS[3] ops order (sorted set)
+-- KEYS[2] ops hash (current generation)
+-- KEYS[3] ops of the previous generation (hash)
 -- ARGV[1] op id
 -- ARGV[2] event channel ('' = no event)
 -- ARGV[3] team id
@@ -15,10 +15,10 @@
 --@include lib/core.lua
 --@include lib/orchestration.lua
 
-local base, ops, order = KEYS[1], KEYS[2], KEYS[3]
+local base, ops, ops_prev = KEYS[1], KEYS[2], KEYS[3]
 local op_id, channel, team, id, agent, lease_ms = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6])
 
-local replay = task_replay(base, ops, op_id)
+local replay = task_replay(base, ops, ops_prev, op_id)
 if replay then return replay end
 if team_missing(base) then return fail('NOT_FOUND', {kind = 'team', id = team}) end
 local t = tkey(base, id)
@@ -40,5 +40,5 @@ hold(base, agent, id, nil, now, false)
 local token = start_task(base, id, agent, lease_ms, 'assign', now)
 publish(channel, {key = team, op = 'assign', version = bump(base), task = id, agent = agent, token = token,
   status = 'in_progress'})
-op_remember(ops, order, op_id, task_memo(id, token))
+op_remember(ops, ops_prev, op_id, task_memo(id, token))
 return task_reply(base, id)

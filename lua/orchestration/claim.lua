@@ -1,7 +1,7 @@
 -- orchestration/claim: give an agent the best pending task it can do, with a lease and a fencing token.
 -- KEYS[1] team hash (base of every team key)
--- KEYS[2] ops hash
--- KEYS[3] ops order (sorted set)
+-- KEYS[2] ops hash (current generation)
+-- KEYS[3] ops of the previous generation (hash)
 -- ARGV[1] op id
 -- ARGV[2] event channel ('' = no event)
 -- ARGV[3] team id
@@ -25,10 +25,10 @@
 --@include lib/orchestration.lua
 --@include lib/orchestration_claim.lua
 
-local base, ops, order = KEYS[1], KEYS[2], KEYS[3]
+local base, ops, ops_prev = KEYS[1], KEYS[2], KEYS[3]
 local op_id, channel, team, agent = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 
-local replay = task_replay(base, ops, op_id)
+local replay = task_replay(base, ops, ops_prev, op_id)
 if replay then return replay end
 if team_missing(base) then return fail('NOT_FOUND', {kind = 'team', id = team}) end
 
@@ -38,5 +38,5 @@ local id, token = claim_next(base, team, agent, ARGV[9], given, now_ms(), {lease
   max_stalls = tonumber(ARGV[6]), limits = {dead_keep = tonumber(ARGV[7]), window_ms = tonumber(ARGV[8])},
   channel = channel})
 if not id then return cjson.encode(token) end
-op_remember(ops, order, op_id, task_memo(id, token))
+op_remember(ops, ops_prev, op_id, task_memo(id, token))
 return task_reply(base, id)

@@ -1,7 +1,7 @@
 -- orchestration/complete: accept the result of an in-progress task (exactly one accepted completion).
 -- KEYS[1] team hash (base of every team key)
--- KEYS[2] ops hash
--- KEYS[3] ops order (sorted set)
+-- KEYS[2] ops hash (current generation)
+-- KEYS[3] ops of the previous generation (hash)
 -- ARGV[1] op id
 -- ARGV[2] event channel ('' = no event)
 -- ARGV[3] team id
@@ -21,15 +21,15 @@
 --@include lib/orchestration.lua
 --@include lib/orchestration_finish.lua
 
-local base, ops, order = KEYS[1], KEYS[2], KEYS[3]
+local base, ops, ops_prev = KEYS[1], KEYS[2], KEYS[3]
 local op_id, channel, team, id = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local result, agent, token, keep, window_ms = ARGV[5], ARGV[6], ARGV[7], tonumber(ARGV[8]), tonumber(ARGV[9])
 
-local replay = task_replay(base, ops, op_id)
+local replay = task_replay(base, ops, ops_prev, op_id)
 if replay then return replay end
 local code, details = finish_check(base, team, id, agent, token, 'complete')
 if code then return fail(code, details) end
 
 accept_completion(base, team, id, result, now_ms(), keep, window_ms, channel)
-op_remember(ops, order, op_id, task_memo(id))
+op_remember(ops, ops_prev, op_id, task_memo(id))
 return task_reply(base, id)

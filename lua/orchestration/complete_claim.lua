@@ -1,7 +1,7 @@
 -- orchestration/complete_claim: accept the result of an in-progress task, then claim the holder's next task.
 -- KEYS[1] team hash (base of every team key)
--- KEYS[2] ops hash
--- KEYS[3] ops order (sorted set)
+-- KEYS[2] ops hash (current generation)
+-- KEYS[3] ops of the previous generation (hash)
 -- ARGV[1] op id
 -- ARGV[2] event channel ('' = no event)
 -- ARGV[3] team id
@@ -31,11 +31,11 @@
 --@include lib/orchestration_finish.lua
 --@include lib/orchestration_claim.lua
 
-local base, ops, order = KEYS[1], KEYS[2], KEYS[3]
+local base, ops, ops_prev = KEYS[1], KEYS[2], KEYS[3]
 local op_id, channel, team, id = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local result, agent, token, keep, window_ms = ARGV[5], ARGV[6], ARGV[7], tonumber(ARGV[8]), tonumber(ARGV[9])
 
-local replay = task_replay(base, ops, op_id)
+local replay = task_replay(base, ops, ops_prev, op_id)
 if replay then return replay end
 local code, details = finish_check(base, team, id, agent, token, 'complete')
 if code then return fail(code, details) end
@@ -45,7 +45,7 @@ local holder = accept_completion(base, team, id, result, now, keep, window_ms, c
 if agent == '' then agent = holder end
 if agent == '' then
   local empty = cjson.encode({wait_ms = -1, wake = {}})   -- no holder to claim for (cannot happen in progress)
-  op_remember(ops, order, op_id, empty)
+  op_remember(ops, ops_prev, op_id, empty)
   return empty
 end
 local given = {}
@@ -55,8 +55,8 @@ local next_id, next_token = claim_next(base, team, agent, ARGV[13], given, now, 
   channel = channel})
 if not next_id then
   local empty = cjson.encode(next_token)
-  op_remember(ops, order, op_id, empty)
+  op_remember(ops, ops_prev, op_id, empty)
   return empty
 end
-op_remember(ops, order, op_id, task_memo(next_id, next_token))
+op_remember(ops, ops_prev, op_id, task_memo(next_id, next_token))
 return task_reply(base, next_id)

@@ -1,7 +1,7 @@
 -- orchestration/create_team: create a team with its agents and initial pending tasks.
 -- KEYS[1] team hash (base of every team key)
--- KEYS[2] ops hash
--- KEYS[3] ops order (sorted set)
+-- KEYS[2] ops hash (current generation)
+-- KEYS[3] ops of the previous generation (hash)
 -- ARGV[1] op id
 -- ARGV[2] event channel ('' = no event)
 -- ARGV[3] team id
@@ -17,15 +17,15 @@
 --@include lib/orchestration.lua
 --@include lib/orchestration_enqueue.lua
 
-local base, ops, order = KEYS[1], KEYS[2], KEYS[3]
+local base, ops, ops_prev = KEYS[1], KEYS[2], KEYS[3]
 local op_id, channel, team = ARGV[1], ARGV[2], ARGV[3]
 
-local replay = op_replay(ops, op_id)
+local replay = op_replay(ops, ops_prev, op_id)
 if replay then return replay end
 
 if not team_missing(base) then
   if ARGV[4] ~= '1' then return fail('EXISTS', {kind = 'team', id = team}) end
-  op_remember(ops, order, op_id, '0')
+  op_remember(ops, ops_prev, op_id, '0')
   return '0'
 end
 
@@ -44,5 +44,5 @@ end
 local created = enqueue_tasks(base, now, i)
 
 publish(channel, {key = team, op = 'create', version = 1, agents = n, tasks = #created})
-op_remember(ops, order, op_id, '1')
+op_remember(ops, ops_prev, op_id, '1')
 return '1'

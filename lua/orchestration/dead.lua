@@ -1,7 +1,7 @@
 -- orchestration/dead: retry or purge dead-letter tasks.
 -- KEYS[1] team hash (base of every team key)
--- KEYS[2] ops hash
--- KEYS[3] ops order (sorted set)
+-- KEYS[2] ops hash (current generation)
+-- KEYS[3] ops of the previous generation (hash)
 -- ARGV[1] op id
 -- ARGV[2] event channel ('' = no event)
 -- ARGV[3] team id
@@ -16,11 +16,11 @@
 --@include lib/core.lua
 --@include lib/orchestration.lua
 
-local base, ops, order = KEYS[1], KEYS[2], KEYS[3]
+local base, ops, ops_prev = KEYS[1], KEYS[2], KEYS[3]
 local op_id, channel, team, action, limit = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
 local window_ms = tonumber(ARGV[6])
 
-local replay = op_replay(ops, op_id)
+local replay = op_replay(ops, ops_prev, op_id)
 if replay then return replay end
 if team_missing(base) then return fail('NOT_FOUND', {kind = 'team', id = team}) end
 
@@ -47,5 +47,5 @@ if #done > 0 then
   publish(channel, {key = team, op = 'dead_' .. action, version = bump(base), tasks = done})
 end
 local reply = cjson.encode(done)
-op_remember(ops, order, op_id, reply)
+op_remember(ops, ops_prev, op_id, reply)
 return reply

@@ -1,7 +1,7 @@
 -- orchestration/enqueue: add tasks to the team's queue; idempotent by task id.
 -- KEYS[1] team hash (base of every team key)
--- KEYS[2] ops hash
--- KEYS[3] ops order (sorted set)
+-- KEYS[2] ops hash (current generation)
+-- KEYS[3] ops of the previous generation (hash)
 -- ARGV[1] op id
 -- ARGV[2] event channel ('' = no event)
 -- ARGV[3] team id
@@ -17,10 +17,10 @@
 --@include lib/orchestration.lua
 --@include lib/orchestration_enqueue.lua
 
-local base, ops, order = KEYS[1], KEYS[2], KEYS[3]
+local base, ops, ops_prev = KEYS[1], KEYS[2], KEYS[3]
 local op_id, channel, team = ARGV[1], ARGV[2], ARGV[3]
 
-local replay = op_replay(ops, op_id)
+local replay = op_replay(ops, ops_prev, op_id)
 if replay then return replay end
 if team_missing(base) then return fail('NOT_FOUND', {kind = 'team', id = team}) end
 
@@ -31,5 +31,5 @@ local reply = table.concat(marks)
 if #created > 0 then
   publish(channel, {key = team, op = 'enqueue', version = bump(base), tasks = created})
 end
-op_remember(ops, order, op_id, reply)
+op_remember(ops, ops_prev, op_id, reply)
 return reply

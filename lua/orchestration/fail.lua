@@ -1,7 +1,7 @@
 -- orchestration/fail: record a failed attempt; retry later with backoff, or dead-letter it.
 -- KEYS[1] team hash (base of every team key)
--- KEYS[2] ops hash
--- KEYS[3] ops order (sorted set)
+-- KEYS[2] ops hash (current generation)
+-- KEYS[3] ops of the previous generation (hash)
 -- ARGV[1] op id
 -- ARGV[2] event channel ('' = no event)
 -- ARGV[3] team id
@@ -29,14 +29,14 @@
 --@include lib/orchestration.lua
 --@include lib/orchestration_finish.lua
 
-local base, ops, order = KEYS[1], KEYS[2], KEYS[3]
+local base, ops, ops_prev = KEYS[1], KEYS[2], KEYS[3]
 local op_id, channel, team, id, err = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local agent, token, retry = ARGV[6], ARGV[7], ARGV[8]
 local kind, delay, max_delay = ARGV[9], tonumber(ARGV[10]), tonumber(ARGV[11])
 local jitter, rand = tonumber(ARGV[12]), tonumber(ARGV[13])
 local limits = {dead_keep = tonumber(ARGV[14]), window_ms = tonumber(ARGV[15])}
 
-local replay = task_replay(base, ops, op_id)
+local replay = task_replay(base, ops, ops_prev, op_id)
 if replay then return replay end
 local code, details = finish_check(base, team, id, agent, token, 'fail')
 if code then return fail(code, details) end
@@ -71,5 +71,5 @@ end
 
 publish(channel, {key = team, op = 'fail', version = bump(base), task = id, agent = holder, status = status,
   failures = failures})
-op_remember(ops, order, op_id, task_memo(id))
+op_remember(ops, ops_prev, op_id, task_memo(id))
 return task_reply(base, id)

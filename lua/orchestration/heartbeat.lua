@@ -1,7 +1,7 @@
 -- orchestration/heartbeat: mark an agent alive and extend the leases of the tasks it holds.
 -- KEYS[1] team hash (base of every team key)
--- KEYS[2] ops hash
--- KEYS[3] ops order (sorted set)
+-- KEYS[2] ops hash (current generation)
+-- KEYS[3] ops of the previous generation (hash)
 -- ARGV[1] op id ('' from the facade: nothing is remembered, so heartbeats use no op-id memory)
 -- ARGV[2] event channel ('' = no event)
 -- ARGV[3] team id
@@ -18,10 +18,10 @@
 --@include lib/core.lua
 --@include lib/orchestration.lua
 
-local base, ops, order = KEYS[1], KEYS[2], KEYS[3]
+local base, ops, ops_prev = KEYS[1], KEYS[2], KEYS[3]
 local op_id, channel, team, agent, lease_ms = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
 
-local replay = op_replay(ops, op_id)
+local replay = op_replay(ops, ops_prev, op_id)
 if replay then return replay end
 if team_missing(base) then return fail('NOT_FOUND', {kind = 'team', id = team}) end
 
@@ -56,5 +56,5 @@ end
 
 publish(channel, {key = team, op = 'heartbeat', version = bump(base), agent = agent, leases = #out / 2})
 local reply = cjson.encode({tasks = out})
-op_remember(ops, order, op_id, reply)
+op_remember(ops, ops_prev, op_id, reply)
 return reply

@@ -1,7 +1,7 @@
 -- orchestration/reap: hand expired leases back and make due retries pending (the claim script does this too).
 -- KEYS[1] team hash (base of every team key)
--- KEYS[2] ops hash
--- KEYS[3] ops order (sorted set)
+-- KEYS[2] ops hash (current generation)
+-- KEYS[3] ops of the previous generation (hash)
 -- ARGV[1] op id
 -- ARGV[2] event channel ('' = no event)
 -- ARGV[3] team id
@@ -15,10 +15,10 @@
 --@include lib/core.lua
 --@include lib/orchestration.lua
 
-local base, ops, order = KEYS[1], KEYS[2], KEYS[3]
+local base, ops, ops_prev = KEYS[1], KEYS[2], KEYS[3]
 local op_id, channel, team, max_stalls = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 
-local replay = op_replay(ops, op_id)
+local replay = op_replay(ops, ops_prev, op_id)
 if replay then return replay end
 if team_missing(base) then return fail('NOT_FOUND', {kind = 'team', id = team}) end
 
@@ -27,5 +27,5 @@ local limits = {dead_keep = tonumber(ARGV[5]), window_ms = tonumber(ARGV[6])}
 local stalled = reap_expired(base, team, now, max_stalls, channel, limits)
 local promoted = promote_due(base, team, now, channel)
 local reply = stalled .. ',' .. promoted
-op_remember(ops, order, op_id, reply)
+op_remember(ops, ops_prev, op_id, reply)
 return reply

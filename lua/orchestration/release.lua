@@ -1,8 +1,8 @@
 -- orchestration/release: hand an in-progress task back to pending, unfinished and not failed
 -- (a worker shutting down gives its task to the next claimer instead of waiting for its lease).
 -- KEYS[1] team hash (base of every team key)
--- KEYS[2] ops hash
--- KEYS[3] ops order (sorted set)
+-- KEYS[2] ops hash (current generation)
+-- KEYS[3] ops of the previous generation (hash)
 -- ARGV[1] op id
 -- ARGV[2] event channel ('' = no event)
 -- ARGV[3] team id
@@ -22,11 +22,11 @@
 --@include lib/orchestration.lua
 --@include lib/orchestration_finish.lua
 
-local base, ops, order = KEYS[1], KEYS[2], KEYS[3]
+local base, ops, ops_prev = KEYS[1], KEYS[2], KEYS[3]
 local op_id, channel, team, id = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local agent, token = ARGV[5], ARGV[6]
 
-local replay = task_replay(base, ops, op_id)
+local replay = task_replay(base, ops, ops_prev, op_id)
 if replay then return replay end
 local code, details = finish_check(base, team, id, agent, token, 'release')
 if code then return fail(code, details) end
@@ -39,5 +39,5 @@ push_pending(base, id)
 
 publish(channel, {key = team, op = 'release', version = bump(base), task = id, agent = holder,
   status = 'pending'})
-op_remember(ops, order, op_id, task_memo(id))
+op_remember(ops, ops_prev, op_id, task_memo(id))
 return task_reply(base, id)

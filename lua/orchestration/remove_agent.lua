@@ -1,7 +1,7 @@
 -- orchestration/remove_agent: remove an agent from a team (its hash, held set and :agents membership).
 -- KEYS[1] team hash (base of every team key)
--- KEYS[2] ops hash
--- KEYS[3] ops order (sorted set)
+-- KEYS[2] ops hash (current generation)
+-- KEYS[3] ops of the previous generation (hash)
 -- ARGV[1] op id
 -- ARGV[2] event channel ('' = no event)
 -- ARGV[3] team id
@@ -17,17 +17,17 @@
 --@include lib/core.lua
 --@include lib/orchestration.lua
 
-local base, ops, order = KEYS[1], KEYS[2], KEYS[3]
+local base, ops, ops_prev = KEYS[1], KEYS[2], KEYS[3]
 local op_id, channel, team, agent = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 
-local replay = op_replay(ops, op_id)
+local replay = op_replay(ops, ops_prev, op_id)
 if replay then return replay end
 if team_missing(base) then return fail('NOT_FOUND', {kind = 'team', id = team}) end
 
 local a = akey(base, agent)
 local old_status = redis.call('HGET', a, 'status')
 if not old_status and redis.call('SISMEMBER', sub(base, 'agents'), agent) == 0 then
-  op_remember(ops, order, op_id, '0')
+  op_remember(ops, ops_prev, op_id, '0')
   return '0'
 end
 local task = held_task(base, agent)
@@ -38,5 +38,5 @@ end
 
 drop_agent(base, agent)
 publish(channel, {key = team, op = 'agent_removed', version = bump(base), agent = agent, old = old_status or false})
-op_remember(ops, order, op_id, '1')
+op_remember(ops, ops_prev, op_id, '1')
 return '1'

@@ -1,7 +1,7 @@
 -- orchestration/update_agent: set fields of one agent of a team (status, capabilities, current task, metadata).
 -- KEYS[1] team hash (base of every team key)
--- KEYS[2] ops hash
--- KEYS[3] ops order (sorted set)
+-- KEYS[2] ops hash (current generation)
+-- KEYS[3] ops of the previous generation (hash)
 -- ARGV[1] op id
 -- ARGV[2] event channel ('' = no event)
 -- ARGV[3] team id
@@ -15,10 +15,10 @@
 --@include lib/core.lua
 --@include lib/orchestration.lua
 
-local base, ops, order = KEYS[1], KEYS[2], KEYS[3]
+local base, ops, ops_prev = KEYS[1], KEYS[2], KEYS[3]
 local op_id, channel, team, agent, create = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 
-local replay = op_replay(ops, op_id)
+local replay = op_replay(ops, ops_prev, op_id)
 if replay then return replay end
 if team_missing(base) then return fail('NOT_FOUND', {kind = 'team', id = team}) end
 
@@ -38,5 +38,5 @@ local new_status = redis.call('HGET', a, 'status')
 publish(channel, {key = team, op = 'agent', version = bump(base), agent = agent, old = old_status or false,
   new = new_status})
 local reply = cjson.encode(redis.call('HGETALL', a))
-op_remember(ops, order, op_id, reply)
+op_remember(ops, ops_prev, op_id, reply)
 return reply

@@ -3,8 +3,8 @@
 -- KEYS[2] STT state hash
 -- KEYS[3] TTS state hash
 -- KEYS[4] transcript stream (capped at ARGV[5] entries, exact MAXLEN)
--- KEYS[5] ops hash
--- KEYS[6] ops order list
+-- KEYS[5] ops hash (current generation)
+-- KEYS[6] ops of the previous generation
 -- ARGV[1] op id
 -- ARGV[2] event channel ('' = no event)
 -- ARGV[3] session id (for errors and events)
@@ -20,11 +20,11 @@
 
 --@include lib/core.lua
 
-local base, stt, tts, transcript, ops, order = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local base, stt, tts, transcript, ops, ops_prev = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local op_id, channel, sid, speaker, cap, first = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local n_stt, n_tts = tonumber(ARGV[7]), tonumber(ARGV[8])
 
-local replay = op_replay(ops, op_id)
+local replay = op_replay(ops, ops_prev, op_id)
 if replay then return replay end
 
 local current = redis.call('HGET', base, 'status')
@@ -65,5 +65,5 @@ publish(channel, {key = sid, op = 'conversation', version = version, status = cu
   first_turn = turns - #appended + 1, entries = appended,
   speaker = redis.call('HGET', base, 'current_speaker') or ''})
 local reply = cjson.encode({version = version, turn_count = turns, appended = #appended})
-op_remember(ops, order, op_id, reply)
+op_remember(ops, ops_prev, op_id, reply)
 return reply

@@ -3,8 +3,8 @@
 -- KEYS[2] STT state hash
 -- KEYS[3] TTS state hash
 -- KEYS[4] transcript stream
--- KEYS[5] ops hash
--- KEYS[6] ops order list
+-- KEYS[5] ops hash (current generation)
+-- KEYS[6] ops of the previous generation
 -- ARGV[1] op id
 -- ARGV[2] event channel ('' = no event)
 -- ARGV[3] session id (for errors and events)
@@ -19,10 +19,10 @@
 
 --@include lib/core.lua
 
-local base, ops, order = KEYS[1], KEYS[5], KEYS[6]
+local base, ops, ops_prev = KEYS[1], KEYS[5], KEYS[6]
 local op_id, channel, sid, idle = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 
-local replay = op_replay(ops, op_id)
+local replay = op_replay(ops, ops_prev, op_id)
 if replay then return replay end
 
 if redis.call('EXISTS', base) == 1 then
@@ -35,5 +35,5 @@ redis.call('HSET', base, '#v', 1, 'status', 'idle', 'session_type', ARGV[5], 'st
 redis.call('PEXPIRE', base, idle)
 
 publish(channel, {key = sid, op = 'create', version = 1, status = 'idle', new = redis.call('HGETALL', base)})
-op_remember(ops, order, op_id, '1')
+op_remember(ops, ops_prev, op_id, '1')
 return '1'

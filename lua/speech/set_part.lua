@@ -3,8 +3,8 @@
 -- KEYS[2] STT state hash
 -- KEYS[3] TTS state hash
 -- KEYS[4] transcript stream
--- KEYS[5] ops hash
--- KEYS[6] ops order list
+-- KEYS[5] ops hash (current generation)
+-- KEYS[6] ops of the previous generation
 -- ARGV[1] op id
 -- ARGV[2] event channel ('' = no event)
 -- ARGV[3] session id (for errors and events)
@@ -16,12 +16,12 @@
 
 --@include lib/core.lua
 
-local base, ops, order = KEYS[1], KEYS[5], KEYS[6]
+local base, ops, ops_prev = KEYS[1], KEYS[5], KEYS[6]
 local op_id, channel, sid, part = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local target = KEYS[2]
 if part == 'tts' then target = KEYS[3] end
 
-local replay = op_replay(ops, op_id)
+local replay = op_replay(ops, ops_prev, op_id)
 if replay then return replay end
 
 local current = redis.call('HGET', base, 'status')
@@ -43,5 +43,5 @@ for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], idle) end  -- activity: the idle 
 
 publish(channel, {key = sid, op = 'update_' .. part, version = version, status = current,
   new = redis.call('HGETALL', target)})
-op_remember(ops, order, op_id, tostring(version))
+op_remember(ops, ops_prev, op_id, tostring(version))
 return tostring(version)

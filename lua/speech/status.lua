@@ -3,8 +3,8 @@
 -- KEYS[2] STT state hash
 -- KEYS[3] TTS state hash
 -- KEYS[4] transcript stream
--- KEYS[5] ops hash
--- KEYS[6] ops order list
+-- KEYS[5] ops hash (current generation)
+-- KEYS[6] ops of the previous generation
 -- ARGV[1] op id
 -- ARGV[2] event channel ('' = no event)
 -- ARGV[3] session id (for errors and events)
@@ -15,10 +15,10 @@
 
 --@include lib/core.lua
 
-local base, ops, order = KEYS[1], KEYS[5], KEYS[6]
+local base, ops, ops_prev = KEYS[1], KEYS[5], KEYS[6]
 local op_id, channel, sid, status = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 
-local replay = op_replay(ops, op_id)
+local replay = op_replay(ops, ops_prev, op_id)
 if replay then return replay end
 
 local current = redis.call('HGET', base, 'status')
@@ -34,5 +34,5 @@ local idle = tonumber(redis.call('HGET', base, 'idle_ms'))
 for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], idle) end  -- activity: the idle clock restarts
 
 publish(channel, {key = sid, op = 'status', version = version, status = status, old_status = current})
-op_remember(ops, order, op_id, tostring(version))
+op_remember(ops, ops_prev, op_id, tostring(version))
 return tostring(version)

@@ -1,7 +1,7 @@
 -- state/delete: remove a state key.
 -- KEYS[1] data hash
--- KEYS[2] ops hash
--- KEYS[3] ops order (sorted set)
+-- KEYS[2] ops hash (current generation)
+-- KEYS[3] ops of the previous generation (hash)
 -- KEYS[4] tombstone: the last version of a deleted key, kept 24 h so versions never repeat
 -- ARGV[1] op id
 -- ARGV[2] event channel ('' = no event)
@@ -17,10 +17,10 @@
 
 local TOMBSTONE_MS = 86400000
 
-local data, ops, order, tomb = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local data, ops, ops_prev, tomb = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local op_id, channel, key, expected = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 
-local replay = op_replay(ops, op_id)
+local replay = op_replay(ops, ops_prev, op_id)
 if replay then return replay end
 
 local current = tonumber(redis.call('HGET', data, '#v') or '0')
@@ -28,7 +28,7 @@ if expected ~= '' and tonumber(expected) ~= current then
   return fail('CONFLICT', {kind = 'state', id = key, expected = tonumber(expected), actual = current})
 end
 if current == 0 then
-  op_remember(ops, order, op_id, '0')
+  op_remember(ops, ops_prev, op_id, '0')
   return '0'
 end
 
@@ -36,5 +36,5 @@ local old = redis.call('HGETALL', data)
 redis.call('DEL', data)
 redis.call('SET', tomb, current + 1, 'PX', TOMBSTONE_MS)
 publish(channel, {key = key, op = 'delete', version = current + 1, old = old, new = false})
-op_remember(ops, order, op_id, '1')
+op_remember(ops, ops_prev, op_id, '1')
 return '1'

@@ -1,7 +1,7 @@
 -- state/save: replace the whole value of a state key, bumping its version.
 -- KEYS[1] data hash
--- KEYS[2] ops hash
--- KEYS[3] ops order (sorted set)
+-- KEYS[2] ops hash (current generation)
+-- KEYS[3] ops of the previous generation (hash)
 -- KEYS[4] tombstone: the last version of a deleted key, kept 24 h so versions never repeat
 -- ARGV[1] op id
 -- ARGV[2] event channel ('' = no event)
@@ -15,10 +15,10 @@
 
 --@include lib/core.lua
 
-local data, ops, order, tomb = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local data, ops, ops_prev, tomb = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local op_id, channel, key, expected, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
 
-local replay = op_replay(ops, op_id)
+local replay = op_replay(ops, ops_prev, op_id)
 if replay then return replay end
 
 local current = tonumber(redis.call('HGET', data, '#v') or '0')
@@ -41,5 +41,5 @@ end
 if ttl > 0 then redis.call('PEXPIRE', data, ttl) end
 
 if old then publish(channel, {key = key, op = 'save', version = version, old = old, new = new}) end
-op_remember(ops, order, op_id, tostring(version))
+op_remember(ops, ops_prev, op_id, tostring(version))
 return tostring(version)

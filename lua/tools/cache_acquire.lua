@@ -2,8 +2,8 @@
 -- KEYS[1] cache entry hash (sub-key of the tool, reported as kind 'toolcache')
 -- KEYS[2] compute lock of the entry (same hash tag)
 -- KEYS[3] stats hash of the tool
--- KEYS[4] ops hash of the tool
--- KEYS[5] ops order (sorted set)
+-- KEYS[4] ops hash (current generation) of the tool
+-- KEYS[5] ops of the previous generation (hash)
 -- ARGV[1] op id (of this call; a hit is counted once per op id)
 -- ARGV[2] event channel of the tool ('' = no event)
 -- ARGV[3] tool name
@@ -16,14 +16,14 @@
 --@include lib/core.lua
 --@include lib/tool_cache.lua
 
-local entry, lock, stats, ops, order = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local entry, lock, stats, ops, ops_prev = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local op_id, channel, tool, token, lock_ms = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
 
 local fields = redis.call('HGETALL', entry)
 if #fields > 0 then
   local reply = {'hit', redis.call('PTTL', entry)}
   for _, v in ipairs(fields) do reply[#reply + 1] = v end
-  count_lookup_once(stats, ops, order, op_id, channel, tool, 'hit')
+  count_lookup_once(stats, ops, ops_prev, op_id, channel, tool, 'hit')
   return reply
 end
 local holder = redis.call('GET', lock)

@@ -1,7 +1,7 @@
 -- tools/cache_delete: invalidate a cached tool result.
 -- KEYS[1] cache entry hash (sub-key of the tool, reported as kind 'toolcache')
--- KEYS[2] ops hash of the tool
--- KEYS[3] ops order (sorted set)
+-- KEYS[2] ops hash (current generation) of the tool
+-- KEYS[3] ops of the previous generation (hash)
 -- ARGV[1] op id
 -- ARGV[2] event channel of the entry (kind 'toolcache'; '' = no event)
 -- ARGV[3] entry id ('<tool>:<hash>')
@@ -11,13 +11,13 @@
 
 --@include lib/core.lua
 
-local entry, ops, order = KEYS[1], KEYS[2], KEYS[3]
+local entry, ops, ops_prev = KEYS[1], KEYS[2], KEYS[3]
 local op_id, channel, id = ARGV[1], ARGV[2], ARGV[3]
 
-local replay = op_replay(ops, op_id)
+local replay = op_replay(ops, ops_prev, op_id)
 if replay then return replay end
 
 local existed = redis.call('DEL', entry)
 if existed == 1 then publish(channel, {key = id, op = 'delete'}) end
-op_remember(ops, order, op_id, tostring(existed))
+op_remember(ops, ops_prev, op_id, tostring(existed))
 return tostring(existed)

@@ -2,8 +2,8 @@
 -- KEYS[1] cache entry hash (sub-key of the tool, reported as kind 'toolcache', id '<tool>:<hash>')
 -- KEYS[2] compute lock of the entry (same hash tag)
 -- KEYS[3] stats hash of the tool
--- KEYS[4] ops hash of the tool
--- KEYS[5] ops order (sorted set)
+-- KEYS[4] ops hash (current generation) of the tool
+-- KEYS[5] ops of the previous generation (hash)
 -- ARGV[1] op id
 -- ARGV[2] event channel of the entry (kind 'toolcache'; '' = no event)
 -- ARGV[3] entry id ('<tool>:<hash>')
@@ -21,11 +21,11 @@
 --@include lib/core.lua
 --@include lib/tool_cache.lua
 
-local entry, lock, stats, ops, order = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local entry, lock, stats, ops, ops_prev = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local op_id, channel, id, tool, hash, result, ttl, token, tool_channel, misses =
   ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7]), ARGV[8], ARGV[9], tonumber(ARGV[10])
 
-local replay = op_replay(ops, op_id)
+local replay = op_replay(ops, ops_prev, op_id)
 if replay then return replay end
 
 local now = now_ms()
@@ -38,5 +38,5 @@ end
 
 publish(channel, {key = id, op = 'set', tool = tool, hash = hash})
 if misses > 0 then count_lookup(stats, tool_channel, tool, 'miss') end
-op_remember(ops, order, op_id, tostring(now))
+op_remember(ops, ops_prev, op_id, tostring(now))
 return tostring(now)

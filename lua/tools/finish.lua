@@ -1,8 +1,8 @@
 -- tools/finish: complete or fail a running tool execution and count it in the tool's stats.
 -- KEYS[1] execution hash
 -- KEYS[2] stats hash
--- KEYS[3] ops hash
--- KEYS[4] ops order list
+-- KEYS[3] ops hash (current generation)
+-- KEYS[4] ops of the previous generation
 -- ARGV[1] op id
 -- ARGV[2] event channel ('' = no event)
 -- ARGV[3] tool name
@@ -17,11 +17,11 @@
 
 --@include lib/core.lua
 
-local exec, stats, ops, order = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local exec, stats, ops, ops_prev = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local op_id, channel, tool, exec_id, outcome, result, err, dur =
   ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
 
-local replay = op_replay(ops, op_id)
+local replay = op_replay(ops, ops_prev, op_id)
 if replay then return replay end
 
 local status = redis.call('HGET', exec, 'status')
@@ -50,5 +50,5 @@ redis.call('HINCRBY', stats, 'dur_us', dur_us)
 local version = tonumber(redis.call('HGET', exec, 'seq'))
 publish(channel, {key = tool, op = verb, version = version, execution_id = exec_id, status = outcome})
 local encoded = cjson.encode(redis.call('HGETALL', exec))
-op_remember(ops, order, op_id, encoded)
+op_remember(ops, ops_prev, op_id, encoded)
 return encoded

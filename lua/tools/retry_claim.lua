@@ -1,8 +1,8 @@
 -- tools/retry_claim: claim up to N due retries at once; two pollers never get the same one.
 -- KEYS[1] due set (sorted set of execution ids, score = due time in server ms)
 -- KEYS[2] retry hash key prefix (same index hash tag)
--- KEYS[3] ops hash
--- KEYS[4] ops order list
+-- KEYS[3] ops hash (current generation)
+-- KEYS[4] ops of the previous generation
 -- ARGV[1] op id
 -- ARGV[2] event channel ('' = no event)
 -- ARGV[3] limit
@@ -14,11 +14,11 @@
 
 --@include lib/core.lua
 
-local due_set, prefix, ops, order = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local due_set, prefix, ops, ops_prev = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local op_id, channel, limit, claim_ms, keep =
   ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 
-local replay = op_replay(ops, op_id)
+local replay = op_replay(ops, ops_prev, op_id)
 if replay then return replay end
 
 local now = now_ms()
@@ -41,5 +41,5 @@ end
 
 if #ids > 0 then publish(channel, {key = '_retries', op = 'retry_claimed', ids = ids}) end
 local encoded = #claimed > 0 and cjson.encode(claimed) or '[]'
-op_remember(ops, order, op_id, encoded)
+op_remember(ops, ops_prev, op_id, encoded)
 return encoded

@@ -1,8 +1,8 @@
 -- tools/retry_set: schedule (or end) the retries of an execution, due at server time now + delay.
 -- KEYS[1] due set (sorted set of execution ids, score = due time in server ms)
 -- KEYS[2] retry hash of the execution (same index hash tag)
--- KEYS[3] ops hash
--- KEYS[4] ops order list
+-- KEYS[3] ops hash (current generation)
+-- KEYS[4] ops of the previous generation
 -- ARGV[1] op id
 -- ARGV[2] event channel ('' = no event)
 -- ARGV[3] execution id
@@ -16,11 +16,11 @@
 
 --@include lib/core.lua
 
-local due_set, retry, ops, order = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local due_set, retry, ops, ops_prev = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local op_id, channel, exec_id, delay, exhausted, doc, keep =
   ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5], ARGV[6], tonumber(ARGV[7])
 
-local replay = op_replay(ops, op_id)
+local replay = op_replay(ops, ops_prev, op_id)
 if replay then return replay end
 
 local reply
@@ -38,5 +38,5 @@ else
 end
 
 publish(channel, {key = exec_id, op = exhausted == '1' and 'retry_exhausted' or 'retry_scheduled', due = reply})
-op_remember(ops, order, op_id, reply)
+op_remember(ops, ops_prev, op_id, reply)
 return reply

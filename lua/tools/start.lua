@@ -3,8 +3,8 @@
 -- KEYS[2] execution history (sorted set of execution ids, score = start sequence)
 -- KEYS[3] stats hash
 -- KEYS[4] execution hash key prefix (same hash tag; executions trimmed from the history are deleted)
--- KEYS[5] ops hash
--- KEYS[6] ops order list
+-- KEYS[5] ops hash (current generation)
+-- KEYS[6] ops of the previous generation
 -- ARGV[1] op id
 -- ARGV[2] event channel ('' = no event)
 -- ARGV[3] tool name
@@ -18,11 +18,11 @@
 
 --@include lib/core.lua
 
-local exec, history, stats, exec_prefix, ops, order = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local exec, history, stats, exec_prefix, ops, ops_prev = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local op_id, channel, tool, exec_id, status, doc, cap =
   ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7])
 
-local replay = op_replay(ops, op_id)
+local replay = op_replay(ops, ops_prev, op_id)
 if replay then return replay end
 
 local reply
@@ -49,5 +49,5 @@ else
 end
 
 local encoded = cjson.encode(reply)
-op_remember(ops, order, op_id, encoded)
+op_remember(ops, ops_prev, op_id, encoded)
 return encoded

@@ -1,7 +1,7 @@
 -- workflows/checkpoint: store a named checkpoint (step + context) as the newest one.
 -- KEYS[1] workflow hash
--- KEYS[2] ops hash
--- KEYS[3] ops order (sorted set)
+-- KEYS[2] ops hash (current generation)
+-- KEYS[3] ops of the previous generation (hash)
 -- KEYS[4] context hash
 -- KEYS[5] history list
 -- KEYS[6] checkpoint zset
@@ -26,10 +26,10 @@
 --@include lib/lease.lua
 --@include lib/workflows.lua
 
-local base, ops, order, ctx, hist, cp, cpd, lease = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
+local base, ops, ops_prev, ctx, hist, cp, cpd, lease = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local op_id, channel, id, cp_id, step = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 
-local r = op_replay(ops, op_id) if r then return r end
+local r = op_replay(ops, ops_prev, op_id) if r then return r end
 local wf = redis.call('HMGET', base, 'status', 'total', 'cur')
 if not wf[1] then return fail('NOT_FOUND', {kind = 'workflow', id = id}) end
 local now = now_ms()
@@ -60,5 +60,5 @@ publish(channel, {key = id, op = 'checkpoint', version = version, status = wf[1]
                   step = tonumber(step), current_step = tonumber(wf[3]), at = now})
 -- The stored checkpoint travels in the reply: read back later it may already be capped away.
 local reply = cjson.encode({redis.call('HGETALL', base), redis.call('HGETALL', ctx), wf_checkpoint_item(cpd, cp_id)})
-op_remember(ops, order, op_id, reply)
+op_remember(ops, ops_prev, op_id, reply)
 return reply

@@ -1,7 +1,7 @@
 -- workflows/create: create a workflow (pending or running) with its context.
 -- KEYS[1] workflow hash
--- KEYS[2] ops hash
--- KEYS[3] ops order (sorted set)
+-- KEYS[2] ops hash (current generation)
+-- KEYS[3] ops of the previous generation (hash)
 -- KEYS[4] context hash
 -- KEYS[5] history list
 -- ARGV[1] op id
@@ -22,10 +22,10 @@
 --@include lib/core.lua
 --@include lib/workflows.lua
 
-local base, ops, order, ctx, hist = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local base, ops, ops_prev, ctx, hist = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local op_id, channel, id, status = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 
-local r = op_replay(ops, op_id) if r then return r end
+local r = op_replay(ops, ops_prev, op_id) if r then return r end
 if redis.call('EXISTS', base) == 1 then
   return fail('EXISTS', {kind = 'workflow', id = id})
 end
@@ -43,5 +43,5 @@ wf_history(hist, tonumber(ARGV[10]), {op = 'create', to = status, version = 1, a
 publish(channel, {key = id, op = 'create', version = 1, old = false, new = status, status = status,
                   current_step = cur, at = now})
 local reply = wf_reply(base, ctx)
-op_remember(ops, order, op_id, reply)
+op_remember(ops, ops_prev, op_id, reply)
 return reply

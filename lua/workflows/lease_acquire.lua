@@ -1,7 +1,7 @@
 -- workflows/lease_acquire: take (or, for the same owner, renew) the right to drive a workflow.
 -- KEYS[1] workflow hash
--- KEYS[2] ops hash
--- KEYS[3] ops order (sorted set)
+-- KEYS[2] ops hash (current generation)
+-- KEYS[3] ops of the previous generation (hash)
 -- KEYS[4] lease hash
 -- ARGV[1] op id
 -- ARGV[2] event channel ('' = no event)
@@ -15,10 +15,10 @@
 --@include lib/core.lua
 --@include lib/lease.lua
 
-local base, ops, order, lease = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local base, ops, ops_prev, lease = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local op_id, channel, id, owner = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 
-local r = op_replay(ops, op_id) if r then return r end
+local r = op_replay(ops, ops_prev, op_id) if r then return r end
 if redis.call('EXISTS', base) == 0 then return fail('NOT_FOUND', {kind = 'workflow', id = id}) end
 local now = now_ms()
 local token, err = lease_acquire(lease, owner, tonumber(ARGV[5]), now)
@@ -28,5 +28,5 @@ if err then
 end
 publish(channel, {key = id, op = 'lease', owner = owner, token = token,
                   version = tonumber(redis.call('HGET', base, '#v')), at = now})
-op_remember(ops, order, op_id, tostring(token))
+op_remember(ops, ops_prev, op_id, tostring(token))
 return tostring(token)

@@ -1,7 +1,7 @@
 -- workflows/pause: running -> paused; step updates are refused until resume.
 -- KEYS[1] workflow hash
--- KEYS[2] ops hash
--- KEYS[3] ops order (sorted set)
+-- KEYS[2] ops hash (current generation)
+-- KEYS[3] ops of the previous generation (hash)
 -- KEYS[4] context hash
 -- KEYS[5] history list
 -- ARGV[1] op id
@@ -17,11 +17,11 @@
 --@include lib/core.lua
 --@include lib/workflows.lua
 
-local base, ops, order, ctx, hist = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local base, ops, ops_prev, ctx, hist = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local op_id, channel, id, hist_cap = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local ALLOWED = wf_set('running')
 
-local r = op_replay(ops, op_id) if r then return r end
+local r = op_replay(ops, ops_prev, op_id) if r then return r end
 local status = redis.call('HGET', base, 'status')
 if not status then return fail('NOT_FOUND', {kind = 'workflow', id = id}) end
 if not ALLOWED[status] then
@@ -30,5 +30,5 @@ end
 local now = now_ms()
 redis.call('HSET', base, 'paused_at', now)
 local reply = wf_move(base, ctx, hist, hist_cap, channel, id, 'pause', status, 'paused', now)
-op_remember(ops, order, op_id, reply)
+op_remember(ops, ops_prev, op_id, reply)
 return reply

@@ -1,7 +1,7 @@
 -- workflows/resume: paused -> running; while a lease is live only its holder's token may resume.
 -- KEYS[1] workflow hash
--- KEYS[2] ops hash
--- KEYS[3] ops order (sorted set)
+-- KEYS[2] ops hash (current generation)
+-- KEYS[3] ops of the previous generation (hash)
 -- KEYS[4] context hash
 -- KEYS[5] history list
 -- KEYS[6] lease hash
@@ -18,11 +18,11 @@
 --@include lib/lease.lua
 --@include lib/workflows.lua
 
-local base, ops, order, ctx, hist, lease = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local base, ops, ops_prev, ctx, hist, lease = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local op_id, channel, id, hist_cap = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local ALLOWED = wf_set('paused')
 
-local r = op_replay(ops, op_id) if r then return r end
+local r = op_replay(ops, ops_prev, op_id) if r then return r end
 local status = redis.call('HGET', base, 'status')
 if not status then return fail('NOT_FOUND', {kind = 'workflow', id = id}) end
 local now = now_ms()
@@ -36,5 +36,5 @@ if not ALLOWED[status] then
 end
 redis.call('HDEL', base, 'paused_at')
 local reply = wf_move(base, ctx, hist, hist_cap, channel, id, 'resume', status, 'running', now)
-op_remember(ops, order, op_id, reply)
+op_remember(ops, ops_prev, op_id, reply)
 return reply

@@ -1,7 +1,7 @@
 -- workflows/resume_from: restore current_step and context from a checkpoint and run on.
 -- KEYS[1] workflow hash
--- KEYS[2] ops hash
--- KEYS[3] ops order (sorted set)
+-- KEYS[2] ops hash (current generation)
+-- KEYS[3] ops of the previous generation (hash)
 -- KEYS[4] context hash
 -- KEYS[5] step records hash
 -- KEYS[6] step status hash
@@ -29,12 +29,12 @@
 --@include lib/lease.lua
 --@include lib/workflows.lua
 
-local base, ops, order, ctx, steps, stepst = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local base, ops, ops_prev, ctx, steps, stepst = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local hist, cp, cpd, lease = KEYS[7], KEYS[8], KEYS[9], KEYS[10]
 local op_id, channel, id, cp_id = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local ALLOWED = wf_set('pending running paused failed')
 
-local r = op_replay(ops, op_id) if r then return r end
+local r = op_replay(ops, ops_prev, op_id) if r then return r end
 local wf = redis.call('HMGET', base, 'status', 'total')
 if not wf[1] then return fail('NOT_FOUND', {kind = 'workflow', id = id}) end
 local now = now_ms()
@@ -70,5 +70,5 @@ if to == 'completed' then redis.call('HSET', base, 'finished', now) end
 if not redis.call('HGET', base, 'started') then redis.call('HSET', base, 'started', now) end
 local reply = wf_move(base, ctx, hist, tonumber(ARGV[5]), channel, id, 'resume_from', wf[1], to, now,
                       {checkpoint = cp_id, step = step})
-op_remember(ops, order, op_id, reply)
+op_remember(ops, ops_prev, op_id, reply)
 return reply

@@ -1,7 +1,7 @@
 -- workflows/update_step: record a step, advance current_step, complete/fail, auto-checkpoint.
 -- KEYS[1] workflow hash
--- KEYS[2] ops hash
--- KEYS[3] ops order (sorted set)
+-- KEYS[2] ops hash (current generation)
+-- KEYS[3] ops of the previous generation (hash)
 -- KEYS[4] context hash
 -- KEYS[5] step records hash
 -- KEYS[6] step status hash
@@ -31,13 +31,13 @@
 --@include lib/lease.lua
 --@include lib/workflows.lua
 
-local base, ops, order, ctx = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local base, ops, ops_prev, ctx = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local steps, stepst, hist, cp, cpd, lease = KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]
 local op_id, channel, id = ARGV[1], ARGV[2], ARGV[3]
 local n, sstatus, retry, record, err, token = tonumber(ARGV[4]), ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]
 local hist_cap, cp_cap = tonumber(ARGV[10]), tonumber(ARGV[11])
 
-local r = op_replay(ops, op_id) if r then return r end
+local r = op_replay(ops, ops_prev, op_id) if r then return r end
 
 local wf = redis.call('HMGET', base, 'status', 'total', 'cur', 'done', 'interval')
 if not wf[1] then return fail('NOT_FOUND', {kind = 'workflow', id = id}) end
@@ -48,7 +48,7 @@ if sstatus == 'failed' and retry == '1' then code = 'failed:retry' end
 local prev = redis.call('HGET', stepst, n)
 if prev == code and #ARGV < 12 and redis.call('HGET', steps, n) == record then
   local same = wf_reply(base, ctx)
-  op_remember(ops, order, op_id, same)
+  op_remember(ops, ops_prev, op_id, same)
   return same
 end
 
@@ -110,5 +110,5 @@ publish(channel, {key = id, op = 'step', version = version, old = status, new = 
                   status = new_status, previous_status = status, step = n, step_status = sstatus,
                   current_step = cur, completed_steps = done, checkpoint = cp_id, at = now})
 local reply = wf_reply(base, ctx)
-op_remember(ops, order, op_id, reply)
+op_remember(ops, ops_prev, op_id, reply)
 return reply
