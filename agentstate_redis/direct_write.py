@@ -9,8 +9,9 @@ write as a task of its own: two more turns of the event loop per command, about
 a fifth of the client's CPU for a lone script call. The write only waits when
 the transport's buffer is over its high-water mark. So when the buffer is empty
 and the command is smaller than that mark (nearly every call), the command is
-written and drained directly: the drain returns at once or raises if the
-connection is gone. Otherwise redis-py's own path (with its timeout) runs.
+written directly, and drained (which cannot wait) only if the kernel did not take
+it all. Otherwise (or once the transport is closing) redis-py's own path, with its
+timeout, runs.
 Errors are redis-py's: ``TimeoutError`` and ``ConnectionError``, connection dropped.
 """
 
@@ -34,11 +35,12 @@ class _DirectWrite:
         if check_health:  # it may reconnect: the writer is read after it
             await self.check_health()  # type: ignore[attr-defined]
         writer = self._writer  # type: ignore[attr-defined]
-        if writer is None or writer.transport.get_write_buffer_size():
+        if writer is None or writer.transport.is_closing() or writer.transport.get_write_buffer_size():
             return await super().send_packed_command(command, check_health=False)  # type: ignore[misc]
         try:
             writer.writelines(command)
-            await writer.drain()
+            if writer.transport.get_write_buffer_size():  # the kernel did not take it all
+                await writer.drain()
         except OSError as e:
             await self.disconnect(nowait=True)  # type: ignore[attr-defined]
             raise ConnectionError(f"Error while writing to socket. {e}.") from e

@@ -30,6 +30,7 @@ from .manager import BaseManager
 
 StateCallback = Callable[[str, "dict[str, Any] | None", "dict[str, Any] | None"], Any]
 _FIELD = "."
+_KEY_NAMES_KEPT = 4096
 
 
 @dataclass(frozen=True)
@@ -79,18 +80,28 @@ class StateManager(BaseManager):
     def __init__(self, config: Any = None, *, backend: Any = None, **settings: Any) -> None:
         super().__init__(config=config, backend=backend, **settings)
         self._wrappers: dict[tuple[str, int], Callable[[ChangeEvent], Any]] = {}
+        self._key_names: dict[str, tuple[str, str, str, str]] = {}  # a hot key's names are built once
 
     def _encode(self, key: str, value: Mapping[str, Any]) -> list[str]:
         args: list[str] = []
         for name, item in value.items():
             if not isinstance(name, str):
                 raise InvalidInputError(f"field names of {key!r} must be strings, got {name!r}")
-            args += [_FIELD + name, self._dumps(item, what=f"field {name!r} of {key!r}")]
+            try:
+                encoded = self._dumps(item)
+            except InvalidInputError:  # again, to name the field: the name is only formatted on failure
+                encoded = self._dumps(item, what=f"field {name!r} of {key!r}")
+            args += [_FIELD + name, encoded]
         return args
 
-    def _keys(self, key: str) -> list[str]:
-        k = self.keys.state(key)
-        return [k.base, k.ops, k.ops_prev, k("tomb")]
+    def _keys(self, key: str) -> tuple[str, str, str, str]:
+        names = self._key_names.get(key)
+        if names is None:
+            if len(self._key_names) >= _KEY_NAMES_KEPT:
+                self._key_names.clear()
+            k = self.keys.state(key)
+            names = self._key_names[key] = (k.base, k.ops, k.ops_prev, k("tomb"))
+        return names
 
     async def save(
         self, key: str, value: Mapping[str, Any], *, ttl: float | None = None, expected_version: int | None = None

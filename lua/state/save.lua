@@ -14,6 +14,7 @@
 -- Retry: safe; a replayed op id returns the first reply and writes nothing.
 
 --@include lib/core.lua
+--@include lib/state.lua
 
 local data, ops, ops_prev, tomb = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local op_id, channel, key, expected, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
@@ -21,13 +22,17 @@ local op_id, channel, key, expected, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4], t
 local replay = op_replay(ops, ops_prev, op_id)
 if replay then return replay end
 
-local current = tonumber(redis.call('HGET', data, '#v') or '0')
+local old, current = nil, 0
+if channel ~= '' then  -- the event carries the old value: read it whole, '#v' included
+  old = redis.call('HGETALL', data)
+  current = stored_version(old)
+else
+  current = tonumber(redis.call('HGET', data, '#v') or '0')
+end
 if expected ~= '' and tonumber(expected) ~= current then
   return fail('CONFLICT', {kind = 'state', id = key, expected = tonumber(expected), actual = current})
 end
 
-local old = nil
-if channel ~= '' then old = redis.call('HGETALL', data) end
 local version = current + 1
 if current == 0 then
   version = tonumber(redis.call('GET', tomb) or '0') + 1

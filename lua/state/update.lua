@@ -15,6 +15,7 @@
 -- Retry: safe; a replayed op id returns the first reply and writes nothing.
 
 --@include lib/core.lua
+--@include lib/state.lua
 
 local data, ops, ops_prev, tomb = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local op_id, channel, key, expected, ttl, upsert = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5]), ARGV[6]
@@ -22,7 +23,13 @@ local op_id, channel, key, expected, ttl, upsert = ARGV[1], ARGV[2], ARGV[3], AR
 local replay = op_replay(ops, ops_prev, op_id)
 if replay then return replay end
 
-local current = tonumber(redis.call('HGET', data, '#v') or '0')
+local old, current = nil, 0
+if channel ~= '' then  -- the event carries the old value: read it whole, '#v' included
+  old = redis.call('HGETALL', data)
+  current = stored_version(old)
+else
+  current = tonumber(redis.call('HGET', data, '#v') or '0')
+end
 if current == 0 and upsert ~= '1' then
   return fail('NOT_FOUND', {kind = 'state', id = key})
 end
@@ -30,17 +37,18 @@ if expected ~= '' and tonumber(expected) ~= current then
   return fail('CONFLICT', {kind = 'state', id = key, expected = tonumber(expected), actual = current})
 end
 
-local old = redis.call('HGETALL', data)
 local version = current + 1
 if current == 0 then
   version = tonumber(redis.call('GET', tomb) or '0') + 1
 end
-redis.call('HSET', data, '#v', version)
-for i = 7, #ARGV, 1000 do  -- chunks keep unpack() under Lua's stack limit
+redis.call('HSET', data, '#v', version, unpack(ARGV, 7, math.min(7 + 997, #ARGV)))
+for i = 7 + 998, #ARGV, 1000 do  -- chunks keep unpack() under Lua's stack limit
   redis.call('HSET', data, unpack(ARGV, i, math.min(i + 999, #ARGV)))
 end
 if ttl > 0 then redis.call('PEXPIRE', data, ttl) end
 
-publish(channel, {key = key, op = 'update', version = version, old = old, new = redis.call('HGETALL', data)})
+if old then
+  publish(channel, {key = key, op = 'update', version = version, old = old, new = redis.call('HGETALL', data)})
+end
 op_remember(ops, ops_prev, op_id, tostring(version))
 return tostring(version)
