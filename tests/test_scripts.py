@@ -93,13 +93,13 @@ async def test_op_id_generations_turn_over_sooner_past_the_cap(backend: Backend)
     state = StateManager(backend=backend)
     keys, k = state._keys("hot"), backend.keys.state("hot")
     await state.save("hot", {"i": 0})
-    await backend.client.hset(k.ops, mapping={f"f{i:05d}": "1" for i in range(50_000)})
+    await backend.client.hset(k.ops, mapping={f"f{i:06d}": "1" for i in range(100_000)})
     await backend.run("state/update", keys, ["1" + new_op_id()[1:], "", "hot", "", 0, "0", ".i", "1"])
     assert not await backend.client.exists(k.ops_prev)  # not checked on this id
     zero = "0" + new_op_id()[1:]
     assert await backend.run("state/update", keys, [zero, "", "hot", "", 0, "0", ".i", "2"]) == "3"
     assert not await backend.client.exists(k.ops)
-    assert await backend.client.hlen(k.ops_prev) == 50_003
+    assert await backend.client.hlen(k.ops_prev) == 100_003
     assert await backend.run("state/update", keys, [zero, "", "hot", "", 0, "0", ".i", "9"]) == "3"  # replayed
     assert await state.get("hot") == {"i": 2}
 

@@ -26,10 +26,11 @@ end
 -- default). Ids live in two generations of hashes, `ops` (current) and `ops_prev`. A generation
 -- is born with a TTL of two windows and becomes `ops_prev` (replacing the one before) once it is
 -- a window old, so every id is kept for at least one window, and remembering one costs a PTTL and
--- an HSET instead of maintaining a sorted index. OP_GEN_CAP bounds memory for an entity written
--- faster than OP_GEN_CAP per window: its generations then turn over sooner.
+-- an HSET instead of maintaining a sorted index. OP_GEN_CAP bounds memory (at most about twice
+-- that many ids) for an entity written faster than OP_GEN_CAP per window: its generations then
+-- turn over sooner, and an id is kept for at least the next OP_GEN_CAP writes.
 local OP_TTL_MS = 60000
-local OP_GEN_CAP = 50000
+local OP_GEN_CAP = 100000
 
 local function op_replay(ops_key, prev_key, op_id)
   if op_id == '' then return nil end
