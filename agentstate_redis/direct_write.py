@@ -7,11 +7,11 @@ With a ``socket_timeout``, redis-py's asyncio ``Connection.send_packed_command``
 wraps every write in ``asyncio.wait_for``, which before Python 3.12 runs the
 write as a task of its own: two more turns of the event loop per command, about
 a fifth of the client's CPU for a lone script call. The write only waits when
-the transport's buffer is over its high-water mark. So when the buffer is empty
-and the command is smaller than that mark (nearly every call), the command is
-written directly, and drained (which cannot wait) only if the kernel did not take
-it all. Otherwise (or once the transport is closing) redis-py's own path, with its
-timeout, runs.
+the transport's buffer is over its high-water mark (64 KiB by default). So when
+the buffer is empty and the command is smaller than that mark (nearly every
+call), the command is written directly, and drained (which cannot wait) only if
+the kernel did not take it all. Otherwise (or once the transport is closing)
+redis-py's own path, with its timeout, runs.
 Errors are redis-py's: ``TimeoutError`` and ``ConnectionError``, connection dropped.
 """
 
@@ -23,19 +23,17 @@ from typing import Any
 
 from redis.exceptions import ConnectionError
 
-# asyncio's default high-water mark for a transport's write buffer (64 KiB): under it, drain() never waits
-_NEVER_WAITS = 64 * 1024
-
 
 class _DirectWrite:
     async def send_packed_command(self, command: bytes | str | Iterable[bytes], check_health: bool = True) -> None:
-        small = isinstance(command, list) and sum(map(len, command)) < _NEVER_WAITS
-        if not small or not self.is_connected:  # type: ignore[attr-defined]
+        if not isinstance(command, list) or not self.is_connected:  # type: ignore[attr-defined]
             return await super().send_packed_command(command, check_health)  # type: ignore[misc]
         if check_health:  # it may reconnect: the writer is read after it
             await self.check_health()  # type: ignore[attr-defined]
         writer = self._writer  # type: ignore[attr-defined]
-        if writer is None or writer.transport.is_closing() or writer.transport.get_write_buffer_size():
+        transport = writer and writer.transport
+        if (transport is None or transport.is_closing() or transport.get_write_buffer_size()
+                or sum(map(len, command)) >= transport.get_write_buffer_limits()[1]):
             return await super().send_packed_command(command, check_health=False)  # type: ignore[misc]
         try:
             writer.writelines(command)

@@ -86,6 +86,10 @@ async def test_op_ids_are_kept_for_a_time_window_not_a_count(backend: Backend) -
     assert await backend.client.hlen(k.ops_prev) == 1
     assert await backend.run("state/save", keys, first) == "304"
 
+    await backend.client.persist(k.ops)  # a generation that lost its TTL still expires once rotated
+    await state.update("busy", {"i": -3})
+    assert 0 < await backend.client.pttl(k.ops_prev) <= 60_000
+
 
 async def test_op_id_generations_turn_over_sooner_past_the_cap(backend: Backend) -> None:
     """An entity written faster than the cap per window keeps bounded memory: the size is checked on

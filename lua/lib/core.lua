@@ -21,14 +21,14 @@ local function publish(channel, event)
 end
 
 -- Retry de-duplication: the reply of every operation id seen in the last OP_TTL_MS, so a
--- replayed op id gets its first reply and writes nothing. The window is time, not a count:
--- it must outlast the client's retries (retry_seconds plus one socket timeout, 20 s by
--- default). Ids live in two generations of hashes, `ops` (current) and `ops_prev`. A generation
+-- replayed op id gets its first reply and writes nothing. The window is time: it must outlast
+-- the client's retries (retry_seconds plus one socket timeout, 20 s by default). Ids live in two generations of hashes, `ops` (current) and `ops_prev`. A generation
 -- is born with a TTL of two windows and becomes `ops_prev` (replacing the one before) once it is
 -- a window old, so every id is kept for at least one window, and remembering one costs a PTTL and
 -- an HSET instead of maintaining a sorted index. OP_GEN_CAP bounds memory (at most about twice
 -- that many ids) for an entity written faster than OP_GEN_CAP per window: its generations then
--- turn over sooner, and an id is kept for at least the next OP_GEN_CAP writes.
+-- turn over sooner, and an id is only kept for the next OP_GEN_CAP writes of that entity (3 s at
+-- 32k writes/s, shorter than a retry can take: the bound is memory's, not the guarantee's).
 local OP_TTL_MS = 60000
 local OP_GEN_CAP = 100000
 
@@ -37,11 +37,19 @@ local function op_replay(ops_key, prev_key, op_id)
   return redis.call('HGET', ops_key, op_id) or redis.call('HGET', prev_key, op_id) or nil
 end
 
+-- The current generation becomes the previous one. The one it replaces may hold OP_GEN_CAP ids:
+-- UNLINK frees it off the main thread. A generation that lost its TTL (PERSIST, a restore) gets one.
+local function op_next_generation(ops_key, prev_key, left)
+  redis.call('UNLINK', prev_key)
+  redis.call('RENAME', ops_key, prev_key)
+  if left == -1 then redis.call('PEXPIRE', prev_key, OP_TTL_MS) end
+end
+
 local function op_remember(ops_key, prev_key, op_id, reply)
   if op_id == '' then return end
   local left = redis.call('PTTL', ops_key)  -- -2: no current generation yet
   if left ~= -2 and left < OP_TTL_MS then
-    redis.call('RENAME', ops_key, prev_key)
+    op_next_generation(ops_key, prev_key, left)
     left = -2
   end
   redis.call('HSET', ops_key, op_id, reply)
@@ -49,6 +57,6 @@ local function op_remember(ops_key, prev_key, op_id, reply)
     redis.call('PEXPIRE', ops_key, 2 * OP_TTL_MS)
   elseif string.byte(op_id) == 48 and redis.call('HLEN', ops_key) > OP_GEN_CAP then
     -- ids are random hex: checking the size on one id in 16 ('0...') keeps the common path short
-    redis.call('RENAME', ops_key, prev_key)
+    op_next_generation(ops_key, prev_key, left)
   end
 end
