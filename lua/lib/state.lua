@@ -9,3 +9,13 @@ local function stored_version(flat)
   end
   return 0
 end
+
+-- The old value (nil when events are off: channel '') and the version of a state hash. The
+-- event carries the old value, so with events on it is read whole and the version comes with it.
+local function read_version(data, channel)
+  if channel == '' then
+    return nil, tonumber(redis.call('HGET', data, '#v') or '0')
+  end
+  local old = redis.call('HGETALL', data)
+  return old, stored_version(old)
+end

@@ -22,13 +22,7 @@ local op_id, channel, key, expected, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4], t
 local replay = op_replay(ops, ops_prev, op_id)
 if replay then return replay end
 
-local old, current = nil, 0
-if channel ~= '' then  -- the event carries the old value: read it whole, '#v' included
-  old = redis.call('HGETALL', data)
-  current = stored_version(old)
-else
-  current = tonumber(redis.call('HGET', data, '#v') or '0')
-end
+local old, current = read_version(data, channel)
 if expected ~= '' and tonumber(expected) ~= current then
   return fail('CONFLICT', {kind = 'state', id = key, expected = tonumber(expected), actual = current})
 end

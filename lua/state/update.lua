@@ -23,13 +23,7 @@ local op_id, channel, key, expected, ttl, upsert = ARGV[1], ARGV[2], ARGV[3], AR
 local replay = op_replay(ops, ops_prev, op_id)
 if replay then return replay end
 
-local old, current = nil, 0
-if channel ~= '' then  -- the event carries the old value: read it whole, '#v' included
-  old = redis.call('HGETALL', data)
-  current = stored_version(old)
-else
-  current = tonumber(redis.call('HGET', data, '#v') or '0')
-end
+local old, current = read_version(data, channel)
 if current == 0 and upsert ~= '1' then
   return fail('NOT_FOUND', {kind = 'state', id = key})
 end
