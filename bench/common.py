@@ -129,6 +129,13 @@ def server(url: str | None) -> Iterator[str]:
         yield srv.url
 
 
+def elapsed_since(start: float, planned: float) -> float:
+    """Seconds since ``start`` (a ``time.perf_counter()``), or ``planned`` if the clock stepped back:
+    this project's VM has been seen to, and a rate over a negative interval means nothing."""
+    elapsed = time.perf_counter() - start
+    return elapsed if elapsed > 0 else planned
+
+
 async def timed_loop(duration: float, step: Callable[[], Awaitable[None]]) -> int:
     """Call ``step`` until ``duration`` seconds have passed; returns how many calls completed."""
     end = time.perf_counter() + duration
@@ -143,7 +150,7 @@ async def concurrent_loop(duration: float, tasks: int, make_step: Callable[[int]
     """``tasks`` coroutines each looping their step for ``duration`` s; (calls completed, elapsed)."""
     start = time.perf_counter()
     counts = await asyncio.gather(*(timed_loop(duration, make_step(i)) for i in range(tasks)))
-    return sum(counts), time.perf_counter() - start
+    return sum(counts), elapsed_since(start, duration)
 
 
 async def delete_prefix(url: str, pattern: str) -> None:

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .common import Comparison, Section, delete_prefix, run_id
+from .common import Comparison, Section, delete_prefix, elapsed_since, run_id
 from .queue_proc import (
     BACKLOG, CMD, ENQUEUED, P50, P99, PRODUCER_READY, READY0, ROUNDS, SAMPLES, SLOTS, Shm,
 )
@@ -94,14 +94,14 @@ def throughput(g: Group, duration: float) -> float:
     time.sleep(WARMUP)
     c0, t0 = g.done(), time.perf_counter()
     time.sleep(duration)
-    c1, t1 = g.done(), time.perf_counter()
+    c1, elapsed = g.done(), elapsed_since(t0, duration)
     g.shm.set(CMD, 0)
     deadline = time.time() + 15
     time.sleep(0.01)
     while g.done() < g.shm.get(ENQUEUED) and time.time() < deadline:
         g.check()
         time.sleep(0.01)
-    return (c1 - c0) / (t1 - t0)
+    return (c1 - c0) / elapsed
 
 
 def wake_round(g: Group, timeout: float) -> tuple[float, float, int]:

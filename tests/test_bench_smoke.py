@@ -52,3 +52,13 @@ async def test_checkpoints(redis_url: str) -> None:
 async def test_tool_cache(redis_url: str) -> None:
     sec = await tool_cache.run(redis_url, duration=0.2, repeats=1, tasks=8)
     _check(sec, "get_cached_result p50", "raw redis-py HGETALL p50")
+
+
+def test_a_clock_that_steps_back_does_not_make_a_negative_rate(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A smoke run once measured -5266 tasks/s: perf_counter went back during the sleep on this VM."""
+    from bench import common
+
+    monkeypatch.setattr(common.time, "perf_counter", lambda: 99.5)
+    assert common.elapsed_since(100.0, 0.3) == 0.3
+    monkeypatch.setattr(common.time, "perf_counter", lambda: 100.25)
+    assert common.elapsed_since(100.0, 0.3) == 0.25
