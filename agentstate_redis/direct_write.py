@@ -37,7 +37,7 @@ class _DirectWrite:
             return await super().send_packed_command(command, check_health=False)  # type: ignore[misc]
         try:
             writer.writelines(command)
-            if writer.transport.get_write_buffer_size():  # the kernel did not take it all
+            if transport.get_write_buffer_size():  # the kernel did not take it all
                 await writer.drain()
         except OSError as e:
             await self.disconnect(nowait=True)  # type: ignore[attr-defined]

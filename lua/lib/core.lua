@@ -22,10 +22,11 @@ end
 
 -- Retry de-duplication: the reply of every operation id seen in the last OP_TTL_MS, so a
 -- replayed op id gets its first reply and writes nothing. The window is time: it must outlast
--- the client's retries (retry_seconds plus one socket timeout, 20 s by default). Ids live in two generations of hashes, `ops` (current) and `ops_prev`. A generation
--- is born with a TTL of two windows and becomes `ops_prev` (replacing the one before) once it is
--- a window old, so every id is kept for at least one window, and remembering one costs a PTTL and
--- an HSET instead of maintaining a sorted index. OP_GEN_CAP bounds memory (at most about twice
+-- the client's retries (retry_seconds plus one socket timeout, 20 s by default). Ids live in two
+-- generations of hashes, `ops` (current) and `ops_prev`. A generation is born with a TTL of two
+-- windows and becomes `ops_prev` (replacing the one before) once it is a window old, so every id
+-- is kept for at least one window, and remembering one costs a PTTL and an HSET instead of
+-- maintaining a sorted index. OP_GEN_CAP bounds memory (at most about twice
 -- that many ids) for an entity written faster than OP_GEN_CAP per window: its generations then
 -- turn over sooner, and an id is only kept for the next OP_GEN_CAP writes of that entity (3 s at
 -- 32k writes/s, shorter than a retry can take: the bound is memory's, not the guarantee's).

@@ -14,6 +14,7 @@
 -- a version from before the delete can never match (within the 24 h tombstone).
 
 --@include lib/core.lua
+--@include lib/state.lua
 
 local TOMBSTONE_MS = 86400000
 
@@ -23,7 +24,7 @@ local op_id, channel, key, expected = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local replay = op_replay(ops, ops_prev, op_id)
 if replay then return replay end
 
-local current = tonumber(redis.call('HGET', data, '#v') or '0')
+local old, current = read_version(data, channel)
 if expected ~= '' and tonumber(expected) ~= current then
   return fail('CONFLICT', {kind = 'state', id = key, expected = tonumber(expected), actual = current})
 end
@@ -32,7 +33,6 @@ if current == 0 then
   return '0'
 end
 
-local old = redis.call('HGETALL', data)
 redis.call('DEL', data)
 redis.call('SET', tomb, current + 1, 'PX', TOMBSTONE_MS)
 publish(channel, {key = key, op = 'delete', version = current + 1, old = old, new = false})
