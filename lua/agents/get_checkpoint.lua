@@ -21,13 +21,6 @@
 --@include lib/core.lua
 --@include lib/agents.lua
 
-
-local agent_id, id = ARGV[1], ARGV[2]
-if id == '' then
-  local top = redis.call('ZREVRANGE', K.ckpt_order, 0, 0)
-  if #top == 0 then return fail('NOT_FOUND', {kind = 'checkpoint', id = agent_id .. '/latest', agent_id = agent_id}) end
-  id = member_id(top[1])
-end
-local doc = redis.call('HGET', K.ckpts, 'd:' .. id)
-if not doc then return fail('NOT_FOUND', {kind = 'checkpoint', id = agent_id .. '/' .. id, agent_id = agent_id}) end
+local doc, found = find_checkpoint(ARGV[1], ARGV[2])
+if not doc then return found end
 return doc

@@ -32,13 +32,7 @@ local now = now_ms()
 local lerr = lease_check(K.lease, token, now)
 if lerr then return fail('LEASE', lease_details(agent_id, lerr)) end
 
-local id = ARGV[5]
-if id == '' then
-  local top = redis.call('ZREVRANGE', K.ckpt_order, 0, 0)
-  if #top == 0 then return fail('NOT_FOUND', {kind = 'checkpoint', id = agent_id .. '/latest', agent_id = agent_id}) end
-  id = member_id(top[1])
-end
-local doc = redis.call('HGET', K.ckpts, 'd:' .. id)
-if not doc then return fail('NOT_FOUND', {kind = 'checkpoint', id = agent_id .. '/' .. id, agent_id = agent_id}) end
+local doc, id = find_checkpoint(agent_id, ARGV[5])
+if not doc then return id end
 restore_raw(redis.call('HGET', K.ckpts, 'x:' .. id))
 return finish(op_id, channel, agent_id, 'restore', bump(), doc, {checkpoint_id = id}, '#ckpt:' .. id)

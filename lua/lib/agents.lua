@@ -198,3 +198,20 @@ end
 local function member_id(member)
   return string.sub(member, SEQ_WIDTH + 2)
 end
+
+-- Checkpoint `id` ('' = the latest): its document and id, or nil and a NOT_FOUND error reply
+-- for the script to return.
+local function find_checkpoint(agent_id, id)
+  if id == '' then
+    local top = redis.call('ZREVRANGE', K.ckpt_order, 0, 0)
+    if #top == 0 then
+      return nil, fail('NOT_FOUND', {kind = 'checkpoint', id = agent_id .. '/latest', agent_id = agent_id})
+    end
+    id = member_id(top[1])
+  end
+  local doc = redis.call('HGET', K.ckpts, 'd:' .. id)
+  if not doc then
+    return nil, fail('NOT_FOUND', {kind = 'checkpoint', id = agent_id .. '/' .. id, agent_id = agent_id})
+  end
+  return doc, id
+end
