@@ -35,6 +35,8 @@ from .autopipeline import AutoPipeline
 from .errors import AccessDeniedError, AgentStateError, BackendUnavailableError, from_script_error
 
 _INCLUDE = re.compile(r"^--@include\s+(\S+)\s*$", re.M)
+#: ``local NAME = <number> --@param <name>``: a constant a backend may set (see ScriptLibrary).
+_PARAM = re.compile(r"^(local\s+\w+\s*=\s*)(-?\d+)(\s*--@param\s+(\w+))\s*$", re.M)
 _HEADER = re.compile(r"^--\s*(KEYS|ARGV)\[(\d+)\]\s*(.*)$")
 
 #: Errors after which the same call may be sent again (the connection, not the script, failed).
@@ -76,24 +78,55 @@ def _lua_root() -> Path:
 
 
 class ScriptLibrary:
-    """Every ``lua/**/*.lua`` file, includes expanded, keyed by ``"dir/name"``."""
+    """Every ``lua/**/*.lua`` file, includes expanded, keyed by ``"dir/name"``.
 
-    _default: ScriptLibrary | None = None
+    ``params`` sets the library's tunable constants, lines of the form
+    ``local OP_TTL_MS = 60000 --@param op_window_ms``: the number is replaced by
+    ``params["op_window_ms"]``. A library with other params has other SHAs, so
+    backends with different settings never share a cached script by mistake.
 
-    def __init__(self, root: Path) -> None:
+        >>> ScriptLibrary.default(op_window_ms=5000)["state/save"].sha != ScriptLibrary.default()["state/save"].sha
+        True
+    """
+
+    _defaults: dict[tuple[tuple[str, int], ...], ScriptLibrary] = {}
+
+    def __init__(self, root: Path, params: dict[str, int] | None = None) -> None:
         self.root = root
+        self.params = dict(params or {})
         self.scripts: dict[str, Script] = {}
+        used: set[str] = set()
         for path in sorted(root.rglob("*.lua")):
             name = path.relative_to(root).with_suffix("").as_posix()
             if name.startswith("lib/"):
                 continue
-            self.scripts[name] = self._parse(name, self._expand(path.read_text()))
+            source = self._expand(path.read_text())
+            self.scripts[name] = self._parse(name, self._set_params(source, used))
+        unknown = set(self.params) - used
+        if unknown:
+            raise ValueError(f"no Lua script declares --@param {sorted(unknown)}")
 
     @classmethod
-    def default(cls) -> ScriptLibrary:
-        if cls._default is None:
-            cls._default = cls(_lua_root())
-        return cls._default
+    def default(cls, **params: int) -> ScriptLibrary:
+        """The packaged scripts, built once per set of ``params``."""
+        key = tuple(sorted(params.items()))
+        library = cls._defaults.get(key)
+        if library is None:
+            library = cls._defaults[key] = cls(_lua_root(), params)
+        return library
+
+    def _set_params(self, source: str, used: set[str]) -> str:
+        def replace(match: re.Match[str]) -> str:
+            name = match.group(4)
+            if name not in self.params:
+                return match.group(0)
+            value = self.params[name]
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(f"script param {name} must be an int, got {value!r}")
+            used.add(name)
+            return f"{match.group(1)}{value}{match.group(3)}"
+
+        return _PARAM.sub(replace, source)
 
     def __getitem__(self, name: str) -> Script:
         try:

@@ -36,6 +36,26 @@ def test_includes_expand_and_user_data_is_never_spliced() -> None:
         assert "loadstring" not in script.source and "load(" not in script.source
 
 
+def test_params_set_library_constants_and_change_the_sha() -> None:
+    default, short = ScriptLibrary(LUA), ScriptLibrary(LUA, {"op_window_ms": 5000})
+    assert "local OP_TTL_MS = 60000 --@param op_window_ms" in default["state/save"].source
+    assert "local OP_TTL_MS = 5000 --@param op_window_ms" in short["state/save"].source
+    assert default["state/save"].sha != short["state/save"].sha
+    assert ScriptLibrary.default(op_window_ms=5000) is ScriptLibrary.default(op_window_ms=5000)
+    with pytest.raises(ValueError, match="no_such_param"):
+        ScriptLibrary(LUA, {"no_such_param": 1})
+    with pytest.raises(TypeError, match="op_window_ms"):
+        ScriptLibrary(LUA, {"op_window_ms": "5000"})  # type: ignore[dict-item]  # the check under test
+
+
+async def test_a_backend_runs_the_library_of_its_params(redis_url: str, prefix: str) -> None:
+    backend = RedisBackend(redis_url, key_prefix=prefix)
+    backend.script_params = {"op_window_ms": 5000}  # read when the backend connects
+    async with backend:
+        await StateManager(backend=backend).save("k", {"a": 1})
+        assert 5000 < await backend.client.pttl(backend.keys.state("k").ops) <= 10000  # a generation lives two windows
+
+
 async def test_noscript_after_script_flush_reloads(redis_backend: RedisBackend) -> None:
     state = StateManager(backend=redis_backend)
     await state.save("a", {"n": 1})

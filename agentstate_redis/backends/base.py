@@ -22,7 +22,7 @@ from .. import validate
 from ..codec import DEFAULT_MAX_VALUE_BYTES
 from ..errors import BackendUnavailableError
 from ..keys import Keys
-from ..scripts import TRANSIENT_ERRORS, ScriptRunner
+from ..scripts import TRANSIENT_ERRORS, ScriptLibrary, ScriptRunner
 
 if TYPE_CHECKING:
     from ..events import EventHub
@@ -60,6 +60,8 @@ class Backend(ABC):
         self._connect_lock = asyncio.Lock()
         self._hub: EventHub | None = None
         self._closed = False
+        #: Constants of the Lua library this backend runs (``--@param`` lines; see ScriptLibrary).
+        self.script_params: dict[str, int] = {}
         #: Coalesce concurrent script calls into pipelines (see autopipeline.py); the redis backend turns it on.
         self.autopipeline = False
 
@@ -88,7 +90,7 @@ class Backend(ABC):
                 raise BackendUnavailableError(f"{self.describe()} is unreachable: {exc}") from exc
             self._client = client
             self._runner = ScriptRunner(
-                client, retry_seconds=self.retry_seconds, after_write=self._after_write,
+                client, ScriptLibrary.default(**self.script_params), retry_seconds=self.retry_seconds, after_write=self._after_write,
                 autopipeline=self.autopipeline,
             )
         return self

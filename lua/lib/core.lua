@@ -30,7 +30,7 @@ end
 -- that many ids) for an entity written faster than OP_GEN_CAP per window: its generations then
 -- turn over sooner, and an id is only kept for the next OP_GEN_CAP writes of that entity (3 s at
 -- 32k writes/s, shorter than a retry can take: the bound is memory's, not the guarantee's).
-local OP_TTL_MS = 60000
+local OP_TTL_MS = 60000 --@param op_window_ms
 local OP_GEN_CAP = 100000
 
 local function op_replay(ops_key, prev_key, op_id)
