@@ -128,11 +128,13 @@ SCRIPT_ERROR_PREFIX = "ASR_"
 def is_oom_reply(error: BaseException | str) -> bool:
     """Is this a server's refusal over ``maxmemory``?
 
-    Redis 7 and Valkey reply ``OOM command not allowed when used memory > 'maxmemory'``;
-    Redis 6 wraps the same words in ``Error running script ...: -OOM command not allowed ...``.
+    Redis 7 and Valkey reply ``OOM command not allowed when used memory > 'maxmemory'`` (redis-py
+    keeps the words after the OOM code); Redis 6 wraps them in ``Error running script ...: -OOM ...``.
     """
     text = str(error).lower()
-    return "oom" in text and "maxmemory" in text and not text.startswith(SCRIPT_ERROR_PREFIX.lower())
+    if text.startswith(SCRIPT_ERROR_PREFIX.lower()) or "'maxmemory'" not in text:
+        return False
+    return "oom" in text or "used memory >" in text
 
 
 def from_script_error(message: str) -> AgentStateError | None:

@@ -298,7 +298,7 @@ class ScriptRunner:
             typed = from_script_error(str(exc))
             if typed is not None:
                 raise typed from None
-            if is_oom_reply(exc):
+            if isinstance(exc, rx.OutOfMemoryError) or is_oom_reply(exc):
                 raise BackendOutOfMemoryError(
                     f"{script.name} refused: the server is over maxmemory; nothing was written", script=script.name,
                     keys=keys,

@@ -23,8 +23,9 @@ from ..errors import EvictionPolicyError, InvalidInputError
 
 log = logging.getLogger("agentstate_redis.backend")
 
-#: What a backend does when the server may evict keys: warn (log and a RuntimeWarning) or refuse.
-EVICTION_MODES = ("warn", "refuse")
+#: What a backend does when the server may evict keys: warn (log and a RuntimeWarning), refuse
+#: (EvictionPolicyError at connect), or ignore (a deployment that checks it elsewhere, e.g. `agentstate health`).
+EVICTION_MODES = ("warn", "refuse", "ignore")
 #: The only maxmemory-policy that never deletes a key to make room.
 SAFE_POLICY = "noeviction"
 _SHEBANG_PROBE = "#!lua flags=no-writes\nreturn 1"
@@ -84,7 +85,7 @@ def eviction_message(policy: str, where: str) -> str:
 
 def check_eviction(policy: str | None, mode: str, where: str) -> None:
     """Warn about (``mode="warn"``) or refuse (``"refuse"``: EvictionPolicyError) an evicting policy."""
-    if not evicts(policy):
+    if mode == "ignore" or not evicts(policy):
         return
     assert policy is not None
     message = eviction_message(policy, where)
