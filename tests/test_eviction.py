@@ -181,22 +181,22 @@ async def test_agent_and_workflow_lease_tokens_stay_monotonic_across_key_loss(ba
 async def test_task_tokens_stay_monotonic_when_the_team_is_evicted(
     lru_backend: RedisBackend, lru_server: EmbeddedRedis
 ) -> None:
-    """The finding itself: under allkeys-lru with a small maxmemory, filler evicts the team (and its fencing
-    counter) while a worker holds a task; the team is re-created and the task re-enqueued; the new claim's
-    token is greater, and the old holder's completion is refused."""
+    """The finding itself: under allkeys-lru with a small maxmemory, filler evicts the team (its fencing
+    counter and every other key) while a worker holds a task; the team is re-created and the task
+    re-enqueued; the new claim's token is greater, and the old holder's completion is refused."""
     orch = OrchestrationStateManager(backend=lru_backend)
     await orch.create_team("t")
     await orch.enqueue_task("t", {"id": "job"})
     old = await orch.claim_task("t", "old-worker", lease=60)
     assert old is not None
-    base = lru_backend.keys.team("t").base
+    team_keys = escape_glob(lru_backend.keys.team("t").base) + "*"
     raw = redis.Redis.from_url(lru_server.url)
     written = 0
     try:
-        while raw.exists(base):
-            raw.set(f"filler:{written}", b"x" * 100_000)
+        while written % 10 or next(raw.scan_iter(match=team_keys, count=1000), None) is not None:
+            raw.set(f"filler:{written}", b"x" * 100_000)  # until every key of the team was evicted
             written += 1
-            assert written < 5000, "the team was never evicted"
+            assert written < 10_000, "the team was never evicted"
         raw.delete(*[f"filler:{i}" for i in range(written)])  # stop the pressure before re-creating
         await orch.create_team("t")
         await orch.enqueue_task("t", {"id": "job"})
