@@ -8,6 +8,9 @@
 
 Backends connect lazily on first use; a failed first connection raises
 BackendUnavailableError at once (there is never a fallback to another backend).
+Connecting also reads the server's maxmemory-policy (an evicting one is warned
+about, or refused with ``eviction="refuse"``: EvictionPolicyError) and whether
+it understands script flags (see server_checks.py and ScriptLibrary).
 """
 
 from __future__ import annotations
@@ -51,7 +54,7 @@ class Backend(ABC):
     ) -> None:
         if ttl is not None:
             validate.positive_number("ttl", ttl)
-        #: What connect() does when the server's maxmemory-policy may evict keys: "warn" or "refuse".
+        #: What connect() does when the server's maxmemory-policy may evict keys: "warn", "refuse" or "ignore".
         self.eviction = check_mode(eviction)
         self.keys = Keys(key_prefix)
         self.default_ttl = ttl
