@@ -42,6 +42,10 @@ class StateConfig(Model):
     events: bool = True
     retry_seconds: float = Field(10.0, ge=0)
     max_value_bytes: int = Field(DEFAULT_MAX_VALUE_BYTES, ge=1)
+    #: When the server's maxmemory-policy may evict keys: "warn" (log it and go on), "refuse" (raise
+    #: EvictionPolicyError at connect) or "ignore". Warn by default: managed services often ship an
+    #: evicting default (volatile-lru) and refuse CONFIG SET, and refusing would stop a fleet that works.
+    eviction: Literal["warn", "refuse", "ignore"] = "warn"
 
 
 def make_backend(config: StateConfig) -> Backend:
@@ -51,6 +55,7 @@ def make_backend(config: StateConfig) -> Backend:
         "events": config.events,
         "retry_seconds": config.retry_seconds,
         "max_value_bytes": config.max_value_bytes,
+        "eviction": config.eviction,
     }
     if config.backend == "memory":
         return MemoryBackend(**common)

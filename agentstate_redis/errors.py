@@ -70,6 +70,27 @@ class BackendUnavailableError(AgentStateError, ConnectionError):
     code = "UNAVAILABLE"
 
 
+class BackendOutOfMemoryError(AgentStateError):
+    """The server is over ``maxmemory``: a script that adds data was refused before writing anything.
+
+    ``script`` names the refused operation (e.g. ``"state/save"``). Nothing was applied, so
+    the same call may be made again once memory is freed. Scripts that keep a fleet alive
+    or drain it (heartbeats, lease renewal and release, completions, deletes) still run.
+    Not a BackendUnavailableError: the server answered, and the outcome is known.
+    """
+
+    code = "OOM"
+
+
+class EvictionPolicyError(AgentStateError):
+    """The server may evict keys (``maxmemory-policy``), and the backend was told to refuse that.
+
+    ``policy`` is the server's setting, e.g. ``"allkeys-lru"``.
+    """
+
+    code = "EVICTION"
+
+
 class BackendLockedError(AgentStateError):
     """Another process holds the file backend's lock on this state file."""
 
@@ -102,6 +123,18 @@ _BY_CODE = {
 }
 
 SCRIPT_ERROR_PREFIX = "ASR_"
+
+
+def is_oom_reply(error: BaseException | str) -> bool:
+    """Is this a server's refusal over ``maxmemory``?
+
+    Redis 7 and Valkey reply ``OOM command not allowed when used memory > 'maxmemory'`` (redis-py
+    keeps the words after the OOM code); Redis 6 wraps them in ``Error running script ...: -OOM ...``.
+    """
+    text = str(error).lower()
+    if text.startswith(SCRIPT_ERROR_PREFIX.lower()) or "'maxmemory'" not in text:
+        return False
+    return "oom" in text or "used memory >" in text
 
 
 def from_script_error(message: str) -> AgentStateError | None:

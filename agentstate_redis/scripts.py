@@ -10,6 +10,14 @@ node) falls back to EVAL, which caches the script again. Error replies of the
 form ``ASR_<CODE> {...}`` become typed errors. A script whose header says
 ``Retry: safe`` is retried on connection loss with the same arguments (and so
 the same operation id): the scripts make that harmless.
+
+Memory: a write script's header says ``Memory: guarded`` (it adds data: refused
+before it writes anything once the server is over ``maxmemory``, raising
+BackendOutOfMemoryError) or ``Memory: allowed; <why>`` (it keeps a fleet alive
+or drains it, so it runs over ``maxmemory``). The library renders that class in
+the form the server understands (``oom_guard``): a ``#!lua flags=...`` first
+line on Redis 7+ and Valkey, a first write that decides on older servers (see
+OOM_GUARDS), nothing on fakeredis, which has no ``maxmemory``.
 """
 
 from __future__ import annotations
@@ -32,12 +40,41 @@ from tenacity import (
 )
 
 from .autopipeline import AutoPipeline
-from .errors import AccessDeniedError, AgentStateError, BackendUnavailableError, from_script_error
+from .errors import (
+    AccessDeniedError,
+    AgentStateError,
+    BackendOutOfMemoryError,
+    BackendUnavailableError,
+    from_script_error,
+    is_oom_reply,
+)
 
 _INCLUDE = re.compile(r"^--@include\s+(\S+)\s*$", re.M)
 #: ``local NAME = <number> --@param <name>``: a constant a backend may set (see ScriptLibrary).
 _PARAM = re.compile(r"^(local\s+\w+\s*=\s*)(-?\d+)(\s*--@param\s+(\w+))\s*$", re.M)
 _HEADER = re.compile(r"^--\s*(KEYS|ARGV)\[(\d+)\]\s*(.*)$")
+
+#: A script's memory class, from its header: ``Mode: read`` is READ; a write says ``Memory: guarded``
+#: (GUARDED: refused over maxmemory before it writes) or ``Memory: allowed; <why>`` (ALLOWED: runs).
+READ, GUARDED, ALLOWED = "read", "guarded", "allowed"
+
+#: How a library renders the memory class, per server (``ScriptLibrary(oom_guard=...)``):
+#: ``flags``: Redis 7+ / Valkey script flags on the first line. The server refuses a GUARDED script
+#:   (no ``allow-oom``) before it runs when over maxmemory; ``no-writes`` lets a READ script run then
+#:   and on replicas.
+#: ``command``: servers without flags (Redis 6) refuse a script over maxmemory only at its FIRST
+#:   write, and only if that command is one they guard (deny-oom). So a GUARDED script starts with
+#:   SETRANGE of an empty string (deny-oom; on a key that never exists it creates nothing), and an
+#:   ALLOWED one with DEL of that key (not deny-oom, deletes nothing): every later write then runs.
+#: ``none``: no first line (fakeredis, which has no maxmemory and no shebang support).
+OOM_GUARDS = ("flags", "command", "none")
+_FIRST_LINE = {
+    "flags": {READ: "#!lua flags=no-writes", GUARDED: "#!lua", ALLOWED: "#!lua flags=allow-oom"},
+    #: ``:oom-guard`` is a sub-key of KEYS[1] (same hash tag) that nothing ever creates.
+    "command": {GUARDED: "redis.call('SETRANGE', KEYS[1] .. ':oom-guard', 0, '')",
+                ALLOWED: "redis.call('DEL', KEYS[1] .. ':oom-guard')"},
+    "none": {},
+}
 
 #: Errors after which the same call may be sent again (the connection, not the script, failed).
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
@@ -68,6 +105,8 @@ class Script:
     retry_safe: bool
     keys: list[str] = field(default_factory=list)
     argv: list[str] = field(default_factory=list)
+    #: READ, GUARDED or ALLOWED (see OOM_GUARDS); '' when a write script's header says neither.
+    memory: str = ""
 
 
 def _lua_root() -> Path:
@@ -84,16 +123,25 @@ class ScriptLibrary:
     ``local OP_TTL_MS = 60000 --@param op_window_ms``: the number is replaced by
     ``params["op_window_ms"]``. A library with other params has other SHAs, so
     backends with different settings never share a cached script by mistake.
+    ``oom_guard`` (one of OOM_GUARDS, default ``flags``) is the form of the first
+    line that makes each script's memory class hold on the server.
 
         >>> ScriptLibrary.default(op_window_ms=5000)["state/save"].sha != ScriptLibrary.default()["state/save"].sha
         True
+        >>> ScriptLibrary.default()["state/save"].source.splitlines()[0]
+        '#!lua'
+        >>> ScriptLibrary.default(oom_guard="command")["orchestration/heartbeat"].source.splitlines()[0]
+        "redis.call('DEL', KEYS[1] .. ':oom-guard')"
     """
 
-    _defaults: dict[tuple[tuple[str, int], ...], ScriptLibrary] = {}
+    _defaults: dict[tuple[str, tuple[tuple[str, int], ...]], ScriptLibrary] = {}
 
-    def __init__(self, root: Path, params: dict[str, int] | None = None) -> None:
+    def __init__(self, root: Path, params: dict[str, int] | None = None, *, oom_guard: str = "flags") -> None:
+        if oom_guard not in OOM_GUARDS:
+            raise ValueError(f"oom_guard must be one of {OOM_GUARDS}, got {oom_guard!r}")
         self.root = root
         self.params = dict(params or {})
+        self.oom_guard = oom_guard
         self.scripts: dict[str, Script] = {}
         used: set[str] = set()
         for path in sorted(root.rglob("*.lua")):
@@ -101,18 +149,18 @@ class ScriptLibrary:
             if name.startswith("lib/"):
                 continue
             source = self._expand(path.read_text())
-            self.scripts[name] = self._parse(name, self._set_params(source, used))
+            self.scripts[name] = self._parse(name, self._set_params(source, used), oom_guard)
         unknown = set(self.params) - used
         if unknown:
             raise ValueError(f"no Lua script declares --@param {sorted(unknown)}")
 
     @classmethod
-    def default(cls, **params: int) -> ScriptLibrary:
-        """The packaged scripts, built once per set of ``params``."""
-        key = tuple(sorted(params.items()))
+    def default(cls, *, oom_guard: str = "flags", **params: int) -> ScriptLibrary:
+        """The packaged scripts, built once per ``oom_guard`` and set of ``params``."""
+        key = (oom_guard, tuple(sorted(params.items())))
         library = cls._defaults.get(key)
         if library is None:
-            library = cls._defaults[key] = cls(_lua_root(), params)
+            library = cls._defaults[key] = cls(_lua_root(), params, oom_guard=oom_guard)
         return library
 
     def _set_params(self, source: str, used: set[str]) -> str:
@@ -144,11 +192,12 @@ class ScriptLibrary:
         return _INCLUDE.sub(include, text)
 
     @staticmethod
-    def _parse(name: str, source: str) -> Script:
+    def _parse(name: str, source: str, oom_guard: str = "none") -> Script:
         header = source.split("\n\n", 1)[0].splitlines()
         keys: list[str] = []
         argv: list[str] = []
         writes = retry_safe = False
+        declared = ""
         for line in header:
             if m := _HEADER.match(line):
                 (keys if m.group(1) == "KEYS" else argv).append(m.group(3).strip())
@@ -156,8 +205,14 @@ class ScriptLibrary:
                 writes = "write" in line
             elif line.startswith("-- Retry:"):
                 retry_safe = line.split(":", 1)[1].strip().startswith("safe")
+            elif line.startswith("-- Memory:"):
+                declared = line.split(":", 1)[1].split(";", 1)[0].strip()
+        memory = READ if not writes else declared if declared in (GUARDED, ALLOWED) else ""
+        first = _FIRST_LINE[oom_guard].get(memory)
+        if first is not None:
+            source = f"{first}\n{source}"
         sha = hashlib.sha1(source.encode()).hexdigest()
-        return Script(name, source, sha, writes, retry_safe, keys, argv)
+        return Script(name, source, sha, writes, retry_safe, keys, argv, memory)
 
 
 def _arg(value: Any) -> str | bytes:
@@ -243,6 +298,11 @@ class ScriptRunner:
             typed = from_script_error(str(exc))
             if typed is not None:
                 raise typed from None
+            if isinstance(exc, rx.OutOfMemoryError) or is_oom_reply(exc):
+                raise BackendOutOfMemoryError(
+                    f"{script.name} refused: the server is over maxmemory; nothing was written", script=script.name,
+                    keys=keys,
+                ) from None
             if isinstance(exc, (rx.BusyLoadingError, rx.ReadOnlyError, rx.TryAgainError)):
                 raise
             raise AgentStateError(f"{script.name} failed: {exc}") from exc

@@ -9,7 +9,7 @@ import pytest
 from agentstate_redis import NotFoundError, RedisBackend, StateManager, VersionConflictError
 from agentstate_redis.backends.base import Backend, new_op_id
 from agentstate_redis.errors import AgentStateError, InvalidTransitionError, LeaseError, from_script_error
-from agentstate_redis.scripts import ScriptLibrary
+from agentstate_redis.scripts import ALLOWED, GUARDED, READ, ScriptLibrary
 
 LUA = Path(__file__).resolve().parent.parent / "lua"
 
@@ -24,6 +24,59 @@ def test_every_script_documents_itself() -> None:
             assert line in header, f"{name}: header lacks {line!r}"
         if script.writes:
             assert script.retry_safe, f"{name}: a write must say why a retry is safe"
+
+
+def test_every_script_declares_its_memory_class() -> None:
+    """A write script says 'Memory: guarded' (refused over maxmemory) or 'Memory: allowed; <why>' (runs
+    there); a read script says nothing and is READ. A write without a class would silently write past
+    maxmemory whenever its first command is not one the server guards."""
+    for name, script in ScriptLibrary(LUA).scripts.items():
+        lines = [line for line in script.source.split("\n\n", 1)[0].splitlines() if line.startswith("-- Memory:")]
+        if not script.writes:
+            assert script.memory == READ and not lines, f"{name}: a read script needs no Memory line"
+            continue
+        assert len(lines) == 1, f"{name}: a write script must declare '-- Memory: guarded' or 'allowed; <why>'"
+        assert script.memory in (GUARDED, ALLOWED), f"{name}: unknown memory class in {lines[0]!r}"
+        if script.memory == ALLOWED:
+            assert lines[0].split(";", 1)[1].strip(), f"{name}: say why it must run over maxmemory"
+        assert script.keys, f"{name}: the first-write guard needs a KEYS[1] to derive its key from"
+
+
+def test_the_loader_emits_each_class_as_the_first_line_the_server_understands() -> None:
+    """Redis 7+/Valkey: a '#!lua' line (flags=no-writes for reads, allow-oom for ALLOWED, none for GUARDED)
+    as the very first line; Redis 6: a first write that decides (SETRANGE '' for GUARDED, DEL for ALLOWED);
+    fakeredis: nothing. Each form has its own SHAs; params still apply in every form."""
+    flags, command, none = (ScriptLibrary(LUA, {"op_window_ms": 5000}, oom_guard=g) for g in ("flags", "command", "none"))
+    first = {name: lib["state/save"].source.splitlines()[0] for name, lib in
+             (("flags", flags), ("command", command), ("none", none))}
+    assert first == {"flags": "#!lua", "command": "redis.call('SETRANGE', KEYS[1] .. ':oom-guard', 0, '')",
+                     "none": "-- state/save: replace the whole value of a state key, bumping its version."}
+    assert flags["state/get"].source.startswith("#!lua flags=no-writes\n")
+    assert flags["orchestration/heartbeat"].source.startswith("#!lua flags=allow-oom\n")
+    assert command["orchestration/heartbeat"].source.startswith("redis.call('DEL', KEYS[1] .. ':oom-guard')\n")
+    assert not command["state/get"].source.startswith("redis.call(")
+    assert len({flags["state/save"].sha, command["state/save"].sha, none["state/save"].sha}) == 3
+    for lib in (flags, command, none):
+        assert "local OP_TTL_MS = 5000 --@param op_window_ms" in lib["state/save"].source
+    assert ScriptLibrary.default(oom_guard="command") is ScriptLibrary.default(oom_guard="command")
+    with pytest.raises(ValueError, match="oom_guard"):
+        ScriptLibrary(LUA, oom_guard="shebang")
+
+
+async def test_fencing_tokens_travel_exactly_in_errors_and_events(backend: Backend) -> None:
+    """Tokens are server microseconds (16 digits); cjson writes 14 significant digits, so a token in an
+    error's details or an event would come back rounded. core.lua's encode() writes them exactly."""
+    from agentstate_redis import OrchestrationStateManager
+
+    orch = OrchestrationStateManager(backend=backend)
+    await orch.create_team("t")
+    await orch.enqueue_task("t", {"id": "a"})
+    task = await orch.claim_task("t", "w", lease=30)
+    assert task is not None and task.token > 10**15
+    await orch.release_task("t", "a", token=task.token)
+    with pytest.raises(LeaseError) as stale:
+        await orch.complete_task("t", "a", {}, token=task.token)
+    assert stale.value.token == task.token and isinstance(stale.value.token, int)
 
 
 def test_includes_expand_and_user_data_is_never_spliced() -> None:
@@ -138,6 +191,19 @@ def test_error_replies_map_to_typed_errors() -> None:
     assert isinstance(from_script_error('ASR_NOT_FOUND {"kind":"team","id":"t"}'), NotFoundError)
     assert type(from_script_error("ASR_WHATEVER x")) is AgentStateError
     assert from_script_error("ERR wrong number of arguments") is None
+
+
+def test_oom_replies_of_every_server_are_recognised() -> None:
+    """Redis 7/Valkey refuse a flagged script up front, or the first guarded write; Redis 6 wraps the refusal in
+    'Error running script'. A script's own error reply that happens to mention maxmemory is not one."""
+    from agentstate_redis.errors import is_oom_reply
+
+    assert is_oom_reply("command not allowed when used memory > 'maxmemory'.")
+    assert is_oom_reply("OOM allow-oom flag is not set on the script, can not run it when used memory > 'maxmemory'")
+    assert is_oom_reply("Error running script (call to f_d1): @user_script:1: @user_script: 1: -OOM command not "
+                        "allowed when used memory > 'maxmemory'.")
+    assert not is_oom_reply('ASR_INVALID {"detail":"used memory > \'maxmemory\'"}')
+    assert not is_oom_reply("ERR Error running script: attempt to compare nil with number")
 
 
 async def test_unknown_script_name_is_a_clear_error(backend: Backend) -> None:

@@ -8,6 +8,9 @@
 
 Backends connect lazily on first use; a failed first connection raises
 BackendUnavailableError at once (there is never a fallback to another backend).
+Connecting also reads the server's maxmemory-policy (an evicting one is warned
+about, or refused with ``eviction="refuse"``: EvictionPolicyError) and whether
+it understands script flags (see server_checks.py and ScriptLibrary).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from ..codec import DEFAULT_MAX_VALUE_BYTES
 from ..errors import BackendUnavailableError
 from ..keys import Keys
 from ..scripts import TRANSIENT_ERRORS, ScriptLibrary, ScriptRunner
+from .server_checks import check_mode
 
 if TYPE_CHECKING:
     from ..events import EventHub
@@ -46,9 +50,12 @@ class Backend(ABC):
         events: bool = True,
         retry_seconds: float = 10.0,
         max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES,
+        eviction: str = "warn",
     ) -> None:
         if ttl is not None:
             validate.positive_number("ttl", ttl)
+        #: What connect() does when the server's maxmemory-policy may evict keys: "warn", "refuse" or "ignore".
+        self.eviction = check_mode(eviction)
         self.keys = Keys(key_prefix)
         self.default_ttl = ttl
         self.events_enabled = events
@@ -85,15 +92,27 @@ class Backend(ABC):
             client = await self._open()
             try:
                 await client.ping()
+                oom_guard = await self._inspect_server(client)
             except TRANSIENT_ERRORS as exc:
                 await _close_client(client)
                 raise BackendUnavailableError(f"{self.describe()} is unreachable: {exc}") from exc
+            except BaseException:
+                await _close_client(client)
+                raise
             self._client = client
             self._runner = ScriptRunner(
-                client, ScriptLibrary.default(**self.script_params), retry_seconds=self.retry_seconds, after_write=self._after_write,
-                autopipeline=self.autopipeline,
+                client, ScriptLibrary.default(oom_guard=oom_guard, **self.script_params), retry_seconds=self.retry_seconds,
+                after_write=self._after_write, autopipeline=self.autopipeline,
             )
         return self
+
+    async def _inspect_server(self, client: Any) -> str:
+        """Check the server before first use; returns the script library's ``oom_guard`` for it.
+
+        fakeredis (memory and file backends) has no maxmemory and no script flags: ``"none"``.
+        The redis backend checks the eviction policy here (see server_checks.py).
+        """
+        return "none"
 
     async def close(self) -> None:
         self._closed = True

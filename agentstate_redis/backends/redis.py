@@ -25,6 +25,7 @@ from ..errors import InvalidInputError
 from ..direct_write import direct_write
 from ..packing import hiredis_packing
 from .base import Backend
+from .server_checks import check_eviction, eviction_policy, evicts, script_oom_guard
 
 DEFAULT_URL = "redis://localhost:6379/0"
 _SCHEMES = ("redis", "rediss", "unix", "redis+sentinel", "rediss+sentinel", "redis+cluster", "rediss+cluster")
@@ -62,6 +63,9 @@ class RedisBackend(Backend):
         self.pool_size = connection_pool_size
         self.socket_timeout = socket_timeout
         self._nodes: list[Any] = []
+        #: The server's maxmemory-policy as read at connect (None: CONFIG and INFO refused); on a
+        #: cluster, the first evicting one of its primaries, else theirs.
+        self.maxmemory_policy: str | None = None
 
     def _safe_url(self) -> str:
         parts = urlsplit(self.url)
@@ -97,6 +101,16 @@ class RedisBackend(Backend):
         client = aioredis.Redis.from_pool(pool)  # the client owns the pool: closing it closes the sockets
         self.db = int(pool.connection_kwargs.get("db", 0) or 0)
         return client
+
+    async def _inspect_server(self, client: Any) -> str:
+        """Read maxmemory-policy (warn or refuse if it evicts) and whether the server has script flags."""
+        if self.cluster:
+            policies = [await eviction_policy(client, target_nodes=node) for node in client.get_primaries()]
+            self.maxmemory_policy = next((p for p in policies if evicts(p)), policies[0] if policies else None)
+        else:
+            self.maxmemory_policy = await eviction_policy(client)
+        check_eviction(self.maxmemory_policy, self.eviction, self.describe())
+        return await script_oom_guard(client)
 
     def _open_sentinel(self) -> Any:
         parts = urlsplit(self.url)

@@ -4,19 +4,25 @@
 
 Made for containers: the agent id defaults to the host name (the pod name), the
 Redis URL to ``$REDIS_URL``; SIGTERM stops claiming, lets the task in hand finish
-within ``--grace`` seconds or releases it back to pending, and exits 0.
+within ``--grace`` seconds or releases it back to pending, and exits 0. A server
+that is over ``maxmemory`` (or goes away) while the worker joins its team is
+waited for with backoff, as run_worker waits between claims; one that cannot be
+reached at all at start makes it exit 1.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import random
 import socket
 from typing import Any
 
 from .common import add_connection_options, backend_from
+
+log = logging.getLogger("agentstate_redis.worker")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -70,10 +76,32 @@ class SimulatedWork:
         return {"worker": self.agent_id, "summary": f"{data.get('topic', task.id)} ({tool})"}
 
 
+async def join_team(orch: Any, team: str, agent_id: str, caps: list[str], stop: asyncio.Event) -> bool:
+    """Create the team if missing and register the agent, waiting out a full or unreachable server.
+
+    ``await join_team(orch, "demo-fleet", "pod-7", ["research"], stop)`` -> False if ``stop`` came first.
+    """
+    from ..orchestration import AgentCoordinationState
+    from ..worker.runner import BACK_OFF_ON, MAX_BACKOFF, MIN_BACKOFF
+
+    backoff = MIN_BACKOFF
+    while not stop.is_set():
+        try:
+            await orch.create_team(team, exist_ok=True)
+            await orch.register_agent(team, AgentCoordinationState(agent_id=agent_id, capabilities=caps))
+            return True
+        except BACK_OFF_ON as exc:
+            log.warning("joining team %s failed (%s); trying again in %.1f s", team, exc, backoff)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stop.wait(), backoff)
+            backoff = min(backoff * 2, MAX_BACKOFF)
+    return False
+
+
 async def run(args: argparse.Namespace) -> int:
     from ..errors import AgentStateError
-    from ..orchestration import AgentCoordinationState, OrchestrationStateManager
-    from ..worker import run_worker
+    from ..orchestration import OrchestrationStateManager
+    from ..worker import run_worker, stop_on_signals
 
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -86,15 +114,19 @@ async def run(args: argparse.Namespace) -> int:
     backend = backend_from(args)
     orch = OrchestrationStateManager(backend=backend, lease=args.lease,
                                      sync_interval=max(0.1, min(args.lease / 3, 10.0)))
+    stop = asyncio.Event()
     try:
-        await backend.connect()
-        await orch.create_team(args.team, exist_ok=True)
-        await orch.register_agent(args.team, AgentCoordinationState(agent_id=agent_id, capabilities=caps))
+        await backend.connect()  # unreachable at start, or an eviction policy refused: exit 1
+        with stop_on_signals(stop):
+            joined = await join_team(orch, args.team, agent_id, caps, stop)
+        if not joined:
+            print(f"agentstate worker {agent_id}: stopped before joining team {args.team}", flush=True)
+            return 0
         print(f"agentstate worker {agent_id}: team {args.team} on {backend.describe()}, "
               f"capabilities {caps or 'any'}", flush=True)
         stats = await run_worker(orch, args.team, agent_id, SimulatedWork(agent_id, seconds, args.fail_rate),
                                  capabilities=caps or None, lease=args.lease, grace=args.grace,
-                                 claim_wait=args.claim_wait, max_tasks=args.max_tasks or None)
+                                 claim_wait=args.claim_wait, max_tasks=args.max_tasks or None, stop=stop)
     except AgentStateError as exc:
         print(f"agentstate worker {agent_id}: {exc}", flush=True)
         return 1

@@ -23,7 +23,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from typing import Any, Literal
 
-from ..errors import AgentStateError, InvalidInputError
+from ..errors import AgentStateError, BackendOutOfMemoryError, BackendUnavailableError, InvalidInputError
 from ..keys import validate_id
 from ..scripts import is_transient
 from ..validate import integer, positive_number, sequence, strings
@@ -162,8 +162,14 @@ class QueueOps(TeamOps):
         """Heartbeat every ``sync_interval`` seconds while the block runs.
 
         ``async with orch.keep_alive("t", "w1"): result = await long_llm_call()``
+        Heartbeats run when the server is over maxmemory; one that fails because the server
+        is unreachable (or refuses, BackendOutOfMemoryError) is logged and the next one comes
+        ``sync_interval`` later, on entry as in the loop: the block runs either way.
         """
-        await self.heartbeat(team_id, agent_id, lease)
+        try:
+            await self.heartbeat(team_id, agent_id, lease)
+        except (BackendUnavailableError, BackendOutOfMemoryError) as exc:
+            log.warning("heartbeat of %s in team %s failed: %s", agent_id, team_id, exc)
 
         async def beat() -> None:
             while True:
@@ -216,15 +222,22 @@ class QueueOps(TeamOps):
         ``agent_id``, which must be the holder) claims as by ``claim_task`` with ``capabilities``
         and ``lease``. Returns the newly claimed task, or None when nothing matched (it does not
         wait: call ``claim_task(..., wait=...)`` then). A retried call (same op id) returns the
-        same task with the same token, or None again.
+        same task with the same token, or None again. When the server is over maxmemory the
+        claim (new work) is refused before anything is written; the task is then completed
+        alone, as by ``complete_task``, and None returned.
         """
         validate_id("task", task_id)
         holder = self._holder(agent_id, token)
         lease_ms = self._lease_ms(lease)
         mode = self._claim_mode(capabilities)
-        args = [task_id, self._dumps(result, what=f"result of task {task_id!r}"), *holder,
-                self.completed_retention, self._window_ms(), lease_ms, self.max_stalls, self.dead_retention, *mode]
-        out = reply(await self._write("complete_claim", team_id, *args))
+        done = [task_id, self._dumps(result, what=f"result of task {task_id!r}"), *holder,
+                self.completed_retention, self._window_ms()]
+        try:
+            out = reply(await self._write("complete_claim", team_id, *done, lease_ms, self.max_stalls,
+                                          self.dead_retention, *mode))
+        except BackendOutOfMemoryError:
+            await self._write("complete", team_id, *done)
+            return None
         return decode_claimed(out) if "task" in out else None
 
     def _lease_ms(self, lease: float | None) -> int:

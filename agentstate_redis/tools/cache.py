@@ -20,12 +20,17 @@ Stampede protection: :meth:`get_or_compute` takes a short lock (TTL
 ``lock_timeout``) next to a missing entry; one caller computes, the others
 poll the entry until it appears, and take over if the lock expires (a crashed
 computer blocks the others at most ``lock_timeout`` seconds).
+
+Over ``maxmemory`` lookups still run (hits are served); storing a new entry is
+refused (BackendOutOfMemoryError from ``cache_result``), and ``get_or_compute``
+then returns the computed result uncached.
 """
 
 from __future__ import annotations
 
 import asyncio
 import inspect
+import logging
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -33,12 +38,14 @@ from typing import Any
 
 from .. import validate
 from ..codec import loads
-from ..errors import InvalidInputError
+from ..errors import BackendOutOfMemoryError, InvalidInputError
 from ..events import Callback, Subscription
 from ..keys import EntityKeys, escape_glob, validate_id
 from .models import ToolCacheEntry, server_time
 from .params_hash import hash_parameters
 from .records import pairs
+
+log = logging.getLogger("agentstate_redis.tools")
 
 POLL_START = 0.01
 POLL_MAX = 0.2
@@ -197,8 +204,11 @@ class CacheMixin:
         stored = False
         try:
             encoded = self._dumps(await _call(compute), what=f"computed result of {tool_name!r}")
-            await self._store(ck, params_hash, encoded, ttl, token, 1)
-            stored = True
+            try:
+                await self._store(ck, params_hash, encoded, ttl, token, 1)
+                stored = True
+            except BackendOutOfMemoryError as exc:  # a full server: the result is still the caller's
+                log.warning("%s: result not cached (%s)", tool_name, exc)
         finally:
             if not stored:
                 await asyncio.shield(self.backend.run("tools/cache_release", [ck.lock], [token]))

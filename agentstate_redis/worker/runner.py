@@ -13,6 +13,11 @@ is marked ``offline`` and the coroutine returns, so the process can exit 0. Keep
 ``grace`` plus one claim wait below the pod's ``terminationGracePeriodSeconds``.
 A worker killed outright (SIGKILL, OOM) loses nothing either: its lease runs out
 and the task goes back to pending on the next claim or reap.
+
+When Redis is over ``maxmemory`` (claims refused, BackendOutOfMemoryError) or
+unreachable (BackendUnavailableError), the worker keeps its leases (heartbeats
+still run), finishes the task in hand, and backs off between claims (0.5 s
+doubling to ``MAX_BACKOFF``) until the server takes writes again.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import AgentStateError, BackendUnavailableError, LeaseError
+from ..errors import AgentStateError, BackendOutOfMemoryError, BackendUnavailableError, LeaseError
 from ..orchestration import ClaimedTask, OrchestrationStateManager
 from .signals import stop_on_signals
 
@@ -33,6 +38,10 @@ log = logging.getLogger("agentstate_redis.worker")
 Handler = Callable[[ClaimedTask], Awaitable[Any]]
 DEFAULT_GRACE = 20.0      # below Kubernetes' default terminationGracePeriodSeconds (30 s)
 DEFAULT_CLAIM_WAIT = 2.0  # how long one claim blocks: the longest a stop waits for an idle worker
+MIN_BACKOFF = 0.5         # first pause after a claim the server refused or could not take
+MAX_BACKOFF = 5.0         # the longest pause between such claims
+#: Failures after which a worker waits and claims again: the server is full or away, not the task wrong.
+BACK_OFF_ON = (BackendUnavailableError, BackendOutOfMemoryError)
 
 
 @dataclass
@@ -78,6 +87,7 @@ async def run_worker(
 
     with signals:
         nxt: ClaimedTask | None = None  # claimed by the previous completion (complete_and_claim)
+        backoff = MIN_BACKOFF
         while True:
             if nxt is not None:
                 task, nxt = nxt, None
@@ -86,10 +96,12 @@ async def run_worker(
             else:
                 try:
                     task = await orch.claim_task(team_id, agent_id, caps, lease, wait=claim_wait)
-                except BackendUnavailableError as exc:
-                    log.warning("claim failed (%s); trying again", exc)
-                    await _sleep_unless(stop, 1.0)
+                except BACK_OFF_ON as exc:
+                    log.warning("claim failed (%s); trying again in %.1f s", exc, backoff)
+                    await _sleep_unless(stop, backoff)
+                    backoff = min(backoff * 2, MAX_BACKOFF)
                     continue
+                backoff = MIN_BACKOFF
                 if task is None:
                     continue
                 stats.claimed += 1

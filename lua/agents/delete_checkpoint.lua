@@ -19,6 +19,7 @@
 -- ARGV[5] checkpoint id
 -- Reply: '1' if it existed, '0' if not
 -- Mode: write
+-- Memory: allowed; deletes; frees memory
 -- Retry: safe; a replayed op id returns the first reply and writes nothing.
 
 --@include lib/core.lua

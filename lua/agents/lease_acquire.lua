@@ -20,6 +20,7 @@
 -- ARGV[6] lease time in ms
 -- Reply: the fencing token (string); LEASE if someone else holds it
 -- Mode: write
+-- Memory: guarded; a new lease
 -- Retry: safe; a replayed op id returns the first token; the same owner re-acquiring gets the same token.
 
 --@include lib/core.lua

@@ -18,6 +18,7 @@
 -- ARGV[4] fencing token ('' = none; refused while another holder's lease is live)
 -- Reply: '1'; LEASE if the token is stale
 -- Mode: write
+-- Memory: allowed; gives the lease up
 -- Retry: safe; a replayed op id returns the first reply and writes nothing.
 
 --@include lib/core.lua
@@ -30,4 +31,4 @@ local replay = op_replay(K.ops, K.ops_prev, op_id)
 if replay then return replay end
 local err = lease_release(K.lease, token, now_ms())
 if err then return fail('LEASE', lease_details(agent_id, err)) end
-return finish(op_id, channel, agent_id, 'release', bump(), '1', {token = tonumber(token)})
+return finish(op_id, channel, agent_id, 'release', bump(), '1', {token = token})

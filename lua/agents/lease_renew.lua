@@ -19,6 +19,7 @@
 -- ARGV[5] lease time in ms
 -- Reply: '1'; LEASE if the token is stale
 -- Mode: write
+-- Memory: allowed; keeps the holder's lease (a deadline field)
 -- Retry: safe; a replayed op id returns the first reply and writes nothing.
 
 --@include lib/core.lua

@@ -23,6 +23,7 @@
 -- ARGV[9] input summary (already truncated)
 -- Reply: the record's JSON text
 -- Mode: write
+-- Memory: guarded; appends an approval
 -- Retry: safe; a replayed op id returns the first reply and writes nothing.
 
 --@include lib/core.lua

@@ -20,6 +20,7 @@
 -- ARGV[6] increment (integer >= 1)
 -- Reply: the new count (string)
 -- Mode: write
+-- Memory: guarded; counts usage
 -- Retry: safe; a replayed op id returns the first reply and writes nothing.
 
 --@include lib/core.lua

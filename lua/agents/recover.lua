@@ -20,6 +20,7 @@
 -- ARGV[6] max recovery attempts
 -- Reply: the restored checkpoint JSON document; RECOVERY past the limit or with no recoverable checkpoint
 -- Mode: write
+-- Memory: guarded; writes a checkpoint's state back
 -- Retry: safe; a replayed op id returns the first reply and counts no second attempt.
 
 --@include lib/core.lua

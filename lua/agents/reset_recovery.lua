@@ -18,6 +18,7 @@
 -- ARGV[4] fencing token ('' = none; refused while another holder's lease is live)
 -- Reply: '1'
 -- Mode: write
+-- Memory: allowed; deletes the attempt counter
 -- Retry: safe; a replayed op id returns the first reply and writes nothing.
 
 --@include lib/core.lua

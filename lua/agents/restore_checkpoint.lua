@@ -19,6 +19,7 @@
 -- ARGV[5] checkpoint id, or '' for the latest
 -- Reply: the checkpoint JSON document; NOT_FOUND if there is none
 -- Mode: write
+-- Memory: guarded; writes a checkpoint's state back
 -- Retry: safe; a replayed op id returns the first reply and writes nothing.
 
 --@include lib/core.lua

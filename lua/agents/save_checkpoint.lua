@@ -28,6 +28,7 @@
 --   "workflow_state"}. The stored document is ARGV[8], ',', then the reply without its opening '{'
 --   (the client rebuilds it the same way).
 -- Mode: write
+-- Memory: guarded; stores a checkpoint
 -- Retry: safe; a replayed op id returns the first reply and writes nothing (see remember_save in
 --   lib/agents.lua: a long reply is re-cut from the stored document, NOT_FOUND if that save is gone).
 
@@ -49,7 +50,7 @@ local seq = next_seq()
 local member = ckpt_member(seq, id)
 local iso = cjson.encode(iso_ms(now))
 local added = save_head(iso, seq) ..
-  '"fencing_token":' .. (token == '' and 'null' or tostring(tonumber(token))) ..
+  '"fencing_token":' .. (string.match(token, '^%d+$') or 'null') ..
   (add_ts == '1' and (',"timestamp":' .. iso) or '') .. ',' .. tracking_json()
 local doc = body .. ',' .. added .. '}'
 local reply = '{' .. added .. '}'

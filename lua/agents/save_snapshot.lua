@@ -22,6 +22,7 @@
 -- Reply: only what the server added, as a JSON object: {"saved_at", "sequence"}. The stored document
 --   is ARGV[6], ',', then the reply without its opening '{'.
 -- Mode: write
+-- Memory: guarded; stores a snapshot
 -- Retry: safe; a replayed op id returns the first reply (remembered as it is: it is short) and writes nothing.
 
 --@include lib/core.lua

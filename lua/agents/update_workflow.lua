@@ -19,6 +19,7 @@
 -- ARGV[5..] '.'<field>, JSON text, ...
 -- Reply: the whole workflow state as a JSON object text
 -- Mode: write
+-- Memory: guarded; merges fields
 -- Retry: safe; a replayed op id returns the first reply and writes nothing.
 
 --@include lib/core.lua

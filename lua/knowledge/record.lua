@@ -10,6 +10,7 @@
 -- ARGV[5] failed documents to add (integer >= 0)
 -- Reply: JSON {now = server ms, version = kb version, progress = [field, value, ...]}
 -- Mode: write
+-- Memory: guarded; counts documents
 -- Retry: safe; a replayed op id returns the first reply and adds nothing, so counts stay exact.
 
 --@include lib/core.lua

@@ -14,6 +14,7 @@
 -- ARGV[9] metadata (JSON text, stored opaque)
 -- Reply: JSON {now = server ms, version = kb version, progress = [field, value, ...]}
 -- Mode: write
+-- Memory: guarded; stores progress
 -- Retry: safe; a replayed op id returns the first reply and writes nothing.
 
 --@include lib/core.lua

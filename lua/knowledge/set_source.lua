@@ -11,6 +11,7 @@
 -- ARGV[5..] field, value, ... (counters as integers, user values as JSON text)
 -- Reply: JSON {now = server ms, version = kb version, source = [field, value, ...]}
 -- Mode: write
+-- Memory: guarded; stores a source's state
 -- Retry: safe; a replayed op id returns the first reply and writes nothing.
 
 --@include lib/core.lua

@@ -11,6 +11,7 @@
 -- ARGV[6] '1' to abandon a run that is in progress or paused, '0' to refuse (TRANSITION)
 -- Reply: JSON {now = server ms, version = kb version, progress = [field, value, ...]}
 -- Mode: write
+-- Memory: guarded; starts a run
 -- Retry: safe; a replayed op id returns the first reply and writes nothing (no second run starts).
 
 --@include lib/core.lua

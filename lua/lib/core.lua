@@ -7,17 +7,45 @@ local function now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- cjson writes numbers with 14 significant digits, too few for a fencing token (16 digits, see
+-- next_fence): `encode` writes a `token` field that holds a string of digits as a JSON number,
+-- exactly. Everything else is cjson's.
+local function encode(object)
+  local token = object.token
+  if type(token) ~= 'string' or not string.match(token, '^%d+$') then return cjson.encode(object) end
+  object.token = nil
+  local text = cjson.encode(object)
+  object.token = token
+  if text == '{}' then return '{"token":' .. token .. '}' end
+  return string.sub(text, 1, -2) .. ',"token":' .. token .. '}'
+end
+
 -- A typed error reply ("ASR_<CODE> {json}"); the Python side maps CODE to an exception.
 -- Only ever `return fail(...)` from the script's top level.
 local function fail(code, details)
-  return redis.error_reply('ASR_' .. code .. ' ' .. cjson.encode(details))
+  return redis.error_reply('ASR_' .. code .. ' ' .. encode(details))
 end
 
 -- Publish a change event; an empty channel means events are switched off.
 local function publish(channel, event)
   if channel ~= '' then
-    redis.call('PUBLISH', channel, cjson.encode(event))
+    redis.call('PUBLISH', channel, encode(event))
   end
+end
+
+-- The next fencing token of an entity whose counter is `field` of hash `key`, as a decimal string.
+-- It is greater than every token issued before, even when the counter was lost (the keys evicted,
+-- deleted, or lost in a failover) and the entity re-created: max(stored + 1, the server clock in
+-- microseconds). A stale holder's token then never equals a new one. The bound: tokens issued
+-- faster than one a microsecond, sustained, run ahead of the clock, and a loss right after such a
+-- run (or a clock that stepped back further than the time since) could repeat one. Below 2^53
+-- until the year 2255, so exact in a Lua number; a string because tostring() keeps 14 digits.
+local function next_fence(key, field)
+  local t = redis.call('TIME')
+  local clock = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  local token = string.format('%.0f', math.max((tonumber(redis.call('HGET', key, field) or '') or 0) + 1, clock))
+  redis.call('HSET', key, field, token)
+  return token
 end
 
 -- Retry de-duplication: the reply of every operation id seen in the last OP_TTL_MS, so a

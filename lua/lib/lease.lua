@@ -1,9 +1,10 @@
 -- Entity ownership leases with fencing tokens, pasted in by `--@include lib/lease.lua`
 -- (needs lib/core.lua first). The lease lives in its own hash: owner, token, until (ms),
--- and fence, a counter that only grows, so a token is never handed out twice.
+-- and fence, the last token issued (next_fence: only grows, even across a lost lease hash),
+-- so a token is never handed out twice. Tokens are decimal strings.
 -- KEYS: none of its own; each function takes the lease hash key of the including script.
 
--- Take (or renew, for the same owner) the lease. Returns token, nil or nil, error details.
+-- Take (or renew, for the same owner) the lease. Returns token (string), nil or nil, error details.
 local function lease_acquire(lease_key, owner, ttl_ms, now)
   local cur = redis.call('HMGET', lease_key, 'owner', 'token', 'until')
   local held = cur[1] and cur[1] ~= '' and tonumber(cur[3] or '0') > now
@@ -12,9 +13,9 @@ local function lease_acquire(lease_key, owner, ttl_ms, now)
   end
   local token
   if held then
-    token = tonumber(cur[2])
+    token = cur[2]
   else
-    token = redis.call('HINCRBY', lease_key, 'fence', 1)
+    token = next_fence(lease_key, 'fence')
   end
   redis.call('HSET', lease_key, 'owner', owner, 'token', token, 'until', now + ttl_ms)
   return token, nil
@@ -32,7 +33,7 @@ local function lease_check(lease_key, token, now)
     return nil
   end
   if cur[2] == false or tonumber(cur[2]) ~= tonumber(token) then
-    return {reason = 'stale fencing token ' .. token .. ' (current ' .. tostring(cur[2]) .. ')', token = tonumber(token)}
+    return {reason = 'stale fencing token ' .. token .. ' (current ' .. tostring(cur[2]) .. ')', token = token}
   end
   -- The current token passes even after expiry: nobody has taken the lease since.
   return nil

@@ -3,7 +3,7 @@
 -- Every key lives under the team's hash tag; scripts get the team's base key
 -- (`prefix{team:<id>}`) as KEYS[1] and name sub-keys `base .. ':' .. suffix`,
 -- exactly as keys.EntityKeys does:
---   base                 team hash: id, created_at, meta, #v (version), seq, fence,
+--   base                 team hash: id, created_at, meta, #v (version), seq, fence (last token, next_fence),
 --                        completed_total, dead_total
 --   :agents              set of agent ids;  :agent:<id>  agent hash
 --   :held:<agent>        set of task ids the agent holds
@@ -168,10 +168,10 @@ local function hold(base, agent, id, caps, now, seen)
   redis.call('SADD', sub(base, 'held:' .. agent), id)
 end
 
--- Give the task a lease (ttl_ms 0 = none) and a fresh fencing token; returns the token.
+-- Give the task a lease (ttl_ms 0 = none) and a fresh fencing token; returns the token (a string).
 local function start_task(base, id, agent, ttl_ms, mode, now)
   local t = tkey(base, id)
-  local token = redis.call('HINCRBY', base, 'fence', 1)
+  local token = next_fence(base, 'fence')
   local deadline = '+inf'
   local until_ms = ''
   if ttl_ms > 0 then deadline = num(now + ttl_ms); until_ms = deadline end

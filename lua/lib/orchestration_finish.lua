@@ -13,7 +13,7 @@ local function finish_check(base, team, id, agent, token, verb)
   local status, current, mode, holder = f[1], f[2] or '', f[3] or '', f[4] or ''
   if token ~= '' then
     if current ~= token or status ~= 'in_progress' then
-      return 'LEASE', {kind = 'task', id = id, team = team, status = status, token = tonumber(token),
+      return 'LEASE', {kind = 'task', id = id, team = team, status = status, token = token,
         reason = 'stale fencing token ' .. token .. ' (task is ' .. status .. ', current token ' ..
           (current ~= '' and current or 'none') .. '); the lease was lost'}
     end

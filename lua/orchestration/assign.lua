@@ -10,6 +10,7 @@
 -- ARGV[6] lease in ms (0 = no expiry: held until completed or failed)
 -- Reply: JSON {task = [flat task hash], errors = [...]}
 -- Mode: write
+-- Memory: guarded; starts new work
 -- Retry: safe; a replayed op id returns the first reply; a second assign finds the task in progress.
 
 --@include lib/core.lua

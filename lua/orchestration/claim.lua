@@ -15,6 +15,7 @@
 -- Reply: JSON {task = [flat task hash], errors = [...]}, or when nothing matches
 --   {wait_ms = ms until the next lease/retry event (-1 none), wake = [marker lists to BLPOP on]}
 -- Mode: write
+-- Memory: guarded; starts new work, whose result will need memory
 -- Retry: safe; a replayed op id returns the task the first call claimed, as it is now (an empty claim
 --   is not remembered).
 --

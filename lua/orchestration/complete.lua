@@ -13,6 +13,7 @@
 -- ARGV[9] dedupe window in ms: how long a deleted task's id stays tombstoned (enqueue refuses it)
 -- Reply: JSON {task = [flat task hash], errors = [...]}
 -- Mode: write
+-- Memory: allowed; finishing held work drains the queue; the history is capped
 -- Retry: safe; a replayed op id returns the first reply; any other second completion is refused.
 --
 -- The completion itself is accept_completion (lib/orchestration_finish.lua).

@@ -19,6 +19,7 @@
 -- Reply: JSON {task = [flat hash of the next task], errors = [...]} as orchestration/claim, or when
 --   nothing matches {wait_ms = ms until the next lease/retry event (-1 none), wake = [marker lists]}
 -- Mode: write
+-- Memory: guarded; claims new work (the manager then completes alone)
 -- Retry: safe; a replayed op id returns the first reply (the claimed task as it is now, with the token
 --   that call gave; or the same empty reply); any other second completion is refused.
 --

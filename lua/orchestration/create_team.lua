@@ -11,6 +11,7 @@
 -- ARGV[..] then task fields, 6 per task (see enqueue.lua)
 -- Reply: '1' created, '0' it already existed
 -- Mode: write
+-- Memory: guarded; creates a team and its tasks
 -- Retry: safe; a replayed op id returns the first reply, and an existing team is never overwritten.
 
 --@include lib/core.lua

@@ -11,6 +11,7 @@
 -- ARGV[7..] task ids (ids that are not dead letters are skipped)
 -- Reply: JSON list of the task ids acted on
 -- Mode: write
+-- Memory: allowed; moves or deletes existing dead letters; adds no data
 -- Retry: safe; a task leaves the dead letters once, and a replayed op id returns the first reply.
 
 --@include lib/core.lua

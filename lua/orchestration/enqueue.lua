@@ -10,6 +10,7 @@
 -- ARGV[5..] 6 fields per task: id, type, capability ('' = any), priority, max attempts, payload JSON
 -- Reply: one character per task, '1' created or '0' the id already existed (or finished within the window)
 -- Mode: write
+-- Memory: guarded; adds tasks
 -- Retry: safe; a task id that exists (or finished within the dedupe window) is never enqueued again,
 --   and a replayed op id returns the first reply.
 

@@ -19,6 +19,7 @@
 -- ARGV[15] dedupe window in ms: how long a deleted task's id stays tombstoned (enqueue refuses it)
 -- Reply: JSON {task = [flat task hash], errors = [...]}
 -- Mode: write
+-- Memory: allowed; finishing held work drains the queue; error lists are capped
 -- Retry: safe; a replayed op id returns the first reply; the task is no longer in progress afterwards.
 --
 -- The n-th failure waits delay (fixed) or delay * 2^(n-1) (exponential), capped at max delay,

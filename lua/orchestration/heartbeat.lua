@@ -9,6 +9,7 @@
 -- ARGV[5] lease in ms (0 = each task's own lease length)
 -- Reply: JSON {tasks = [task id, lease deadline ms, ...]} for the leases now held
 -- Mode: write
+-- Memory: allowed; keeps the fleet's leases (deadline fields)
 -- Retry: safe; idempotent without an op id: extending to now + lease twice is extending once (a
 --   later retry extends from a later now, never wrongly). A non-empty op id is still honoured.
 --

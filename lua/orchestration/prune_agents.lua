@@ -9,6 +9,7 @@
 -- ARGV[5] SSCAN cursor of :agents ('0' to start)
 -- Reply: JSON {cursor = next SSCAN cursor ('0': the scan is complete), removed = [agent ids, sorted]}
 -- Mode: write
+-- Memory: allowed; deletes agents
 -- Retry: safe; a replayed op id returns the first reply; any other repeat finds the removed agents gone.
 --
 -- Bounded work: one call examines one SSCAN COUNT PRUNE_SCAN (500) step of :agents (Redis may hand

@@ -10,6 +10,7 @@
 -- ARGV[6] dedupe window in ms: how long a deleted task's id stays tombstoned (enqueue refuses it)
 -- Reply: 'stalled,promoted' counts (at most 100 each per call; call again while either is 100)
 -- Mode: write
+-- Memory: allowed; hands expired leases back; adds no data
 -- Retry: safe; only leases already expired and retries already due by the server clock move, once each.
 
 --@include lib/core.lua

@@ -11,6 +11,7 @@
 -- ARGV[6] fencing token ('' = none; required for claimed tasks)
 -- Reply: JSON {task = [flat task hash], errors = [...]}
 -- Mode: write
+-- Memory: allowed; gives held work back; adds no data
 -- Retry: safe; a replayed op id returns the first reply; any other second release finds the task
 --   no longer in progress and is refused (a stale token: LeaseError).
 --

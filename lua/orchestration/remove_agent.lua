@@ -8,6 +8,7 @@
 -- ARGV[4] agent id
 -- Reply: '1' removed, '0' no such agent (nothing changed)
 -- Mode: write
+-- Memory: allowed; deletes an agent
 -- Retry: safe; a replayed op id returns the first reply, and a second removal finds no agent ('0').
 --
 -- Refused (TRANSITION, details task = the task) while the agent holds an in-progress task: complete,

@@ -10,6 +10,7 @@
 -- ARGV[6..] field, value pairs; fields: status, caps ('\n'-joined), current_task, meta (opaque JSON)
 -- Reply: JSON flat agent hash
 -- Mode: write
+-- Memory: guarded; stores agent fields and metadata
 -- Retry: safe; setting the same fields twice leaves the same agent, and a replayed op id returns the first reply.
 
 --@include lib/core.lua

@@ -16,6 +16,7 @@
 -- ARGV[9..] STT fields, then TTS fields, then transcript entries (each JSON text)
 -- Reply: JSON {version = n, turn_count = n, appended = n}
 -- Mode: write
+-- Memory: guarded; appends turns
 -- Retry: safe; a replayed op id returns the first reply; with an index, entries already stored are skipped.
 
 --@include lib/core.lua

@@ -15,6 +15,7 @@
 -- ARGV[8] metadata (JSON text)
 -- Reply: the new version ('1')
 -- Mode: write
+-- Memory: guarded; creates a session
 -- Retry: safe; a replayed op id returns the first reply, so a retried create does not fail with EXISTS.
 
 --@include lib/core.lua

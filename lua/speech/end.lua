@@ -11,6 +11,7 @@
 -- ARGV[4] reason (JSON text)
 -- Reply: '1' if this call ended the session, '0' if it had already ended
 -- Mode: write
+-- Memory: allowed; ends a session, which then expires
 -- Retry: safe; a replayed op id returns the first reply, and ending twice changes nothing.
 
 --@include lib/core.lua

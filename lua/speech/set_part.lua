@@ -12,6 +12,7 @@
 -- ARGV[5..] field, value (JSON text), ...
 -- Reply: the new session version (string)
 -- Mode: write
+-- Memory: guarded; stores STT/TTS state
 -- Retry: safe; a replayed op id returns the first reply and writes nothing.
 
 --@include lib/core.lua

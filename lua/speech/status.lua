@@ -11,6 +11,7 @@
 -- ARGV[4] new status (idle|active|paused|error)
 -- Reply: the new version (string)
 -- Mode: write
+-- Memory: guarded; changes a live session
 -- Retry: safe; a replayed op id returns the first reply and writes nothing.
 
 --@include lib/core.lua

@@ -9,6 +9,7 @@
 -- ARGV[4] expected version ('' = any)
 -- Reply: '1' if the key existed, '0' if not
 -- Mode: write
+-- Memory: allowed; deletes; frees memory (the tombstone is small and expires)
 -- Retry: safe; deleting twice deletes once, and a replayed op id returns the first reply.
 -- A key saved again after a delete continues from the deleted version + 1, so a client holding
 -- a version from before the delete can never match (within the 24 h tombstone).

@@ -4,6 +4,7 @@
 -- ARGV[2] user key (for errors)
 -- Reply: '1'
 -- Mode: write
+-- Memory: allowed; sets or clears a TTL; adds no data
 -- Retry: safe; setting the same expiry twice has the effect of setting it once.
 
 --@include lib/core.lua

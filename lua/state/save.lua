@@ -11,6 +11,7 @@
 -- ARGV[6..] field, encoded value, ... (fields carry the '.' prefix)
 -- Reply: the new version (string)
 -- Mode: write
+-- Memory: guarded; stores a value
 -- Retry: safe; a replayed op id returns the first reply and writes nothing.
 
 --@include lib/core.lua

@@ -12,6 +12,7 @@
 -- ARGV[7..] field, encoded value, ... (fields carry the '.' prefix)
 -- Reply: the new version (string)
 -- Mode: write
+-- Memory: guarded; merges fields
 -- Retry: safe; a replayed op id returns the first reply and writes nothing.
 
 --@include lib/core.lua

@@ -11,6 +11,7 @@
 -- ARGV[5] lock ttl in ms (a crashed computer blocks the others at most this long)
 -- Reply: {'hit', pttl ms, field, value, ...} | {'compute'} (the caller holds the lock) | {'wait', lock pttl ms}
 -- Mode: write
+-- Memory: allowed; a cache read; on a miss it takes a short lock (one small key with a TTL)
 -- Retry: safe; the lock is identified by the caller's token, so a resent call finds it already held by itself, and a replayed op id counts no second hit.
 
 --@include lib/core.lua

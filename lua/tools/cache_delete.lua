@@ -7,6 +7,7 @@
 -- ARGV[3] entry id ('<tool>:<hash>')
 -- Reply: '1' if an entry was deleted, '0' if there was none
 -- Mode: write
+-- Memory: allowed; deletes; frees memory
 -- Retry: safe; deleting twice deletes once, and a replayed op id returns the first reply.
 
 --@include lib/core.lua

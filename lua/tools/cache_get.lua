@@ -8,6 +8,7 @@
 -- ARGV[3] tool name
 -- Reply: {pttl ms, field, value, ...}; just {-2} when there is no entry
 -- Mode: write
+-- Memory: allowed; a cache read; counts it in two bounded counters
 -- Retry: safe; a replayed op id counts nothing (the ops hash keeps only 'hit' or 'miss', not the result) and reads the entry afresh.
 
 --@include lib/core.lua

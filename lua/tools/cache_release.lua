@@ -3,6 +3,7 @@
 -- ARGV[1] caller's lock token
 -- Reply: '1' if released, '0' if the lock was not (or no longer) the caller's
 -- Mode: write
+-- Memory: allowed; deletes the compute lock
 -- Retry: safe; releasing twice releases once, and another caller's lock is never touched.
 
 if redis.call('GET', KEYS[1]) == ARGV[1] then

@@ -16,6 +16,7 @@
 -- ARGV[10] '1' to count one miss (get_or_compute stores what it computed), else '0'
 -- Reply: server time of creation in ms (string)
 -- Mode: write
+-- Memory: guarded; stores a result
 -- Retry: safe; a replayed op id returns the first reply and writes (and counts) nothing.
 
 --@include lib/core.lua

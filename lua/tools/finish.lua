@@ -13,6 +13,7 @@
 -- ARGV[8] duration in microseconds ('' = measure from the start with the server clock)
 -- Reply: cjson array {field, value, ...} of the finished execution hash
 -- Mode: write
+-- Memory: allowed; finishing a running execution; its record exists already
 -- Retry: safe; a replayed op id returns the first reply, and a finished execution refuses a second finish.
 
 --@include lib/core.lua

@@ -5,6 +5,7 @@
 -- ARGV[3] ttl in ms
 -- Reply: '1'
 -- Mode: write
+-- Memory: guarded; stores an execution's tool
 -- Retry: safe; writing the same tool name again only refreshes the TTL.
 
 --@include lib/core.lua

@@ -10,6 +10,7 @@
 -- ARGV[5] retention in ms of claimed records that left the schedule
 -- Reply: cjson array of {execution id, due ms, document}, earliest due first
 -- Mode: write
+-- Memory: guarded; starts retries
 -- Retry: safe; a replayed op id returns the first claim and claims nothing more.
 
 --@include lib/core.lua

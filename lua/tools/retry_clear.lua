@@ -8,6 +8,7 @@
 -- ARGV[3] execution id
 -- Reply: '1' if there was a record, '0' if not
 -- Mode: write
+-- Memory: allowed; deletes a retry schedule
 -- Retry: safe; clearing twice clears once, and a replayed op id returns the first reply.
 
 --@include lib/core.lua

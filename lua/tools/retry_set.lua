@@ -12,6 +12,7 @@
 -- ARGV[7] retention in ms of records that are no longer scheduled
 -- Reply: the due time in server ms, or '' when exhausted
 -- Mode: write
+-- Memory: guarded; stores a retry schedule
 -- Retry: safe; a replayed op id returns the first reply and writes nothing.
 
 --@include lib/core.lua

@@ -14,6 +14,7 @@
 -- ARGV[7] history cap (executions kept per tool)
 -- Reply: cjson array {'1' new / '0' already started, field, value, ...} of the execution hash
 -- Mode: write
+-- Memory: guarded; records an execution
 -- Retry: safe; starting an execution id that exists changes nothing, and a replayed op id returns the first reply.
 
 --@include lib/core.lua

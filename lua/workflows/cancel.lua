@@ -11,6 +11,7 @@
 -- ARGV[5] reason (opaque JSON)
 -- Reply: JSON [workflow hash flat, context flat]
 -- Mode: write
+-- Memory: allowed; stops a workflow (a status field)
 -- Retry: safe; a replayed op id returns the first reply, and the status check refuses a second cancel.
 -- No lease check, deliberately: an orchestrator can always stop a worker. Stopping is always
 -- safe; the lease holder's next update_step is refused by the status check (cancelled).

@@ -20,6 +20,7 @@
 -- ARGV[11..] context key, opaque JSON value, ...
 -- Reply: JSON [workflow hash flat, context flat, the stored checkpoint as list_checkpoints gives it]
 -- Mode: write
+-- Memory: guarded; stores a checkpoint
 -- Retry: safe; a replayed op id returns the first reply, and an existing checkpoint id fails with EXISTS.
 
 --@include lib/core.lua

@@ -17,6 +17,7 @@
 -- ARGV[11..] context key, opaque JSON value, ...
 -- Reply: JSON [workflow hash flat, context flat]
 -- Mode: write
+-- Memory: guarded; creates a workflow
 -- Retry: safe; a replayed op id returns the first reply, and an existing id fails with EXISTS.
 
 --@include lib/core.lua

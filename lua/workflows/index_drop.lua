@@ -5,6 +5,7 @@
 -- ARGV[2] the status it was listed under
 -- Reply: '1' if the index changed, '0' if it no longer filed the workflow under that status
 -- Mode: write
+-- Memory: allowed; deletes an index entry
 -- Retry: safe; dropping twice drops once (the second call finds nothing to remove).
 -- The caller checked that the workflow's base hash is gone (it lives under another hash tag, so
 -- this script cannot). The versions entry goes only if it still names the listed status: a

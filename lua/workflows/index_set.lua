@@ -6,6 +6,7 @@
 -- ARGV[3] the workflow's version that had this status
 -- Reply: '1' if the index changed, '0' if it already knew this or a newer version
 -- Mode: write
+-- Memory: allowed; moves an existing workflow between status sets
 -- Retry: safe; keyed by the workflow's version: an older or equal version is ignored, so
 -- replays and out-of-order calls from racing processes converge on the newest status.
 -- Publishes nothing: the workflow's own script already published the change.

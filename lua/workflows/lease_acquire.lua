@@ -10,6 +10,7 @@
 -- ARGV[5] lease ttl in ms
 -- Reply: the fencing token (string); it only grows, so a token is never handed out twice
 -- Mode: write
+-- Memory: guarded; a new lease
 -- Retry: safe; a replayed op id returns the first token, and the same owner re-acquiring gets its token back.
 
 --@include lib/core.lua

@@ -5,6 +5,7 @@
 -- ARGV[2] fencing token
 -- Reply: '1'
 -- Mode: write
+-- Memory: allowed; gives the lease up
 -- Retry: safe; releasing twice with the same (still current) token releases once.
 
 --@include lib/core.lua

@@ -6,6 +6,7 @@
 -- ARGV[3] lease ttl in ms
 -- Reply: '1'
 -- Mode: write
+-- Memory: allowed; keeps the holder's lease (a deadline field)
 -- Retry: safe; renewing twice only moves the deadline to now + ttl again.
 
 --@include lib/core.lua

@@ -10,6 +10,7 @@
 -- ARGV[4] history cap
 -- Reply: JSON [workflow hash flat, context flat]
 -- Mode: write
+-- Memory: allowed; stops a workflow's steps (a status field)
 -- Retry: safe; a replayed op id returns the first reply, and the status check refuses a second pause.
 -- No lease check, deliberately: an orchestrator can always stop a worker. Stopping is always
 -- safe; the lease holder's next update_step is refused by the status check (paused).

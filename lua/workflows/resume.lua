@@ -12,6 +12,7 @@
 -- ARGV[5] fencing token ('' = none; refused while another holder's lease is live)
 -- Reply: JSON [workflow hash flat, context flat]
 -- Mode: write
+-- Memory: guarded; restarts work
 -- Retry: safe; a replayed op id returns the first reply, and the status check refuses a second resume.
 
 --@include lib/core.lua

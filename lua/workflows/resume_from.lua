@@ -17,6 +17,7 @@
 -- ARGV[6] fencing token ('' = none; refused while another holder's lease is live)
 -- Reply: JSON [workflow hash flat, context flat]
 -- Mode: write
+-- Memory: guarded; restores a checkpoint
 -- Retry: safe; a replayed op id returns the first reply (and restoring the same checkpoint twice
 -- leaves the same state).
 -- Allowed from pending, running, paused and failed (not completed or cancelled). Steps after

@@ -10,6 +10,7 @@
 -- ARGV[4] history cap
 -- Reply: JSON [workflow hash flat, context flat]
 -- Mode: write
+-- Memory: guarded; starts work
 -- Retry: safe; a replayed op id returns the first reply, and the status check refuses a second start.
 
 --@include lib/core.lua

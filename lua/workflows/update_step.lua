@@ -23,6 +23,7 @@
 -- ARGV[12..] context key, opaque JSON value, ... merged into the context
 -- Reply: JSON [workflow hash flat, context flat]
 -- Mode: write
+-- Memory: guarded; records a step and its history
 -- Retry: safe; a replayed op id returns the first reply. A step counts towards current_step,
 -- completion and checkpoints only when it first becomes completed/skipped, and an identical
 -- re-send (same number, status and record, no context) writes nothing and returns the state.
