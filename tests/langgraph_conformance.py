@@ -34,11 +34,11 @@ class SyncFace(CheckpointSaver):
         for item in await asyncio.to_thread(lambda: list(self.list(config, **kwargs))):
             yield item
 
-    async def aput(self, *args: Any) -> Any:
-        return await asyncio.to_thread(self.put, *args)
+    async def aput(self, *args: Any, **kwargs: Any) -> Any:
+        return await asyncio.to_thread(self.put, *args, **kwargs)
 
-    async def aput_writes(self, *args: Any) -> Any:
-        return await asyncio.to_thread(self.put_writes, *args)
+    async def aput_writes(self, *args: Any, **kwargs: Any) -> Any:
+        return await asyncio.to_thread(self.put_writes, *args, **kwargs)
 
     async def adelete_thread(self, thread_id: str) -> None:
         await asyncio.to_thread(self.delete_thread, thread_id)
@@ -60,8 +60,8 @@ async def run_conformance(make_backend: Callable[[str], Backend], face: str = "a
         if face == "sync":
             saver = await asyncio.to_thread(SyncFace, backend=backend, **saver_args)
             yield saver
+            await asyncio.to_thread(saver.call, backend.close())  # borrowed: closed on the saver's loop
             await asyncio.to_thread(saver.close)
-            await backend.close()  # the sync saver borrowed it: closed on its own loop's behalf
         else:
             saver = AsyncCheckpointSaver(backend=backend, **saver_args)
             yield saver

@@ -126,6 +126,14 @@ class CheckpointSaver(BaseCheckpointSaver[str]):
     def get_next_version(self, current: Any, channel: None = None) -> str:
         return self.inner.get_next_version(current, channel)
 
+    def call(self, coro: Any) -> Any:
+        """Run ``coro`` on the saver's event loop and return its result: the way to use, from sync
+        code, a backend or manager this saver shares (its connections belong to that loop).
+
+            >>> saver.call(store.backend.close())
+        """
+        return self._portal.call(coro)
+
     def release_lease(self, thread_id: str) -> None:
         self._portal.call(self.inner.arelease_lease(thread_id))
 
