@@ -43,11 +43,12 @@ def pct(values: list[float], q: float) -> float:
     return ordered[max(0, min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1)))))] if ordered else float("nan")
 
 
-async def _pairs(saver: Any, thread_id: str, state: dict[str, Any], duration: float,
+async def _pairs(saver: Any, thread_id: str, state: dict[str, Any], end: float,
                  latencies: list[float] | None) -> int:
+    """Pairs on one thread until ``end`` (a shared perf_counter deadline: a saver that never yields,
+    as InMemorySaver, then runs its tasks one after the other within the same window)."""
     parent, n = None, 0
     latest = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
-    end = time.perf_counter() + duration
     while time.perf_counter() < end:
         cp = empty_checkpoint()
         version = n % VERSIONS + 1
@@ -71,10 +72,11 @@ async def measure(saver: Any, size: str, duration: float, tasks: int = 64) -> di
     state = make_state(SIZES[size])
     tag = uuid.uuid4().hex[:8]
     latencies: list[float] = []
-    await _pairs(saver, f"warm-{tag}", state, min(0.3, duration / 4), None)
-    await _pairs(saver, f"seq-{tag}", state, duration, latencies)
+    await _pairs(saver, f"warm-{tag}", state, time.perf_counter() + min(0.3, duration / 4), None)
+    await _pairs(saver, f"seq-{tag}", state, time.perf_counter() + duration, latencies)
     start = time.perf_counter()
-    counts = await asyncio.gather(*(_pairs(saver, f"par-{tag}-{i}", state, duration, None) for i in range(tasks)))
+    end = start + duration
+    counts = await asyncio.gather(*(_pairs(saver, f"par-{tag}-{i}", state, end, None) for i in range(tasks)))
     elapsed = time.perf_counter() - start
     elapsed = elapsed if elapsed > 0 else duration  # this VM's clock has been seen to step back
     for thread_id in [f"warm-{tag}", f"seq-{tag}", *(f"par-{tag}-{i}" for i in range(tasks))]:

@@ -42,6 +42,7 @@ from .store import CheckpointStore, ttl_ms
 from .wire import SEP, StoredCheckpoint, blob_channel, blob_field, nsid, text
 
 LIST_PAGE = 100      # checkpoints per list page (whole tuples)
+TOKENS_KEPT = 10_000  # fencing tokens remembered per saver (re-acquiring a held lease returns the same token)
 FILTER_PAGE = 500    # metadata per page when list() filters
 
 
@@ -138,7 +139,10 @@ class AsyncCheckpointSaver(BaseCheckpointSaver[str]):
             return None
         token = self._tokens.get(thread_id)
         if token is None:
-            token = self._tokens[thread_id] = await self.store.acquire_lease(thread_id, self.owner, self.lease_ms)
+            token = await self.store.acquire_lease(thread_id, self.owner, self.lease_ms)
+            if len(self._tokens) >= TOKENS_KEPT:
+                self._tokens.pop(next(iter(self._tokens)))
+            self._tokens[thread_id] = token
         return token
 
     async def _guarded(self, thread_id: str, call: Any) -> Any:
