@@ -26,12 +26,13 @@ PEERS = ("postgres", "sqlite", "memory")
 LABELS = {"ours": "ours", "postgres": "Postgres saver", "sqlite": "SQLite saver", "memory": "InMemorySaver"}
 
 
-def _record(sec: Section, who: str, size: str, got: dict[str, float]) -> None:
+def _record(sec: Section, who: str, size: str, got: dict[str, float], tasks: int) -> None:
     sec.add(f"{LABELS[who]} {size}: sequential p50", got["seq_p50_ms"], "ms")
-    sec.add(f"{LABELS[who]} {size}: {TASKS}-task throughput", got["pairs_per_s"], "pairs/s", better="higher")
+    sec.add(f"{LABELS[who]} {size}: {tasks}-task throughput", got["pairs_per_s"], "pairs/s", better="higher")
 
 
-async def run(url: str, duration: float = 2.0, repeats: int = 3, peers_python: str | None = None) -> Section:
+async def run(url: str, duration: float = 2.0, repeats: int = 3, peers_python: str | None = None,
+              tasks: int = TASKS) -> Section:
     sec = Section("LangGraph checkpointers (aput + aget_tuple)")
     t_start = time.perf_counter()
     prefix = f"benchlg{run_id()}:"
@@ -42,22 +43,22 @@ async def run(url: str, duration: float = 2.0, repeats: int = 3, peers_python: s
         await backend.connect()
         for _ in range(repeats):
             for size in SIZES:
-                _record(sec, "ours", size, await measure(saver, size, duration, TASKS))
+                _record(sec, "ours", size, await measure(saver, size, duration, tasks), tasks)
             if peers_python:
                 got = await asyncio.to_thread(peers_mod.run_script, peers_python, "peer_langgraph.py",
-                                              {"duration": duration, "tasks": TASKS, "savers": list(PEERS)},
+                                              {"duration": duration, "tasks": tasks, "savers": list(PEERS)},
                                               600)
                 versions = got.pop("versions")
                 for key, figures in got.items():
                     who, size = key.split("/", 1)
-                    _record(sec, who, size, figures)
+                    _record(sec, who, size, figures, tasks)
     finally:
         await backend.close()
         await delete_prefix(url, prefix + "*")
     for size in SIZES:
-        ours_tp, ours_p50 = f"ours {size}: {TASKS}-task throughput", f"ours {size}: sequential p50"
+        ours_tp, ours_p50 = f"ours {size}: {tasks}-task throughput", f"ours {size}: sequential p50"
         for who in PEERS:
-            tp, p50 = f"{LABELS[who]} {size}: {TASKS}-task throughput", f"{LABELS[who]} {size}: sequential p50"
+            tp, p50 = f"{LABELS[who]} {size}: {tasks}-task throughput", f"{LABELS[who]} {size}: sequential p50"
             target = who == "postgres"
             sec.comparisons.append(Comparison(f"{size} throughput, ours / {LABELS[who]}", ours_tp, tp,
                                               ">= 2" if target else ""))
@@ -68,7 +69,7 @@ async def run(url: str, duration: float = 2.0, repeats: int = 3, peers_python: s
         value = min(f.samples) if f.better == "higher" else max(f.samples)
         worst.append(f"{f.name} {value:.3g} {f.unit}")
     sec.notes.append("worst repeat: " + "; ".join(worst))
-    sec.notes.append(f"{TASKS} tasks each on its own thread; one AsyncPostgresSaver on a pool of {TASKS} "
+    sec.notes.append(f"{tasks} tasks each on its own thread; one AsyncPostgresSaver on a pool of {tasks} "
                      "connections (the saver serialises its operations with one asyncio.Lock); "
                      f"peers: {', '.join(f'{k} {v}' for k, v in versions.items()) or 'skipped'}")
     if not peers_python:
