@@ -214,3 +214,23 @@ async def test_a_stale_writer_is_refused_after_its_lease_was_taken_over(redis_ur
     assert len([t async for t in b.alist({"configurable": {"thread_id": "t"}})]) == 2
     await a.aclose()
     await b.aclose()
+
+
+async def test_bad_input_gets_a_typed_error_naming_it_and_writes_nothing(redis_backend: RedisBackend) -> None:
+    saver = AsyncCheckpointSaver(backend=redis_backend)
+    cp = empty_checkpoint()
+    bad: list[tuple[str, Any]] = [
+        ("configurable", saver.aput({"thread": "x"}, cp, {}, {})),
+        ("thread_id", saver.aput({"configurable": {"checkpoint_ns": ""}}, cp, {}, {})),
+        ("control character", saver.aput({"configurable": {"thread_id": "a\nb"}}, cp, {}, {})),
+        ("checkpoint_id", saver.aput_writes({"configurable": {"thread_id": "t"}}, [("c", 1)], "task")),
+        ("strategy", saver.aprune(["t"], strategy="newest")),
+        ("run_ids", saver.adelete_for_runs("run-1")),
+    ]
+    for what, call in bad:
+        with pytest.raises(InvalidInputError, match=what):
+            await call
+    for ttl in ({"default_ttl": -1}, {"ttl": 5}, {"refresh_on_read": "yes"}, 30):
+        with pytest.raises(InvalidInputError, match="ttl"):
+            AsyncCheckpointSaver(backend=redis_backend, ttl=ttl)  # type: ignore[arg-type]
+    assert await _keys(redis_backend.client, redis_backend.keys.prefix) == []

@@ -124,15 +124,14 @@ class AsyncCheckpointSaver(BaseCheckpointSaver[str]):
 
     @staticmethod
     def _thread(config: RunnableConfig) -> str:
-        try:
-            value = config["configurable"]["thread_id"]
-        except (KeyError, TypeError):
-            raise InvalidInputError("config needs configurable.thread_id") from None
+        value = _configurable(config).get("thread_id")
+        if value is None:
+            raise InvalidInputError("config needs configurable.thread_id")
         return text("thread_id", value, empty=False)
 
     @staticmethod
     def _ns(config: RunnableConfig) -> str:
-        return text("checkpoint_ns", config["configurable"].get("checkpoint_ns") or "")
+        return text("checkpoint_ns", _configurable(config).get("checkpoint_ns") or "")
 
     async def _token(self, thread_id: str) -> int | None:
         if not self.lease_ms:
@@ -170,7 +169,7 @@ class AsyncCheckpointSaver(BaseCheckpointSaver[str]):
         self._bind_loop()
         thread_id, ns = self._thread(config), self._ns(config)
         checkpoint_id = text("checkpoint id", checkpoint["id"], empty=False)
-        parent_id = text("parent checkpoint_id", config["configurable"].get("checkpoint_id") or "")
+        parent_id = text("parent checkpoint_id", _configurable(config).get("checkpoint_id") or "")
         stored = dict(checkpoint)
         values = stored.pop("channel_values", None) or {}
         blobs, refs = [], set()
@@ -197,7 +196,7 @@ class AsyncCheckpointSaver(BaseCheckpointSaver[str]):
     ) -> None:
         self._bind_loop()
         thread_id, ns = self._thread(config), self._ns(config)
-        checkpoint_id = text("checkpoint_id", config["configurable"].get("checkpoint_id"), empty=False)
+        checkpoint_id = text("checkpoint_id", _configurable(config).get("checkpoint_id"), empty=False)
         task_id, task_path = text("task_id", task_id, empty=False), text("task_path", task_path)
         rows = []
         for idx, (channel, value) in enumerate(writes):
@@ -271,7 +270,7 @@ class AsyncCheckpointSaver(BaseCheckpointSaver[str]):
         left = limit if limit is not None else -1
         if left == 0:
             return
-        configurable = (config or {}).get("configurable") or {}
+        configurable = _configurable(config) if config is not None else {}
         if configurable.get("thread_id") is not None:
             threads: AsyncIterator[str] = _one(self._thread(config))  # type: ignore[arg-type]
         else:
@@ -415,6 +414,13 @@ class AsyncCheckpointSaver(BaseCheckpointSaver[str]):
 
     def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
         return self._sync(self.aprune(thread_ids, strategy=strategy))
+
+
+def _configurable(config: Any) -> dict[str, Any]:
+    configurable = config.get("configurable") if isinstance(config, dict) else None
+    if not isinstance(configurable, dict):
+        raise InvalidInputError(f"config must be a dict with a 'configurable' dict, got {config!r:.100}")
+    return configurable
 
 
 async def _one(value: str) -> AsyncIterator[str]:
