@@ -19,12 +19,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import checkpoints, core_state, subscriptions, task_queue, tool_cache
+from . import checkpoints, core_state, lg_savers, subscriptions, task_queue, tool_cache
 from . import peers as peers_mod
 from .common import Section, loadavg, server
 
 HERE = Path(__file__).resolve().parent
-SCENARIOS = ("core", "queue", "events", "checkpoints", "toolcache")
+SCENARIOS = ("core", "queue", "events", "checkpoints", "toolcache", "langgraph")
 
 
 def machine() -> dict[str, Any]:
@@ -155,6 +155,9 @@ async def run_all(args: argparse.Namespace, url: str, peers_python: str | None) 
         log(sections[-1])
     if "toolcache" in only:
         sections.append(await tool_cache.run(url, d, r))
+        log(sections[-1])
+    if "langgraph" in only:
+        sections.append(await lg_savers.run(url, d, r, peers_python))
         log(sections[-1])
     return sections
 

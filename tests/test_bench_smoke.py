@@ -10,7 +10,7 @@ import math
 
 import pytest
 
-from bench import checkpoints, core_state, run, subscriptions, task_queue, tool_cache
+from bench import checkpoints, core_state, lg_savers, run, subscriptions, task_queue, tool_cache
 from bench.common import Section
 
 pytestmark = pytest.mark.timeout(120)
@@ -52,6 +52,11 @@ async def test_checkpoints(redis_url: str) -> None:
 async def test_tool_cache(redis_url: str) -> None:
     sec = await tool_cache.run(redis_url, duration=0.2, repeats=1, tasks=8)
     _check(sec, "get_cached_result p50", "raw redis-py HGETALL p50")
+
+
+async def test_langgraph_savers(redis_url: str) -> None:
+    sec = await lg_savers.run(redis_url, duration=0.2, repeats=1, peers_python=None, tasks=8)
+    _check(sec, "ours small: sequential p50", "ours 100 KB: 8-task throughput")
 
 
 def test_a_clock_that_steps_back_does_not_make_a_negative_rate(monkeypatch: pytest.MonkeyPatch) -> None:
