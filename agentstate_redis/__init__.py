@@ -26,6 +26,7 @@ from .errors import (
     InvalidTransitionError,
     LeaseError,
     NotFoundError,
+    OutcomeUnknownError,
     RecoveryError,
     VersionConflictError,
 )
@@ -80,6 +81,7 @@ __all__ = [
     "LeaseError",
     "MemoryBackend",
     "NotFoundError",
+    "OutcomeUnknownError",
     "RecoveryError",
     "RedisBackend",
     "StateConfig",

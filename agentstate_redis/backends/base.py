@@ -28,6 +28,10 @@ if TYPE_CHECKING:
     from ..events import EventHub
 
 
+#: Seconds: see Backend.liveness_timeout.
+DEFAULT_LIVENESS_TIMEOUT = 10.0
+
+
 def new_op_id() -> str:
     """A fresh operation id: sent with every write so a retried call applies once."""
     return os.urandom(16).hex()
@@ -46,9 +50,13 @@ class Backend(ABC):
         events: bool = True,
         retry_seconds: float = 10.0,
         max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES,
+        liveness_timeout: float = DEFAULT_LIVENESS_TIMEOUT,
     ) -> None:
         if ttl is not None:
             validate.positive_number("ttl", ttl)
+        #: Longest a connection waits on a server that stopped answering before it is dropped and
+        #: replaced (command replies, blocking waits, the event hub's pub/sub connection).
+        self.liveness_timeout = validate.positive_number("liveness_timeout", liveness_timeout, maximum=3600)
         self.keys = Keys(key_prefix)
         self.default_ttl = ttl
         self.events_enabled = events

@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import AgentStateError, BackendUnavailableError, LeaseError
+from ..errors import AgentStateError, BackendUnavailableError, LeaseError, OutcomeUnknownError
 from ..orchestration import ClaimedTask, OrchestrationStateManager
 from .signals import stop_on_signals
 
@@ -86,7 +86,8 @@ async def run_worker(
             else:
                 try:
                     task = await orch.claim_task(team_id, agent_id, caps, lease, wait=claim_wait)
-                except BackendUnavailableError as exc:
+                except (BackendUnavailableError, OutcomeUnknownError) as exc:
+                    # a claim that may have applied leaves a task leased to nobody: its lease expiry frees it
                     log.warning("claim failed (%s); trying again", exc)
                     await _sleep_unless(stop, 1.0)
                     continue
