@@ -249,7 +249,7 @@ class ScriptRunner:
             if not is_transient(exc):
                 raise
             if not (script.retry_safe and self.retry_seconds > 0):
-                raise self._gave_up(call, exc) from exc
+                raise self._gave_up(call, exc, retried=False) from exc
             reply = await self._with_retries(call)
         if script.writes and self.after_write is not None:
             maybe = self.after_write()
@@ -291,12 +291,11 @@ class ScriptRunner:
                     call.sent_at(record.first_sent if self.sends_reported else started)
                 raise
 
-    def _gave_up(self, call: _Call, cause: BaseException) -> AgentStateError:
+    def _gave_up(self, call: _Call, cause: BaseException, retried: bool = True) -> AgentStateError:
+        how_long = f" for {self.retry_seconds:.1f}s" if retried else " (no retries)"
         if call.script.writes and call.first_sent is not None:
-            return self._unknown(call, f"the backend stopped answering: {cause}")
-        return BackendUnavailableError(
-            f"{call.script.name}: backend unreachable for {self.retry_seconds:.1f}s: {cause}", keys=call.keys
-        )
+            return self._unknown(call, f"the backend stopped answering{how_long}: {cause}")
+        return BackendUnavailableError(f"{call.script.name}: backend unreachable{how_long}: {cause}", keys=call.keys)
 
     @staticmethod
     def _unknown(call: _Call, reason: str) -> OutcomeUnknownError:
