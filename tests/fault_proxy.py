@@ -224,6 +224,8 @@ class FaultProxy:
                     break
                 if self._delay:
                     await asyncio.sleep(self._delay)
+                    if link not in self._links:
+                        return  # dropped meanwhile: a reset connection delivers nothing late
                 if self._blackhole or (self._blackhole_replies and not upstream):
                     continue  # read and dropped: the sender sees its bytes accepted
                 if not upstream:

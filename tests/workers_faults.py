@@ -2,7 +2,7 @@
 
 ``paused_writer`` has a write in flight while the parent stops it (SIGSTOP) for longer
 than the op-id window. The fleet workers (``queue_worker``, ``cas_writer``,
-``field_updater``, ``subscriber``) run until the parent sets ``stop`` and report what
+``field_updater``, ``subscriber``) run until the parent sets ``stop`` (each puts its name on ``ready`` once connected) and report what
 the server acknowledged, what they reconciled after an unknown outcome, and every
 exception they saw, by type.
 """
@@ -10,7 +10,6 @@ exception they saw, by type.
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 from agentstate_redis import (
@@ -82,18 +81,20 @@ class _Seen:
             self.foreign.append(f"{name}: {exc}")
 
 
-def queue_worker(url: str, prefix: str, team: str, agent_id: str, stop: Any) -> dict[str, Any]:
+def queue_worker(url: str, prefix: str, team: str, agent_id: str, stop: Any, ready: Any) -> dict[str, Any]:
     """``complete_and_claim`` in a loop until ``stop``; returns accepted completions ``(task, token)``."""
-    return asyncio.run(_queue_worker(url, prefix, team, agent_id, stop))
+    return asyncio.run(_queue_worker(url, prefix, team, agent_id, stop, ready))
 
 
-async def _queue_worker(url: str, prefix: str, team: str, agent_id: str, stop: Any) -> dict[str, Any]:
+async def _queue_worker(url: str, prefix: str, team: str, agent_id: str, stop: Any, ready: Any) -> dict[str, Any]:
     backend = fleet_backend(url, prefix)
     orch = OrchestrationStateManager(backend=backend, lease=3.0, max_stalls=1000, completed_retention=100_000)
     seen = _Seen()
     out: dict[str, Any] = {"accepted": [], "refused": 0, "unknown": 0}
     task = None
     async with backend:
+        await orch.get_queue_status(team, page_size=0)
+        ready.put(agent_id)
         while not stop.is_set():
             try:
                 if task is None:
@@ -116,21 +117,23 @@ async def _queue_worker(url: str, prefix: str, team: str, agent_id: str, stop: A
     return out
 
 
-def cas_writer(url: str, prefix: str, key: str, writer: str, stop: Any) -> dict[str, Any]:
+def cas_writer(url: str, prefix: str, key: str, writer: str, stop: Any, ready: Any) -> dict[str, Any]:
     """get + save(expected_version) increments of ``n`` and of the writer's own field, until ``stop``.
 
     An increment whose outcome is unknown is reconciled from the writer's own field (only this
     writer changes it): applied or not, it is known before the next one, so the count is exact.
     """
-    return asyncio.run(_cas_writer(url, prefix, key, writer, stop))
+    return asyncio.run(_cas_writer(url, prefix, key, writer, stop, ready))
 
 
-async def _cas_writer(url: str, prefix: str, key: str, writer: str, stop: Any) -> dict[str, Any]:
+async def _cas_writer(url: str, prefix: str, key: str, writer: str, stop: Any, ready: Any) -> dict[str, Any]:
     backend = fleet_backend(url, prefix)
     state = StateManager(backend=backend)
     seen = _Seen()
-    out: dict[str, Any] = {"applied": 0, "acked": 0, "reconciled": 0, "conflicts": 0}
+    out: dict[str, Any] = {"writer": writer, "applied": 0, "acked": 0, "reconciled": 0, "conflicts": 0}
     async with backend:
+        await state.get(key)
+        ready.put(writer)
         while not stop.is_set():
             try:
                 entry = await state.get_entry(key)
@@ -169,17 +172,19 @@ async def _reconcile(state: StateManager, key: str, field: str, before: int, see
             await asyncio.sleep(0.2)
 
 
-def field_updater(url: str, prefix: str, key: str, field: str, stop: Any) -> dict[str, Any]:
+def field_updater(url: str, prefix: str, key: str, field: str, stop: Any, ready: Any) -> dict[str, Any]:
     """``update(key, {field: i})`` for i = 1, 2, ... until ``stop``; returns how many applied."""
-    return asyncio.run(_field_updater(url, prefix, key, field, stop))
+    return asyncio.run(_field_updater(url, prefix, key, field, stop, ready))
 
 
-async def _field_updater(url: str, prefix: str, key: str, field: str, stop: Any) -> dict[str, Any]:
+async def _field_updater(url: str, prefix: str, key: str, field: str, stop: Any, ready: Any) -> dict[str, Any]:
     backend = fleet_backend(url, prefix)
     state = StateManager(backend=backend)
     seen = _Seen()
-    out: dict[str, Any] = {"applied": 0, "acked": 0, "reconciled": 0}
+    out: dict[str, Any] = {"field": field, "applied": 0, "acked": 0, "reconciled": 0}
     async with backend:
+        await state.get(key)
+        ready.put(field)
         while not stop.is_set():
             try:
                 await state.update(key, {field: out["applied"] + 1})
@@ -196,13 +201,13 @@ async def _field_updater(url: str, prefix: str, key: str, field: str, stop: Any)
     return out
 
 
-def subscriber(url: str, prefix: str, pattern: str, stop: Any, final: Any) -> dict[str, Any]:
+def subscriber(url: str, prefix: str, pattern: str, stop: Any, ready: Any, final: Any) -> dict[str, Any]:
     """Count change events of state keys matching ``pattern`` and reconnects until ``stop``;
     set ``final`` on an event whose new value has ``final: true`` (written once the faults are over)."""
-    return asyncio.run(_subscriber(url, prefix, pattern, stop, final))
+    return asyncio.run(_subscriber(url, prefix, pattern, stop, ready, final))
 
 
-async def _subscriber(url: str, prefix: str, pattern: str, stop: Any, final: Any) -> dict[str, Any]:
+async def _subscriber(url: str, prefix: str, pattern: str, stop: Any, ready: Any, final: Any) -> dict[str, Any]:
     backend = fleet_backend(url, prefix)
     state = StateManager(backend=backend)
     out: dict[str, Any] = {"events": 0, "reconnects": 0, "final_after_reconnects": None}
@@ -219,6 +224,7 @@ async def _subscriber(url: str, prefix: str, pattern: str, stop: Any, final: Any
     async with backend:
         backend.events.on_reconnect(on_reconnect)
         await state.subscribe(pattern, on_change)
+        ready.put("subscriber")
         while not stop.is_set():
             await asyncio.sleep(0.1)
         # LEAD: after the `events` merge, also report the per-subscription gaps here
@@ -226,11 +232,7 @@ async def _subscriber(url: str, prefix: str, pattern: str, stop: Any, final: Any
     return out
 
 
-def wait_until(check: Any, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.05)
-    return False
-
+def fleet_member(role: str, *args: Any) -> dict[str, Any]:
+    """One process of the fault fleet: ``role`` names the function above that it runs."""
+    members = {"queue": queue_worker, "cas": cas_writer, "fields": field_updater, "subscriber": subscriber}
+    return {"role": role, **members[role](*args)}
