@@ -3,7 +3,10 @@
 Three workers on ``complete_and_claim``, two compare-and-set writers, two field updaters and
 a subscriber reach Redis only through a FaultProxy; a driver cycles the faults while tasks
 keep arriving. The black holes are mostly shorter than the calls' retries (they ride
-through) and one is longer (callers see typed errors). Afterwards: no task lost, none
+through) and one is longer (callers see typed errors); one field updater is SIGSTOPped with
+a write in flight until the server has forgotten its op id (before the runner's resend
+limit, that write applied twice; a CAS writer was told an applied increment had failed and
+the test caught the stored count one ahead). Afterwards: no task lost, none
 completed twice, every increment and update applied exactly once (an unknown outcome is
 reconciled by the caller from a field only it writes), every exception a caller saw is an
 ``AgentStateError``, and the subscriber reconnected and got events after the faults.
@@ -13,6 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing as mp
+import os
+import signal
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -22,16 +27,34 @@ from agentstate_redis import OrchestrationStateManager, RedisBackend, StateManag
 from .fault_proxy import FaultProxy
 from .procs import run_processes
 from .waiting import eventually
-from .workers_faults import FLEET_LIVENESS, FLEET_RETRY, fleet_member
+from .workers_faults import FLEET_LIVENESS, FLEET_RETRY, FLEET_WINDOW_MS, fleet_member
 
 TEAM = "faults"
-FAULT_SECONDS = 36.0
+FAULT_SECONDS = 40.0
 LONG_BLACKHOLE = FLEET_LIVENESS + FLEET_RETRY + 3.0   # outlasts a call's first timeout plus its retries
+PAUSE = 2 * FLEET_WINDOW_MS / 1000 + 1.5   # the server keeps an op id for one to two windows
 TASKS_PER_TICK = 40
 
 
-async def _drive_faults(proxy: FaultProxy, seconds: float, log: list[str]) -> None:
-    """Cycle through every fault, with a little normal running between two; one long black hole."""
+async def _pause_mid_write(proxy: FaultProxy, pid: int) -> None:
+    """Lose the replies to the writes in flight, stop ``pid`` (SIGSTOP) past the op-id window, continue it.
+
+    The paused process finds its reply timeout long expired (the loop's clock ran on): it must
+    not resend, because the server has forgotten the op id by then.
+    """
+    proxy.blackhole_replies()
+    await asyncio.sleep(0.3)          # its current write reaches the server; the reply does not come back
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        proxy.heal()
+        await asyncio.sleep(PAUSE)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+
+async def _drive_faults(proxy: FaultProxy, seconds: float, log: list[str], paused: int) -> None:
+    """Cycle through every fault, with a little normal running between two; one long black hole,
+    and one pause of the process ``paused`` with a write in flight."""
 
     def hold(name: str, start: Callable[[], None], duration: float) -> Callable[[], Awaitable[None]]:
         async def fault() -> None:
@@ -59,12 +82,17 @@ async def _drive_faults(proxy: FaultProxy, seconds: float, log: list[str]) -> No
     ]
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
-    long_done = False
+    long_done = pause_done = False
     i = 0
     while loop.time() < deadline:
-        if not long_done and loop.time() > deadline - seconds / 2:
+        if not long_done and loop.time() > deadline - seconds * 3 / 4:
             fault = hold("long black hole", proxy.blackhole, LONG_BLACKHOLE)
             long_done = True
+        elif not pause_done and loop.time() > deadline - seconds * 2 / 5:
+            async def fault() -> None:
+                await _pause_mid_write(proxy, paused)
+            fault.__name__ = "pause past the op window"
+            pause_done = True
         else:
             fault = cycle[i % len(cycle)]
             i += 1
@@ -105,9 +133,11 @@ async def test_a_fleet_through_every_fault_loses_nothing_and_applies_everything_
             )
             fleet = asyncio.ensure_future(asyncio.to_thread(run_processes, fleet_member, members, 240))
 
+            pids = {}
             for _ in members:  # every member connected (a first connection is not retried) before the faults
-                await asyncio.to_thread(ready.get, True, 90)
-            driver = asyncio.ensure_future(_drive_faults(proxy, FAULT_SECONDS, faults))
+                name, pid = await asyncio.to_thread(ready.get, True, 90)
+                pids[name] = pid
+            driver = asyncio.ensure_future(_drive_faults(proxy, FAULT_SECONDS, faults, paused=pids["u0"]))
             while not driver.done():      # work keeps arriving while the faults run
                 await enqueue(TASKS_PER_TICK)
                 await asyncio.wait({driver, fleet}, timeout=0.5)
@@ -150,7 +180,7 @@ async def test_a_fleet_through_every_fault_loses_nothing_and_applies_everything_
     try:
         # the faults happened
         assert stats.resets and stats.acks_lost and stats.replies_cut, stats
-        assert "long black hole" in faults, faults
+        assert "long black hole" in faults and "pause past the op window" in faults, faults
 
         # every error a caller saw is one of ours
         foreign = [f for r in results for f in r.get("foreign", [])]

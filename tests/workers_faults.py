@@ -2,7 +2,7 @@
 
 ``paused_writer`` has a write in flight while the parent stops it (SIGSTOP) for longer
 than the op-id window. The fleet workers (``queue_worker``, ``cas_writer``,
-``field_updater``, ``subscriber``) run until the parent sets ``stop`` (each puts its name on ``ready`` once connected) and report what
+``field_updater``, ``subscriber``) run until the parent sets ``stop`` (each puts ``(name, pid)`` on ``ready`` once connected) and report what
 the server acknowledged, what they reconciled after an unknown outcome, and every
 exception they saw, by type.
 """
@@ -10,6 +10,7 @@ exception they saw, by type.
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import Any
 
 from agentstate_redis import (
@@ -58,7 +59,7 @@ async def _paused_writer(url: str, prefix: str, window_ms: int, ready: Any, go: 
 
 FLEET_LIVENESS = 2.0      # seconds: a silent connection is dropped this fast
 FLEET_RETRY = 4.0         # seconds of resending: short black holes are ridden through, long ones are not
-FLEET_WINDOW_MS = 12_000  # the op-id window (resends stop at half of it)
+FLEET_WINDOW_MS = 4_000   # the op-id window (resends stop at half of it), short so a pause outlasts it
 
 
 def fleet_backend(url: str, prefix: str) -> RedisBackend:
@@ -94,7 +95,7 @@ async def _queue_worker(url: str, prefix: str, team: str, agent_id: str, stop: A
     task = None
     async with backend:
         await orch.get_queue_status(team, page_size=0)
-        ready.put(agent_id)
+        ready.put((agent_id, os.getpid()))
         while not stop.is_set():
             try:
                 if task is None:
@@ -133,7 +134,7 @@ async def _cas_writer(url: str, prefix: str, key: str, writer: str, stop: Any, r
     out: dict[str, Any] = {"writer": writer, "applied": 0, "acked": 0, "reconciled": 0, "conflicts": 0}
     async with backend:
         await state.get(key)
-        ready.put(writer)
+        ready.put((writer, os.getpid()))
         while not stop.is_set():
             try:
                 entry = await state.get_entry(key)
@@ -184,7 +185,7 @@ async def _field_updater(url: str, prefix: str, key: str, field: str, stop: Any,
     out: dict[str, Any] = {"field": field, "applied": 0, "acked": 0, "reconciled": 0}
     async with backend:
         await state.get(key)
-        ready.put(field)
+        ready.put((field, os.getpid()))
         while not stop.is_set():
             try:
                 await state.update(key, {field: out["applied"] + 1})
@@ -224,7 +225,7 @@ async def _subscriber(url: str, prefix: str, pattern: str, stop: Any, ready: Any
     async with backend:
         backend.events.on_reconnect(on_reconnect)
         await state.subscribe(pattern, on_change)
-        ready.put("subscriber")
+        ready.put(("subscriber", os.getpid()))
         while not stop.is_set():
             await asyncio.sleep(0.1)
         # LEAD: after the `events` merge, also report the per-subscription gaps here
