@@ -42,7 +42,7 @@ from .errors import (
     OutcomeUnknownError,
     from_script_error,
 )
-from .sends import client_reports_sends, recording, send_clock
+from .sends import SendRecord, client_reports_sends, send_clock, start_recording, stop_recording
 
 _INCLUDE = re.compile(r"^--@include\s+(\S+)\s*$", re.M)
 #: ``local NAME = <number> --@param <name>``: a constant a backend may set (see ScriptLibrary).
@@ -282,14 +282,17 @@ class ScriptRunner:
                 raise self._unknown(call, f"its first send was {age:.1f}s ago, and a resend is safe only within "
                                           f"{self.resend_limit:.1f}s (the server remembers op ids for "
                                           f"{self.op_window:.1f}s)")
-        started = send_clock()
-        with recording() as record:
-            try:
-                return await self._call(call.script, call.keys, call.argv)
-            except Exception as exc:
-                if is_transient(exc) and not isinstance(exc, REFUSALS):
-                    call.sent_at(record.first_sent if self.sends_reported else started)
-                raise
+        started = 0.0 if self.sends_reported else send_clock()
+        record = SendRecord()
+        token = start_recording(record)
+        try:
+            return await self._call(call.script, call.keys, call.argv)
+        except Exception as exc:
+            if is_transient(exc) and not isinstance(exc, REFUSALS):
+                call.sent_at(record.first_sent if self.sends_reported else started)
+            raise
+        finally:
+            stop_recording(token)
 
     def _gave_up(self, call: _Call, cause: BaseException, retried: bool = True) -> AgentStateError:
         how_long = f" for {self.retry_seconds:.1f}s" if retried else " (no retries)"
@@ -323,15 +326,17 @@ class ScriptRunner:
             raise AgentStateError(f"{script.name} failed: {exc}") from exc
 
 
-@dataclass
 class _Call:
     """One script call across its attempts."""
 
-    script: Script
-    keys: list[str]
-    argv: list[Any]
-    #: send_clock() of the earliest attempt that may have reached the server (None: none may have).
-    first_sent: float | None = None
+    __slots__ = ("script", "keys", "argv", "first_sent")
+
+    def __init__(self, script: Script, keys: list[str], argv: list[Any]) -> None:
+        self.script = script
+        self.keys = keys
+        self.argv = argv
+        #: send_clock() of the earliest attempt that may have reached the server (None: none may have).
+        self.first_sent: float | None = None
 
     @property
     def needs_op_memory(self) -> bool:

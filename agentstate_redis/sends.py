@@ -19,11 +19,11 @@ clock, which expires op ids, kept running.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections.abc import Iterable, Iterator
-from contextvars import ContextVar
-from dataclasses import dataclass
+from contextvars import ContextVar, Token
 from functools import cache
 from typing import Any
 
@@ -37,11 +37,13 @@ def send_clock() -> float:
     return time.monotonic()
 
 
-@dataclass
 class SendRecord:
     """When the first command of one call was written (None: nothing was written yet)."""
 
-    first_sent: float | None = None
+    __slots__ = ("first_sent",)
+
+    def __init__(self) -> None:
+        self.first_sent: float | None = None
 
     def mark(self) -> None:
         if self.first_sent is None:
@@ -72,6 +74,14 @@ def recording(record: SendRecord | None = None) -> Iterator[SendRecord]:
         _RECORD.reset(token)
 
 
+def start_recording(record: SendRecord) -> Token[SendRecord | None]:
+    """``recording()`` without the context manager, for the per-call path: pass the token to ``stop_recording``."""
+    return _RECORD.set(record)
+
+
+stop_recording = _RECORD.reset
+
+
 class _ReportsSends:
     """Mixin for a redis-py asyncio connection: stamp the caller's record before each command."""
 
@@ -99,10 +109,16 @@ class _ReportsSends:
             if not self.is_connected:  # type: ignore[attr-defined]
                 await self.connect_check_health(check_health=False)
             if check_health:
-                await self.check_health()
+                if self._health_check_due():
+                    await self.check_health()
                 check_health = False
             record.mark()
         await super().send_packed_command(command, check_health)  # type: ignore[misc]
+
+    def _health_check_due(self) -> bool:
+        """redis-py's own test in ``check_health`` (so the common path skips the wrapper above)."""
+        interval = self.health_check_interval  # type: ignore[attr-defined]
+        return bool(interval) and asyncio.get_running_loop().time() > self.next_health_check  # type: ignore[attr-defined]
 
     def _peer_gone(self) -> bool:
         """The server closed or reset this idle connection already (seen by the event loop).
