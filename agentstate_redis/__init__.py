@@ -28,6 +28,7 @@ from .errors import (
     InvalidTransitionError,
     LeaseError,
     NotFoundError,
+    OutcomeUnknownError,
     RecoveryError,
     VersionConflictError,
 )
@@ -84,6 +85,7 @@ __all__ = [
     "LeaseError",
     "MemoryBackend",
     "NotFoundError",
+    "OutcomeUnknownError",
     "RecoveryError",
     "RedisBackend",
     "StateConfig",

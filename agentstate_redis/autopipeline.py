@@ -10,7 +10,8 @@ queue up and leave together as one pipeline (no MULTI: each script is atomic
 on its own) at the next turn of the event loop, on up to ``max_in_flight``
 connections. Each caller gets its own reply or exception, exactly as if it had
 sent the command alone; a dropped connection fails the whole batch, and each
-caller's own retry policy decides what to resend.
+caller's own retry policy decides what to resend. A batch's send counts as each
+of its callers' send (see sends.py), so a caller knows its command may have left.
 """
 
 from __future__ import annotations
@@ -19,16 +20,20 @@ import asyncio
 from typing import Any
 
 from .errors import BackendUnavailableError
+from .sends import SendRecord, current_record, recording
 
 
 MIN_POOL_TO_HOLD = 4
+
+#: A queued call: its arguments, the future its caller awaits, the caller's send record.
+_Queued = tuple[tuple[Any, ...], "asyncio.Future[Any]", SendRecord | None]
 
 
 class AutoPipeline:
     def __init__(self, client: Any, max_in_flight: int = 4) -> None:
         self.client = client
         self.max_in_flight = max_in_flight
-        self._queue: list[tuple[tuple[Any, ...], asyncio.Future[Any]]] = []
+        self._queue: list[_Queued] = []
         self._in_flight = 0
         self._scheduled = False
         self._held: Any = None  # the connection lone calls use; only one lone call runs at a time
@@ -48,7 +53,7 @@ class AutoPipeline:
                 self._in_flight -= 1
                 self._schedule()
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._queue.append((args, future))
+        self._queue.append((args, future, current_record()))
         self._schedule()
         return await future
 
@@ -86,14 +91,18 @@ class AutoPipeline:
         self._in_flight += 1
         asyncio.ensure_future(self._send(batch))
 
-    async def _send(self, batch: list[tuple[tuple[Any, ...], asyncio.Future[Any]]]) -> None:
+    async def _send(self, batch: list[_Queued]) -> None:
+        sent = SendRecord()
         try:
-            pipe = self.client.pipeline(transaction=False)
-            for args, _ in batch:
-                pipe.evalsha(*args)
-            results = await pipe.execute(raise_on_error=False)
+            with recording(sent):
+                pipe = self.client.pipeline(transaction=False)
+                for args, _, _ in batch:
+                    pipe.evalsha(*args)
+                results = await pipe.execute(raise_on_error=False)
         except BaseException as exc:  # noqa: BLE001 - every waiter must hear about it
-            for _, future in batch:
+            for _, future, record in batch:
+                if record is not None:
+                    record.merge(sent)
                 if not future.done():
                     future.set_exception(exc)
             if isinstance(exc, asyncio.CancelledError):
@@ -102,7 +111,7 @@ class AutoPipeline:
         finally:
             self._in_flight -= 1
             self._schedule()
-        for (_, future), result in zip(batch, results):
+        for (_, future, _), result in zip(batch, results):
             if future.done():
                 continue
             if isinstance(result, BaseException):

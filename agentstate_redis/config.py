@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from .backends.base import Backend
+from .backends.base import DEFAULT_LIVENESS_TIMEOUT, Backend
 from .backends.file import FileBackend
 from .backends.memory import MemoryBackend
 from .backends.redis import RedisBackend
@@ -41,6 +41,8 @@ class StateConfig(Model):
     connection_pool_size: int = Field(10, ge=1)
     events: bool = True
     retry_seconds: float = Field(10.0, ge=0)
+    #: Seconds a connection may wait on a server that stopped answering before it is replaced.
+    liveness_timeout: float = Field(DEFAULT_LIVENESS_TIMEOUT, gt=0, le=3600)
     max_value_bytes: int = Field(DEFAULT_MAX_VALUE_BYTES, ge=1)
     #: When the server's maxmemory-policy may evict keys: "warn" (log it and go on), "refuse" (raise
     #: EvictionPolicyError at connect) or "ignore". Warn by default: managed services often ship an
@@ -56,6 +58,7 @@ def make_backend(config: StateConfig) -> Backend:
         "retry_seconds": config.retry_seconds,
         "max_value_bytes": config.max_value_bytes,
         "eviction": config.eviction,
+        "liveness_timeout": config.liveness_timeout,
     }
     if config.backend == "memory":
         return MemoryBackend(**common)

@@ -65,7 +65,12 @@ class InvalidInputError(AgentStateError, ValueError):
 
 
 class BackendUnavailableError(AgentStateError, ConnectionError):
-    """The backend could not be reached (after the bounded retries)."""
+    """The backend could not be reached (after the bounded retries).
+
+    A write that fails with this error did not apply: no attempt of it reached the server,
+    or the server refused each one. When a write may have applied, the error is
+    :class:`OutcomeUnknownError` instead.
+    """
 
     code = "UNAVAILABLE"
 
@@ -89,6 +94,24 @@ class EvictionPolicyError(AgentStateError):
     """
 
     code = "EVICTION"
+
+
+class OutcomeUnknownError(AgentStateError):
+    """A write may or may not have applied, and the library cannot tell which.
+
+    Raised when a write reached (or may have reached) the server but no reply came back,
+    and it cannot be resent safely: its first send is too old for the server to still
+    remember its operation id, or the retries ran out. Re-read the entity before deciding
+    to write again. Details: ``operation`` (the script), ``key`` (the entity's key),
+    ``keys``, ``reason``.
+
+        >>> try:
+        ...     await state.update("k", {"n": 1})
+        ... except OutcomeUnknownError as e:
+        ...     current = await state.get_entry("k")   # find out, then decide
+    """
+
+    code = "OUTCOME_UNKNOWN"
 
 
 class BackendLockedError(AgentStateError):

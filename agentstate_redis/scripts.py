@@ -9,7 +9,10 @@ Scripts run with EVALSHA; a NOSCRIPT reply (server restart, failover, a new
 node) falls back to EVAL, which caches the script again. Error replies of the
 form ``ASR_<CODE> {...}`` become typed errors. A script whose header says
 ``Retry: safe`` is retried on connection loss with the same arguments (and so
-the same operation id): the scripts make that harmless.
+the same operation id): the scripts make that harmless, for as long as the server
+remembers the op id (``op_window_ms``, 60 s). So a write is not resent once its
+first send is older than half that window (a process paused mid-call, a long
+outage); the caller gets ``OutcomeUnknownError`` instead.
 
 Memory: a write script's header says ``Memory: guarded`` (it adds data: refused
 before it writes anything once the server is over ``maxmemory``, raising
@@ -45,9 +48,11 @@ from .errors import (
     AgentStateError,
     BackendOutOfMemoryError,
     BackendUnavailableError,
+    OutcomeUnknownError,
     from_script_error,
     is_oom_reply,
 )
+from .sends import SendRecord, client_reports_sends, send_clock, start_recording, stop_recording
 
 _INCLUDE = re.compile(r"^--@include\s+(\S+)\s*$", re.M)
 #: ``local NAME = <number> --@param <name>``: a constant a backend may set (see ScriptLibrary).
@@ -88,7 +93,20 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     ConnectionResetError,
     ConnectionRefusedError,
     BrokenPipeError,
+    rx.SlotNotCoveredError,
 )
+
+#: Replies by which the server refused a command without running it: a resend cannot apply it twice.
+REFUSALS: tuple[type[BaseException], ...] = (
+    rx.BusyLoadingError,
+    rx.ReadOnlyError,
+    rx.TryAgainError,
+    rx.ClusterDownError,  # and MasterDownError
+)
+
+#: A write is resent only while its first send is younger than this share of the op-id window.
+#: The rest is margin for a resend that travels slowly, and for the server's clock running fast.
+RESEND_SHARE_OF_OP_WINDOW = 0.5
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -142,6 +160,8 @@ class ScriptLibrary:
         self.root = root
         self.params = dict(params or {})
         self.oom_guard = oom_guard
+        #: Every ``--@param`` and the value the scripts run with (``params`` or the source's default).
+        self.param_values: dict[str, int] = {}
         self.scripts: dict[str, Script] = {}
         used: set[str] = set()
         for path in sorted(root.rglob("*.lua")):
@@ -167,11 +187,13 @@ class ScriptLibrary:
         def replace(match: re.Match[str]) -> str:
             name = match.group(4)
             if name not in self.params:
+                self.param_values.setdefault(name, int(match.group(2)))
                 return match.group(0)
             value = self.params[name]
             if isinstance(value, bool) or not isinstance(value, int):
                 raise TypeError(f"script param {name} must be an int, got {value!r}")
             used.add(name)
+            self.param_values[name] = value
             return f"{match.group(1)}{value}{match.group(3)}"
 
         return _PARAM.sub(replace, source)
@@ -228,7 +250,17 @@ def _arg(value: Any) -> str | bytes:
 
 
 class ScriptRunner:
-    """Runs library scripts on one client, with typed errors and bounded retries."""
+    """Runs library scripts on one client, with typed errors and bounded retries.
+
+    A call is sent once; after a transient failure a ``Retry: safe`` script is sent
+    again with the same arguments (so the same op id) for up to ``retry_seconds``.
+    A write that relies on the server remembering its op id is resent only while its
+    first send is younger than ``resend_limit`` (half the op-id window the scripts run
+    with): past that, the server may have forgotten the id and a resend could apply
+    twice, so the caller gets :class:`OutcomeUnknownError` instead. When the retries
+    run out, a write that may have reached the server raises ``OutcomeUnknownError``
+    and everything else ``BackendUnavailableError`` (nothing was applied).
+    """
 
     def __init__(
         self,
@@ -244,6 +276,11 @@ class ScriptRunner:
         self.library = library or ScriptLibrary.default()
         self.retry_seconds = retry_seconds
         self.after_write = after_write
+        #: Seconds the server remembers an op id: the scripts' own constant, so the two cannot disagree.
+        self.op_window = self.library.param_values.get("op_window_ms", 60_000) / 1000
+        self.resend_limit = self.op_window * RESEND_SHARE_OF_OP_WINDOW
+        #: False: the connections cannot tell whether a command left, so every failed attempt may have.
+        self.sends_reported = client_reports_sends(client)
 
     async def close(self) -> None:
         if isinstance(self.sender, AutoPipeline):
@@ -254,21 +291,23 @@ class ScriptRunner:
         if len(keys) != len(script.keys):
             raise TypeError(f"{name} takes {len(script.keys)} keys, got {len(keys)}")
         argv = [a if type(a) is str else _arg(a) for a in args]
-        keys = list(keys)
+        call = _Call(script, list(keys), argv)
         try:
-            reply = await self._call(script, keys, argv)
+            reply = await self._attempt(call)
         except Exception as exc:
             # The retry machinery is only built once a send has failed: the common path is one call.
-            if not (script.retry_safe and self.retry_seconds > 0 and is_transient(exc)):
+            if not is_transient(exc):
                 raise
-            reply = await self._with_retries(script, keys, argv)
+            if not (script.retry_safe and self.retry_seconds > 0):
+                raise self._gave_up(call, exc, retried=False) from exc
+            reply = await self._with_retries(call)
         if script.writes and self.after_write is not None:
             maybe = self.after_write()
             if maybe is not None:
                 await maybe
         return reply
 
-    async def _with_retries(self, script: Script, keys: list[str], argv: list[Any]) -> Any:
+    async def _with_retries(self, call: _Call) -> Any:
         retrying = AsyncRetrying(
             retry=retry_if_exception(is_transient),
             stop=stop_after_delay(self.retry_seconds),
@@ -278,13 +317,47 @@ class ScriptRunner:
         try:
             async for attempt in retrying:
                 with attempt:
-                    return await self._call(script, keys, argv)
+                    return await self._attempt(call)
         except RetryError as exc:
             cause = exc.last_attempt.exception()
-            raise BackendUnavailableError(
-                f"{script.name}: backend unreachable for {self.retry_seconds:.1f}s: {cause}"
-            ) from cause
+            assert cause is not None
+            raise self._gave_up(call, cause) from cause
         raise AssertionError("unreachable")
+
+    async def _attempt(self, call: _Call) -> Any:
+        """One send of ``call``, refused when a resend could apply twice; notes a send that may have landed."""
+        if call.first_sent is not None and call.needs_op_memory:
+            age = send_clock() - call.first_sent
+            if age > self.resend_limit:
+                raise self._unknown(call, f"its first send was {age:.1f}s ago, and a resend is safe only within "
+                                          f"{self.resend_limit:.1f}s (the server remembers op ids for "
+                                          f"{self.op_window:.1f}s)")
+        started = 0.0 if self.sends_reported else send_clock()
+        record = SendRecord()
+        token = start_recording(record)
+        try:
+            return await self._call(call.script, call.keys, call.argv)
+        except Exception as exc:
+            if is_transient(exc) and not isinstance(exc, REFUSALS):
+                call.sent_at(record.first_sent if self.sends_reported else started)
+            raise
+        finally:
+            stop_recording(token)
+
+    def _gave_up(self, call: _Call, cause: BaseException, retried: bool = True) -> AgentStateError:
+        how_long = f" for {self.retry_seconds:.1f}s" if retried else " (no retries)"
+        if call.script.writes and call.first_sent is not None:
+            return self._unknown(call, f"the backend stopped answering{how_long}: {cause}")
+        return BackendUnavailableError(f"{call.script.name}: backend unreachable{how_long}: {cause}", keys=call.keys)
+
+    @staticmethod
+    def _unknown(call: _Call, reason: str) -> OutcomeUnknownError:
+        key = call.keys[0] if call.keys else ""
+        return OutcomeUnknownError(
+            f"{call.script.name} on {key!r}: the write may or may not have applied; {reason}. "
+            f"Read the current state before writing again.",
+            operation=call.script.name, key=key, keys=call.keys, reason=reason,
+        )
 
     async def _call(self, script: Script, keys: list[str], argv: list[Any]) -> Any:
         try:
@@ -303,6 +376,37 @@ class ScriptRunner:
                     f"{script.name} refused: the server is over maxmemory; nothing was written", script=script.name,
                     keys=keys,
                 ) from None
-            if isinstance(exc, (rx.BusyLoadingError, rx.ReadOnlyError, rx.TryAgainError)):
+            if isinstance(exc, REFUSALS):
                 raise
             raise AgentStateError(f"{script.name} failed: {exc}") from exc
+
+
+class _Call:
+    """One script call across its attempts."""
+
+    __slots__ = ("script", "keys", "argv", "first_sent")
+
+    def __init__(self, script: Script, keys: list[str], argv: list[Any]) -> None:
+        self.script = script
+        self.keys = keys
+        self.argv = argv
+        #: send_clock() of the earliest attempt that may have reached the server (None: none may have).
+        self.first_sent: float | None = None
+
+    @property
+    def needs_op_memory(self) -> bool:
+        """A resend is harmless only while the server remembers this call's op id (ARGV[1])."""
+        return uses_op_id(self.script) and bool(self.argv) and self.argv[0] != ""
+
+    def sent_at(self, when: float | None) -> None:
+        if when is not None and (self.first_sent is None or when < self.first_sent):
+            self.first_sent = when
+
+
+def uses_op_id(script: Script) -> bool:
+    """A write whose retries are de-duplicated by the op id in ARGV[1] (``-- ARGV[1] op id`` in its header).
+
+    The other writes are idempotent by themselves (their ``Retry:`` line says why), so they may
+    be resent at any time.
+    """
+    return script.writes and bool(script.argv) and script.argv[0].startswith("op id")

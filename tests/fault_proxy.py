@@ -3,6 +3,7 @@
     >>> with FaultProxy("127.0.0.1", 6379) as proxy:
     ...     backend = RedisBackend(proxy.url)          # every byte goes through the proxy
     ...     proxy.blackhole()                          # silence: nothing forwarded, nothing closed
+    ...     proxy.blackhole_replies()                  # requests reach the server, replies vanish
     ...     proxy.heal()
     ...     proxy.lose_acks(3)                         # the next 3 replies are dropped after the
     ...                                                #   write reached the server (applied, ack lost)
@@ -59,6 +60,7 @@ class FaultProxy:
         self.stats = ProxyStats()
         self._delay = 0.0
         self._blackhole = False
+        self._blackhole_replies = False
         self._refuse = False
         self._lose_acks = 0
         self._cut_replies = 0
@@ -121,6 +123,10 @@ class FaultProxy:
         """Forward nothing and close nothing: bytes are read and dropped (a middlebox that acks)."""
         self._blackhole = True
 
+    def blackhole_replies(self) -> None:
+        """Forward requests, drop every reply, close nothing: writes apply, their callers hear nothing."""
+        self._blackhole_replies = True
+
     def refuse(self) -> None:
         """Accept new connections and close them at once (a server that is down)."""
         self._refuse = True
@@ -129,6 +135,7 @@ class FaultProxy:
         """Back to forwarding every byte (connections black-holed meanwhile stay broken)."""
         with self._lock:
             self._blackhole = False
+            self._blackhole_replies = False
             self._refuse = False
             self._delay = 0.0
             self._lose_acks = 0
@@ -217,7 +224,9 @@ class FaultProxy:
                     break
                 if self._delay:
                     await asyncio.sleep(self._delay)
-                if self._blackhole:
+                    if link not in self._links:
+                        return  # dropped meanwhile: a reset connection delivers nothing late
+                if self._blackhole or (self._blackhole_replies and not upstream):
                     continue  # read and dropped: the sender sees its bytes accepted
                 if not upstream:
                     fault = self._take_fault()

@@ -32,6 +32,10 @@ if TYPE_CHECKING:
     from ..events import EventHub
 
 
+#: Seconds: see Backend.liveness_timeout.
+DEFAULT_LIVENESS_TIMEOUT = 10.0
+
+
 def new_op_id() -> str:
     """A fresh operation id: sent with every write so a retried call applies once."""
     return os.urandom(16).hex()
@@ -51,11 +55,15 @@ class Backend(ABC):
         retry_seconds: float = 10.0,
         max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES,
         eviction: str = "warn",
+        liveness_timeout: float = DEFAULT_LIVENESS_TIMEOUT,
     ) -> None:
         if ttl is not None:
             validate.positive_number("ttl", ttl)
         #: What connect() does when the server's maxmemory-policy may evict keys: "warn", "refuse" or "ignore".
         self.eviction = check_mode(eviction)
+        #: Longest a connection waits on a server that stopped answering before it is dropped and
+        #: replaced (command replies, blocking waits, the event hub's pub/sub connection).
+        self.liveness_timeout = validate.positive_number("liveness_timeout", liveness_timeout, maximum=3600)
         self.keys = Keys(key_prefix)
         self.default_ttl = ttl
         self.events_enabled = events

@@ -8,22 +8,34 @@
 
 With no url, ``REDIS_URL`` from the environment is used, then
 ``redis://localhost:6379/0``.
+
+Liveness: every reply must come within ``liveness_timeout`` seconds (10 by default;
+blocking waits are cut into pieces shorter than that), or the connection is dropped
+and the call retried on a fresh one; TCP keepalive and ``TCP_USER_TIMEOUT`` find a
+peer that vanished (host gone, NAT entry dropped) within about the same time. A
+middlebox that keeps acknowledging a dead peer defeats TCP's checks, not the reply
+timeout. redis-py's own command retries are off: the script runner alone decides
+what may be resent (see scripts.py).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import socket
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
-from redis.asyncio.sentinel import Sentinel
+from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import Sentinel, SentinelManagedConnection, SentinelManagedSSLConnection
+from redis.backoff import NoBackoff
 
 from ..errors import InvalidInputError
 from ..direct_write import direct_write
 from ..packing import hiredis_packing
+from ..sends import reports_sends
 from .base import Backend
 from .server_checks import check_eviction, eviction_policy, evicts, script_oom_guard
 
@@ -45,10 +57,12 @@ class RedisBackend(Backend):
         db: int | None = None,
         connection_pool_size: int = 10,
         cluster: bool | None = None,
-        socket_timeout: float = 10.0,
+        socket_timeout: float | None = None,
         autopipeline: bool = True,
         **options: Any,
     ) -> None:
+        if socket_timeout is not None:  # the older name of liveness_timeout
+            options["liveness_timeout"] = socket_timeout
         super().__init__(**options)
         self.url = url or default_url()
         scheme = urlsplit(self.url).scheme
@@ -61,7 +75,6 @@ class RedisBackend(Backend):
         self.autopipeline = autopipeline and not self.cluster
         self.requested_db = db
         self.pool_size = connection_pool_size
-        self.socket_timeout = socket_timeout
         self._nodes: list[Any] = []
         #: The server's maxmemory-policy as read at connect (None: CONFIG and INFO refused); on a
         #: cluster, the first evicting one of its primaries, else theirs.
@@ -77,27 +90,38 @@ class RedisBackend(Backend):
         kind = "cluster" if self.cluster else "sentinel" if self.sentinel else "server"
         return f"redis {kind} at {self._safe_url()}"
 
+    @property
+    def socket_timeout(self) -> float:
+        """How long a command waits for its reply: the liveness timeout."""
+        return self.liveness_timeout
+
     def _common(self) -> dict[str, Any]:
-        return {
+        common: dict[str, Any] = {
             "decode_responses": True,
-            "socket_timeout": self.socket_timeout,
-            "socket_connect_timeout": min(self.socket_timeout, 5.0),
+            "socket_timeout": self.liveness_timeout,
+            "socket_connect_timeout": min(self.liveness_timeout, 5.0),
             "health_check_interval": 30,
         }
+        if urlsplit(self.url).scheme != "unix":
+            common["socket_keepalive"] = True
+            common["socket_keepalive_options"] = keepalive_options(self.liveness_timeout)
+        return common
 
     async def _open(self) -> Any:
         if self.cluster:
             url = self.url.replace("+cluster", "", 1)
-            client = RedisCluster.from_url(url, max_connections=max(self.pool_size, 32), **self._common())
+            # retries=0: redis-py would resend a timed-out EVALSHA itself, past the runner's checks
+            client = RedisCluster.from_url(url, max_connections=max(self.pool_size, 32), retry=Retry(NoBackoff(), 0),
+                                           **self._common())
             return client
         if self.sentinel:
             return self._open_sentinel()
         pool = aioredis.BlockingConnectionPool.from_url(
-            self.url, max_connections=self.pool_size, timeout=self.socket_timeout, **self._common()
+            self.url, max_connections=self.pool_size, timeout=self.liveness_timeout, **self._common()
         )
         if self.requested_db is not None:  # the URL's /db would otherwise win over the argument
             pool.connection_kwargs["db"] = self.requested_db
-        pool.connection_class = direct_write(hiredis_packing(pool.connection_class))
+        pool.connection_class = reports_sends(direct_write(hiredis_packing(pool.connection_class)))
         client = aioredis.Redis.from_pool(pool)  # the client owns the pool: closing it closes the sockets
         self.db = int(pool.connection_kwargs.get("db", 0) or 0)
         return client
@@ -127,14 +151,17 @@ class RedisBackend(Backend):
         query = parse_qs(parts.query)
         password = unquote(parts.password) if parts.password else None
         sentinel_password = query.get("sentinel_password", [None])[0]
+        ssl = parts.scheme.startswith("rediss")
         sentinel = Sentinel(
             hosts,
-            sentinel_kwargs={"password": sentinel_password, "socket_timeout": self.socket_timeout},
-            ssl=parts.scheme.startswith("rediss"),
+            sentinel_kwargs={"password": sentinel_password, "socket_timeout": self.liveness_timeout},
+            ssl=ssl,
         )
         return sentinel.master_for(
             service, db=db, password=password, username=unquote(parts.username) if parts.username else None,
-            max_connections=self.pool_size, **self._common(),
+            max_connections=self.pool_size,
+            connection_class=reports_sends(SentinelManagedSSLConnection if ssl else SentinelManagedConnection),
+            **self._common(),
         )
 
     async def pubsub_clients(self) -> list[Any]:
@@ -181,4 +208,25 @@ class RedisBackend(Backend):
 _NODE_KWARGS = {
     "username", "password", "decode_responses", "socket_timeout", "socket_connect_timeout",
     "ssl", "ssl_ca_certs", "ssl_certfile", "ssl_keyfile", "ssl_cert_reqs", "health_check_interval",
+    "socket_keepalive", "socket_keepalive_options",
 }
+
+
+def keepalive_options(liveness_timeout: float) -> dict[int, int]:
+    """TCP options that find a peer gone silent within about ``liveness_timeout`` seconds.
+
+        >>> keepalive_options(10.0)   # on Linux
+        {4: 5, 5: 1, 6: 3, 18: 10000}
+
+    Keepalive probes start after half of it idle and three unanswered probes (a sixth
+    apart) close the connection; ``TCP_USER_TIMEOUT`` does the same for a command whose
+    bytes the peer never acknowledges. Options the platform lacks are left out.
+    """
+    idle = getattr(socket, "TCP_KEEPIDLE", None) or getattr(socket, "TCP_KEEPALIVE", None)  # macOS: KEEPALIVE
+    wanted = [
+        (idle, max(1, int(liveness_timeout / 2))),
+        (getattr(socket, "TCP_KEEPINTVL", None), max(1, int(liveness_timeout / 6))),
+        (getattr(socket, "TCP_KEEPCNT", None), 3),
+        (getattr(socket, "TCP_USER_TIMEOUT", None), max(1000, int(liveness_timeout * 1000))),
+    ]
+    return {option: value for option, value in wanted if option is not None}

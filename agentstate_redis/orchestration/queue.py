@@ -122,7 +122,8 @@ class QueueOps(TeamOps):
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return None
-            block = min(remaining, MAX_BLOCK_SECONDS)
+            # A blocked read is a silent connection too: keep it well inside the liveness timeout.
+            block = min(remaining, MAX_BLOCK_SECONDS, self.backend.liveness_timeout / 2)
             if out.get("wait_ms", -1) >= 0:
                 block = min(block, out["wait_ms"] / 1000 + 0.005)
             try:

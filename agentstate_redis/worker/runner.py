@@ -29,7 +29,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import AgentStateError, BackendOutOfMemoryError, BackendUnavailableError, LeaseError
+from ..errors import AgentStateError, BackendOutOfMemoryError, BackendUnavailableError, LeaseError, OutcomeUnknownError
 from ..orchestration import ClaimedTask, OrchestrationStateManager
 from .signals import stop_on_signals
 
@@ -41,7 +41,7 @@ DEFAULT_CLAIM_WAIT = 2.0  # how long one claim blocks: the longest a stop waits 
 MIN_BACKOFF = 0.5         # first pause after a claim the server refused or could not take
 MAX_BACKOFF = 5.0         # the longest pause between such claims
 #: Failures after which a worker waits and claims again: the server is full or away, not the task wrong.
-BACK_OFF_ON = (BackendUnavailableError, BackendOutOfMemoryError)
+BACK_OFF_ON = (BackendUnavailableError, BackendOutOfMemoryError, OutcomeUnknownError)
 
 
 @dataclass
@@ -97,6 +97,7 @@ async def run_worker(
                 try:
                     task = await orch.claim_task(team_id, agent_id, caps, lease, wait=claim_wait)
                 except BACK_OFF_ON as exc:
+                    # a claim that may have applied leaves a task leased to nobody: its lease expiry frees it
                     log.warning("claim failed (%s); trying again in %.1f s", exc, backoff)
                     await _sleep_unless(stop, backoff)
                     backoff = min(backoff * 2, MAX_BACKOFF)
