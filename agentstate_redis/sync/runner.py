@@ -80,12 +80,16 @@ class LoopRunner:
                     f"again in this process ({os.getpid()})")
         return "the sync API's event loop thread has stopped; make the sync object again"
 
-    def register_closeable(self, twin: Any) -> None:
-        """Close ``twin`` at interpreter exit if it is still open then."""
-        self._closeables.add(twin)
+    def register_closeable(self, obj: Any) -> None:
+        """Close the async object ``obj`` at interpreter exit if it is still alive and open then.
 
-    def forget_closeable(self, twin: Any) -> None:
-        self._closeables.discard(twin)
+        The async object, not its twin: a twin may be dropped while its object lives on (a
+        backend passed inline to a manager's constructor).
+        """
+        self._closeables.add(obj)
+
+    def forget_closeable(self, obj: Any) -> None:
+        self._closeables.discard(obj)
 
     # -- calls ---------------------------------------------------------------------------------
 
@@ -146,8 +150,8 @@ class LoopRunner:
         """Close every registered sync object still open (bounded by ``timeout``), then stop the loop."""
         if not self.alive:
             return
-        twins = sorted(self._closeables, key=_close_order)
-        future = self.submit(lambda: _close_all(twins))
+        objects = sorted(self._closeables, key=_close_order)
+        future = self.submit(lambda: _close_all(objects))
         try:
             future.result(timeout=timeout)
         except BaseException:  # noqa: BLE001 - at exit nothing may hold the process up
@@ -163,17 +167,17 @@ async def _invoke(make: Callable[[], Any]) -> Any:
     return result
 
 
-def _close_order(twin: Any) -> int:
+def _close_order(obj: Any) -> int:
     """Managers first (they may close their own backend), backends last."""
     from ..backends.base import Backend
 
-    return 1 if isinstance(getattr(twin, "_twin_async", None), Backend) else 0
+    return 1 if isinstance(obj, Backend) else 0
 
 
-async def _close_all(twins: list[Any]) -> None:
-    for twin in twins:
+async def _close_all(objects: list[Any]) -> None:
+    for obj in objects:
         try:
-            await twin._twin_async.close()
+            await obj.close()
         except Exception:  # noqa: BLE001 - one failing close must not keep the others open
             pass
 

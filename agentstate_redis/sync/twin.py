@@ -63,7 +63,7 @@ class Twin:
         with _twins_lock:
             _twins[id(obj)] = self
         if inspect.iscoroutinefunction(getattr(type(obj), "close", None)):
-            runner.register_closeable(self)
+            runner.register_closeable(obj)
 
     def _twin_call(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], *,
                    allow_running_loop: bool = False) -> Any:
@@ -84,7 +84,7 @@ class Twin:
 
         result = runner.call(on_loop, what=what, allow_running_loop=allow_running_loop)
         if name in ("close", "__aexit__"):
-            runner.forget_closeable(self)
+            runner.forget_closeable(obj)
         return adapt_out(result, runner)
 
     def __getattr__(self, name: str) -> Any:
