@@ -151,7 +151,7 @@ def _record(raw: Any, index: int) -> list[str]:
         raise InvalidInputError(f"{what} action must be one of {_ACTIONS}, got {action!r}")
     stamp = raw.get("timestamp")
     stamp_text = "" if stamp is None else iso(_timestamp(stamp, f"{what} timestamp"))
-    summary = raw.get("input_summary")
+    summary = raw.get("input_summary") or None  # Kaizen's "" is "no tool input", stored as null like ours
     if summary is not None and not isinstance(summary, str):
         raise InvalidInputError(f"{what} input_summary must be a string, got {type(summary).__name__}")
     if summary is not None and len(summary) > INPUT_SUMMARY_CHARS + 3:  # longer than any summary recording keeps
