@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import inspect
 import os
 import subprocess
 import sys
@@ -301,3 +302,41 @@ def test_run_worker_stops_on_a_threading_event(sync_backend: Any) -> None:
     assert stats.completed == 4
     orch.enqueue_task("t2", {"id": "k9", "type": "x"})
     assert sync.run_worker(orch, "t2", "w", async_handle, max_tasks=1, install_signals=False).completed == 1
+
+
+class _FutureManager:
+    """Stands in for a method another branch adds later: a subscribe with a gap-reporting keyword."""
+
+    def __init__(self) -> None:
+        self.callbacks: list[Any] = []
+
+    def subscribe(self, pattern: str, callback: Any, *, on_gap: Any = None) -> None:
+        self.callbacks.append((callback, on_gap))
+
+    async def publish(self, n: int) -> None:
+        for callback, on_gap in self.callbacks:
+            if n % 5 == 0 and on_gap is not None:
+                await on_gap({"missed_before": n})
+            await callback(n)
+
+
+def test_new_methods_and_callback_keywords_are_derived_without_code() -> None:
+    """A class the sync package has never seen gets a twin; every callable keyword (an ``on_gap``) is
+    run off the loop, in the order the async side awaits them, interleaved with the events."""
+    from agentstate_redis.sync.twin import twin_class
+
+    twin = twin_class(_FutureManager, module=__name__)
+    manager = twin()
+    order: list[Any] = []
+    threads: set[str] = set()
+
+    def on_event(n: int) -> None:
+        threads.add(threading.current_thread().name)
+        order.append(n)
+
+    manager.subscribe("x:*", on_event, on_gap=lambda gap: order.append(gap))
+    for n in range(1, 11):
+        manager.publish(n)
+    assert order == [1, 2, 3, 4, {"missed_before": 5}, 5, 6, 7, 8, 9, {"missed_before": 10}, 10]
+    assert threads == {"agentstate-sync-callback"}
+    assert inspect.signature(twin.subscribe) == inspect.signature(_FutureManager.subscribe)

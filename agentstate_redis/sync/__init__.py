@@ -4,7 +4,7 @@
     >>> state = StateManager(config=StateConfig(backend="redis", redis_url="redis://localhost:6379"))
     >>> state.save("agent:researcher", {"status": "running"})       # no await
     1
-    >>> with state.subscribe("agent:*", on_change): ...              # plain callback, on a background thread
+    >>> state.subscribe("agent:*", on_change)     # returns once live; on_change runs on a background thread
 
 For scripts, Flask/Django handlers, Celery tasks and synchronous agent loops. One sync object
 may be shared by many threads. Every coroutine runs on one private event loop (a daemon thread
