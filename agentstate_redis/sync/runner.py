@@ -30,7 +30,7 @@ import inspect
 import os
 import threading
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from ..errors import BackendUnavailableError
@@ -214,7 +214,3 @@ atexit.register(_at_exit)
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
-
-def run_blocking(awaitable_factory: Callable[[], Awaitable[T]], what: str) -> T:
-    """``default_runner().call(...)`` for code outside a twin (tests, helpers)."""
-    return default_runner().call(awaitable_factory, what=what)

@@ -47,6 +47,7 @@ _twin_classes: dict[type, type] = {}
 _has_async: dict[type, bool] = {}
 _twins: weakref.WeakValueDictionary[int, Twin] = weakref.WeakValueDictionary()
 _twins_lock = threading.Lock()
+_derive_lock = threading.RLock()  # re-entered: deriving a class derives its public bases first
 
 
 class Twin:
@@ -231,7 +232,10 @@ def twin_class(cls: type, *, module: str = "agentstate_redis.sync") -> type:
     """The blocking twin of ``cls`` (derived once, then cached)."""
     twin = _twin_classes.get(cls)
     if twin is None:
-        twin = _twin_classes[cls] = _derive(cls, module)
+        with _derive_lock:  # two threads meeting a new class get the same twin class
+            twin = _twin_classes.get(cls)
+            if twin is None:
+                twin = _twin_classes[cls] = _derive(cls, module)
     return twin
 
 
