@@ -28,6 +28,7 @@
 -- then w x 2: '.'<field name>, field value as JSON text (stored as it is, never decoded)
 -- Reply: the agent's new version
 -- Mode: write
+-- Memory: guarded; writes a whole tracking state back (up to 1000 approval records)
 -- Retry: safe; a replayed op id returns the first reply and writes nothing.
 
 --@include lib/core.lua
