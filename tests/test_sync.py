@@ -138,7 +138,8 @@ def test_subscription_delivers_in_order_on_a_background_thread(sync_backend: Any
         if new["n"] == 500:
             done.set()
 
-    state.subscribe("ord:*", on_change)          # returns once the subscription is live
+    sub = state.subscribe("ord:*", on_change)    # returns once the subscription is live
+    assert type(sub).__name__ == "Subscription" and sub._twin_async is not None   # loop-bound: a twin
     writer = threading.Thread(target=lambda: [state.save("ord:a", {"n": i}) for i in range(1, 501)])
     writer.start()
     writer.join(60)

@@ -20,7 +20,8 @@ way in: a twin becomes its async object (so ``backend=`` and ``state_manager=`` 
 connection), a plain callable becomes an async function run off the loop (``callbacks.off_loop``:
 subscription callbacks, ``compute``, handlers), a ``threading.Event`` an ``asyncio.Event`` set
 when it is set. Results are adapted on the way out: an object of a class that has coroutine
-methods comes back as its twin (one twin per object, so ``store.connect() is store``).
+methods, or that is awaitable (a Subscription, whose ``unsubscribe()`` must run on the loop), comes
+back as its twin (one twin per object, so ``store.connect() is store``).
 Instance attributes of the async object (``tracker.agent_id``) read and write through.
 """
 
@@ -150,7 +151,7 @@ def adapt_out(value: Any, runner: LoopRunner) -> Any:
     if value is None or isinstance(value, _PLAIN) or isinstance(value, Twin) or inspect.isclass(value) \
             or inspect.isroutine(value):
         return value
-    if has_async_methods(type(value)):
+    if has_async_methods(type(value)) or hasattr(type(value), "__await__"):  # loop-bound: a Subscription too
         return twin_of(value, runner)
     if hasattr(value, "__aenter__") and hasattr(value, "__aexit__"):
         return SyncContextManager(value, runner)
