@@ -40,7 +40,7 @@ __version__ = "0.1.0"
 _MANAGER_EXPORTS = {
     "agents": [
         "AgentStateStore", "AgentSnapshot", "AgentCheckpoint", "AgentRecoveryManager",
-        "AgentTracker", "ApprovalRecord",
+        "AgentTracker", "ApprovalRecord", "AgentStateTracking", "CapturedState",
     ],
     "workflows": ["WorkflowStateManager", "WorkflowState", "WorkflowStatus", "StepState", "WorkflowCheckpoint"],
     "orchestration": [

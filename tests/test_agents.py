@@ -71,9 +71,13 @@ async def test_tracking_and_checkpoint_round_trip(store: AgentStateStore) -> Non
     wf = await t.update_workflow_state(status="completed")  # partial merge
     assert wf["current_node"] == "n1" and wf["status"] == "completed" and wf["node_results"]["n0"]["big"] == 2**62
 
-    history = await t.get_approval_history()
-    assert [r["tool_name"] for r in history] == ["Read", "Write", "Bash"]
-    assert history[0]["input_summary"] == "x" * 200 + "..."
+    history = await t.get_approval_history()                  # recording order, as Kaizen's
+    assert [r["tool_name"] for r in history] == ["Bash", "Write", "Read"]
+    assert history[-1]["input_summary"] == "x" * 200 + "..."
+    newest = await t.get_approval_history(newest_first=True)
+    assert newest == history[::-1]
+    assert [r.tool_name for r in await store.get_approval_history("a1", limit=2)] == ["Write", "Read"]
+    assert [r.tool_name for r in await store.get_approval_history("a1", limit=2, newest_first=True)] == ["Read", "Write"]
     assert [r["tool_name"] for r in await t.get_approval_history("Bash")] == ["Bash"]
     assert await t.get_standing_decision("Write") == "denied"
     assert await t.get_standing_decision("Read") == "allowed"
@@ -84,7 +88,8 @@ async def test_tracking_and_checkpoint_round_trip(store: AgentStateStore) -> Non
     assert (await t.get_tool_usage_counts())["Bash"] == 1
 
     ckpt = await t.capture_state({"task": "analyze", "tokens": 15000}, step=5, checkpoint_id="c5")
-    assert ckpt.approval_history[0].tool_name == "Read"
+    assert [r.tool_name for r in ckpt.approval_history] == ["Bash", "Write", "Read"]   # recording order
+    assert ckpt.standing_decisions == {"Write": "denied", "Read": "allowed"}
     assert ckpt.tool_usage_counts == {"Bash": 1, "Read": 5}
     assert ckpt.workflow_run_id == "run_abc123" and ckpt.workflow_state == await t.get_workflow_state()
     assert isinstance(ckpt.timestamp, datetime) and ckpt.timestamp == ckpt.saved_at

@@ -66,8 +66,8 @@ async def test_saved_checkpoint_equals_the_loaded_one(store: AgentStateStore, gi
         assert saved.timestamp == saved.saved_at
     else:
         assert saved.timestamp == GIVEN[given] and saved.timestamp != saved.saved_at
-    assert [r.tool_name for r in saved.approval_history] == ["Read", 'Wr"ite/ü', "Bash"]
-    assert saved.approval_history[0].input_summary == "x" * 200 + "..."
+    assert [r.tool_name for r in saved.approval_history] == ["Bash", 'Wr"ite/ü', "Read"]   # recording order
+    assert saved.approval_history[-1].input_summary == "x" * 200 + "..."
     assert all(isinstance(r.timestamp, datetime) for r in saved.approval_history)
     assert saved.tool_usage_counts == {"Read": 5, "Bash": 2**40}
     assert saved.workflow_run_id == "run_1" and isinstance(saved.workflow_state["last_updated"], datetime)
@@ -117,7 +117,8 @@ async def test_the_save_replies_carry_only_what_the_server_added(store: AgentSta
         assert blob not in reply and len(reply) < 2_000
         added = orjson.loads(reply)
         assert set(added) == fields | {"saved_at", "sequence", "fencing_token", "approval_history",
-                                       "tool_usage_counts", "workflow_run_id", "workflow_state"}
+                                       "tool_usage_counts", "workflow_run_id", "workflow_state",
+                                       "standing_decisions"}
         stored = await backend.client.hget(backend.keys.agent("a1")("checkpoints"), "d:c1")
         assert stored == body[:-1] + "," + reply[1:]
 

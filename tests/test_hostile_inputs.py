@@ -230,6 +230,8 @@ CLASS_BASE: dict[tuple[str, str], Callable[[], Any]] = {
 # Per (method, parameter) baselines where the name alone is ambiguous (required or not).
 METHOD_BASE: dict[tuple[str, str], Callable[[], Any]] = {
     ("register", "agent"): lambda: DummyAgent(),
+    ("restore_tracking", "state"): lambda: {"approval_history": [{"tool_name": "Bash", "approved": True}],
+                                            "tool_usage_counts": {"Bash": 2}, "workflow_state": {"status": "ok"}},
     ("update_session_status", "status"): lambda: "active",
     ("resume_from", "checkpoint_id"): lambda: "cp-1",
     ("get_cached_result", "parameters"): lambda: {"q": 1},

@@ -7,16 +7,20 @@
     >>> await store.save_checkpoint(AgentCheckpoint(agent_id="researcher_01", step=1, state={"n": 1}))
 """
 
+from .captured import CapturedState
 from .models import AgentCheckpoint, AgentSnapshot, ApprovalRecord
 from .recovery import AgentRecoveryManager
 from .store import AgentStateStore
 from .tracker import AgentTracker
+from .tracking import AgentStateTracking
 
 __all__ = [
     "AgentCheckpoint",
     "AgentRecoveryManager",
     "AgentSnapshot",
     "AgentStateStore",
+    "AgentStateTracking",
     "AgentTracker",
     "ApprovalRecord",
+    "CapturedState",
 ]

@@ -9,8 +9,8 @@
     >>> await store.update_workflow_state("researcher_01", run_id="run_abc123", status="running")
 
 Every process sees the same state: each write is one script on the agent's keys.
-Approval history is a capped stream: at most 1000 records per agent (older ones
-are trimmed, exact MAXLEN). Tool counts and workflow fields are one hash field
+Approval history is a capped stream, read in recording order (Kaizen's): at most 1000
+records per agent (older ones are trimmed, exact MAXLEN). Tool counts and workflow fields are one hash field
 each, so concurrent writers never lose each other's updates.
 """
 
@@ -19,15 +19,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from .. import validate
 from ..codec import loads
 from ..errors import InvalidInputError
-from .base import AgentBase, check_name, check_positive
+from .base import APPROVAL_HISTORY_CAP, INPUT_SUMMARY_CHARS, AgentBase, check_name, check_positive  # noqa: F401
+from .captured import tracking_args
 from .models import ApprovalRecord, StandingDecision, approval_from_doc, workflow_from_doc
 
-#: Approval records kept per agent (the stream's exact MAXLEN; see lua/lib/agents.lua).
-APPROVAL_HISTORY_CAP = 1000
-#: ``input_summary`` keeps this many characters of ``str(tool_input)``, then "...".
-INPUT_SUMMARY_CHARS = 200
 _ACTIONS = ("once", "all", "deny_all")
 _RESERVED_WORKFLOW_FIELDS = ("last_updated",)
 
@@ -64,14 +62,19 @@ class ActivityTracking(AgentBase):
         return approval_from_doc(reply)
 
     async def get_approval_history(
-        self, agent_id: str, tool_name: str | None = None, limit: int | None = None
+        self, agent_id: str, tool_name: str | None = None, limit: int | None = None, *, newest_first: bool = False
     ) -> list[ApprovalRecord]:
-        """Approval records, newest first (at most 1000 are kept), optionally of one tool."""
+        """Approval records in recording order (oldest first; ``newest_first=True`` reverses), optionally of one tool.
+
+        At most 1000 are kept per agent; ``limit`` keeps the most recent ``limit`` records, so
+        ``history[-1]`` is always the latest decision.
+        """
         if tool_name is not None:
             check_name("tool_name", tool_name)
         if limit is not None:
             check_positive("limit", limit)
-        reply = await self._read("approvals", agent_id, tool_name or "", limit or 0)
+        newest = validate.boolean("newest_first", newest_first)
+        reply = await self._read("approvals", agent_id, tool_name or "", limit or 0, "1" if newest else "0")
         return [approval_from_doc(text) for text in reply]
 
     async def get_standing_decisions(self, agent_id: str) -> dict[str, StandingDecision]:
@@ -137,6 +140,20 @@ class ActivityTracking(AgentBase):
             args += ["." + name, self._dumps(value, what=f"workflow field {name!r}")]
         reply = await self._write("update_workflow", agent_id, fencing_token, *args)
         return workflow_from_doc(loads(reply))
+
+    async def restore_tracking(self, agent_id: str, state: Any, *, fencing_token: int | None = None) -> None:
+        """Replace the agent's approvals, standing decisions, tool counts and workflow state with ``state`` (one script).
+
+        ``state`` is any captured state: a CapturedState or AgentCheckpoint (of any agent or store), a dict
+        of the seed's "Checkpoint Data Structure", or an object with those attributes (Kaizen's
+        AgentState). Missing parts restore as empty; standing decisions missing from it are derived
+        from its approval history (as recording sets them). A bad state raises InvalidInputError and
+        changes nothing.
+
+            >>> await store.restore_tracking("researcher_01", {"tool_usage_counts": {"Bash": 3}})
+        """
+        args = tracking_args(state, self._dumps)
+        await self._write("restore_tracking", agent_id, fencing_token, *args)
 
     async def get_workflow_state(self, agent_id: str) -> dict[str, Any]:
         """The workflow state (a fresh dict; ``last_updated`` is a datetime); {} if never set."""

@@ -15,6 +15,11 @@ from ..manager import BaseManager
 from ..validate import integer as check_positive  # noqa: F401 - re-exported to the agents modules
 from ..validate import name
 
+#: Approval records kept per agent (the stream's exact MAXLEN; see lua/lib/agents.lua).
+APPROVAL_HISTORY_CAP = 1000
+#: ``input_summary`` keeps this many characters of ``str(tool_input)``, then "...".
+INPUT_SUMMARY_CHARS = 200
+
 _SUBKEYS = ("lease", "snapshots", "snaporder", "checkpoints", "ckptorder", "approvals",
             "decisions", "tools", "workflow", "recovery")
 

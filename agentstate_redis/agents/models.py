@@ -5,10 +5,10 @@
     >>> ApprovalRecord(tool_name="Bash", approved=True, action="once", timestamp=now)
 
 A stored checkpoint is the JSON document of the Kaizen "Checkpoint Data
-Structure" (checkpoint_id, agent_id, timestamp, step_number, approval_history,
-tool_usage_counts, workflow_run_id, workflow_state) plus the caller's
-``state``/``metadata`` and server-side fields (``saved_at``, ``sequence``,
-``fencing_token``). The tracking fields are captured by the saving script;
+Structure" (checkpoint_id, agent_id, timestamp, step_number, approval_history in
+recording order, tool_usage_counts, workflow_run_id, workflow_state) plus the standing
+decisions, the caller's ``state``/``metadata`` and server-side fields (``saved_at``,
+``sequence``, ``fencing_token``). The tracking fields are captured by the saving script;
 values the caller puts there are ignored on save.
 """
 
@@ -81,6 +81,8 @@ class AgentCheckpoint(Model):
     tool_usage_counts: dict[str, int] = Field(default_factory=dict)
     workflow_run_id: str | None = None
     workflow_state: dict[str, Any] = Field(default_factory=dict)
+    #: Tool -> "allowed" | "denied" (decisions of "all" / "deny_all" approvals, kept past the history cap).
+    standing_decisions: dict[str, Literal["allowed", "denied"]] = Field(default_factory=dict)
     saved_at: datetime | None = None
     sequence: int | None = None
     fencing_token: int | None = None

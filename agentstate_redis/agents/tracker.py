@@ -6,6 +6,7 @@
     >>> await tracker.update_workflow_state(run_id="run_abc123", status="running")
     >>> checkpoint = await tracker.capture_state({"task": "analyze"}, step=5)
     >>> await AgentTracker(other_store, "my_agent").restore_state("latest")   # another process
+    >>> await tracker.restore_state(checkpoint)          # a captured state, written back as it is
 
 Getters return fresh dicts/lists that callers may change freely. With
 ``await tracker.acquire(owner)`` every write carries the fencing token, so a
@@ -80,9 +81,10 @@ class AgentTracker:
 
     # -- reading (fresh copies) ----------------------------------------------------------------
 
-    async def get_approval_history(self, tool_name: str | None = None) -> list[dict[str, Any]]:
-        """Approval records (Kaizen dict shape), newest first."""
-        return [r.as_dict() for r in await self.store.get_approval_history(self.agent_id, tool_name)]
+    async def get_approval_history(self, tool_name: str | None = None, *, newest_first: bool = False) -> list[dict[str, Any]]:
+        """Approval records (Kaizen dict shape) in recording order; ``newest_first=True`` reverses."""
+        records = await self.store.get_approval_history(self.agent_id, tool_name, newest_first=newest_first)
+        return [r.as_dict() for r in records]
 
     async def get_tool_usage_counts(self) -> dict[str, int]:
         return await self.store.get_tool_usage_counts(self.agent_id)
@@ -117,13 +119,14 @@ class AgentTracker:
             fields["checkpoint_id"] = checkpoint_id
         return await self.store.save_checkpoint(AgentCheckpoint(**fields), fencing_token=self.fencing_token)
 
-    async def restore_state(self, checkpoint: str | AgentCheckpoint = LATEST) -> AgentCheckpoint:
-        """Write a stored checkpoint's tracking back (one script); returns the checkpoint."""
-        if isinstance(checkpoint, AgentCheckpoint):
-            if checkpoint.agent_id != self.agent_id:
-                raise InvalidInputError(
-                    f"checkpoint {checkpoint.checkpoint_id!r} belongs to agent {checkpoint.agent_id!r}, "
-                    f"not {self.agent_id!r}"
-                )
-            checkpoint = checkpoint.checkpoint_id
-        return await self.store.restore_checkpoint(self.agent_id, checkpoint, fencing_token=self.fencing_token)
+    async def restore_state(self, checkpoint: Any = LATEST) -> AgentCheckpoint | None:
+        """Write tracking state back in one script.
+
+        A checkpoint id (or ``"latest"``) restores that stored checkpoint and returns it. A captured
+        state (AgentCheckpoint, CapturedState, a dict of the seed's checkpoint shape, Kaizen's
+        AgentState; of any agent, from any store) is written back as it is and None is returned.
+        """
+        if isinstance(checkpoint, str):
+            return await self.store.restore_checkpoint(self.agent_id, checkpoint, fencing_token=self.fencing_token)
+        await self.store.restore_tracking(self.agent_id, checkpoint, fencing_token=self.fencing_token)
+        return None

@@ -1,4 +1,4 @@
--- agents/approvals: approval records, newest first, optionally of one tool.
+-- agents/approvals: approval records (the most recent `limit`), in recording order or newest first, optionally of one tool.
 -- KEYS[1] agent meta hash (v, seq)
 -- KEYS[2] ops hash (current generation)
 -- KEYS[3] ops of the previous generation (hash)
@@ -13,7 +13,8 @@
 -- KEYS[12] workflow state hash
 -- KEYS[13] recovery hash
 -- ARGV[1] tool name ('' = every tool)
--- ARGV[2] how many (0 = all)
+-- ARGV[2] how many (0 = all): the most recent ones
+-- ARGV[3] '1' newest first, '0' recording order (oldest first)
 -- Reply: array of record JSON texts
 -- Mode: read
 -- Retry: safe; reads only.
@@ -22,7 +23,7 @@
 --@include lib/agents.lua
 
 
-local tool, limit = ARGV[1], tonumber(ARGV[2])
+local tool, limit, newest_first = ARGV[1], tonumber(ARGV[2]), ARGV[3] == '1'
 local entries
 if tool == '' and limit > 0 then
   entries = redis.call('XREVRANGE', K.approvals, '+', '-', 'COUNT', limit)
@@ -39,6 +40,12 @@ for i = 1, #entries do
   if tool == '' or t == tool then
     out[#out + 1] = rec
     if limit > 0 and #out >= limit then break end
+  end
+end
+if not newest_first then
+  local n = #out
+  for i = 1, math.floor(n / 2) do
+    out[i], out[n - i + 1] = out[n - i + 1], out[i]
   end
 end
 return out

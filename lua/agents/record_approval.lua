@@ -38,8 +38,7 @@ local lerr = lease_check(K.lease, token, now)
 if lerr then return fail('LEASE', lease_details(agent_id, lerr)) end
 
 local tool, approved, action, has_summary, summary = ARGV[5], ARGV[6] == '1', ARGV[7], ARGV[8], ARGV[9]
-local rec = cjson.encode({tool_name = tool, approved = approved, action = action,
-  timestamp = iso_ms(now), input_summary = has_summary == '1' and summary or cjson.null})
+local rec = approval_json(tool, approved, action, iso_ms(now), has_summary, summary)
 redis.call('XADD', K.approvals, 'MAXLEN', APPROVAL_CAP, '*', 'tool', tool, 'rec', rec)
 if action == 'all' then
   redis.call('HSET', K.decisions, tool, approved and 'allowed' or 'denied')

@@ -129,10 +129,11 @@ local function workflow_json()
   return run_id, '{' .. table.concat(wf, ',') .. '}'
 end
 
--- The tracking state as JSON document pieces (built by concatenation, newest approval first).
+-- The tracking state as JSON document pieces (built by concatenation; approvals in recording order,
+-- standing decisions too, so a checkpoint restored by value keeps decisions whose records were trimmed).
 local function tracking_json()
   local recs = {}
-  local entries = redis.call('XREVRANGE', K.approvals, '+', '-')
+  local entries = redis.call('XRANGE', K.approvals, '-', '+')
   for i = 1, #entries do
     local f = entries[i][2]
     for j = 1, #f, 2 do
@@ -144,9 +145,21 @@ local function tracking_json()
   for i = 1, #flat, 2 do
     counts[#counts + 1] = cjson.encode(flat[i]) .. ':' .. flat[i + 1]
   end
+  local decisions = {}
+  local dflat = redis.call('HGETALL', K.decisions)
+  for i = 1, #dflat, 2 do
+    decisions[#decisions + 1] = cjson.encode(dflat[i]) .. ':' .. cjson.encode(dflat[i + 1])
+  end
   local run_id, wf = workflow_json()
   return '"approval_history":[' .. table.concat(recs, ',') .. '],"tool_usage_counts":{' ..
-    table.concat(counts, ',') .. '},"workflow_run_id":' .. run_id .. ',"workflow_state":' .. wf
+    table.concat(counts, ',') .. '},"workflow_run_id":' .. run_id .. ',"workflow_state":' .. wf ..
+    ',"standing_decisions":{' .. table.concat(decisions, ',') .. '}'
+end
+
+-- One approval record's JSON text (the shape record_approval stores and restore_tracking rebuilds).
+local function approval_json(tool, approved, action, timestamp, has_summary, summary)
+  return cjson.encode({tool_name = tool, approved = approved, action = action, timestamp = timestamp,
+    input_summary = has_summary == '1' and summary or cjson.null})
 end
 
 -- The tracking state as stored strings (for restore_raw): never user JSON decoded, only our envelope.
