@@ -18,7 +18,7 @@ from .backends.base import Backend
 from .backends.file import FileBackend
 from .backends.memory import MemoryBackend
 from .backends.redis import RedisBackend
-from .codec import DEFAULT_MAX_VALUE_BYTES
+from .codec import DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_VALUE_BYTES, MIN_MAX_EVENT_BYTES
 from .errors import InvalidInputError
 from .model import Model
 
@@ -42,6 +42,7 @@ class StateConfig(Model):
     events: bool = True
     retry_seconds: float = Field(10.0, ge=0)
     max_value_bytes: int = Field(DEFAULT_MAX_VALUE_BYTES, ge=1)
+    max_event_bytes: int = Field(DEFAULT_MAX_EVENT_BYTES, ge=MIN_MAX_EVENT_BYTES)
 
 
 def make_backend(config: StateConfig) -> Backend:
@@ -51,6 +52,7 @@ def make_backend(config: StateConfig) -> Backend:
         "events": config.events,
         "retry_seconds": config.retry_seconds,
         "max_value_bytes": config.max_value_bytes,
+        "max_event_bytes": config.max_event_bytes,
     }
     if config.backend == "memory":
         return MemoryBackend(**common)

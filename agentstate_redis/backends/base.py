@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .. import validate
-from ..codec import DEFAULT_MAX_VALUE_BYTES
+from ..codec import DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_VALUE_BYTES, MIN_MAX_EVENT_BYTES
 from ..errors import BackendUnavailableError
 from ..keys import Keys
 from ..scripts import TRANSIENT_ERRORS, ScriptLibrary, ScriptRunner
@@ -46,6 +46,7 @@ class Backend(ABC):
         events: bool = True,
         retry_seconds: float = 10.0,
         max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
     ) -> None:
         if ttl is not None:
             validate.positive_number("ttl", ttl)
@@ -53,7 +54,9 @@ class Backend(ABC):
         self.default_ttl = ttl
         self.events_enabled = events
         self.retry_seconds = retry_seconds
-        self.max_value_bytes = max_value_bytes
+        self.max_value_bytes = validate.integer("max_value_bytes", max_value_bytes)
+        #: Events larger than this are published without their large fields (see lua/lib/core.lua).
+        self.max_event_bytes = validate.integer("max_event_bytes", max_event_bytes, minimum=MIN_MAX_EVENT_BYTES)
         self.db = 0
         self._client: Any = None
         self._runner: ScriptRunner | None = None
@@ -62,6 +65,10 @@ class Backend(ABC):
         self._closed = False
         #: Constants of the Lua library this backend runs (``--@param`` lines; see ScriptLibrary).
         self.script_params: dict[str, int] = {}
+        if max_value_bytes != DEFAULT_MAX_VALUE_BYTES:
+            self.script_params["max_value_bytes"] = max_value_bytes
+        if max_event_bytes != DEFAULT_MAX_EVENT_BYTES:
+            self.script_params["max_event_bytes"] = max_event_bytes
         #: Coalesce concurrent script calls into pipelines (see autopipeline.py); the redis backend turns it on.
         self.autopipeline = False
 
