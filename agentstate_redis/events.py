@@ -249,10 +249,10 @@ class EventHub:
         self._tasks = [t for t in self._tasks if not t.done()] + [task]
 
     async def _after_reconnect(self) -> None:
-        with contextlib.suppress(Exception):
-            await self.backend.enable_keyspace_events()
         for hook in list(self._reconnect_hooks):
             await call(hook)
+        with contextlib.suppress(Exception):  # a restarted server forgot CONFIG SET
+            await asyncio.wait_for(self.backend.enable_keyspace_events(), timeout=self.liveness_timeout)
 
     async def _watch_topology(self, period: float = 2.0) -> None:
         """On a cluster: when the set of primaries changes (failover, resharding), listen anew."""

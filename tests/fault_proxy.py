@@ -40,6 +40,7 @@ class _Link:
     client: asyncio.StreamWriter
     server: asyncio.StreamWriter
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    silent: bool = False  # black-holed for good (silence_open)
 
 
 def _abort(writer: asyncio.StreamWriter) -> None:
@@ -120,6 +121,14 @@ class FaultProxy:
     def blackhole(self) -> None:
         """Forward nothing and close nothing: bytes are read and dropped (a middlebox that acks)."""
         self._blackhole = True
+
+    def silence_open(self) -> int:
+        """Black-hole, for good, every connection open now (new ones forward as usual): a peer
+        that went silent behind a middlebox that keeps acknowledging. Returns how many."""
+        links = list(self._links)
+        for link in links:
+            link.silent = True
+        return len(links)
 
     def refuse(self) -> None:
         """Accept new connections and close them at once (a server that is down)."""
@@ -215,6 +224,8 @@ class FaultProxy:
                 chunk = await source.read(65536)
                 if not chunk:
                     break
+                if link.silent:
+                    continue
                 if self._delay:
                     await asyncio.sleep(self._delay)
                 if self._blackhole:

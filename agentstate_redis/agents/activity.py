@@ -21,6 +21,7 @@ from typing import Any
 
 from ..codec import loads
 from ..errors import InvalidInputError
+from ..patterns import utf8
 from .base import AgentBase, check_name, check_positive
 from .models import ApprovalRecord, StandingDecision, approval_from_doc, workflow_from_doc
 
@@ -134,6 +135,8 @@ class ActivityTracking(AgentBase):
         changes.update(kwargs)
         args: list[str] = []
         for name, value in changes.items():
+            if not name.isascii():
+                utf8("workflow field name", name)
             args += ["." + name, self._dumps(value, what=f"workflow field {name!r}")]
         reply = await self._write("update_workflow", agent_id, fencing_token, *args)
         return workflow_from_doc(loads(reply))

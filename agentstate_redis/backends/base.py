@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import validate
 from ..codec import DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_VALUE_BYTES, MIN_MAX_EVENT_BYTES
-from ..errors import BackendUnavailableError
+from ..errors import BackendUnavailableError, InvalidInputError
 from ..keys import Keys
 from ..scripts import TRANSIENT_ERRORS, ScriptLibrary, ScriptRunner
 
@@ -132,7 +132,12 @@ class Backend(ABC):
         return self._client
 
     async def run(self, script: str, keys: Sequence[str], args: Sequence[Any] = ()) -> Any:
-        """Run one library script (see ``lua/``) and return its reply."""
+        """Run one library script (see ``lua/``) and return its reply.
+
+        Text that cannot be sent (a lone surrogate) is refused with InvalidInputError before
+        anything is sent: encoding it would fail a whole pipelined batch, other callers' included.
+        """
+        _check_sendable(script, keys, args)
         if self._runner is None:
             await self.connect()
         assert self._runner is not None
@@ -178,6 +183,18 @@ class Backend(ABC):
     async def enable_keyspace_events(self) -> bool:
         """Turn on expiry notifications (flags E and x) where CONFIG is permitted."""
         return await enable_expiry_notifications(await self.pubsub_clients())
+
+
+def _check_sendable(script: str, keys: Sequence[str], args: Sequence[Any]) -> None:
+    for group in (keys, args):
+        for item in group:
+            if isinstance(item, str) and not item.isascii():
+                try:
+                    item.encode("utf-8")
+                except UnicodeEncodeError as exc:
+                    raise InvalidInputError(
+                        f"{script}: {item[:60]!r} is not valid Unicode text: {exc.reason} at index {exc.start}"
+                    ) from None
 
 
 async def enable_expiry_notifications(clients: list[Any]) -> bool:
