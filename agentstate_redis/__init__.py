@@ -29,7 +29,8 @@ from .errors import (
     RecoveryError,
     VersionConflictError,
 )
-from .events import ChangeEvent
+from .events import ChangeEvent, OmittedValue
+from .subscription import Gap, Subscription
 from .state import StateEntry, StateManager
 
 __version__ = "0.1.0"
@@ -75,16 +76,19 @@ __all__ = [
     "ChangeEvent",
     "EmbeddedRedis",
     "FileBackend",
+    "Gap",
     "InvalidInputError",
     "InvalidTransitionError",
     "LeaseError",
     "MemoryBackend",
     "NotFoundError",
+    "OmittedValue",
     "RecoveryError",
     "RedisBackend",
     "StateConfig",
     "StateEntry",
     "StateManager",
+    "Subscription",
     "VersionConflictError",
     *_LAZY,
 ]
