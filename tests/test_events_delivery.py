@@ -11,8 +11,17 @@ from typing import Any
 
 import pytest
 
-from agentstate_redis import InvalidInputError, StateManager
+from agentstate_redis import (
+    InvalidInputError,
+    KnowledgeStateManager,
+    MemoryBackend,
+    SpeechStateManager,
+    StateManager,
+    WorkflowStateManager,
+)
+from agentstate_redis.knowledge import SourceState
 from agentstate_redis.subscription import Gap
+from agentstate_redis.workflows import WorkflowState
 
 from .waiting import eventually
 
@@ -110,3 +119,34 @@ async def test_max_pending_must_be_a_positive_integer(state: StateManager, max_p
 async def test_on_gap_must_be_callable(state: StateManager) -> None:
     with pytest.raises(InvalidInputError, match="on_gap"):
         state.subscribe("*", lambda key, old, new: None, on_gap="print")  # type: ignore[arg-type]
+
+
+async def test_typed_events_over_the_bound_name_what_they_left_out(prefix: str) -> None:
+    """Every manager's events go through the same bound: a knowledge source with a big metadata, a
+    speech turn with a big text and a workflow cancelled with a big reason arrive, small, with
+    ``omitted`` naming the big fields and their sizes; the small fields (op, version, status) stay."""
+    backend = MemoryBackend(key_prefix=prefix, max_event_bytes=16 * 1024)
+    big = "x" * 40_000
+    got: dict[str, Any] = {}
+    kb = KnowledgeStateManager(backend=backend)
+    speech = SpeechStateManager(backend=backend)
+    wf = WorkflowStateManager(backend=backend)
+    await kb.subscribe("*", lambda e: got.setdefault("kb", e))
+    await speech.subscribe("*", lambda e: got.setdefault(e.op, e))
+    await wf.subscribe("*", lambda e: got.setdefault(e.op, e))
+
+    await kb.update_source_state(SourceState(source_id="wiki", knowledge_base_id="docs", metadata={"blob": big}))
+    session = await speech.create_session("voice", "bidirectional", {})
+    await speech.add_turn(session, "user", big)
+    await wf.create(WorkflowState(workflow_id="w1", total_steps=2))
+    await wf.cancel("w1", reason=big)
+    await eventually(lambda: {"kb", "conversation", "cancel"} <= set(got), what="the three big events")
+
+    assert got["kb"].omitted.get("new", 0) > len(big) and got["kb"].source is None
+    assert got["kb"].op == "update_source" and got["kb"].version is not None
+    assert got["conversation"].omitted.get("entries", 0) > len(big) and got["conversation"].turns == []
+    assert got["conversation"].turn_count == 1
+    assert got["cancel"].omitted.get("reason", 0) > len(big) and got["cancel"].reason is None
+    assert got["cancel"].status is not None and got["cancel"].status.value == "cancelled"
+    assert "create" in got and got["create"].omitted == {}  # a small event is whole
+    await backend.close()
