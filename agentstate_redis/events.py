@@ -117,7 +117,6 @@ class EventHub:
         self._listeners: list[Listener] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._start_lock = asyncio.Lock()
-        self._live = asyncio.Event()
         self._started = False
         self._closing = False
         self.expiry_enabled: bool | None = None
@@ -172,9 +171,19 @@ class EventHub:
         self._reconnect_hooks.append(hook)
 
     async def wait_live(self, timeout: float = LIVE_WAIT_SECONDS) -> None:
-        """Start if needed, then wait until the server confirmed the subscription."""
+        """Start if needed, then wait until the server confirmed the subscription (again, after
+        a lost connection: a subscription awaited during an outage waits for the reconnect)."""
         await self.start()
-        await asyncio.wait_for(self._live.wait(), timeout=timeout)
+        await asyncio.wait_for(self._confirmed(), timeout=timeout)
+
+    async def _confirmed(self) -> None:
+        while True:
+            listener = self._listeners[0] if self._listeners else None
+            if listener is not None:
+                await listener.confirmed.wait()
+                if self._listeners and self._listeners[0] is listener and listener.confirmed.is_set():
+                    return
+            await asyncio.sleep(0.05)  # the listeners are being replaced (cluster topology change)
 
     async def start(self) -> None:
         async with self._start_lock:
@@ -203,8 +212,7 @@ class EventHub:
         await self._stop_listeners()
         for sub in self._subs:
             sub.close()
-        self._tasks, self._started = [], False
-        self._live.clear()
+        self._subs, self._tasks, self._started = [], [], False
 
     # -- connections -----------------------------------------------------------------------------
 
@@ -229,7 +237,6 @@ class EventHub:
         for listener in listeners:
             listener.start()
         self._listeners = listeners
-        self._live.set()
 
     async def _stop_listeners(self) -> None:
         listeners, self._listeners = self._listeners, []
@@ -240,8 +247,6 @@ class EventHub:
         """A listener is subscribed again after ``gap``: tell every subscription, run the hooks."""
         if self._closing:
             return
-        if listener is (self._listeners[0] if self._listeners else None):
-            self._live.set()
         for sub in list(self._subs):
             sub.report(gap)
         task = asyncio.get_running_loop().create_task(self._after_reconnect())
@@ -274,7 +279,6 @@ class EventHub:
         self._rebuilding = True
         try:
             since = time.time()
-            self._live.clear()
             await self._stop_listeners()
             clients = await self.backend.refresh_nodes()  # type: ignore[attr-defined]
             with contextlib.suppress(Exception):
