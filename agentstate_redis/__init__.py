@@ -32,7 +32,8 @@ from .errors import (
     RecoveryError,
     VersionConflictError,
 )
-from .events import ChangeEvent
+from .events import ChangeEvent, OmittedValue
+from .subscription import Gap, Subscription
 from .state import StateEntry, StateManager
 
 __version__ = "0.1.0"
@@ -80,17 +81,20 @@ __all__ = [
     "EmbeddedRedis",
     "EvictionPolicyError",
     "FileBackend",
+    "Gap",
     "InvalidInputError",
     "InvalidTransitionError",
     "LeaseError",
     "MemoryBackend",
     "NotFoundError",
+    "OmittedValue",
     "OutcomeUnknownError",
     "RecoveryError",
     "RedisBackend",
     "StateConfig",
     "StateEntry",
     "StateManager",
+    "Subscription",
     "VersionConflictError",
     *_LAZY,
 ]

@@ -24,6 +24,10 @@ from pydantic import BaseModel
 from .errors import InvalidInputError
 
 DEFAULT_MAX_VALUE_BYTES = 8 * 1024 * 1024
+#: Largest change event published whole (lua/lib/core.lua EVENT_MAX_BYTES); larger ones leave out big fields.
+DEFAULT_MAX_EVENT_BYTES = 64 * 1024
+#: The smallest ``max_event_bytes`` accepted: an event cut down to its small fields still fits.
+MIN_MAX_EVENT_BYTES = 16 * 1024
 _SCALARS = (str, bool, int, type(None), _dt.datetime, _dt.date, _dt.time, uuid.UUID, enum.Enum)
 
 

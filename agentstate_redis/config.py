@@ -18,7 +18,7 @@ from .backends.base import DEFAULT_LIVENESS_TIMEOUT, Backend
 from .backends.file import FileBackend
 from .backends.memory import MemoryBackend
 from .backends.redis import RedisBackend
-from .codec import DEFAULT_MAX_VALUE_BYTES
+from .codec import DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_VALUE_BYTES, MIN_MAX_EVENT_BYTES
 from .errors import InvalidInputError
 from .model import Model
 
@@ -48,6 +48,7 @@ class StateConfig(Model):
     #: EvictionPolicyError at connect) or "ignore". Warn by default: managed services often ship an
     #: evicting default (volatile-lru) and refuse CONFIG SET, and refusing would stop a fleet that works.
     eviction: Literal["warn", "refuse", "ignore"] = "warn"
+    max_event_bytes: int = Field(DEFAULT_MAX_EVENT_BYTES, ge=MIN_MAX_EVENT_BYTES)
 
 
 def make_backend(config: StateConfig) -> Backend:
@@ -59,6 +60,7 @@ def make_backend(config: StateConfig) -> Backend:
         "max_value_bytes": config.max_value_bytes,
         "eviction": config.eviction,
         "liveness_timeout": config.liveness_timeout,
+        "max_event_bytes": config.max_event_bytes,
     }
     if config.backend == "memory":
         return MemoryBackend(**common)

@@ -8,8 +8,13 @@ Redis Cluster:
     'agentstate:{state:agent:a}'
     >>> k.agent("researcher")("snapshots")
     'agentstate:{agent:researcher}:snapshots'
-    >>> k.channel("state", "agent:a")
-    'agentstate:ev:state:agent:a'
+    >>> k.channel("state", "agent:{a}")
+    'agentstate:ev:{state:agent:%7Ba%7D}'
+
+Ids are percent-encoded inside keys and channels (``%``, ``{``, ``}``), so the first ``}``
+always closes the hash tag, and a prefix may not contain braces: then a key or channel of
+prefix ``acme:`` can never be mistaken for one of a nested prefix such as ``acme:ev:state:``
+(the character after a prefix is always ``{``, after ``<prefix>ev:`` always ``{`` too).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import re
 from dataclasses import dataclass
 
 from .errors import InvalidInputError
+from .patterns import IdGlob, utf8
 
 MAX_ID_LENGTH = 1024
 _GLOB_SPECIAL = re.compile(r"([*?\[\]\\])")
@@ -32,10 +38,14 @@ _TOOL_CACHE = "cache:"  # sub-key of {tool:<name>} holding one cached result (se
 def escape_id(ident: str) -> str:
     """An id as it appears inside a key: ``%``, ``{`` and ``}`` percent-encoded, so an id can
     neither end the hash tag early nor make one entity's key equal another's sub-key."""
+    if "%" not in ident and "{" not in ident and "}" not in ident:
+        return ident
     return _ESCAPE.sub(lambda m: _ESCAPES[m.group(0)], ident)
 
 
 def unescape_id(text: str) -> str:
+    if "%" not in text:
+        return text
     return _UNESCAPE.sub(lambda m: _UNESCAPES[m.group(1)], text)
 
 
@@ -58,6 +68,8 @@ def validate_id(kind: str, value: object, *, what: str | None = None) -> str:
         )
     if _CONTROL.search(value):
         raise InvalidInputError(f"{what} {value!r} contains a control character", kind=kind)
+    if not value.isascii():
+        utf8(what, value)
     return value
 
 
@@ -90,8 +102,13 @@ class Keys:
         if not isinstance(prefix, str) or not prefix:
             raise InvalidInputError("key_prefix must be a non-empty string")
         if "{" in prefix or "}" in prefix:
-            raise InvalidInputError(f"key_prefix {prefix!r} must not contain braces (they form hash tags)")
+            raise InvalidInputError(
+                f"key_prefix {prefix!r} must not contain braces: they form hash tags, and a '{{' is what "
+                "ends a prefix, so prefixes that nest (acme: and acme:ev:state:) stay apart"
+            )
+        utf8("key_prefix", prefix)
         self.prefix = prefix
+        self._channel_head = f"{prefix}ev:{{"
 
     def entity(self, kind: str, ident: str) -> EntityKeys:
         validate_id(kind, ident)
@@ -134,9 +151,19 @@ class Keys:
         """A cross-entity index (its own hash tag; updated by its own script)."""
         return self.entity("idx", name)
 
-    def entity_pattern(self, kind: str, id_glob: str = "*") -> str:
-        """SCAN MATCH pattern for the base keys of ``kind`` whose id matches ``id_glob``."""
-        return f"{escape_glob(self.prefix)}{{{kind}:{escape_id(id_glob)}}}"
+    def entity_pattern(self, kind: str, id_glob: IdGlob | str = "*") -> str:
+        """SCAN MATCH pattern for the base keys of ``kind``, narrowed by ``id_glob``'s literal head.
+
+        Ids are escaped in keys, so a glob over ids cannot be sent to Redis as it is: this
+        pattern matches every key whose id *may* match (a superset); check each id found with
+        ``IdGlob.match``.
+
+            >>> Keys("p:").entity_pattern("state", "agent:[ab]*")
+            'p:{state:agent:*}'
+        """
+        glob = id_glob if isinstance(id_glob, IdGlob) else IdGlob(id_glob)
+        head = escape_glob(escape_id(glob.literal_prefix))
+        return f"{escape_glob(self.prefix)}{{{kind}:{head}*}}"
 
     def parse_base(self, redis_key: str) -> tuple[str, str] | None:
         """``'p{state:a:b}'`` -> ``('state', 'a:b')``; None for other keys (sub-keys, foreign keys)."""
@@ -168,15 +195,29 @@ class Keys:
         return (kind, unescape_id(ident)) if sep and ident and end > 0 else None
 
     def channel(self, kind: str, ident: str) -> str:
-        """Pub/sub channel that the scripts publish ``kind``'s change events to."""
-        return f"{self.prefix}ev:{kind}:{ident}"
+        """Pub/sub channel that the scripts publish ``kind``'s change events to:
+        ``<prefix>ev:{<kind>:<escaped id>}``."""
+        return f"{self._channel_head}{kind}:{escape_id(ident)}}}"
 
-    def channel_pattern(self, kind: str, id_glob: str = "*") -> str:
-        return f"{escape_glob(self.prefix)}ev:{kind}:{id_glob}"
+    @property
+    def channel_pattern(self) -> str:
+        """The one PSUBSCRIBE pattern of this prefix's events, ``<prefix>ev:{*``: it matches no
+        channel of a nested prefix (after ``<prefix>ev:`` theirs go on with something else)."""
+        return f"{escape_glob(self.prefix)}ev:{{*"
+
+    @property
+    def legacy_channel_pattern(self) -> str:
+        """``<prefix>ev:*``: what the hub subscribed to before channels had braces; used when an
+        ACL grants only that (it also sees nested prefixes' channels, which parse_channel drops)."""
+        return f"{escape_glob(self.prefix)}ev:*"
 
     def parse_channel(self, channel: str) -> tuple[str, str] | None:
-        head = f"{self.prefix}ev:"
-        if not channel.startswith(head):
+        """``'p:ev:{state:a%7Bb}'`` -> ``('state', 'a{b')``; None for anything we did not build."""
+        head = self._channel_head
+        if not channel.startswith(head) or not channel.endswith("}"):
             return None
-        kind, sep, ident = channel[len(head):].partition(":")
-        return (kind, ident) if sep else None
+        kind, sep, escaped = channel[len(head):-1].partition(":")
+        if not sep or not kind or not escaped or "{" in escaped or "}" in escaped or "{" in kind:
+            return None
+        ident = unescape_id(escaped)
+        return (kind, ident) if escape_id(ident) == escaped else None

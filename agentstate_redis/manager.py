@@ -15,7 +15,8 @@ from typing import Any
 from .backends.base import Backend, new_op_id
 from .codec import dumps
 from .config import StateConfig, resolve_backend
-from .events import Callback, Subscription
+from .events import Callback, GapCallback, Subscription
+from .subscription import DEFAULT_MAX_PENDING
 
 
 class BaseManager:
@@ -60,9 +61,12 @@ class BaseManager:
     def _op_id() -> str:
         return new_op_id()
 
-    def subscribe_events(self, id_glob: str, callback: Callback, kind: str | None = None) -> Subscription:
-        """Raw change events of this manager's entities whose id matches ``id_glob``."""
-        return self.backend.events.subscribe(self.kind if kind is None else kind, id_glob, callback)
+    def subscribe_events(self, id_glob: str, callback: Callback, kind: str | None = None, *,
+                         on_gap: GapCallback | None = None, max_pending: int = DEFAULT_MAX_PENDING) -> Subscription:
+        """Raw change events of this manager's entities whose id matches ``id_glob``; ``on_gap(Gap)``
+        when some may have been missed (see agentstate_redis.subscription)."""
+        return self.backend.events.subscribe(self.kind if kind is None else kind, id_glob, callback,
+                                             on_gap=on_gap, max_pending=max_pending)
 
     def unsubscribe_events(self, id_glob: str, callback: Callback | None = None, kind: str | None = None) -> None:
         self.backend.events.unsubscribe(self.kind if kind is None else kind, id_glob, callback)

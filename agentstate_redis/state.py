@@ -24,8 +24,10 @@ from typing import Any
 from . import validate
 from .codec import loads
 from .errors import InvalidInputError
-from .events import ChangeEvent, Subscription
+from .events import ChangeEvent, GapCallback, OmittedValue, Subscription
+from .subscription import DEFAULT_MAX_PENDING
 from .keys import validate_id
+from .patterns import IdGlob, utf8
 from .manager import BaseManager
 
 StateCallback = Callable[[str, "dict[str, Any] | None", "dict[str, Any] | None"], Any]
@@ -64,6 +66,18 @@ def _decode_hash(flat: Any) -> tuple[dict[str, Any], int] | None:
     return value, version
 
 
+def _event_value(value: Any) -> dict[str, Any] | OmittedValue | None:
+    """An event's ``old``/``new`` (a flat stored hash, False, or a marker) as the callback gets it."""
+    if isinstance(value, OmittedValue):
+        return value
+    decoded = _decode_hash(value)
+    return None if decoded is None else decoded[0]
+
+
+def _pattern(pattern: Any) -> IdGlob:
+    return IdGlob(pattern, what="pattern")
+
+
 def _check_version(expected: int | None) -> str:
     if expected is None:
         return ""
@@ -83,15 +97,30 @@ class StateManager(BaseManager):
         self._key_names: dict[str, tuple[str, str, str, str]] = {}  # a hot key's names are built once
 
     def _encode(self, key: str, value: Mapping[str, Any]) -> list[str]:
+        """``['.name', encoded, ...]`` of a value or a change, whose total size (field names and
+        encoded values, in UTF-8 bytes) is at most ``max_value_bytes``: the limit is on a whole
+        value, and an update's merged total is checked again in Lua (lib/state.lua)."""
         args: list[str] = []
+        chars = 0
         for name, item in value.items():
             if not isinstance(name, str):
                 raise InvalidInputError(f"field names of {key!r} must be strings, got {name!r}")
+            if not name.isascii():
+                utf8(f"field name of {key!r}", name)
             try:
                 encoded = self._dumps(item)
             except InvalidInputError:  # again, to name the field: the name is only formatted on failure
                 encoded = self._dumps(item, what=f"field {name!r} of {key!r}")
             args += [_FIELD + name, encoded]
+            chars += len(name) + len(encoded)
+        limit = self.backend.max_value_bytes
+        if chars * 4 > limit:  # a character is at most 4 bytes: only a value near the limit is measured
+            size = sum(len(a) if a.isascii() else len(a.encode()) for a in args) - len(args) // 2
+            if size > limit:
+                raise InvalidInputError(
+                    f"value of {key!r} is {size} bytes (field names and encoded values), the maximum is "
+                    f"{limit} (max_value_bytes)", kind="state", id=key, size=size, limit=limit,
+                )
         return args
 
     def _keys(self, key: str) -> tuple[str, str, str, str]:
@@ -166,32 +195,41 @@ class StateManager(BaseManager):
         await self.backend.run("state/expire", [self.keys.state(key).base], [ms, key])
 
     async def list_keys(self, pattern: str = "*") -> list[str]:
-        """Keys matching a Redis glob (``agent:*``), sorted; SCAN on every primary, never KEYS."""
-        if not isinstance(pattern, str) or not pattern:
-            raise InvalidInputError(f"pattern must be a non-empty string, got {pattern!r}")
+        """Keys matching a Redis glob (``agent:*``), sorted; SCAN on every primary, never KEYS.
+
+        The glob is Redis's, over the keys as written (see patterns.py): the same answer as
+        ``subscribe(pattern)`` and as Redis's own ``SCAN MATCH`` over the raw keys would give.
+        """
+        glob = _pattern(pattern)
         found = set()
-        async for redis_key in self.backend.scan(self.keys.entity_pattern("state", pattern)):
+        async for redis_key in self.backend.scan(self.keys.entity_pattern("state", glob)):
             parsed = self.keys.parse_base(redis_key)
-            if parsed is not None and parsed[0] == "state":
+            if parsed is not None and parsed[0] == "state" and glob.match(parsed[1]):
                 found.add(parsed[1])
         return sorted(found)
 
-    def subscribe(self, pattern: str, callback: StateCallback) -> Subscription:
+    def subscribe(self, pattern: str, callback: StateCallback, *, on_gap: GapCallback | None = None,
+                  max_pending: int = DEFAULT_MAX_PENDING) -> Subscription:
         """Call ``callback(key, old_value, new_value)`` for every change by any process.
 
-        ``old_value``/``new_value`` are None when the key did not / no longer exists
-        (deletion, TTL expiry). Await the result to wait until the subscription is live.
+            >>> sub = state.subscribe("agent:*", on_change, on_gap=lambda gap: resync())
+            >>> await sub          # optional: wait until the subscription is live
+
+        ``pattern`` is a Redis glob over keys, matched as ``list_keys`` matches. ``old_value``/
+        ``new_value`` are None when the key did not / no longer exists (deletion, TTL expiry),
+        and an :class:`OmittedValue` (with its ``size``) when the value is larger than the
+        backend's ``max_event_bytes``: read it with ``get(key)``. Events this subscription may
+        have missed (its queue of ``max_pending`` events overflowed, the connection was lost
+        or went silent) reach ``on_gap(Gap)`` in order with the changes.
         """
-        validate.text("pattern", pattern, empty=False)
+        glob = _pattern(pattern)
         validate.callback("callback", callback)
 
         def deliver(event: ChangeEvent) -> Any:
-            old = _decode_hash(event.old)
-            new = _decode_hash(event.new)
-            return callback(event.id, old and old[0], new and new[0])
+            return callback(event.id, _event_value(event.old), _event_value(event.new))
 
         self._wrappers[(pattern, id(callback))] = deliver
-        return self.backend.events.subscribe("state", pattern, deliver)
+        return self.backend.events.subscribe("state", glob.pattern, deliver, on_gap=on_gap, max_pending=max_pending)
 
     def unsubscribe(self, pattern: str, callback: StateCallback) -> None:
         validate.text("pattern", pattern, empty=False)

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from .errors import InvalidInputError
+from .patterns import utf8
 
 #: The largest integer argument accepted (2**53 - 1).
 MAX_INTEGER = 2**53 - 1
@@ -85,6 +86,8 @@ def text(what: str, value: Any, *, max_chars: int | None = None, max_bytes: int 
     if max_bytes is not None and len(value) * 4 > max_bytes and len(value.encode("utf-8", "surrogatepass")) > max_bytes:
         raise InvalidInputError(f"{what} is {len(value.encode('utf-8', 'surrogatepass'))} bytes, "
                                 f"the maximum is {max_bytes} (max_value_bytes)")
+    if not value.isascii():
+        utf8(what, value)  # a lone surrogate cannot be sent
     return value
 
 
@@ -94,6 +97,8 @@ def name(what: str, value: Any, *, max_chars: int = MAX_NAME_CHARS) -> str:
         raise InvalidInputError(f"{what} must be a non-empty string, got {_short(value)}")
     if len(value) > max_chars:
         raise InvalidInputError(f"{what} is {len(value)} characters, the maximum is {max_chars}")
+    if not value.isascii():
+        utf8(what, value)  # a lone surrogate cannot be sent
     return value
 
 
@@ -110,6 +115,8 @@ def strings(what: str, value: Any) -> list[str]:
     for item in items:
         if not isinstance(item, str) or not item:
             raise InvalidInputError(f"{what} must hold non-empty strings only, got {_short(item)}")
+        if not item.isascii():
+            utf8(what, item)
     return items
 
 

@@ -41,6 +41,7 @@ class _Link:
     client: asyncio.StreamWriter
     server: asyncio.StreamWriter
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    silent: bool = False  # black-holed for good (silence_open)
 
 
 def _abort(writer: asyncio.StreamWriter) -> None:
@@ -126,6 +127,14 @@ class FaultProxy:
     def blackhole_replies(self) -> None:
         """Forward requests, drop every reply, close nothing: writes apply, their callers hear nothing."""
         self._blackhole_replies = True
+
+    def silence_open(self) -> int:
+        """Black-hole, for good, every connection open now (new ones forward as usual): a peer
+        that went silent behind a middlebox that keeps acknowledging. Returns how many."""
+        links = list(self._links)
+        for link in links:
+            link.silent = True
+        return len(links)
 
     def refuse(self) -> None:
         """Accept new connections and close them at once (a server that is down)."""
@@ -222,6 +231,8 @@ class FaultProxy:
                 chunk = await source.read(65536)
                 if not chunk:
                     break
+                if link.silent:
+                    continue
                 if self._delay:
                     await asyncio.sleep(self._delay)
                     if link not in self._links:

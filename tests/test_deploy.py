@@ -230,7 +230,7 @@ def test_dockerfile_builds_the_wheel_and_runs_the_entry_point_as_non_root() -> N
 
 def test_readme_shows_real_commands() -> None:
     text = (DEPLOY / "README.md").read_text()
-    for needle in ("noeviction", "notify-keyspace-events", "appendonly", "&<prefix>ev:*", "rediss://",
+    for needle in ("noeviction", "notify-keyspace-events", "appendonly", "&<prefix>ev:{*", "rediss://",
                    "unix://", "redis+sentinel://", "redis+cluster://"):
         assert needle in text, needle
     commands = [line.strip()[2:] for line in text.splitlines() if line.strip().startswith("$ agentstate ")]

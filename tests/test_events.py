@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agentstate_redis import EmbeddedRedis, RedisBackend, StateManager
-from agentstate_redis.events import glob_to_regex
+from agentstate_redis.patterns import IdGlob
 
 from .waiting import eventually
 
@@ -22,9 +22,9 @@ from .waiting import eventually
     ],
 )
 def test_glob_matches_like_redis(pattern: str, matches: list[str], misses: list[str]) -> None:
-    regex = glob_to_regex(pattern)
-    assert all(regex.match(m) for m in matches)
-    assert not any(regex.match(m) for m in misses)
+    glob = IdGlob(pattern)
+    assert all(glob.match(m) for m in matches)
+    assert not any(glob.match(m) for m in misses)
 
 
 

@@ -61,7 +61,7 @@ async def test_save_interval_zero_writes_after_every_write(tmp_path: Path) -> No
     await state.save("a", {"n": 1})
     assert f"{state.keys.prefix}{{state:a}}" in _keys_on_disk(path)
     await state.update("a", {"n": 2})
-    assert _on_disk(path, state, "a") == {"#v": "2", ".n": "2"}
+    assert _on_disk(path, state, "a") == {"#v": "2", "#n": "2", ".n": "2"}  # #n: the size of the value
     await state.backend.close()
 
 
@@ -74,7 +74,7 @@ async def test_periodic_snapshots(tmp_path: Path) -> None:
         if path.exists():
             break
         await asyncio.sleep(0.05)
-    assert _on_disk(path, state, "a") == {"#v": "1", ".n": "1"}
+    assert _on_disk(path, state, "a") == {"#v": "1", "#n": "2", ".n": "1"}
     await state.backend.close()
 
 

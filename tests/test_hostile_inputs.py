@@ -249,13 +249,13 @@ COMMON: list[Any] = [
     "", "x" * 1025, "ünï🚀ḱ", "*?[a]{b}%\\", OVERSIZE,
 ]
 STR_BAD: list[Any] = ["{", "}", "a}{b", "%7B", "%", "\\", "*", "[", "\x00", "a\nb", " ", "🚀" * 300, "latest",
-                      "auto-1", "x" * 1024]
+                      "auto-1", "x" * 1024, "a\ud800"]  # a lone surrogate: not encodable
 NUM_BAD: list[Any] = [-1.5, -INF, -(2**64), "5", 10**30, 0.0001]
 JSON_BAD: list[Any] = [{1: 2}, {"x": _OBJ}, {"x": NAN}, {"x": {1, 2}}, {"big": OVERSIZE}, [NAN], [_OBJ], {"": 1},
-                       {"a": {"b": [_OBJ]}}, {"x": INF}, (1, 2), {"k": b"raw"}]
+                       {"a": {"b": [_OBJ]}}, {"x": INF}, (1, 2), {"k": b"raw"}, {"k\udfff": 1}]
 ITER_BAD: list[Any] = ["abc", [None], [""], ["x" * 1025], [_OBJ], [{"id": ""}], ["a", "a"], [1, 2], [{1: 2}]]
 KWARGS_BAD: list[dict[str, Any]] = [{"last_updated": 1}, {"xx": _OBJ}, {"xx": NAN}, {"xx": {1: 2}},
-                                    {"xx": OVERSIZE}, {"xx": set()}, {"xx": {"big": OVERSIZE}}]
+                                    {"xx": OVERSIZE}, {"xx": set()}, {"xx": {"big": OVERSIZE}}, {"x\ud800": 1}]
 MODEL_FIELD_BAD: list[Any] = ["", "x" * 1025, "ünï🚀*?[]{}%\\", "{", "\x00", -1, NAN, INF, 2**64, {"x": _OBJ},
                               {"x": NAN}, {1: 2}, {"big": OVERSIZE}, _OBJ, OVERSIZE, [_OBJ], None]
 MODEL_VARIANTS_PER_FIELD = 5

@@ -22,6 +22,7 @@ from typing import Any
 from .. import validate
 from ..codec import loads
 from ..errors import InvalidInputError
+from ..patterns import utf8
 from .base import APPROVAL_HISTORY_CAP, INPUT_SUMMARY_CHARS, AgentBase, check_name, check_positive  # noqa: F401
 from .captured import tracking_args
 from .models import ApprovalRecord, StandingDecision, approval_from_doc, workflow_from_doc
@@ -137,6 +138,8 @@ class ActivityTracking(AgentBase):
         changes.update(kwargs)
         args: list[str] = []
         for name, value in changes.items():
+            if not name.isascii():
+                utf8("workflow field name", name)
             args += ["." + name, self._dumps(value, what=f"workflow field {name!r}")]
         reply = await self._write("update_workflow", agent_id, fencing_token, *args)
         return workflow_from_doc(loads(reply))

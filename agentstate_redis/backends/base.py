@@ -22,8 +22,8 @@ from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .. import validate
-from ..codec import DEFAULT_MAX_VALUE_BYTES
-from ..errors import BackendUnavailableError
+from ..codec import DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_VALUE_BYTES, MIN_MAX_EVENT_BYTES
+from ..errors import BackendUnavailableError, InvalidInputError
 from ..keys import Keys
 from ..scripts import TRANSIENT_ERRORS, ScriptLibrary, ScriptRunner
 from .server_checks import check_mode
@@ -56,6 +56,7 @@ class Backend(ABC):
         max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES,
         eviction: str = "warn",
         liveness_timeout: float = DEFAULT_LIVENESS_TIMEOUT,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
     ) -> None:
         if ttl is not None:
             validate.positive_number("ttl", ttl)
@@ -68,7 +69,9 @@ class Backend(ABC):
         self.default_ttl = ttl
         self.events_enabled = events
         self.retry_seconds = retry_seconds
-        self.max_value_bytes = max_value_bytes
+        self.max_value_bytes = validate.integer("max_value_bytes", max_value_bytes)
+        #: Events larger than this are published without their large fields (see lua/lib/core.lua).
+        self.max_event_bytes = validate.integer("max_event_bytes", max_event_bytes, minimum=MIN_MAX_EVENT_BYTES)
         self.db = 0
         self._client: Any = None
         self._runner: ScriptRunner | None = None
@@ -77,6 +80,10 @@ class Backend(ABC):
         self._closed = False
         #: Constants of the Lua library this backend runs (``--@param`` lines; see ScriptLibrary).
         self.script_params: dict[str, int] = {}
+        if max_value_bytes != DEFAULT_MAX_VALUE_BYTES:
+            self.script_params["max_value_bytes"] = max_value_bytes
+        if max_event_bytes != DEFAULT_MAX_EVENT_BYTES:
+            self.script_params["max_event_bytes"] = max_event_bytes
         #: Coalesce concurrent script calls into pipelines (see autopipeline.py); the redis backend turns it on.
         self.autopipeline = False
 
@@ -152,7 +159,12 @@ class Backend(ABC):
         return self._client
 
     async def run(self, script: str, keys: Sequence[str], args: Sequence[Any] = ()) -> Any:
-        """Run one library script (see ``lua/``) and return its reply."""
+        """Run one library script (see ``lua/``) and return its reply.
+
+        Text that cannot be sent (a lone surrogate) is refused with InvalidInputError before
+        anything is sent: encoding it would fail a whole pipelined batch, other callers' included.
+        """
+        _check_sendable(script, keys, args)
         if self._runner is None:
             await self.connect()
         assert self._runner is not None
@@ -198,6 +210,18 @@ class Backend(ABC):
     async def enable_keyspace_events(self) -> bool:
         """Turn on expiry notifications (flags E and x) where CONFIG is permitted."""
         return await enable_expiry_notifications(await self.pubsub_clients())
+
+
+def _check_sendable(script: str, keys: Sequence[str], args: Sequence[Any]) -> None:
+    for group in (keys, args):
+        for item in group:
+            if isinstance(item, str) and not item.isascii():
+                try:
+                    item.encode("utf-8")
+                except UnicodeEncodeError as exc:
+                    raise InvalidInputError(
+                        f"{script}: {item[:60]!r} is not valid Unicode text: {exc.reason} at index {exc.start}"
+                    ) from None
 
 
 async def enable_expiry_notifications(clients: list[Any]) -> bool:

@@ -23,7 +23,8 @@ import orjson
 
 from .. import validate
 from ..errors import InvalidInputError, NotFoundError
-from ..events import ChangeEvent, Subscription
+from ..events import ChangeEvent, GapCallback, Subscription
+from ..subscription import DEFAULT_MAX_PENDING
 from ..keys import validate_id
 from ..manager import BaseManager
 from ..validate import integer
@@ -189,10 +190,14 @@ class KnowledgeStateManager(BaseManager):
 
     # -- events ----------------------------------------------------------------------------------
 
-    def subscribe(self, id_glob: str, callback: Callable[[KnowledgeEvent], Any]) -> Subscription:
+    def subscribe(self, id_glob: str, callback: Callable[[KnowledgeEvent], Any], *, on_gap: GapCallback | None = None,
+                  max_pending: int = DEFAULT_MAX_PENDING) -> Subscription:
         """Call ``callback(KnowledgeEvent)`` for every change, by any process, to matching knowledge bases.
 
-            >>> await kb_state.subscribe("company_*", lambda e: print(e.op, e.version))
+            >>> await kb_state.subscribe("company_*", lambda e: print(e.op, e.version), on_gap=print)
+
+        Events this subscription may have missed reach ``on_gap(Gap)``; fields too large for one
+        event are named in ``event.omitted`` (read them with ``get_indexing_progress``).
         """
         validate.text("id_glob", id_glob, empty=False)
         validate.callback("callback", callback)
@@ -201,7 +206,7 @@ class KnowledgeStateManager(BaseManager):
             return callback(KnowledgeEvent.from_change(event))
 
         self._wrappers[(id_glob, id(callback))] = deliver
-        return self.backend.events.subscribe("kb", id_glob, deliver)
+        return self.backend.events.subscribe("kb", id_glob, deliver, on_gap=on_gap, max_pending=max_pending)
 
     def unsubscribe(self, id_glob: str, callback: Callable[[KnowledgeEvent], Any]) -> None:
         validate.text("id_glob", id_glob, empty=False)

@@ -22,7 +22,9 @@ class SpeechEvent:
     ``op`` is ``create``, ``status``, ``update_stt``, ``update_tts``,
     ``conversation`` (``turns`` holds the transcript entries appended, numbered
     from ``first_turn``), ``end`` (``reason``) or ``expired`` (the session was
-    idle for its idle timeout and is gone; ``version`` is None).
+    idle for its idle timeout and is gone; ``version`` is None). ``omitted`` names the fields
+    left out of an event larger than the backend's ``max_event_bytes`` (with their sizes in
+    bytes): read the session with ``get_conversation_state`` for them.
     """
 
     session_id: str
@@ -34,6 +36,7 @@ class SpeechEvent:
     turn_count: int | None = None
     reason: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
+    omitted: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def from_change(cls, event: ChangeEvent) -> SpeechEvent:
@@ -52,4 +55,5 @@ class SpeechEvent:
             turn_count=d.get("turn_count"),
             reason=loads(reason) if reason else None,
             data=d,
+            omitted=event.omitted,
         )

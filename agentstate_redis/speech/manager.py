@@ -28,7 +28,8 @@ import orjson
 from .. import validate
 from ..codec import loads
 from ..errors import InvalidInputError, NotFoundError
-from ..events import ChangeEvent, Subscription
+from ..events import ChangeEvent, GapCallback, Subscription
+from ..subscription import DEFAULT_MAX_PENDING
 from ..keys import validate_id
 from ..manager import BaseManager
 from ..validate import integer, positive_number
@@ -289,11 +290,15 @@ class SpeechStateManager(BaseManager):
 
     # -- events ----------------------------------------------------------------------------------
 
-    def subscribe(self, id_glob: str, callback: Callable[[SpeechEvent], Any]) -> Subscription:
+    def subscribe(self, id_glob: str, callback: Callable[[SpeechEvent], Any], *, on_gap: GapCallback | None = None,
+                  max_pending: int = DEFAULT_MAX_PENDING) -> Subscription:
         """Call ``callback(SpeechEvent)`` for every change, by any process, to matching sessions,
         including ``op="expired"`` when a session's idle time runs out.
 
-            >>> await speech_state.subscribe("call-*", lambda e: print(e.op, e.turns))
+            >>> await speech_state.subscribe("call-*", lambda e: print(e.op, e.turns), on_gap=print)
+
+        Events this subscription may have missed reach ``on_gap(Gap)``; fields too large for one
+        event are named in ``event.omitted`` (read them with ``get_conversation_state``).
         """
         validate.text("id_glob", id_glob, empty=False)
         validate.callback("callback", callback)
@@ -302,7 +307,7 @@ class SpeechStateManager(BaseManager):
             return callback(SpeechEvent.from_change(event))
 
         self._wrappers[(id_glob, id(callback))] = deliver
-        return self.backend.events.subscribe("speech", id_glob, deliver)
+        return self.backend.events.subscribe("speech", id_glob, deliver, on_gap=on_gap, max_pending=max_pending)
 
     def unsubscribe(self, id_glob: str, callback: Callable[[SpeechEvent], Any]) -> None:
         validate.text("id_glob", id_glob, empty=False)

@@ -39,7 +39,8 @@ from typing import Any
 from .. import validate
 from ..codec import loads
 from ..errors import BackendOutOfMemoryError, InvalidInputError
-from ..events import Callback, Subscription
+from ..events import Callback, GapCallback, Subscription
+from ..subscription import DEFAULT_MAX_PENDING
 from ..keys import EntityKeys, escape_glob, validate_id
 from .models import ToolCacheEntry, server_time
 from .params_hash import hash_parameters
@@ -214,7 +215,8 @@ class CacheMixin:
                 await asyncio.shield(self.backend.run("tools/cache_release", [ck.lock], [token]))
         return loads(encoded)
 
-    def subscribe_cache(self, tool_name: str, callback: Callback) -> Subscription:
+    def subscribe_cache(self, tool_name: str, callback: Callback, *, on_gap: GapCallback | None = None,
+                        max_pending: int = DEFAULT_MAX_PENDING) -> Subscription:
         """Cache events of one tool: ``set``, ``delete`` and ``expired`` (Redis TTL expiry).
 
         ``event.id`` is ``"<tool>:<parameters hash>"``. Await the result to wait until live.
@@ -222,7 +224,8 @@ class CacheMixin:
             >>> await tools.subscribe_cache("search_web", lambda ev: print(ev.op, ev.id))
         """
         validate_id("tool", tool_name)
-        return self.backend.events.subscribe("toolcache", escape_glob(tool_name) + ":*", callback)
+        return self.backend.events.subscribe("toolcache", escape_glob(tool_name) + ":*", callback,
+                                             on_gap=on_gap, max_pending=max_pending)
 
 
 def _entry(pttl: int, h: dict[str, str]) -> ToolCacheEntry | None:

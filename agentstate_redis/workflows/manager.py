@@ -62,7 +62,8 @@ from typing import Any
 from .. import validate
 from ..codec import loads
 from ..errors import InvalidInputError
-from ..events import ChangeEvent, Subscription
+from ..events import ChangeEvent, GapCallback, Subscription
+from ..subscription import DEFAULT_MAX_PENDING
 from ..keys import validate_id
 from ..manager import BaseManager
 from ..validate import integer, milliseconds, name
@@ -515,13 +516,16 @@ class WorkflowStateManager(BaseManager):
 
     # -- events ----------------------------------------------------------------------------------
 
-    def subscribe(self, workflow_id_glob: str, callback: WorkflowCallback) -> Subscription:
+    def subscribe(self, workflow_id_glob: str, callback: WorkflowCallback, *, on_gap: GapCallback | None = None,
+                  max_pending: int = DEFAULT_MAX_PENDING) -> Subscription:
         """Call ``callback(WorkflowEvent)`` for every change to matching workflows, from any process.
 
             >>> sub = wf.subscribe("research_*", lambda ev: print(ev.workflow_id, ev.op, ev.status))
             >>> await sub   # optional: wait until the subscription is live
 
-        Pub/sub is at-most-once: compare ``version`` to spot a gap and re-read with ``get``.
+        Pub/sub is at-most-once: whatever this subscription may have missed (its queue of
+        ``max_pending`` events overflowed, the connection was lost) reaches ``on_gap(Gap)``; re-read
+        with ``get``. Fields too large for one event are left out and named in ``event.omitted``.
         """
         validate.text("workflow_id_glob", workflow_id_glob, empty=False)
         validate.callback("callback", callback)
@@ -530,7 +534,7 @@ class WorkflowStateManager(BaseManager):
             return callback(to_workflow_event(event))
 
         self._wrappers[(workflow_id_glob, id(callback))] = deliver
-        return self.backend.events.subscribe("wf", workflow_id_glob, deliver)
+        return self.backend.events.subscribe("wf", workflow_id_glob, deliver, on_gap=on_gap, max_pending=max_pending)
 
     def unsubscribe(self, workflow_id_glob: str, callback: WorkflowCallback) -> None:
         validate.text("workflow_id_glob", workflow_id_glob, empty=False)
@@ -556,6 +560,7 @@ def to_workflow_event(event: ChangeEvent) -> WorkflowEvent:
         checkpoint_id=d.get("checkpoint"),
         reason=loads(reason) if reason else None,
         timestamp=from_ms(d.get("at")),
+        omitted=event.omitted,
     )
 
 

@@ -121,7 +121,9 @@ class WorkflowEvent(Model):
     for a step that does not change it; a step that finishes or fails the workflow
     has ``status`` completed/failed). ``step_number`` is the step of a ``step`` event
     or the checkpoint's step of ``checkpoint``/``resume_from``; ``checkpoint_id`` is
-    set when a step wrote an automatic checkpoint.
+    set when a step wrote an automatic checkpoint. ``omitted`` names the fields left out of an
+    event larger than the backend's ``max_event_bytes`` (with their sizes in bytes); read the
+    workflow with ``get`` for them.
     """
 
     workflow_id: str
@@ -136,6 +138,7 @@ class WorkflowEvent(Model):
     checkpoint_id: str | None = None
     reason: str | None = None
     timestamp: datetime | None = None
+    omitted: dict[str, int] = Field(default_factory=dict)
 
 
 def from_ms(value: Any) -> datetime | None:

@@ -26,11 +26,49 @@ local function fail(code, details)
   return redis.error_reply('ASR_' .. code .. ' ' .. encode(details))
 end
 
+-- Change events are bounded. Redis drops a subscriber whose output buffer passes its pub/sub
+-- limit (32 MB, or 8 MB for 60 s, by default), so a few events carrying huge values would cut
+-- every subscriber off. An event over EVENT_MAX_BYTES goes out without its large fields: it
+-- keeps key, op, version and every field of at most EVENT_FIELD_KEPT bytes, and says
+-- `truncated = true, omitted = {<field> = <bytes as stored>}`; subscribers read the value.
+local EVENT_MAX_BYTES = 65536 --@param max_event_bytes
+local EVENT_FIELD_KEPT = 1024
+
+-- The bytes of a value's strings (1 for a number or boolean): never more than its JSON.
+local function stored_bytes(value)
+  local kind = type(value)
+  if kind == 'string' then return #value end
+  if kind ~= 'table' then return 1 end
+  local n = 0
+  for _, item in pairs(value) do n = n + stored_bytes(item) end
+  return n
+end
+
+local function bounded_event(event)
+  local small, omitted = {truncated = true}, {}
+  for name, value in pairs(event) do
+    local size = stored_bytes(value)
+    if name == 'key' or name == 'op' or name == 'version' or size <= EVENT_FIELD_KEPT then
+      small[name] = value
+    else
+      omitted[name] = size
+    end
+  end
+  small.omitted = omitted
+  return encode(small)
+end
+
 -- Publish a change event; an empty channel means events are switched off.
 local function publish(channel, event)
-  if channel ~= '' then
-    redis.call('PUBLISH', channel, encode(event))
+  if channel == '' then return end
+  local encoded
+  if stored_bytes(event) <= EVENT_MAX_BYTES then  -- a huge event is never encoded whole
+    encoded = encode(event)
   end
+  if encoded == nil or #encoded > EVENT_MAX_BYTES then
+    encoded = bounded_event(event)
+  end
+  redis.call('PUBLISH', channel, encoded)
 end
 
 -- The next fencing token of an entity whose counter is `field` of hash `key`, as a decimal string.

@@ -28,11 +28,14 @@ if expected ~= '' and tonumber(expected) ~= current then
   return fail('CONFLICT', {kind = 'state', id = key, expected = tonumber(expected), actual = current})
 end
 
+local size = fields_size(6)
+if size > MAX_VALUE_BYTES then return too_large(key, size) end
+
 local version = current + 1
 if current == 0 then
   version = tonumber(redis.call('GET', tomb) or '0') + 1
 end
-local new = {'#v', tostring(version)}
+local new = {'#v', tostring(version), '#n', tostring(size)}
 for i = 6, #ARGV do new[#new + 1] = ARGV[i] end
 redis.call('DEL', data)
 for i = 1, #new, 1000 do  -- chunks keep unpack() under Lua's stack limit

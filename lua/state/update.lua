@@ -32,12 +32,21 @@ if expected ~= '' and tonumber(expected) ~= current then
   return fail('CONFLICT', {kind = 'state', id = key, expected = tonumber(expected), actual = current})
 end
 
+local size = 0  -- of the merged value: stored, less the fields replaced, plus the new ones
+if current > 0 then size = stored_size(data, old) end
+for i = 7, #ARGV, 2 do
+  local before = current > 0 and redis.call('HSTRLEN', data, ARGV[i]) or 0
+  if before > 0 then size = size - (#ARGV[i] - 1) - before end  -- encoded values are never empty
+  size = size + #ARGV[i] - 1 + #ARGV[i + 1]
+end
+if size > MAX_VALUE_BYTES then return too_large(key, size) end
+
 local version = current + 1
 if current == 0 then
   version = tonumber(redis.call('GET', tomb) or '0') + 1
 end
-redis.call('HSET', data, '#v', version, unpack(ARGV, 7, math.min(7 + 997, #ARGV)))
-for i = 7 + 998, #ARGV, 1000 do  -- chunks keep unpack() under Lua's stack limit
+redis.call('HSET', data, '#v', version, '#n', size, unpack(ARGV, 7, math.min(7 + 995, #ARGV)))
+for i = 7 + 996, #ARGV, 1000 do  -- chunks keep unpack() under Lua's stack limit
   redis.call('HSET', data, unpack(ARGV, i, math.min(i + 999, #ARGV)))
 end
 if ttl > 0 then redis.call('PEXPIRE', data, ttl) end
