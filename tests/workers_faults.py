@@ -211,7 +211,7 @@ def subscriber(url: str, prefix: str, pattern: str, stop: Any, ready: Any, final
 async def _subscriber(url: str, prefix: str, pattern: str, stop: Any, ready: Any, final: Any) -> dict[str, Any]:
     backend = fleet_backend(url, prefix)
     state = StateManager(backend=backend)
-    out: dict[str, Any] = {"events": 0, "reconnects": 0, "final_after_reconnects": None}
+    out: dict[str, Any] = {"events": 0, "reconnects": 0, "final_after_reconnects": None, "gaps": {}}
 
     def on_change(key: str, old: Any, new: Any) -> None:
         out["events"] += 1
@@ -222,14 +222,15 @@ async def _subscriber(url: str, prefix: str, pattern: str, stop: Any, ready: Any
     def on_reconnect() -> None:
         out["reconnects"] += 1
 
+    def on_gap(gap: Any) -> None:
+        out["gaps"][gap.reason] = out["gaps"].get(gap.reason, 0) + 1
+
     async with backend:
         backend.events.on_reconnect(on_reconnect)
-        await state.subscribe(pattern, on_change)
+        await state.subscribe(pattern, on_change, on_gap=on_gap)
         ready.put(("subscriber", os.getpid()))
         while not stop.is_set():
             await asyncio.sleep(0.1)
-        # LEAD: after the `events` merge, also report the per-subscription gaps here
-        # (out["gaps"] = ...), so the fleet test can assert that every reconnect reported one.
     return out
 
 
