@@ -27,6 +27,7 @@ from .errors import (
     LeaseError,
     NotFoundError,
     RecoveryError,
+    TLSVerificationError,
     VersionConflictError,
 )
 from .events import ChangeEvent
@@ -85,6 +86,7 @@ __all__ = [
     "StateConfig",
     "StateEntry",
     "StateManager",
+    "TLSVerificationError",
     "VersionConflictError",
     *_LAZY,
 ]

@@ -70,6 +70,15 @@ class BackendUnavailableError(AgentStateError, ConnectionError):
     code = "UNAVAILABLE"
 
 
+class TLSVerificationError(BackendUnavailableError):
+    """The server's TLS certificate failed verification: unknown CA, wrong host name, expired.
+
+    ``reason`` is what the TLS library said, e.g. "unable to get local issuer certificate".
+    """
+
+    code = "TLS"
+
+
 class BackendLockedError(AgentStateError):
     """Another process holds the file backend's lock on this state file."""
 

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+import ssl
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .. import validate
 from ..codec import DEFAULT_MAX_VALUE_BYTES
-from ..errors import BackendUnavailableError
+from ..errors import BackendUnavailableError, TLSVerificationError
 from ..keys import Keys
 from ..scripts import TRANSIENT_ERRORS, ScriptLibrary, ScriptRunner
 
@@ -87,7 +88,7 @@ class Backend(ABC):
                 await client.ping()
             except TRANSIENT_ERRORS as exc:
                 await _close_client(client)
-                raise BackendUnavailableError(f"{self.describe()} is unreachable: {exc}") from exc
+                raise connect_error(self.describe(), exc) from exc
             self._client = client
             self._runner = ScriptRunner(
                 client, ScriptLibrary.default(**self.script_params), retry_seconds=self.retry_seconds, after_write=self._after_write,
@@ -187,6 +188,23 @@ async def enable_expiry_notifications(clients: list[Any]) -> bool:
         except Exception:  # noqa: BLE001 - managed Redis refuses CONFIG in many ways
             ok = False
     return ok
+
+
+def connect_error(where: str, exc: BaseException) -> BackendUnavailableError:
+    """The typed error for a failed first connection, naming the cause when it is TLS."""
+    cause: BaseException | None = exc
+    while cause is not None and not isinstance(cause, ssl.SSLError):
+        cause = cause.__cause__ or cause.__context__
+    if isinstance(cause, ssl.SSLCertVerificationError):
+        reason = cause.verify_message or str(cause)
+        return TLSVerificationError(
+            f"{where}: TLS certificate verification failed ({reason}); pass the CA that signed the "
+            "server's certificate as ?ssl_ca_certs=/path/ca.crt and connect by a name the certificate lists",
+            reason=reason)
+    if isinstance(cause, ssl.SSLError):
+        return BackendUnavailableError(f"{where}: TLS handshake failed ({cause.reason or cause}); "
+                                       "does the server speak TLS on that port?")
+    return BackendUnavailableError(f"{where} is unreachable: {exc}")
 
 
 async def _close_client(client: Any) -> None:
