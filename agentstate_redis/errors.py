@@ -86,7 +86,7 @@ class BackendLockedError(AgentStateError):
 
 
 class AccessDeniedError(AgentStateError):
-    """The Redis ACL user may not touch these keys or channels (NOPERM)."""
+    """The Redis ACL user may not touch these keys or channels (NOPERM), or the server refused its password."""
 
     code = "NOPERM"
 

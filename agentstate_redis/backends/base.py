@@ -21,7 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 from .. import validate
 from ..codec import DEFAULT_MAX_VALUE_BYTES
-from ..errors import BackendUnavailableError, TLSVerificationError
+import redis.exceptions as rx
+
+from ..errors import AccessDeniedError, AgentStateError, BackendUnavailableError, TLSVerificationError
 from ..keys import Keys
 from ..scripts import TRANSIENT_ERRORS, ScriptLibrary, ScriptRunner
 
@@ -190,8 +192,11 @@ async def enable_expiry_notifications(clients: list[Any]) -> bool:
     return ok
 
 
-def connect_error(where: str, exc: BaseException) -> BackendUnavailableError:
-    """The typed error for a failed first connection, naming the cause when it is TLS."""
+def connect_error(where: str, exc: BaseException) -> AgentStateError:
+    """The typed error for a failed first connection, naming the cause: TLS, credentials, or reach."""
+    if isinstance(exc, rx.AuthenticationError):
+        return AccessDeniedError(f"{where} refused the credentials ({str(exc).rstrip('.')}); check the user name and "
+                                 "password in the URL (redis://user:password@host:port/db)")
     cause: BaseException | None = exc
     while cause is not None and not isinstance(cause, ssl.SSLError):
         cause = cause.__cause__ or cause.__context__

@@ -14,9 +14,10 @@ import asyncio
 import logging
 import random
 import socket
+import sys
 from typing import Any
 
-from .common import add_connection_options, backend_from
+from .common import add_connection_options, backend_from, check_access, one_line
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -79,7 +80,7 @@ async def run(args: argparse.Namespace) -> int:
     try:
         seconds = parse_range(args.work_seconds)
     except ValueError as exc:
-        print(f"agentstate worker: {exc}")
+        print(f"agentstate worker: {exc}", file=sys.stderr)
         return 2
     agent_id = args.agent_id or socket.gethostname()
     caps = [c.strip() for c in args.capabilities.split(",") if c.strip()]
@@ -87,7 +88,7 @@ async def run(args: argparse.Namespace) -> int:
     orch = OrchestrationStateManager(backend=backend, lease=args.lease,
                                      sync_interval=max(0.1, min(args.lease / 3, 10.0)))
     try:
-        await backend.connect()
+        await check_access(backend)
         await orch.create_team(args.team, exist_ok=True)
         await orch.register_agent(args.team, AgentCoordinationState(agent_id=agent_id, capabilities=caps))
         print(f"agentstate worker {agent_id}: team {args.team} on {backend.describe()}, "
@@ -96,7 +97,7 @@ async def run(args: argparse.Namespace) -> int:
                                  capabilities=caps or None, lease=args.lease, grace=args.grace,
                                  claim_wait=args.claim_wait, max_tasks=args.max_tasks or None)
     except AgentStateError as exc:
-        print(f"agentstate worker {agent_id}: {exc}", flush=True)
+        print(f"agentstate worker {agent_id}: {one_line(exc)}", file=sys.stderr, flush=True)
         return 1
     finally:
         await backend.close()
