@@ -115,6 +115,30 @@ def server_version(binary: str) -> str:
     return f"{match.group(1).lower()}-server {match.group(2)}"
 
 
+def why_it_exited(output: str) -> str:
+    """The reason in a server's start-up output, as one line.
+
+    Its log's warnings (``# Failed listening on port 6379 (tcp), aborting.``), or the lines of a
+    ``*** FATAL CONFIG FILE ERROR ***`` it printed to stderr.
+    """
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    warnings = [line.split(" # ", 1)[1] for line in lines if " # " in line]
+    warnings = [w for w in warnings if not w.startswith(("Redis version", "Valkey version", "Configuration loaded",
+                                                         "oO0OoO0OoO0Oo", "WARNING Memory overcommit"))]
+    if warnings:
+        return "; ".join(warnings[-2:])
+    return " ".join(lines[-4:]) or "no output"
+
+
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -197,8 +221,9 @@ class EmbeddedRedis:
             while time.monotonic() < deadline:
                 assert self.process is not None
                 if self.process.poll() is not None:
-                    err = self.process.stderr.read().decode() if self.process.stderr else ""
-                    raise BackendUnavailableError(f"{self.binary} exited at start: {err or self._log_tail()}")
+                    err = self.process.stderr.read().decode(errors="replace") if self.process.stderr else ""
+                    raise BackendUnavailableError(
+                        f"{self.binary} exited at start: {why_it_exited(err or self._log_tail())}")
                 try:
                     if client.ping():
                         return
