@@ -49,6 +49,8 @@ async def test_watch_prints_events_as_json_lines(redis_url: str, prefix: str) ->
         "--redis-url", redis_url, "--prefix", prefix, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
     assert proc.stderr is not None
+    notice = await asyncio.wait_for(proc.stderr.readline(), 30)
+    assert notice.startswith(b"# no keys under prefix")  # nothing saved yet: it says so and waits
     assert (await asyncio.wait_for(proc.stderr.readline(), 30)).startswith(b"# watching")
     state = StateManager(backend=RedisBackend(redis_url, key_prefix=prefix))
     await state.save("other", {"x": 1})

@@ -194,12 +194,15 @@ async def enable_expiry_notifications(clients: list[Any]) -> bool:
 
 def connect_error(where: str, exc: BaseException) -> AgentStateError:
     """The typed error for a failed first connection, naming the cause: TLS, credentials, or reach."""
-    if isinstance(exc, rx.AuthenticationError):
+    chain: list[BaseException] = []
+    link: BaseException | None = exc
+    while link is not None and link not in chain:  # redis-py wraps the real cause (unix sockets, TLS)
+        chain.append(link)
+        link = link.__cause__ or link.__context__
+    if any(isinstance(e, rx.AuthenticationError) for e in chain):
         return AccessDeniedError(f"{where} refused the credentials ({str(exc).rstrip('.')}); check the user name and "
                                  "password in the URL (redis://user:password@host:port/db)")
-    cause: BaseException | None = exc
-    while cause is not None and not isinstance(cause, ssl.SSLError):
-        cause = cause.__cause__ or cause.__context__
+    cause = next((e for e in chain if isinstance(e, ssl.SSLError)), None)
     if isinstance(cause, ssl.SSLCertVerificationError):
         reason = cause.verify_message or str(cause)
         return TLSVerificationError(
