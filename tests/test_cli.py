@@ -245,10 +245,12 @@ def test_demo_detects_a_dropped_completion(redis_url: str) -> None:
                         "--redis-url", redis_url, timeout=240)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "FAILED" in result.stdout and "every worker's accepted completions match the queue" in result.stdout
-    # on a server it did not start, the demo removes its own keys and nothing else
+    # on a server it did not start, the demo removes its own keys (it printed their prefix)
     import redis
 
-    assert not list(redis.Redis.from_url(redis_url).scan_iter(match="agentstate-demo:*"))
+    demo_prefix = result.stdout.split("key prefix ", 1)[1].split(" ", 1)[0]
+    assert demo_prefix.startswith("agentstate-demo:") and "removed its" in result.stdout
+    assert not list(redis.Redis.from_url(redis_url).scan_iter(match=demo_prefix + "*"))
 
 
 def test_parser_lists_every_command() -> None:
