@@ -187,13 +187,28 @@ async def test_demo_can_be_followed_and_cleans_up_when_interrupted(redis_url: st
     """The demo prints its key prefix and the watch/inspect commands; they follow the run while it goes.
     Ctrl-C (SIGINT) or SIGTERM mid-run stops the workers, removes every key of the run (and nothing
     else), says it was interrupted, and exits 130."""
-    import redis
-
     bystander = StateManager(backend=RedisBackend(redis_url, key_prefix=prefix))
     await bystander.save("not-the-demos", {"keep": True})
     demo = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "agentstate_redis.cli", "demo", "--no-live", "--workers", "2", "--tasks", "2000",
         "--redis-url", redis_url, cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        await _follow_then_interrupt(demo, redis_url, stop_signal)
+    finally:
+        if demo.returncode is None:  # the test failed midway: let the demo remove its keys, or kill it
+            demo.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(demo.communicate(), 60)
+            except asyncio.TimeoutError:
+                demo.kill()
+                await demo.communicate()
+    assert await bystander.get("not-the-demos") == {"keep": True}
+    await bystander.close()
+
+
+async def _follow_then_interrupt(demo: asyncio.subprocess.Process, redis_url: str, stop_signal: signal.Signals) -> None:
+    import redis
+
     assert demo.stdout is not None
     lines = [(await asyncio.wait_for(demo.stdout.readline(), 60)).decode() for _ in range(4)]
     assert lines[0].startswith("agentstate demo: 2 worker processes, 2000 tasks, on redis://"), lines
@@ -204,7 +219,7 @@ async def test_demo_can_be_followed_and_cleans_up_when_interrupted(redis_url: st
     assert inspect_args == ["inspect", "--redis-url", redis_url, "--prefix", demo_prefix]
 
     watched = await asyncio.to_thread(agentstate, *watch_args, "--kind", "team", "--count", "3", timeout=120)
-    assert watched.returncode == 0 and len(watched.stdout.splitlines()) == 3, watched.stdout + watched.stderr
+    assert watched.returncode == 0 and len(watched.stdout.splitlines()) == 3, watched.stdout + watched.stderr  # --count 3
     deadline = time.monotonic() + 120
     while True:  # interrupt a fleet that is working: some tasks done, most still to do
         followed = await asyncio.to_thread(agentstate, *inspect_args, "--json")
@@ -223,8 +238,6 @@ async def test_demo_can_be_followed_and_cleans_up_when_interrupted(redis_url: st
     assert "Traceback" not in err.decode(), err.decode()
     assert list(raw.scan_iter(match=demo_prefix + "*", count=1000)) == []
     raw.close()
-    assert await bystander.get("not-the-demos") == {"keep": True}
-    await bystander.close()
 
 
 @pytest.mark.slow

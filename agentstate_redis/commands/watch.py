@@ -37,6 +37,8 @@ async def run(args: argparse.Namespace) -> int:
 
     def show(event: ChangeEvent) -> None:
         nonlocal seen
+        if args.count and seen >= args.count:
+            return  # events already dispatched while the command winds down
         line = {"kind": event.kind, "id": event.id, "op": event.op, "version": event.version, **{
             k: v for k, v in event.data.items() if k not in ("key", "op", "version")}}
         sys.stdout.write(orjson.dumps(line).decode() + "\n")
