@@ -16,7 +16,7 @@ from ..keys import escape_glob
 #: Exit status of a command stopped by Ctrl-C or SIGTERM (128 + SIGINT), as shells report it.
 INTERRUPTED = 130
 
-#: How many keys ``prefixes_seen`` looks at to suggest prefixes (bounded: one short SCAN).
+#: At most this many agentstate keys are read to suggest prefixes (the SCAN stops there).
 SAMPLE_KEYS = 2000
 
 
@@ -40,10 +40,13 @@ def backend_from(args: argparse.Namespace) -> RedisBackend:
     return RedisBackend(args.redis_url or default_url(), key_prefix=args.prefix, retry_seconds=2.0)
 
 
-async def check_access(backend: RedisBackend) -> None:
-    """Connect and read one key under the prefix: an unreachable server, a TLS or password failure,
-    and an ACL that refuses the prefix each raise their typed error here, before any output."""
+async def check_access(backend: RedisBackend, *, keys: bool = True) -> None:
+    """Connect and (with ``keys``) read one key under the prefix: an unreachable server, a TLS or
+    password failure, and an ACL that refuses the prefix each raise their typed error here, before
+    any output."""
     await backend.connect()
+    if not keys:
+        return
     prefix = backend.keys.prefix
     try:
         await backend.run("state/get", [backend.keys.state("__agentstate_cli_probe__").base])

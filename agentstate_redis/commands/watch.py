@@ -48,7 +48,7 @@ async def run(args: argparse.Namespace) -> int:
             done.set()
 
     try:
-        await check_access(backend)
+        await check_access(backend, keys=False)  # watching needs the event channels, not the keys
         await check_channel_access(backend)
         if not await has_keys(backend):
             print(f"# {await unknown_prefix_message(backend)}; waiting for events anyway", file=sys.stderr, flush=True)

@@ -70,8 +70,13 @@ class Coordinator:
     async def run(self) -> DemoReport:
         started = time.perf_counter()
         loop = asyncio.get_running_loop()
+        handled = []
         for signum in STOP_SIGNALS:
-            loop.add_signal_handler(signum, self._interrupt)
+            try:
+                loop.add_signal_handler(signum, self._interrupt)
+                handled.append(signum)
+            except (ValueError, RuntimeError, NotImplementedError):  # not the main thread: no handlers
+                pass
         report: DemoReport | None = None
         removed: int | None = None
         failed = True
@@ -84,7 +89,7 @@ class Coordinator:
                 report = await self._run_fleet(started)
             failed = False
         finally:
-            for signum in STOP_SIGNALS:
+            for signum in handled:
                 loop.remove_signal_handler(signum)
             try:
                 removed = await self._cleanup() if self.embedded is None else None
