@@ -30,6 +30,7 @@ from .errors import (
     NotFoundError,
     OutcomeUnknownError,
     RecoveryError,
+    TLSVerificationError,
     VersionConflictError,
 )
 from .events import ChangeEvent, OmittedValue
@@ -95,6 +96,7 @@ __all__ = [
     "StateEntry",
     "StateManager",
     "Subscription",
+    "TLSVerificationError",
     "VersionConflictError",
     *_LAZY,
 ]

@@ -18,6 +18,7 @@ import sys
 from collections.abc import Sequence
 
 from . import commands
+from .commands.common import INTERRUPTED, one_line
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,6 +32,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one subcommand. A failure is one line on stderr and exit 1, never a traceback."""
+    import redis.exceptions
+
+    from .commands.common import CommandError
+    from .errors import AgentStateError
+
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -38,7 +45,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if asyncio.iscoroutine(result):
             result = asyncio.run(result)
     except KeyboardInterrupt:
-        return 130
+        print(f"agentstate {args.command}: interrupted", file=sys.stderr, flush=True)
+        return INTERRUPTED
+    except (AgentStateError, CommandError, redis.exceptions.RedisError, OSError, asyncio.TimeoutError) as exc:
+        print(f"agentstate {args.command}: {one_line(exc)}", file=sys.stderr, flush=True)
+        return 1
     return int(result or 0)
 
 

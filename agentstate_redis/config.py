@@ -2,14 +2,17 @@
 
     >>> StateManager(config=StateConfig(backend="redis", redis_url="redis://localhost:6379", ttl=3600))
     >>> backend, owned = resolve_backend(persistence="redis")   # what every manager does
+    >>> StateConfig(url="redis://...")   # InvalidInputError: unknown setting 'url' (did you mean 'redis_url'?)
 
 Settings not given come from the environment: ``REDIS_URL``, then
 ``redis://localhost:6379/0``. An unknown backend name is an error, never a
-fallback to memory.
+fallback to memory; an unknown setting is an error naming the closest valid one.
 """
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from typing import Any, Literal
 
 from pydantic import Field
@@ -25,8 +28,45 @@ from .model import Model
 BACKEND_NAMES = ("memory", "file", "redis")
 
 
+def closest_name(name: str, valid: Iterable[str]) -> str | None:
+    """The valid name a mistyped or half-remembered one most likely meant, or None.
+
+    >>> closest_name("url", ["redis_url", "ttl"])           # 'redis_url' (a part of it)
+    >>> closest_name("key_prefx", ["key_prefix", "db"])     # 'key_prefix' (a typo)
+    """
+    names = sorted(set(valid))
+    wanted = name.lower().strip("_")
+    if not wanted:
+        return None
+    typo = difflib.get_close_matches(wanted, names, n=1, cutoff=0.75)
+    if typo:
+        return typo[0]
+    parts = [v for v in names if wanted in v or (len(v) > 2 and v in wanted)]
+    if parts:
+        return min(parts, key=lambda v: (abs(len(v) - len(wanted)), v))
+    loose = difflib.get_close_matches(wanted, names, n=1, cutoff=0.6)
+    return loose[0] if loose else None
+
+
+def unknown_settings_error(owner: str, unknown: Iterable[str], valid: Iterable[str]) -> InvalidInputError:
+    """``InvalidInputError`` naming each unknown setting, its closest valid one, and all valid ones."""
+    valid = sorted(set(valid))
+    unknown = list(unknown)
+    named = []
+    for name in unknown:
+        guess = closest_name(name, valid)
+        named.append(f"{name!r} (did you mean {guess!r}?)" if guess else repr(name))
+    word = "setting" if len(unknown) == 1 else "settings"
+    return InvalidInputError(f"{owner}: unknown {word} {', '.join(named)}; valid settings are {', '.join(valid)}",
+                             settings=unknown)
+
+
 class StateConfig(Model):
-    """Backend settings; field names follow the seed document."""
+    """Backend settings; field names follow the seed document.
+
+    An unknown field is an ``InvalidInputError`` that names the closest valid one:
+    ``StateConfig(url=...)`` says "did you mean 'redis_url'?".
+    """
 
     backend: Literal["memory", "file", "redis"] = "memory"
     auto_save: bool = True
@@ -49,6 +89,12 @@ class StateConfig(Model):
     #: evicting default (volatile-lru) and refuse CONFIG SET, and refusing would stop a fleet that works.
     eviction: Literal["warn", "refuse", "ignore"] = "warn"
     max_event_bytes: int = Field(DEFAULT_MAX_EVENT_BYTES, ge=MIN_MAX_EVENT_BYTES)
+
+    def __init__(self, /, **data: Any) -> None:
+        unknown = [k for k in data if k not in type(self).model_fields]
+        if unknown:
+            raise unknown_settings_error("StateConfig", unknown, type(self).model_fields)
+        super().__init__(**data)
 
 
 def make_backend(config: StateConfig) -> Backend:

@@ -114,6 +114,15 @@ class OutcomeUnknownError(AgentStateError):
     code = "OUTCOME_UNKNOWN"
 
 
+class TLSVerificationError(BackendUnavailableError):
+    """The server's TLS certificate failed verification: unknown CA, wrong host name, expired.
+
+    ``reason`` is what the TLS library said, e.g. "unable to get local issuer certificate".
+    """
+
+    code = "TLS"
+
+
 class BackendLockedError(AgentStateError):
     """Another process holds the file backend's lock on this state file."""
 
@@ -121,7 +130,7 @@ class BackendLockedError(AgentStateError):
 
 
 class AccessDeniedError(AgentStateError):
-    """The Redis ACL user may not touch these keys or channels (NOPERM)."""
+    """The Redis ACL user may not touch these keys or channels (NOPERM), or the server refused its password."""
 
     code = "NOPERM"
 

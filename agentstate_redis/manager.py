@@ -10,11 +10,12 @@ Managers built from settings own their backend and close it; managers given a
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from .backends.base import Backend, new_op_id
 from .codec import dumps
-from .config import StateConfig, resolve_backend
+from .config import StateConfig, resolve_backend, unknown_settings_error
 from .events import Callback, GapCallback, Subscription
 from .subscription import DEFAULT_MAX_PENDING
 
@@ -32,9 +33,25 @@ class BaseManager:
         config: StateConfig | None = None,
         **settings: Any,
     ) -> None:
+        unknown = [name for name in settings if name not in StateConfig.model_fields]
+        if unknown:
+            raise unknown_settings_error(type(self).__name__, unknown, self.setting_names())
         self.backend, self._owns_backend = resolve_backend(
             persistence, backend=backend, state_manager=state_manager, config=config, **settings
         )
+
+    @classmethod
+    def setting_names(cls) -> set[str]:
+        """Every keyword this manager takes: its own (``lease=``, ``cache_ttl=``, ...) and StateConfig's."""
+        names = set(StateConfig.model_fields)
+        for klass in cls.__mro__:
+            init = klass.__dict__.get("__init__")
+            if init is None:
+                continue
+            for param in inspect.signature(init).parameters.values():
+                if param.name != "self" and param.kind not in (param.VAR_KEYWORD, param.VAR_POSITIONAL):
+                    names.add(param.name)
+        return names
 
     @property
     def keys(self) -> Any:

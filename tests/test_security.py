@@ -75,12 +75,18 @@ async def test_tenant_acl_user_works_in_its_prefix_and_is_refused_elsewhere(acl_
     assert await a.list_keys() == ["agent:1"]
     assert await a.delete("agent:1")
 
+    # Redis says "this user has no permissions to access one of the keys", Valkey "No permissions to
+    # access a key": our type and the keys it names, and the words both servers share.
     intruder = StateManager(backend=RedisBackend(f"redis://tenant-a:{quote('tenant-a-pw')}@{base}", key_prefix="tenant-b:"))
-    with pytest.raises(AccessDeniedError, match="(?i)no permissions"):
+    with pytest.raises(AccessDeniedError, match="(?i)no permissions") as refused:
         await intruder.save("agent:1", {"stolen": True})
+    assert refused.value.code == "NOPERM" and refused.value.keys[0].startswith("tenant-b:")  # type: ignore[attr-defined]
     with pytest.raises(AccessDeniedError, match="(?i)no permissions"):
         await intruder.get("agent:1")
     await intruder.backend.close()
+    admin = redis.Redis.from_url(acl_server.url)
+    assert list(admin.scan_iter(match="tenant-b:*")) == []
+    admin.close()
     assert seen[:2] == ["agent:1", "agent:1"]
     await a.backend.close()
 
@@ -97,12 +103,12 @@ async def test_rediss_with_a_generated_certificate(tmp_path: Path, prefix: str) 
     args = ["--tls-port", str(port), "--tls-cert-file", str(certs["cert"]), "--tls-key-file", str(certs["key"]),
             "--tls-ca-cert-file", str(certs["ca"]), "--tls-auth-clients", "no"]
     server = EmbeddedRedis(free_port(), extra_args=args, data_dir=tmp_path / "data")
-    server._wait_ready = lambda timeout: _wait_tls(port, certs["ca"], timeout)  # type: ignore[method-assign]
+    server._wait_ready = lambda timeout: _wait_tls(server, port, certs["ca"], timeout)  # type: ignore[method-assign]
     try:
         server.start()
     except AgentStateError as exc:
         if "TLS" in str(exc) or not _tls_supported(binary):
-            pytest.skip(f"{binary} was built without TLS support")
+            pytest.skip(f"{binary} was built without TLS support (tests/test_tls.py covers rediss:// through a proxy)")
         raise
     try:
         url = f"rediss://127.0.0.1:{port}/0?ssl_ca_certs={quote(str(certs['ca']))}"
@@ -118,12 +124,14 @@ async def test_rediss_with_a_generated_certificate(tmp_path: Path, prefix: str) 
         server.cleanup()
 
 
-def _wait_tls(port: int, ca: Path, timeout: float) -> None:
+def _wait_tls(server: EmbeddedRedis, port: int, ca: Path, timeout: float) -> None:
     import time
 
     deadline = time.monotonic() + timeout
     client = redis.Redis(port=port, ssl=True, ssl_ca_certs=str(ca), socket_connect_timeout=0.5)
     while time.monotonic() < deadline:
+        if server.process is not None and server.process.poll() is not None:
+            raise AgentStateError(f"{server.binary} exited at start: {server._log_tail()}")
         try:
             if client.ping():
                 return

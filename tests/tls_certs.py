@@ -20,8 +20,18 @@ def _pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
 
 
-def make_certs(directory: Path) -> dict[str, Path]:
-    """Write ca.crt, server.crt and server.key into ``directory``; return their paths."""
+def _alt_name(name: str) -> x509.GeneralName:
+    try:
+        return x509.IPAddress(ipaddress.ip_address(name))
+    except ValueError:
+        return x509.DNSName(name)
+
+
+def make_certs(directory: Path, names: tuple[str, ...] = ("localhost", "127.0.0.1")) -> dict[str, Path]:
+    """Write ca.crt, server.crt and server.key into ``directory``; return their paths.
+
+    The server certificate is valid for ``names`` (host names and IP addresses).
+    """
     now = dt.datetime.now(dt.timezone.utc)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca = (
@@ -33,11 +43,10 @@ def make_certs(directory: Path) -> dict[str, Path]:
     )
     key = ec.generate_private_key(ec.SECP256R1())
     cert = (
-        x509.CertificateBuilder().subject_name(_name("localhost")).issuer_name(ca.subject)
+        x509.CertificateBuilder().subject_name(_name(names[0])).issuer_name(ca.subject)
         .public_key(key.public_key()).serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName(
-            [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.SubjectAlternativeName([_alt_name(n) for n in names]), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
     paths = {"ca": directory / "ca.crt", "cert": directory / "server.crt", "key": directory / "server.key"}

@@ -17,13 +17,16 @@ from __future__ import annotations
 
 import asyncio
 import os
+import ssl
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+import redis.exceptions as rx
+
 from .. import validate
 from ..codec import DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_VALUE_BYTES, MIN_MAX_EVENT_BYTES
-from ..errors import BackendUnavailableError, InvalidInputError
+from ..errors import AccessDeniedError, AgentStateError, BackendUnavailableError, InvalidInputError, TLSVerificationError
 from ..keys import Keys
 from ..scripts import TRANSIENT_ERRORS, ScriptLibrary, ScriptRunner
 from .server_checks import check_mode
@@ -110,7 +113,7 @@ class Backend(ABC):
                 oom_guard = await self._inspect_server(client)
             except TRANSIENT_ERRORS as exc:
                 await _close_client(client)
-                raise BackendUnavailableError(f"{self.describe()} is unreachable: {exc}") from exc
+                raise connect_error(self.describe(), exc) from exc
             except BaseException:
                 await _close_client(client)
                 raise
@@ -238,6 +241,29 @@ async def enable_expiry_notifications(clients: list[Any]) -> bool:
         except Exception:  # noqa: BLE001 - managed Redis refuses CONFIG in many ways
             ok = False
     return ok
+
+
+def connect_error(where: str, exc: BaseException) -> AgentStateError:
+    """The typed error for a failed first connection, naming the cause: TLS, credentials, or reach."""
+    chain: list[BaseException] = []
+    link: BaseException | None = exc
+    while link is not None and link not in chain:  # redis-py wraps the real cause (unix sockets, TLS)
+        chain.append(link)
+        link = link.__cause__ or link.__context__
+    if any(isinstance(e, rx.AuthenticationError) for e in chain):
+        return AccessDeniedError(f"{where} refused the credentials ({str(exc).rstrip('.')}); check the user name and "
+                                 "password in the URL (redis://user:password@host:port/db)")
+    cause = next((e for e in chain if isinstance(e, ssl.SSLError)), None)
+    if isinstance(cause, ssl.SSLCertVerificationError):
+        reason = cause.verify_message or str(cause)
+        return TLSVerificationError(
+            f"{where}: TLS certificate verification failed ({reason}); pass the CA that signed the "
+            "server's certificate as ?ssl_ca_certs=/path/ca.crt and connect by a name the certificate lists",
+            reason=reason)
+    if isinstance(cause, ssl.SSLError):
+        return BackendUnavailableError(f"{where}: TLS handshake failed ({cause.reason or cause}); "
+                                       "does the server speak TLS on that port?")
+    return BackendUnavailableError(f"{where} is unreachable: {exc}")
 
 
 async def _close_client(client: Any) -> None:

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 import time
 
-from .common import add_connection_options, backend_from
+from .common import add_connection_options, backend_from, check_access, one_line
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -42,13 +43,13 @@ async def run(args: argparse.Namespace) -> int:
     try:
         settings = DemoSettings(tasks=args.tasks, seed=args.seed)
     except ValueError as exc:
-        print(f"agentstate coordinator: {exc}")
+        print(f"agentstate coordinator: {exc}", file=sys.stderr)
         return 2
     backend = backend_from(args)
     orch = OrchestrationStateManager(backend=backend, completed_retention=max(1000, 2 * args.tasks))
     started = time.monotonic()
     try:
-        await backend.connect()
+        await check_access(backend)
         await orch.create_team(args.team, exist_ok=True)
         new = await orch.enqueue_tasks(args.team, make_tasks(settings))
         print(f"agentstate coordinator: {len(new)} of {args.tasks} tasks enqueued to team {args.team} "
@@ -68,7 +69,7 @@ async def run(args: argparse.Namespace) -> int:
             await asyncio.sleep(args.interval)
         dead = [t.id for t in await orch.list_dead(args.team, limit=100)]
     except AgentStateError as exc:
-        print(f"agentstate coordinator: {exc}", flush=True)
+        print(f"agentstate coordinator: {one_line(exc)}", file=sys.stderr, flush=True)
         return 1
     finally:
         await backend.close()

@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 import orjson
 from rich.console import Console
 from rich.table import Table
 
-from .common import add_connection_options, backend_from
+from .common import add_connection_options, backend_from, check_access, require_keys
+
+#: Columns that hold ids: never cut, folded onto more lines on a narrow terminal instead.
+ID_COLUMNS = ("team", "workflow", "agent", "latest_checkpoint")
+#: Width when stdout is not a terminal (a pipe, a file, CI logs): tables take the width they need.
+UNBOUNDED = 100_000
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("inspect", help="print teams, queues, workflows and agents",
                        description="Find every team, workflow and agent under the prefix (SCAN, on every "
-                                   "primary) and print their state as tables, or as JSON with --json.")
+                                   "primary) and print their state as tables, or as JSON with --json. "
+                                   "Exits 1, naming the prefixes in use, when nothing is stored under --prefix.")
     add_connection_options(p)
     p.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
     p.add_argument("--limit", type=int, default=100, help="at most this many entities of each kind (default 100)")
@@ -76,7 +83,10 @@ async def collect(backend: Any, limit: int = 100) -> dict[str, Any]:
 def _table(title: str, rows: list[dict[str, Any]]) -> Table:
     table = Table(title=title, title_justify="left")
     for column in rows[0]:
-        table.add_column(column, justify="left" if column in ("team", "workflow", "agent", "status") else "right")
+        if column in ID_COLUMNS:
+            table.add_column(column, justify="left", overflow="fold")
+        else:
+            table.add_column(column, justify="left" if column == "status" else "right")
     for row in rows:
         table.add_row(*("" if v is None else str(v) for v in row.values()))
     return table
@@ -85,13 +95,15 @@ def _table(title: str, rows: list[dict[str, Any]]) -> Table:
 async def run(args: argparse.Namespace) -> int:
     backend = backend_from(args)
     try:
+        await check_access(backend)
+        await require_keys(backend)
         data = await collect(backend, args.limit)
     finally:
         await backend.close()
     if args.json:
         print(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode())
         return 0
-    console = Console()
+    console = Console() if sys.stdout.isatty() else Console(width=UNBOUNDED)
     console.print(f"[bold]{backend.describe()}[/], prefix {data['prefix']!r}: {data['state_keys']} state keys")
     for title, key in (("Teams and queues", "teams"), ("Workflows", "workflows"), ("Agents", "agents")):
         if data[key]:

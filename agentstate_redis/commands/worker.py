@@ -18,9 +18,10 @@ import contextlib
 import logging
 import random
 import socket
+import sys
 from typing import Any
 
-from .common import add_connection_options, backend_from
+from .common import add_connection_options, backend_from, check_access, one_line
 
 log = logging.getLogger("agentstate_redis.worker")
 
@@ -107,7 +108,7 @@ async def run(args: argparse.Namespace) -> int:
     try:
         seconds = parse_range(args.work_seconds)
     except ValueError as exc:
-        print(f"agentstate worker: {exc}")
+        print(f"agentstate worker: {exc}", file=sys.stderr)
         return 2
     agent_id = args.agent_id or socket.gethostname()
     caps = [c.strip() for c in args.capabilities.split(",") if c.strip()]
@@ -116,7 +117,7 @@ async def run(args: argparse.Namespace) -> int:
                                      sync_interval=max(0.1, min(args.lease / 3, 10.0)))
     stop = asyncio.Event()
     try:
-        await backend.connect()  # unreachable at start, or an eviction policy refused: exit 1
+        await check_access(backend)  # unreachable, refused credentials or ACL, an eviction policy refused: exit 1
         with stop_on_signals(stop):
             joined = await join_team(orch, args.team, agent_id, caps, stop)
         if not joined:
@@ -128,7 +129,7 @@ async def run(args: argparse.Namespace) -> int:
                                  capabilities=caps or None, lease=args.lease, grace=args.grace,
                                  claim_wait=args.claim_wait, max_tasks=args.max_tasks or None, stop=stop)
     except AgentStateError as exc:
-        print(f"agentstate worker {agent_id}: {exc}", flush=True)
+        print(f"agentstate worker {agent_id}: {one_line(exc)}", file=sys.stderr, flush=True)
         return 1
     finally:
         await backend.close()

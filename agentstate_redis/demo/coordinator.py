@@ -8,6 +8,7 @@ import os
 import signal
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from ..backends.redis import RedisBackend
@@ -19,28 +20,38 @@ from .report import DemoReport, collect_report
 from .scenario import POISON_TASK, TEAM, WORKFLOW, DemoSettings, fault_worker, make_tasks, worker_capabilities, worker_name
 from .worker import worker_main
 
+#: Signals that stop the demo the way a finished run ends: workers stopped, keys removed.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
-async def run_demo(settings: DemoSettings) -> DemoReport:
-    """Run the whole scenario; returns the report (``report.ok`` says whether every invariant held)."""
+
+async def run_demo(settings: DemoSettings, announce: Callable[[Coordinator], None] | None = None) -> DemoReport:
+    """Run the whole scenario; returns the report (``report.ok`` says whether every invariant held).
+
+    ``announce(coordinator)`` is called once the server answered and the team is set up, before
+    the workers start (the command prints where to follow the run from there). Ctrl-C or SIGTERM
+    stops the workers and removes the run's keys; the report then says ``interrupted``.
+    """
     server: EmbeddedRedis | None = None
     if not settings.redis_url:
         server = EmbeddedRedis().start()
         settings.redis_url = server.url
     settings.prefix = f"{settings.prefix}{uuid.uuid4().hex[:8]}:"
     try:
-        return await Coordinator(settings, embedded=server).run()
+        return await Coordinator(settings, embedded=server, announce=announce).run()
     finally:
         if server is not None:
             server.cleanup()
 
 
 class Coordinator:
-    def __init__(self, settings: DemoSettings, embedded: EmbeddedRedis | None) -> None:
+    def __init__(self, settings: DemoSettings, embedded: EmbeddedRedis | None,
+                 announce: Callable[[Coordinator], None] | None = None) -> None:
         from ..orchestration import OrchestrationStateManager
         from ..workflows import WorkflowStateManager
 
         self.settings = settings
         self.embedded = embedded
+        self.announce = announce
         self.backend = RedisBackend(settings.redis_url, key_prefix=settings.prefix)
         self.orch = OrchestrationStateManager(
             backend=self.backend, sync_interval=settings.heartbeat, lease=settings.lease, max_attempts=6,
@@ -53,17 +64,64 @@ class Coordinator:
         self.killed_task: str | None = None
         self.paused_for = 0.0
         self.reconciled = 0
+        self.done = 0
+        self.interrupted = asyncio.Event()
 
     async def run(self) -> DemoReport:
-        s = self.settings
         started = time.perf_counter()
-        await self._setup()
+        loop = asyncio.get_running_loop()
+        handled = []
+        for signum in STOP_SIGNALS:
+            try:
+                loop.add_signal_handler(signum, self._interrupt)
+                handled.append(signum)
+            except (ValueError, RuntimeError, NotImplementedError):  # not the main thread: no handlers
+                pass
+        report: DemoReport | None = None
+        removed: int | None = None
+        failed = True
+        try:
+            await self.backend.connect()
+            await self._setup()
+            if self.announce is not None:
+                self.announce(self)
+            if not self.interrupted.is_set():
+                report = await self._run_fleet(started)
+            failed = False
+        finally:
+            for signum in handled:
+                loop.remove_signal_handler(signum)
+            try:
+                removed = await self._cleanup() if self.embedded is None else None
+            except Exception:
+                if not failed:
+                    raise  # otherwise the first error is the one to report
+            await self.backend.close()
+        if report is None:
+            report = DemoReport(interrupted=True, tasks_done=self.done)
+        report.keys_removed = removed
+        return report
+
+    def _interrupt(self) -> None:
+        if self.interrupted.is_set():
+            raise KeyboardInterrupt  # a second Ctrl-C: stop waiting for the cleanup
+        self.interrupted.set()
+
+    async def _run_fleet(self, started: float) -> DemoReport | None:
+        """Start the workers, follow them to the end, stop them; the report, or None if interrupted."""
+        s = self.settings
         ctx = mp.get_context("spawn")
         stop = ctx.Event()
-        for i in range(s.workers):
-            proc = ctx.Process(target=worker_main, args=(s, i, stop), name=worker_name(i), daemon=True)
-            proc.start()
-            self.processes[worker_name(i)] = proc
+        # Workers inherit a blocked SIGINT: Ctrl-C reaches the whole process group, and only the
+        # coordinator may act on it (the workers stop when it sets ``stop``).
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            for i in range(s.workers):
+                proc = ctx.Process(target=worker_main, args=(s, i, stop), name=worker_name(i), daemon=True)
+                proc.start()
+                self.processes[worker_name(i)] = proc
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         view = LiveView(s, enabled=s.live)
         try:
             with view:
@@ -71,12 +129,9 @@ class Coordinator:
         finally:
             stop.set()
             await asyncio.to_thread(self._join)
-        elapsed = time.perf_counter() - started
-        report = await collect_report(self, elapsed)
-        if self.embedded is None:
-            await self._cleanup()
-        await self.backend.close()
-        return report
+        if self.interrupted.is_set():
+            return None
+        return await collect_report(self, time.perf_counter() - started)
 
     async def _setup(self) -> None:
         from ..orchestration import AgentCoordinationState, TeamState
@@ -98,10 +153,10 @@ class Coordinator:
     async def _follow(self, view: LiveView, started: float) -> None:
         s = self.settings
         deadline = started + max(120.0, s.tasks * 0.5)
-        while time.perf_counter() < deadline:
+        while time.perf_counter() < deadline and not self.interrupted.is_set():
             await self.orch.reap(TEAM)
             queue = await self.orch.get_queue_status(TEAM, page_size=1)
-            done = queue.completed_total + queue.dead_count
+            done = self.done = queue.completed_total + queue.dead_count
             alive = sum(1 for p in self.processes.values() if p.is_alive())
             status = (await self.workflows.get_status(WORKFLOW)).value
             view.update(done=done, in_progress=queue.in_progress_count, retries=queue.scheduled_count,
@@ -168,13 +223,15 @@ class Coordinator:
                 proc.kill()
                 proc.join()
 
-    async def _cleanup(self) -> None:
-        """On a server we did not start, remove the demo's keys (and only those)."""
+    async def _cleanup(self) -> int:
+        """On a server we did not start, remove the demo's keys (and only those); how many."""
+        removed = 0
         batch: list[str] = []
         async for key in self.backend.scan(escape_glob(self.settings.prefix) + "*"):
             batch.append(key)
             if len(batch) >= 500:
-                await self.backend.client.unlink(*batch)
+                removed += await self.backend.client.unlink(*batch)
                 batch = []
         if batch:
-            await self.backend.client.unlink(*batch)
+            removed += await self.backend.client.unlink(*batch)
+        return removed

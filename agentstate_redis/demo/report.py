@@ -16,10 +16,16 @@ class DemoReport:
     figures: dict[str, Any] = field(default_factory=dict)
     invariants: dict[str, bool] = field(default_factory=dict)
     details: list[str] = field(default_factory=list)
+    #: Stopped by Ctrl-C or SIGTERM before the fleet finished: no figures, no invariants checked.
+    interrupted: bool = False
+    #: Tasks completed or dead-lettered when the run ended (also when interrupted).
+    tasks_done: int = 0
+    #: Keys removed from a server the demo did not start (None on its own embedded server).
+    keys_removed: int | None = None
 
     @property
     def ok(self) -> bool:
-        return all(self.invariants.values())
+        return not self.interrupted and all(self.invariants.values())
 
     @property
     def failed_invariants(self) -> list[str]:
@@ -76,7 +82,7 @@ async def collect_report(coord: Any, elapsed: float) -> DemoReport:
     for task in completed:
         by_worker.setdefault(task.completed_by or "?", []).append(task.id)
     ops = sum(r["ops"] for r in reports.values() if r)
-    report = DemoReport()
+    report = DemoReport(tasks_done=len(completed) + len(dead))
     report.figures = {
         "workers (one SIGKILLed)": s.workers,
         "tasks": s.tasks,
