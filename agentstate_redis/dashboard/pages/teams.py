@@ -58,7 +58,7 @@ async def team_page(request: Request) -> Response:
     team = await _team(request, team_id)
     tasks = await fleet(request).orch.list_tasks(team_id, queue, offset=offset, limit=PAGE + 1)
     return render(request, "team.html", title=f"Team {team_id}", team=team, team_id=team_id, queue=queue,
-                  queues=QUEUES, counts=counts(team), tasks=tasks[:PAGE], offset=offset, page=PAGE,
+                  label=next(label for name, label, _ in QUEUES if name == queue), queues=QUEUES, counts=counts(team), tasks=tasks[:PAGE], offset=offset, page=PAGE,
                   more=len(tasks) > PAGE, agents=sorted(team.agents.values(), key=lambda a: a.agent_id))
 
 
