@@ -17,7 +17,7 @@ from ..fleet import Fleet
 PAGE = 50
 #: The deepest offset a listing may be paged to. Pending tasks are merged from one sorted set
 #: per capability, so a page at offset N reads N + PAGE ids of each: bounded, but not free.
-MAX_OFFSET = 100_000
+MAX_OFFSET = 10_000
 
 
 def fleet(request: Request) -> Fleet:
