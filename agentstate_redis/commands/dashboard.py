@@ -19,6 +19,7 @@ import socket
 import sys
 
 from .common import CommandError, add_connection_options, backend_from, check_access
+from .watch import check_channel_access
 
 TOKEN_ENV = "AGENTSTATE_DASHBOARD_TOKEN"
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
@@ -40,8 +41,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                    help="allow a non-loopback --host without a token: a proxy in front authenticates every request")
     p.add_argument("--base-path", default="", help="serve under this path, e.g. /ops (default: the root)")
     p.add_argument("--team", action="append", default=[], help="a team to list from the start (repeatable)")
-    p.add_argument("--sweep-interval", type=float, default=60.0,
-                   help="seconds between background SCANs that find teams, agents and tools (0 = never; default 60)")
+    p.add_argument("--sweep-interval", type=float, default=300.0,
+                   help="seconds between background SCANs that find teams, agents and tools (0 = never; default 300)")
     p.add_argument("--offline-after", type=float, default=10.0,
                    help="seconds without a heartbeat after which an agent shows offline (the fleet's setting; default 10)")
     p.set_defaults(run=run)
@@ -95,6 +96,7 @@ async def run(args: argparse.Namespace) -> int:
     sock = None
     try:
         await check_access(backend)
+        await check_channel_access(backend)  # the live feed needs the event channels: one line if refused
         sock = bind(args.host, args.port)
         hosts = None
         if is_loopback(args.host) and token is None:

@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..backends.base import Backend
 from ..errors import AgentStateError, BackendUnavailableError, InvalidInputError, OutcomeUnknownError
+from .directory import DEFAULT_SWEEP_INTERVAL
 from .fleet import Fleet
 from .metrics import metrics
 from .pages import agents as agent_pages
@@ -53,7 +54,7 @@ def create_app(
     teams: Iterable[str] = (),
     agents: Iterable[str] = (),
     tools: Iterable[str] = (),
-    sweep_interval: float = 60.0,
+    sweep_interval: float = DEFAULT_SWEEP_INTERVAL,
     offline_after: float = 10.0,
     **settings: Any,
 ) -> Starlette:
@@ -88,7 +89,7 @@ def metrics_app(
     token: str | None = None,
     teams: Iterable[str] = (),
     tools: Iterable[str] = (),
-    sweep_interval: float = 60.0,
+    sweep_interval: float = DEFAULT_SWEEP_INTERVAL,
     offline_after: float = 10.0,
     **settings: Any,
 ) -> Starlette:

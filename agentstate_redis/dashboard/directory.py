@@ -9,8 +9,8 @@ The library keeps no index of teams, agents or tools (workflows have one:
 ``WorkflowStateManager.list_workflows``), so the dashboard learns their ids three ways:
 ids given by the operator, ids seen in change events (any team, agent or tool event names
 its entity), and a background sweep: one SCAN of the keyspace every ``sweep_interval``
-seconds (0 = never), on every primary, matching only the keys that name an entity once
-(a team's hash, a tool's stats, an agent's approval or usage keys). Pages read the ids
+seconds (300; 0 = never), on every primary, matching only the keys that name an entity once
+(a team's hash, a tool's stats, an agent's few sub-keys). Pages read the ids
 from memory, in order, a page at a time. A sweep is the one place the dashboard scans;
 it runs in the background, never while a page waits.
 """
@@ -32,21 +32,25 @@ log = logging.getLogger(__name__)
 
 KINDS = ("team", "agent", "tool")
 
-#: Sub-keys whose presence means the entity exists: (kind, key suffix after the hash tag).
-#: A team always has its hash (no suffix); a tool its stats; an agent that recorded anything
-#: its tool usage or approvals, and one that only checkpoints its checkpoint index.
-MARKERS = (("team", ""), ("tool", ":stats"), ("agent", ":tools"), ("agent", ":approvals"),
-           ("agent", ":checkpoints"))
+#: One SCAN pattern per kind, after ``<prefix>{<kind>:*}``: the key(s) that mark an entity once or
+#: a few times, never a key per task. A team always has its hash (nothing after the tag); a tool
+#: its stats; an agent that recorded anything has a handful of sub-keys (usage, approvals, ...).
+MARKERS = (("team", ""), ("tool", ":stats"), ("agent", ":*"))
 
 #: Event ids that are not entities (the tool manager's retry channel).
 NOT_ENTITIES = {("tool", "_retries")}
+#: Seconds between sweeps. A sweep of a keyspace of a million keys takes about 3.5 s (three SCANs,
+#: bench/dashboard.py); events keep the ids of active entities fresh in between.
+DEFAULT_SWEEP_INTERVAL = 300.0
+#: Keys the server looks at per SCAN call: each call holds the server for about a millisecond.
+SCAN_COUNT = 1000
 
 
 class Directory:
     """Sorted ids of each kind, fed by configuration, events and a periodic background sweep."""
 
     def __init__(self, backend: Any, *, teams: Iterable[str] = (), agents: Iterable[str] = (),
-                 tools: Iterable[str] = (), sweep_interval: float = 60.0) -> None:
+                 tools: Iterable[str] = (), sweep_interval: float = DEFAULT_SWEEP_INTERVAL) -> None:
         self.backend = backend
         self.sweep_interval = float(sweep_interval)
         self._ids: dict[str, list[str]] = {kind: [] for kind in KINDS}
@@ -92,17 +96,19 @@ class Directory:
             self.add(event.kind, event.id)
 
     async def sweep(self) -> int:
-        """One SCAN for entity marker keys; returns how many ids it found."""
+        """One SCAN per kind for its marker keys; returns how many new ids it found."""
         started = time.monotonic()
         found = 0
         head = escape_glob(self.backend.keys.prefix)
         for kind, suffix in MARKERS:
-            async for key in self.backend.scan(f"{head}{{{kind}:*}}{escape_glob(suffix)}", count=5000):
+            async for key in self.backend.scan(f"{head}{{{kind}:*}}{suffix}", count=SCAN_COUNT):
                 end = key.find("}")  # ids are escaped in keys: the first brace closes the hash tag
                 parsed = self.backend.keys.parse_base(key[:end + 1]) if end > 0 else None
-                if parsed and parsed[0] == kind and key[end + 1:] == suffix:
+                rest = key[end + 1:]
+                if parsed and parsed[0] == kind and (rest == suffix or suffix == ":*" and rest.startswith(":")):
+                    if (kind, parsed[1]) not in self:
+                        found += 1
                     self.add(kind, parsed[1])
-                    found += 1
         self.swept_at = time.time()
         self.sweep_seconds = time.monotonic() - started
         self.sweep_error = None

@@ -14,14 +14,18 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import orjson
 
+from ..errors import AgentStateError
 from ..events import ChangeEvent
 from ..subscription import Gap
+
+log = logging.getLogger(__name__)
 
 #: Entity kinds the feed follows (every kind the managers publish).
 KINDS = ("state", "agent", "wf", "team", "tool", "toolcache", "kb", "speech")
@@ -48,13 +52,22 @@ class Feed:
         self._clients: set[asyncio.Queue[dict[str, Any] | None]] = set()
         self._subs: list[Any] = []
         self.started = False
+        self.error: str | None = None
 
     async def start(self) -> None:
+        """Subscribe; when the subscriptions are not confirmed (an ACL without the event channels, a
+        server that refuses pub/sub), the feed stays off and says why (``error``), and pages still work."""
         hub = self.backend.events
         hub.on_reconnect(self._reconnected)
         self._subs = [hub.subscribe(kind, "*", self._deliver, on_gap=self._gap) for kind in KINDS]
-        for sub in self._subs:
-            await sub
+        try:
+            for sub in self._subs:
+                await sub
+        except (asyncio.TimeoutError, AgentStateError) as exc:
+            self.error = f"the event subscriptions were not confirmed ({type(exc).__name__}: {exc})"
+            log.warning("dashboard live feed off: %s", self.error)
+            await self.close()
+            return
         self.started = True
 
     async def close(self) -> None:

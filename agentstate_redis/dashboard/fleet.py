@@ -17,7 +17,7 @@ from ..config import resolve_backend
 from ..orchestration import OrchestrationStateManager
 from ..tools import ToolStateManager
 from ..workflows import WorkflowStateManager
-from .directory import Directory
+from .directory import DEFAULT_SWEEP_INTERVAL, Directory
 from .feed import Feed
 
 
@@ -37,7 +37,7 @@ class Fleet:
     @classmethod
     def connect(cls, *, redis_url: str | None = None, key_prefix: str = "agentstate:", backend: Backend | None = None,
                 teams: Iterable[str] = (), agents: Iterable[str] = (), tools: Iterable[str] = (),
-                sweep_interval: float = 60.0, offline_after: float = 10.0, live: bool = True,
+                sweep_interval: float = DEFAULT_SWEEP_INTERVAL, offline_after: float = 10.0, live: bool = True,
                 **settings: Any) -> Fleet:
         """Managers on ``backend`` (left open at close) or on a new Redis backend (closed at close).
 

@@ -174,11 +174,6 @@ def csrf_token(request: Request) -> str:
     return str(request.scope.get("state", {}).get("csrf", ""))
 
 
-async def form_value(request: Request, name: str) -> str:
-    value = (await request.form()).get(name)
-    return value if isinstance(value, str) else ""
-
-
 def client_scheme_secure(request: Request) -> bool:
     return request.url.scheme == "https"
 

@@ -14,7 +14,7 @@ from .common import fleet
 async def events_page(request: Request) -> Response:
     f = fleet(request)
     return render(request, "events.html", title="Live events", recent=list(f.feed.recent), rate=f.feed.rate(),
-                  live=f.feed.started)
+                  live=f.feed.started, feed_error=f.feed.error)
 
 
 async def events_stream(request: Request) -> Response:
