@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -358,3 +359,27 @@ def test_the_command_reports_a_port_in_use_in_one_line(redis_url: str) -> None:
         taken.listen(1)
         done = agentstate("--redis-url", redis_url, "--port", str(taken.getsockname()[1]))
     assert done.returncode == 1 and done.stderr.count("\n") == 1 and "cannot listen on 127.0.0.1" in done.stderr
+
+
+@pytest.mark.parametrize("sig, code, said", [(signal.SIGTERM, 0, "stopped"), (signal.SIGINT, 130, "interrupted")])
+def test_the_command_serves_and_stops_on_a_signal_with_a_stream_open(redis_url: str, prefix: str, sig: int, code: int,
+                                                                     said: str) -> None:
+    """SIGTERM stops it with exit 0, Ctrl-C with 130, also while a browser holds the event stream open."""
+    import httpx
+
+    proc = subprocess.Popen([sys.executable, "-m", "agentstate_redis.cli", "dashboard", "--port", "0", "--redis-url",
+                             redis_url, "--prefix", prefix], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.startswith("agentstate dashboard: http://127.0.0.1:") and prefix in line, line
+        url = line.split()[2]
+        assert httpx.get(url + "healthz", timeout=30).json()["ok"] is True
+        with httpx.stream("GET", url + "events/stream", timeout=30) as stream:
+            assert next(stream.iter_lines()) == "retry: 2000"
+            proc.send_signal(sig)
+            _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == code and err.strip() == f"agentstate dashboard: {said}"

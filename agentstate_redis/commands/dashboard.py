@@ -13,12 +13,16 @@ authenticates every request. On loopback without a token, only loopback Host hea
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import ipaddress
 import os
+import signal
 import socket
 import sys
+from collections.abc import Iterator
 
-from .common import CommandError, add_connection_options, backend_from, check_access
+from .common import INTERRUPTED, CommandError, add_connection_options, backend_from, check_access
 from .watch import check_channel_access
 
 TOKEN_ENV = "AGENTSTATE_DASHBOARD_TOKEN"
@@ -94,6 +98,7 @@ async def run(args: argparse.Namespace) -> int:
     base = "/" + args.base_path.strip("/") if args.base_path.strip("/") else ""
     backend = backend_from(args)
     sock = None
+    server = None
     try:
         await check_access(backend)
         await check_channel_access(backend)  # the live feed needs the event channels: one line if refused
@@ -109,11 +114,45 @@ async def run(args: argparse.Namespace) -> int:
         mode = " (read-only)" if args.read_only else ""
         print(f"agentstate dashboard: http://{shown}:{port}{base}/{mode} on {backend.describe()}, "
               f"prefix {args.prefix!r}", flush=True)
+        _Server = _server_class()
         config = uvicorn.Config(served, log_level="warning", lifespan="on", access_log=False)
-        await uvicorn.Server(config).serve(sockets=[sock])
+        server = _Server(config)
+        await server.serve(sockets=[sock])
     finally:
         if sock is not None:
             sock.close()
         await backend.close()
+    if server is not None and signal.SIGINT in server.stopped_by:
+        print("agentstate dashboard: interrupted", file=sys.stderr, flush=True)
+        return INTERRUPTED
     print("agentstate dashboard: stopped", file=sys.stderr, flush=True)
     return 0
+
+
+def _server_class() -> type:
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """uvicorn's server, stopping gracefully on SIGINT/SIGTERM without re-raising the signal
+        afterwards (uvicorn does, which would kill the command before it closes its connection)."""
+
+        stopped_by: list[int]
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            self.stopped_by = []
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, self._stop, sig)
+            try:
+                yield
+            finally:
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    loop.remove_signal_handler(sig)
+
+        def _stop(self, sig: int) -> None:
+            self.stopped_by.append(sig)
+            self.force_exit = self.should_exit  # a second signal: stop without waiting for open streams
+            self.should_exit = True
+
+    return Server

@@ -26,13 +26,12 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..events import ChangeEvent
-from ..keys import escape_glob
 
 log = logging.getLogger(__name__)
 
 KINDS = ("team", "agent", "tool")
 
-#: One SCAN pattern per kind, after ``<prefix>{<kind>:*}``: the key(s) that mark an entity once or
+#: One SCAN pattern per kind, after ``keys.entity_pattern(kind)`` (``<prefix>{<kind>:*}``): the key(s) that mark an entity once or
 #: a few times, never a key per task. A team always has its hash (nothing after the tag); a tool
 #: its stats; an agent that recorded anything has a handful of sub-keys (usage, approvals, ...).
 MARKERS = (("team", ""), ("tool", ":stats"), ("agent", ":*"))
@@ -99,9 +98,8 @@ class Directory:
         """One SCAN per kind for its marker keys; returns how many new ids it found."""
         started = time.monotonic()
         found = 0
-        head = escape_glob(self.backend.keys.prefix)
         for kind, suffix in MARKERS:
-            async for key in self.backend.scan(f"{head}{{{kind}:*}}{suffix}", count=SCAN_COUNT):
+            async for key in self.backend.scan(self.backend.keys.entity_pattern(kind) + suffix, count=SCAN_COUNT):
                 end = key.find("}")  # ids are escaped in keys: the first brace closes the hash tag
                 parsed = self.backend.keys.parse_base(key[:end + 1]) if end > 0 else None
                 rest = key[end + 1:]

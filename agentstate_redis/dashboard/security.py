@@ -121,7 +121,8 @@ class Guard:
 
     def _refuse(self, request: Request, path: str) -> Response:
         if request.method == "GET" and "text/html" in request.headers.get("accept", ""):
-            login = str(request.url_for("login").include_query_params(next=request.url.path))
+            here = request.url.path + ("?" + request.url.query if request.url.query else "")
+            login = str(request.url_for("login").include_query_params(next=here))
             return RedirectResponse(login, status_code=303)
         return PlainTextResponse("a token is required (Authorization: Bearer <token>, or log in)", status_code=401,
                                  headers={"WWW-Authenticate": 'Bearer realm="agentstate dashboard"'})
