@@ -34,6 +34,8 @@ CLIENT_QUEUE = 500
 RECENT = 100
 #: Seconds over which the overview's event rate is measured.
 RATE_WINDOW = 60.0
+#: Items of a list field (the task ids of an enqueue) an event line shows.
+LIST_SHOWN = 5
 #: A comment frame this often keeps proxies from closing an idle stream and finds gone browsers.
 KEEPALIVE_SECONDS = 15.0
 
@@ -134,8 +136,13 @@ def event_line(event: ChangeEvent) -> dict[str, Any]:
     """An event as the feed shows it: kind, id, op, version and the script's small fields."""
     line = {"kind": event.kind, "id": event.id, "op": event.op, "version": event.version, "at": time.time()}
     for key, value in event.data.items():
-        if key not in ("key", "op", "version", "old", "new") and isinstance(value, (str, int, float, bool)):
+        if key in ("key", "op", "version", "old", "new"):
+            continue
+        if isinstance(value, (str, int, float, bool)):
             line[key] = value
+        elif isinstance(value, list) and all(isinstance(v, (str, int, float)) for v in value):
+            shown = ",".join(str(v) for v in value[:LIST_SHOWN])
+            line[key] = shown + (f",… ({len(value)})" if len(value) > LIST_SHOWN else "")
     return line
 
 
