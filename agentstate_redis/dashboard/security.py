@@ -76,7 +76,7 @@ class Security:
 def relative_path(scope: Scope) -> str:
     """The request path below the dashboard's base path (where it is mounted)."""
     path, root = scope.get("path", "/"), scope.get("root_path", "")
-    return path[len(root):] or "/" if root and path.startswith(root) else path
+    return (path[len(root):] or "/") if root and path.startswith(root) else path
 
 
 def cookie_path(scope: Scope) -> str:
