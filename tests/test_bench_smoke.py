@@ -67,3 +67,10 @@ def test_a_clock_that_steps_back_does_not_make_a_negative_rate(monkeypatch: pyte
     assert common.elapsed_since(100.0, 0.3) == 0.3
     monkeypatch.setattr(common.time, "perf_counter", lambda: 100.25)
     assert common.elapsed_since(100.0, 0.3) == 0.25
+
+
+async def test_dashboard(redis_url: str) -> None:
+    from bench import dashboard
+
+    sec = await dashboard.run(redis_url, duration=0.1, repeats=1, tasks=2_000)
+    _check(sec, "team page (first 50 pending) p50", "seeding rate", "/metrics p50")

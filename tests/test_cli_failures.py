@@ -40,6 +40,7 @@ COMMANDS = {
     "worker": ["worker", "--agent-id", "w1"],
     "coordinator": ["coordinator", "--tasks", "10"],
     "demo": ["demo", "--no-live", "--workers", "2", "--tasks", "10"],
+    "dashboard": ["dashboard", "--port", "0"],
 }
 
 

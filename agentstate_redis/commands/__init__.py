@@ -1,5 +1,5 @@
 """One module per ``agentstate`` subcommand; each has ``add_parser(subparsers)``."""
 
-from . import coordinator, demo, health, inspect, server, watch, worker
+from . import coordinator, dashboard, demo, health, inspect, server, watch, worker
 
-ALL = [demo, server, health, inspect, watch, worker, coordinator]
+ALL = [demo, server, health, inspect, watch, worker, coordinator, dashboard]

@@ -1,5 +1,6 @@
 """Team coordination and the team task queue: OrchestrationStateManager and its models."""
 
+from .counters import TeamCounters
 from .manager import OrchestrationStateManager
 from .models import (
     PRIORITIES,
@@ -19,5 +20,6 @@ __all__ = [
     "OrchestrationStateManager",
     "Task",
     "TaskQueueState",
+    "TeamCounters",
     "TeamState",
 ]

@@ -36,8 +36,20 @@ coordinator periodically, or set ``auto_prune_after`` and call ``reap``.
 
 from __future__ import annotations
 
+from .counters import COUNTER_FIELDS, TeamCounters, decode_counters
 from .queue import QueueOps
 
 
 class OrchestrationStateManager(QueueOps):
     """Multi-agent team coordination and the team task queue (see the module docstring)."""
+
+    # -- counters (a read added for the dashboard's /metrics; see counters.py) -----------------
+
+    async def get_team_counters(self, team_id: str) -> TeamCounters:
+        """The team's totals since it was created, counted by the scripts (NotFoundError if unknown).
+
+        ``(await orch.get_team_counters("research_team")).completed_total``
+        """
+        k = self._team(team_id)
+        values = await self.backend.run("orchestration/counters", [k.base], [team_id, *COUNTER_FIELDS])
+        return decode_counters(team_id, [str(v) for v in values])

@@ -1,0 +1,51 @@
+"""What every page uses: the fleet, bounded query parameters, and the answer for a missing entity.
+
+    >>> offset = int_param(request, "offset", 0, maximum=MAX_OFFSET)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse
+
+from ..fleet import Fleet
+
+#: Rows per page of every listing.
+PAGE = 50
+#: The deepest offset a listing may be paged to. Pending tasks are merged from one sorted set
+#: per capability, so a page at offset N reads N + PAGE ids of each: bounded, but not free.
+MAX_OFFSET = 10_000
+
+
+def fleet(request: Request) -> Fleet:
+    return request.app.state.fleet
+
+
+def int_param(request: Request, name: str, default: int, *, minimum: int = 0, maximum: int = MAX_OFFSET) -> int:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise HTTPException(400, f"{name} must be a whole number, got {raw!r}") from None
+    if not minimum <= value <= maximum:
+        raise HTTPException(400, f"{name} must be between {minimum} and {maximum}, got {value}")
+    return value
+
+
+def text_param(request: Request, name: str, *, required: bool = True) -> str:
+    value = request.query_params.get(name, "")
+    if required and not value:
+        raise HTTPException(400, f"the query parameter {name!r} is required")
+    return value
+
+
+def back(request: Request, name: str, *, msg: str = "", err: str = "", **query: Any) -> RedirectResponse:
+    """303 to a page after a write (POST/redirect/GET), with its message shown there."""
+    from ..render import url
+
+    return RedirectResponse(url(request, name, msg=msg or None, err=err or None, **query), status_code=303)

@@ -1,0 +1,135 @@
+"""A team: its queues a page at a time, one task in full, and its dead letters (retry, purge).
+
+    GET  /team?team=T&queue=pending&offset=0
+    GET  /task?team=T&task=X
+    GET  /dead                      every listed team's dead-letter count
+    GET  /dead?team=T&offset=0      a team's dead letters, each with its errors
+    POST /dead/retry  team, task (repeated) or all=1      -> retry_dead
+    POST /dead/purge  team, task (repeated) or all=1      -> purge_dead
+
+QUEUES lists what ``list_tasks`` can page today; a queue the library adds later (delayed,
+waiting, cancelled) is one more entry here, and its count one more key of ``counts``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ...errors import AgentStateError, NotFoundError
+from ...orchestration import Task
+from ..render import render
+from ..security import write_route
+from .common import PAGE, back, fleet, int_param, text_param
+from .overview import team_rows
+
+#: (queue name for list_tasks, label, TaskQueueState count field).
+QUEUES = (("pending", "Pending", "pending_count"), ("in_progress", "In progress", "in_progress_count"),
+          ("retry", "Waiting to retry", "scheduled_count"), ("completed", "Completed", "completed_count"),
+          ("dead", "Dead", "dead_count"))
+#: Task fields shown on the task page when the library has them (slots for features to come).
+OPTIONAL_TASK_FIELDS = ("progress", "logs")
+#: Dead letters retried or purged per script call by "all" (the method loops until none are left).
+BATCH = 500
+
+
+async def _team(request: Request, team_id: str) -> Any:
+    try:
+        return await fleet(request).orch.get_team(team_id)
+    except NotFoundError:
+        raise HTTPException(404, f"team {team_id!r} not found") from None
+
+
+def counts(team: Any) -> dict[str, int]:
+    q = team.task_queue
+    return {name: getattr(q, field) for name, _, field in QUEUES}
+
+
+async def team_page(request: Request) -> Response:
+    team_id = text_param(request, "team")
+    queue = request.query_params.get("queue", "pending")
+    if queue not in {q[0] for q in QUEUES}:
+        raise HTTPException(400, f"queue must be one of {', '.join(q[0] for q in QUEUES)}, got {queue!r}")
+    offset = int_param(request, "offset", 0)
+    team = await _team(request, team_id)
+    tasks = await fleet(request).orch.list_tasks(team_id, queue, offset=offset, limit=PAGE + 1)
+    return render(request, "team.html", title=f"Team {team_id}", team=team, team_id=team_id, queue=queue,
+                  label=next(label for name, label, _ in QUEUES if name == queue), queues=QUEUES, counts=counts(team), tasks=tasks[:PAGE], offset=offset, page=PAGE,
+                  more=len(tasks) > PAGE, agents=sorted(team.agents.values(), key=lambda a: a.agent_id))
+
+
+async def task_page(request: Request) -> Response:
+    team_id, task_id = text_param(request, "team"), text_param(request, "task")
+    try:
+        task = await fleet(request).orch.get_task(team_id, task_id)
+    except NotFoundError as exc:
+        raise HTTPException(404, str(exc)) from None
+    optional = {name: getattr(task, name) for name in OPTIONAL_TASK_FIELDS if name in Task.model_fields}
+    return render(request, "task.html", title=f"Task {task_id}", team_id=team_id, task=task, optional=optional)
+
+
+async def dead_page(request: Request) -> Response:
+    team_id = request.query_params.get("team", "")
+    if not team_id:
+        f = fleet(request)
+        after = request.query_params.get("after") or None
+        ids = f.directory.page("team", after, PAGE)
+        rows = await team_rows(request, ids)
+        return render(request, "dead_teams.html", title="Dead letters", teams=rows,
+                      more=len(ids) == PAGE and ids[-1] or None)
+    offset = int_param(request, "offset", 0)
+    team = await _team(request, team_id)
+    tasks = await fleet(request).orch.list_dead(team_id, offset=offset, limit=PAGE + 1)
+    return render(request, "dead.html", title=f"Dead letters of {team_id}", team_id=team_id,
+                  dead_count=team.task_queue.dead_count, tasks=tasks[:PAGE], offset=offset, page=PAGE,
+                  more=len(tasks) > PAGE)
+
+
+async def _dead_action(request: Request, action: str) -> Response:
+    form = await request.form()
+    team_id = form.get("team")
+    if not isinstance(team_id, str) or not team_id:
+        raise HTTPException(400, "the form field 'team' is required")
+    ids = [t for t in form.getlist("task") if isinstance(t, str) and t]
+    every = form.get("all") == "1"
+    if not ids and not every:
+        return back(request, "dead", team=team_id, err="choose dead letters first")
+    orch = fleet(request).orch
+    method = orch.retry_dead if action == "retry" else orch.purge_dead
+    try:
+        if every:
+            done: list[str] = []
+            while True:
+                batch = await method(team_id, None, limit=BATCH)
+                done += batch
+                if len(batch) < BATCH:
+                    break
+        else:
+            done = await method(team_id, ids, limit=max(len(ids), 1))
+    except AgentStateError as exc:
+        return back(request, "dead", team=team_id, err=str(exc))
+    verb = "retried (back in pending)" if action == "retry" else "purged"
+    return back(request, "dead", team=team_id, msg=f"{len(done)} dead letter{'s' * (len(done) != 1)} {verb}")
+
+
+@write_route
+async def dead_retry(request: Request) -> Response:
+    return await _dead_action(request, "retry")
+
+
+@write_route
+async def dead_purge(request: Request) -> Response:
+    return await _dead_action(request, "purge")
+
+
+routes = [
+    Route("/team", team_page, name="team"),
+    Route("/task", task_page, name="task"),
+    Route("/dead", dead_page, name="dead"),
+    Route("/dead/retry", dead_retry, methods=["POST"], name="dead_retry"),
+    Route("/dead/purge", dead_purge, methods=["POST"], name="dead_purge"),
+]
