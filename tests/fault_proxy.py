@@ -63,6 +63,7 @@ class FaultProxy:
         self._blackhole = False
         self._blackhole_replies = False
         self._refuse = False
+        self._stall_replies = False
         self._lose_acks = 0
         self._cut_replies = 0
         self._links: set[_Link] = set()
@@ -128,6 +129,11 @@ class FaultProxy:
         """Forward requests, drop every reply, close nothing: writes apply, their callers hear nothing."""
         self._blackhole_replies = True
 
+    def stall_replies(self) -> None:
+        """Stop reading replies from the server until ``heal()``: a client that reads nothing (a
+        paused process), so the server's output buffer for it grows once the socket buffers fill."""
+        self._stall_replies = True
+
     def silence_open(self) -> int:
         """Black-hole, for good, every connection open now (new ones forward as usual): a peer
         that went silent behind a middlebox that keeps acknowledging. Returns how many."""
@@ -146,6 +152,7 @@ class FaultProxy:
             self._blackhole = False
             self._blackhole_replies = False
             self._refuse = False
+            self._stall_replies = False
             self._delay = 0.0
             self._lose_acks = 0
             self._cut_replies = 0
@@ -228,6 +235,8 @@ class FaultProxy:
                     upstream: bool) -> None:
         try:
             while True:
+                while self._stall_replies and not upstream:
+                    await asyncio.sleep(0.01)
                 chunk = await source.read(65536)
                 if not chunk:
                     break

@@ -82,21 +82,34 @@ def _small_pubsub_buffers() -> EmbeddedRedis:
 
 
 async def test_a_subscriber_dropped_at_the_output_buffer_limit_reconnects_and_reports_a_gap(prefix: str) -> None:
-    """Redis closes a subscriber whose output buffer passes its pub/sub limit; here one event of
-    2 MiB (events not bounded: max_event_bytes 4 MiB) passes a 256 kB limit. The hub reconnects,
-    reports a "reconnect" gap to the subscription (before: nothing told it, and redis-py's own
-    reconnect ran no hook), runs its hooks, and later events arrive."""
-    with _small_pubsub_buffers() as server:
+    """Redis closes a subscriber whose output buffer passes its pub/sub limit (256 kB here). The
+    subscriber's replies stall (a paused process: nothing read) while events of 2 MiB are published
+    (events not bounded: max_event_bytes 4 MiB) until the server has closed it; then the
+    subscriber reads again. The hub reconnects, reports a "reconnect" gap to the subscription
+    (before: nothing told it, and redis-py's own reconnect ran no hook), runs its hooks, and later
+    events arrive. A stall rather than one big event: Valkey 9 writes a big reply straight out
+    instead of holding it against the limit, so only a client that reads nothing is dropped there."""
+    with _small_pubsub_buffers() as server, FaultProxy.for_url(server.url) as proxy:
         unbounded = 4 * 1024 * 1024
-        subscriber = StateManager(backend=RedisBackend(server.url, key_prefix=prefix, max_event_bytes=unbounded))
+        subscriber = StateManager(backend=RedisBackend(proxy.url, key_prefix=prefix, max_event_bytes=unbounded))
         publisher = StateManager(backend=RedisBackend(server.url, key_prefix=prefix, max_event_bytes=unbounded))
         seen: list[str] = []
         gaps: list[Gap] = []
         hooks: list[int] = []
         subscriber.backend.events.on_reconnect(lambda: hooks.append(1))
         await subscriber.subscribe("*", lambda key, old, new: seen.append(key), on_gap=gaps.append)
-        await publisher.save("big", {"v": "x" * (1024 * 1024)})
-        await publisher.save("big", {"v": "y" * (1024 * 1024)})  # old + new: a 2 MiB event
+        await publisher.save("first", {"n": 0})
+        await eventually(lambda: seen == ["first"], what="the first event")
+
+        raw = publisher.backend.client  # type: ignore[attr-defined]  # the backend's redis-py client
+        proxy.stall_replies()
+        for i in range(64):
+            await publisher.save("big", {"v": str(i % 10) * (1024 * 1024)})  # old + new: a 2 MiB event
+            if not await raw.client_list(_type="pubsub"):
+                break  # the server closed the subscriber's connection
+        else:
+            raise AssertionError("the server never dropped the stalled subscriber")
+        proxy.heal()
         await eventually(lambda: gaps and hooks, timeout=20, what="the gap and the hooks")
         assert gaps[0].reason == "reconnect"
         await publisher.save("small", {"n": 1})
