@@ -46,7 +46,7 @@ class AgentBase(BaseManager):
 
     async def _write(self, script: str, agent_id: str, token: int | None, *args: Any) -> Any:
         keys = self._agent_keys(agent_id)
-        head = [self._op_id(), self.backend.channel("agent", agent_id), agent_id, check_token(token)]
+        head = [*self._head(agent_id), check_token(token)]
         return await self.backend.run(f"agents/{script}", keys, [*head, *args])
 
     async def _read(self, script: str, agent_id: str, *args: Any) -> Any:

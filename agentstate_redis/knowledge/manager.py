@@ -23,7 +23,7 @@ import orjson
 
 from .. import validate
 from ..errors import InvalidInputError, NotFoundError
-from ..events import ChangeEvent, GapCallback, Subscription
+from ..events import GapCallback, Subscription
 from ..subscription import DEFAULT_MAX_PENDING
 from ..keys import validate_id
 from ..manager import BaseManager
@@ -48,7 +48,6 @@ class KnowledgeStateManager(BaseManager):
 
     def __init__(self, persistence: Any = None, **kwargs: Any) -> None:
         super().__init__(persistence, **kwargs)
-        self._wrappers: dict[tuple[str, int], Callable[[ChangeEvent], Any]] = {}
 
     def _run_keys(self, kb_id: str) -> list[str]:
         k = self.keys.kb(kb_id)
@@ -56,7 +55,7 @@ class KnowledgeStateManager(BaseManager):
 
     async def _progress_call(self, script: str, kb_id: str, args: list[Any]) -> IndexingProgress:
         keys = self._run_keys(kb_id)
-        reply = orjson.loads(await self.backend.run(script, keys, [self._op_id(), self.backend.channel("kb", kb_id), kb_id, *args]))
+        reply = orjson.loads(await self.backend.run(script, keys, [*self._head(kb_id), *args]))
         return progress_from_hash(kb_id, reply["progress"], int(reply["now"]))
 
     # -- indexing ------------------------------------------------------------------------------
@@ -134,7 +133,7 @@ class KnowledgeStateManager(BaseManager):
         validate_id("source", source.source_id)
         k = self.keys.kb(source.knowledge_base_id)
         keys = [k.base, k("sources"), k("source:" + source.source_id), k.ops, k.ops_prev]
-        args = [self._op_id(), self.backend.channel("kb", source.knowledge_base_id), source.knowledge_base_id,
+        args = [*self._head(source.knowledge_base_id),
                 source.source_id, *source_fields(source, self._dumps)]
         reply = orjson.loads(await self.backend.run("knowledge/set_source", keys, args))
         return source_from_hash(source.knowledge_base_id, source.source_id, reply["source"])
@@ -199,17 +198,8 @@ class KnowledgeStateManager(BaseManager):
         Events this subscription may have missed reach ``on_gap(Gap)``; fields too large for one
         event are named in ``event.omitted`` (read them with ``get_indexing_progress``).
         """
-        validate.text("id_glob", id_glob, empty=False)
-        validate.callback("callback", callback)
-
-        def deliver(event: ChangeEvent) -> Any:
-            return callback(KnowledgeEvent.from_change(event))
-
-        self._wrappers[(id_glob, id(callback))] = deliver
-        return self.backend.events.subscribe("kb", id_glob, deliver, on_gap=on_gap, max_pending=max_pending)
+        return self._subscribe_typed("id_glob", id_glob, callback, lambda event: callback(KnowledgeEvent.from_change(event)),
+                                     on_gap=on_gap, max_pending=max_pending)
 
     def unsubscribe(self, id_glob: str, callback: Callable[[KnowledgeEvent], Any]) -> None:
-        validate.text("id_glob", id_glob, empty=False)
-        wrapper = self._wrappers.pop((id_glob, id(callback)), None)
-        if wrapper is not None:
-            self.backend.events.unsubscribe("kb", id_glob, wrapper)
+        self._unsubscribe_typed("id_glob", id_glob, callback)

@@ -28,7 +28,7 @@ import orjson
 from .. import validate
 from ..codec import loads
 from ..errors import InvalidInputError, NotFoundError
-from ..events import ChangeEvent, GapCallback, Subscription
+from ..events import GapCallback, Subscription
 from ..subscription import DEFAULT_MAX_PENDING
 from ..keys import validate_id
 from ..manager import BaseManager
@@ -87,7 +87,6 @@ class SpeechStateManager(BaseManager):
         self.idle_timeout = positive_number("idle_timeout", idle_timeout)
         self.transcript_max = integer("transcript_max", transcript_max)
         super().__init__(persistence, **kwargs)
-        self._wrappers: dict[tuple[str, int], Callable[[ChangeEvent], Any]] = {}
 
     def _keys(self, session_id: str) -> list[str]:
         k = self.keys.speech(session_id)
@@ -96,7 +95,7 @@ class SpeechStateManager(BaseManager):
     async def _write(self, script: str, session_id: str, *args: Any) -> Any:
         validate_id("speech", session_id)
         return await self.backend.run(script, self._keys(session_id),
-                                      [self._op_id(), self.backend.channel("speech", session_id), session_id, *args])
+                                      [*self._head(session_id), *args])
 
     def _part_fields(self, state: STTState | TTSState) -> list[str]:
         out: list[str] = []
@@ -300,17 +299,8 @@ class SpeechStateManager(BaseManager):
         Events this subscription may have missed reach ``on_gap(Gap)``; fields too large for one
         event are named in ``event.omitted`` (read them with ``get_conversation_state``).
         """
-        validate.text("id_glob", id_glob, empty=False)
-        validate.callback("callback", callback)
-
-        def deliver(event: ChangeEvent) -> Any:
-            return callback(SpeechEvent.from_change(event))
-
-        self._wrappers[(id_glob, id(callback))] = deliver
-        return self.backend.events.subscribe("speech", id_glob, deliver, on_gap=on_gap, max_pending=max_pending)
+        return self._subscribe_typed("id_glob", id_glob, callback, lambda event: callback(SpeechEvent.from_change(event)),
+                                     on_gap=on_gap, max_pending=max_pending)
 
     def unsubscribe(self, id_glob: str, callback: Callable[[SpeechEvent], Any]) -> None:
-        validate.text("id_glob", id_glob, empty=False)
-        wrapper = self._wrappers.pop((id_glob, id(callback)), None)
-        if wrapper is not None:
-            self.backend.events.unsubscribe("speech", id_glob, wrapper)
+        self._unsubscribe_typed("id_glob", id_glob, callback)

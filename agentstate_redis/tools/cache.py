@@ -99,7 +99,7 @@ class CacheMixin:
         tool_name = ck.tool.ident
         return await self.backend.run(
             "tools/cache_set", [ck.base, ck.lock, *ck.counting],
-            [self._op_id(), self.backend.channel("toolcache", ck.ident), ck.ident, tool_name, params_hash,
+            [*self._head(ck.ident, kind="toolcache"), tool_name, params_hash,
              encoded, self.backend.ttl_ms(self.cache_ttl if ttl is None else ttl), token,
              self.backend.channel("tool", tool_name) if misses else "", misses],
         )
@@ -143,7 +143,7 @@ class CacheMixin:
         if count:
             reply = await self.backend.run(
                 "tools/cache_get", [ck.base, *ck.counting],
-                [self._op_id(), self.backend.channel("tool", tool_name), tool_name],
+                [*self._head(tool_name)],
             )
         else:
             reply = await self.backend.run("tools/cache_peek", [ck.base])
@@ -156,7 +156,7 @@ class CacheMixin:
         ck = self._cache_keys(tool_name, self._hash_of(parameters, parameters_hash))
         reply = await self.backend.run(
             "tools/cache_delete", [ck.base, ck.tool.ops, ck.tool.ops_prev],
-            [self._op_id(), self.backend.channel("toolcache", ck.ident), ck.ident],
+            [*self._head(ck.ident, kind="toolcache")],
         )
         return reply == "1"
 

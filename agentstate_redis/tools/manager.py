@@ -108,7 +108,7 @@ class ToolStateManager(CacheMixin, RetryMixin, BaseManager):
         reply = await self.backend.run(
             "tools/start",
             [k("exec:" + execution.execution_id), k("history"), k("stats"), k("exec:"), k.ops, k.ops_prev],
-            [self._op_id(), self.backend.channel("tool", execution.tool_name), execution.tool_name,
+            [*self._head(execution.tool_name),
              execution.execution_id, execution.status.value, doc, self.history_limit],
         )
         flat = pairs_after_flag(reply)
@@ -132,7 +132,7 @@ class ToolStateManager(CacheMixin, RetryMixin, BaseManager):
         reply = await self.backend.run(
             "tools/finish",
             [k("exec:" + execution_id), k("stats"), k.ops, k.ops_prev],
-            [self._op_id(), self.backend.channel("tool", tool), tool, execution_id, outcome, result, error, dur],
+            [*self._head(tool), execution_id, outcome, result, error, dur],
         )
         return execution_from_hash(pairs(reply))
 

@@ -166,7 +166,6 @@ class WorkflowStateManager(BaseManager):
         self.max_checkpoints = integer("max_checkpoints", max_checkpoints)
         self.history_limit = integer("history_limit", history_limit)
         super().__init__(persistence, **settings)
-        self._wrappers: dict[tuple[str, int], Callable[[ChangeEvent], Any]] = {}
 
     # -- keys ------------------------------------------------------------------------------------
 
@@ -229,7 +228,7 @@ class WorkflowStateManager(BaseManager):
         k = self._k(state.workflow_id)
         interval = self.checkpoint_interval if state.checkpoint_interval is None else state.checkpoint_interval
         args = [
-            self._op_id(), self.backend.channel("wf", state.workflow_id), state.workflow_id, state.status.value,
+            *self._head(state.workflow_id), state.status.value,
             state.total_steps, state.current_step, interval, self._dumps(state.name, what="name"),
             self._dumps(state.metadata, what="metadata"), self.history_limit,
             *self._ctx_args(state.context, "context"),
@@ -298,7 +297,7 @@ class WorkflowStateManager(BaseManager):
             step = StepState.parse(step)
         k = self._k(workflow_id)
         args = [
-            self._op_id(), self.backend.channel("wf", workflow_id), workflow_id, step.step_number,
+            *self._head(workflow_id), step.step_number,
             step.status.value, step.retry, self._dumps(step, what=f"step {step.step_number}"),
             "" if step.error is None else self._dumps(step.error, what="error"),
             self._token(fencing_token), self.history_limit, self.max_checkpoints,
@@ -312,7 +311,7 @@ class WorkflowStateManager(BaseManager):
 
     async def _move(self, script: str, workflow_id: str, *extra: Any, lease: bool = False) -> WorkflowState:
         k = self._k(workflow_id)
-        args = [self._op_id(), self.backend.channel("wf", workflow_id), workflow_id, self.history_limit, *extra]
+        args = [*self._head(workflow_id), self.history_limit, *extra]
         keys = [k.base, k.ops, k.ops_prev, k("ctx"), k("hist")]
         if lease:
             keys.append(k("lease"))
@@ -366,7 +365,7 @@ class WorkflowStateManager(BaseManager):
         k = self._k(wid)
         state = "" if checkpoint.state is None else self._dumps(checkpoint.state, what="checkpoint state")
         args = [
-            self._op_id(), self.backend.channel("wf", wid), wid, checkpoint.checkpoint_id,
+            *self._head(wid), checkpoint.checkpoint_id,
             "" if checkpoint.step is None else checkpoint.step, state,
             "0" if checkpoint.context is None else "1", self.max_checkpoints, self.history_limit,
             self._token(fencing_token), *self._ctx_args(checkpoint.context, "checkpoint context"),
@@ -399,7 +398,7 @@ class WorkflowStateManager(BaseManager):
         """
         name("checkpoint_id", checkpoint_id, max_chars=CHECKPOINT_ID_MAX)
         k = self._k(workflow_id)
-        args = [self._op_id(), self.backend.channel("wf", workflow_id), workflow_id, checkpoint_id, self.history_limit,
+        args = [*self._head(workflow_id), checkpoint_id, self.history_limit,
                 self._token(fencing_token)]
         keys = [k.base, k.ops, k.ops_prev, k("ctx"), k("steps"), k("stepst"), k("hist"), k("cp"), k("cpd"),
                 k("lease")]
@@ -427,7 +426,7 @@ class WorkflowStateManager(BaseManager):
         """
         name("owner", owner)
         k = self._k(workflow_id)
-        args = [self._op_id(), self.backend.channel("wf", workflow_id), workflow_id, owner, self._lease_ms(ttl)]
+        args = [*self._head(workflow_id), owner, self._lease_ms(ttl)]
         return int(await self.backend.run("workflows/lease_acquire", [k.base, k.ops, k.ops_prev, k("lease")], args))
 
     async def renew_lease(self, workflow_id: str, fencing_token: int, ttl: float = 30.0) -> None:
@@ -527,20 +526,11 @@ class WorkflowStateManager(BaseManager):
         ``max_pending`` events overflowed, the connection was lost) reaches ``on_gap(Gap)``; re-read
         with ``get``. Fields too large for one event are left out and named in ``event.omitted``.
         """
-        validate.text("workflow_id_glob", workflow_id_glob, empty=False)
-        validate.callback("callback", callback)
-
-        def deliver(event: ChangeEvent) -> Any:
-            return callback(to_workflow_event(event))
-
-        self._wrappers[(workflow_id_glob, id(callback))] = deliver
-        return self.backend.events.subscribe("wf", workflow_id_glob, deliver, on_gap=on_gap, max_pending=max_pending)
+        return self._subscribe_typed("workflow_id_glob", workflow_id_glob, callback, lambda event: callback(to_workflow_event(event)),
+                                     on_gap=on_gap, max_pending=max_pending)
 
     def unsubscribe(self, workflow_id_glob: str, callback: WorkflowCallback) -> None:
-        validate.text("workflow_id_glob", workflow_id_glob, empty=False)
-        wrapper = self._wrappers.pop((workflow_id_glob, id(callback)), None)
-        if wrapper is not None:
-            self.backend.events.unsubscribe("wf", workflow_id_glob, wrapper)
+        self._unsubscribe_typed("workflow_id_glob", workflow_id_glob, callback)
 
 
 def to_workflow_event(event: ChangeEvent) -> WorkflowEvent:
