@@ -28,9 +28,10 @@ from ..subscription import DEFAULT_MAX_PENDING
 from ..keys import validate_id
 from ..manager import BaseManager
 from ..validate import integer
-from .codec import pairs, progress_from_hash, source_fields, source_from_hash
+from ..decode import pairs, server_time
+from .codec import progress_from_hash, source_fields, source_from_hash
 from .events import KnowledgeEvent
-from .models import IndexingProgress, KnowledgeBaseState, SourceState, SyncStatus, server_time
+from .models import IndexingProgress, KnowledgeBaseState, SourceState, SyncStatus
 
 _MB = 1024 * 1024
 

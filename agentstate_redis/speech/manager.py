@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
-from datetime import datetime, timezone
 from typing import Any
 
 import orjson
 
 from .. import validate
 from ..codec import loads
+from ..decode import pairs, server_time
 from ..errors import InvalidInputError, NotFoundError
 from ..events import GapCallback, Subscription
 from ..subscription import DEFAULT_MAX_PENDING
@@ -44,17 +44,6 @@ from .models import (
 )
 
 _SERVER_FIELDS = {"session_id", "updated_at"}
-
-
-def server_time(ms: str | None) -> datetime | None:
-    """Server milliseconds since the epoch (as the scripts store them) -> aware UTC datetime."""
-    return None if ms in (None, "") else datetime.fromtimestamp(int(float(ms)) / 1000, tz=timezone.utc)
-
-
-def _pairs(flat: Any) -> dict[str, str]:
-    if not flat or isinstance(flat, dict):
-        return {}
-    return {flat[i]: flat[i + 1] for i in range(0, len(flat), 2)}
 
 
 def _enum(cls: type, value: Any, what: str) -> Any:
@@ -170,7 +159,7 @@ class SpeechStateManager(BaseManager):
     async def get_session(self, session_id: str) -> SpeechSession:
         """The session as stored, with ``expires_in`` (seconds until idle expiry). NotFoundError if gone."""
         reply = await self._read(session_id)
-        h = _pairs(reply[1])
+        h = pairs(reply[1])
         pttl = int(reply[0])
         return SpeechSession(
             session_id=session_id,
@@ -194,7 +183,7 @@ class SpeechStateManager(BaseManager):
 
     @staticmethod
     def _part(cls: type, session_id: str, flat: Any) -> Any:
-        h = _pairs(flat)
+        h = pairs(flat)
         data: dict[str, Any] = {name: loads(v) for name, v in h.items() if name != "updated_at"}
         return cls.parse({**data, "session_id": session_id, "updated_at": server_time(h.get("updated_at"))})
 
@@ -275,14 +264,14 @@ class SpeechStateManager(BaseManager):
         limit = self.transcript_max if transcript_limit is None else integer("transcript_limit", transcript_limit,
                                                                              minimum=0)
         reply = await self._read(session_id, limit)
-        h = _pairs(reply[1])
+        h = pairs(reply[1])
         rows = reply[4] if isinstance(reply[4], list) else []
         return VoiceConversationState(
             session_id=session_id,
             turn_count=int(h.get("turns", 0)),
             current_speaker=loads(h["current_speaker"]) if h.get("current_speaker") else None,
-            stt_state=self._part(STTState, session_id, reply[2]) if _pairs(reply[2]) else None,
-            tts_state=self._part(TTSState, session_id, reply[3]) if _pairs(reply[3]) else None,
+            stt_state=self._part(STTState, session_id, reply[2]) if pairs(reply[2]) else None,
+            tts_state=self._part(TTSState, session_id, reply[3]) if pairs(reply[3]) else None,
             transcript=[loads(rows[i + 1]) for i in range(0, len(rows), 2)],
             status=h["status"],
         )

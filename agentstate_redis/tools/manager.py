@@ -33,7 +33,8 @@ from ..manager import BaseManager
 from ..validate import integer, positive_number
 from .cache import CacheMixin
 from .models import ToolExecution, ToolExecutionStatus, ToolStats
-from .records import execution_from_hash, pairs, stats_from_hash
+from ..decode import pairs
+from .records import execution_from_hash, stats_from_hash
 from .retries import RetryMixin
 
 DEFAULT_HISTORY_LIMIT = 1000

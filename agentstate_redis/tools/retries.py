@@ -31,8 +31,9 @@ from .. import validate
 from ..errors import InvalidInputError
 from ..keys import validate_id
 from ..validate import integer
-from .models import RetryState, server_time
-from .records import pairs, retry_from_doc
+from ..decode import local_time, pairs
+from .models import RetryState
+from .records import retry_from_doc
 
 RETRY_CHANNEL_ID = "_retries"
 MAX_DELAY_SECONDS = 10 * 365 * 24 * 3600
@@ -89,7 +90,7 @@ class RetryMixin:
             [self._op_id(), self._retry_channel(), retry_state.execution_id, delay_ms, exhausted, doc,
              self.backend.ttl_ms(self.retry_retention)],
         )
-        return retry_state.model_copy(update={"next_retry_at": server_time(due)})
+        return retry_state.model_copy(update={"next_retry_at": local_time(due)})
 
     async def get_pending_retries(
         self, claim: bool = True, limit: int = 100, *, claim_timeout: float | None = None

@@ -61,6 +61,7 @@ from typing import Any
 
 from .. import validate
 from ..codec import loads
+from ..decode import pairs, server_time
 from ..errors import InvalidInputError
 from ..events import ChangeEvent, GapCallback, Subscription
 from ..subscription import DEFAULT_MAX_PENDING
@@ -76,19 +77,12 @@ from .models import (
     WorkflowEvent,
     WorkflowState,
     WorkflowStatus,
-    from_ms,
 )
 
 log = logging.getLogger("agentstate_redis.workflows")
 
 WorkflowCallback = Callable[[WorkflowEvent], Any]
 _CREATABLE = (WorkflowStatus.PENDING, WorkflowStatus.RUNNING)
-
-
-def _pairs(flat: Any) -> dict[str, str]:
-    if not flat or isinstance(flat, dict):  # cjson encodes an empty table as {}
-        return {}
-    return {flat[i]: flat[i + 1] for i in range(0, len(flat), 2)}
 
 
 def _opt(raw: str | None) -> Any:
@@ -112,18 +106,18 @@ def _decode_state(workflow_id: str, base: dict[str, str], ctx: dict[str, str]) -
         failed_step=int(failed) if failed else None,
         cancel_reason=_opt(base.get("reason")),
         restored_from=base.get("restored_from"),
-        created_at=from_ms(base.get("created")),
-        updated_at=from_ms(base.get("updated")),
-        started_at=from_ms(base.get("started")),
-        finished_at=from_ms(base.get("finished")),
-        restored_at=from_ms(base.get("restored_at")),
+        created_at=server_time(base.get("created")),
+        updated_at=server_time(base.get("updated")),
+        started_at=server_time(base.get("started")),
+        finished_at=server_time(base.get("finished")),
+        restored_at=server_time(base.get("restored_at")),
     )
 
 
 def _decode_checkpoint(workflow_id: str, item: list[str]) -> WorkflowCheckpoint:
     """One checkpoint as the scripts give it: [id, step, at, auto, snapshot, state, key, value, ...]."""
     cp_id, step, at, auto, snap, state = item[:6]
-    ctx = _pairs(item[6:])
+    ctx = pairs(item[6:])
     if state:
         stored_state: Any = loads(state)
         try:
@@ -131,11 +125,11 @@ def _decode_checkpoint(workflow_id: str, item: list[str]) -> WorkflowCheckpoint:
         except InvalidInputError:
             pass  # the caller stored some other dict: return it as it was
     else:
-        snap_fields = _pairs(loads(snap))
+        snap_fields = pairs(loads(snap))
         stored_state = _decode_state(workflow_id, snap_fields, ctx) if snap_fields else None
     return WorkflowCheckpoint.model_construct(
         workflow_id=workflow_id, checkpoint_id=cp_id, step=int(step), state=stored_state,
-        context={key: loads(v) for key, v in ctx.items()}, timestamp=from_ms(at), automatic=auto == "1",
+        context={key: loads(v) for key, v in ctx.items()}, timestamp=server_time(at), automatic=auto == "1",
     )
 
 
@@ -193,7 +187,7 @@ class WorkflowStateManager(BaseManager):
         self, script: str, workflow_id: str, keys: list[str], args: list[Any], *, step: bool = False
     ) -> WorkflowState:
         base, ctx = loads(await self.backend.run(script, keys, args))
-        state = _decode_state(workflow_id, _pairs(base), _pairs(ctx))
+        state = _decode_state(workflow_id, pairs(base), pairs(ctx))
         # A step that leaves a workflow running that was already running (started before this
         # update) cannot change its index entry: skip the second round trip.
         if not (step and state.status == WorkflowStatus.RUNNING and state.started_at != state.updated_at):
@@ -243,7 +237,7 @@ class WorkflowStateManager(BaseManager):
         """
         k = self._k(workflow_id)
         base, ctx = loads(await self.backend.run("workflows/get", [k.base, k("ctx")], [workflow_id]))
-        return _decode_state(workflow_id, _pairs(base), _pairs(ctx))
+        return _decode_state(workflow_id, pairs(base), pairs(ctx))
 
     async def get_status(self, workflow_id: str) -> WorkflowStatus:
         """The workflow's status: ``await wf.get_status("etl")`` -> WorkflowStatus.PAUSED."""
@@ -253,7 +247,7 @@ class WorkflowStateManager(BaseManager):
         """The latest record of each step, by step number: ``await wf.get_steps("etl")``."""
         k = self._k(workflow_id)
         flat = await self.backend.run("workflows/steps", [k.base, k("steps")], [workflow_id])
-        records = _pairs(flat)
+        records = pairs(flat)
         return [StepState.parse(loads(records[n])) for n in sorted(records, key=int)]
 
     async def history(self, workflow_id: str, limit: int = 100) -> list[dict[str, Any]]:
@@ -549,7 +543,7 @@ def to_workflow_event(event: ChangeEvent) -> WorkflowEvent:
         step_status=StepStatus(d["step_status"]) if d.get("step_status") else None,
         checkpoint_id=d.get("checkpoint"),
         reason=loads(reason) if reason else None,
-        timestamp=from_ms(d.get("at")),
+        timestamp=server_time(d.get("at")),
         omitted=event.omitted,
     )
 
