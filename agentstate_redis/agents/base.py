@@ -9,11 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import InvalidInputError
+from .. import validate
 from ..keys import validate_id
 from ..manager import BaseManager
-from ..validate import integer as check_positive  # noqa: F401 - re-exported to the agents modules
-from ..validate import name
 
 #: Approval records kept per agent (the stream's exact MAXLEN; see lua/lib/agents.lua).
 APPROVAL_HISTORY_CAP = 1000
@@ -22,18 +20,6 @@ INPUT_SUMMARY_CHARS = 200
 
 _SUBKEYS = ("lease", "snapshots", "snaporder", "checkpoints", "ckptorder", "approvals",
             "decisions", "tools", "workflow", "recovery")
-
-
-def check_token(token: Any) -> str:
-    if token is None:
-        return ""
-    if isinstance(token, bool) or not isinstance(token, int) or token < 1:
-        raise InvalidInputError(f"fencing_token must be a positive integer from acquire_lease, got {token!r}")
-    return str(token)
-
-
-def check_name(what: str, value: Any) -> str:
-    return name(what, value)
 
 
 class AgentBase(BaseManager):
@@ -46,7 +32,7 @@ class AgentBase(BaseManager):
 
     async def _write(self, script: str, agent_id: str, token: int | None, *args: Any) -> Any:
         keys = self._agent_keys(agent_id)
-        head = [*self._head(agent_id), check_token(token)]
+        head = [*self._head(agent_id), validate.fencing_token(token, optional=True)]
         return await self.backend.run(f"agents/{script}", keys, [*head, *args])
 
     async def _read(self, script: str, agent_id: str, *args: Any) -> Any:

@@ -22,7 +22,7 @@ from typing import Any
 import orjson
 
 from .. import validate
-from ..errors import InvalidInputError, NotFoundError
+from ..errors import NotFoundError
 from ..events import GapCallback, Subscription
 from ..subscription import DEFAULT_MAX_PENDING
 from ..keys import validate_id
@@ -34,12 +34,6 @@ from .events import KnowledgeEvent
 from .models import IndexingProgress, KnowledgeBaseState, SourceState, SyncStatus
 
 _MB = 1024 * 1024
-
-
-def _model(cls: type, value: Any, what: str) -> Any:
-    if not isinstance(value, cls):
-        raise InvalidInputError(f"{what} must be a {cls.__name__}, got {type(value).__name__}")
-    return value
 
 
 class KnowledgeStateManager(BaseManager):
@@ -101,7 +95,7 @@ class KnowledgeStateManager(BaseManager):
         cancelled run does not go back without ``start_indexing``. Server-owned
         fields (times, run, rate, ETA) are ignored.
         """
-        _model(IndexingProgress, progress, "progress")
+        progress = validate.model("progress", IndexingProgress, progress)
         p = progress
         error = "" if p.error is None else self._dumps(p.error, what="error")
         return await self._progress_call("knowledge/set_progress", p.knowledge_base_id, [
@@ -129,7 +123,7 @@ class KnowledgeStateManager(BaseManager):
             ...     source_id="confluence", knowledge_base_id="company_docs",
             ...     sync_status=SyncStatus.SYNCED, documents_synced=250, embeddings_count=1200))
         """
-        _model(SourceState, source, "source")
+        source = validate.model("source", SourceState, source)
         validate_id("kb", source.knowledge_base_id)
         validate_id("source", source.source_id)
         k = self.keys.kb(source.knowledge_base_id)

@@ -54,12 +54,6 @@ def _enum(cls: type, value: Any, what: str) -> Any:
         raise InvalidInputError(f"{what} must be one of {choices}; got {value!r}") from None
 
 
-def _model(cls: type, value: Any, what: str) -> Any:
-    if not isinstance(value, cls):
-        raise InvalidInputError(f"{what} must be a {cls.__name__}, got {type(value).__name__}")
-    return value
-
-
 class SpeechStateManager(BaseManager):
     """Speech session state (see the module docstring).
 
@@ -193,7 +187,7 @@ class SpeechStateManager(BaseManager):
             >>> await speech_state.update_stt_state(STTState(session_id=sid,
             ...     status=TranscriptionStatus.TRANSCRIBING, transcription_progress=0.6))
         """
-        _model(STTState, stt_state, "stt_state")
+        stt_state = validate.model("stt_state", STTState, stt_state)
         return int(await self._write("speech/set_part", stt_state.session_id, "stt", *self._part_fields(stt_state)))
 
     async def get_stt_state(self, session_id: str) -> STTState:
@@ -205,7 +199,7 @@ class SpeechStateManager(BaseManager):
 
             >>> await speech_state.update_tts_state(TTSState(session_id=sid, is_speaking=True))
         """
-        _model(TTSState, tts_state, "tts_state")
+        tts_state = validate.model("tts_state", TTSState, tts_state)
         return int(await self._write("speech/set_part", tts_state.session_id, "tts", *self._part_fields(tts_state)))
 
     async def get_tts_state(self, session_id: str) -> TTSState:
@@ -242,7 +236,7 @@ class SpeechStateManager(BaseManager):
         already stored are appended (so sending it again adds nothing). STT/TTS
         state is replaced when given. ``turn_count`` is counted by the server.
         """
-        _model(VoiceConversationState, state, "state")
+        state = validate.model("state", VoiceConversationState, state)
         result = await self._converse(state.session_id, state.transcript, 0, state.current_speaker,
                                       state.stt_state, state.tts_state)
         return result["turn_count"]

@@ -89,8 +89,7 @@ class ToolStateManager(CacheMixin, RetryMixin, BaseManager):
 
             >>> await tools.start_execution(ToolExecution(execution_id="e1", tool_name="search_web"))
         """
-        if not isinstance(execution, ToolExecution):
-            raise InvalidInputError(f"start_execution takes a ToolExecution, got {type(execution).__name__}")
+        execution = validate.model("execution", ToolExecution, execution)
         if execution.status not in (ToolExecutionStatus.PENDING, ToolExecutionStatus.RUNNING):
             raise InvalidInputError(
                 f"execution {execution.execution_id!r}: start_execution needs status pending or running, "

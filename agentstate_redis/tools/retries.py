@@ -76,8 +76,7 @@ class RetryMixin:
 
             >>> await tools.update_retry_state(RetryState(execution_id="exec_002", attempts=2), delay=30)
         """
-        if not isinstance(retry_state, RetryState):
-            raise InvalidInputError(f"update_retry_state takes a RetryState, got {type(retry_state).__name__}")
+        retry_state = validate.model("retry_state", RetryState, retry_state)
         exhausted = retry_state.exhausted
         delay_ms = 0 if exhausted else round(self._delay_seconds(retry_state, delay) * 1000)
         doc = self._dumps(

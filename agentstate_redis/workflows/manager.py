@@ -67,7 +67,7 @@ from ..events import ChangeEvent, GapCallback, Subscription
 from ..subscription import DEFAULT_MAX_PENDING
 from ..keys import validate_id
 from ..manager import BaseManager
-from ..validate import integer, milliseconds, name
+from ..validate import integer, name
 from .models import (
     CHECKPOINT_ID_MAX,
     MAX_STEPS,
@@ -208,8 +208,7 @@ class WorkflowStateManager(BaseManager):
 
             >>> await wf.create(WorkflowState(workflow_id="etl", total_steps=3, context={"src": "s3"}))
         """
-        if not isinstance(state, WorkflowState):
-            state = WorkflowState.parse(state)
+        state = validate.model("state", WorkflowState, state)
         if state.status not in _CREATABLE:
             raise InvalidInputError(
                 f"workflow {state.workflow_id!r}: create with status pending or running, not {state.status.value!r}"
@@ -287,14 +286,13 @@ class WorkflowStateManager(BaseManager):
         Raises InvalidTransitionError on a paused, cancelled, completed or failed workflow
         (or when moving a done step back), LeaseError when a live lease's token is missing or stale.
         """
-        if not isinstance(step, StepState):
-            step = StepState.parse(step)
+        step = validate.model("step", StepState, step)
         k = self._k(workflow_id)
         args = [
             *self._head(workflow_id), step.step_number,
             step.status.value, step.retry, self._dumps(step, what=f"step {step.step_number}"),
             "" if step.error is None else self._dumps(step.error, what="error"),
-            self._token(fencing_token), self.history_limit, self.max_checkpoints,
+            validate.fencing_token(fencing_token, optional=True), self.history_limit, self.max_checkpoints,
             *self._ctx_args(context, "context"),
         ]
         keys = [k.base, k.ops, k.ops_prev, k("ctx"), k("steps"), k("stepst"), k("hist"), k("cp"), k("cpd"),
@@ -328,7 +326,7 @@ class WorkflowStateManager(BaseManager):
         While a lease is live only its holder may resume: pass ``fencing_token=`` (LeaseError
         without it or with a stale one).
         """
-        return await self._move("workflows/resume", workflow_id, self._token(fencing_token), lease=True)
+        return await self._move("workflows/resume", workflow_id, validate.fencing_token(fencing_token, optional=True), lease=True)
 
     async def cancel(self, workflow_id: str, reason: str | None = None) -> WorkflowState:
         """pending|running|paused -> cancelled (terminal): ``await wf.cancel("etl", reason="user")``.
@@ -348,8 +346,7 @@ class WorkflowStateManager(BaseManager):
 
         An existing checkpoint id raises AlreadyExistsError; ids starting with ``auto-`` are reserved.
         """
-        if not isinstance(checkpoint, WorkflowCheckpoint):
-            checkpoint = WorkflowCheckpoint.parse(checkpoint)
+        checkpoint = validate.model("checkpoint", WorkflowCheckpoint, checkpoint)
         if checkpoint.checkpoint_id.startswith("auto-"):
             raise InvalidInputError(
                 f"checkpoint id {checkpoint.checkpoint_id!r}: ids starting with 'auto-' are reserved "
@@ -362,7 +359,7 @@ class WorkflowStateManager(BaseManager):
             *self._head(wid), checkpoint.checkpoint_id,
             "" if checkpoint.step is None else checkpoint.step, state,
             "0" if checkpoint.context is None else "1", self.max_checkpoints, self.history_limit,
-            self._token(fencing_token), *self._ctx_args(checkpoint.context, "checkpoint context"),
+            validate.fencing_token(fencing_token, optional=True), *self._ctx_args(checkpoint.context, "checkpoint context"),
         ]
         keys = [k.base, k.ops, k.ops_prev, k("ctx"), k("hist"), k("cp"), k("cpd"), k("lease")]
         # One call: the script replies with the checkpoint as stored (a read-back could miss it, capped
@@ -393,22 +390,12 @@ class WorkflowStateManager(BaseManager):
         name("checkpoint_id", checkpoint_id, max_chars=CHECKPOINT_ID_MAX)
         k = self._k(workflow_id)
         args = [*self._head(workflow_id), checkpoint_id, self.history_limit,
-                self._token(fencing_token)]
+                validate.fencing_token(fencing_token, optional=True)]
         keys = [k.base, k.ops, k.ops_prev, k("ctx"), k("steps"), k("stepst"), k("hist"), k("cp"), k("cpd"),
                 k("lease")]
         return await self._write("workflows/resume_from", workflow_id, keys, args)
 
     # -- leases ----------------------------------------------------------------------------------
-
-    @staticmethod
-    def _token(token: int | None) -> str:
-        if token is None:
-            return ""
-        return str(integer("fencing_token", token))
-
-    @staticmethod
-    def _lease_ms(ttl: float) -> int:
-        return milliseconds("lease ttl", ttl)
 
     async def acquire_lease(self, workflow_id: str, owner: str, ttl: float = 30.0) -> int:
         """Become the one worker driving the workflow; returns a fencing token.
@@ -420,19 +407,19 @@ class WorkflowStateManager(BaseManager):
         """
         name("owner", owner)
         k = self._k(workflow_id)
-        args = [*self._head(workflow_id), owner, self._lease_ms(ttl)]
+        args = [*self._head(workflow_id), owner, validate.milliseconds("lease ttl", ttl)]
         return int(await self.backend.run("workflows/lease_acquire", [k.base, k.ops, k.ops_prev, k("lease")], args))
 
     async def renew_lease(self, workflow_id: str, fencing_token: int, ttl: float = 30.0) -> None:
         """Extend the lease held with ``fencing_token`` (LeaseError if it is stale)."""
         k = self._k(workflow_id)
-        args = [workflow_id, str(integer("fencing_token", fencing_token)), self._lease_ms(ttl)]
+        args = [workflow_id, validate.fencing_token(fencing_token), validate.milliseconds("lease ttl", ttl)]
         await self.backend.run("workflows/lease_renew", [k.base, k("lease")], args)
 
     async def release_lease(self, workflow_id: str, fencing_token: int) -> None:
         """Give the lease up (LeaseError if the token is stale)."""
         k = self._k(workflow_id)
-        await self.backend.run("workflows/lease_release", [k.base, k("lease")], [workflow_id, str(integer("fencing_token", fencing_token))])
+        await self.backend.run("workflows/lease_release", [k.base, k("lease")], [workflow_id, validate.fencing_token(fencing_token)])
 
     # -- listing ---------------------------------------------------------------------------------
 
