@@ -12,21 +12,40 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from .backends.base import Backend, new_op_id
 from .codec import dumps
 from .config import StateConfig, resolve_backend, unknown_settings_error
 from . import validate
 from .events import Callback, ChangeEvent, GapCallback, Subscription
+from .keys import validate_id
 from .subscription import DEFAULT_MAX_PENDING
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where a manager's entity lives, declared once per manager and mirrored once by the ``K``
+    table of its Lua library (``lua/lib/<manager>.lua``):
+
+        >>> Layout("speech", "speech", ("stt", "tts", "transcript"))
+
+    ``kind`` is the hash tag (``{speech:<id>}``) and the event kind; ``scripts`` the folder under
+    ``lua/``. Every script of the manager takes the same KEYS in this order: the base hash, the
+    op-id generations (``ops``, ``ops_prev``), then one key per suffix.
+    """
+
+    kind: str
+    scripts: str
+    suffixes: tuple[str, ...]
 
 
 class BaseManager:
     #: The entity kind used in keys and event channels (``keys.entity(kind, id)``).
     kind = ""
-    #: The folder of this manager's scripts under ``lua/`` (``"speech"`` runs ``lua/speech/<verb>.lua``).
-    scripts = ""
+    #: The entity layout of a manager whose scripts all take one set of KEYS (see Layout).
+    layout: ClassVar[Layout | None] = None
 
     def __init__(
         self,
@@ -95,6 +114,29 @@ class BaseManager:
         """
         channel = self.backend.channel(self.kind if kind is None else kind, entity_id)
         return [self._op_id() if op_id is None else op_id, channel, entity_id]
+
+    def _entity_keys(self, entity_id: str) -> list[str]:
+        """The KEYS of every script of this manager for one entity (see Layout)."""
+        layout = self.layout
+        assert layout is not None, f"{type(self).__name__} declares no layout"
+        validate_id(layout.kind, entity_id)
+        k = self.keys.entity(layout.kind, entity_id)
+        return [k.base, k.ops, k.ops_prev, *(k(suffix) for suffix in layout.suffixes)]
+
+    async def _write(self, verb: str, entity_id: str, *args: Any, op_id: str | None = None) -> Any:
+        """Run the write ``lua/<scripts>/<verb>.lua`` on the entity's KEYS with ARGV op id, channel,
+        id (``_head``), then ``args``.
+
+            >>> await self._write("set_part", session_id, "stt", *fields)
+        """
+        assert self.layout is not None, f"{type(self).__name__} declares no layout"
+        return await self.backend.run(f"{self.layout.scripts}/{verb}", self._entity_keys(entity_id),
+                                      [*self._head(entity_id, op_id), *args])
+
+    async def _read(self, verb: str, entity_id: str, *args: Any) -> Any:
+        """Run the read ``lua/<scripts>/<verb>.lua`` on the entity's KEYS with ARGV ``args``."""
+        assert self.layout is not None, f"{type(self).__name__} declares no layout"
+        return await self.backend.run(f"{self.layout.scripts}/{verb}", self._entity_keys(entity_id), list(args))
 
     def _subscribe_typed(self, what: str, id_glob: str, callback: Callable[..., Any],
                          deliver: Callable[[ChangeEvent], Any], *, on_gap: GapCallback | None,

@@ -58,7 +58,8 @@ class ActivityTracking(AgentBase):
         if action not in _ACTIONS:
             raise InvalidInputError(f"action must be one of {_ACTIONS}, got {action!r}")
         summary = summarize_input(tool_input)
-        reply = await self._write("record_approval", agent_id, fencing_token, tool_name, approved, action,
+        token = validate.fencing_token(fencing_token, optional=True)
+        reply = await self._write("record_approval", agent_id, token, tool_name, approved, action,
                                   summary is not None, summary or "")
         return approval_from_doc(reply)
 
@@ -94,7 +95,8 @@ class ActivityTracking(AgentBase):
         """Add ``increment`` (a positive integer) to the tool's count; returns the new count."""
         validate.name("tool_name", tool_name)
         validate.integer("increment", increment)
-        return int(await self._write("record_tool_usage", agent_id, fencing_token, tool_name, increment))
+        token = validate.fencing_token(fencing_token, optional=True)
+        return int(await self._write("record_tool_usage", agent_id, token, tool_name, increment))
 
     async def get_tool_usage_counts(self, agent_id: str) -> dict[str, int]:
         """Tool name -> count (a fresh dict)."""
@@ -141,7 +143,8 @@ class ActivityTracking(AgentBase):
             if not name.isascii():
                 utf8("workflow field name", name)
             args += ["." + name, self._dumps(value, what=f"workflow field {name!r}")]
-        reply = await self._write("update_workflow", agent_id, fencing_token, *args)
+        token = validate.fencing_token(fencing_token, optional=True)
+        reply = await self._write("update_workflow", agent_id, token, *args)
         return workflow_from_doc(loads(reply))
 
     async def restore_tracking(self, agent_id: str, state: Any, *, fencing_token: int | None = None) -> None:
@@ -156,7 +159,8 @@ class ActivityTracking(AgentBase):
             >>> await store.restore_tracking("researcher_01", {"tool_usage_counts": {"Bash": 3}})
         """
         args = tracking_args(state, self._dumps)
-        await self._write("restore_tracking", agent_id, fencing_token, *args)
+        token = validate.fencing_token(fencing_token, optional=True)
+        await self._write("restore_tracking", agent_id, token, *args)
 
     async def get_workflow_state(self, agent_id: str) -> dict[str, Any]:
         """The workflow state (a fresh dict; ``last_updated`` is a datetime); {} if never set."""

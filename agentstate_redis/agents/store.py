@@ -64,7 +64,8 @@ class AgentStateStore(ActivityTracking):
         snapshot = validate.model("snapshot", AgentSnapshot, snapshot)
         validate.name("snapshot_id", snapshot.snapshot_id)
         body = self._dumps(snapshot.model_dump(exclude={"saved_at", "sequence"}), what="snapshot")
-        reply = await self._write("save_snapshot", snapshot.agent_id, fencing_token, snapshot.snapshot_id,
+        token = validate.fencing_token(fencing_token, optional=True)
+        reply = await self._write("save_snapshot", snapshot.agent_id, token, snapshot.snapshot_id,
                                   body[:-1], self.max_snapshots)
         return snapshot_from_doc(stored_doc(body, reply))
 
@@ -77,7 +78,8 @@ class AgentStateStore(ActivityTracking):
     async def delete_snapshot(self, agent_id: str, snapshot_id: str, *, fencing_token: int | None = None) -> bool:
         """Delete one snapshot; True if it existed."""
         validate.name("snapshot_id", snapshot_id)
-        return await self._write("delete_snapshot", agent_id, fencing_token, snapshot_id) == "1"
+        token = validate.fencing_token(fencing_token, optional=True)
+        return await self._write("delete_snapshot", agent_id, token, snapshot_id) == "1"
 
     # -- checkpoints -------------------------------------------------------------------------
 
@@ -96,7 +98,8 @@ class AgentStateStore(ActivityTracking):
         if checkpoint.checkpoint_id == LATEST:
             raise InvalidInputError("checkpoint_id 'latest' is reserved (it names the newest checkpoint)")
         body = self._dumps(checkpoint.caller_fields(), what=f"checkpoint {checkpoint.checkpoint_id!r}")
-        reply = await self._write("save_checkpoint", checkpoint.agent_id, fencing_token, checkpoint.checkpoint_id,
+        token = validate.fencing_token(fencing_token, optional=True)
+        reply = await self._write("save_checkpoint", checkpoint.agent_id, token, checkpoint.checkpoint_id,
                                   checkpoint.step, checkpoint.recoverable, body[:-1],
                                   checkpoint.timestamp is None, self.max_checkpoints)
         return checkpoint_from_doc(stored_doc(body, reply))
@@ -115,13 +118,15 @@ class AgentStateStore(ActivityTracking):
     async def delete_checkpoint(self, agent_id: str, checkpoint_id: str, *, fencing_token: int | None = None) -> bool:
         """Delete one checkpoint; True if it existed."""
         validate.name("checkpoint_id", checkpoint_id)
-        return await self._write("delete_checkpoint", agent_id, fencing_token, checkpoint_id) == "1"
+        token = validate.fencing_token(fencing_token, optional=True)
+        return await self._write("delete_checkpoint", agent_id, token, checkpoint_id) == "1"
 
     async def restore_checkpoint(
         self, agent_id: str, checkpoint_id: str = LATEST, *, fencing_token: int | None = None
     ) -> AgentCheckpoint:
         """Write the checkpoint's approvals, decisions, tool counts and workflow state back (one script)."""
-        reply = await self._write("restore_checkpoint", agent_id, fencing_token, _checkpoint_ref(checkpoint_id))
+        token = validate.fencing_token(fencing_token, optional=True)
+        reply = await self._write("restore_checkpoint", agent_id, token, _checkpoint_ref(checkpoint_id))
         return checkpoint_from_doc(reply)
 
     # -- ownership ---------------------------------------------------------------------------
@@ -132,17 +137,17 @@ class AgentStateStore(ActivityTracking):
         LeaseError if another owner holds a live lease.
         """
         validate.name("owner", owner)
-        return int(await self._write("lease_acquire", agent_id, None, owner, validate.milliseconds("lease ttl", ttl)))
+        return int(await self._write("lease_acquire", agent_id, "", owner, validate.milliseconds("lease ttl", ttl)))
 
     async def renew_lease(self, agent_id: str, fencing_token: int, ttl: float = 30.0) -> None:
         """Extend the lease held with ``fencing_token``; LeaseError if it is stale."""
-        validate.fencing_token(fencing_token)
-        await self._write("lease_renew", agent_id, fencing_token, validate.milliseconds("lease ttl", ttl))
+        token = validate.fencing_token(fencing_token)
+        await self._write("lease_renew", agent_id, token, validate.milliseconds("lease ttl", ttl))
 
     async def release_lease(self, agent_id: str, fencing_token: int) -> None:
         """Give the lease up; LeaseError if the token is stale."""
-        validate.fencing_token(fencing_token)
-        await self._write("lease_release", agent_id, fencing_token)
+        token = validate.fencing_token(fencing_token)
+        await self._write("lease_release", agent_id, token)
 
     # -- whole agent -------------------------------------------------------------------------
 
@@ -151,7 +156,8 @@ class AgentStateStore(ActivityTracking):
 
         The lease (and its fence counter) stays, so a fencing token is never handed out twice.
         """
-        return await self._write("delete", agent_id, fencing_token) == "1"
+        token = validate.fencing_token(fencing_token, optional=True)
+        return await self._write("delete", agent_id, token) == "1"
 
     async def recovery_attempts(self, agent_id: str) -> int:
         """Recovery attempts counted for the agent (see AgentRecoveryManager)."""
@@ -160,9 +166,11 @@ class AgentStateStore(ActivityTracking):
     async def _recover(
         self, agent_id: str, checkpoint_id: str, max_attempts: int, fencing_token: int | None
     ) -> tuple[AgentCheckpoint, int]:
-        reply = orjson.loads(await self._write("recover", agent_id, fencing_token, _checkpoint_ref(checkpoint_id),
+        token = validate.fencing_token(fencing_token, optional=True)
+        reply = orjson.loads(await self._write("recover", agent_id, token, _checkpoint_ref(checkpoint_id),
                                                max_attempts))
         return checkpoint_from_doc(reply["doc"]), int(reply["attempts"])
 
     async def _reset_recovery(self, agent_id: str, fencing_token: int | None) -> None:
-        await self._write("reset_recovery", agent_id, fencing_token)
+        token = validate.fencing_token(fencing_token, optional=True)
+        await self._write("reset_recovery", agent_id, token)

@@ -31,7 +31,7 @@ from ..errors import InvalidInputError, NotFoundError
 from ..events import GapCallback, Subscription
 from ..subscription import DEFAULT_MAX_PENDING
 from ..keys import validate_id
-from ..manager import BaseManager
+from ..manager import BaseManager, Layout
 from ..validate import integer, positive_number
 from .events import SpeechEvent
 from .models import (
@@ -63,6 +63,7 @@ class SpeechStateManager(BaseManager):
     """
 
     kind = "speech"
+    layout = Layout("speech", "speech", ("stt", "tts", "transcript"))
 
     def __init__(
         self, persistence: Any = None, *, idle_timeout: float = 300.0, transcript_max: int = 1000, **kwargs: Any
@@ -71,14 +72,11 @@ class SpeechStateManager(BaseManager):
         self.transcript_max = integer("transcript_max", transcript_max)
         super().__init__(persistence, **kwargs)
 
-    def _keys(self, session_id: str) -> list[str]:
-        k = self.keys.speech(session_id)
-        return [k.base, k("stt"), k("tts"), k("transcript"), k.ops, k.ops_prev]
+    def _session_keys(self, session_id: str) -> list[str]:
+        """The keys that expire with the session (``speech_touch`` in lua/lib/speech.lua): all but the op ids."""
+        base, _ops, _ops_prev, *parts = self._entity_keys(session_id)
+        return [base, *parts]
 
-    async def _write(self, script: str, session_id: str, *args: Any) -> Any:
-        validate_id("speech", session_id)
-        return await self.backend.run(script, self._keys(session_id),
-                                      [*self._head(session_id), *args])
 
     def _part_fields(self, state: STTState | TTSState) -> list[str]:
         out: list[str] = []
@@ -114,7 +112,7 @@ class SpeechStateManager(BaseManager):
             raise InvalidInputError(f"config must be a dict, got {type(config).__name__}")
         if metadata is not None and not isinstance(metadata, Mapping):
             raise InvalidInputError(f"metadata must be a dict, got {type(metadata).__name__}")
-        await self._write("speech/create", sid, max(1, int(idle * 1000)), self._dumps(session_type, what="session_type"),
+        await self._write("create", sid, max(1, int(idle * 1000)), self._dumps(session_type, what="session_type"),
                           mode.value, self._dumps(dict(config or {}), what="config"),
                           self._dumps(dict(metadata or {}), what="metadata"))
         return sid
@@ -129,7 +127,7 @@ class SpeechStateManager(BaseManager):
         new = _enum(AudioSessionStatus, status, "status")
         if new is AudioSessionStatus.ENDED:
             raise InvalidInputError("use end_session(session_id, reason) to end a session")
-        return int(await self._write("speech/status", session_id, new.value))
+        return int(await self._write("status", session_id, new.value))
 
     async def end_session(self, session_id: str, reason: str | None = None) -> bool:
         """End a session: True if this call ended it, False if it had already ended (harmless).
@@ -140,11 +138,10 @@ class SpeechStateManager(BaseManager):
         """
         if reason is not None and not isinstance(reason, str):
             raise InvalidInputError(f"reason must be a string or None, got {type(reason).__name__}")
-        return await self._write("speech/end", session_id, self._dumps(reason, what="reason")) == "1"
+        return await self._write("end", session_id, self._dumps(reason, what="reason")) == "1"
 
-    async def _read(self, session_id: str, transcript_limit: int = 0) -> list[Any]:
-        validate_id("speech", session_id)
-        reply = await self.backend.run("speech/get", self._keys(session_id)[:4], [transcript_limit])
+    async def _get(self, session_id: str, transcript_limit: int = 0) -> list[Any]:
+        reply = await self._read("get", session_id, transcript_limit)
         if not reply[1] or isinstance(reply[1], dict):
             raise NotFoundError(f"speech session {session_id!r} not found (never created, or expired)",
                                 kind="speech", id=session_id)
@@ -152,7 +149,7 @@ class SpeechStateManager(BaseManager):
 
     async def get_session(self, session_id: str) -> SpeechSession:
         """The session as stored, with ``expires_in`` (seconds until idle expiry). NotFoundError if gone."""
-        reply = await self._read(session_id)
+        reply = await self._get(session_id)
         h = pairs(reply[1])
         pttl = int(reply[0])
         return SpeechSession(
@@ -188,11 +185,11 @@ class SpeechStateManager(BaseManager):
             ...     status=TranscriptionStatus.TRANSCRIBING, transcription_progress=0.6))
         """
         stt_state = validate.model("stt_state", STTState, stt_state)
-        return int(await self._write("speech/set_part", stt_state.session_id, "stt", *self._part_fields(stt_state)))
+        return int(await self._write("set_part", stt_state.session_id, "stt", *self._part_fields(stt_state)))
 
     async def get_stt_state(self, session_id: str) -> STTState:
         """The session's STT state (defaults if none was set yet). NotFoundError if the session is gone."""
-        return self._part(STTState, session_id, (await self._read(session_id))[2])
+        return self._part(STTState, session_id, (await self._get(session_id))[2])
 
     async def update_tts_state(self, tts_state: TTSState) -> int:
         """Replace the session's TTS state; returns the session's new version.
@@ -200,11 +197,11 @@ class SpeechStateManager(BaseManager):
             >>> await speech_state.update_tts_state(TTSState(session_id=sid, is_speaking=True))
         """
         tts_state = validate.model("tts_state", TTSState, tts_state)
-        return int(await self._write("speech/set_part", tts_state.session_id, "tts", *self._part_fields(tts_state)))
+        return int(await self._write("set_part", tts_state.session_id, "tts", *self._part_fields(tts_state)))
 
     async def get_tts_state(self, session_id: str) -> TTSState:
         """The session's TTS state (defaults if none was set yet). NotFoundError if the session is gone."""
-        return self._part(TTSState, session_id, (await self._read(session_id))[3])
+        return self._part(TTSState, session_id, (await self._get(session_id))[3])
 
     # -- the conversation ------------------------------------------------------------------------
 
@@ -219,7 +216,7 @@ class SpeechStateManager(BaseManager):
         tts_fields = self._part_fields(tts) if tts is not None else []
         encoded = [self._dumps(e, what=f"transcript entry {i}") for i, e in enumerate(entries)]
         reply = await self._write(
-            "speech/converse", session_id, "" if speaker is None else self._dumps(speaker, what="current_speaker"),
+            "converse", session_id, "" if speaker is None else self._dumps(speaker, what="current_speaker"),
             self.transcript_max, "" if first is None else first, len(stt_fields), len(tts_fields),
             *stt_fields, *tts_fields, *encoded,
         )
@@ -257,7 +254,7 @@ class SpeechStateManager(BaseManager):
         """The conversation with the last ``transcript_limit`` entries (default: all that are kept)."""
         limit = self.transcript_max if transcript_limit is None else integer("transcript_limit", transcript_limit,
                                                                              minimum=0)
-        reply = await self._read(session_id, limit)
+        reply = await self._get(session_id, limit)
         h = pairs(reply[1])
         rows = reply[4] if isinstance(reply[4], list) else []
         return VoiceConversationState(

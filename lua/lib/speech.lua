@@ -1,0 +1,13 @@
+-- Speech helpers, pasted in by `--@include lib/speech.lua` (after lib/core.lua).
+-- Every speech script takes the same 6 KEYS, all under the hash tag {speech:<id>}
+-- (agentstate_redis/speech/manager.py, SpeechStateManager.layout):
+--   1 session hash (the base key: its expiry reaches subscribers as op "expired")
+--   2 ops hash   3 ops of the previous generation
+--   4 STT state hash   5 TTS state hash   6 transcript stream (capped, exact MAXLEN)
+
+local K = {base = KEYS[1], ops = KEYS[2], ops_prev = KEYS[3], stt = KEYS[4], tts = KEYS[5], transcript = KEYS[6]}
+
+-- Activity: the session's keys (not its op ids) expire after its idle time again, counted from now.
+local function speech_touch(idle)
+  for _, key in ipairs({K.base, K.stt, K.tts, K.transcript}) do redis.call('PEXPIRE', key, idle) end
+end
