@@ -1,4 +1,4 @@
--- Agent helpers, pasted in by `--@include lib/agents.lua` (after lib/core.lua and lib/lease.lua).
+-- Agent helpers, pasted in by `--@include lib/agents.lua` (it includes lib/core.lua and lib/lease.lua).
 -- Every agents script takes the same 13 KEYS, all under the hash tag {agent:<id>}:
 --   1 meta hash (v = version, seq = save sequence)   2 ops hash   3 ops of the previous generation
 --   4 lease hash   5 snapshots hash (id -> doc)   6 snapshot order zset (score seq)
@@ -8,6 +8,8 @@
 --   11 tool usage hash (tool -> count)   12 workflow hash ('.'<field> -> JSON text, '#ts' -> ms)
 --   13 recovery hash (attempts)
 -- Lua never decodes user JSON: stored texts are only concatenated into larger documents.
+--@include lib/core.lua
+--@include lib/lease.lua
 
 local K = {
   meta = KEYS[1], ops = KEYS[2], ops_prev = KEYS[3], lease = KEYS[4],

@@ -1,9 +1,10 @@
--- Knowledge-base helpers, pasted in by `--@include lib/knowledge.lua` (after lib/core.lua).
+-- Knowledge-base helpers, pasted in by `--@include lib/knowledge.lua` (it includes lib/core.lua).
 -- Every knowledge script takes the same 6 KEYS, all under the hash tag {kb:<id>}
 -- (agentstate_redis/knowledge/manager.py, KnowledgeStateManager.layout):
 --   1 knowledge base hash (version '#v', runs, updated_at)   2 ops hash   3 ops of the previous generation
 --   4 indexing progress hash   5 set of source ids
 --   6 source hash key prefix (a source's hash is this prefix followed by its id; same hash tag)
+--@include lib/core.lua
 
 local K = {base = KEYS[1], ops = KEYS[2], ops_prev = KEYS[3], progress = KEYS[4], sources = KEYS[5],
   source_prefix = KEYS[6]}

@@ -1,9 +1,10 @@
--- Speech helpers, pasted in by `--@include lib/speech.lua` (after lib/core.lua).
+-- Speech helpers, pasted in by `--@include lib/speech.lua` (it includes lib/core.lua).
 -- Every speech script takes the same 6 KEYS, all under the hash tag {speech:<id>}
 -- (agentstate_redis/speech/manager.py, SpeechStateManager.layout):
 --   1 session hash (the base key: its expiry reaches subscribers as op "expired")
 --   2 ops hash   3 ops of the previous generation
 --   4 STT state hash   5 TTS state hash   6 transcript stream (capped, exact MAXLEN)
+--@include lib/core.lua
 
 local K = {base = KEYS[1], ops = KEYS[2], ops_prev = KEYS[3], stt = KEYS[4], tts = KEYS[5], transcript = KEYS[6]}
 

@@ -1,5 +1,6 @@
--- State helpers, pasted in by `--@include lib/state.lua` (after lib/core.lua).
+-- State helpers, pasted in by `--@include lib/state.lua` (it includes lib/core.lua).
 -- KEYS: none of its own.
+--@include lib/core.lua
 
 -- The version ('#v') in a state hash read with HGETALL; 0 for a missing key. '#v' is written
 -- first, so it is nearly always the first pair.

@@ -1,5 +1,6 @@
--- Counting tool-cache lookups, pasted in by `--@include lib/tool_cache.lua` (needs lib/core.lua first).
+-- Counting tool-cache lookups, pasted in by `--@include lib/tool_cache.lua` (it includes lib/core.lua).
 -- KEYS: none of its own; the functions take the tool's stats, ops and ops_prev keys of the including script.
+--@include lib/core.lua
 
 -- Count one lookup's outcome ('hit' or 'miss') in the tool's stats and publish it on the tool's channel.
 local function count_lookup(stats, channel, tool, outcome)

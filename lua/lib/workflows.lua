@@ -1,4 +1,4 @@
--- Workflow helpers, pasted in by `--@include lib/workflows.lua` (after lib/core.lua).
+-- Workflow helpers, pasted in by `--@include lib/workflows.lua` (it includes lib/core.lua).
 -- KEYS: the including script's KEYS (the workflow's base hash and its sub-keys, one hash tag).
 --
 -- A workflow {wf:<id>} is: the base hash (status, total, cur, done, interval, #v,
@@ -7,6 +7,7 @@
 -- (step number -> opaque step record), `stepst` (step number -> status code the
 -- scripts compare), `hist` (capped list of history entries), `cp` (zset of
 -- checkpoint ids by sequence) and `cpd` (checkpoint fields, '<id>|<name>').
+--@include lib/core.lua
 
 -- Step statuses that count as done for current_step and completion.
 local WF_FINISHED = {completed = true, skipped = true}
