@@ -12,3 +12,19 @@ local K = {base = KEYS[1], ops = KEYS[2], ops_prev = KEYS[3], stt = KEYS[4], tts
 local function speech_touch(idle)
   for _, key in ipairs({K.base, K.stt, K.tts, K.transcript}) do redis.call('PEXPIRE', key, idle) end
 end
+
+-- The prologue of a write on a session: the op-id replay (ARGV[1]), then the session's status.
+-- Returns the status and nil, or nil and a reply to return at once: the first reply of a replayed
+-- op id, NOT_FOUND, or (when ``op`` is given) TRANSITION for ``op`` on an ended session.
+--   local current, stop = speech_begin('update_session_status')
+--   if stop then return stop end
+local function speech_begin(op)
+  local replay = op_replay(K.ops, K.ops_prev, ARGV[1])
+  if replay then return nil, replay end
+  local current = redis.call('HGET', K.base, 'status')
+  if not current then return nil, fail('NOT_FOUND', {kind = 'speech', id = ARGV[3]}) end
+  if op and current == 'ended' then
+    return nil, fail('TRANSITION', {kind = 'speech', id = ARGV[3], status = current, op = op})
+  end
+  return current, nil
+end

@@ -26,14 +26,8 @@ local base, stt, tts, transcript, ops, ops_prev = K.base, K.stt, K.tts, K.transc
 local op_id, channel, sid, speaker, cap, first = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local n_stt, n_tts = tonumber(ARGV[7]), tonumber(ARGV[8])
 
-local replay = op_replay(ops, ops_prev, op_id)
-if replay then return replay end
-
-local current = redis.call('HGET', base, 'status')
-if not current then return fail('NOT_FOUND', {kind = 'speech', id = sid}) end
-if current == 'ended' then
-  return fail('TRANSITION', {kind = 'speech', id = sid, status = current, op = 'update_conversation_state'})
-end
+local current, stop = speech_begin('update_conversation_state')
+if stop then return stop end
 
 local now = now_ms()
 local pos = 9

@@ -20,11 +20,8 @@
 local base, ops, ops_prev = K.base, K.ops, K.ops_prev
 local op_id, channel, sid, reason = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 
-local replay = op_replay(ops, ops_prev, op_id)
-if replay then return replay end
-
-local current = redis.call('HGET', base, 'status')
-if not current then return fail('NOT_FOUND', {kind = 'speech', id = sid}) end
+local current, stop = speech_begin(nil)
+if stop then return stop end
 if current == 'ended' then return '0' end
 
 local now = now_ms()

@@ -23,14 +23,8 @@ local op_id, channel, sid, part = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local target = K.stt
 if part == 'tts' then target = K.tts end
 
-local replay = op_replay(ops, ops_prev, op_id)
-if replay then return replay end
-
-local current = redis.call('HGET', base, 'status')
-if not current then return fail('NOT_FOUND', {kind = 'speech', id = sid}) end
-if current == 'ended' then
-  return fail('TRANSITION', {kind = 'speech', id = sid, status = current, op = 'update_' .. part .. '_state'})
-end
+local current, stop = speech_begin('update_' .. part .. '_state')
+if stop then return stop end
 
 local now = now_ms()
 redis.call('DEL', target)

@@ -20,14 +20,8 @@
 local base, ops, ops_prev = K.base, K.ops, K.ops_prev
 local op_id, channel, sid, status = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 
-local replay = op_replay(ops, ops_prev, op_id)
-if replay then return replay end
-
-local current = redis.call('HGET', base, 'status')
-if not current then return fail('NOT_FOUND', {kind = 'speech', id = sid}) end
-if current == 'ended' then
-  return fail('TRANSITION', {kind = 'speech', id = sid, status = current, op = 'update_session_status'})
-end
+local current, stop = speech_begin('update_session_status')
+if stop then return stop end
 
 local now = now_ms()
 redis.call('HSET', base, 'status', status, 'updated_at', now)
