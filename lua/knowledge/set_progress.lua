@@ -60,11 +60,4 @@ end
 if (status == 'completed' or status == 'failed' or status == 'cancelled') and current ~= status then
   redis.call('HSET', prog, 'completed_at', now)
 end
-local version = redis.call('HINCRBY', kb, '#v', 1)
-redis.call('HSET', kb, 'updated_at', now)
-
-local new = redis.call('HGETALL', prog)
-publish(channel, {key = kb_id, op = 'update_progress', version = version, old = old, new = new})
-local reply = cjson.encode({now = tostring(now), version = version, progress = new})
-op_remember(ops, ops_prev, op_id, reply)
-return reply
+return kb_progress_done('update_progress', old, now)

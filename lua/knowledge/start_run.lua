@@ -36,11 +36,4 @@ local run = redis.call('HINCRBY', kb, 'runs', 1)
 redis.call('DEL', prog)
 redis.call('HSET', prog, 'status', 'in_progress', 'run', run, 'total', ARGV[4], 'processed', 0, 'failed', 0,
   'started_at', now, 'updated_at', now, 'rate_t0', now, 'rate_n0', 0, 'metadata', ARGV[5])
-local version = redis.call('HINCRBY', kb, '#v', 1)
-redis.call('HSET', kb, 'updated_at', now)
-
-local new = redis.call('HGETALL', prog)
-publish(channel, {key = kb_id, op = 'start_indexing', version = version, old = old, new = new})
-local reply = cjson.encode({now = tostring(now), version = version, progress = new})
-op_remember(ops, ops_prev, op_id, reply)
-return reply
+return kb_progress_done('start_indexing', old, now)
