@@ -33,12 +33,14 @@ class Layout:
 
     ``kind`` is the hash tag (``{speech:<id>}``) and the event kind; ``scripts`` the folder under
     ``lua/``. Every script of the manager takes the same KEYS in this order: the base hash, the
-    op-id generations (``ops``, ``ops_prev``), then one key per suffix.
+    op-id generations (``ops``, ``ops_prev``), then one key per suffix. ``noun`` names the id in
+    errors ("workflow id must ...") when it is not ``kind``.
     """
 
     kind: str
     scripts: str
     suffixes: tuple[str, ...]
+    noun: str = ""
 
 
 class BaseManager:
@@ -119,7 +121,7 @@ class BaseManager:
         """The KEYS of every script of this manager for one entity (see Layout)."""
         layout = self.layout
         assert layout is not None, f"{type(self).__name__} declares no layout"
-        validate_id(layout.kind, entity_id)
+        validate_id(layout.noun or layout.kind, entity_id)
         k = self.keys.entity(layout.kind, entity_id)
         return [k.base, k.ops, k.ops_prev, *(k(suffix) for suffix in layout.suffixes)]
 
