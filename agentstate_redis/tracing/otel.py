@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -33,13 +34,22 @@ SYSTEM = "agentstate_redis"
 CONTEXT_KEYS = ("traceparent", "tracestate", "baggage")
 
 _tracer: tuple[Any, Any] = (None, None)  # (provider, its tracer)
+#: The provider ``trace.set_tracer_provider`` stored, read directly while none is set: the public
+#: ``get_tracer_provider()`` looks up an environment variable on every call (about 1 us here), which
+#: is most of what a decorated method costs then. Without that attribute, or with the variable set
+#: (the provider named there is loaded on first use), the public call is used.
+_DIRECT = AVAILABLE and hasattr(trace, "_TRACER_PROVIDER") and "OTEL_PYTHON_TRACER_PROVIDER" not in os.environ
+_IDLE = (trace.ProxyTracerProvider, trace.NoOpTracerProvider) if AVAILABLE else ()
 
 
 def enabled() -> bool:
     """True when spans would be recorded: OpenTelemetry is installed and a tracer provider was set."""
     if not AVAILABLE:
         return False
-    return not isinstance(trace.get_tracer_provider(), (trace.ProxyTracerProvider, trace.NoOpTracerProvider))
+    if _DIRECT:
+        provider = trace._TRACER_PROVIDER
+        return provider is not None and not isinstance(provider, _IDLE)
+    return not isinstance(trace.get_tracer_provider(), _IDLE)
 
 
 def tracer() -> Any:
