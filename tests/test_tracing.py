@@ -183,8 +183,16 @@ async def test_consumer_spans_link_to_the_producer_and_the_context_survives_clai
     assert third is not None
     await orch.complete_task(TEAM, "r1", {"ok": True}, token=third.token)
     assert (await orch.get_task(TEAM, "r1")).extra["traceparent"] == traceparent(send)
+    await orch.enqueue_task(TEAM, {"id": "dl"})
+    dead = await orch.claim_task(TEAM, "w4")
+    assert dead is not None
+    await orch.fail_task(TEAM, "dl", "poison", retry=False, token=dead.token)
+    assert await orch.retry_dead(TEAM, ["dl"]) == ["dl"]
+    revived = await orch.claim_task(TEAM, "w4")
+    dl_send = only(finished(spans), f"enqueue {TEAM}", **{"messaging.message.id": "dl"})
+    assert revived is not None and revived.extra["traceparent"] == traceparent(dl_send)
 
-    got = finished(spans)
+    got = [s for s in finished(spans) if s["attributes"].get("messaging.message.id") == "r1"]
     claims = [s for s in got if s["name"] == f"claim {TEAM}"]
     assert [s["attributes"]["messaging.client.id"] for s in claims] == ["w1", "w2", "w3"]
     for s in claims:
@@ -310,3 +318,34 @@ def test_producer_and_worker_in_two_processes_share_one_trace(redis_url: str, pr
         else:
             assert process["status"] == "UNSET"
             assert kinds["settle"]["attributes"]["messaging.operation.name"] == "complete"
+
+
+# -- the blocking API ------------------------------------------------------------------------------
+
+
+def test_sync_api_spans_keep_the_callers_context(redis_url: str, prefix: str, spans: InMemorySpanExporter) -> None:
+    """The blocking twins run on their own loop thread: the caller's span is still the enqueue span's
+    parent, and a plain handler of the blocking run_worker (run on a pool thread) is inside process."""
+    from agentstate_redis import sync
+
+    backend = sync.RedisBackend(redis_url, key_prefix=prefix)
+    orch = sync.OrchestrationStateManager(backend=backend)
+    tracer = trace.get_tracer("test")
+    try:
+        orch.create_team(TEAM)
+        with tracer.start_as_current_span("sync request") as request:
+            orch.enqueue_task(TEAM, {"id": "s1"})
+
+        def handle(task: Any) -> Any:
+            with tracer.start_as_current_span("blocking step"):
+                return {"ok": task.id}
+
+        stats = sync.run_worker(orch, TEAM, "w1", handle, max_tasks=1, claim_wait=0.5, install_signals=False)
+        assert stats.completed == 1
+    finally:
+        backend.close()
+    got = finished(spans)
+    send, process = only(got, f"enqueue {TEAM}"), only(got, f"process {TEAM}")
+    assert send["parent_id"] == f"{request.get_span_context().span_id:016x}"
+    assert process["parent_id"] == send["span_id"]
+    assert only(got, "blocking step")["parent_id"] == process["span_id"]
