@@ -22,6 +22,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor  # noqa: E402
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter  # noqa: E402
 
 from agentstate_redis import (  # noqa: E402
+    InvalidInputError,
     LeaseError,
     OrchestrationStateManager,
     RedisBackend,
@@ -144,7 +145,10 @@ async def test_enqueue_writes_the_send_span_context_into_the_record(
     assert caller == {"id": "d1", "type": "work", "note": "x"}  # the caller's dict is not changed
     await orch.enqueue_task(TEAM, Task(id="m1", extra={"note": "y"}))
     assert await orch.enqueue_tasks(TEAM, ({"id": f"b{i}"} for i in range(3))) == ["b0", "b1", "b2"]
+    made = await orch.enqueue_task(TEAM, {"type": "work"})  # no id: the library makes one, the span names it
     got = finished(spans)
+    assert (await orch.get_task(TEAM, made)).extra == {
+        "traceparent": traceparent(only(got, f"enqueue {TEAM}", **{"messaging.message.id": made}))}
     d1 = only(got, f"enqueue {TEAM}", **{"messaging.message.id": "d1"})
     assert d1["kind"] == "PRODUCER" and d1["attributes"] == messaging("send", "enqueue", **{"messaging.message.id": "d1"})
     m1 = only(got, f"enqueue {TEAM}", **{"messaging.message.id": "m1"})
@@ -221,6 +225,12 @@ async def test_a_refused_settle_is_an_error_span(orch: OrchestrationStateManager
         await orch.complete_task(TEAM, "s1", 1, token=task.token + 1)
     s = only(finished(spans), f"complete {TEAM}")
     assert s["status"] == "ERROR" and s["attributes"]["error.type"] == "LeaseError"
+    with pytest.raises(InvalidInputError, match="task must be a dict or a Task"):
+        await orch.enqueue_task(TEAM, 42)  # bad input: the method's own error, unchanged by the wrapper
+    with pytest.raises(InvalidInputError, match="tasks must be a list"):
+        await orch.enqueue_tasks(TEAM, "t1")
+    refused = [x for x in finished(spans) if x["name"] == f"enqueue {TEAM}" and x["status"] == "ERROR"]
+    assert [x["attributes"]["error.type"] for x in refused] == ["InvalidInputError", "InvalidInputError"]
 
 
 async def test_complete_and_claim_settles_one_and_receives_the_next(

@@ -99,7 +99,10 @@ def send(operation: str, argument: str) -> Callable[[Callable[..., Any]], Callab
                         given, ctx = _with_context(given, carrier)
                         _add_link(span, ctx)
                     args, kwargs = put(args, kwargs, given)
-                    return await fn(self, *args, **kwargs)
+                    result = await fn(self, *args, **kwargs)
+                    if not batch and "messaging.message.id" not in attrs:  # the id the library made
+                        span.set_attribute("messaging.message.id", str(result))
+                    return result
                 except BaseException as exc:
                     otel.fail(span, exc)
                     raise
