@@ -37,10 +37,10 @@ coordinator periodically, or set ``auto_prune_after`` and call ``reap``.
 from __future__ import annotations
 
 from .counters import COUNTER_FIELDS, TeamCounters, decode_counters
-from .queue import QueueOps
+from .control import ControlOps
 
 
-class OrchestrationStateManager(QueueOps):
+class OrchestrationStateManager(ControlOps):
     """Multi-agent team coordination and the team task queue (see the module docstring)."""
 
     # -- counters (a read added for the dashboard's /metrics; see counters.py) -----------------

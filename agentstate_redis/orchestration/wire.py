@@ -84,6 +84,7 @@ def decode_task(view: Any, cls: type[Task] = Task) -> Task:
         finished_at=_seconds(f.get("finished_at")),
         lease_until=_seconds(f.get("lease_until")),
         next_run_at=_seconds(f.get("next_run_at")),
+        cancel_reason=f.get("cancel_reason") or None,
     )
 
 

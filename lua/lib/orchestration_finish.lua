@@ -3,14 +3,17 @@
 
 -- May this caller finish task `id` now? Returns nil, or (error code, details).
 -- The team must exist (NOT_FOUND names the team). A task held through claim_task needs its fencing token; one given out by assign_task
--- accepts the token or no token. A token that is not the task's current one, or a task
+-- accepts the token or no token. A cancelled task is CANCELLED (with its reason), whoever asks. A token that is not the task's current one, or a task
 -- that is no longer in progress, is a LEASE error when a token was passed.
 local function finish_check(base, team, id, agent, token, verb)
   if team_missing(base) then return 'NOT_FOUND', {kind = 'team', id = team} end
   local t = tkey(base, id)
-  local f = redis.call('HMGET', t, 'status', 'token', 'mode', 'agent')
+  local f = redis.call('HMGET', t, 'status', 'token', 'mode', 'agent', 'cancel_reason')
   if not f[1] then return 'NOT_FOUND', {kind = 'task', id = id, team = team} end
   local status, current, mode, holder = f[1], f[2] or '', f[3] or '', f[4] or ''
+  if status == 'cancelled' then
+    return 'CANCELLED', {kind = 'task', id = id, team = team, status = status, op = verb, reason = f[5] or ''}
+  end
   if token ~= '' then
     if current ~= token or status ~= 'in_progress' then
       return 'LEASE', {kind = 'task', id = id, team = team, status = status, token = token,
