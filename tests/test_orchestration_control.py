@@ -262,3 +262,40 @@ async def test_pause_stops_claims_and_resume_wakes_blocked_claimers(orch: Orches
     assert await orch.resume_team(TEAM) is False and not (await orch.get_queue_status(TEAM)).paused
     with pytest.raises(NotFoundError):
         await orch.pause_team("no_team")
+
+
+# -- progress and logs -------------------------------------------------------------------------
+
+async def test_progress_and_logs_are_fenced_capped_and_shown(backend: Backend) -> None:
+    orch = OrchestrationStateManager(backend=backend, max_task_log_lines=3)
+    await orch.create_team(TEAM)
+    await orch.enqueue_task(TEAM, {"id": "t1"})
+    task = await orch.claim_task(TEAM, "w1")
+    assert task is not None
+    events: list[Any] = []
+    await orch.subscribe_events(TEAM, events.append)
+    assert (await orch.update_task_progress(TEAM, "t1", 0.25, token=task.token)).progress == 0.25
+    await orch.update_task_progress(TEAM, "t1", {"done": 3, "of": 8}, token=task.token)
+    for i in range(5):
+        await orch.add_task_log(TEAM, "t1", f"line {i}", token=task.token)
+    assert await orch.get_task_logs(TEAM, "t1") == ["line 2", "line 3", "line 4"]
+    got = await orch.get_task(TEAM, "t1")
+    assert got.progress == {"done": 3, "of": 8} and got.logs == ["line 2", "line 3", "line 4"]
+    with pytest.raises(LeaseError):
+        await orch.add_task_log(TEAM, "t1", "stale", token=task.token + 1)
+    with pytest.raises(LeaseError):
+        await orch.update_task_progress(TEAM, "t1", 0.5)               # a claimed task needs its token
+    for bad in (1.5, -0.1, True, "half", [1], float("nan")):
+        with pytest.raises(InvalidInputError):
+            await orch.update_task_progress(TEAM, "t1", bad, token=task.token)
+    with pytest.raises(NotFoundError):
+        await orch.get_task_logs(TEAM, "nope")
+    for _ in range(100):
+        if sum(e.op in ("progress", "task_log") for e in events) >= 7:
+            break
+        await asyncio.sleep(0.02)
+    assert [e.data.get("progress") for e in events if e.op == "progress"] == [0.25, {"done": 3, "of": 8}]
+    assert [e.data["line"] for e in events if e.op == "task_log"] == [f"line {i}" for i in range(5)]
+    await orch.cancel_task(TEAM, "t1")
+    with pytest.raises(TaskCancelledError):
+        await orch.update_task_progress(TEAM, "t1", 1.0, token=task.token)

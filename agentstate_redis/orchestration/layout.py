@@ -15,6 +15,7 @@ CONTROL_SUBKEYS: dict[str, str] = {
     "delayed": "delayed",          # zset: tasks not claimable before run_at (ms)
     "cancelled": "cancelled",      # zset: cancelled history, capped at completed_retention
     "wake_resume": "wake-resume",  # list: markers claimers block on while the team is paused
+    "logs": "logs:",               # + task id: list of a task's log lines, capped at max_task_log_lines
 }
 
 #: name -> field of the team hash

@@ -81,6 +81,8 @@ class Task(Model):
     lease_until: float | None = None
     next_run_at: float | None = None
     cancel_reason: str | None = None
+    progress: Any = None
+    logs: list[str] = Field(default_factory=list)
 
     @model_validator(mode="before")
     @classmethod

@@ -25,6 +25,7 @@
 --   :delayed             tasks not claimable before their run_at, scored by it (ms, server clock)
 --   :cancelled           cancelled tasks (history zset like :done, capped at completed_retention)
 --   :wake-resume         marker list claimers BLPOP on while the team is paused (resume pushes)
+--   :logs:<id>           a task's log lines (list, the newest max_task_log_lines kept; deleted with the task)
 --   field paused         '1' while the team is paused: claims return nothing
 --   field has_delayed    '1' once a task was delayed: only then does a claim look at :delayed
 --                        (the claim that finds :delayed empty clears it); cancelled_total counts
@@ -45,7 +46,7 @@ local WAKE_TTL_MS = 60000       -- a marker older than any blocked claim (5 s at
 local ERRORS_KEEP = 50
 local GONE_KEEP = 100000        -- tombstones per team, whatever the dedupe window
 
-local CTL = {delayed = 'delayed', cancelled = 'cancelled', wake_resume = 'wake-resume'}
+local CTL = {delayed = 'delayed', cancelled = 'cancelled', wake_resume = 'wake-resume', logs = 'logs:'}
 local CTL_FIELDS = {paused = 'paused', has_delayed = 'has_delayed'}
 
 local function num(x) return string.format('%.0f', x) end
@@ -93,7 +94,7 @@ local function forget_tasks(base, ids, now, window_ms)
   if #ids == 0 then return end
   local gone = sub(base, 'gone')
   for _, id in ipairs(ids) do
-    redis.call('DEL', tkey(base, id), sub(base, 'errors:' .. id))
+    redis.call('DEL', tkey(base, id), sub(base, 'errors:' .. id), sub(base, CTL.logs .. id))
     redis.call('ZADD', gone, num(now), id)
   end
   trim_gone(base, now, window_ms)
