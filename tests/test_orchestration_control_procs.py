@@ -80,6 +80,7 @@ async def test_random_cancels_over_1000_tasks_end_each_task_exactly_once(
     cancelled: set[str] = set()
     running = 0
     try:
+        await workers_up(orch, 4)
         for task_id in rng.sample(ids, 300):
             try:
                 running += (await orch.cancel_task(TEAM, task_id)).agent_id is not None
