@@ -32,6 +32,7 @@ from ..errors import (
 )
 from ..keys import validate_id
 from ..scripts import is_transient
+from ..tracing import receive, send, settle
 from ..validate import integer, positive_number, sequence, strings
 from .models import Backoff, ClaimedTask, Task, check_name
 from .teams import TeamOps, _checked
@@ -77,6 +78,7 @@ def _due(delay: float | None, run_at: float | None) -> tuple[Any, Any]:
 class QueueOps(TeamOps):
     # -- producing ---------------------------------------------------------------------------
 
+    @send("enqueue", "task")
     async def enqueue_task(
         self, team_id: str, task: Task | Mapping[str, Any], *, delay: float | None = None, run_at: float | None = None
     ) -> str:
@@ -94,6 +96,7 @@ class QueueOps(TeamOps):
         """
         return (await self._enqueue(team_id, [to_task(task, self.max_attempts)], due=_due(delay, run_at)))[0]
 
+    @send("enqueue", "tasks")
     async def enqueue_tasks(
         self, team_id: str, tasks: Iterable[Task | Mapping[str, Any]], *, delay: float | None = None,
         run_at: float | None = None,
@@ -123,6 +126,7 @@ class QueueOps(TeamOps):
 
     # -- working -----------------------------------------------------------------------------
 
+    @receive("claim")
     async def claim_task(
         self,
         team_id: str,
@@ -257,6 +261,7 @@ class QueueOps(TeamOps):
                 body.uncancel()
             raise cancelled[0]
 
+    @settle("complete")
     async def complete_task(
         self, team_id: str, task_id: str, result: Any = None, *, agent_id: str | None = None, token: int | None = None
     ) -> Task:
@@ -273,6 +278,7 @@ class QueueOps(TeamOps):
                 self.completed_retention, self._window_ms()]
         return decode_task(reply(await self._write("complete", team_id, *args)))
 
+    @settle("complete", claims="claim")
     async def complete_and_claim(
         self,
         team_id: str,
@@ -320,6 +326,7 @@ class QueueOps(TeamOps):
             return ["agent"]
         return ["given", *(_checked(check_name, c, "capability") for c in strings("capabilities", capabilities))]
 
+    @settle("fail")
     async def fail_task(
         self,
         team_id: str,
@@ -352,6 +359,7 @@ class QueueOps(TeamOps):
                 int(max_delay * 1000), policy.jitter, random.random(), *self._dead_limits()]
         return decode_task(reply(await self._write("fail", team_id, *args)))
 
+    @settle("release")
     async def release_task(
         self, team_id: str, task_id: str, *, agent_id: str | None = None, token: int | None = None
     ) -> Task:

@@ -30,6 +30,7 @@ from .. import validate
 from ..errors import InvalidInputError, NotFoundError
 from ..keys import validate_id
 from ..manager import BaseManager
+from ..tracing import tool_finished, tool_started
 from ..validate import integer, positive_number
 from .cache import CacheMixin
 from .models import ToolExecution, ToolExecutionStatus, ToolStats
@@ -79,6 +80,7 @@ class ToolStateManager(CacheMixin, RetryMixin, BaseManager):
     def _tool_keys(self, tool_name: str) -> Any:
         return self.keys.tool(validate_id("tool", tool_name))
 
+    @tool_started
     async def start_execution(self, execution: ToolExecution) -> ToolExecution:
         """Record a started execution and count it; returns it as stored.
 
@@ -136,6 +138,7 @@ class ToolStateManager(CacheMixin, RetryMixin, BaseManager):
         )
         return execution_from_hash(pairs(reply))
 
+    @tool_finished(failed=False)
     async def complete_execution(
         self, execution_id: str, result: Any = None, duration_ms: float | None = None, *, tool_name: str | None = None
     ) -> ToolExecution:
@@ -149,6 +152,7 @@ class ToolStateManager(CacheMixin, RetryMixin, BaseManager):
         encoded = self._dumps(result, what=f"result of execution {execution_id!r}")
         return await self._finish(execution_id, "completed", encoded, "", duration_ms, tool_name)
 
+    @tool_finished(failed=True)
     async def fail_execution(
         self,
         execution_id: str,

@@ -40,6 +40,7 @@ from ..errors import (
     TaskCancelledError,
 )
 from ..orchestration import ClaimedTask, OrchestrationStateManager
+from ..tracing import process
 from .signals import stop_on_signals
 
 log = logging.getLogger("agentstate_redis.worker")
@@ -87,6 +88,7 @@ async def run_worker(
     (retried with the manager's backoff while attempts remain, unless ``retry_failures``
     is False). ``capabilities=None`` claims with the agent's registered capabilities.
     """
+    handler = process(handler, team_id, agent_id)  # the handler in a span when tracing is on
     stop = stop if stop is not None else asyncio.Event()
     caps = None if capabilities is None else list(capabilities)
     stats = WorkerStats()
