@@ -25,7 +25,7 @@ from starlette.applications import Starlette  # noqa: E402
 from starlette.routing import Mount, Route  # noqa: E402
 from starlette.testclient import TestClient  # noqa: E402
 
-from agentstate_redis import OrchestrationStateManager, ToolStateManager, WorkflowStateManager  # noqa: E402
+from agentstate_redis import OrchestrationStateManager, TaskCancelledError, ToolStateManager, WorkflowStateManager  # noqa: E402
 from agentstate_redis.backends.redis import RedisBackend  # noqa: E402
 from agentstate_redis.dashboard import create_app, metrics_app  # noqa: E402
 from agentstate_redis.dashboard.directory import Directory  # noqa: E402
@@ -165,9 +165,40 @@ async def test_pause_resume_cancel_a_workflow_and_a_refused_transition(redis_url
         assert c.post("/workflow/action", data={"workflow": "wf-paused", "action": "drop", "csrf": token}).status_code == 400
 
 
+async def test_pause_and_resume_a_team_and_cancel_a_task_through_the_forms(redis_url: str, prefix: str) -> None:
+    """The team page pauses and resumes through pause_team/resume_team; the task page cancels a
+    running task through cancel_task (its holder's heartbeat then raises); a finished task has no
+    Cancel and a refused cancel is a flash error."""
+    with dashboard(redis_url, prefix) as (c, app, s):
+        orch = OrchestrationStateManager(backend=app.state.fleet.backend)
+        page = c.get("/team?team=alpha").text
+        assert 'id="team-pause"' in page and "Delayed" in page and "Cancelled" in page
+        token = csrf_of(page)
+        r = c.post("/team/action", data={"team": "alpha", "action": "pause", "csrf": token})
+        assert "team paused" in r.text and 'id="team-paused"' in r.text and 'id="team-resume"' in r.text
+        assert on_loop(c, orch.get_queue_status("alpha")).paused
+        assert on_loop(c, orch.claim_task("alpha", "worker-2")) is None
+        assert "team running" in c.post("/team/action", data={"team": "alpha", "action": "resume", "csrf": token}).text
+        assert not on_loop(c, orch.get_queue_status("alpha")).paused
+        assert c.post("/team/action", data={"team": "alpha", "action": "drop", "csrf": token}).status_code == 400
+
+        page = c.get(f"/task?team=alpha&task={s.running_task}").text
+        assert 'id="task-cancel"' in page
+        r = c.post("/task/cancel", data={"team": "alpha", "task": s.running_task, "reason": "ops", "csrf": token})
+        assert "task cancelled" in r.text and 'id="task-cancel"' not in r.text and "ops" in r.text
+        task = on_loop(c, orch.get_task("alpha", s.running_task))
+        assert task.status == "cancelled" and task.cancel_reason == "ops"
+        with pytest.raises(TaskCancelledError):
+            on_loop(c, orch.heartbeat("alpha", task.agent_id))
+        assert "Cancelled <span class=\"count\">1</span>" in c.get("/team?team=alpha&queue=cancelled").text
+        refused = c.post("/task/cancel", data={"team": "alpha", "task": s.running_task, "csrf": token}).text
+        assert 'class="flash err"' in refused and "cannot cancel" in refused
+        assert 'id="task-cancel"' not in c.get("/task?team=alpha&task=task-01").text   # completed: no Cancel
+
+
 def write_routes(app: Starlette) -> list[str]:
     paths = [r.path for r in app.routes if isinstance(r, Route) and getattr(r.endpoint, "is_write", False)]
-    assert len(paths) == 3, paths  # dead retry, dead purge, workflow action
+    assert len(paths) == 5, paths  # dead retry, dead purge, workflow action, team pause/resume, task cancel
     return paths
 
 
@@ -177,7 +208,8 @@ async def test_read_only_shows_no_action_and_refuses_every_write(redis_url: str,
     with dashboard(redis_url, prefix, read_only=True) as (c, app, s):
         backend = app.state.fleet.backend
         orch = OrchestrationStateManager(backend=backend)
-        for path in ("/dead?team=alpha", "/workflow?workflow=wf-running", "/workflow?workflow=wf-paused", "/team?team=alpha"):
+        for path in ("/dead?team=alpha", "/workflow?workflow=wf-running", "/workflow?workflow=wf-paused", "/team?team=alpha",
+                     f"/task?team=alpha&task={s.running_task}"):
             page = c.get(path).text
             assert 'method="post"' not in page and "Retry" not in page and "read-only" in page, path
         token = c.cookies.get("agentstate_csrf")
@@ -188,6 +220,7 @@ async def test_read_only_shows_no_action_and_refuses_every_write(redis_url: str,
             assert r.status_code == 403, path
         assert on_loop(c, orch.get_task("alpha", s.dead_task)).status == "dead"
         assert on_loop(c, WorkflowStateManager(backend=backend).get_status("wf-running")) == WorkflowStatus.RUNNING
+        assert not on_loop(c, orch.get_queue_status("alpha")).paused
 
 
 async def test_writes_need_the_csrf_token_and_the_same_origin(redis_url: str, prefix: str) -> None:
