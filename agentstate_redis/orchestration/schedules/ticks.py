@@ -12,8 +12,8 @@ croniter says, in the schedule's timezone (daylight-saving jumps as croniter han
 
 Catchup, when a pass finds ticks due: a tick claimed more than ``grace`` after its time was
 *missed* (the fleet's schedulers were down, or Redis was). ``all`` enqueues every due tick, missed
-or not; ``latest`` the ticks on time and, when every due tick was missed, the newest of them (the
-missed ones run once, as one); ``none`` only the ticks on time. At most ``MAX_TICKS`` per pass:
+or not; ``latest`` the ticks on time and, if any were missed, the newest missed one (the missed
+ticks run once, as one); ``none`` only the ticks on time. At most ``MAX_TICKS`` per pass:
 ``all`` after a long outage takes several passes.
 """
 
@@ -124,14 +124,17 @@ def plan(rule: TickRule, *, next_ms: int | None, from_ms: int, now: int, catchup
         return Plan([], first) if next_ms is None else None
     if catchup == "all":
         return _run_from(rule, first, now, end_ms)
-    on_time_from = max(first, now - grace_ms)
-    on_time = rule.first_at_or_after(on_time_from) if on_time_from > first else first
-    if on_time <= now:
-        return _run_from(rule, on_time, now, end_ms)
-    # every due tick was missed
-    newest = rule.last_at_or_before(now, first)
-    assert newest is not None  # `first` itself is due
-    return Plan([newest] if catchup == "latest" else [], rule.after(newest))
+    cut = now - grace_ms  # a tick before this is missed
+    claimed: list[int] = []
+    start = first
+    if first < cut:
+        start = rule.first_at_or_after(cut)
+        if catchup == "latest":
+            newest = rule.last_at_or_before(cut - 1, first)
+            assert newest is not None  # `first` itself was missed
+            claimed.append(newest)
+    on_time = _run_from(rule, start, now, end_ms)
+    return Plan(claimed + on_time.ticks, on_time.new_next)
 
 
 def _run_from(rule: TickRule, tick: int, now: int, end_ms: int | None) -> Plan:
