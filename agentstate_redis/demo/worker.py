@@ -10,7 +10,7 @@ from typing import Any
 
 from ..backends.redis import RedisBackend
 from ..errors import AgentStateError, InvalidTransitionError
-from .scenario import KINDS, TEAM, WORKFLOW, DemoSettings, fault_worker, worker_capabilities, worker_name
+from .scenario import DIGEST_TEAM, KINDS, TEAM, WORKFLOW, DemoSettings, fault_worker, worker_capabilities, worker_name
 
 
 class TransientToolError(RuntimeError):
@@ -54,6 +54,10 @@ class Worker:
         status = await self.workflows.get_status(WORKFLOW)
         if status.value == "paused":
             self.paused.set()
+        from ..worker import run_scheduler
+
+        halt = asyncio.Event()  # every worker also runs the digest team's scheduler
+        scheduler = asyncio.ensure_future(run_scheduler(self.orch, DIGEST_TEAM, stop=halt, install_signals=False))
         while not (self.stop_requested or stop.is_set()):
             if self.paused.is_set():
                 await asyncio.sleep(0.05)
@@ -66,6 +70,8 @@ class Worker:
             async with self.orch.keep_alive(TEAM, self.name):
                 await self._work_on(task)
             await self._flush_steps()
+        halt.set()
+        await scheduler
         await self._flush_steps()
         await self.state.save(f"report:{self.name}", {"completed": self.completed, "ops": self.ops,
                                                        "pid": os.getpid()})
