@@ -5,6 +5,7 @@ checked against a plain model of the policies."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import re
 import time
 from typing import Any
@@ -108,7 +109,7 @@ async def test_ticks_enqueue_the_template_on_the_grid_until_the_limit(orch: Orch
     created = await _pass_until(orch, 3)
     ticks = [tick_of(t) for t in created]
     assert all(t % int(EVERY * 1000) == 0 for t in ticks)
-    assert [b - a for a, b in zip(ticks, ticks[1:])] == [int(EVERY * 1000)] * 2
+    assert [b - a for a, b in itertools.pairwise(ticks)] == [int(EVERY * 1000)] * 2
     task = await orch.get_task(TEAM, created[0])
     assert (task.type, task.data, task.priority, task.status) == ("poll", {"n": 1}, 7, "pending")
     await asyncio.sleep(3 * EVERY)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from typing import Any
 
@@ -26,12 +27,10 @@ async def _run(redis_url: str, prefix: str, team: str, seconds: float, until_don
         while time.monotonic() < deadline and not job.done():
             await asyncio.sleep(0.2)
             if until_done:
-                try:
+                with contextlib.suppress(Exception):  # the server may be restarting: ask again later
                     done = [s for s in await orch.list_schedules(team) if s.schedule_id == until_done]
-                except Exception:  # noqa: BLE001 - the server may be restarting: ask again
-                    continue
-                if done and done[0].status == "done":
-                    break
+                    if done and done[0].status == "done":
+                        break
         stop.set()
         stats = await job
         return {"passes": stats.passes, "enqueued": stats.enqueued}

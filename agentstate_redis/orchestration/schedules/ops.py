@@ -177,7 +177,7 @@ class ScheduleOps(TeamBase):
         ``await orch.remove_schedule("t", "poll")``
         """
         validate_id("schedule", schedule_id)
-        return await self._write("schedule_remove", team_id, schedule_id) == "1"
+        return bool(await self._write("schedule_remove", team_id, schedule_id) == "1")
 
     async def pause_schedule(self, team_id: str, schedule_id: str) -> Schedule:
         """Stop a schedule's ticks until ``resume_schedule``: the ticks in between never run,
@@ -255,8 +255,8 @@ class ScheduleOps(TeamBase):
                 job.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await pop
-        if pop.done() and not pop.cancelled() and pop.exception() is not None:
-            exc = pop.exception()
-            if not is_transient(exc):  # type: ignore[arg-type]
-                raise exc  # type: ignore[misc]
+        exc = pop.exception() if pop.done() and not pop.cancelled() else None
+        if exc is not None:
+            if not is_transient(exc):
+                raise exc
             await asyncio.sleep(0.05)  # a dropped connection only ends this sleep; the next pass retries

@@ -101,7 +101,7 @@ def _when(ms: int, tz: Any) -> dt.datetime:
 
 
 def _ms(seconds: float) -> int:
-    return int(round(seconds * 1000))
+    return round(seconds * 1000)
 
 
 @dataclass
