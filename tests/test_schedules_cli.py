@@ -42,6 +42,10 @@ async def test_scheduler_and_workers_run_each_tick_once(redis_url: str, prefix: 
                  *(_start(redis_url, prefix, "worker", "--agent-id", f"w{i}", "--work-seconds", "0.01",
                           "--claim-wait", "0.5") for i in range(2))]
         try:
+            assert procs[0].stdout is not None  # the scheduler is up (a SIGTERM before that would kill it)
+            first = await asyncio.wait_for(asyncio.to_thread(procs[0].stdout.readline), 60)
+            assert first.startswith("agentstate scheduler: team sched_cli"), first
+
             async def completed() -> bool:
                 return (await orch.get_queue_status(TEAM, page_size=0)).completed_total >= 10
 
@@ -51,7 +55,7 @@ async def test_scheduler_and_workers_run_each_tick_once(redis_url: str, prefix: 
                 p.send_signal(signal.SIGTERM)
             outs = [await asyncio.to_thread(p.communicate, timeout=30) for p in procs]
         assert [p.returncode for p in procs] == [0, 0, 0], [o[0][-2000:] for o in outs]
-        assert "agentstate scheduler: stopped (enqueued" in outs[0][0]
+        assert "agentstate scheduler: stopped (enqueued" in outs[0][0], outs[0][0]
         (s,) = await orch.list_schedules(TEAM)
         done = await orch.list_tasks(TEAM, "completed", limit=10_000)
         rest = [t for q in ("pending", "in_progress") for t in await orch.list_tasks(TEAM, q, limit=10_000)]

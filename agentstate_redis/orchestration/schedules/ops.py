@@ -40,6 +40,10 @@ from .ticks import TickRule, check_cron, check_timezone, plan
 DUE_BATCH = 100
 #: The longest one sleep of the scheduler blocks (under the client's socket and liveness timeouts).
 MAX_SLEEP_SECONDS = 5.0
+#: The last stretch before a due tick is slept on a local timer: a blocked BLPOP times out only as
+#: precisely as the server's ``hz`` (100 ms steps by default), so it wakes the scheduler this long
+#: before the tick at the latest, and a timer takes it to the tick.
+PRECISE_SECONDS = 0.25
 #: The shortest period of an ``every`` schedule, in seconds.
 MIN_EVERY = 0.01
 #: Times (start_at, end_at) are epoch seconds up to this (the year 5138).
@@ -224,7 +228,7 @@ class ScheduleOps(TeamBase):
         now = int(out["now"])
         due = as_list(out.get("due"))
         created: list[str] = []
-        again = len(due) >= DUE_BATCH
+        wait_ms = 0 if len(due) >= DUE_BATCH else int(out.get("wait_ms", -1))
         for flat in due:
             f = pairs(flat)
             step = plan(rule_of(f), next_ms=_opt_int(f.get("next_ms")), from_ms=int(f["from_ms"]), now=now,
@@ -235,17 +239,25 @@ class ScheduleOps(TeamBase):
             fired = reply(await self._write("schedule_fire", team_id, self._window_ms(), f["id"], f.get("rev", ""),
                                             f.get("next_ms", ""), step.new_next, *step.ticks, op_id=""))
             created += [str(t) for t in as_list(fired.get("created"))]
-            # fired: its next tick may be due too (a long catchup); stale: someone else moved it on
-            again = again or fired.get("status") in ("fired", "stale")
-            if fired.get("status") == "early":  # the server clock stepped back: try again soon
-                return created, 10, str(out["wake"])
-        return created, 0 if again else int(out.get("wait_ms", -1)), str(out["wake"])
+            status, nxt = fired.get("status"), str(fired.get("next", ""))
+            if status == "early":  # the server clock stepped back: try again soon
+                wait_ms = 10 if wait_ms < 0 else min(wait_ms, 10)
+            elif status in ("fired", "stale") and not (status == "fired" and fired.get("done")):
+                # its next tick (stored by us or by whoever claimed first): maybe due already (a long
+                # catchup), '' when it changed under us and is to be computed again
+                until = int(nxt) - now if nxt else 0
+                wait_ms = max(until, 0) if wait_ms < 0 else min(wait_ms, max(until, 0))
+        return created, wait_ms, str(out["wake"])
 
     async def _sleep_for_schedules(self, wake: str, wait_ms: int, stop: asyncio.Event) -> None:
         """Sleep until the next tick is due (``wait_ms``, -1 = none), a schedule is added or
         resumed (a marker on ``wake``), ``stop`` is set, or MAX_SLEEP_SECONDS passed."""
-        block = MAX_SLEEP_SECONDS if wait_ms < 0 else wait_ms / 1000
-        block = max(min(block, MAX_SLEEP_SECONDS, self.backend.liveness_timeout / 2), 0.001)
+        seconds = MAX_SLEEP_SECONDS if wait_ms < 0 else wait_ms / 1000
+        if seconds <= PRECISE_SECONDS:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stop.wait(), seconds)
+            return
+        block = max(min(seconds - PRECISE_SECONDS + 0.05, MAX_SLEEP_SECONDS, self.backend.liveness_timeout / 2), 0.05)
         pop = asyncio.ensure_future(self.backend.client.blpop([wake], timeout=block))
         stopper = asyncio.ensure_future(stop.wait())
         try:
