@@ -33,15 +33,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 async def run(args: argparse.Namespace) -> int:
     from ..errors import AgentStateError
     from ..orchestration import OrchestrationStateManager
-    from ..worker import run_scheduler
+    from ..worker import run_scheduler, stop_on_signals
 
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     backend = backend_from(args)
     orch = OrchestrationStateManager(backend=backend)
     try:
         await check_access(backend)
-        print(f"agentstate scheduler: team {args.team} on {backend.describe()}", flush=True)
-        stats = await run_scheduler(orch, args.team, stop=asyncio.Event())
+        stop = asyncio.Event()
+        with stop_on_signals(stop):  # before the line that says it runs: a SIGTERM from then on stops it cleanly
+            print(f"agentstate scheduler: team {args.team} on {backend.describe()}", flush=True)
+            stats = await run_scheduler(orch, args.team, stop=stop, install_signals=False)
     except AgentStateError as exc:
         print(f"agentstate scheduler: {one_line(exc)}", file=sys.stderr, flush=True)
         return 1
