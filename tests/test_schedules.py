@@ -175,7 +175,8 @@ async def test_each_catchup_policy_after_an_outage(orch: OrchestrationStateManag
         if policy == "all":
             assert len(got) >= 7
         if policy == "latest":
-            assert len([g for g in got if g < t0 - grace_ms]) <= 1 <= len([g for g in got if g < t1 - grace_ms])  # the missed ran once
+            # the missed ticks ran once, as one (which one was the newest depends on the pass's moment)
+            assert len([g for g in got if g < t0 - grace_ms]) <= 1 <= len([g for g in got if g < t1 - grace_ms])
         if policy == "none":
             assert all(g >= t0 - grace_ms - 5 for g in got)
     for s in await orch.list_schedules(TEAM):
