@@ -139,7 +139,8 @@ class ScheduleOps(TeamBase):
         if every is not None:
             every_ms = str(int(positive_number("every", every) * 1000))
             if float(every) < MIN_EVERY:
-                raise InvalidInputError(f"schedule {schedule_id!r}: every must be at least {MIN_EVERY} s, got {every!r}")
+                raise InvalidInputError(
+                    f"schedule {schedule_id!r}: every must be at least {MIN_EVERY} s, got {every!r}")
             if timezone != "UTC":
                 raise InvalidInputError(f"schedule {schedule_id!r}: timezone applies to cron schedules; an every "
                                         f"schedule ticks every {every} s in any zone")

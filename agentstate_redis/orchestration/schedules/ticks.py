@@ -37,7 +37,8 @@ def check_timezone(name: str) -> dt.tzinfo:
     try:
         return zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
-        raise InvalidInputError(f"timezone {name!r} is not a known IANA timezone (e.g. 'UTC', 'Europe/Paris')") from None
+        raise InvalidInputError(
+            f"timezone {name!r} is not a known IANA timezone (e.g. 'UTC', 'Europe/Paris')") from None
 
 
 def check_cron(expression: str, tz: dt.tzinfo) -> None:
