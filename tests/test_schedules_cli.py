@@ -42,12 +42,14 @@ async def test_scheduler_and_workers_run_each_tick_once(redis_url: str, prefix: 
                  *(_start(redis_url, prefix, "worker", "--agent-id", f"w{i}", "--work-seconds", "0.01",
                           "--claim-wait", "0.5") for i in range(2))]
         try:
-            assert procs[0].stdout is not None  # the scheduler is up (a SIGTERM before that would kill it)
-            first = await asyncio.wait_for(asyncio.to_thread(procs[0].stdout.readline), 60)
-            assert first.startswith("agentstate scheduler: team sched_cli"), first
+            for p in procs:  # every process is up (a SIGTERM before its handlers are in would kill it)
+                assert p.stdout is not None
+                first = await asyncio.wait_for(asyncio.to_thread(p.stdout.readline), 60)
+                assert first.startswith("agentstate "), first
+            base = (await orch.get_queue_status(TEAM, page_size=0)).completed_total
 
             async def completed() -> bool:
-                return (await orch.get_queue_status(TEAM, page_size=0)).completed_total >= 10
+                return (await orch.get_queue_status(TEAM, page_size=0)).completed_total >= base + 5
 
             await eventually(completed, timeout=60, what="ten scheduled tasks completed")
         finally:
