@@ -264,7 +264,7 @@ class EventHub:
         while not self._closing:
             await asyncio.sleep(period)
             try:
-                current = frozenset(await self.backend.current_primaries())  # type: ignore[attr-defined]
+                current = frozenset(await self.backend.current_primaries())
             except Exception as exc:  # noqa: BLE001 - the cluster is mid-failover: look again soon
                 log.debug("topology check failed: %s", exc)
                 continue
@@ -280,7 +280,7 @@ class EventHub:
         try:
             since = time.time()
             await self._stop_listeners()
-            clients = await self.backend.refresh_nodes()  # type: ignore[attr-defined]
+            clients = await self.backend.refresh_nodes()
             with contextlib.suppress(Exception):
                 await self.backend.enable_keyspace_events()
             await self._listen(clients)

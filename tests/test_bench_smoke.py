@@ -79,3 +79,12 @@ async def test_dashboard(redis_url: str) -> None:
 async def test_schedules(redis_url: str) -> None:
     sec = await schedules.run(redis_url, duration=0.3, repeats=1, schedulers=2)
     _check(sec, "tick lateness p50 (2 schedulers, every 50 ms)", "pass claiming one due tick p50", "enqueue_task p50")
+
+
+async def test_tracing(redis_url: str) -> None:
+    pytest.importorskip("opentelemetry.sdk")
+    from bench import tracing
+
+    sec = await tracing.run(redis_url, duration=0.2, repeats=1)
+    _check(sec, "cycle p50 (not installed)", "cycle worst (installed, no provider)", "cycle p50 (enabled, SDK)",
+           "decorated call without I/O (enabled, SDK)")

@@ -26,6 +26,7 @@ from typing import Any, Literal
 from ..errors import AgentStateError, BackendOutOfMemoryError, BackendUnavailableError, InvalidInputError
 from ..keys import validate_id
 from ..scripts import is_transient
+from ..tracing import receive, send, settle
 from ..validate import integer, positive_number, sequence, strings
 from .models import Backoff, ClaimedTask, Task, check_name
 from .teams import TeamOps, _checked
@@ -58,6 +59,7 @@ def to_task(task: Task | Mapping[str, Any], max_attempts: int) -> Task:
 class QueueOps(TeamOps):
     # -- producing ---------------------------------------------------------------------------
 
+    @send("enqueue", "task")
     async def enqueue_task(self, team_id: str, task: Task | Mapping[str, Any]) -> str:
         """Add one task; returns its id. Enqueuing an id that exists again changes nothing, nor
         does one whose task finished and was deleted (trimmed past ``completed_retention`` or
@@ -69,6 +71,7 @@ class QueueOps(TeamOps):
         """
         return (await self._enqueue(team_id, [to_task(task, self.max_attempts)]))[0]
 
+    @send("enqueue", "tasks")
     async def enqueue_tasks(self, team_id: str, tasks: Iterable[Task | Mapping[str, Any]]) -> list[str]:
         """Add many tasks (one script per 500); returns the ids that were new (see enqueue_task)."""
         items = [to_task(t, self.max_attempts) for t in sequence("tasks", tasks)]
@@ -91,6 +94,7 @@ class QueueOps(TeamOps):
 
     # -- working -----------------------------------------------------------------------------
 
+    @receive("claim")
     async def claim_task(
         self,
         team_id: str,
@@ -188,6 +192,7 @@ class QueueOps(TeamOps):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
+    @settle("complete")
     async def complete_task(
         self, team_id: str, task_id: str, result: Any = None, *, agent_id: str | None = None, token: int | None = None
     ) -> Task:
@@ -204,6 +209,7 @@ class QueueOps(TeamOps):
                 self.completed_retention, self._window_ms()]
         return decode_task(reply(await self._write("complete", team_id, *args)))
 
+    @settle("complete", claims="claim")
     async def complete_and_claim(
         self,
         team_id: str,
@@ -251,6 +257,7 @@ class QueueOps(TeamOps):
             return ["agent"]
         return ["given", *(_checked(check_name, c, "capability") for c in strings("capabilities", capabilities))]
 
+    @settle("fail")
     async def fail_task(
         self,
         team_id: str,
@@ -283,6 +290,7 @@ class QueueOps(TeamOps):
                 int(max_delay * 1000), policy.jitter, random.random(), *self._dead_limits()]
         return decode_task(reply(await self._write("fail", team_id, *args)))
 
+    @settle("release")
     async def release_task(
         self, team_id: str, task_id: str, *, agent_id: str | None = None, token: int | None = None
     ) -> Task:

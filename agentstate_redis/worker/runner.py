@@ -31,6 +31,7 @@ from typing import Any
 
 from ..errors import AgentStateError, BackendOutOfMemoryError, BackendUnavailableError, LeaseError, OutcomeUnknownError
 from ..orchestration import ClaimedTask, OrchestrationStateManager
+from ..tracing import process
 from .signals import stop_on_signals
 
 log = logging.getLogger("agentstate_redis.worker")
@@ -80,6 +81,7 @@ async def run_worker(
     With ``schedules`` (the default) the worker also runs the team's scheduler (run_scheduler)
     until it stops: each schedule tick is enqueued once however many workers run it.
     """
+    handler = process(handler, team_id, agent_id)  # the handler in a span when tracing is on
     stop = stop if stop is not None else asyncio.Event()
     caps = None if capabilities is None else list(capabilities)
     stats = WorkerStats()
