@@ -47,7 +47,7 @@ _MANAGER_EXPORTS = {
     ],
     "workflows": ["WorkflowStateManager", "WorkflowState", "WorkflowStatus", "StepState", "WorkflowCheckpoint"],
     "orchestration": [
-        "OrchestrationStateManager", "TeamState", "AgentCoordinationState", "TaskQueueState",
+        "OrchestrationStateManager", "TeamState", "AgentCoordinationState", "TaskQueueState", "Schedule",
     ],
     "knowledge": [
         "KnowledgeStateManager", "IndexingProgress", "IndexingStatus", "SyncStatus", "SourceState",

@@ -10,7 +10,7 @@ import math
 
 import pytest
 
-from bench import checkpoints, core_state, lg_savers, run, subscriptions, task_queue, tool_cache
+from bench import checkpoints, core_state, lg_savers, run, schedules, subscriptions, task_queue, tool_cache
 from bench.common import Section
 
 pytestmark = pytest.mark.timeout(120)
@@ -74,6 +74,11 @@ async def test_dashboard(redis_url: str) -> None:
 
     sec = await dashboard.run(redis_url, duration=0.1, repeats=1, tasks=2_000)
     _check(sec, "team page (first 50 pending) p50", "seeding rate", "/metrics p50")
+
+
+async def test_schedules(redis_url: str) -> None:
+    sec = await schedules.run(redis_url, duration=0.3, repeats=1, schedulers=2)
+    _check(sec, "tick lateness p50 (2 schedulers, every 50 ms)", "pass claiming one due tick p50", "enqueue_task p50")
 
 
 async def test_tracing(redis_url: str) -> None:

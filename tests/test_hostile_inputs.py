@@ -224,6 +224,8 @@ BASE: dict[str, Callable[[], Any]] = {
     "offline_for": lambda: 3600,
     "progress": lambda: 0.5,
     "line": lambda: "a log line",
+    "schedule_id": lambda: "sched-1",
+    "task_template": lambda: {"type": "x", "data": {"n": 1}},
 }
 # Per (class, parameter) baselines.
 CLASS_BASE: dict[tuple[str, str], Callable[[], Any]] = {
@@ -238,6 +240,7 @@ METHOD_BASE: dict[tuple[str, str], Callable[[], Any]] = {
     ("resume_from", "checkpoint_id"): lambda: "cp-1",
     ("get_cached_result", "parameters"): lambda: {"q": 1},
     ("invalidate_cached_result", "parameters"): lambda: {"q": 1},
+    ("add_schedule", "every"): lambda: 3600,
 }
 # When the key parameter is under attack, these others are left out (else they would shadow it).
 EXCLUSIVE = {"parameters_hash": ("parameters",)}
@@ -264,7 +267,7 @@ MODEL_VARIANTS_PER_FIELD = 5
 # Parameters that are ids or names: an empty or over-long (> 1024 characters) string must be refused.
 ID_NAMES = {"key", "agent_id", "team_id", "task_id", "workflow_id", "session_id", "knowledge_base_id",
             "execution_id", "tool_name", "checkpoint_id", "snapshot_id", "owner", "from_checkpoint",
-            "parameters_hash", "capability", "run_id", "current_node", "current_task"}
+            "parameters_hash", "capability", "run_id", "current_node", "current_task", "schedule_id"}
 # Model fields that become part of a key (the same rule); other string fields are free text.
 MODEL_ID_FIELDS = {
     AgentSnapshot: {"agent_id", "snapshot_id"}, AgentCheckpoint: {"agent_id", "checkpoint_id"},
@@ -630,6 +633,7 @@ async def seed(b: RedisBackend) -> None:
     second = await orch.claim_task(TEAM, "worker-2")
     assert first is not None and second is not None and first.id == "task-1"
     await orch.fail_task(TEAM, second.id, "boom", retry=False, token=second.token)
+    await orch.add_schedule(TEAM, "sched-1", {"type": "x"}, every=3600)
     tools = ToolStateManager(backend=b)
     await tools.start_execution(ToolExecution(execution_id=EXEC, tool_name=TOOL, parameters={"q": 1}))
     await tools.start_execution(ToolExecution(execution_id="exec-2", tool_name=TOOL))

@@ -44,6 +44,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--work-seconds", default="0.05,0.2", help="simulated work time range MIN,MAX (default 0.05,0.2)")
     p.add_argument("--fail-rate", type=float, default=0.0, help="share of attempts that fail transiently (default 0)")
     p.add_argument("--max-tasks", type=int, default=0, help="exit after claiming this many tasks (0 = no limit)")
+    p.add_argument("--no-scheduler", action="store_true",
+                   help="do not run the team's scheduler beside the claims (see agentstate scheduler)")
     p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     add_connection_options(p)
     p.set_defaults(run=run)
@@ -127,7 +129,8 @@ async def run(args: argparse.Namespace) -> int:
               f"capabilities {caps or 'any'}", flush=True)
         stats = await run_worker(orch, args.team, agent_id, SimulatedWork(agent_id, seconds, args.fail_rate),
                                  capabilities=caps or None, lease=args.lease, grace=args.grace,
-                                 claim_wait=args.claim_wait, max_tasks=args.max_tasks or None, stop=stop)
+                                 claim_wait=args.claim_wait, max_tasks=args.max_tasks or None, stop=stop,
+                                 schedules=not args.no_scheduler)
     except AgentStateError as exc:
         print(f"agentstate worker {agent_id}: {one_line(exc)}", file=sys.stderr, flush=True)
         return 1

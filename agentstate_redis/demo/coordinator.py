@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing as mp
 import os
 import signal
@@ -17,7 +18,19 @@ from ..events import ChangeEvent
 from ..keys import escape_glob
 from .live import LiveView
 from .report import DemoReport, collect_report
-from .scenario import POISON_TASK, TEAM, WORKFLOW, DemoSettings, fault_worker, make_tasks, worker_capabilities, worker_name
+from .scenario import (
+    DIGEST_EVERY,
+    DIGEST_SCHEDULE,
+    DIGEST_TEAM,
+    POISON_TASK,
+    TEAM,
+    WORKFLOW,
+    DemoSettings,
+    fault_worker,
+    make_tasks,
+    worker_capabilities,
+    worker_name,
+)
 from .worker import worker_main
 
 #: Signals that stop the demo the way a finished run ends: workers stopped, keys removed.
@@ -129,6 +142,8 @@ class Coordinator:
         finally:
             stop.set()
             await asyncio.to_thread(self._join)
+            with contextlib.suppress(Exception):  # its ticks stop with the fleet: the report counts them
+                await self.orch.pause_schedule(DIGEST_TEAM, DIGEST_SCHEDULE)
         if self.interrupted.is_set():
             return None
         return await collect_report(self, time.perf_counter() - started)
@@ -146,6 +161,9 @@ class Coordinator:
         for kind in ("team", "wf", "agent", "tool", "toolcache"):
             await self.backend.events.subscribe(kind, "*", self._count)
         await self.orch.enqueue_tasks(TEAM, make_tasks(s))
+        await self.orch.create_team(DIGEST_TEAM)
+        await self.orch.add_schedule(DIGEST_TEAM, DIGEST_SCHEDULE, {"type": "digest", "data": {"topic": "fleet digest"}},
+                                     every=DIGEST_EVERY, catchup="all")
 
     def _count(self, event: ChangeEvent) -> None:
         self.events[event.kind] = self.events.get(event.kind, 0) + 1

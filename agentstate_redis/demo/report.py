@@ -8,7 +8,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from .scenario import KINDS, POISON_TASK, TEAM, WORKFLOW, worker_name
+from .scenario import DIGEST_EVERY, DIGEST_SCHEDULE, DIGEST_TEAM, KINDS, POISON_TASK, TEAM, WORKFLOW, worker_name
 
 
 @dataclass
@@ -45,10 +45,10 @@ class DemoReport:
             console.print(f"    {line}", highlight=False)
 
 
-async def _all(orch: Any, queue: str) -> list[Any]:
+async def _all(orch: Any, queue: str, team: str = TEAM) -> list[Any]:
     out: list[Any] = []
     while True:
-        page = await orch.list_tasks(TEAM, queue, offset=len(out), limit=500)
+        page = await orch.list_tasks(team, queue, offset=len(out), limit=500)
         out += page
         if len(page) < 500:
             return out
@@ -77,6 +77,9 @@ async def collect_report(coord: Any, elapsed: float) -> DemoReport:
         hits += stats.cache_hits
         misses += stats.cache_misses
     workflow = await coord.workflows.get(WORKFLOW)
+    (digest,) = [x for x in await orch.list_schedules(DIGEST_TEAM) if x.schedule_id == DIGEST_SCHEDULE]
+    ticks = sorted(int(t.id.rsplit("@", 1)[1]) for t in await _all(orch, "pending", DIGEST_TEAM))
+    step = round(DIGEST_EVERY * 1000)
 
     by_worker: dict[str, list[str]] = {}
     for task in completed:
@@ -95,6 +98,7 @@ async def collect_report(coord: Any, elapsed: float) -> DemoReport:
         "events seen by the coordinator": sum(coord.events.values()),
         "workflow": f"{workflow.status.value} ({workflow.completed_steps}/{workflow.total_steps} steps)",
         "workflow steps reconciled": coord.reconciled,
+        f"schedule ticks (every {DIGEST_EVERY}s, a scheduler in each worker)": len(ticks),
         "elapsed (s)": elapsed,
         "operations per second": ops / elapsed if elapsed else 0.0,
     }
@@ -113,6 +117,8 @@ async def collect_report(coord: Any, elapsed: float) -> DemoReport:
         or any(t.id == coord.killed_task and t.completed_by != coord.killed for t in completed)
         or coord.killed_task == POISON_TASK,
         "the workflow completed after pause/resume": workflow.status.value == "completed" and bool(coord.paused_for),
+        "each schedule tick enqueued exactly once, none missed": bool(ticks) and digest.runs == len(ticks)
+        and ticks == list(range(ticks[0], ticks[0] + step * len(ticks), step)),
     }
     if mismatched:
         for name, both in mismatched.items():

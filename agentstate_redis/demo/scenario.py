@@ -9,6 +9,11 @@ from typing import Any
 TEAM = "demo-fleet"
 WORKFLOW = "demo-run"
 POISON_TASK = "task-poison"
+#: A schedule every worker process runs the scheduler of (one of them is SIGKILLed): its team's
+#: tasks are its ticks, each enqueued once; nobody works them.
+DIGEST_TEAM = "demo-fleet-digest"
+DIGEST_SCHEDULE = "digest"
+DIGEST_EVERY = 0.25
 KINDS = {  # task type -> the tool its worker calls
     "research": "search_web",
     "analysis": "analyze_data",

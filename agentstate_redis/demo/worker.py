@@ -10,7 +10,7 @@ from typing import Any
 
 from ..backends.redis import RedisBackend
 from ..errors import AgentStateError, InvalidTransitionError
-from .scenario import KINDS, TEAM, WORKFLOW, DemoSettings, fault_worker, worker_capabilities, worker_name
+from .scenario import DIGEST_TEAM, KINDS, TEAM, WORKFLOW, DemoSettings, fault_worker, worker_capabilities, worker_name
 
 
 class TransientToolError(RuntimeError):
@@ -49,6 +49,10 @@ class Worker:
     async def run(self, stop: Any) -> None:
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGTERM, self._request_stop)
+        from ..worker import run_scheduler
+
+        halt = asyncio.Event()  # every worker also runs the digest team's scheduler
+        scheduler = asyncio.ensure_future(run_scheduler(self.orch, DIGEST_TEAM, stop=halt, install_signals=False))
         while not (self.stop_requested or stop.is_set()):
             # while the coordinator has the team paused (pause_team) this returns None after the wait
             task = await self.orch.claim_task(TEAM, self.name, capabilities=self.capabilities, wait=0.3)
@@ -59,6 +63,8 @@ class Worker:
             async with self.orch.keep_alive(TEAM, self.name):
                 await self._work_on(task)
             await self._flush_steps()
+        halt.set()
+        await scheduler
         await self._flush_steps()
         await self.state.save(f"report:{self.name}", {"completed": self.completed, "ops": self.ops,
                                                        "pid": os.getpid()})

@@ -11,6 +11,7 @@ from .models import (
     TaskQueueState,
     TeamState,
 )
+from .schedules import Schedule
 
 __all__ = [
     "PRIORITIES",
@@ -18,6 +19,7 @@ __all__ = [
     "Backoff",
     "ClaimedTask",
     "OrchestrationStateManager",
+    "Schedule",
     "Task",
     "TaskQueueState",
     "TeamCounters",

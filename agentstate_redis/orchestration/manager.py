@@ -33,15 +33,20 @@ removes every agent silent (no heartbeat, claim, update, by the server clock) fo
 longer than that and holding no in-progress task, and returns their ids; each
 script call examines about 500 agents and the method loops. Call it from a
 coordinator periodically, or set ``auto_prune_after`` and call ``reap``.
+
+Schedules (schedules/): ``await orch.add_schedule("t", "poll", {"type": "poll"}, every=30)`` enqueues
+one task per tick, exactly once however many schedulers run (``run_scheduler``, and every
+``run_worker``); also ``pause_schedule``, ``resume_schedule``, ``remove_schedule``, ``list_schedules``.
 """
 
 from __future__ import annotations
 
 from .counters import COUNTER_FIELDS, TeamCounters, decode_counters
 from .control import ControlOps
+from .schedules import ScheduleOps
 
 
-class OrchestrationStateManager(ControlOps):
+class OrchestrationStateManager(ScheduleOps, ControlOps):
     """Multi-agent team coordination and the team task queue (see the module docstring)."""
 
     # -- counters (a read added for the dashboard's /metrics; see counters.py) -----------------

@@ -28,7 +28,7 @@ import agentstate_redis as _async
 
 from .errors import EventLoopRunningError
 from .twin import has_async_methods, twin_class
-from .worker import WorkerStats, run_worker
+from .worker import SchedulerStats, WorkerStats, run_scheduler, run_worker
 
 
 def _export(name: str) -> Any:
@@ -45,4 +45,4 @@ del _name
 
 from .tracking import AgentStateTracking  # noqa: E402
 
-__all__ = [*_async.__all__, "EventLoopRunningError", "WorkerStats", "run_worker"]
+__all__ = [*_async.__all__, "EventLoopRunningError", "SchedulerStats", "WorkerStats", "run_scheduler", "run_worker"]

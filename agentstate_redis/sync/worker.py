@@ -23,7 +23,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..worker import runner as _async
+from ..worker import scheduler as _async_scheduler
 from ..worker.runner import WorkerStats
+from ..worker.scheduler import SchedulerStats
 from ..worker.signals import STOP_SIGNALS
 from .twin import _copy_face, blocking_function
 
@@ -31,8 +33,21 @@ _blocking_run_worker = blocking_function(_async.run_worker, module=__name__)
 _SIGNATURE = inspect.signature(_async.run_worker)
 
 
+_blocking_run_scheduler = blocking_function(_async_scheduler.run_scheduler, module=__name__)
+
+
 def run_worker(*args: Any, **kwargs: Any) -> WorkerStats:
-    bound = _SIGNATURE.bind(*args, **kwargs)
+    return _with_signals(_blocking_run_worker, _SIGNATURE, args, kwargs)  # type: ignore[no-any-return]
+
+
+def run_scheduler(*args: Any, **kwargs: Any) -> SchedulerStats:
+    return _with_signals(_blocking_run_scheduler, inspect.signature(_async_scheduler.run_scheduler), args,
+                         kwargs)  # type: ignore[no-any-return]
+
+
+def _with_signals(blocking: Any, signature: inspect.Signature, args: Any, kwargs: Any) -> Any:
+    """Call ``blocking`` with SIGTERM/SIGINT setting its ``stop`` when it should install signals."""
+    bound = signature.bind(*args, **kwargs)
     bound.apply_defaults()
     with contextlib.ExitStack() as scope:
         if bound.arguments["install_signals"] and threading.current_thread() is threading.main_thread():
@@ -40,11 +55,13 @@ def run_worker(*args: Any, **kwargs: Any) -> WorkerStats:
                 bound.arguments["stop"] = threading.Event()
             scope.enter_context(_signals_set(bound.arguments["stop"]))
             bound.arguments["install_signals"] = False
-        return _blocking_run_worker(*bound.args, **bound.kwargs)
+        return blocking(*bound.args, **bound.kwargs)
 
 
 _copy_face(run_worker, _async.run_worker)
 run_worker.__module__ = "agentstate_redis.sync"
+_copy_face(run_scheduler, _async_scheduler.run_scheduler)
+run_scheduler.__module__ = "agentstate_redis.sync"
 
 
 @contextlib.contextmanager
@@ -66,4 +83,4 @@ def _signals_set(stop: Any) -> Iterator[None]:
             signal.signal(sig, handler)
 
 
-__all__ = ["WorkerStats", "run_worker"]
+__all__ = ["SchedulerStats", "WorkerStats", "run_scheduler", "run_worker"]

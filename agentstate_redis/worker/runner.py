@@ -80,6 +80,7 @@ async def run_worker(
     install_signals: bool = True,
     retry_failures: bool = True,
     max_tasks: int | None = None,
+    schedules: bool = True,
 ) -> WorkerStats:
     """Work the team's queue until ``stop`` is set, a stop signal arrives, or ``max_tasks`` were claimed.
 
@@ -87,6 +88,8 @@ async def run_worker(
     The handler's return value is the task's result; an exception fails the attempt
     (retried with the manager's backoff while attempts remain, unless ``retry_failures``
     is False). ``capabilities=None`` claims with the agent's registered capabilities.
+    With ``schedules`` (the default) the worker also runs the team's scheduler (run_scheduler)
+    until it stops: each schedule tick is enqueued once however many workers run it.
     """
     handler = process(handler, team_id, agent_id)  # the handler in a span when tracing is on
     stop = stop if stop is not None else asyncio.Event()
@@ -97,37 +100,59 @@ async def run_worker(
     def more() -> bool:  # claim the next task along with this completion?
         return not stop.is_set() and (max_tasks is None or stats.claimed < max_tasks)
 
-    with signals:
-        nxt: ClaimedTask | None = None  # claimed by the previous completion (complete_and_claim)
-        backoff = MIN_BACKOFF
-        while True:
-            if nxt is not None:
-                task, nxt = nxt, None
-            elif stop.is_set() or (max_tasks is not None and stats.claimed >= max_tasks):
-                break
-            else:
-                try:
-                    task = await orch.claim_task(team_id, agent_id, caps, lease, wait=claim_wait)
-                except BACK_OFF_ON as exc:
-                    # a claim that may have applied leaves a task leased to nobody: its lease expiry frees it
-                    log.warning("claim failed (%s); trying again in %.1f s", exc, backoff)
-                    await _sleep_unless(stop, backoff)
-                    backoff = min(backoff * 2, MAX_BACKOFF)
-                    continue
-                backoff = MIN_BACKOFF
-                if task is None:
-                    continue
-                stats.claimed += 1
-            if stop.is_set():  # the stop came while the claim was on its way: give the task back
-                await _release(orch, team_id, task, stats)
-                break
+    scheduler = _start_scheduler(orch, team_id) if schedules else None
+    async with _stopping(scheduler):
+        with signals:
+            nxt: ClaimedTask | None = None  # claimed by the previous completion (complete_and_claim)
+            backoff = MIN_BACKOFF
+            while True:
+                if nxt is not None:
+                    task, nxt = nxt, None
+                elif stop.is_set() or (max_tasks is not None and stats.claimed >= max_tasks):
+                    break
+                else:
+                    try:
+                        task = await orch.claim_task(team_id, agent_id, caps, lease, wait=claim_wait)
+                    except BACK_OFF_ON as exc:
+                        # a claim that may have applied leaves a task leased to nobody: its lease expiry frees it
+                        log.warning("claim failed (%s); trying again in %.1f s", exc, backoff)
+                        await _sleep_unless(stop, backoff)
+                        backoff = min(backoff * 2, MAX_BACKOFF)
+                        continue
+                    backoff = MIN_BACKOFF
+                    if task is None:
+                        continue
+                    stats.claimed += 1
+                if stop.is_set():  # the stop came while the claim was on its way: give the task back
+                    await _release(orch, team_id, task, stats)
+                    break
 
-            nxt = await _work_on(orch, team_id, agent_id, handler, task, stop, grace, lease, retry_failures, stats,
-                                 caps, more)
+                nxt = await _work_on(orch, team_id, agent_id, handler, task, stop, grace, lease, retry_failures, stats,
+                                     caps, more)
     with contextlib.suppress(AgentStateError):
         await orch.update_agent_status(team_id, agent_id, "offline")
     log.info("worker %s stopped: %s", agent_id, stats)
     return stats
+
+
+def _start_scheduler(orch: OrchestrationStateManager, team_id: str) -> tuple[asyncio.Event, asyncio.Future[Any]]:
+    from .scheduler import run_scheduler
+
+    halt = asyncio.Event()
+    return halt, asyncio.ensure_future(run_scheduler(orch, team_id, stop=halt, install_signals=False))
+
+
+@contextlib.asynccontextmanager
+async def _stopping(scheduler: tuple[asyncio.Event, asyncio.Future[Any]] | None) -> Any:
+    """Stop the worker's scheduler (if any) when its claim loop ends."""
+    try:
+        yield
+    finally:
+        if scheduler is not None:
+            halt, job = scheduler
+            halt.set()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(job, 10)
 
 
 async def _work_on(
