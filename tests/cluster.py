@@ -35,7 +35,7 @@ def _bindable(port: int) -> bool:
 
 
 def _node(args: list[str]) -> EmbeddedRedis:
-    return EmbeddedRedis(_cluster_port(), extra_args=args + ["--cluster-config-file", "nodes.conf"])
+    return EmbeddedRedis(_cluster_port(), extra_args=[*args, "--cluster-config-file", "nodes.conf"])
 
 
 @dataclass

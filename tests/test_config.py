@@ -144,7 +144,7 @@ def test_every_manager_names_the_setting_a_typo_meant(name: str) -> None:
 
     cls = getattr(agentstate_redis, name)
     own = sorted(cls.setting_names() - set(StateConfig.model_fields) - {"persistence", "backend", "state_manager", "config"})
-    for meant in own + ["redis_url", "key_prefix", "connection_pool_size"]:
+    for meant in [*own, "redis_url", "key_prefix", "connection_pool_size"]:
         typo = meant[:len(meant) // 2] + meant[len(meant) // 2 + 1:]
         for kwargs in ({"persistence": "memory"}, {"backend": MemoryBackend()}):
             with pytest.raises(InvalidInputError, match=rf"^{name}: unknown setting '{typo}' \(did you mean '{meant}'\?\)"):

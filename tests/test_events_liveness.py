@@ -136,7 +136,7 @@ async def test_big_writes_send_small_events_that_arrive_and_say_how_to_read_the_
         await publisher.save("small", {"n": 1})
         await eventually(lambda: len(seen) == 7, timeout=20, what="all seven events")
         assert gaps == []
-        for key, old, new in seen[:6]:
+        for key, _old, new in seen[:6]:
             assert key == "big" and isinstance(new, OmittedValue) and new.size > len(big)
         assert seen[0][1] is None  # the first save had no old value: None, not a marker
         assert all(isinstance(old, OmittedValue) for _, old, _ in seen[1:6])

@@ -22,7 +22,7 @@ from agentstate_redis.patterns import IdGlob
 
 from .waiting import eventually
 
-ALPHABET = list("ab{}%?*[]\\^-:") + ["é", "日", "😀"]
+ALPHABET = [*"ab{}%?*[]\\^-:", "é", "日", "😀"]
 IDS = st.lists(st.text(ALPHABET, min_size=1, max_size=6), min_size=1, max_size=8, unique=True)
 PATTERNS = st.lists(st.text(ALPHABET, min_size=1, max_size=7), min_size=1, max_size=4, unique=True)
 

@@ -38,7 +38,7 @@ async def test_conformance_with_a_ttl_and_a_lease(redis_url: str) -> None:
 
 
 @pytest.mark.cluster
-async def test_conformance_on_a_three_primary_cluster(redis_cluster) -> None:  # noqa: ANN001
+async def test_conformance_on_a_three_primary_cluster(redis_cluster) -> None:
     assert_full(await run_conformance(lambda prefix: RedisBackend(redis_cluster.url, key_prefix=prefix)))
 
 

@@ -193,7 +193,7 @@ def test_with_a_lease_only_one_of_two_processes_writes_a_thread(redis_url: str, 
     thread_id = f"leased-{uuid.uuid4().hex[:6]}"
     results = run_processes(write_checkpoints, [(redis_url, prefix, thread_id, w, 10, 30.0) for w in range(2)])
     assert sorted(r["put"] for r in results) == [0, 10], results
-    assert "lease held by" in [r for r in results if r["put"] == 0][0]["reason"]
+    assert "lease held by" in next(r for r in results if r["put"] == 0)["reason"]
 
 
 async def test_a_stale_writer_is_refused_after_its_lease_was_taken_over(redis_url: str, prefix: str) -> None:

@@ -7,7 +7,13 @@ from typing import Any
 
 import pytest
 
-from agentstate_redis import AgentCoordinationState, InvalidTransitionError, LeaseError, NotFoundError, OrchestrationStateManager
+from agentstate_redis import (
+    AgentCoordinationState,
+    InvalidTransitionError,
+    LeaseError,
+    NotFoundError,
+    OrchestrationStateManager,
+)
 from agentstate_redis.backends.base import Backend
 
 TEAM = "release_team"

@@ -20,6 +20,7 @@ from agentstate_redis import AccessDeniedError, EmbeddedRedis, InvalidInputError
 
 from .waiting import eventually
 
+
 @pytest.mark.parametrize("outer, inner", [("acme:", "acme:ev:state:"), ("acme:", "acme:ev:"), ("a", "aev:"),
                                           ("a", "a:"), ("acme:", "acme:state:")])
 async def test_managers_with_nesting_prefixes_see_only_their_own_keys_and_events(

@@ -78,10 +78,10 @@ async def test_tenant_acl_user_works_in_its_prefix_and_is_refused_elsewhere(acl_
     # Redis says "this user has no permissions to access one of the keys", Valkey "No permissions to
     # access a key": our type and the keys it names, and the words both servers share.
     intruder = StateManager(backend=RedisBackend(f"redis://tenant-a:{quote('tenant-a-pw')}@{base}", key_prefix="tenant-b:"))
-    with pytest.raises(AccessDeniedError, match="(?i)no permissions") as refused:
+    with pytest.raises(AccessDeniedError, match=r"(?i)no permissions") as refused:
         await intruder.save("agent:1", {"stolen": True})
     assert refused.value.code == "NOPERM" and refused.value.keys[0].startswith("tenant-b:")  # type: ignore[attr-defined]
-    with pytest.raises(AccessDeniedError, match="(?i)no permissions"):
+    with pytest.raises(AccessDeniedError, match=r"(?i)no permissions"):
         await intruder.get("agent:1")
     await intruder.backend.close()
     admin = redis.Redis.from_url(acl_server.url)
@@ -117,7 +117,7 @@ async def test_rediss_with_a_generated_certificate(tmp_path: Path, prefix: str) 
         assert await state.get("secure") == {"tls": True}
         await state.backend.close()
         untrusted = StateManager(backend=RedisBackend(f"rediss://127.0.0.1:{port}/0", key_prefix=prefix))
-        with pytest.raises(AgentStateError, match="(?i)certificate|ssl"):
+        with pytest.raises(AgentStateError, match=r"(?i)certificate|ssl"):
             await untrusted.get("secure")
         await untrusted.backend.close()
     finally:

@@ -105,7 +105,7 @@ async def test_errors_are_typed_and_nothing_is_written(speech: SpeechStateManage
         await speech.create_session(idle_timeout=0)
     with pytest.raises(InvalidInputError, match="transcription_progress"):
         STTState(session_id=sid, transcription_progress=1.5)
-    with pytest.raises(InvalidInputError, match="stt_state.session_id"):
+    with pytest.raises(InvalidInputError, match=r"stt_state\.session_id"):
         await speech.update_conversation_state(VoiceConversationState(
             session_id=sid, stt_state=STTState(session_id="other")))
     with pytest.raises(InvalidInputError):

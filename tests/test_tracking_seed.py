@@ -21,8 +21,8 @@ a second agent object on the same store sees it all.
 
 from __future__ import annotations
 
-import asyncio
 import ast
+import asyncio
 import contextlib
 import io
 import json
@@ -37,10 +37,9 @@ from typing import Any
 
 import pytest
 
-from agentstate_redis import AgentStateTracking as AsyncAgentStateTracking
-from agentstate_redis import CapturedState
 from agentstate_redis import AgentStateStore as AsyncAgentStateStore
-from agentstate_redis import sync
+from agentstate_redis import AgentStateTracking as AsyncAgentStateTracking
+from agentstate_redis import CapturedState, sync
 
 from .seed003_blocks import BLOCKS
 
@@ -264,5 +263,5 @@ async def test_the_async_twin_of_the_mixin(backend: Any) -> None:
     await agent.record_tool_usage("Read", increment=5)
     await agent._restore_state(state)
     assert await agent._get_tool_usage_counts() == {"Read": 5}
-    with pytest.raises(sync.InvalidInputError, match="agentstate_redis.sync"):
+    with pytest.raises(sync.InvalidInputError, match=r"agentstate_redis\.sync"):
         agent.init_state_tracking(sync.AgentStateStore(backend=sync.MemoryBackend()), "x")

@@ -21,7 +21,7 @@ def test_image_tags_and_the_changelog_name_the_same_version() -> None:
     version = agentstate_redis.__version__
     tags = set()
     for path in [ROOT / "README.md", *sorted((ROOT / "deploy").rglob("*")), ]:
-        if path.is_file() and path.suffix in ("", ".md", ".yaml", ".yml") or path.name == "Dockerfile":
+        if (path.is_file() and path.suffix in ("", ".md", ".yaml", ".yml")) or path.name == "Dockerfile":
             text = path.read_text(errors="replace")
             tags |= set(re.findall(r"agentstate-redis:(\d+\.\d+\.\d+\S*?)\b[\s`]", text))
             tags |= set(re.findall(r"newTag:\s*(\S+)", text))

@@ -20,7 +20,7 @@ import time
 
 from redis import exceptions as rx
 
-from ..backends.server_checks import evicts, eviction_message
+from ..backends.server_checks import eviction_message, evicts
 from ..errors import AccessDeniedError, AgentStateError, BackendOutOfMemoryError, EvictionPolicyError
 from .common import add_connection_options, backend_from
 

@@ -103,7 +103,7 @@ class Directory:
                 end = key.find("}")  # ids are escaped in keys: the first brace closes the hash tag
                 parsed = self.backend.keys.parse_base(key[:end + 1]) if end > 0 else None
                 rest = key[end + 1:]
-                if parsed and parsed[0] == kind and (rest == suffix or suffix == ":*" and rest.startswith(":")):
+                if parsed and parsed[0] == kind and (rest == suffix or (suffix == ":*" and rest.startswith(":"))):
                     if (kind, parsed[1]) not in self:
                         found += 1
                     self.add(kind, parsed[1])

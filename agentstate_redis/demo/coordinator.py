@@ -17,7 +17,16 @@ from ..events import ChangeEvent
 from ..keys import escape_glob
 from .live import LiveView
 from .report import DemoReport, collect_report
-from .scenario import POISON_TASK, TEAM, WORKFLOW, DemoSettings, fault_worker, make_tasks, worker_capabilities, worker_name
+from .scenario import (
+    POISON_TASK,
+    TEAM,
+    WORKFLOW,
+    DemoSettings,
+    fault_worker,
+    make_tasks,
+    worker_capabilities,
+    worker_name,
+)
 from .worker import worker_main
 
 #: Signals that stop the demo the way a finished run ends: workers stopped, keys removed.

@@ -24,7 +24,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 def text(what: str, value: Any, *, empty: bool = True) -> str:
     """``value`` as a usable part of a field: a str (ints and UUIDs are turned into one) of at most
     1024 characters without control characters."""
-    if value is None or isinstance(value, bool) or not isinstance(value, (str, int)) and not hasattr(value, "hex"):
+    if value is None or isinstance(value, bool) or (not isinstance(value, (str, int)) and not hasattr(value, "hex")):
         raise InvalidInputError(f"{what} must be a string, got {type(value).__name__}")
     value = value if isinstance(value, str) else str(value)
     if not value and not empty:

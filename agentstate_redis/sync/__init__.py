@@ -43,6 +43,6 @@ for _name in _async.__all__:
         globals()[_name] = _export(_name)
 del _name
 
-from .tracking import AgentStateTracking  # noqa: E402
+from .tracking import AgentStateTracking as AgentStateTracking  # noqa: E402 - replaces the loop's skipped name
 
 __all__ = [*_async.__all__, "EventLoopRunningError", "WorkerStats", "run_worker"]

@@ -148,7 +148,7 @@ def _mirror_event(event: threading.Event, scope: contextlib.ExitStack) -> asynci
 
 def adapt_out(value: Any, runner: LoopRunner) -> Any:
     """A result as a blocking caller uses it: twins for async objects, sync context managers and iterators."""
-    if value is None or isinstance(value, _PLAIN) or isinstance(value, Twin) or inspect.isclass(value) \
+    if value is None or isinstance(value, (*_PLAIN, Twin)) or inspect.isclass(value) \
             or inspect.isroutine(value):
         return value
     if has_async_methods(type(value)) or hasattr(type(value), "__await__"):  # loop-bound: a Subscription too

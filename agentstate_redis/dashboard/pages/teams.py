@@ -80,7 +80,7 @@ async def dead_page(request: Request) -> Response:
         ids = f.directory.page("team", after, PAGE)
         rows = await team_rows(request, ids)
         return render(request, "dead_teams.html", title="Dead letters", teams=rows,
-                      more=len(ids) == PAGE and ids[-1] or None)
+                      more=(len(ids) == PAGE and ids[-1]) or None)
     offset = int_param(request, "offset", 0)
     team = await _team(request, team_id)
     tasks = await fleet(request).orch.list_dead(team_id, offset=offset, limit=PAGE + 1)

@@ -44,7 +44,7 @@ async def workflows_page(request: Request) -> Response:
 
     rows = [w for w in await asyncio.gather(*(one(i) for i in ids)) if w is not None]
     return render(request, "workflows.html", title="Workflows", status=status, statuses=[s.value for s in WorkflowStatus],
-                  counts=counts, workflows=rows, more=len(ids) == PAGE and ids[-1] or None)
+                  counts=counts, workflows=rows, more=(len(ids) == PAGE and ids[-1]) or None)
 
 
 async def workflow_page(request: Request) -> Response:
