@@ -1,4 +1,4 @@
-"""The built wheel carries the Lua scripts and works from a fresh virtualenv."""
+"""The built wheel carries the Lua scripts and the py.typed marker, and works from a fresh virtualenv."""
 
 from __future__ import annotations
 
@@ -45,6 +45,8 @@ def test_wheel_contains_lua_and_runs_in_a_fresh_virtualenv(tmp_path: Path, redis
     lua = sorted(n for n in names if n.endswith(".lua"))
     repo_lua = sorted(p.relative_to(ROOT / "lua").as_posix() for p in (ROOT / "lua").rglob("*.lua"))
     assert lua == [f"agentstate_redis/lua/{p}" for p in repo_lua]
+    # PEP 561: without the marker, type checkers ignore the package's annotations downstream
+    assert "agentstate_redis/py.typed" in names
 
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=False)

@@ -29,7 +29,7 @@ TOKEN_ENV = "AGENTSTATE_DASHBOARD_TOKEN"
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("dashboard", help="serve the operations dashboard (pages, actions, /metrics)",
                        description="Serve the dashboard: teams and their queues, dead letters (retry, purge), "
                                    "agents, workflows (pause, resume, cancel), tools, a live event feed, "

@@ -26,7 +26,7 @@ from .common import add_connection_options, backend_from, check_access, one_line
 log = logging.getLogger("agentstate_redis.worker")
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from ..demo.scenario import TEAM
 
     p = sub.add_parser("worker", help="run one queue worker until SIGTERM (simulated work)",

@@ -15,6 +15,7 @@ from ..backends.redis import RedisBackend
 from ..embedded import EmbeddedRedis
 from ..events import ChangeEvent
 from ..keys import escape_glob
+from ..orchestration.queue import QueueName
 from .live import LiveView
 from .report import DemoReport, collect_report
 from .scenario import (
@@ -214,9 +215,10 @@ class Coordinator:
 
         done = {step.step_number for step in await self.workflows.get_steps(WORKFLOW)
                 if step.status.value in ("completed", "skipped")}
-        for queue, status in (("completed", "completed"), ("dead", "skipped")):
+        queues: tuple[tuple[QueueName, str], ...] = (("completed", "completed"), ("dead", "skipped"))
+        for queue, status in queues:
             offset = 0
-            while page := await self.orch.list_tasks(TEAM, queue, offset=offset, limit=500):  # type: ignore[arg-type]
+            while page := await self.orch.list_tasks(TEAM, queue, offset=offset, limit=500):
                 offset += len(page)
                 for task in page:
                     if task.data["step"] not in done:

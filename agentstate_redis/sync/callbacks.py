@@ -121,7 +121,7 @@ def off_loop(fn: Callable[..., Any], pool: CallbackPool) -> Callable[..., Any]:
             result = await result
         return result
 
-    call_off_loop._off_loop_of = fn  # type: ignore[attr-defined]
+    call_off_loop._off_loop_of = fn  # type: ignore[attr-defined]  # a marker attribute on the function
     call_off_loop.__name__ = getattr(fn, "__name__", "callback")
     call_off_loop.__doc__ = getattr(fn, "__doc__", None)
     return call_off_loop

@@ -40,7 +40,8 @@ def run_worker(*args: Any, **kwargs: Any) -> WorkerStats:
                 bound.arguments["stop"] = threading.Event()
             scope.enter_context(_signals_set(bound.arguments["stop"]))
             bound.arguments["install_signals"] = False
-        return _blocking_run_worker(*bound.args, **bound.kwargs)
+        stats: WorkerStats = _blocking_run_worker(*bound.args, **bound.kwargs)
+        return stats
 
 
 _copy_face(run_worker, _async.run_worker)

@@ -15,7 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ...errors import AgentStateError, NotFoundError
-from ...workflows import WorkflowStatus
+from ...workflows import WorkflowState, WorkflowStatus
 from ..render import render
 from ..security import write_route
 from .common import PAGE, back, fleet, text_param
@@ -36,7 +36,7 @@ async def workflows_page(request: Request) -> Response:
     after = request.query_params.get("after") or None
     ids, counts = await asyncio.gather(wf.list_workflows(status, limit=PAGE, after=after), workflow_counts(request))
 
-    async def one(workflow_id: str):  # type: ignore[no-untyped-def]
+    async def one(workflow_id: str) -> WorkflowState | None:
         try:
             return await wf.get(workflow_id)
         except NotFoundError:
