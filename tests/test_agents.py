@@ -77,7 +77,10 @@ async def test_tracking_and_checkpoint_round_trip(store: AgentStateStore) -> Non
     newest = await t.get_approval_history(newest_first=True)
     assert newest == history[::-1]
     assert [r.tool_name for r in await store.get_approval_history("a1", limit=2)] == ["Write", "Read"]
-    assert [r.tool_name for r in await store.get_approval_history("a1", limit=2, newest_first=True)] == ["Read", "Write"]
+    assert [r.tool_name for r in await store.get_approval_history("a1", limit=2, newest_first=True)] == [
+        "Read",
+        "Write",
+    ]
     assert [r["tool_name"] for r in await t.get_approval_history("Bash")] == ["Bash"]
     assert await t.get_standing_decision("Write") == "denied"
     assert await t.get_standing_decision("Read") == "allowed"

@@ -121,9 +121,13 @@ def test_server_with_no_arguments_works_from_a_fresh_directory(tmp_path: Path) -
     the command runs in a network namespace of its own (unshare -n) where 6379 is free."""
     fresh = tmp_path / "fresh"
     fresh.mkdir()
-    probe = subprocess.run(["unshare", "-n", "true"], capture_output=True, text=True) if shutil.which("unshare") else None
+    probe = (
+        subprocess.run(["unshare", "-n", "true"], capture_output=True, text=True) if shutil.which("unshare") else None
+    )
     if probe is None or probe.returncode != 0:
-        pytest.skip(f"needs a network namespace for port 6379 (unshare -n): {probe.stderr.strip() if probe else 'no unshare'}")
+        pytest.skip(
+            f"needs a network namespace for port 6379 (unshare -n): {probe.stderr.strip() if probe else 'no unshare'}"
+        )
     cli = f"{shlex.quote(sys.executable)} -m agentstate_redis.cli"
     script = (f"ip link set lo up && cd {shlex.quote(str(fresh))} && export PYTHONPATH={shlex.quote(str(ROOT))} && "
               f"{{ {cli} server > server.out 2>&1 & }} && pid=$! && "
@@ -136,7 +140,9 @@ def test_server_with_no_arguments_works_from_a_fresh_directory(tmp_path: Path) -
     assert "server-exit=0" in result.stdout, result.stdout + server_out
     assert f"listening at redis://127.0.0.1:6379/0; AOF and log in {fresh / 'agentstate-data'}" in server_out
     assert (fresh / "agentstate-data" / "server.log").exists()
-    assert (fresh / "agentstate-data" / "appendonlydir").exists() or any((fresh / "agentstate-data").glob("appendonly*"))
+    assert (fresh / "agentstate-data" / "appendonlydir").exists() or any(
+        (fresh / "agentstate-data").glob("appendonly*")
+    )
 
 
 def test_server_resolves_a_relative_data_dir_against_the_working_directory(tmp_path: Path) -> None:
@@ -167,7 +173,9 @@ async def test_inspect_without_a_terminal_prints_whole_ids(redis_url: str, prefi
     backend = RedisBackend(redis_url, key_prefix=prefix)
     await OrchestrationStateManager(backend=backend).create_team(team)
     await WorkflowStateManager(backend=backend).create(WorkflowState(workflow_id=workflow, total_steps=2))
-    await AgentTracker(AgentStateStore(backend=backend), agent).capture_state({"n": 1}, step=1, checkpoint_id="c-" + "c" * 60)
+    await AgentTracker(AgentStateStore(backend=backend), agent).capture_state(
+        {"n": 1}, step=1, checkpoint_id="c-" + "c" * 60
+    )
     await backend.close()
     env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
     result = subprocess.run([sys.executable, "-m", "agentstate_redis.cli", "inspect", "--redis-url", redis_url,
@@ -219,7 +227,9 @@ async def _follow_then_interrupt(demo: asyncio.subprocess.Process, redis_url: st
     assert inspect_args == ["inspect", "--redis-url", redis_url, "--prefix", demo_prefix]
 
     watched = await asyncio.to_thread(agentstate, *watch_args, "--kind", "team", "--count", "3", timeout=120)
-    assert watched.returncode == 0 and len(watched.stdout.splitlines()) == 3, watched.stdout + watched.stderr  # --count 3
+    assert watched.returncode == 0 and len(watched.stdout.splitlines()) == 3, (
+        watched.stdout + watched.stderr
+    )  # --count 3
     deadline = time.monotonic() + 120
     while True:  # interrupt a fleet that is working: some tasks done, most still to do
         followed = await asyncio.to_thread(agentstate, *inspect_args, "--json")

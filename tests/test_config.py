@@ -41,7 +41,9 @@ async def test_unreachable_server_fails_at_first_use() -> None:
     assert time.monotonic() - started < 5
 
 
-async def test_redis_url_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch, redis_url: str, prefix: str) -> None:
+async def test_redis_url_comes_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, redis_url: str, prefix: str
+) -> None:
     monkeypatch.setenv("REDIS_URL", redis_url)
     backend, owned = resolve_backend("redis", key_prefix=prefix)
     assert owned and isinstance(backend, RedisBackend) and backend.url == redis_url
@@ -143,11 +145,15 @@ def test_every_manager_names_the_setting_a_typo_meant(name: str) -> None:
     import agentstate_redis
 
     cls = getattr(agentstate_redis, name)
-    own = sorted(cls.setting_names() - set(StateConfig.model_fields) - {"persistence", "backend", "state_manager", "config"})
+    own = sorted(
+        cls.setting_names() - set(StateConfig.model_fields) - {"persistence", "backend", "state_manager", "config"}
+    )
     for meant in [*own, "redis_url", "key_prefix", "connection_pool_size"]:
         typo = meant[:len(meant) // 2] + meant[len(meant) // 2 + 1:]
         for kwargs in ({"persistence": "memory"}, {"backend": MemoryBackend()}):
-            with pytest.raises(InvalidInputError, match=rf"^{name}: unknown setting '{typo}' \(did you mean '{meant}'\?\)"):
+            with pytest.raises(
+                InvalidInputError, match=rf"^{name}: unknown setting '{typo}' \(did you mean '{meant}'\?\)"
+            ):
                 cls(**kwargs, **{typo: 1})
     if name not in ("StateManager", "KnowledgeStateManager"):  # the two with StateConfig's settings only
         assert own, f"{name} has settings of its own"

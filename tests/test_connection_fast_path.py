@@ -60,7 +60,9 @@ SLOW_SCRIPT = "local t = redis.call('TIME'); local s = t[1] * 1e6 + t[2]; " \
               "repeat t = redis.call('TIME') until t[1] * 1e6 + t[2] - s > 150000; return 'slow'"
 
 
-async def test_a_lone_call_cancelled_mid_flight_does_not_hand_its_reply_to_the_next(redis_backend: RedisBackend) -> None:
+async def test_a_lone_call_cancelled_mid_flight_does_not_hand_its_reply_to_the_next(
+    redis_backend: RedisBackend,
+) -> None:
     """The held connection is dropped when a call is abandoned: its late reply must not answer the next call."""
     sender = redis_backend._runner.sender  # type: ignore[union-attr]
     assert isinstance(sender, AutoPipeline)
@@ -144,7 +146,9 @@ async def test_a_call_after_close_is_refused_and_reopens_nothing(redis_url: str,
     await backend.close()
 
 
-async def test_a_small_write_skips_redis_pys_timer_task(redis_backend: RedisBackend, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_small_write_skips_redis_pys_timer_task(
+    redis_backend: RedisBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """With a socket_timeout redis-py wraps each write in asyncio.wait_for (a task per command before 3.12)."""
     assert issubclass(redis_backend.client.connection_pool.connection_class, _DirectWrite)
     state = StateManager(backend=redis_backend)

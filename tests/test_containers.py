@@ -17,7 +17,9 @@ def test_a_container_image_without_a_docker_engine_skips_with_a_clear_reason() -
         import docker
 
         docker.from_env().ping()
-        pytest.skip("a Docker engine is reachable here; the container path runs for real when AGENTSTATE_TEST_IMAGE is set")
+        pytest.skip(
+            "a Docker engine is reachable here; the container path runs for real when AGENTSTATE_TEST_IMAGE is set"
+        )
     except Exception:  # noqa: BLE001
         pass
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}

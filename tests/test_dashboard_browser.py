@@ -24,8 +24,10 @@ import pytest
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
-pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER),
-                                reason="no Chromium here: apt-get install chromium chromium-driver to run the browser tests")
+pytestmark = pytest.mark.skipif(
+    not (CHROMIUM and DRIVER),
+    reason="no Chromium here: apt-get install chromium chromium-driver to run the browser tests",
+)
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed ([dev] extra)")
 pytest.importorskip("starlette", reason="the dashboard needs the [dashboard] extra")
 
@@ -51,7 +53,9 @@ def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def served(redis_url: str) -> Iterator[tuple[str, str]]:
     """``agentstate dashboard`` on a fleet seeded under a fresh prefix: (base URL, prefix)."""
     prefix = f"dash-browser-{os.getpid()}-{time.time_ns()}:"
-    subprocess.run([sys.executable, "-m", "tests.dashboard_fleet", redis_url, prefix], cwd=ROOT, check=True, timeout=120)
+    subprocess.run(
+        [sys.executable, "-m", "tests.dashboard_fleet", redis_url, prefix], cwd=ROOT, check=True, timeout=120
+    )
     proc = subprocess.Popen([sys.executable, "-m", "agentstate_redis.cli", "dashboard", "--port", "0", "--redis-url",
                              redis_url, "--prefix", prefix, "--team", "alpha", "--team", "beta"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
@@ -61,7 +65,9 @@ def served(redis_url: str) -> Iterator[tuple[str, str]]:
         first = lines.get(timeout=WAIT)
     except queue.Empty:
         proc.kill()
-        pytest.fail(f"agentstate dashboard printed nothing within {WAIT} s: {proc.stderr.read() if proc.stderr else ''}")
+        pytest.fail(
+            f"agentstate dashboard printed nothing within {WAIT} s: {proc.stderr.read() if proc.stderr else ''}"
+        )
     assert first.startswith("agentstate dashboard: http://127.0.0.1:"), first
     url = first.split()[2].rstrip("/")
     try:
@@ -124,7 +130,9 @@ def test_clicking_retry_on_a_dead_letter_puts_the_task_back_in_pending(served: t
     url, _ = served
     s = Seeded()
     browser.get(url + "/dead?team=alpha")
-    buttons = [b for b in browser.find_elements(By.CSS_SELECTOR, "button.retry") if b.get_attribute("data-task") == s.dead_task]
+    buttons = [
+        b for b in browser.find_elements(By.CSS_SELECTOR, "button.retry") if b.get_attribute("data-task") == s.dead_task
+    ]
     assert len(buttons) == 1, "the dead letter's Retry button"
     buttons[0].click()
     WebDriverWait(browser, WAIT).until(lambda d: "1 dead letter retried" in d.find_element(By.TAG_NAME, "main").text)

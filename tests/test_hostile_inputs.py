@@ -926,9 +926,17 @@ REPRODUCERS: list[tuple[str, str, str, str, Any]] = [
 
 @pytest.mark.parametrize(
     ("cname", "method", "attacked", "value"),
-    [pytest.param(c, m, a, v, id=i,
-                  marks=[pytest.mark.xfail(strict=True, reason=VIOLATIONS[(c, m, a)])] if (c, m, a) in VIOLATIONS else [])
-     for i, c, m, a, v in REPRODUCERS],
+    [
+        pytest.param(
+            c,
+            m,
+            a,
+            v,
+            id=i,
+            marks=[pytest.mark.xfail(strict=True, reason=VIOLATIONS[(c, m, a)])] if (c, m, a) in VIOLATIONS else [],
+        )
+        for i, c, m, a, v in REPRODUCERS
+    ],
 )
 def test_known_violation_reproducer(runner: Runner, cname: str, method: str, attacked: str, value: Any) -> None:
     h = value if isinstance(value, Hostile) else Hostile(value)

@@ -134,7 +134,9 @@ async def test_an_acl_user_without_config_keys_module_passes_and_sends_no_such_c
     stats = admin.info("commandstats")
     used = {name.removeprefix("cmdstat_").lower() for name in stats}
     assert "evalsha" in used
-    forbidden = {c for c in used if c in {"keys", "scan", "module", "config"} or c.startswith(("ft.", "json.", "module"))}
+    forbidden = {
+        c for c in used if c in {"keys", "scan", "module", "config"} or c.startswith(("ft.", "json.", "module"))
+    }
     assert forbidden == set(), forbidden
     assert all(stats[name].get("rejected_calls", 0) == 0 for name in stats if "eval" in name), stats
 

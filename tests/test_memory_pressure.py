@@ -72,7 +72,8 @@ def expected_guard(server: EmbeddedRedis) -> str:
 async def test_the_backend_picks_the_guard_its_server_understands(
     full_backend: RedisBackend, oom_server: EmbeddedRedis
 ) -> None:
-    """Redis 7+ and Valkey get script flags; Redis 6.2 (no flags: a '#!' line does not compile) the first-write guard."""
+    """Redis 7+ and Valkey get script flags; Redis 6.2 (no flags: a '#!' line does not compile) the
+    first-write guard."""
     assert full_backend._runner is not None
     assert full_backend._runner.library.oom_guard == expected_guard(oom_server)
 

@@ -53,7 +53,9 @@ async def test_available_agents_under_concurrent_status_updates(redis_backend: R
             checks += 1
 
     watcher = asyncio.ensure_future(watch())
-    results = await asyncio.to_thread(run_processes, flip_statuses, [(redis_url, prefix, TEAM, i, 300) for i in range(4)])
+    results = await asyncio.to_thread(
+        run_processes, flip_statuses, [(redis_url, prefix, TEAM, i, 300) for i in range(4)]
+    )
     stop = True
     await watcher
     final = {agent: state for worker in results for agent, state in worker.items()}
@@ -73,7 +75,9 @@ async def test_sigkilled_workers_lose_nothing_and_complete_each_task_once(
     orch = OrchestrationStateManager(backend=redis_backend, completed_retention=10_000)
     await orch.create_team(TEAM)
     def mode(i: int) -> str:
-        return "always_fail" if i % 500 == 7 else "fail_once" if i % 100 == 3 else "slow_first" if i % 250 == 11 else "ok"
+        return (
+            "always_fail" if i % 500 == 7 else "fail_once" if i % 100 == 3 else "slow_first" if i % 250 == 11 else "ok"
+        )
 
     modes = {f"t{i}": mode(i) for i in range(n_tasks)}
     await orch.enqueue_tasks(TEAM, [{"id": tid, "data": {"mode": mode}} for tid, mode in modes.items()])

@@ -84,7 +84,9 @@ async def test_fleet_survives_kill9_and_restart_with_aof_always(tmp_path: Path, 
         await orch.enqueue_tasks(TEAM, [{"id": t} for t in ids[BATCH:2 * BATCH]])
 
         # 2. graceful stop (SIGTERM: the server fsyncs and exits) under load, restart
-        await eventually(lambda: completed(BATCH + BATCH // 3), timeout=120.0, what="work after the first restart", fleet=fleet)
+        await eventually(
+            lambda: completed(BATCH + BATCH // 3), timeout=120.0, what="work after the first restart", fleet=fleet
+        )
         stopped = time.time()
         server.stop()
         await asyncio.sleep(0.5)

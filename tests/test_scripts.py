@@ -46,7 +46,9 @@ def test_the_loader_emits_each_class_as_the_first_line_the_server_understands() 
     """Redis 7+/Valkey: a '#!lua' line (flags=no-writes for reads, allow-oom for ALLOWED, none for GUARDED)
     as the very first line; Redis 6: a first write that decides (SETRANGE '' for GUARDED, DEL for ALLOWED);
     fakeredis: nothing. Each form has its own SHAs; params still apply in every form."""
-    flags, command, none = (ScriptLibrary(LUA, {"op_window_ms": 5000}, oom_guard=g) for g in ("flags", "command", "none"))
+    flags, command, none = (
+        ScriptLibrary(LUA, {"op_window_ms": 5000}, oom_guard=g) for g in ("flags", "command", "none")
+    )
     first = {name: lib["state/save"].source.splitlines()[0] for name, lib in
              (("flags", flags), ("command", command), ("none", none))}
     assert first == {"flags": "#!lua", "command": "redis.call('SETRANGE', KEYS[1] .. ':oom-guard', 0, '')",
@@ -84,7 +86,10 @@ def test_includes_expand_and_user_data_is_never_spliced() -> None:
     save = library["state/save"]
     assert "local function now_ms()" in save.source
     assert not [line for line in save.source.splitlines() if line.startswith("--@include")]
-    assert save.keys[:3] == ["data hash", "ops hash (current generation)", "ops of the previous generation (hash)"] and len(save.keys) == 4
+    assert (
+        save.keys[:3] == ["data hash", "ops hash (current generation)", "ops of the previous generation (hash)"]
+        and len(save.keys) == 4
+    )
     for script in library.scripts.values():
         assert "loadstring" not in script.source and "load(" not in script.source
 

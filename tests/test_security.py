@@ -29,10 +29,15 @@ def test_no_pickle_anywhere_in_the_package() -> None:
                 names = [a.name for a in node.names]
             elif isinstance(node, ast.ImportFrom):
                 names = [node.module or ""]
-            assert not any(n.split(".")[0] in ("pickle", "cPickle", "dill", "cloudpickle", "shelve") for n in names), path
+            assert not any(n.split(".")[0] in ("pickle", "cPickle", "dill", "cloudpickle", "shelve") for n in names), (
+                path
+            )
             if isinstance(node, ast.Attribute):
-                assert node.attr not in ("dump", "restore") or not isinstance(node.value, ast.Name) \
-                    or node.value.id not in ("client", "redis"), f"{path}: DUMP/RESTORE payloads are pickles in fakeredis"
+                assert (
+                    node.attr not in ("dump", "restore")
+                    or not isinstance(node.value, ast.Name)
+                    or node.value.id not in ("client", "redis")
+                ), f"{path}: DUMP/RESTORE payloads are pickles in fakeredis"
 
 
 def test_scripts_are_only_run_from_the_library() -> None:
@@ -77,7 +82,9 @@ async def test_tenant_acl_user_works_in_its_prefix_and_is_refused_elsewhere(acl_
 
     # Redis says "this user has no permissions to access one of the keys", Valkey "No permissions to
     # access a key": our type and the keys it names, and the words both servers share.
-    intruder = StateManager(backend=RedisBackend(f"redis://tenant-a:{quote('tenant-a-pw')}@{base}", key_prefix="tenant-b:"))
+    intruder = StateManager(
+        backend=RedisBackend(f"redis://tenant-a:{quote('tenant-a-pw')}@{base}", key_prefix="tenant-b:")
+    )
     with pytest.raises(AccessDeniedError, match=r"(?i)no permissions") as refused:
         await intruder.save("agent:1", {"stolen": True})
     assert refused.value.code == "NOPERM" and refused.value.keys[0].startswith("tenant-b:")  # type: ignore[attr-defined]
@@ -92,7 +99,9 @@ async def test_tenant_acl_user_works_in_its_prefix_and_is_refused_elsewhere(acl_
 
 
 def _tls_supported(binary: str) -> bool:
-    probe = subprocess.run([binary, "--port", "0", "--tls-port", str(free_port())], capture_output=True, text=True, timeout=5)
+    probe = subprocess.run(
+        [binary, "--port", "0", "--tls-port", str(free_port())], capture_output=True, text=True, timeout=5
+    )
     return "TLS support" not in (probe.stdout + probe.stderr) and "connection type tls" not in probe.stdout
 
 

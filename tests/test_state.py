@@ -138,7 +138,9 @@ async def test_default_ttl_from_backend(backend: Backend) -> None:
         ("k" * 2000, {"x": 1}, "maximum is 1024"),
     ],
 )
-async def test_bad_input_is_refused_and_changes_nothing(state: StateManager, key: object, value: object, message: str) -> None:
+async def test_bad_input_is_refused_and_changes_nothing(
+    state: StateManager, key: object, value: object, message: str
+) -> None:
     await state.save("k", {"keep": True})
     with pytest.raises(InvalidInputError, match=message):
         await state.save(key, value)  # type: ignore[arg-type]

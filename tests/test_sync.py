@@ -264,7 +264,8 @@ def test_sync_run_worker_with_a_plain_handler_stops_on_sigterm(redis_url: str, p
         import os, signal, threading
         from agentstate_redis import sync, TeamState, AgentCoordinationState
         orch = sync.OrchestrationStateManager(persistence="redis", redis_url={redis_url!r}, key_prefix={prefix!r})
-        orch.create_team(TeamState(team_id="t", agents={{"w": AgentCoordinationState(agent_id="w", capabilities=["x"])}}))
+        agent = AgentCoordinationState(agent_id="w", capabilities=["x"])
+        orch.create_team(TeamState(team_id="t", agents={{"w": agent}}))
         for i in range(5):
             orch.enqueue_task("t", {{"id": f"task{{i}}", "type": "x", "data": {{"i": i}}}})
         done = []

@@ -51,7 +51,9 @@ def _tls_url(proxy: TLSProxy, certs: dict[str, Path], host: str = "127.0.0.1") -
     return f"rediss://{host}:{proxy.port}/0?ssl_ca_certs={quote(str(certs['ca']))}"
 
 
-async def test_rediss_saves_reads_lists_and_streams_events(proxy: TLSProxy, certs: dict[str, Path], prefix: str) -> None:
+async def test_rediss_saves_reads_lists_and_streams_events(
+    proxy: TLSProxy, certs: dict[str, Path], prefix: str
+) -> None:
     """Every path of the client works over TLS: scripts (EVALSHA, NOSCRIPT fallback), SCAN, and the
     event listener's pub/sub connection; the events cross from one TLS client to another."""
     writer = StateManager(backend=RedisBackend(_tls_url(proxy, certs), key_prefix=prefix))

@@ -57,8 +57,12 @@ async def test_pause_in_one_process_stops_steps_in_another(redis_url: str, prefi
     from .procs import _ctx  # one spawn pool for both roles: B drives, A pauses and resumes
 
     results = _ctx.Queue()
-    b = _ctx.Process(target=workers_workflows.run_into, args=(workers_workflows.drive_until_done, args[0], results, "b"))
-    a = _ctx.Process(target=workers_workflows.run_into, args=(workers_workflows.pause_then_resume, args[1], results, "a"))
+    b = _ctx.Process(
+        target=workers_workflows.run_into, args=(workers_workflows.drive_until_done, args[0], results, "b")
+    )
+    a = _ctx.Process(
+        target=workers_workflows.run_into, args=(workers_workflows.pause_then_resume, args[1], results, "a")
+    )
     b.start()
     a.start()
     out = dict(results.get(timeout=60) for _ in range(2))

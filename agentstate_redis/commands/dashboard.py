@@ -47,8 +47,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--team", action="append", default=[], help="a team to list from the start (repeatable)")
     p.add_argument("--sweep-interval", type=float, default=300.0,
                    help="seconds between background SCANs that find teams, agents and tools (0 = never; default 300)")
-    p.add_argument("--offline-after", type=float, default=10.0,
-                   help="seconds without a heartbeat after which an agent shows offline (the fleet's setting; default 10)")
+    p.add_argument(
+        "--offline-after",
+        type=float,
+        default=10.0,
+        help="seconds without a heartbeat after which an agent shows offline (the fleet's setting; default 10)",
+    )
     p.set_defaults(run=run)
 
 
@@ -92,7 +96,9 @@ async def run(args: argparse.Namespace) -> int:
 
         from ..dashboard import create_app
     except ImportError as exc:
-        raise CommandError(f"the dashboard needs the [dashboard] extra: pip install 'agentstate-redis[dashboard]' ({exc})") from None
+        raise CommandError(
+            f"the dashboard needs the [dashboard] extra: pip install 'agentstate-redis[dashboard]' ({exc})"
+        ) from None
     token = args.token if args.token is not None else os.environ.get(TOKEN_ENV) or None
     check_exposure(args.host, token, args.auth_in_front)
     base = "/" + args.base_path.strip("/") if args.base_path.strip("/") else ""

@@ -31,9 +31,9 @@ log = logging.getLogger(__name__)
 
 KINDS = ("team", "agent", "tool")
 
-#: One SCAN pattern per kind, after ``keys.entity_pattern(kind)`` (``<prefix>{<kind>:*}``): the key(s) that mark an entity once or
-#: a few times, never a key per task. A team always has its hash (nothing after the tag); a tool
-#: its stats; an agent that recorded anything has a handful of sub-keys (usage, approvals, ...).
+#: One SCAN pattern per kind, after ``keys.entity_pattern(kind)`` (``<prefix>{<kind>:*}``): the key(s) that
+#: mark an entity once or a few times, never a key per task. A team always has its hash (nothing after the
+#: tag); a tool its stats; an agent that recorded anything has a handful of sub-keys (usage, approvals, ...).
 MARKERS = (("team", ""), ("tool", ":stats"), ("agent", ":*"))
 
 #: Event ids that are not entities (the tool manager's retry channel).

@@ -148,8 +148,12 @@ class Coordinator:
         from ..workflows import WorkflowState
 
         s = self.settings
-        agents = {worker_name(i): AgentCoordinationState(agent_id=worker_name(i), capabilities=worker_capabilities(i, s.workers))
-                  for i in range(s.workers)}
+        agents = {
+            worker_name(i): AgentCoordinationState(
+                agent_id=worker_name(i), capabilities=worker_capabilities(i, s.workers)
+            )
+            for i in range(s.workers)
+        }
         await self.orch.create_team(TeamState(team_id=TEAM, agents=agents))
         await self.workflows.create(WorkflowState(workflow_id=WORKFLOW, total_steps=s.tasks, name="demo fleet run"))
         await self.workflows.start(WORKFLOW)
@@ -222,7 +226,9 @@ class Coordinator:
                 offset += len(page)
                 for task in page:
                     if task.data["step"] not in done:
-                        await self.workflows.update_step(WORKFLOW, StepState(step_number=task.data["step"], status=status))
+                        await self.workflows.update_step(
+                            WORKFLOW, StepState(step_number=task.data["step"], status=status)
+                        )
                         self.reconciled += 1
         if self.reconciled:
             view.note(f"reconciled {self.reconciled} workflow step(s) a killed worker never reported")

@@ -39,7 +39,9 @@ class LiveView:
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.progress.__exit__(kind, exc, tb)
 
-    def update(self, *, done: int, in_progress: int, retries: int, dead: int, alive: int, events: int, status: str) -> None:
+    def update(
+        self, *, done: int, in_progress: int, retries: int, dead: int, alive: int, events: int, status: str
+    ) -> None:
         p = self.progress
         elapsed = time.perf_counter() - self.started
         p.update(self.bars["done"], completed=done, info=f"{elapsed:5.1f}s  dead letters {dead}  workflow {status}")

@@ -222,7 +222,9 @@ class AsyncCheckpointSaver(BaseCheckpointSaver[str]):
             for thread_id in threads:
                 by_thread.setdefault(thread_id, []).append(run_id)
         for thread_id, thread_runs in by_thread.items():
-            await self._guarded(thread_id, lambda token, t=thread_id, r=thread_runs: self.store.delete_runs(t, r, token))
+            await self._guarded(
+                thread_id, lambda token, t=thread_id, r=thread_runs: self.store.delete_runs(t, r, token)
+            )
 
     async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
         self._bind_loop()

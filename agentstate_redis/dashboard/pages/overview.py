@@ -25,8 +25,13 @@ async def team_rows(request: Request, ids: list[str]) -> list[dict[str, Any]]:
         except NotFoundError:
             return None
         agents = list(team.agents.values())
-        return {"id": team_id, "queue": team.task_queue, "agents": len(agents),
-                "online": sum(1 for a in agents if a.online), "working": sum(1 for a in agents if a.status == "working")}
+        return {
+            "id": team_id,
+            "queue": team.task_queue,
+            "agents": len(agents),
+            "online": sum(1 for a in agents if a.online),
+            "working": sum(1 for a in agents if a.status == "working"),
+        }
 
     return [row for row in await asyncio.gather(*(one(t) for t in ids)) if row is not None]
 

@@ -59,9 +59,22 @@ async def team_page(request: Request) -> Response:
     team = await _team(request, team_id)
     # QUEUES names only list_tasks' queues, and the check above refused every other value
     tasks = await fleet(request).orch.list_tasks(team_id, cast(QueueName, queue), offset=offset, limit=PAGE + 1)
-    return render(request, "team.html", title=f"Team {team_id}", team=team, team_id=team_id, queue=queue,
-                  label=next(label for name, label, _ in QUEUES if name == queue), queues=QUEUES, counts=counts(team), tasks=tasks[:PAGE], offset=offset, page=PAGE,
-                  more=len(tasks) > PAGE, agents=sorted(team.agents.values(), key=lambda a: a.agent_id))
+    return render(
+        request,
+        "team.html",
+        title=f"Team {team_id}",
+        team=team,
+        team_id=team_id,
+        queue=queue,
+        label=next(label for name, label, _ in QUEUES if name == queue),
+        queues=QUEUES,
+        counts=counts(team),
+        tasks=tasks[:PAGE],
+        offset=offset,
+        page=PAGE,
+        more=len(tasks) > PAGE,
+        agents=sorted(team.agents.values(), key=lambda a: a.agent_id),
+    )
 
 
 async def task_page(request: Request) -> Response:
