@@ -103,7 +103,7 @@ class RedisClusterFixture:
         for node in self.nodes + self.replicas:
             node.cleanup()
 
-    # -- failover helpers (used by tests/test_reliability_failover.py) ------------------------
+    # -- failover helpers (used by tests/faults/test_reliability_failover.py) ------------------------
 
     @staticmethod
     def alive(node: EmbeddedRedis) -> bool:
