@@ -78,7 +78,7 @@ async def test_a_reset_pubsub_connection_is_reported_as_a_gap(redis_url: str, pr
 
 def _small_pubsub_buffers() -> EmbeddedRedis:
     """A server that drops a subscriber holding more than 256 kB of unread output at once."""
-    return EmbeddedRedis(extra_args=["--client-output-buffer-limit", "pubsub 256kb 128kb 60"])
+    return EmbeddedRedis(extra_args=["--client-output-buffer-limit", "pubsub", "256kb", "128kb", "60"])
 
 
 async def test_a_subscriber_dropped_at_the_output_buffer_limit_reconnects_and_reports_a_gap(prefix: str) -> None:
