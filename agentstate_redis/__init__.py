@@ -30,6 +30,7 @@ from .errors import (
     NotFoundError,
     OutcomeUnknownError,
     RecoveryError,
+    TaskCancelledError,
     TLSVerificationError,
     VersionConflictError,
 )
@@ -97,6 +98,7 @@ __all__ = [
     "StateManager",
     "Subscription",
     "TLSVerificationError",
+    "TaskCancelledError",
     "VersionConflictError",
     *_LAZY,
 ]

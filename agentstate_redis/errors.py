@@ -58,6 +58,21 @@ class LeaseError(AgentStateError):
     code = "LEASE"
 
 
+class TaskCancelledError(LeaseError):
+    """The task was cancelled (``cancel_task``, from any process): its holder must stop.
+
+    Raised by the holder's next ``heartbeat`` (``keep_alive`` cancels the block it guards with
+    it) and by a complete/fail/release of the cancelled task. ``e.id`` the task, ``e.reason``
+    the reason given to cancel_task (None when none was).
+    """
+
+    code = "CANCELLED"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        details["reason"] = details.get("reason") or None
+        super().__init__(message, **details)
+
+
 class InvalidInputError(AgentStateError, ValueError):
     """Bad input, rejected before anything is written."""
 
@@ -149,6 +164,7 @@ _BY_CODE = {
         VersionConflictError,
         InvalidTransitionError,
         LeaseError,
+        TaskCancelledError,
         InvalidInputError,
         RecoveryError,
     )
@@ -196,6 +212,9 @@ def _describe(code: str, d: dict[str, Any]) -> str:
         return f"{what}: expected version {d.get('expected')}, stored version is {d.get('actual')}"
     if code == "TRANSITION":
         return f"{what}: cannot {d.get('op')} while status is {d.get('status')!r}"
+    if code == "CANCELLED":
+        why = f" (reason: {d['reason']})" if d.get("reason") else ""
+        return f"{what}: cancelled{why}"
     if code == "LEASE":
         return f"{what}: {d.get('reason', 'lease lost')}"
     return f"{what}: {d.get('detail') or d.get('reason') or code}"

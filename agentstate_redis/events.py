@@ -219,7 +219,7 @@ class EventHub:
     async def _listen(self, clients: list[Any]) -> None:
         self._primaries = frozenset(_address(c) for c in clients)
         expired = f"__keyevent@{self.backend.db}__:expired"
-        listeners: list[Listener] = []
+        listeners = []
         for index, client in enumerate(clients):
             listener = Listener(
                 client, patterns=[self.channel_pattern] if index == 0 else [], channels=[expired],
@@ -264,8 +264,7 @@ class EventHub:
         while not self._closing:
             await asyncio.sleep(period)
             try:
-                # a cluster backend's hook, not declared by Backend yet (issue 18 item 6 declares it)
-                current = frozenset(await self.backend.current_primaries())  # type: ignore[attr-defined]
+                current = frozenset(await self.backend.current_primaries())
             except Exception as exc:  # noqa: BLE001 - the cluster is mid-failover: look again soon
                 log.debug("topology check failed: %s", exc)
                 continue
@@ -281,8 +280,7 @@ class EventHub:
         try:
             since = time.time()
             await self._stop_listeners()
-            # a cluster backend's hook, not declared by Backend yet (issue 18 item 6 declares it)
-            clients = await self.backend.refresh_nodes()  # type: ignore[attr-defined]
+            clients = await self.backend.refresh_nodes()
             with contextlib.suppress(Exception):
                 await self.backend.enable_keyspace_events()
             await self._listen(clients)

@@ -11,18 +11,43 @@ Managers built from settings own their backend and close it; managers given a
 from __future__ import annotations
 
 import inspect
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from .backends.base import Backend, new_op_id
 from .codec import dumps
 from .config import StateConfig, resolve_backend, unknown_settings_error
-from .events import Callback, GapCallback, Subscription
+from . import validate
+from .events import Callback, ChangeEvent, GapCallback, Subscription
+from .keys import validate_id
 from .subscription import DEFAULT_MAX_PENDING
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where a manager's entity lives, declared once per manager and mirrored once by the ``K``
+    table of its Lua library (``lua/lib/<manager>.lua``):
+
+        >>> Layout("speech", "speech", ("stt", "tts", "transcript"))
+
+    ``kind`` is the hash tag (``{speech:<id>}``) and the event kind; ``scripts`` the folder under
+    ``lua/``. Every script of the manager takes the same KEYS in this order: the base hash, the
+    op-id generations (``ops``, ``ops_prev``), then one key per suffix. ``noun`` names the id in
+    errors ("workflow id must ...") when it is not ``kind``.
+    """
+
+    kind: str
+    scripts: str
+    suffixes: tuple[str, ...]
+    noun: str = ""
 
 
 class BaseManager:
     #: The entity kind used in keys and event channels (``keys.entity(kind, id)``).
     kind = ""
+    #: The entity layout of a manager whose scripts all take one set of KEYS (see Layout).
+    layout: ClassVar[Layout | None] = None
 
     def __init__(
         self,
@@ -39,6 +64,8 @@ class BaseManager:
         self.backend, self._owns_backend = resolve_backend(
             persistence, backend=backend, state_manager=state_manager, config=config, **settings
         )
+        #: (id glob, id(callback)) -> the wrapper given to the event hub, so ``unsubscribe`` finds it.
+        self._wrappers: dict[tuple[str, int], Callable[[ChangeEvent], Any]] = {}
 
     @classmethod
     def setting_names(cls) -> set[str]:
@@ -77,6 +104,68 @@ class BaseManager:
     @staticmethod
     def _op_id() -> str:
         return new_op_id()
+
+    def _head(self, entity_id: str, op_id: str | None = None, *, kind: str | None = None) -> list[str]:
+        """The ARGV every write script starts with: op id, event channel, entity id.
+
+            >>> self._head("call-1")
+            ['7f3c...', 'asr:{speech:call-1}:ev', 'call-1']
+
+        ``op_id=""`` for an idempotent script whose retries need no de-duplication; ``kind`` for
+        an entity of another kind than the manager's (the tool manager's cache entries).
+        """
+        channel = self.backend.channel(self.kind if kind is None else kind, entity_id)
+        return [self._op_id() if op_id is None else op_id, channel, entity_id]
+
+    def _entity_keys(self, entity_id: str) -> list[str]:
+        """The KEYS of every script of this manager for one entity (see Layout)."""
+        layout = self.layout
+        assert layout is not None, f"{type(self).__name__} declares no layout"
+        validate_id(layout.noun or layout.kind, entity_id)
+        k = self.keys.entity(layout.kind, entity_id)
+        return [k.base, k.ops, k.ops_prev, *(k(suffix) for suffix in layout.suffixes)]
+
+    async def _write(self, verb: str, entity_id: str, *args: Any, op_id: str | None = None) -> Any:
+        """Run the write ``lua/<scripts>/<verb>.lua`` on the entity's KEYS with ARGV op id, channel,
+        id (``_head``), then ``args``.
+
+            >>> await self._write("set_part", session_id, "stt", *fields)
+        """
+        assert self.layout is not None, f"{type(self).__name__} declares no layout"
+        return await self.backend.run(f"{self.layout.scripts}/{verb}", self._entity_keys(entity_id),
+                                      [*self._head(entity_id, op_id), *args])
+
+    async def _read(self, verb: str, entity_id: str, *args: Any) -> Any:
+        """Run the read ``lua/<scripts>/<verb>.lua`` on the entity's KEYS with ARGV ``args``."""
+        assert self.layout is not None, f"{type(self).__name__} declares no layout"
+        return await self.backend.run(f"{self.layout.scripts}/{verb}", self._entity_keys(entity_id), list(args))
+
+    def _subscribe_typed(self, what: str, id_glob: str, callback: Callable[..., Any],
+                         deliver: Callable[[ChangeEvent], Any], *, on_gap: GapCallback | None,
+                         max_pending: int, hub_glob: str | None = None) -> Subscription:
+        """The body of every manager's typed ``subscribe``: ``deliver(event)`` calls ``callback``
+        with the typed event; it is remembered under (``id_glob``, ``callback``) for ``unsubscribe``.
+
+            >>> return self._subscribe_typed("id_glob", id_glob, callback,
+            ...                              lambda event: callback(SpeechEvent.from_change(event)),
+            ...                              on_gap=on_gap, max_pending=max_pending)
+
+        ``hub_glob`` is the glob given to the event hub once the caller has validated it (the state
+        manager checks its pattern as an IdGlob); otherwise ``id_glob`` is checked here.
+        """
+        if hub_glob is None:
+            validate.text(what, id_glob, empty=False)
+        validate.callback("callback", callback)
+        self._wrappers[(id_glob, id(callback))] = deliver
+        return self.backend.events.subscribe(self.kind, id_glob if hub_glob is None else hub_glob, deliver,
+                                             on_gap=on_gap, max_pending=max_pending)
+
+    def _unsubscribe_typed(self, what: str, id_glob: str, callback: Callable[[Any], Any]) -> None:
+        """The body of every manager's typed ``unsubscribe`` (a callback never subscribed: nothing)."""
+        validate.text(what, id_glob, empty=False)
+        wrapper = self._wrappers.pop((id_glob, id(callback)), None)
+        if wrapper is not None:
+            self.backend.events.unsubscribe(self.kind, id_glob, wrapper)
 
     def subscribe_events(self, id_glob: str, callback: Callback, kind: str | None = None, *,
                          on_gap: GapCallback | None = None, max_pending: int = DEFAULT_MAX_PENDING) -> Subscription:

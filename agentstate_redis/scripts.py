@@ -204,14 +204,25 @@ class ScriptLibrary:
         except KeyError:
             raise KeyError(f"no Lua script named {name!r} under {self.root}") from None
 
-    def _expand(self, text: str, seen: tuple[str, ...] = ()) -> str:
-        def include(match: re.Match[str]) -> str:
-            rel = match.group(1)
-            if rel in seen:
-                raise ValueError(f"include cycle: {' -> '.join(seen + (rel,))}")
-            return self._expand((self.root / rel).read_text(), seen + (rel,))
+    def _expand(self, text: str) -> str:
+        """Paste each ``--@include lib/x.lua`` in place, recursively, every library once per script:
+        a library includes what it needs (lib/agents.lua includes lib/core.lua and lib/lease.lua),
+        and a later include of a library already pasted is satisfied by that first copy."""
+        emitted: set[str] = set()
 
-        return _INCLUDE.sub(include, text)
+        def expand(source: str, seen: tuple[str, ...]) -> str:
+            def include(match: re.Match[str]) -> str:
+                rel = match.group(1)
+                if rel in seen:
+                    raise ValueError(f"include cycle: {' -> '.join(seen + (rel,))}")
+                if rel in emitted:
+                    return f"-- ({rel} is included above)"
+                emitted.add(rel)
+                return expand((self.root / rel).read_text(), seen + (rel,))
+
+            return _INCLUDE.sub(include, source)
+
+        return expand(text, ())
 
     @staticmethod
     def _parse(name: str, source: str, oom_guard: str = "none") -> Script:

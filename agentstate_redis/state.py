@@ -24,7 +24,7 @@ from typing import Any
 from . import validate
 from .codec import loads
 from .errors import InvalidInputError
-from .events import ChangeEvent, GapCallback, OmittedValue, Subscription
+from .events import GapCallback, OmittedValue, Subscription
 from .subscription import DEFAULT_MAX_PENDING
 from .keys import validate_id
 from .patterns import IdGlob, utf8
@@ -93,7 +93,6 @@ class StateManager(BaseManager):
 
     def __init__(self, config: Any = None, *, backend: Any = None, **settings: Any) -> None:
         super().__init__(config=config, backend=backend, **settings)
-        self._wrappers: dict[tuple[str, int], Callable[[ChangeEvent], Any]] = {}
         self._key_names: dict[str, tuple[str, str, str, str]] = {}  # a hot key's names are built once
 
     def _encode(self, key: str, value: Mapping[str, Any]) -> list[str]:
@@ -138,7 +137,7 @@ class StateManager(BaseManager):
         """Replace the whole value; returns the new version."""
         validate_id("state", key)
         fields = self._encode(key, _fields(value, f"value for {key!r}"))
-        args = [self._op_id(), self.backend.channel("state", key), key, _check_version(expected_version),
+        args = [*self._head(key), _check_version(expected_version),
                 self.backend.ttl_ms(ttl), *fields]
         return int(await self.backend.run("state/save", self._keys(key), args))
 
@@ -158,7 +157,7 @@ class StateManager(BaseManager):
         """
         validate_id("state", key)
         fields = self._encode(key, _fields(changes, f"changes for {key!r}"))
-        args = [self._op_id(), self.backend.channel("state", key), key, _check_version(expected_version),
+        args = [*self._head(key), _check_version(expected_version),
                 self.backend.ttl_ms(ttl), "1" if validate.boolean("upsert", upsert) else "0", *fields]
         return int(await self.backend.run("state/update", self._keys(key), args))
 
@@ -185,7 +184,7 @@ class StateManager(BaseManager):
     async def delete(self, key: str, *, expected_version: int | None = None) -> bool:
         """Delete the key; True if it existed."""
         validate_id("state", key)
-        args = [self._op_id(), self.backend.channel("state", key), key, _check_version(expected_version)]
+        args = [*self._head(key), _check_version(expected_version)]
         return await self.backend.run("state/delete", self._keys(key), args) == "1"
 
     async def expire(self, key: str, ttl: float | None) -> None:
@@ -224,15 +223,10 @@ class StateManager(BaseManager):
         """
         glob = _pattern(pattern)
         validate.callback("callback", callback)
-
-        def deliver(event: ChangeEvent) -> Any:
-            return callback(event.id, _event_value(event.old), _event_value(event.new))
-
-        self._wrappers[(pattern, id(callback))] = deliver
-        return self.backend.events.subscribe("state", glob.pattern, deliver, on_gap=on_gap, max_pending=max_pending)
+        return self._subscribe_typed(
+            "pattern", pattern, callback,
+            lambda event: callback(event.id, _event_value(event.old), _event_value(event.new)),
+            on_gap=on_gap, max_pending=max_pending, hub_glob=glob.pattern)
 
     def unsubscribe(self, pattern: str, callback: StateCallback) -> None:
-        validate.text("pattern", pattern, empty=False)
-        wrapper = self._wrappers.pop((pattern, id(callback)), None)
-        if wrapper is not None:
-            self.backend.events.unsubscribe("state", pattern, wrapper)
+        self._unsubscribe_typed("pattern", pattern, callback)

@@ -15,16 +15,27 @@ seconds at most ``MAX_SECONDS`` (10 years), so nothing infinite or huge reaches 
     >>> boolean("upsert", "no")
     Traceback (most recent call last):
     InvalidInputError: upsert must be True or False, got 'no'
+    >>> fencing_token(None, optional=True), fencing_token(7)
+    ('', '7')
+
+Model parameters (``save_snapshot(snapshot)``, ``start_execution(execution)``, ...) follow one
+policy, ``model(what, cls, value)``: every manager takes the model itself or a dict of its
+fields, which is validated as the model (``cls.parse``); anything else is refused naming the
+parameter. Names: ``name`` for what is stored or keyed by (owner, tool, checkpoint id),
+``label`` for a short newline-free word the scripts join with newlines (capabilities, statuses).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from .errors import InvalidInputError
+from .model import Model
 from .patterns import utf8
+
+M = TypeVar("M", bound=Model)
 
 #: The largest integer argument accepted (2**53 - 1).
 MAX_INTEGER = 2**53 - 1
@@ -56,6 +67,16 @@ def positive_number(what: str, value: Any, *, allow_zero: bool = False, maximum:
 def milliseconds(what: str, seconds: Any) -> int:
     """A positive duration in seconds (see ``positive_number``) as whole milliseconds (at least 1)."""
     return max(1, int(positive_number(what, seconds) * 1000))
+
+
+def fencing_token(value: Any, *, optional: bool = False) -> str:
+    """A fencing token from ``acquire_lease`` (an int from 1 to ``MAX_INTEGER``) as the text the
+    scripts take; with ``optional``, ``None`` is ``""`` (the call carries no token)."""
+    if value is None and optional:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_INTEGER:
+        raise InvalidInputError(f"fencing_token must be a positive integer from acquire_lease, got {_short(value)}")
+    return str(value)
 
 
 def integer(what: str, value: Any, *, minimum: int = 1, maximum: int = MAX_INTEGER) -> int:
@@ -100,6 +121,28 @@ def name(what: str, value: Any, *, max_chars: int = MAX_NAME_CHARS) -> str:
     if not value.isascii():
         utf8(what, value)  # a lone surrogate cannot be sent
     return value
+
+
+def label(what: str, value: Any, *, max_chars: int = 256) -> str:
+    """A non-empty str of at most ``max_chars`` (256) characters without newlines: a capability
+    or a status, which the scripts carry newline-joined."""
+    if not isinstance(value, str) or not value or "\n" in value or len(value) > max_chars:
+        raise InvalidInputError(f"{what} must be 1-{max_chars} characters without newlines, got {_short(value)}")
+    return value
+
+
+def model(what: str, cls: type[M], value: Any) -> M:
+    """The model ``cls`` given as itself or as a mapping of its fields (validated as ``cls``).
+
+        >>> model("snapshot", AgentSnapshot, {"agent_id": "a1", "snapshot_id": "s1", "state": {}})
+        AgentSnapshot(agent_id='a1', snapshot_id='s1', ...)
+    """
+    if isinstance(value, cls):
+        return value
+    if isinstance(value, Mapping):
+        parsed: M = cls.parse(value)
+        return parsed
+    raise InvalidInputError(f"{what} must be a {cls.__name__} or a dict of its fields, got {type(value).__name__}")
 
 
 def sequence(what: str, value: Any) -> list[Any]:

@@ -19,12 +19,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import checkpoints, core_state, dashboard, lg_savers, subscriptions, task_queue, tool_cache
+from . import checkpoints, core_state, dashboard, lg_savers, subscriptions, task_queue, tool_cache, tracing
 from . import peers as peers_mod
 from .common import Section, loadavg, server
 
 HERE = Path(__file__).resolve().parent
-SCENARIOS = ("core", "queue", "events", "checkpoints", "toolcache", "langgraph", "dashboard")
+SCENARIOS = ("core", "queue", "events", "checkpoints", "toolcache", "langgraph", "dashboard", "tracing")
 
 
 def machine() -> dict[str, Any]:
@@ -161,6 +161,9 @@ async def run_all(args: argparse.Namespace, url: str, peers_python: str | None) 
         log(sections[-1])
     if "dashboard" in only:
         sections.append(await dashboard.run(url, d, r))
+        log(sections[-1])
+    if "tracing" in only:
+        sections.append(await tracing.run(url, d, r))
         log(sections[-1])
     return sections
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from typing import Any
 
-from agentstate_redis import LeaseError, OrchestrationStateManager, RedisBackend
+from agentstate_redis import LeaseError, OrchestrationStateManager, RedisBackend, TaskCancelledError
 from agentstate_redis.orchestration import Backoff
 
 
@@ -82,3 +83,51 @@ async def _flip(redis_url: str, prefix: str, team: str, index: int, rounds: int)
             await orch.update_agent_status(team, agent, status, capabilities=caps)
             final[agent] = (status, caps)
     return final
+
+
+def control_worker(redis_url: str, prefix: str, team: str, agent_id: str, records_key: str,
+                   sync_interval: float, idle_exit: float) -> None:
+    """Claim, work (``data["ms"]`` ms under keep_alive), complete; record outcomes in Redis lists.
+
+    ``records_key`` gets ``<id>|<token>`` per accepted completion, ``:cancelled`` gets
+    ``<id>|<epoch s when keep_alive raised>|<late completion refused: 1/0>``, ``:claims`` gets
+    ``<id>|<started_at>`` per claim. Exits after ``idle_exit`` s with no claim and nothing
+    pending, delayed or in progress.
+    """
+    asyncio.run(_control(redis_url, prefix, team, agent_id, records_key, sync_interval, idle_exit))
+
+
+async def _control(redis_url: str, prefix: str, team: str, agent_id: str, records_key: str,
+                   sync_interval: float, idle_exit: float) -> None:
+    orch = _manager(redis_url, prefix, lease=30, sync_interval=sync_interval, completed_retention=10_000)
+    async with orch:
+        client = orch.backend.client
+        await orch.heartbeat(team, agent_id)  # joins the team: the parent sees the worker is up
+        idle_since = asyncio.get_running_loop().time()
+        while True:
+            task = await orch.claim_task(team, agent_id, wait=0.2)
+            if task is None:
+                q = await orch.get_queue_status(team, page_size=0)
+                busy = q.pending_count + q.in_progress_count + q.delayed_count + q.scheduled_count
+                if busy == 0 and asyncio.get_running_loop().time() - idle_since > idle_exit:
+                    return
+                continue
+            idle_since = asyncio.get_running_loop().time()
+            await client.rpush(records_key + ":claims", f"{task.id}|{task.started_at}")
+            try:
+                async with orch.keep_alive(team, agent_id):
+                    await asyncio.sleep((task.data or {}).get("ms", 5) / 1000)
+            except TaskCancelledError:
+                seen = time.time()
+                try:
+                    await orch.complete_task(team, task.id, {"late": True}, token=task.token)
+                    refused = "0"
+                except TaskCancelledError:
+                    refused = "1"
+                await client.rpush(records_key + ":cancelled", f"{task.id}|{seen}|{refused}")
+                continue
+            try:
+                await orch.complete_task(team, task.id, {"by": agent_id}, token=task.token)
+            except TaskCancelledError:
+                continue  # cancelled after the last heartbeat: refused, as it must be
+            await client.rpush(records_key, f"{task.id}|{task.token}")

@@ -23,7 +23,7 @@ from .. import validate
 from ..codec import loads
 from ..errors import InvalidInputError
 from ..patterns import utf8
-from .base import APPROVAL_HISTORY_CAP, INPUT_SUMMARY_CHARS, AgentBase, check_name, check_positive  # noqa: F401
+from .base import INPUT_SUMMARY_CHARS, AgentBase
 from .captured import tracking_args
 from .models import ApprovalRecord, StandingDecision, approval_from_doc, workflow_from_doc
 
@@ -52,13 +52,14 @@ class ActivityTracking(AgentBase):
         fencing_token: int | None = None,
     ) -> ApprovalRecord:
         """Append an approval record; ``"all"``/``"deny_all"`` also set a standing decision for the tool."""
-        check_name("tool_name", tool_name)
+        validate.name("tool_name", tool_name)
         if not isinstance(approved, bool):
             raise InvalidInputError(f"approved must be True or False, got {approved!r}")
         if action not in _ACTIONS:
             raise InvalidInputError(f"action must be one of {_ACTIONS}, got {action!r}")
         summary = summarize_input(tool_input)
-        reply = await self._write("record_approval", agent_id, fencing_token, tool_name, approved, action,
+        token = validate.fencing_token(fencing_token, optional=True)
+        reply = await self._write("record_approval", agent_id, token, tool_name, approved, action,
                                   summary is not None, summary or "")
         return approval_from_doc(reply)
 
@@ -71,9 +72,9 @@ class ActivityTracking(AgentBase):
         ``history[-1]`` is always the latest decision.
         """
         if tool_name is not None:
-            check_name("tool_name", tool_name)
+            validate.name("tool_name", tool_name)
         if limit is not None:
-            check_positive("limit", limit)
+            validate.integer("limit", limit)
         newest = validate.boolean("newest_first", newest_first)
         reply = await self._read("approvals", agent_id, tool_name or "", limit or 0, "1" if newest else "0")
         return [approval_from_doc(text) for text in reply]
@@ -85,16 +86,17 @@ class ActivityTracking(AgentBase):
 
     async def get_standing_decision(self, agent_id: str, tool_name: str) -> StandingDecision:
         """"allowed", "denied", or "ask" when no standing decision was recorded for the tool."""
-        check_name("tool_name", tool_name)
+        validate.name("tool_name", tool_name)
         return (await self.get_standing_decisions(agent_id)).get(tool_name, "ask")
 
     async def record_tool_usage(
         self, agent_id: str, tool_name: str, increment: int = 1, *, fencing_token: int | None = None
     ) -> int:
         """Add ``increment`` (a positive integer) to the tool's count; returns the new count."""
-        check_name("tool_name", tool_name)
-        check_positive("increment", increment)
-        return int(await self._write("record_tool_usage", agent_id, fencing_token, tool_name, increment))
+        validate.name("tool_name", tool_name)
+        validate.integer("increment", increment)
+        token = validate.fencing_token(fencing_token, optional=True)
+        return int(await self._write("record_tool_usage", agent_id, token, tool_name, increment))
 
     async def get_tool_usage_counts(self, agent_id: str) -> dict[str, int]:
         """Tool name -> count (a fresh dict)."""
@@ -119,11 +121,11 @@ class ActivityTracking(AgentBase):
         """
         changes: dict[str, Any] = {}
         if run_id is not None:
-            changes["run_id"] = check_name("run_id", run_id)
+            changes["run_id"] = validate.name("run_id", run_id)
         if status is not None:
-            changes["status"] = check_name("status", status)
+            changes["status"] = validate.name("status", status)
         if current_node is not None:
-            changes["current_node"] = check_name("current_node", current_node)
+            changes["current_node"] = validate.name("current_node", current_node)
         if node_results is not None:
             if not isinstance(node_results, Mapping):
                 raise InvalidInputError(f"node_results must be a dict, got {type(node_results).__name__}")
@@ -141,7 +143,8 @@ class ActivityTracking(AgentBase):
             if not name.isascii():
                 utf8("workflow field name", name)
             args += ["." + name, self._dumps(value, what=f"workflow field {name!r}")]
-        reply = await self._write("update_workflow", agent_id, fencing_token, *args)
+        token = validate.fencing_token(fencing_token, optional=True)
+        reply = await self._write("update_workflow", agent_id, token, *args)
         return workflow_from_doc(loads(reply))
 
     async def restore_tracking(self, agent_id: str, state: Any, *, fencing_token: int | None = None) -> None:
@@ -156,7 +159,8 @@ class ActivityTracking(AgentBase):
             >>> await store.restore_tracking("researcher_01", {"tool_usage_counts": {"Bash": 3}})
         """
         args = tracking_args(state, self._dumps)
-        await self._write("restore_tracking", agent_id, fencing_token, *args)
+        token = validate.fencing_token(fencing_token, optional=True)
+        await self._write("restore_tracking", agent_id, token, *args)
 
     async def get_workflow_state(self, agent_id: str) -> dict[str, Any]:
         """The workflow state (a fresh dict; ``last_updated`` is a datetime); {} if never set."""

@@ -1,19 +1,14 @@
 """What the agent store's parts share: the 13 keys of one agent and the write call.
 
 Every agents script takes the same KEYS (see ``lua/lib/agents.lua``), all under the
-hash tag ``{agent:<id>}``; writes send op id, event channel, agent id and fencing token
-first, so a retried call applies once and a stale lease holder is refused.
+hash tag ``{agent:<id>}`` (``AgentBase.layout``); writes send op id, event channel, agent id
+(``BaseManager._write``) and then the fencing token (``""`` for none), so a retried call
+applies once and a stale lease holder is refused.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from ..errors import InvalidInputError
-from ..keys import validate_id
-from ..manager import BaseManager
-from ..validate import integer as check_positive  # noqa: F401 - re-exported to the agents modules
-from ..validate import name
+from ..manager import BaseManager, Layout
 
 #: Approval records kept per agent (the stream's exact MAXLEN; see lua/lib/agents.lua).
 APPROVAL_HISTORY_CAP = 1000
@@ -24,30 +19,6 @@ _SUBKEYS = ("lease", "snapshots", "snaporder", "checkpoints", "ckptorder", "appr
             "decisions", "tools", "workflow", "recovery")
 
 
-def check_token(token: Any) -> str:
-    if token is None:
-        return ""
-    if isinstance(token, bool) or not isinstance(token, int) or token < 1:
-        raise InvalidInputError(f"fencing_token must be a positive integer from acquire_lease, got {token!r}")
-    return str(token)
-
-
-def check_name(what: str, value: Any) -> str:
-    return name(what, value)
-
-
 class AgentBase(BaseManager):
     kind = "agent"
-
-    def _agent_keys(self, agent_id: str) -> list[str]:
-        validate_id("agent", agent_id)
-        k = self.keys.agent(agent_id)
-        return [k.base, k.ops, k.ops_prev, *(k(name) for name in _SUBKEYS)]
-
-    async def _write(self, script: str, agent_id: str, token: int | None, *args: Any) -> Any:
-        keys = self._agent_keys(agent_id)
-        head = [self._op_id(), self.backend.channel("agent", agent_id), agent_id, check_token(token)]
-        return await self.backend.run(f"agents/{script}", keys, [*head, *args])
-
-    async def _read(self, script: str, agent_id: str, *args: Any) -> Any:
-        return await self.backend.run(f"agents/{script}", self._agent_keys(agent_id), list(args))
+    layout = Layout("agent", "agents", _SUBKEYS)

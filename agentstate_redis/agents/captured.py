@@ -23,10 +23,11 @@ from typing import Any
 
 from pydantic import Field
 
+from .. import validate
 from ..errors import InvalidInputError
 from ..model import Model
 from ..validate import integer
-from .base import APPROVAL_HISTORY_CAP, INPUT_SUMMARY_CHARS, check_name
+from .base import APPROVAL_HISTORY_CAP, INPUT_SUMMARY_CHARS
 from .models import AgentCheckpoint, ApprovalRecord
 
 #: The attributes / keys a captured state is recognised by (at least one must be present).
@@ -142,7 +143,7 @@ def _record(raw: Any, index: int) -> list[str]:
     unknown = [k for k in raw if k not in _RECORD_FIELDS]
     if unknown:
         raise InvalidInputError(f"{what} has unknown field {unknown[0]!r} (fields: {sorted(_RECORD_FIELDS)})")
-    tool = check_name(f"{what} tool_name", raw.get("tool_name"))
+    tool = validate.name(f"{what} tool_name", raw.get("tool_name"))
     approved = raw.get("approved")
     if not isinstance(approved, bool):
         raise InvalidInputError(f"{what} approved must be True or False, got {approved!r}")
@@ -182,7 +183,7 @@ def _check(state: Any) -> _Tracking:
             raise InvalidInputError(f"state standing_decisions must be a dict, got {type(decisions_given).__name__}")
         decisions = {}
         for tool, decision in decisions_given.items():
-            check_name("state standing_decisions tool name", tool)
+            validate.name("state standing_decisions tool name", tool)
             if decision not in _DECISIONS:
                 raise InvalidInputError(f"state standing_decisions[{tool!r}] must be one of {_DECISIONS}, got {decision!r}")
             decisions[tool] = decision
@@ -192,7 +193,7 @@ def _check(state: Any) -> _Tracking:
         raise InvalidInputError(f"state tool_usage_counts must be a dict, got {type(counts_given).__name__}")
     counts = {}
     for tool, count in counts_given.items():
-        check_name("state tool_usage_counts tool name", tool)
+        validate.name("state tool_usage_counts tool name", tool)
         counts[tool] = integer(f"state tool_usage_counts[{tool!r}]", count, minimum=0)
 
     workflow_given = _get(state, "workflow_state") or {}
@@ -209,7 +210,7 @@ def _check(state: Any) -> _Tracking:
             raise InvalidInputError(f"state workflow_state field names must be non-empty strings, got {name!r}")
     run_id = _get(state, "workflow_run_id")
     if run_id is not None:
-        check_name("state workflow_run_id", run_id)
+        validate.name("state workflow_run_id", run_id)
         if "run_id" in workflow and workflow["run_id"] != run_id:
             raise InvalidInputError(
                 f"state workflow_run_id {run_id!r} differs from workflow_state run_id {workflow['run_id']!r}")

@@ -16,9 +16,9 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+from .. import validate
 from ..errors import InvalidInputError
 from ..keys import validate_id
-from .base import check_positive
 from .models import AgentCheckpoint
 from .store import LATEST, AgentStateStore
 
@@ -37,7 +37,7 @@ class AgentRecoveryManager:
             raise InvalidInputError(f"auto_recover must be True or False, got {auto_recover!r}")
         self.agent_store = agent_store
         self.auto_recover = auto_recover
-        self.max_recovery_attempts = check_positive("max_recovery_attempts", max_recovery_attempts)
+        self.max_recovery_attempts = validate.integer("max_recovery_attempts", max_recovery_attempts)
         self._agents: dict[str, Any] = {}
 
     def register(self, agent: Any) -> None:

@@ -24,10 +24,9 @@ from typing import Any
 
 import orjson
 
+from .. import validate
 from ..errors import InvalidInputError
-from ..validate import milliseconds
 from .activity import ActivityTracking
-from .base import check_name, check_positive
 from .models import AgentCheckpoint, AgentSnapshot, checkpoint_from_doc, snapshot_from_doc, stored_doc
 
 LATEST = "latest"
@@ -35,12 +34,8 @@ LATEST = "latest"
 
 def _checkpoint_ref(checkpoint_id: str) -> str:
     """'latest' -> '' (the scripts' spelling), anything else must be a usable id."""
-    check_name("checkpoint_id", checkpoint_id)
+    validate.name("checkpoint_id", checkpoint_id)
     return "" if checkpoint_id == LATEST else checkpoint_id
-
-
-def _ttl_ms(ttl: Any) -> int:
-    return milliseconds("lease ttl", ttl)
 
 
 class AgentStateStore(ActivityTracking):
@@ -55,8 +50,8 @@ class AgentStateStore(ActivityTracking):
         **settings: Any,
     ) -> None:
         super().__init__(persistence, **settings)
-        self.max_snapshots = check_positive("max_snapshots", max_snapshots)
-        self.max_checkpoints = check_positive("max_checkpoints", max_checkpoints)
+        self.max_snapshots = validate.integer("max_snapshots", max_snapshots)
+        self.max_checkpoints = validate.integer("max_checkpoints", max_checkpoints)
 
     # -- snapshots ---------------------------------------------------------------------------
 
@@ -66,24 +61,25 @@ class AgentStateStore(ActivityTracking):
         The server replies only what it added; the returned model is decoded from what was sent
         plus that reply, so it equals what ``list_snapshots`` loads back.
         """
-        if not isinstance(snapshot, AgentSnapshot):
-            raise InvalidInputError(f"save_snapshot takes an AgentSnapshot, got {type(snapshot).__name__}")
-        check_name("snapshot_id", snapshot.snapshot_id)
+        snapshot = validate.model("snapshot", AgentSnapshot, snapshot)
+        validate.name("snapshot_id", snapshot.snapshot_id)
         body = self._dumps(snapshot.model_dump(exclude={"saved_at", "sequence"}), what="snapshot")
-        reply = await self._write("save_snapshot", snapshot.agent_id, fencing_token, snapshot.snapshot_id,
+        token = validate.fencing_token(fencing_token, optional=True)
+        reply = await self._write("save_snapshot", snapshot.agent_id, token, snapshot.snapshot_id,
                                   body[:-1], self.max_snapshots)
         return snapshot_from_doc(stored_doc(body, reply))
 
     async def list_snapshots(self, agent_id: str, limit: int | None = None) -> list[AgentSnapshot]:
         """Snapshots, newest first."""
         if limit is not None:
-            check_positive("limit", limit)
+            validate.integer("limit", limit)
         return [snapshot_from_doc(t) for t in await self._read("list_snapshots", agent_id, limit or 0)]
 
     async def delete_snapshot(self, agent_id: str, snapshot_id: str, *, fencing_token: int | None = None) -> bool:
         """Delete one snapshot; True if it existed."""
-        check_name("snapshot_id", snapshot_id)
-        return await self._write("delete_snapshot", agent_id, fencing_token, snapshot_id) == "1"
+        validate.name("snapshot_id", snapshot_id)
+        token = validate.fencing_token(fencing_token, optional=True)
+        return await self._write("delete_snapshot", agent_id, token, snapshot_id) == "1"
 
     # -- checkpoints -------------------------------------------------------------------------
 
@@ -97,13 +93,13 @@ class AgentStateStore(ActivityTracking):
         was given, the tracking state), not the whole document; the returned model is decoded from
         what was sent plus that reply, so it equals what ``get_checkpoint`` loads back.
         """
-        if not isinstance(checkpoint, AgentCheckpoint):
-            raise InvalidInputError(f"save_checkpoint takes an AgentCheckpoint, got {type(checkpoint).__name__}")
+        checkpoint = validate.model("checkpoint", AgentCheckpoint, checkpoint)
         _checkpoint_ref(checkpoint.checkpoint_id)
         if checkpoint.checkpoint_id == LATEST:
             raise InvalidInputError("checkpoint_id 'latest' is reserved (it names the newest checkpoint)")
         body = self._dumps(checkpoint.caller_fields(), what=f"checkpoint {checkpoint.checkpoint_id!r}")
-        reply = await self._write("save_checkpoint", checkpoint.agent_id, fencing_token, checkpoint.checkpoint_id,
+        token = validate.fencing_token(fencing_token, optional=True)
+        reply = await self._write("save_checkpoint", checkpoint.agent_id, token, checkpoint.checkpoint_id,
                                   checkpoint.step, checkpoint.recoverable, body[:-1],
                                   checkpoint.timestamp is None, self.max_checkpoints)
         return checkpoint_from_doc(stored_doc(body, reply))
@@ -116,19 +112,21 @@ class AgentStateStore(ActivityTracking):
     async def list_checkpoints(self, agent_id: str, limit: int | None = None) -> list[AgentCheckpoint]:
         """Checkpoints, newest first (highest step, then latest server save)."""
         if limit is not None:
-            check_positive("limit", limit)
+            validate.integer("limit", limit)
         return [checkpoint_from_doc(t) for t in await self._read("list_checkpoints", agent_id, limit or 0)]
 
     async def delete_checkpoint(self, agent_id: str, checkpoint_id: str, *, fencing_token: int | None = None) -> bool:
         """Delete one checkpoint; True if it existed."""
-        check_name("checkpoint_id", checkpoint_id)
-        return await self._write("delete_checkpoint", agent_id, fencing_token, checkpoint_id) == "1"
+        validate.name("checkpoint_id", checkpoint_id)
+        token = validate.fencing_token(fencing_token, optional=True)
+        return await self._write("delete_checkpoint", agent_id, token, checkpoint_id) == "1"
 
     async def restore_checkpoint(
         self, agent_id: str, checkpoint_id: str = LATEST, *, fencing_token: int | None = None
     ) -> AgentCheckpoint:
         """Write the checkpoint's approvals, decisions, tool counts and workflow state back (one script)."""
-        reply = await self._write("restore_checkpoint", agent_id, fencing_token, _checkpoint_ref(checkpoint_id))
+        token = validate.fencing_token(fencing_token, optional=True)
+        reply = await self._write("restore_checkpoint", agent_id, token, _checkpoint_ref(checkpoint_id))
         return checkpoint_from_doc(reply)
 
     # -- ownership ---------------------------------------------------------------------------
@@ -138,18 +136,18 @@ class AgentStateStore(ActivityTracking):
 
         LeaseError if another owner holds a live lease.
         """
-        check_name("owner", owner)
-        return int(await self._write("lease_acquire", agent_id, None, owner, _ttl_ms(ttl)))
+        validate.name("owner", owner)
+        return int(await self._write("lease_acquire", agent_id, "", owner, validate.milliseconds("lease ttl", ttl)))
 
     async def renew_lease(self, agent_id: str, fencing_token: int, ttl: float = 30.0) -> None:
         """Extend the lease held with ``fencing_token``; LeaseError if it is stale."""
-        check_positive("fencing_token", fencing_token)
-        await self._write("lease_renew", agent_id, fencing_token, _ttl_ms(ttl))
+        token = validate.fencing_token(fencing_token)
+        await self._write("lease_renew", agent_id, token, validate.milliseconds("lease ttl", ttl))
 
     async def release_lease(self, agent_id: str, fencing_token: int) -> None:
         """Give the lease up; LeaseError if the token is stale."""
-        check_positive("fencing_token", fencing_token)
-        await self._write("lease_release", agent_id, fencing_token)
+        token = validate.fencing_token(fencing_token)
+        await self._write("lease_release", agent_id, token)
 
     # -- whole agent -------------------------------------------------------------------------
 
@@ -158,7 +156,8 @@ class AgentStateStore(ActivityTracking):
 
         The lease (and its fence counter) stays, so a fencing token is never handed out twice.
         """
-        return await self._write("delete", agent_id, fencing_token) == "1"
+        token = validate.fencing_token(fencing_token, optional=True)
+        return await self._write("delete", agent_id, token) == "1"
 
     async def recovery_attempts(self, agent_id: str) -> int:
         """Recovery attempts counted for the agent (see AgentRecoveryManager)."""
@@ -167,9 +166,11 @@ class AgentStateStore(ActivityTracking):
     async def _recover(
         self, agent_id: str, checkpoint_id: str, max_attempts: int, fencing_token: int | None
     ) -> tuple[AgentCheckpoint, int]:
-        reply = orjson.loads(await self._write("recover", agent_id, fencing_token, _checkpoint_ref(checkpoint_id),
+        token = validate.fencing_token(fencing_token, optional=True)
+        reply = orjson.loads(await self._write("recover", agent_id, token, _checkpoint_ref(checkpoint_id),
                                                max_attempts))
         return checkpoint_from_doc(reply["doc"]), int(reply["attempts"])
 
     async def _reset_recovery(self, agent_id: str, fencing_token: int | None) -> None:
-        await self._write("reset_recovery", agent_id, fencing_token)
+        token = validate.fencing_token(fencing_token, optional=True)
+        await self._write("reset_recovery", agent_id, token)

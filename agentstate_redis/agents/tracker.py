@@ -21,7 +21,6 @@ from typing import Any
 from .. import validate
 from ..errors import InvalidInputError
 from ..keys import validate_id
-from .base import check_name
 from .models import AgentCheckpoint
 from .store import LATEST, AgentStateStore
 
@@ -43,7 +42,7 @@ class AgentTracker:
         """Take the agent's lease; later writes carry the token. Returns the token."""
         if owner is None:
             owner = self.owner or uuid.uuid4().hex
-        self.owner = check_name("owner", owner)
+        self.owner = validate.name("owner", owner)
         self.fencing_token = await self.store.acquire_lease(self.agent_id, self.owner, ttl)
         return self.fencing_token
 

@@ -214,6 +214,16 @@ class Backend(ABC):
         """Turn on expiry notifications (flags E and x) where CONFIG is permitted."""
         return await enable_expiry_notifications(await self.pubsub_clients())
 
+    # -- cluster hooks the event hub calls (events.py); a single server or a file has no topology --
+
+    async def current_primaries(self) -> list[tuple[str, int]]:
+        """(host, port) of every primary of a cluster, read fresh; ``[]`` when not a cluster."""
+        return []
+
+    async def refresh_nodes(self) -> list[Any]:
+        """Follow a new topology (failover, resharding) and return ``pubsub_clients()`` anew."""
+        return await self.pubsub_clients()
+
 
 def _check_sendable(script: str, keys: Sequence[str], args: Sequence[Any]) -> None:
     for group in (keys, args):

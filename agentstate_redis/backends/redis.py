@@ -33,8 +33,8 @@ from redis.asyncio.sentinel import Sentinel, SentinelManagedConnection, Sentinel
 from redis.backoff import NoBackoff
 
 from ..errors import InvalidInputError
-from ..direct_write import direct_write
-from ..packing import hiredis_packing
+from .redis_connection_write import direct_write
+from .redis_connection_packing import hiredis_packing
 from ..sends import reports_sends
 from .base import Backend
 from .server_checks import check_eviction, eviction_policy, evicts, script_oom_guard

@@ -134,5 +134,5 @@ async def run(args: argparse.Namespace) -> int:
     finally:
         await backend.close()
     print(f"agentstate worker {agent_id}: stopped (claimed {stats.claimed}, completed {stats.completed}, "
-          f"failed {stats.failed}, released {stats.released}, lost {stats.lost})", flush=True)
+          f"failed {stats.failed}, released {stats.released}, lost {stats.lost}, cancelled {stats.cancelled})", flush=True)
     return 0

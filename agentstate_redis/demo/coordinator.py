@@ -205,9 +205,11 @@ class Coordinator:
 
     async def _pause_and_resume(self, view: LiveView) -> None:
         await self.workflows.pause(WORKFLOW)
-        view.note("workflow paused: workers stop claiming")
+        await self.orch.pause_team(TEAM)
+        view.note("workflow and team paused: claims return nothing until resumed")
         begun = time.perf_counter()
         await asyncio.sleep(self.settings.pause_seconds)
+        await self.orch.resume_team(TEAM)
         await self.workflows.resume(WORKFLOW)
         self.paused_for = time.perf_counter() - begun
         view.note(f"workflow resumed after {self.paused_for:.1f}s")

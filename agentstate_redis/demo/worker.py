@@ -39,7 +39,6 @@ class Worker:
         self.workflows = WorkflowStateManager(backend=self.backend)
         self.state = StateManager(backend=self.backend)
         self.tracker = AgentTracker(AgentStateStore(max_checkpoints=20, backend=self.backend), self.name)
-        self.paused = asyncio.Event()
         self.stop_requested = False
         self.completed: list[str] = []
         self.pending_steps: list[dict[str, Any]] = []
@@ -49,14 +48,8 @@ class Worker:
     async def run(self, stop: Any) -> None:
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGTERM, self._request_stop)
-        await self.workflows.subscribe(WORKFLOW, self._on_workflow)
-        status = await self.workflows.get_status(WORKFLOW)
-        if status.value == "paused":
-            self.paused.set()
         while not (self.stop_requested or stop.is_set()):
-            if self.paused.is_set():
-                await asyncio.sleep(0.05)
-                continue
+            # while the coordinator has the team paused (pause_team) this returns None after the wait
             task = await self.orch.claim_task(TEAM, self.name, capabilities=self.capabilities, wait=0.3)
             self.ops += 1
             if task is None:
@@ -72,12 +65,6 @@ class Worker:
 
     def _request_stop(self) -> None:
         self.stop_requested = True
-
-    def _on_workflow(self, event: Any) -> None:
-        if event.op == "pause":
-            self.paused.set()
-        elif event.op == "resume":
-            self.paused.clear()
 
     async def _work_on(self, task: Any) -> None:
         tool = KINDS[task.type]
@@ -103,11 +90,7 @@ class Worker:
         await asyncio.sleep(self.rng.uniform(*self.settings.work_seconds))
         await self.tools.complete_execution(execution_id, result, 10, tool_name=tool)
         self.ops += 1
-        if (
-            self.settings.fault == "drop-completion"
-            and self.name == fault_worker(self.settings)
-            and not self.dropped_one
-        ):
+        if self.settings.fault == "drop-completion" and self.name == fault_worker(self.settings) and not self.dropped_one:
             self.dropped_one = True  # the test hook: claim success without telling the queue
             self.completed.append(task.id)
             return

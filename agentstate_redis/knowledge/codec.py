@@ -10,14 +10,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..codec import loads
-from .models import IndexingProgress, IndexingStatus, SourceState, server_time
-
-
-def pairs(flat: Any) -> dict[str, str]:
-    """``[field, value, ...]`` (or cjson's ``{}`` for an empty table) -> dict."""
-    if not flat or isinstance(flat, dict):
-        return {}
-    return {flat[i]: flat[i + 1] for i in range(0, len(flat), 2)}
+from ..decode import pairs, server_time
+from .models import IndexingProgress, IndexingStatus, SourceState
 
 
 def _json(raw: str | None, default: Any = None) -> Any:

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..events import ChangeEvent, OmittedValue
-from .codec import pairs, progress_from_hash, source_from_hash
+from ..decode import pairs
+from .codec import progress_from_hash, source_from_hash
 from .models import IndexingProgress, SourceState
 
 

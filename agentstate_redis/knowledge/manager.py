@@ -22,41 +22,31 @@ from typing import Any
 import orjson
 
 from .. import validate
-from ..errors import InvalidInputError, NotFoundError
-from ..events import ChangeEvent, GapCallback, Subscription
+from ..errors import NotFoundError
+from ..events import GapCallback, Subscription
 from ..subscription import DEFAULT_MAX_PENDING
 from ..keys import validate_id
-from ..manager import BaseManager
+from ..manager import BaseManager, Layout
 from ..validate import integer
-from .codec import pairs, progress_from_hash, source_fields, source_from_hash
+from ..decode import pairs, server_time
+from .codec import progress_from_hash, source_fields, source_from_hash
 from .events import KnowledgeEvent
-from .models import IndexingProgress, KnowledgeBaseState, SourceState, SyncStatus, server_time
+from .models import IndexingProgress, KnowledgeBaseState, SourceState, SyncStatus
 
 _MB = 1024 * 1024
-
-
-def _model(cls: type, value: Any, what: str) -> Any:
-    if not isinstance(value, cls):
-        raise InvalidInputError(f"{what} must be a {cls.__name__}, got {type(value).__name__}")
-    return value
 
 
 class KnowledgeStateManager(BaseManager):
     """Knowledge-base indexing and synchronisation state (see the module docstring)."""
 
     kind = "kb"
+    layout = Layout("kb", "knowledge", ("progress", "sources", "source:"))
 
     def __init__(self, persistence: Any = None, **kwargs: Any) -> None:
         super().__init__(persistence, **kwargs)
-        self._wrappers: dict[tuple[str, int], Callable[[ChangeEvent], Any]] = {}
 
-    def _run_keys(self, kb_id: str) -> list[str]:
-        k = self.keys.kb(kb_id)
-        return [k.base, k("progress"), k.ops, k.ops_prev]
-
-    async def _progress_call(self, script: str, kb_id: str, args: list[Any]) -> IndexingProgress:
-        keys = self._run_keys(kb_id)
-        reply = orjson.loads(await self.backend.run(script, keys, [self._op_id(), self.backend.channel("kb", kb_id), kb_id, *args]))
+    async def _progress_call(self, verb: str, kb_id: str, args: list[Any]) -> IndexingProgress:
+        reply = orjson.loads(await self._write(verb, kb_id, *args))
         return progress_from_hash(kb_id, reply["progress"], int(reply["now"]))
 
     # -- indexing ------------------------------------------------------------------------------
@@ -74,7 +64,7 @@ class KnowledgeStateManager(BaseManager):
         validate_id("kb", knowledge_base_id)
         integer("total_documents", total_documents, minimum=0)
         meta = self._dumps({} if metadata is None else validate.mapping("metadata", metadata), what="metadata")
-        return await self._progress_call("knowledge/start_run", knowledge_base_id,
+        return await self._progress_call("start_run", knowledge_base_id,
                                          [total_documents, meta, "1" if validate.boolean("restart", restart) else "0"])
 
     async def record_documents(self, knowledge_base_id: str, processed: int = 1, failed: int = 0) -> IndexingProgress:
@@ -88,7 +78,7 @@ class KnowledgeStateManager(BaseManager):
         validate_id("kb", knowledge_base_id)
         integer("processed", processed, minimum=0)
         integer("failed", failed, minimum=0)
-        return await self._progress_call("knowledge/record", knowledge_base_id, [processed, failed])
+        return await self._progress_call("record", knowledge_base_id, [processed, failed])
 
     async def update_indexing_progress(self, progress: IndexingProgress) -> IndexingProgress:
         """Set the whole progress (status and counters); returns it as stored.
@@ -101,10 +91,10 @@ class KnowledgeStateManager(BaseManager):
         cancelled run does not go back without ``start_indexing``. Server-owned
         fields (times, run, rate, ETA) are ignored.
         """
-        _model(IndexingProgress, progress, "progress")
+        progress = validate.model("progress", IndexingProgress, progress)
         p = progress
         error = "" if p.error is None else self._dumps(p.error, what="error")
-        return await self._progress_call("knowledge/set_progress", p.knowledge_base_id, [
+        return await self._progress_call("set_progress", p.knowledge_base_id, [
             p.status.value, p.total_documents, p.processed_documents, p.failed_documents,
             error, self._dumps(p.metadata, what="metadata"),
         ])
@@ -115,7 +105,7 @@ class KnowledgeStateManager(BaseManager):
         NotFoundError if the knowledge base has never had a run.
         """
         validate_id("kb", knowledge_base_id)
-        reply = await self.backend.run("knowledge/get_progress", self._run_keys(knowledge_base_id)[:2])
+        reply = await self._read("get_progress", knowledge_base_id)
         if len(reply) <= 2:
             raise NotFoundError(f"kb {knowledge_base_id!r} has no indexing run", kind="kb", id=knowledge_base_id)
         return progress_from_hash(knowledge_base_id, reply[2:], int(reply[0]))
@@ -129,20 +119,15 @@ class KnowledgeStateManager(BaseManager):
             ...     source_id="confluence", knowledge_base_id="company_docs",
             ...     sync_status=SyncStatus.SYNCED, documents_synced=250, embeddings_count=1200))
         """
-        _model(SourceState, source, "source")
+        source = validate.model("source", SourceState, source)
         validate_id("kb", source.knowledge_base_id)
         validate_id("source", source.source_id)
-        k = self.keys.kb(source.knowledge_base_id)
-        keys = [k.base, k("sources"), k("source:" + source.source_id), k.ops, k.ops_prev]
-        args = [self._op_id(), self.backend.channel("kb", source.knowledge_base_id), source.knowledge_base_id,
-                source.source_id, *source_fields(source, self._dumps)]
-        reply = orjson.loads(await self.backend.run("knowledge/set_source", keys, args))
+        reply = orjson.loads(await self._write("set_source", source.knowledge_base_id,
+                                               source.source_id, *source_fields(source, self._dumps)))
         return source_from_hash(source.knowledge_base_id, source.source_id, reply["source"])
 
     async def _snapshot(self, kb_id: str) -> list[Any]:
-        validate_id("kb", kb_id)
-        k = self.keys.kb(kb_id)
-        return await self.backend.run("knowledge/get_state", [k.base, k("progress"), k("sources"), k("source:")])
+        return await self._read("get_state", kb_id)
 
     async def get_sources(self, knowledge_base_id: str) -> list[SourceState]:
         """Every source of the knowledge base, sorted by id (empty if none)."""
@@ -199,17 +184,8 @@ class KnowledgeStateManager(BaseManager):
         Events this subscription may have missed reach ``on_gap(Gap)``; fields too large for one
         event are named in ``event.omitted`` (read them with ``get_indexing_progress``).
         """
-        validate.text("id_glob", id_glob, empty=False)
-        validate.callback("callback", callback)
-
-        def deliver(event: ChangeEvent) -> Any:
-            return callback(KnowledgeEvent.from_change(event))
-
-        self._wrappers[(id_glob, id(callback))] = deliver
-        return self.backend.events.subscribe("kb", id_glob, deliver, on_gap=on_gap, max_pending=max_pending)
+        return self._subscribe_typed("id_glob", id_glob, callback, lambda event: callback(KnowledgeEvent.from_change(event)),
+                                     on_gap=on_gap, max_pending=max_pending)
 
     def unsubscribe(self, id_glob: str, callback: Callable[[KnowledgeEvent], Any]) -> None:
-        validate.text("id_glob", id_glob, empty=False)
-        wrapper = self._wrappers.pop((id_glob, id(callback)), None)
-        if wrapper is not None:
-            self.backend.events.unsubscribe("kb", id_glob, wrapper)
+        self._unsubscribe_typed("id_glob", id_glob, callback)

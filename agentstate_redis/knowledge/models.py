@@ -11,7 +11,7 @@ come from the Redis server's clock; values passed in for them are ignored.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from enum import Enum
 from typing import Any
 
@@ -39,13 +39,6 @@ class SyncStatus(str, Enum):
     SYNCED = "synced"
     FAILED = "failed"
     STALE = "stale"
-
-
-def server_time(ms: str | int | None) -> datetime | None:
-    """Server milliseconds since the epoch -> aware UTC datetime."""
-    if ms in (None, ""):
-        return None
-    return datetime.fromtimestamp(int(float(ms)) / 1000, tz=timezone.utc)
 
 
 class IndexingProgress(Model):

@@ -32,6 +32,7 @@ class TeamBase(BaseManager):
         enqueue_dedupe_window: float = 86400.0,
         page_size: int = 50,
         auto_prune_after: float | None = None,
+        max_task_log_lines: int = 100,
         **settings: Any,
     ) -> None:
         self.sync_interval = positive_number("sync_interval", sync_interval)
@@ -49,6 +50,7 @@ class TeamBase(BaseManager):
         self.page_size = integer("page_size", page_size)
         self.auto_prune_after = (None if auto_prune_after is None
                                  else positive_number("auto_prune_after", auto_prune_after))
+        self.max_task_log_lines = integer("max_task_log_lines", max_task_log_lines)
         super().__init__(persistence, **settings)
 
     def _team(self, team_id: str) -> Any:

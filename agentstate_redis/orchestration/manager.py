@@ -19,7 +19,8 @@ which the id of a task deleted by those caps or by ``purge_dead`` is still
 refused by enqueue, so a producer re-sending it does not run it again (86400 =
 24 h; at most 100000 such ids per team, oldest forgotten first); ``page_size``
 tasks per queue in status reads (50); ``auto_prune_after`` seconds of silence
-after which ``reap`` also prunes agents (None = never, the default). Events:
+after which ``reap`` also prunes agents (None = never, the default);
+``max_task_log_lines`` log lines kept per task by ``add_task_log`` (100). Events:
 ``subscribe_events("team-glob", callback)`` gets every change (kind ``team``,
 ops enqueue/claim/assign/complete/fail/stalled/agent_removed/agents_pruned/...).
 
@@ -37,10 +38,10 @@ coordinator periodically, or set ``auto_prune_after`` and call ``reap``.
 from __future__ import annotations
 
 from .counters import COUNTER_FIELDS, TeamCounters, decode_counters
-from .queue import QueueOps
+from .control import ControlOps
 
 
-class OrchestrationStateManager(QueueOps):
+class OrchestrationStateManager(ControlOps):
     """Multi-agent team coordination and the team task queue (see the module docstring)."""
 
     # -- counters (a read added for the dashboard's /metrics; see counters.py) -----------------

@@ -22,7 +22,7 @@ from ..validate import MAX_SECONDS
 
 PRIORITIES = {"low": 0, "normal": 50, "high": 100}
 MIN_PRIORITY, MAX_PRIORITY = -1000, 1000
-TaskStatus = Literal["pending", "in_progress", "retry", "completed", "dead"]
+TaskStatus = Literal["pending", "delayed", "in_progress", "retry", "completed", "dead", "cancelled"]
 _TASK_INPUT = {"id", "type", "capability", "priority", "data", "max_attempts"}
 
 
@@ -80,6 +80,9 @@ class Task(Model):
     finished_at: float | None = None
     lease_until: float | None = None
     next_run_at: float | None = None
+    cancel_reason: str | None = None
+    progress: Any = None
+    logs: list[str] = Field(default_factory=list)
 
     @model_validator(mode="before")
     @classmethod
@@ -139,19 +142,26 @@ class AgentCoordinationState(Model):
 
 
 class TaskQueueState(Model):
-    """Counts and first pages of each queue of a team (``scheduled`` = waiting to retry)."""
+    """Counts and first pages of each queue of a team (``scheduled`` = waiting to retry,
+    ``delayed`` = enqueued with ``delay``/``run_at``, not yet due); ``paused`` while pause_team holds."""
 
     pending: list[Task] = Field(default_factory=list)
     in_progress: list[Task] = Field(default_factory=list)
     completed: list[Task] = Field(default_factory=list)
     scheduled: list[Task] = Field(default_factory=list)
     dead: list[Task] = Field(default_factory=list)
+    delayed: list[Task] = Field(default_factory=list)
+    cancelled: list[Task] = Field(default_factory=list)
+    paused: bool = False
     pending_count: int = 0
     in_progress_count: int = 0
     scheduled_count: int = 0
     completed_count: int = 0
     completed_total: int = 0
     dead_count: int = 0
+    delayed_count: int = 0
+    cancelled_count: int = 0
+    cancelled_total: int = 0
 
 
 class TeamState(Model):

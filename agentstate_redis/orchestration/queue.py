@@ -23,9 +23,16 @@ import uuid
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from typing import Any, Literal
 
-from ..errors import AgentStateError, BackendOutOfMemoryError, BackendUnavailableError, InvalidInputError
+from ..errors import (
+    AgentStateError,
+    BackendOutOfMemoryError,
+    BackendUnavailableError,
+    InvalidInputError,
+    TaskCancelledError,
+)
 from ..keys import validate_id
 from ..scripts import is_transient
+from ..tracing import receive, send, settle
 from ..validate import integer, positive_number, sequence, strings
 from .models import Backoff, ClaimedTask, Task, check_name
 from .teams import TeamOps, _checked
@@ -36,7 +43,8 @@ log = logging.getLogger("agentstate_redis.orchestration")
 ENQUEUE_BATCH = 500          # tasks per enqueue script call (each batch is atomic)
 MAX_BLOCK_SECONDS = 5.0      # one BLPOP at most this long (under the client's socket timeout)
 REAP_LIMIT = 100             # leases/retries one script moves (the scripts' REAP_LIMIT)
-QueueName = Literal["pending", "in_progress", "retry", "completed", "dead"]
+QueueName = Literal["pending", "delayed", "in_progress", "retry", "completed", "dead", "cancelled"]
+QUEUES = ("pending", "delayed", "in_progress", "retry", "completed", "dead", "cancelled")
 
 
 def to_task(task: Task | Mapping[str, Any], max_attempts: int) -> Task:
@@ -55,10 +63,25 @@ def to_task(task: Task | Mapping[str, Any], max_attempts: int) -> Task:
     return Task(**known, extra=extra)
 
 
+def _due(delay: float | None, run_at: float | None) -> tuple[Any, Any]:
+    """ARGV run_at ms, delay ms of the enqueue script ('' = not given) from the keywords."""
+    if delay is not None and run_at is not None:
+        raise InvalidInputError("pass delay or run_at, not both")
+    if run_at is not None:
+        at = positive_number("run_at", run_at, maximum=float(2**43 // 1000))
+        return int(at * 1000), ""
+    if delay is not None:
+        return "", int(positive_number("delay", delay, allow_zero=True) * 1000)
+    return "", ""
+
+
 class QueueOps(TeamOps):
     # -- producing ---------------------------------------------------------------------------
 
-    async def enqueue_task(self, team_id: str, task: Task | Mapping[str, Any]) -> str:
+    @send("enqueue", "task")
+    async def enqueue_task(
+        self, team_id: str, task: Task | Mapping[str, Any], *, delay: float | None = None, run_at: float | None = None
+    ) -> str:
         """Add one task; returns its id. Enqueuing an id that exists again changes nothing, nor
         does one whose task finished and was deleted (trimmed past ``completed_retention`` or
         ``dead_retention``, or purged) within ``enqueue_dedupe_window`` (24 h; at most 100000
@@ -66,31 +89,44 @@ class QueueOps(TeamOps):
 
         ``await orch.enqueue_task("research_team", {"id": "task_002", "type": "analysis",
         "priority": "high", "data": {"topic": "AI trends"}})``
-        """
-        return (await self._enqueue(team_id, [to_task(task, self.max_attempts)]))[0]
 
-    async def enqueue_tasks(self, team_id: str, tasks: Iterable[Task | Mapping[str, Any]]) -> list[str]:
-        """Add many tasks (one script per 500); returns the ids that were new (see enqueue_task)."""
+        ``delay=60`` (seconds from the server's now) or ``run_at=<epoch seconds, server clock>``
+        makes the task ``delayed``: no claim takes it before then; it keeps its priority and
+        place in line after (``promote_task`` makes it claimable at once).
+        """
+        return (await self._enqueue(team_id, [to_task(task, self.max_attempts)], due=_due(delay, run_at)))[0]
+
+    @send("enqueue", "tasks")
+    async def enqueue_tasks(
+        self, team_id: str, tasks: Iterable[Task | Mapping[str, Any]], *, delay: float | None = None,
+        run_at: float | None = None,
+    ) -> list[str]:
+        """Add many tasks (one script per 500); returns the ids that were new (see enqueue_task,
+        also for ``delay`` and ``run_at``, which apply to every task of the call)."""
+        due = _due(delay, run_at)
         items = [to_task(t, self.max_attempts) for t in sequence("tasks", tasks)]
         created: list[str] = []
         for start in range(0, len(items), ENQUEUE_BATCH):
             chunk = items[start:start + ENQUEUE_BATCH]
-            marks = await self._enqueue(team_id, chunk, marks=True)
+            marks = await self._enqueue(team_id, chunk, marks=True, due=due)
             created += [t.id for t, mark in zip(chunk, marks) if mark == "1"]
         return created
 
-    async def _enqueue(self, team_id: str, tasks: Sequence[Task], marks: bool = False) -> list[str]:
+    async def _enqueue(
+        self, team_id: str, tasks: Sequence[Task], marks: bool = False, due: tuple[Any, Any] = ("", "")
+    ) -> list[str]:
         self._check_unique([t.id for t in tasks])
         args: list[Any] = []
         for task in tasks:
             args += task_args(task, self._dumps)
         if not args:
             return []
-        out = await self._write("enqueue", team_id, self._window_ms(), *args)
+        out = await self._write("enqueue", team_id, self._window_ms(), *due, *args)
         return list(out) if marks else [t.id for t in tasks]
 
     # -- working -----------------------------------------------------------------------------
 
+    @receive("claim")
     async def claim_task(
         self,
         team_id: str,
@@ -151,11 +187,22 @@ class QueueOps(TeamOps):
 
         ``await orch.heartbeat("t", "w1")`` -> ``{"task_002": <new deadline, server epoch s>}``.
         Sent without an op id: a retried heartbeat just extends again, and keep_alive's
-        beats use no retry de-duplication memory.
+        beats use no retry de-duplication memory. When ``cancel_task`` ended a task the agent
+        held, this heartbeat (the first after the cancel) raises TaskCancelledError (``e.id``,
+        ``e.reason``, every such id in ``e.tasks``; the other leases were extended, ``e.leases``).
         """
         validate_id("agent", agent_id)
         lease_ms = 0 if lease is None else self._ms(positive_number("lease", lease))
-        out = as_list(reply(await self._write("heartbeat", team_id, agent_id, lease_ms, op_id="")).get("tasks"))
+        data = reply(await self._write("heartbeat", team_id, agent_id, lease_ms, op_id=""))
+        out = as_list(data.get("tasks"))
+        cancelled = as_list(data.get("cancelled"))
+        if cancelled:
+            task_id, reason = cancelled[0], cancelled[1] or None
+            why = f" (reason: {reason})" if reason else ""
+            raise TaskCancelledError(
+                f"task {task_id!r} of team {team_id!r} held by {agent_id!r} was cancelled{why}",
+                kind="task", id=task_id, team=team_id, reason=reason, tasks=cancelled[0::2],
+                leases={out[i]: int(out[i + 1]) / 1000 for i in range(0, len(out), 2)})
         return {out[i]: int(out[i + 1]) / 1000 for i in range(0, len(out), 2)}
 
     @contextlib.asynccontextmanager
@@ -166,28 +213,55 @@ class QueueOps(TeamOps):
         Heartbeats run when the server is over maxmemory; one that fails because the server
         is unreachable (or refuses, BackendOutOfMemoryError) is logged and the next one comes
         ``sync_interval`` later, on entry as in the loop: the block runs either way.
+        A heartbeat that reports a held task cancelled (``cancel_task`` from anywhere) cancels
+        the block, and the ``async with`` raises that TaskCancelledError instead.
         """
+        body = asyncio.current_task()
+        cancelled: list[TaskCancelledError] = []
+
+        def stop_body(exc: TaskCancelledError) -> None:
+            log.info("heartbeat of %s in team %s: %s; stopping the work", agent_id, team_id, exc)
+            cancelled.append(exc)
+            if body is not None:
+                body.cancel()
+
         try:
             await self.heartbeat(team_id, agent_id, lease)
         except (BackendUnavailableError, BackendOutOfMemoryError) as exc:
             log.warning("heartbeat of %s in team %s failed: %s", agent_id, team_id, exc)
+        except TaskCancelledError:
+            raise
 
         async def beat() -> None:
             while True:
                 await asyncio.sleep(self.sync_interval)
                 try:
                     await self.heartbeat(team_id, agent_id, lease)
+                except TaskCancelledError as exc:
+                    stop_body(exc)
+                    return
                 except AgentStateError as exc:
                     log.warning("heartbeat of %s in team %s failed: %s", agent_id, team_id, exc)
 
         task = asyncio.ensure_future(beat())
         try:
             yield
+        except asyncio.CancelledError:
+            if not cancelled:
+                raise
+            if body is not None and hasattr(body, "uncancel"):
+                body.uncancel()
+            raise cancelled[0] from None
         finally:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if cancelled:  # the cancel came as the block was returning: its result must not be used
+            if body is not None and hasattr(body, "uncancel"):
+                body.uncancel()
+            raise cancelled[0]
 
+    @settle("complete")
     async def complete_task(
         self, team_id: str, task_id: str, result: Any = None, *, agent_id: str | None = None, token: int | None = None
     ) -> Task:
@@ -204,6 +278,7 @@ class QueueOps(TeamOps):
                 self.completed_retention, self._window_ms()]
         return decode_task(reply(await self._write("complete", team_id, *args)))
 
+    @settle("complete", claims="claim")
     async def complete_and_claim(
         self,
         team_id: str,
@@ -251,6 +326,7 @@ class QueueOps(TeamOps):
             return ["agent"]
         return ["given", *(_checked(check_name, c, "capability") for c in strings("capabilities", capabilities))]
 
+    @settle("fail")
     async def fail_task(
         self,
         team_id: str,
@@ -283,6 +359,7 @@ class QueueOps(TeamOps):
                 int(max_delay * 1000), policy.jitter, random.random(), *self._dead_limits()]
         return decode_task(reply(await self._write("fail", team_id, *args)))
 
+    @settle("release")
     async def release_task(
         self, team_id: str, task_id: str, *, agent_id: str | None = None, token: int | None = None
     ) -> Task:
@@ -332,10 +409,10 @@ class QueueOps(TeamOps):
         return decode_task(await self._read("get_task", team_id, task_id))
 
     async def list_tasks(self, team_id: str, queue: QueueName, *, offset: int = 0, limit: int = 100) -> list[Task]:
-        """A page of one queue: pending and in_progress in claim/deadline order, retry by due time,
-        completed and dead newest first."""
-        if queue not in ("pending", "in_progress", "retry", "completed", "dead"):
-            raise InvalidInputError(f"queue must be pending, in_progress, retry, completed or dead, got {queue!r}")
+        """A page of one queue: pending and in_progress in claim/deadline order, retry and delayed
+        by due time, completed, dead and cancelled newest first."""
+        if queue not in QUEUES:
+            raise InvalidInputError(f"queue must be one of {', '.join(QUEUES)}, got {queue!r}")
         integer("offset", offset, minimum=0)
         integer("limit", limit)
         return [decode_task(v) for v in as_list(await self._read("list_tasks", team_id, queue, offset, limit))]

@@ -71,7 +71,8 @@ class TeamOps(TeamBase):
 
     async def get_queue_status(self, team_id: str, page_size: int | None = None) -> TaskQueueState:
         """Counts and the first ``page_size`` tasks of pending, in-progress, scheduled-retry,
-        completed (newest first) and dead tasks: ``len(queue.pending)``, ``queue.pending_count``."""
+        delayed, completed, dead and cancelled (these three newest first) tasks, and whether the team
+        is paused: ``len(queue.pending)``, ``queue.pending_count``, ``queue.delayed_count``."""
         page = self.page_size if page_size is None else integer("page_size", page_size, minimum=0)
         return _queue(await self._read("status", team_id, page, self._ms(self.offline_after), "0"))
 
@@ -212,11 +213,17 @@ def _queue(data: dict[str, Any]) -> TaskQueueState:
         completed=tasks("completed"),
         scheduled=tasks("retry"),
         dead=tasks("dead"),
+        delayed=tasks("delayed"),
+        cancelled=tasks("cancelled"),
+        paused=bool(data.get("paused")),
         pending_count=int(counts.get("pending", 0)),
         in_progress_count=int(counts.get("in_progress", 0)),
         scheduled_count=int(counts.get("retry", 0)),
         completed_count=int(counts.get("completed", 0)),
         completed_total=int(counts.get("completed_total", 0)),
         dead_count=int(counts.get("dead", 0)),
+        delayed_count=int(counts.get("delayed", 0)),
+        cancelled_count=int(counts.get("cancelled", 0)),
+        cancelled_total=int(counts.get("cancelled_total", 0)),
     )
 

@@ -84,6 +84,9 @@ def decode_task(view: Any, cls: type[Task] = Task) -> Task:
         finished_at=_seconds(f.get("finished_at")),
         lease_until=_seconds(f.get("lease_until")),
         next_run_at=_seconds(f.get("next_run_at")),
+        cancel_reason=f.get("cancel_reason") or None,
+        progress=loads(f["progress"]) if f.get("progress") else None,
+        logs=list(as_list(view.get("logs"))),
     )
 
 

@@ -20,18 +20,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
-from datetime import datetime, timezone
 from typing import Any
 
 import orjson
 
 from .. import validate
 from ..codec import loads
+from ..decode import pairs, server_time
 from ..errors import InvalidInputError, NotFoundError
-from ..events import ChangeEvent, GapCallback, Subscription
+from ..events import GapCallback, Subscription
 from ..subscription import DEFAULT_MAX_PENDING
 from ..keys import validate_id
-from ..manager import BaseManager
+from ..manager import BaseManager, Layout
 from ..validate import integer, positive_number
 from .events import SpeechEvent
 from .models import (
@@ -46,29 +46,12 @@ from .models import (
 _SERVER_FIELDS = {"session_id", "updated_at"}
 
 
-def server_time(ms: str | None) -> datetime | None:
-    """Server milliseconds since the epoch (as the scripts store them) -> aware UTC datetime."""
-    return None if ms in (None, "") else datetime.fromtimestamp(int(float(ms)) / 1000, tz=timezone.utc)
-
-
-def _pairs(flat: Any) -> dict[str, str]:
-    if not flat or isinstance(flat, dict):
-        return {}
-    return {flat[i]: flat[i + 1] for i in range(0, len(flat), 2)}
-
-
 def _enum(cls: type, value: Any, what: str) -> Any:
     try:
         return cls(value)
     except ValueError:
         choices = ", ".join(m.value for m in cls)
         raise InvalidInputError(f"{what} must be one of {choices}; got {value!r}") from None
-
-
-def _model(cls: type, value: Any, what: str) -> Any:
-    if not isinstance(value, cls):
-        raise InvalidInputError(f"{what} must be a {cls.__name__}, got {type(value).__name__}")
-    return value
 
 
 class SpeechStateManager(BaseManager):
@@ -80,6 +63,7 @@ class SpeechStateManager(BaseManager):
     """
 
     kind = "speech"
+    layout = Layout("speech", "speech", ("stt", "tts", "transcript"))
 
     def __init__(
         self, persistence: Any = None, *, idle_timeout: float = 300.0, transcript_max: int = 1000, **kwargs: Any
@@ -87,16 +71,12 @@ class SpeechStateManager(BaseManager):
         self.idle_timeout = positive_number("idle_timeout", idle_timeout)
         self.transcript_max = integer("transcript_max", transcript_max)
         super().__init__(persistence, **kwargs)
-        self._wrappers: dict[tuple[str, int], Callable[[ChangeEvent], Any]] = {}
 
-    def _keys(self, session_id: str) -> list[str]:
-        k = self.keys.speech(session_id)
-        return [k.base, k("stt"), k("tts"), k("transcript"), k.ops, k.ops_prev]
+    def _session_keys(self, session_id: str) -> list[str]:
+        """The keys that expire with the session (``speech_touch`` in lua/lib/speech.lua): all but the op ids."""
+        base, _ops, _ops_prev, *parts = self._entity_keys(session_id)
+        return [base, *parts]
 
-    async def _write(self, script: str, session_id: str, *args: Any) -> Any:
-        validate_id("speech", session_id)
-        return await self.backend.run(script, self._keys(session_id),
-                                      [self._op_id(), self.backend.channel("speech", session_id), session_id, *args])
 
     def _part_fields(self, state: STTState | TTSState) -> list[str]:
         out: list[str] = []
@@ -132,7 +112,7 @@ class SpeechStateManager(BaseManager):
             raise InvalidInputError(f"config must be a dict, got {type(config).__name__}")
         if metadata is not None and not isinstance(metadata, Mapping):
             raise InvalidInputError(f"metadata must be a dict, got {type(metadata).__name__}")
-        await self._write("speech/create", sid, max(1, int(idle * 1000)), self._dumps(session_type, what="session_type"),
+        await self._write("create", sid, max(1, int(idle * 1000)), self._dumps(session_type, what="session_type"),
                           mode.value, self._dumps(dict(config or {}), what="config"),
                           self._dumps(dict(metadata or {}), what="metadata"))
         return sid
@@ -147,7 +127,7 @@ class SpeechStateManager(BaseManager):
         new = _enum(AudioSessionStatus, status, "status")
         if new is AudioSessionStatus.ENDED:
             raise InvalidInputError("use end_session(session_id, reason) to end a session")
-        return int(await self._write("speech/status", session_id, new.value))
+        return int(await self._write("status", session_id, new.value))
 
     async def end_session(self, session_id: str, reason: str | None = None) -> bool:
         """End a session: True if this call ended it, False if it had already ended (harmless).
@@ -158,11 +138,10 @@ class SpeechStateManager(BaseManager):
         """
         if reason is not None and not isinstance(reason, str):
             raise InvalidInputError(f"reason must be a string or None, got {type(reason).__name__}")
-        return await self._write("speech/end", session_id, self._dumps(reason, what="reason")) == "1"
+        return await self._write("end", session_id, self._dumps(reason, what="reason")) == "1"
 
-    async def _read(self, session_id: str, transcript_limit: int = 0) -> list[Any]:
-        validate_id("speech", session_id)
-        reply = await self.backend.run("speech/get", self._keys(session_id)[:4], [transcript_limit])
+    async def _get(self, session_id: str, transcript_limit: int = 0) -> list[Any]:
+        reply = await self._read("get", session_id, transcript_limit)
         if not reply[1] or isinstance(reply[1], dict):
             raise NotFoundError(f"speech session {session_id!r} not found (never created, or expired)",
                                 kind="speech", id=session_id)
@@ -170,8 +149,8 @@ class SpeechStateManager(BaseManager):
 
     async def get_session(self, session_id: str) -> SpeechSession:
         """The session as stored, with ``expires_in`` (seconds until idle expiry). NotFoundError if gone."""
-        reply = await self._read(session_id)
-        h = _pairs(reply[1])
+        reply = await self._get(session_id)
+        h = pairs(reply[1])
         pttl = int(reply[0])
         return SpeechSession(
             session_id=session_id,
@@ -195,7 +174,7 @@ class SpeechStateManager(BaseManager):
 
     @staticmethod
     def _part(cls: type, session_id: str, flat: Any) -> Any:
-        h = _pairs(flat)
+        h = pairs(flat)
         data: dict[str, Any] = {name: loads(v) for name, v in h.items() if name != "updated_at"}
         return cls.parse({**data, "session_id": session_id, "updated_at": server_time(h.get("updated_at"))})
 
@@ -205,24 +184,24 @@ class SpeechStateManager(BaseManager):
             >>> await speech_state.update_stt_state(STTState(session_id=sid,
             ...     status=TranscriptionStatus.TRANSCRIBING, transcription_progress=0.6))
         """
-        _model(STTState, stt_state, "stt_state")
-        return int(await self._write("speech/set_part", stt_state.session_id, "stt", *self._part_fields(stt_state)))
+        stt_state = validate.model("stt_state", STTState, stt_state)
+        return int(await self._write("set_part", stt_state.session_id, "stt", *self._part_fields(stt_state)))
 
     async def get_stt_state(self, session_id: str) -> STTState:
         """The session's STT state (defaults if none was set yet). NotFoundError if the session is gone."""
-        return self._part(STTState, session_id, (await self._read(session_id))[2])
+        return self._part(STTState, session_id, (await self._get(session_id))[2])
 
     async def update_tts_state(self, tts_state: TTSState) -> int:
         """Replace the session's TTS state; returns the session's new version.
 
             >>> await speech_state.update_tts_state(TTSState(session_id=sid, is_speaking=True))
         """
-        _model(TTSState, tts_state, "tts_state")
-        return int(await self._write("speech/set_part", tts_state.session_id, "tts", *self._part_fields(tts_state)))
+        tts_state = validate.model("tts_state", TTSState, tts_state)
+        return int(await self._write("set_part", tts_state.session_id, "tts", *self._part_fields(tts_state)))
 
     async def get_tts_state(self, session_id: str) -> TTSState:
         """The session's TTS state (defaults if none was set yet). NotFoundError if the session is gone."""
-        return self._part(TTSState, session_id, (await self._read(session_id))[3])
+        return self._part(TTSState, session_id, (await self._get(session_id))[3])
 
     # -- the conversation ------------------------------------------------------------------------
 
@@ -237,7 +216,7 @@ class SpeechStateManager(BaseManager):
         tts_fields = self._part_fields(tts) if tts is not None else []
         encoded = [self._dumps(e, what=f"transcript entry {i}") for i, e in enumerate(entries)]
         reply = await self._write(
-            "speech/converse", session_id, "" if speaker is None else self._dumps(speaker, what="current_speaker"),
+            "converse", session_id, "" if speaker is None else self._dumps(speaker, what="current_speaker"),
             self.transcript_max, "" if first is None else first, len(stt_fields), len(tts_fields),
             *stt_fields, *tts_fields, *encoded,
         )
@@ -254,7 +233,7 @@ class SpeechStateManager(BaseManager):
         already stored are appended (so sending it again adds nothing). STT/TTS
         state is replaced when given. ``turn_count`` is counted by the server.
         """
-        _model(VoiceConversationState, state, "state")
+        state = validate.model("state", VoiceConversationState, state)
         result = await self._converse(state.session_id, state.transcript, 0, state.current_speaker,
                                       state.stt_state, state.tts_state)
         return result["turn_count"]
@@ -275,15 +254,15 @@ class SpeechStateManager(BaseManager):
         """The conversation with the last ``transcript_limit`` entries (default: all that are kept)."""
         limit = self.transcript_max if transcript_limit is None else integer("transcript_limit", transcript_limit,
                                                                              minimum=0)
-        reply = await self._read(session_id, limit)
-        h = _pairs(reply[1])
+        reply = await self._get(session_id, limit)
+        h = pairs(reply[1])
         rows = reply[4] if isinstance(reply[4], list) else []
         return VoiceConversationState(
             session_id=session_id,
             turn_count=int(h.get("turns", 0)),
             current_speaker=loads(h["current_speaker"]) if h.get("current_speaker") else None,
-            stt_state=self._part(STTState, session_id, reply[2]) if _pairs(reply[2]) else None,
-            tts_state=self._part(TTSState, session_id, reply[3]) if _pairs(reply[3]) else None,
+            stt_state=self._part(STTState, session_id, reply[2]) if pairs(reply[2]) else None,
+            tts_state=self._part(TTSState, session_id, reply[3]) if pairs(reply[3]) else None,
             transcript=[loads(rows[i + 1]) for i in range(0, len(rows), 2)],
             status=h["status"],
         )
@@ -300,17 +279,8 @@ class SpeechStateManager(BaseManager):
         Events this subscription may have missed reach ``on_gap(Gap)``; fields too large for one
         event are named in ``event.omitted`` (read them with ``get_conversation_state``).
         """
-        validate.text("id_glob", id_glob, empty=False)
-        validate.callback("callback", callback)
-
-        def deliver(event: ChangeEvent) -> Any:
-            return callback(SpeechEvent.from_change(event))
-
-        self._wrappers[(id_glob, id(callback))] = deliver
-        return self.backend.events.subscribe("speech", id_glob, deliver, on_gap=on_gap, max_pending=max_pending)
+        return self._subscribe_typed("id_glob", id_glob, callback, lambda event: callback(SpeechEvent.from_change(event)),
+                                     on_gap=on_gap, max_pending=max_pending)
 
     def unsubscribe(self, id_glob: str, callback: Callable[[SpeechEvent], Any]) -> None:
-        validate.text("id_glob", id_glob, empty=False)
-        wrapper = self._wrappers.pop((id_glob, id(callback)), None)
-        if wrapper is not None:
-            self.backend.events.unsubscribe("speech", id_glob, wrapper)
+        self._unsubscribe_typed("id_glob", id_glob, callback)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextvars
 import inspect
 import threading
 from collections.abc import Callable
@@ -116,7 +117,8 @@ def off_loop(fn: Callable[..., Any], pool: CallbackPool) -> Callable[..., Any]:
     lane = Lane(pool)
 
     async def call_off_loop(*args: Any, **kwargs: Any) -> Any:
-        result = await lane.run(lambda: fn(*args, **kwargs))
+        ctx = contextvars.copy_context()  # the caller's context goes along (a trace span current on the loop)
+        result = await lane.run(lambda: ctx.run(fn, *args, **kwargs))
         if inspect.isawaitable(result):  # a plain function that returned a coroutine
             result = await result
         return result

@@ -38,13 +38,13 @@ from typing import Any
 
 from .. import validate
 from ..codec import loads
+from ..decode import local_time, pairs
 from ..errors import BackendOutOfMemoryError, InvalidInputError
 from ..events import Callback, GapCallback, Subscription
 from ..subscription import DEFAULT_MAX_PENDING
 from ..keys import EntityKeys, escape_glob, validate_id
-from .models import ToolCacheEntry, server_time
+from .models import ToolCacheEntry
 from .params_hash import hash_parameters
-from .records import pairs
 
 log = logging.getLogger("agentstate_redis.tools")
 
@@ -99,7 +99,7 @@ class CacheMixin:
         tool_name = ck.tool.ident
         return await self.backend.run(
             "tools/cache_set", [ck.base, ck.lock, *ck.counting],
-            [self._op_id(), self.backend.channel("toolcache", ck.ident), ck.ident, tool_name, params_hash,
+            [*self._head(ck.ident, kind="toolcache"), tool_name, params_hash,
              encoded, self.backend.ttl_ms(self.cache_ttl if ttl is None else ttl), token,
              self.backend.channel("tool", tool_name) if misses else "", misses],
         )
@@ -118,7 +118,7 @@ class CacheMixin:
         encoded = self._dumps(entry.result, what=f"cached result of {entry.tool_name!r}")
         ck = self._cache_keys(entry.tool_name, entry.parameters_hash)
         created = await self._store(ck, entry.parameters_hash, encoded, entry.ttl, "", 0)
-        return entry.model_copy(update={"created_at": server_time(created), "ttl": entry.ttl or self.cache_ttl})
+        return entry.model_copy(update={"created_at": local_time(created), "ttl": entry.ttl or self.cache_ttl})
 
     async def get_cached_result(
         self,
@@ -143,7 +143,7 @@ class CacheMixin:
         if count:
             reply = await self.backend.run(
                 "tools/cache_get", [ck.base, *ck.counting],
-                [self._op_id(), self.backend.channel("tool", tool_name), tool_name],
+                [*self._head(tool_name)],
             )
         else:
             reply = await self.backend.run("tools/cache_peek", [ck.base])
@@ -156,7 +156,7 @@ class CacheMixin:
         ck = self._cache_keys(tool_name, self._hash_of(parameters, parameters_hash))
         reply = await self.backend.run(
             "tools/cache_delete", [ck.base, ck.tool.ops, ck.tool.ops_prev],
-            [self._op_id(), self.backend.channel("toolcache", ck.ident), ck.ident],
+            [*self._head(ck.ident, kind="toolcache")],
         )
         return reply == "1"
 
@@ -235,7 +235,7 @@ def _entry(pttl: int, h: dict[str, str]) -> ToolCacheEntry | None:
         tool_name=h["tool"],
         parameters_hash=h["hash"],
         result=loads(h["result"]),
-        created_at=server_time(h.get("created")),
+        created_at=local_time(h.get("created")),
         ttl=pttl / 1000 if pttl > 0 else None,
     )
 

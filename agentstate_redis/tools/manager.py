@@ -30,10 +30,12 @@ from .. import validate
 from ..errors import InvalidInputError, NotFoundError
 from ..keys import validate_id
 from ..manager import BaseManager
+from ..tracing import tool_finished, tool_started
 from ..validate import integer, positive_number
 from .cache import CacheMixin
 from .models import ToolExecution, ToolExecutionStatus, ToolStats
-from .records import execution_from_hash, pairs, stats_from_hash
+from ..decode import pairs
+from .records import execution_from_hash, stats_from_hash
 from .retries import RetryMixin
 
 DEFAULT_HISTORY_LIMIT = 1000
@@ -79,6 +81,7 @@ class ToolStateManager(CacheMixin, RetryMixin, BaseManager):
     def _tool_keys(self, tool_name: str) -> Any:
         return self.keys.tool(validate_id("tool", tool_name))
 
+    @tool_started
     async def start_execution(self, execution: ToolExecution) -> ToolExecution:
         """Record a started execution and count it; returns it as stored.
 
@@ -88,8 +91,7 @@ class ToolStateManager(CacheMixin, RetryMixin, BaseManager):
 
             >>> await tools.start_execution(ToolExecution(execution_id="e1", tool_name="search_web"))
         """
-        if not isinstance(execution, ToolExecution):
-            raise InvalidInputError(f"start_execution takes a ToolExecution, got {type(execution).__name__}")
+        execution = validate.model("execution", ToolExecution, execution)
         if execution.status not in (ToolExecutionStatus.PENDING, ToolExecutionStatus.RUNNING):
             raise InvalidInputError(
                 f"execution {execution.execution_id!r}: start_execution needs status pending or running, "
@@ -108,7 +110,7 @@ class ToolStateManager(CacheMixin, RetryMixin, BaseManager):
         reply = await self.backend.run(
             "tools/start",
             [k("exec:" + execution.execution_id), k("history"), k("stats"), k("exec:"), k.ops, k.ops_prev],
-            [self._op_id(), self.backend.channel("tool", execution.tool_name), execution.tool_name,
+            [*self._head(execution.tool_name),
              execution.execution_id, execution.status.value, doc, self.history_limit],
         )
         flat = pairs_after_flag(reply)
@@ -132,10 +134,11 @@ class ToolStateManager(CacheMixin, RetryMixin, BaseManager):
         reply = await self.backend.run(
             "tools/finish",
             [k("exec:" + execution_id), k("stats"), k.ops, k.ops_prev],
-            [self._op_id(), self.backend.channel("tool", tool), tool, execution_id, outcome, result, error, dur],
+            [*self._head(tool), execution_id, outcome, result, error, dur],
         )
         return execution_from_hash(pairs(reply))
 
+    @tool_finished(failed=False)
     async def complete_execution(
         self, execution_id: str, result: Any = None, duration_ms: float | None = None, *, tool_name: str | None = None
     ) -> ToolExecution:
@@ -149,6 +152,7 @@ class ToolStateManager(CacheMixin, RetryMixin, BaseManager):
         encoded = self._dumps(result, what=f"result of execution {execution_id!r}")
         return await self._finish(execution_id, "completed", encoded, "", duration_ms, tool_name)
 
+    @tool_finished(failed=True)
     async def fail_execution(
         self,
         execution_id: str,

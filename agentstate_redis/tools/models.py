@@ -8,7 +8,9 @@
 
 Times the server sets (start, completion, cache creation, retry due times) are
 read from the Redis server's clock and returned as naive local datetimes, like
-the ``datetime.now()`` the seed compares them with.
+the ``datetime.now()`` the seed compares them with (``decode.local_time``): the one
+exception to the rule that the API's datetimes are aware UTC, kept because the seed's
+``retry.next_retry_at <= datetime.now()`` would raise TypeError on an aware value.
 """
 
 from __future__ import annotations
@@ -23,11 +25,6 @@ from ..model import Model
 from .params_hash import hash_parameters
 
 
-def server_time(ms: int | float | str | None) -> datetime | None:
-    """Server milliseconds -> naive local datetime (comparable with ``datetime.now()``)."""
-    if ms is None or ms == "":
-        return None
-    return datetime.fromtimestamp(int(float(ms)) / 1000)
 
 
 class ToolExecutionStatus(str, enum.Enum):

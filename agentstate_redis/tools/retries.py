@@ -31,8 +31,9 @@ from .. import validate
 from ..errors import InvalidInputError
 from ..keys import validate_id
 from ..validate import integer
-from .models import RetryState, server_time
-from .records import pairs, retry_from_doc
+from ..decode import local_time, pairs
+from .models import RetryState
+from .records import retry_from_doc
 
 RETRY_CHANNEL_ID = "_retries"
 MAX_DELAY_SECONDS = 10 * 365 * 24 * 3600
@@ -75,8 +76,7 @@ class RetryMixin:
 
             >>> await tools.update_retry_state(RetryState(execution_id="exec_002", attempts=2), delay=30)
         """
-        if not isinstance(retry_state, RetryState):
-            raise InvalidInputError(f"update_retry_state takes a RetryState, got {type(retry_state).__name__}")
+        retry_state = validate.model("retry_state", RetryState, retry_state)
         exhausted = retry_state.exhausted
         delay_ms = 0 if exhausted else round(self._delay_seconds(retry_state, delay) * 1000)
         doc = self._dumps(
@@ -89,7 +89,7 @@ class RetryMixin:
             [self._op_id(), self._retry_channel(), retry_state.execution_id, delay_ms, exhausted, doc,
              self.backend.ttl_ms(self.retry_retention)],
         )
-        return retry_state.model_copy(update={"next_retry_at": server_time(due)})
+        return retry_state.model_copy(update={"next_retry_at": local_time(due)})
 
     async def get_pending_retries(
         self, claim: bool = True, limit: int = 100, *, claim_timeout: float | None = None

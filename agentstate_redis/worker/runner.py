@@ -8,7 +8,9 @@
 On SIGTERM or SIGINT (or when ``stop`` is set) the worker claims nothing more;
 the task in hand gets ``grace`` seconds to finish (and is completed or failed as
 usual), else its handler is cancelled and the task is released back to pending
-with ``release_task``, in its place in line, for another worker. Then the agent
+with ``release_task``, in its place in line, for another worker. A task cancelled
+(``cancel_task``, any process) while its handler runs has the handler cancelled at the next
+heartbeat (``stats.cancelled``); the worker claims on. Then, at a stop, the agent
 is marked ``offline`` and the coroutine returns, so the process can exit 0. Keep
 ``grace`` plus one claim wait below the pod's ``terminationGracePeriodSeconds``.
 A worker killed outright (SIGKILL, OOM) loses nothing either: its lease runs out
@@ -29,8 +31,16 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import AgentStateError, BackendOutOfMemoryError, BackendUnavailableError, LeaseError, OutcomeUnknownError
+from ..errors import (
+    AgentStateError,
+    BackendOutOfMemoryError,
+    BackendUnavailableError,
+    LeaseError,
+    OutcomeUnknownError,
+    TaskCancelledError,
+)
 from ..orchestration import ClaimedTask, OrchestrationStateManager
+from ..tracing import process
 from .signals import stop_on_signals
 
 log = logging.getLogger("agentstate_redis.worker")
@@ -53,6 +63,7 @@ class WorkerStats:
     failed: int = 0
     released: int = 0
     lost: int = 0          # results refused because the lease had been lost (another worker has the task)
+    cancelled: int = 0     # tasks cancelled (cancel_task) while the handler ran: the handler was stopped
 
 
 async def run_worker(
@@ -77,6 +88,7 @@ async def run_worker(
     (retried with the manager's backoff while attempts remain, unless ``retry_failures``
     is False). ``capabilities=None`` claims with the agent's registered capabilities.
     """
+    handler = process(handler, team_id, agent_id)  # the handler in a span when tracing is on
     stop = stop if stop is not None else asyncio.Event()
     caps = None if capabilities is None else list(capabilities)
     stats = WorkerStats()
@@ -124,22 +136,34 @@ async def _work_on(
     stop: asyncio.Event, grace: float, lease: float | None, retry_failures: bool, stats: WorkerStats,
     caps: list[str] | None, more: Callable[[], bool],
 ) -> ClaimedTask | None:
-    """Run the handler on ``task`` under keep_alive; returns the next task when the completion claimed one."""
-    async with orch.keep_alive(team_id, agent_id, lease):
-        job = asyncio.ensure_future(handler(task))
-        stopper = asyncio.ensure_future(stop.wait())
-        try:
-            await asyncio.wait({job, stopper}, return_when=asyncio.FIRST_COMPLETED)
-            if not job.done():
-                log.info("stopping: task %s gets up to %.1f s to finish", task.id, grace)
-                await asyncio.wait({job}, timeout=grace)
-        finally:
-            stopper.cancel()
-        if not job.done() or job.cancelled():
+    """Run the handler on ``task`` under keep_alive; returns the next task when the completion claimed one.
+
+    A cancel of the task (keep_alive's heartbeat raises TaskCancelledError) cancels the handler
+    and is counted in ``stats.cancelled``; the task already ended ``cancelled`` on the server."""
+    job: asyncio.Future[Any] | None = None
+    try:
+        async with orch.keep_alive(team_id, agent_id, lease):
+            job = asyncio.ensure_future(handler(task))
+            stopper = asyncio.ensure_future(stop.wait())
+            try:
+                await asyncio.wait({job, stopper}, return_when=asyncio.FIRST_COMPLETED)
+                if not job.done():
+                    log.info("stopping: task %s gets up to %.1f s to finish", task.id, grace)
+                    await asyncio.wait({job}, timeout=grace)
+            finally:
+                stopper.cancel()
+            if not job.done() or job.cancelled():
+                job.cancel()
+                await asyncio.wait({job}, timeout=1.0)
+                await _release(orch, team_id, task, stats)
+                return None
+    except TaskCancelledError as exc:
+        if job is not None and not job.done():
             job.cancel()
             await asyncio.wait({job}, timeout=1.0)
-            await _release(orch, team_id, task, stats)
-            return None
+        stats.cancelled += 1
+        log.warning("task %s cancelled while its handler ran; handler stopped (%s)", task.id, exc)
+        return None
     return await _finish(orch, team_id, agent_id, task, job, retry_failures, stats, caps, lease, more)
 
 
@@ -165,6 +189,9 @@ async def _finish(
             log.info("task %s failed: %r", task.id, error)
             await orch.fail_task(team_id, task.id, error, retry=retry_failures, token=task.token)
             stats.failed += 1
+    except TaskCancelledError as exc:  # cancelled between its last heartbeat and the outcome
+        stats.cancelled += 1
+        log.warning("task %s cancelled; its result dropped (%s)", task.id, exc)
     except LeaseError as exc:
         stats.lost += 1
         log.warning("task %s: lease lost, result dropped (%s)", task.id, exc)

@@ -61,12 +61,13 @@ from typing import Any
 
 from .. import validate
 from ..codec import loads
+from ..decode import pairs, server_time
 from ..errors import InvalidInputError
 from ..events import ChangeEvent, GapCallback, Subscription
 from ..subscription import DEFAULT_MAX_PENDING
 from ..keys import validate_id
-from ..manager import BaseManager
-from ..validate import integer, milliseconds, name
+from ..manager import BaseManager, Layout
+from ..validate import integer, name
 from .models import (
     CHECKPOINT_ID_MAX,
     MAX_STEPS,
@@ -76,19 +77,12 @@ from .models import (
     WorkflowEvent,
     WorkflowState,
     WorkflowStatus,
-    from_ms,
 )
 
 log = logging.getLogger("agentstate_redis.workflows")
 
 WorkflowCallback = Callable[[WorkflowEvent], Any]
 _CREATABLE = (WorkflowStatus.PENDING, WorkflowStatus.RUNNING)
-
-
-def _pairs(flat: Any) -> dict[str, str]:
-    if not flat or isinstance(flat, dict):  # cjson encodes an empty table as {}
-        return {}
-    return {flat[i]: flat[i + 1] for i in range(0, len(flat), 2)}
 
 
 def _opt(raw: str | None) -> Any:
@@ -112,18 +106,18 @@ def _decode_state(workflow_id: str, base: dict[str, str], ctx: dict[str, str]) -
         failed_step=int(failed) if failed else None,
         cancel_reason=_opt(base.get("reason")),
         restored_from=base.get("restored_from"),
-        created_at=from_ms(base.get("created")),
-        updated_at=from_ms(base.get("updated")),
-        started_at=from_ms(base.get("started")),
-        finished_at=from_ms(base.get("finished")),
-        restored_at=from_ms(base.get("restored_at")),
+        created_at=server_time(base.get("created")),
+        updated_at=server_time(base.get("updated")),
+        started_at=server_time(base.get("started")),
+        finished_at=server_time(base.get("finished")),
+        restored_at=server_time(base.get("restored_at")),
     )
 
 
 def _decode_checkpoint(workflow_id: str, item: list[str]) -> WorkflowCheckpoint:
     """One checkpoint as the scripts give it: [id, step, at, auto, snapshot, state, key, value, ...]."""
     cp_id, step, at, auto, snap, state = item[:6]
-    ctx = _pairs(item[6:])
+    ctx = pairs(item[6:])
     if state:
         stored_state: Any = loads(state)
         try:
@@ -131,11 +125,11 @@ def _decode_checkpoint(workflow_id: str, item: list[str]) -> WorkflowCheckpoint:
         except InvalidInputError:
             pass  # the caller stored some other dict: return it as it was
     else:
-        snap_fields = _pairs(loads(snap))
+        snap_fields = pairs(loads(snap))
         stored_state = _decode_state(workflow_id, snap_fields, ctx) if snap_fields else None
     return WorkflowCheckpoint.model_construct(
         workflow_id=workflow_id, checkpoint_id=cp_id, step=int(step), state=stored_state,
-        context={key: loads(v) for key, v in ctx.items()}, timestamp=from_ms(at), automatic=auto == "1",
+        context={key: loads(v) for key, v in ctx.items()}, timestamp=server_time(at), automatic=auto == "1",
     )
 
 
@@ -152,6 +146,7 @@ class WorkflowStateManager(BaseManager):
     """Workflow execution state shared by every process (see the module docstring)."""
 
     kind = "wf"
+    layout = Layout("wf", "workflows", ("ctx", "steps", "stepst", "hist", "cp", "cpd", "lease"), noun="workflow")
 
     def __init__(
         self,
@@ -166,13 +161,8 @@ class WorkflowStateManager(BaseManager):
         self.max_checkpoints = integer("max_checkpoints", max_checkpoints)
         self.history_limit = integer("history_limit", history_limit)
         super().__init__(persistence, **settings)
-        self._wrappers: dict[tuple[str, int], Callable[[ChangeEvent], Any]] = {}
 
     # -- keys ------------------------------------------------------------------------------------
-
-    def _k(self, workflow_id: str) -> Any:
-        validate_id("workflow", workflow_id)
-        return self.keys.workflow(workflow_id)
 
     def _index_keys(self) -> list[str]:
         idx = self.keys.index("workflows")
@@ -190,11 +180,11 @@ class WorkflowStateManager(BaseManager):
             args += [key, self._dumps(value, what=f"{what}[{key!r}]")]
         return args
 
-    async def _write(
-        self, script: str, workflow_id: str, keys: list[str], args: list[Any], *, step: bool = False
-    ) -> WorkflowState:
-        base, ctx = loads(await self.backend.run(script, keys, args))
-        state = _decode_state(workflow_id, _pairs(base), _pairs(ctx))
+    async def _write_state(self, verb: str, workflow_id: str, *args: Any, step: bool = False) -> WorkflowState:
+        """``_write`` of a verb whose script replies with the workflow, decoded; files it in the index."""
+        validate_id("workflow", workflow_id)
+        base, ctx = loads(await self._write(verb, workflow_id, *args))
+        state = _decode_state(workflow_id, pairs(base), pairs(ctx))
         # A step that leaves a workflow running that was already running (started before this
         # update) cannot change its index entry: skip the second round trip.
         if not (step and state.status == WorkflowStatus.RUNNING and state.started_at != state.updated_at):
@@ -215,8 +205,7 @@ class WorkflowStateManager(BaseManager):
 
             >>> await wf.create(WorkflowState(workflow_id="etl", total_steps=3, context={"src": "s3"}))
         """
-        if not isinstance(state, WorkflowState):
-            state = WorkflowState.parse(state)
+        state = validate.model("state", WorkflowState, state)
         if state.status not in _CREATABLE:
             raise InvalidInputError(
                 f"workflow {state.workflow_id!r}: create with status pending or running, not {state.status.value!r}"
@@ -226,25 +215,22 @@ class WorkflowStateManager(BaseManager):
                 f"workflow {state.workflow_id!r}: current_step {state.current_step} is beyond "
                 f"total_steps {state.total_steps}"
             )
-        k = self._k(state.workflow_id)
+        validate_id("workflow", state.workflow_id)
         interval = self.checkpoint_interval if state.checkpoint_interval is None else state.checkpoint_interval
-        args = [
-            self._op_id(), self.backend.channel("wf", state.workflow_id), state.workflow_id, state.status.value,
+        return await self._write_state(
+            "create", state.workflow_id, state.status.value,
             state.total_steps, state.current_step, interval, self._dumps(state.name, what="name"),
             self._dumps(state.metadata, what="metadata"), self.history_limit,
             *self._ctx_args(state.context, "context"),
-        ]
-        keys = [k.base, k.ops, k.ops_prev, k("ctx"), k("hist")]
-        return await self._write("workflows/create", state.workflow_id, keys, args)
+        )
 
     async def get(self, workflow_id: str) -> WorkflowState:
         """The stored workflow; NotFoundError if there is none.
 
             >>> current = await wf.get("etl"); print(f"{current.current_step}/{current.total_steps}")
         """
-        k = self._k(workflow_id)
-        base, ctx = loads(await self.backend.run("workflows/get", [k.base, k("ctx")], [workflow_id]))
-        return _decode_state(workflow_id, _pairs(base), _pairs(ctx))
+        base, ctx = loads(await self._read("get", workflow_id, workflow_id))
+        return _decode_state(workflow_id, pairs(base), pairs(ctx))
 
     async def get_status(self, workflow_id: str) -> WorkflowStatus:
         """The workflow's status: ``await wf.get_status("etl")`` -> WorkflowStatus.PAUSED."""
@@ -252,9 +238,8 @@ class WorkflowStateManager(BaseManager):
 
     async def get_steps(self, workflow_id: str) -> list[StepState]:
         """The latest record of each step, by step number: ``await wf.get_steps("etl")``."""
-        k = self._k(workflow_id)
-        flat = await self.backend.run("workflows/steps", [k.base, k("steps")], [workflow_id])
-        records = _pairs(flat)
+        flat = await self._read("steps", workflow_id, workflow_id)
+        records = pairs(flat)
         return [StepState.parse(loads(records[n])) for n in sorted(records, key=int)]
 
     async def history(self, workflow_id: str, limit: int = 100) -> list[dict[str, Any]]:
@@ -262,9 +247,8 @@ class WorkflowStateManager(BaseManager):
         resume_from, start), each with ``at`` (server ms) and ``version``; steps carry ``record``
         (a StepState). ``await wf.history("etl", limit=20)``"""
         integer("limit", limit)
-        k = self._k(workflow_id)
         entries = []
-        for raw in await self.backend.run("workflows/history", [k.base, k("hist")], [workflow_id, limit]):
+        for raw in await self._read("history", workflow_id, workflow_id, limit):
             entry = loads(raw)
             if "record" in entry:
                 entry["record"] = StepState.parse(loads(entry["record"]))
@@ -294,40 +278,30 @@ class WorkflowStateManager(BaseManager):
         Raises InvalidTransitionError on a paused, cancelled, completed or failed workflow
         (or when moving a done step back), LeaseError when a live lease's token is missing or stale.
         """
-        if not isinstance(step, StepState):
-            step = StepState.parse(step)
-        k = self._k(workflow_id)
-        args = [
-            self._op_id(), self.backend.channel("wf", workflow_id), workflow_id, step.step_number,
+        step = validate.model("step", StepState, step)
+        return await self._write_state(
+            "update_step", workflow_id, step.step_number,
             step.status.value, step.retry, self._dumps(step, what=f"step {step.step_number}"),
             "" if step.error is None else self._dumps(step.error, what="error"),
-            self._token(fencing_token), self.history_limit, self.max_checkpoints,
-            *self._ctx_args(context, "context"),
-        ]
-        keys = [k.base, k.ops, k.ops_prev, k("ctx"), k("steps"), k("stepst"), k("hist"), k("cp"), k("cpd"),
-                k("lease")]
-        return await self._write("workflows/update_step", workflow_id, keys, args, step=True)
+            validate.fencing_token(fencing_token, optional=True), self.history_limit, self.max_checkpoints,
+            *self._ctx_args(context, "context"), step=True,
+        )
 
     # -- transitions -----------------------------------------------------------------------------
 
-    async def _move(self, script: str, workflow_id: str, *extra: Any, lease: bool = False) -> WorkflowState:
-        k = self._k(workflow_id)
-        args = [self._op_id(), self.backend.channel("wf", workflow_id), workflow_id, self.history_limit, *extra]
-        keys = [k.base, k.ops, k.ops_prev, k("ctx"), k("hist")]
-        if lease:
-            keys.append(k("lease"))
-        return await self._write(script, workflow_id, keys, args)
+    async def _move(self, verb: str, workflow_id: str, *extra: Any) -> WorkflowState:
+        return await self._write_state(verb, workflow_id, self.history_limit, *extra)
 
     async def start(self, workflow_id: str) -> WorkflowState:
         """pending -> running: ``await wf.start("etl")`` (the first update_step does this too)."""
-        return await self._move("workflows/start", workflow_id)
+        return await self._move("start", workflow_id)
 
     async def pause(self, workflow_id: str) -> WorkflowState:
         """running -> paused; step updates fail until ``resume``: ``await wf.pause("etl")``.
 
         Needs no fencing token even while a lease is live: stopping a worker is always safe.
         """
-        return await self._move("workflows/pause", workflow_id)
+        return await self._move("pause", workflow_id)
 
     async def resume(self, workflow_id: str, *, fencing_token: int | None = None) -> WorkflowState:
         """paused -> running: ``await wf.resume("etl")``.
@@ -335,7 +309,7 @@ class WorkflowStateManager(BaseManager):
         While a lease is live only its holder may resume: pass ``fencing_token=`` (LeaseError
         without it or with a stale one).
         """
-        return await self._move("workflows/resume", workflow_id, self._token(fencing_token), lease=True)
+        return await self._move("resume", workflow_id, validate.fencing_token(fencing_token, optional=True))
 
     async def cancel(self, workflow_id: str, reason: str | None = None) -> WorkflowState:
         """pending|running|paused -> cancelled (terminal): ``await wf.cancel("etl", reason="user")``.
@@ -344,7 +318,7 @@ class WorkflowStateManager(BaseManager):
         """
         if reason is not None and not isinstance(reason, str):
             raise InvalidInputError(f"reason must be a string, got {type(reason).__name__}")
-        return await self._move("workflows/cancel", workflow_id, self._dumps(reason, what="reason"))
+        return await self._move("cancel", workflow_id, self._dumps(reason, what="reason"))
 
     # -- checkpoints -----------------------------------------------------------------------------
 
@@ -355,33 +329,31 @@ class WorkflowStateManager(BaseManager):
 
         An existing checkpoint id raises AlreadyExistsError; ids starting with ``auto-`` are reserved.
         """
-        if not isinstance(checkpoint, WorkflowCheckpoint):
-            checkpoint = WorkflowCheckpoint.parse(checkpoint)
+        checkpoint = validate.model("checkpoint", WorkflowCheckpoint, checkpoint)
         if checkpoint.checkpoint_id.startswith("auto-"):
             raise InvalidInputError(
                 f"checkpoint id {checkpoint.checkpoint_id!r}: ids starting with 'auto-' are reserved "
                 "for automatic checkpoints"
             )
         wid = checkpoint.workflow_id
-        k = self._k(wid)
+        validate_id("workflow", wid)
         state = "" if checkpoint.state is None else self._dumps(checkpoint.state, what="checkpoint state")
         args = [
-            self._op_id(), self.backend.channel("wf", wid), wid, checkpoint.checkpoint_id,
+            checkpoint.checkpoint_id,
             "" if checkpoint.step is None else checkpoint.step, state,
             "0" if checkpoint.context is None else "1", self.max_checkpoints, self.history_limit,
-            self._token(fencing_token), *self._ctx_args(checkpoint.context, "checkpoint context"),
+            validate.fencing_token(fencing_token, optional=True), *self._ctx_args(checkpoint.context, "checkpoint context"),
         ]
-        keys = [k.base, k.ops, k.ops_prev, k("ctx"), k("hist"), k("cp"), k("cpd"), k("lease")]
         # One call: the script replies with the checkpoint as stored (a read-back could miss it, capped
         # away by concurrent writers). A checkpoint never changes the status: the index is left alone.
-        _base, _ctx, item = loads(await self.backend.run("workflows/checkpoint", keys, args))
+        _base, _ctx, item = loads(await self._write("checkpoint", wid, *args))
         return _decode_checkpoint(wid, item)
 
     async def list_checkpoints(self, workflow_id: str, limit: int | None = None) -> list[WorkflowCheckpoint]:
         """Checkpoints newest first (at most ``max_checkpoints`` are kept): ``await wf.list_checkpoints("etl")``."""
-        k = self._k(workflow_id)
+        validate_id("workflow", workflow_id)
         limit = self.max_checkpoints if limit is None else integer("limit", limit)
-        reply = await self.backend.run("workflows/list_checkpoints", [k.base, k("cp"), k("cpd")], [workflow_id, limit])
+        reply = await self._read("list_checkpoints", workflow_id, workflow_id, limit)
         return [_decode_checkpoint(workflow_id, item) for item in reply]
 
     async def resume_from(
@@ -398,24 +370,10 @@ class WorkflowStateManager(BaseManager):
         (LeaseError without it or with a stale one).
         """
         name("checkpoint_id", checkpoint_id, max_chars=CHECKPOINT_ID_MAX)
-        k = self._k(workflow_id)
-        args = [self._op_id(), self.backend.channel("wf", workflow_id), workflow_id, checkpoint_id, self.history_limit,
-                self._token(fencing_token)]
-        keys = [k.base, k.ops, k.ops_prev, k("ctx"), k("steps"), k("stepst"), k("hist"), k("cp"), k("cpd"),
-                k("lease")]
-        return await self._write("workflows/resume_from", workflow_id, keys, args)
+        return await self._write_state("resume_from", workflow_id, checkpoint_id, self.history_limit,
+                                       validate.fencing_token(fencing_token, optional=True))
 
     # -- leases ----------------------------------------------------------------------------------
-
-    @staticmethod
-    def _token(token: int | None) -> str:
-        if token is None:
-            return ""
-        return str(integer("fencing_token", token))
-
-    @staticmethod
-    def _lease_ms(ttl: float) -> int:
-        return milliseconds("lease ttl", ttl)
 
     async def acquire_lease(self, workflow_id: str, owner: str, ttl: float = 30.0) -> int:
         """Become the one worker driving the workflow; returns a fencing token.
@@ -426,20 +384,19 @@ class WorkflowStateManager(BaseManager):
         LeaseError if another owner holds a live lease.
         """
         name("owner", owner)
-        k = self._k(workflow_id)
-        args = [self._op_id(), self.backend.channel("wf", workflow_id), workflow_id, owner, self._lease_ms(ttl)]
-        return int(await self.backend.run("workflows/lease_acquire", [k.base, k.ops, k.ops_prev, k("lease")], args))
+        validate_id("workflow", workflow_id)
+        return int(await self._write("lease_acquire", workflow_id, owner, validate.milliseconds("lease ttl", ttl)))
 
     async def renew_lease(self, workflow_id: str, fencing_token: int, ttl: float = 30.0) -> None:
         """Extend the lease held with ``fencing_token`` (LeaseError if it is stale)."""
-        k = self._k(workflow_id)
-        args = [workflow_id, str(integer("fencing_token", fencing_token)), self._lease_ms(ttl)]
-        await self.backend.run("workflows/lease_renew", [k.base, k("lease")], args)
+        validate_id("workflow", workflow_id)
+        await self._read("lease_renew", workflow_id, workflow_id, validate.fencing_token(fencing_token),
+                         validate.milliseconds("lease ttl", ttl))
 
     async def release_lease(self, workflow_id: str, fencing_token: int) -> None:
         """Give the lease up (LeaseError if the token is stale)."""
-        k = self._k(workflow_id)
-        await self.backend.run("workflows/lease_release", [k.base, k("lease")], [workflow_id, str(integer("fencing_token", fencing_token))])
+        validate_id("workflow", workflow_id)
+        await self._read("lease_release", workflow_id, workflow_id, validate.fencing_token(fencing_token))
 
     # -- listing ---------------------------------------------------------------------------------
 
@@ -493,7 +450,7 @@ class WorkflowStateManager(BaseManager):
             log.warning("workflow %r: stale index entry not dropped (%s)", workflow_id, exc)
 
     async def _peek(self, workflow_id: str) -> tuple[WorkflowStatus, int] | None:
-        reply = await self.backend.run("workflows/status", [self._k(workflow_id).base])
+        reply = await self._read("status", workflow_id)
         return (WorkflowStatus(reply[0]), int(reply[1])) if reply else None
 
     async def reindex(self) -> int:
@@ -527,20 +484,11 @@ class WorkflowStateManager(BaseManager):
         ``max_pending`` events overflowed, the connection was lost) reaches ``on_gap(Gap)``; re-read
         with ``get``. Fields too large for one event are left out and named in ``event.omitted``.
         """
-        validate.text("workflow_id_glob", workflow_id_glob, empty=False)
-        validate.callback("callback", callback)
-
-        def deliver(event: ChangeEvent) -> Any:
-            return callback(to_workflow_event(event))
-
-        self._wrappers[(workflow_id_glob, id(callback))] = deliver
-        return self.backend.events.subscribe("wf", workflow_id_glob, deliver, on_gap=on_gap, max_pending=max_pending)
+        return self._subscribe_typed("workflow_id_glob", workflow_id_glob, callback, lambda event: callback(to_workflow_event(event)),
+                                     on_gap=on_gap, max_pending=max_pending)
 
     def unsubscribe(self, workflow_id_glob: str, callback: WorkflowCallback) -> None:
-        validate.text("workflow_id_glob", workflow_id_glob, empty=False)
-        wrapper = self._wrappers.pop((workflow_id_glob, id(callback)), None)
-        if wrapper is not None:
-            self.backend.events.unsubscribe("wf", workflow_id_glob, wrapper)
+        self._unsubscribe_typed("workflow_id_glob", workflow_id_glob, callback)
 
 
 def to_workflow_event(event: ChangeEvent) -> WorkflowEvent:
@@ -559,7 +507,7 @@ def to_workflow_event(event: ChangeEvent) -> WorkflowEvent:
         step_status=StepStatus(d["step_status"]) if d.get("step_status") else None,
         checkpoint_id=d.get("checkpoint"),
         reason=loads(reason) if reason else None,
-        timestamp=from_ms(d.get("at")),
+        timestamp=server_time(d.get("at")),
         omitted=event.omitted,
     )
 

@@ -11,7 +11,7 @@ filled in from the stored workflow and ignored by ``create``.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from enum import Enum
 from typing import Any
 
@@ -139,10 +139,3 @@ class WorkflowEvent(Model):
     reason: str | None = None
     timestamp: datetime | None = None
     omitted: dict[str, int] = Field(default_factory=dict)
-
-
-def from_ms(value: Any) -> datetime | None:
-    """Server milliseconds (string or int) -> aware UTC datetime."""
-    if value in (None, "", False):
-        return None
-    return datetime.fromtimestamp(int(value) / 1000, tz=timezone.utc)

@@ -25,12 +25,8 @@
 --@include lib/lease.lua
 --@include lib/agents.lua
 
-local op_id, channel, agent_id, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local replay = op_replay(K.ops, K.ops_prev, op_id)
-if replay then return replay end
-local now = now_ms()
-local lerr = lease_check(K.lease, token, now)
-if lerr then return fail('LEASE', lease_details(agent_id, lerr)) end
+local op_id, channel, agent_id, token, now, stop = agent_begin()
+if stop then return stop end
 
 local version = tonumber(redis.call('HGET', K.meta, 'v') or '0') + 1
 local n = redis.call('DEL', K.meta, K.snaps, K.snap_order, K.ckpts, K.ckpt_order, K.approvals,

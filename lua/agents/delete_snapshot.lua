@@ -26,12 +26,8 @@
 --@include lib/lease.lua
 --@include lib/agents.lua
 
-local op_id, channel, agent_id, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local replay = op_replay(K.ops, K.ops_prev, op_id)
-if replay then return replay end
-local now = now_ms()
-local lerr = lease_check(K.lease, token, now)
-if lerr then return fail('LEASE', lease_details(agent_id, lerr)) end
+local op_id, channel, agent_id, token, now, stop = agent_begin()
+if stop then return stop end
 
 local id = ARGV[5]
 local existed = redis.call('HDEL', K.snaps, id)
@@ -40,4 +36,4 @@ if existed == 0 then
   op_remember(K.ops, K.ops_prev, op_id, '0')
   return '0'
 end
-return finish(op_id, channel, agent_id, 'delete_snapshot', bump(), '1', {snapshot_id = id})
+return agent_finish(op_id, channel, agent_id, 'delete_snapshot', agent_bump(), '1', {snapshot_id = id})

@@ -21,6 +21,6 @@
 --@include lib/core.lua
 --@include lib/agents.lua
 
-local doc, found = find_checkpoint(ARGV[1], ARGV[2])
+local doc, found = agent_find_checkpoint(ARGV[1], ARGV[2])
 if not doc then return found end
 return doc

@@ -32,5 +32,5 @@ local op_id, channel, agent_id = ARGV[1], ARGV[2], ARGV[3]
 local replay = op_replay(K.ops, K.ops_prev, op_id)
 if replay then return replay end
 local tok, err = lease_acquire(K.lease, ARGV[5], tonumber(ARGV[6]), now_ms())
-if not tok then return fail('LEASE', lease_details(agent_id, err)) end
-return finish(op_id, channel, agent_id, 'lease', bump(), tostring(tok), {owner = ARGV[5], token = tok})
+if not tok then return fail('LEASE', agent_lease_details(agent_id, err)) end
+return agent_finish(op_id, channel, agent_id, 'lease', agent_bump(), tostring(tok), {owner = ARGV[5], token = tok})

@@ -30,5 +30,5 @@ local op_id, channel, agent_id, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local replay = op_replay(K.ops, K.ops_prev, op_id)
 if replay then return replay end
 local err = lease_release(K.lease, token, now_ms())
-if err then return fail('LEASE', lease_details(agent_id, err)) end
-return finish(op_id, channel, agent_id, 'release', bump(), '1', {token = token})
+if err then return fail('LEASE', agent_lease_details(agent_id, err)) end
+return agent_finish(op_id, channel, agent_id, 'release', agent_bump(), '1', {token = token})

@@ -31,6 +31,6 @@ local op_id, channel, agent_id, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local replay = op_replay(K.ops, K.ops_prev, op_id)
 if replay then return replay end
 local err = lease_renew(K.lease, token, tonumber(ARGV[5]), now_ms())
-if err then return fail('LEASE', lease_details(agent_id, err)) end
+if err then return fail('LEASE', agent_lease_details(agent_id, err)) end
 op_remember(K.ops, K.ops_prev, op_id, '1')
 return '1'

@@ -24,5 +24,5 @@
 local limit = tonumber(ARGV[1])
 local members = redis.call('ZREVRANGE', K.ckpt_order, 0, limit > 0 and limit - 1 or -1)
 local out = {}
-for i = 1, #members do out[i] = redis.call('HGET', K.ckpts, 'd:' .. member_id(members[i])) end
+for i = 1, #members do out[i] = redis.call('HGET', K.ckpts, 'd:' .. agent_member_id(members[i])) end
 return out

@@ -30,19 +30,15 @@
 --@include lib/lease.lua
 --@include lib/agents.lua
 
-local op_id, channel, agent_id, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local replay = op_replay(K.ops, K.ops_prev, op_id)
-if replay then return replay end
-local now = now_ms()
-local lerr = lease_check(K.lease, token, now)
-if lerr then return fail('LEASE', lease_details(agent_id, lerr)) end
+local op_id, channel, agent_id, token, now, stop = agent_begin()
+if stop then return stop end
 
 local tool, approved, action, has_summary, summary = ARGV[5], ARGV[6] == '1', ARGV[7], ARGV[8], ARGV[9]
-local rec = approval_json(tool, approved, action, iso_ms(now), has_summary, summary)
+local rec = agent_approval_json(tool, approved, action, agent_iso_ms(now), has_summary, summary)
 redis.call('XADD', K.approvals, 'MAXLEN', APPROVAL_CAP, '*', 'tool', tool, 'rec', rec)
 if action == 'all' then
   redis.call('HSET', K.decisions, tool, approved and 'allowed' or 'denied')
 elseif action == 'deny_all' then
   redis.call('HSET', K.decisions, tool, 'denied')
 end
-return finish(op_id, channel, agent_id, 'approval', bump(), rec, {tool = tool, approved = approved, action = action})
+return agent_finish(op_id, channel, agent_id, 'approval', agent_bump(), rec, {tool = tool, approved = approved, action = action})

@@ -27,13 +27,9 @@
 --@include lib/lease.lua
 --@include lib/agents.lua
 
-local op_id, channel, agent_id, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local replay = op_replay(K.ops, K.ops_prev, op_id)
-if replay then return replay end
-local now = now_ms()
-local lerr = lease_check(K.lease, token, now)
-if lerr then return fail('LEASE', lease_details(agent_id, lerr)) end
+local op_id, channel, agent_id, token, now, stop = agent_begin()
+if stop then return stop end
 
 local tool, inc = ARGV[5], ARGV[6]
 local count = redis.call('HINCRBY', K.tools, tool, inc)
-return finish(op_id, channel, agent_id, 'tool_usage', bump(), tostring(count), {tool = tool, count = count})
+return agent_finish(op_id, channel, agent_id, 'tool_usage', agent_bump(), tostring(count), {tool = tool, count = count})

@@ -27,12 +27,8 @@
 --@include lib/lease.lua
 --@include lib/agents.lua
 
-local op_id, channel, agent_id, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local replay = op_replay(K.ops, K.ops_prev, op_id)
-if replay then return replayed(replay) end
-local now = now_ms()
-local lerr = lease_check(K.lease, token, now)
-if lerr then return fail('LEASE', lease_details(agent_id, lerr)) end
+local op_id, channel, agent_id, token, now, stop = agent_begin(agent_replayed)
+if stop then return stop end
 
 local id, max_attempts = ARGV[5], tonumber(ARGV[6])
 local attempts = tonumber(redis.call('HGET', K.recovery, 'attempts') or '0')
@@ -43,7 +39,7 @@ end
 if id == '' then
   local members = redis.call('ZREVRANGE', K.ckpt_order, 0, -1)
   for i = 1, #members do
-    local cid = member_id(members[i])
+    local cid = agent_member_id(members[i])
     if redis.call('HGET', K.ckpts, 'r:' .. cid) == '1' then id = cid break end
   end
   if id == '' then
@@ -55,8 +51,8 @@ elseif redis.call('HGET', K.ckpts, 'r:' .. id) ~= '1' then
 end
 attempts = redis.call('HINCRBY', K.recovery, 'attempts', 1)
 redis.call('HSET', K.recovery, 'last_ms', now, 'last_checkpoint', id)
-restore_raw(redis.call('HGET', K.ckpts, 'x:' .. id))
+agent_restore_raw(redis.call('HGET', K.ckpts, 'x:' .. id))
 local doc = redis.call('HGET', K.ckpts, 'd:' .. id)
 local reply = cjson.encode({doc = doc, attempts = attempts})
-return finish(op_id, channel, agent_id, 'recover', bump(), reply, {checkpoint_id = id, attempts = attempts},
+return agent_finish(op_id, channel, agent_id, 'recover', agent_bump(), reply, {checkpoint_id = id, attempts = attempts},
   '#recover:' .. attempts .. ':' .. id)

@@ -26,14 +26,10 @@
 --@include lib/lease.lua
 --@include lib/agents.lua
 
-local op_id, channel, agent_id, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local replay = op_replay(K.ops, K.ops_prev, op_id)
-if replay then return replayed(replay) end
-local now = now_ms()
-local lerr = lease_check(K.lease, token, now)
-if lerr then return fail('LEASE', lease_details(agent_id, lerr)) end
+local op_id, channel, agent_id, token, now, stop = agent_begin(agent_replayed)
+if stop then return stop end
 
-local doc, id = find_checkpoint(agent_id, ARGV[5])
+local doc, id = agent_find_checkpoint(agent_id, ARGV[5])
 if not doc then return id end
-restore_raw(redis.call('HGET', K.ckpts, 'x:' .. id))
-return finish(op_id, channel, agent_id, 'restore', bump(), doc, {checkpoint_id = id}, '#ckpt:' .. id)
+agent_restore_raw(redis.call('HGET', K.ckpts, 'x:' .. id))
+return agent_finish(op_id, channel, agent_id, 'restore', agent_bump(), doc, {checkpoint_id = id}, '#ckpt:' .. id)

@@ -35,19 +35,15 @@
 --@include lib/lease.lua
 --@include lib/agents.lua
 
-local op_id, channel, agent_id, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local replay = op_replay(K.ops, K.ops_prev, op_id)
-if replay then return replay end
-local now = now_ms()
-local lerr = lease_check(K.lease, token, now)
-if lerr then return fail('LEASE', lease_details(agent_id, lerr)) end
+local op_id, channel, agent_id, token, now, stop = agent_begin()
+if stop then return stop end
 
 local n, d, t, w, ts = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]), ARGV[9]
 local at = 10
 redis.call('DEL', K.approvals, K.decisions, K.tools, K.workflow)
 for _ = 1, n do
-  local stamp = ARGV[at + 3] ~= '' and ARGV[at + 3] or iso_ms(now)
-  local rec = approval_json(ARGV[at], ARGV[at + 1] == '1', ARGV[at + 2], stamp, ARGV[at + 4], ARGV[at + 5])
+  local stamp = ARGV[at + 3] ~= '' and ARGV[at + 3] or agent_iso_ms(now)
+  local rec = agent_approval_json(ARGV[at], ARGV[at + 1] == '1', ARGV[at + 2], stamp, ARGV[at + 4], ARGV[at + 5])
   redis.call('XADD', K.approvals, 'MAXLEN', APPROVAL_CAP, '*', 'tool', ARGV[at], 'rec', rec)
   at = at + 6
 end
@@ -64,5 +60,5 @@ for _ = 1, w do
   at = at + 2
 end
 if ts ~= '' then redis.call('HSET', K.workflow, '#ts', ts) end
-local version = bump()
-return finish(op_id, channel, agent_id, 'restore', version, tostring(version), {source = 'state'})
+local version = agent_bump()
+return agent_finish(op_id, channel, agent_id, 'restore', version, tostring(version), {source = 'state'})

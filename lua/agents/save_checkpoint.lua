@@ -29,41 +29,37 @@
 --   (the client rebuilds it the same way).
 -- Mode: write
 -- Memory: guarded; stores a checkpoint
--- Retry: safe; a replayed op id returns the first reply and writes nothing (see remember_save in
+-- Retry: safe; a replayed op id returns the first reply and writes nothing (see agent_remember_save in
 --   lib/agents.lua: a long reply is re-cut from the stored document, NOT_FOUND if that save is gone).
 
 --@include lib/core.lua
 --@include lib/lease.lua
 --@include lib/agents.lua
 
-local op_id, channel, agent_id, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local replay = op_replay(K.ops, K.ops_prev, op_id)
-if replay then return replayed(replay, agent_id) end
-local now = now_ms()
-local lerr = lease_check(K.lease, token, now)
-if lerr then return fail('LEASE', lease_details(agent_id, lerr)) end
+local op_id, channel, agent_id, token, now, stop = agent_begin(agent_replayed)
+if stop then return stop end
 
 local id, step, rec, body, add_ts, keep = ARGV[5], tonumber(ARGV[6]), ARGV[7], ARGV[8], ARGV[9], tonumber(ARGV[10])
 local old = redis.call('HGET', K.ckpts, 'm:' .. id)
 if old then redis.call('ZREM', K.ckpt_order, old) end
-local seq = next_seq()
-local member = ckpt_member(seq, id)
-local iso = cjson.encode(iso_ms(now))
-local added = save_head(iso, seq) ..
+local seq = agent_next_seq()
+local member = agent_ckpt_member(seq, id)
+local iso = cjson.encode(agent_iso_ms(now))
+local added = agent_save_head(iso, seq) ..
   '"fencing_token":' .. (string.match(token, '^%d+$') or 'null') ..
-  (add_ts == '1' and (',"timestamp":' .. iso) or '') .. ',' .. tracking_json()
+  (add_ts == '1' and (',"timestamp":' .. iso) or '') .. ',' .. agent_tracking_json()
 local doc = body .. ',' .. added .. '}'
 local reply = '{' .. added .. '}'
-redis.call('HSET', K.ckpts, 'd:' .. id, doc, 'x:' .. id, tracking_raw(), 'm:' .. id, member, 'r:' .. id, rec)
+redis.call('HSET', K.ckpts, 'd:' .. id, doc, 'x:' .. id, agent_tracking_raw(), 'm:' .. id, member, 'r:' .. id, rec)
 redis.call('ZADD', K.ckpt_order, step, member)
 local n = redis.call('ZCARD', K.ckpt_order)
 if n > keep then
   local victims = redis.call('ZRANGE', K.ckpt_order, 0, n - keep - 1)
   for i = 1, #victims do
-    local vid = member_id(victims[i])
+    local vid = agent_member_id(victims[i])
     redis.call('HDEL', K.ckpts, 'd:' .. vid, 'x:' .. vid, 'm:' .. vid, 'r:' .. vid)
   end
   redis.call('ZREMRANGEBYRANK', K.ckpt_order, 0, n - keep - 1)
 end
-return finish(op_id, channel, agent_id, 'checkpoint', bump(), reply, {checkpoint_id = id, step = step},
-  remember_save(reply, seq, now, #body + 2, id))
+return agent_finish(op_id, channel, agent_id, 'checkpoint', agent_bump(), reply, {checkpoint_id = id, step = step},
+  agent_remember_save(reply, seq, now, #body + 2, id))

@@ -29,16 +29,12 @@
 --@include lib/lease.lua
 --@include lib/agents.lua
 
-local op_id, channel, agent_id, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local replay = op_replay(K.ops, K.ops_prev, op_id)
-if replay then return replay end
-local now = now_ms()
-local lerr = lease_check(K.lease, token, now)
-if lerr then return fail('LEASE', lease_details(agent_id, lerr)) end
+local op_id, channel, agent_id, token, now, stop = agent_begin()
+if stop then return stop end
 
 local id, body, keep = ARGV[5], ARGV[6], tonumber(ARGV[7])
-local seq = next_seq()
-local added = '"saved_at":' .. cjson.encode(iso_ms(now)) .. ',"sequence":' .. seq
+local seq = agent_next_seq()
+local added = '"saved_at":' .. cjson.encode(agent_iso_ms(now)) .. ',"sequence":' .. seq
 redis.call('HSET', K.snaps, id, body .. ',' .. added .. '}')
 redis.call('ZADD', K.snap_order, seq, id)
 local n = redis.call('ZCARD', K.snap_order)
@@ -47,4 +43,4 @@ if n > keep then
   for i = 1, #victims do redis.call('HDEL', K.snaps, victims[i]) end
   redis.call('ZREMRANGEBYRANK', K.snap_order, 0, n - keep - 1)
 end
-return finish(op_id, channel, agent_id, 'snapshot', bump(), '{' .. added .. '}', {snapshot_id = id})
+return agent_finish(op_id, channel, agent_id, 'snapshot', agent_bump(), '{' .. added .. '}', {snapshot_id = id})

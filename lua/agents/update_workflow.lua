@@ -26,17 +26,13 @@
 --@include lib/lease.lua
 --@include lib/agents.lua
 
-local op_id, channel, agent_id, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local replay = op_replay(K.ops, K.ops_prev, op_id)
-if replay then return replay end
-local now = now_ms()
-local lerr = lease_check(K.lease, token, now)
-if lerr then return fail('LEASE', lease_details(agent_id, lerr)) end
+local op_id, channel, agent_id, token, now, stop = agent_begin()
+if stop then return stop end
 
 for i = 5, #ARGV, 2 do
   redis.call('HSET', K.workflow, ARGV[i], ARGV[i + 1])
 end
 redis.call('HSET', K.workflow, '#ts', now)
-local _, doc = workflow_json()
-local version = bump()
-return finish(op_id, channel, agent_id, 'workflow', version, doc, {})
+local _, doc = agent_workflow_json()
+local version = agent_bump()
+return agent_finish(op_id, channel, agent_id, 'workflow', version, doc, {})

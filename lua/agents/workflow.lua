@@ -20,5 +20,5 @@
 --@include lib/agents.lua
 
 
-local _, doc = workflow_json()
+local _, doc = agent_workflow_json()
 return doc

@@ -1,8 +1,10 @@
 -- knowledge/record: atomically add processed / failed documents to the current indexing run.
 -- KEYS[1] knowledge base hash (version '#v', runs, updated_at)
--- KEYS[2] indexing progress hash
--- KEYS[3] ops hash (current generation)
--- KEYS[4] ops of the previous generation
+-- KEYS[2] ops hash (current generation)
+-- KEYS[3] ops of the previous generation
+-- KEYS[4] indexing progress hash
+-- KEYS[5] set of source ids
+-- KEYS[6] source hash key prefix (a source's hash is this prefix followed by its id; same hash tag)
 -- ARGV[1] op id
 -- ARGV[2] event channel ('' = no event)
 -- ARGV[3] knowledge base id (for errors and events)
@@ -14,8 +16,9 @@
 -- Retry: safe; a replayed op id returns the first reply and adds nothing, so counts stay exact.
 
 --@include lib/core.lua
+--@include lib/knowledge.lua
 
-local kb, prog, ops, ops_prev = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local kb, prog, ops, ops_prev = K.base, K.progress, K.ops, K.ops_prev
 local op_id, channel, kb_id = ARGV[1], ARGV[2], ARGV[3]
 
 local replay = op_replay(ops, ops_prev, op_id)

@@ -1,8 +1,10 @@
 -- knowledge/set_progress: set the whole indexing progress of a knowledge base, checking the status move.
 -- KEYS[1] knowledge base hash (version '#v', runs, updated_at)
--- KEYS[2] indexing progress hash
--- KEYS[3] ops hash (current generation)
--- KEYS[4] ops of the previous generation
+-- KEYS[2] ops hash (current generation)
+-- KEYS[3] ops of the previous generation
+-- KEYS[4] indexing progress hash
+-- KEYS[5] set of source ids
+-- KEYS[6] source hash key prefix (a source's hash is this prefix followed by its id; same hash tag)
 -- ARGV[1] op id
 -- ARGV[2] event channel ('' = no event)
 -- ARGV[3] knowledge base id (for errors and events)
@@ -18,8 +20,9 @@
 -- Retry: safe; a replayed op id returns the first reply and writes nothing.
 
 --@include lib/core.lua
+--@include lib/knowledge.lua
 
-local kb, prog, ops, ops_prev = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local kb, prog, ops, ops_prev = K.base, K.progress, K.ops, K.ops_prev
 local op_id, channel, kb_id, status = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 
 local replay = op_replay(ops, ops_prev, op_id)
@@ -57,11 +60,4 @@ end
 if (status == 'completed' or status == 'failed' or status == 'cancelled') and current ~= status then
   redis.call('HSET', prog, 'completed_at', now)
 end
-local version = redis.call('HINCRBY', kb, '#v', 1)
-redis.call('HSET', kb, 'updated_at', now)
-
-local new = redis.call('HGETALL', prog)
-publish(channel, {key = kb_id, op = 'update_progress', version = version, old = old, new = new})
-local reply = cjson.encode({now = tostring(now), version = version, progress = new})
-op_remember(ops, ops_prev, op_id, reply)
-return reply
+return kb_progress_done('update_progress', old, now)

@@ -1,4 +1,4 @@
--- Agent helpers, pasted in by `--@include lib/agents.lua` (after lib/core.lua and lib/lease.lua).
+-- Agent helpers, pasted in by `--@include lib/agents.lua` (it includes lib/core.lua and lib/lease.lua).
 -- Every agents script takes the same 13 KEYS, all under the hash tag {agent:<id>}:
 --   1 meta hash (v = version, seq = save sequence)   2 ops hash   3 ops of the previous generation
 --   4 lease hash   5 snapshots hash (id -> doc)   6 snapshot order zset (score seq)
@@ -8,6 +8,8 @@
 --   11 tool usage hash (tool -> count)   12 workflow hash ('.'<field> -> JSON text, '#ts' -> ms)
 --   13 recovery hash (attempts)
 -- Lua never decodes user JSON: stored texts are only concatenated into larger documents.
+--@include lib/core.lua
+--@include lib/lease.lua
 
 local K = {
   meta = KEYS[1], ops = KEYS[2], ops_prev = KEYS[3], lease = KEYS[4],
@@ -21,7 +23,7 @@ local APPROVAL_CAP = 1000
 local SEQ_WIDTH = 16
 
 -- '2025-01-01T12:00:00.123000+00:00' for a server time in ms (civil-from-days, proleptic Gregorian).
-local function iso_ms(ms)
+local function agent_iso_ms(ms)
   local secs = math.floor(ms / 1000)
   local milli = ms - secs * 1000
   local days = math.floor(secs / 86400)
@@ -42,16 +44,16 @@ local function iso_ms(ms)
   return string.format('%04d-%02d-%02dT%02d:%02d:%02d.%03d000+00:00', y, m, d, h, mi, s, milli)
 end
 
-local function bump()
+local function agent_bump()
   return redis.call('HINCRBY', K.meta, 'v', 1)
 end
 
-local function next_seq()
+local function agent_next_seq()
   return redis.call('HINCRBY', K.meta, 'seq', 1)
 end
 
 -- Details of a LEASE failure, naming the agent.
-local function lease_details(agent_id, err)
+local function agent_lease_details(agent_id, err)
   err.kind = 'agent'
   err.id = agent_id
   return err
@@ -59,8 +61,8 @@ end
 
 -- Publish the change event and remember the reply under the op id.
 -- `ref` (optional) is what the op-id memory keeps instead of a large reply: '#ckpt:<id>',
--- '#recover:<attempts>:<id>' or remember_save()'s '#ckptsave:...'; a replay re-reads it (replayed()).
-local function finish(op_id, channel, agent_id, op, version, reply, extra, ref)
+-- '#recover:<attempts>:<id>' or agent_remember_save()'s '#ckptsave:...'; a replay re-reads it (agent_replayed()).
+local function agent_finish(op_id, channel, agent_id, op, version, reply, extra, ref)
   local event = extra or {}
   event.key = agent_id
   event.op = op
@@ -77,14 +79,14 @@ local SAVE_REPLY_KEEP = 1024
 -- What the op-id memory keeps for a checkpoint save: nil (the reply itself) when it is short, else
 -- '#ckptsave:<seq>:<ms>:<pos>:<id>', where the reply's members start at byte <pos> of the stored
 -- document (after the caller's object without its '}', and ',').
-local function remember_save(reply, seq, ms, pos, id)
+local function agent_remember_save(reply, seq, ms, pos, id)
   if #reply <= SAVE_REPLY_KEEP then return nil end
   return '#ckptsave:' .. seq .. ':' .. ms .. ':' .. pos .. ':' .. id
 end
 
 -- The text a checkpoint save's added members start with (`iso` is its JSON-encoded saved_at):
 -- saved_at and sequence name one save of the agent.
-local function save_head(iso, seq)
+local function agent_save_head(iso, seq)
   return '"saved_at":' .. iso .. ',"sequence":' .. seq .. ','
 end
 
@@ -93,14 +95,14 @@ end
 -- reply back out of the stored document if that save is still the one stored under the id (its
 -- saved_at and sequence are where they were); if it has since been replaced, trimmed or deleted
 -- the reply cannot be rebuilt and the replay fails with NOT_FOUND (nothing is written either way).
-local function replayed(reply, agent_id)
+local function agent_replayed(reply, agent_id)
   local kind, id = string.match(reply, '^#(%a+):(.*)$')
   if kind == 'ckpt' then return redis.call('HGET', K.ckpts, 'd:' .. id) end
   if kind == 'ckptsave' then
     local seq, ms, pos, cid = string.match(id, '^(%d+):(%d+):(%d+):(.*)$')
     pos = tonumber(pos)
     local doc = redis.call('HGET', K.ckpts, 'd:' .. cid)
-    local head = save_head(cjson.encode(iso_ms(tonumber(ms))), seq)
+    local head = agent_save_head(cjson.encode(agent_iso_ms(tonumber(ms))), seq)
     if doc and string.sub(doc, pos, pos + #head - 1) == head then return '{' .. string.sub(doc, pos) end
     return fail('NOT_FOUND', {kind = 'checkpoint', id = (agent_id or '') .. '/' .. cid, agent_id = agent_id,
       reason = 'the save this op id made has since been replaced, trimmed or deleted; its reply cannot be replayed'})
@@ -113,14 +115,14 @@ local function replayed(reply, agent_id)
 end
 
 -- The workflow state as a JSON object text, and its run_id as JSON text ('null' if unset).
-local function workflow_json()
+local function agent_workflow_json()
   local wf = {}
   local run_id = 'null'
   local wflat = redis.call('HGETALL', K.workflow)
   for i = 1, #wflat, 2 do
     local name = wflat[i]
     if name == '#ts' then
-      wf[#wf + 1] = '"last_updated":' .. cjson.encode(iso_ms(tonumber(wflat[i + 1])))
+      wf[#wf + 1] = '"last_updated":' .. cjson.encode(agent_iso_ms(tonumber(wflat[i + 1])))
     elseif string.sub(name, 1, 1) == '.' then
       wf[#wf + 1] = cjson.encode(string.sub(name, 2)) .. ':' .. wflat[i + 1]
       if name == '.run_id' then run_id = wflat[i + 1] end
@@ -131,7 +133,7 @@ end
 
 -- The tracking state as JSON document pieces (built by concatenation; approvals in recording order,
 -- standing decisions too, so a checkpoint restored by value keeps decisions whose records were trimmed).
-local function tracking_json()
+local function agent_tracking_json()
   local recs = {}
   local entries = redis.call('XRANGE', K.approvals, '-', '+')
   for i = 1, #entries do
@@ -150,20 +152,20 @@ local function tracking_json()
   for i = 1, #dflat, 2 do
     decisions[#decisions + 1] = cjson.encode(dflat[i]) .. ':' .. cjson.encode(dflat[i + 1])
   end
-  local run_id, wf = workflow_json()
+  local run_id, wf = agent_workflow_json()
   return '"approval_history":[' .. table.concat(recs, ',') .. '],"tool_usage_counts":{' ..
     table.concat(counts, ',') .. '},"workflow_run_id":' .. run_id .. ',"workflow_state":' .. wf ..
     ',"standing_decisions":{' .. table.concat(decisions, ',') .. '}'
 end
 
 -- One approval record's JSON text (the shape record_approval stores and restore_tracking rebuilds).
-local function approval_json(tool, approved, action, timestamp, has_summary, summary)
+local function agent_approval_json(tool, approved, action, timestamp, has_summary, summary)
   return cjson.encode({tool_name = tool, approved = approved, action = action, timestamp = timestamp,
     input_summary = has_summary == '1' and summary or cjson.null})
 end
 
--- The tracking state as stored strings (for restore_raw): never user JSON decoded, only our envelope.
-local function tracking_raw()
+-- The tracking state as stored strings (for agent_restore_raw): never user JSON decoded, only our envelope.
+local function agent_tracking_raw()
   local approvals = {}
   local entries = redis.call('XRANGE', K.approvals, '-', '+')
   for i = 1, #entries do
@@ -183,7 +185,7 @@ local function tracking_raw()
   })
 end
 
-local function hset_all(key, flat)
+local function agent_hset_all(key, flat)
   redis.call('DEL', key)
   for i = 1, #flat, 2 do
     redis.call('HSET', key, flat[i], flat[i + 1])
@@ -191,40 +193,59 @@ local function hset_all(key, flat)
 end
 
 -- Replace the agent's approvals, decisions, tool counts and workflow state with a captured set.
-local function restore_raw(raw)
+local function agent_restore_raw(raw)
   local t = cjson.decode(raw)
   redis.call('DEL', K.approvals)
   local a = t.a
   for i = 1, #a, 2 do
     redis.call('XADD', K.approvals, 'MAXLEN', APPROVAL_CAP, '*', 'tool', a[i], 'rec', a[i + 1])
   end
-  hset_all(K.decisions, t.d)
-  hset_all(K.tools, t.t)
-  hset_all(K.workflow, t.w)
+  agent_hset_all(K.decisions, t.d)
+  agent_hset_all(K.tools, t.t)
+  agent_hset_all(K.workflow, t.w)
 end
 
 -- Order member of a checkpoint and the id back from a member.
-local function ckpt_member(seq, id)
+local function agent_ckpt_member(seq, id)
   return string.format('%0' .. SEQ_WIDTH .. 'd', seq) .. '|' .. id
 end
 
-local function member_id(member)
+local function agent_member_id(member)
   return string.sub(member, SEQ_WIDTH + 2)
 end
 
 -- Checkpoint `id` ('' = the latest): its document and id, or nil and a NOT_FOUND error reply
 -- for the script to return.
-local function find_checkpoint(agent_id, id)
+local function agent_find_checkpoint(agent_id, id)
   if id == '' then
     local top = redis.call('ZREVRANGE', K.ckpt_order, 0, 0)
     if #top == 0 then
       return nil, fail('NOT_FOUND', {kind = 'checkpoint', id = agent_id .. '/latest', agent_id = agent_id})
     end
-    id = member_id(top[1])
+    id = agent_member_id(top[1])
   end
   local doc = redis.call('HGET', K.ckpts, 'd:' .. id)
   if not doc then
     return nil, fail('NOT_FOUND', {kind = 'checkpoint', id = agent_id .. '/' .. id, agent_id = agent_id})
   end
   return doc, id
+end
+
+-- The prologue of every agents write that a lease guards: ARGV[1..4] (op id, channel, agent id,
+-- fencing token), the op-id replay, the lease check. Returns them and the server time, then a reply
+-- to return at once (the first reply of a replayed op id, or the LEASE failure), nil to go on:
+--   local op_id, channel, agent_id, token, now, stop = agent_begin()
+--   if stop then return stop end
+-- ``on_replay(first_reply, agent_id)``, when given, turns a remembered reference into the reply.
+local function agent_begin(on_replay)
+  local op_id, channel, agent_id, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+  local replay = op_replay(K.ops, K.ops_prev, op_id)
+  if replay then
+    if on_replay then replay = on_replay(replay, agent_id) end
+    return op_id, channel, agent_id, token, nil, replay
+  end
+  local now = now_ms()
+  local lerr = lease_check(K.lease, token, now)
+  if lerr then return op_id, channel, agent_id, token, now, fail('LEASE', agent_lease_details(agent_id, lerr)) end
+  return op_id, channel, agent_id, token, now, nil
 end

@@ -1,8 +1,9 @@
 -- Entity ownership leases with fencing tokens, pasted in by `--@include lib/lease.lua`
--- (needs lib/core.lua first). The lease lives in its own hash: owner, token, until (ms),
+-- (it includes lib/core.lua). The lease lives in its own hash: owner, token, until (ms),
 -- and fence, the last token issued (next_fence: only grows, even across a lost lease hash),
 -- so a token is never handed out twice. Tokens are decimal strings.
 -- KEYS: none of its own; each function takes the lease hash key of the including script.
+--@include lib/core.lua
 
 -- Take (or renew, for the same owner) the lease. Returns token (string), nil or nil, error details.
 local function lease_acquire(lease_key, owner, ttl_ms, now)

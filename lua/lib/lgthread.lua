@@ -1,4 +1,4 @@
--- LangGraph thread helpers, pasted in by `--@include lib/lgthread.lua` (after lib/core.lua and lib/lease.lua).
+-- LangGraph thread helpers, pasted in by `--@include lib/lgthread.lua` (it includes lib/core.lua and lib/lease.lua).
 -- Every lgthread script takes the same 13 KEYS, all under the hash tag {lgthread:<thread id>}
 -- (declared once in Python: agentstate_redis/langgraph/store.py SUBKEYS):
 --   1 meta hash (v = version)   2 ops hash   3 ops of the previous generation   4 lease hash
@@ -15,6 +15,8 @@
 -- Ids, namespaces, channels and task ids never hold control characters (the Python side checks),
 -- so '\0' separates the parts of a field and '\1' the items of a list.
 -- Lua never decodes a payload: they are stored and returned as the strings Python sent.
+--@include lib/core.lua
+--@include lib/lease.lua
 
 local K = {
   meta = KEYS[1], ops = KEYS[2], ops_prev = KEYS[3], lease = KEYS[4],

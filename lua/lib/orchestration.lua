@@ -20,6 +20,15 @@
 --   :task:<id>           task hash;  :errors:<id>  list of error strings (capped)
 --   :wake, :wake:<cap>, :wake-any   marker lists a blocked claimer BLPOPs on (at most
 --                        WAKE_KEEP markers, gone WAKE_TTL_MS after the last push)
+-- Task control (delayed tasks, cancels, team pause): its sub-keys and team-hash fields are named
+-- here only, in CTL and CTL_FIELDS (mirrored by agentstate_redis/orchestration/layout.py):
+--   :delayed             tasks not claimable before their run_at, scored by it (ms, server clock)
+--   :cancelled           cancelled tasks (history zset like :done, capped at completed_retention)
+--   :wake-resume         marker list claimers BLPOP on while the team is paused (resume pushes)
+--   :logs:<id>           a task's log lines (list, the newest max_task_log_lines kept; deleted with the task)
+--   field paused         '1' while the team is paused: claims return nothing
+--   field has_delayed    '1' once a task was delayed: only then does a claim look at :delayed
+--                        (the claim that finds :delayed empty clears it); cancelled_total counts
 -- A pending score is (1000 - priority) * 2^40 + seq: higher priority first, FIFO within one.
 -- :done and :dead scores only grow (history_score): the server time in ms, or one more than
 -- the newest when several land in one millisecond, so trimming the oldest is exact.
@@ -36,6 +45,9 @@ local WAKE_KEEP = 256
 local WAKE_TTL_MS = 60000       -- a marker older than any blocked claim (5 s at most) only wakes in vain
 local ERRORS_KEEP = 50
 local GONE_KEEP = 100000        -- tombstones per team, whatever the dedupe window
+
+local CTL = {delayed = 'delayed', cancelled = 'cancelled', wake_resume = 'wake-resume', logs = 'logs:'}
+local CTL_FIELDS = {paused = 'paused', has_delayed = 'has_delayed'}
 
 local function num(x) return string.format('%.0f', x) end
 local function sub(base, suffix) return base .. ':' .. suffix end
@@ -82,7 +94,7 @@ local function forget_tasks(base, ids, now, window_ms)
   if #ids == 0 then return end
   local gone = sub(base, 'gone')
   for _, id in ipairs(ids) do
-    redis.call('DEL', tkey(base, id), sub(base, 'errors:' .. id))
+    redis.call('DEL', tkey(base, id), sub(base, 'errors:' .. id), sub(base, CTL.logs .. id))
     redis.call('ZADD', gone, num(now), id)
   end
   trim_gone(base, now, window_ms)
@@ -219,10 +231,34 @@ local function promote_due(base, team, now, channel)
   return #ids
 end
 
--- Milliseconds until the next lease deadline or retry due time (-1: none).
+-- Delayed tasks whose run_at has come become pending; bounded. Clears has_delayed once :delayed is empty.
+local function promote_delayed(base, team, now, channel)
+  local delayed = sub(base, CTL.delayed)
+  local ids = redis.call('ZRANGEBYSCORE', delayed, '-inf', num(now), 'LIMIT', 0, REAP_LIMIT)
+  for _, id in ipairs(ids) do
+    redis.call('ZREM', delayed, id)
+    push_pending(base, id)
+    publish(channel, {key = team, op = 'delayed_due', version = bump(base), task = id, status = 'pending'})
+  end
+  if redis.call('ZCARD', delayed) == 0 then redis.call('HDEL', base, CTL_FIELDS.has_delayed) end
+  return #ids
+end
+
+-- Make task `id` (already out of its queue) cancelled: into the capped :cancelled history.
+-- `limits` = {keep = cancelled tasks kept, window_ms = dedupe window}.
+local function to_cancelled(base, id, now, reason, limits)
+  redis.call('HSET', tkey(base, id), 'status', 'cancelled', 'finished_at', now, 'cancel_reason', reason,
+    'lease_until', '', 'next_run_at', '')
+  local cancelled = sub(base, CTL.cancelled)
+  redis.call('ZADD', cancelled, history_score(cancelled, now), id)
+  redis.call('HINCRBY', base, 'cancelled_total', 1)
+  trim_history(base, cancelled, limits.keep, id, now, limits.window_ms)
+end
+
+-- Milliseconds until the next lease deadline, retry or delayed due time (-1: none).
 local function next_event_ms(base, now)
   local best = -1
-  for _, name in ipairs({'running', 'retry'}) do
+  for _, name in ipairs({'running', 'retry', CTL.delayed}) do
     local head = redis.call('ZRANGE', sub(base, name), 0, 0, 'WITHSCORES')
     if head[2] and head[2] ~= 'inf' then
       local wait = math.max(0, tonumber(head[2]) - now)
@@ -292,8 +328,8 @@ local function pending_count(base, caps)
   return total
 end
 
--- Ids of a queue in display order: 'pending', 'in_progress', 'retry' (soonest first),
--- 'completed', 'dead' (newest first), from `offset`, at most `limit`.
+-- Ids of a queue in display order: 'pending', 'in_progress', 'retry', 'delayed' (soonest first),
+-- 'completed', 'dead', 'cancelled' (newest first), from `offset`, at most `limit`.
 local function queue_ids(base, which, offset, limit)
   if limit <= 0 then return {} end
   if which == 'pending' then
@@ -305,7 +341,9 @@ local function queue_ids(base, which, offset, limit)
   local key, rev = nil, false
   if which == 'in_progress' then key = 'running'
   elseif which == 'retry' then key = 'retry'
+  elseif which == 'delayed' then key = CTL.delayed
   elseif which == 'completed' then key = 'done'; rev = true
+  elseif which == 'cancelled' then key = CTL.cancelled; rev = true
   else key = 'dead'; rev = true end
   if rev then return redis.call('ZREVRANGE', sub(base, key), offset, offset + limit - 1) end
   return redis.call('ZRANGE', sub(base, key), offset, offset + limit - 1)

@@ -3,8 +3,9 @@
 -- KEYS: the including script's KEYS[1] (the team base key); sub-keys derive from it.
 
 -- Claim for `agent` the best pending task it can do, at server time `now`.
--- First moves expired leases back to pending and due retries to pending (at most REAP_LIMIT each),
--- then looks at the head of the generic pending zset and of one zset per candidate capability:
+-- Nothing while the team is paused (the reply's wake list is :wake-resume). Otherwise first moves
+-- expired leases back to pending and due retries to pending (at most REAP_LIMIT each),
+-- and due delayed tasks too when the team has any (has_delayed), then looks at the head of the generic pending zset and of one zset per candidate capability:
 -- O(C log n) for C capabilities, never a scan of pending tasks.
 -- `mode` 'given' = the capabilities in the list `given`; 'agent' = the agent's registered ones
 -- (none registered = any task). `opts` = {lease_ms = lease (> 0), max_stalls = stalls before a
@@ -13,8 +14,14 @@
 -- the next lease/retry event (-1 none), wake = [marker lists to BLPOP on]}) when nothing matches.
 local function claim_next(base, team, agent, mode, given, now, opts)
   local channel = opts.channel
+  local gate = redis.call('HMGET', base, CTL_FIELDS.paused, CTL_FIELDS.has_delayed)
+  if gate[1] == '1' then
+    if redis.call('EXISTS', akey(base, agent)) == 1 then redis.call('HSET', akey(base, agent), 'heartbeat_at', now) end
+    return nil, {wait_ms = -1, wake = {sub(base, CTL.wake_resume)}, paused = true}
+  end
   reap_expired(base, team, now, opts.max_stalls, channel, opts.limits)
   promote_due(base, team, now, channel)
+  if gate[2] == '1' then promote_delayed(base, team, now, channel) end
 
   local caps = {}
   local any = false

@@ -6,8 +6,11 @@
 -- priority (integer -1000..1000), max attempts, payload (opaque JSON).
 -- An id that already exists, or that finished and was forgotten (trimmed or purged) within the
 -- dedupe window, is left alone: enqueue is idempotent by task id for that long. `window_ms` nil =
--- every tombstone counts. Returns the list of created ids and one mark per task ('1' created, '0' not).
-local function enqueue_tasks(base, now, first, window_ms)
+-- every tombstone counts. `due` (ms, server clock; nil = now) later than `now` makes the new tasks
+-- delayed: in :delayed until then, claimable after (a claim or reap promotes them).
+-- Returns the list of created ids and one mark per task ('1' created, '0' not).
+local function enqueue_tasks(base, now, first, window_ms, due)
+  if due and due <= now then due = nil end
   local created = {}
   local marks = {}
   local counts = {}
@@ -24,12 +27,19 @@ local function enqueue_tasks(base, now, first, window_ms)
       redis.call('HSET', t, 'id', id, 'type', ARGV[i + 1], 'cap', cap, 'prio', ARGV[i + 3], 'score', score,
         'max_attempts', ARGV[i + 4], 'payload', ARGV[i + 5], 'status', 'pending', 'attempts', 0,
         'failures', 0, 'stalls', 0, 'enqueued_at', now, 'agent', '', 'token', '')
-      redis.call('ZADD', pkey(base, cap), score, id)
-      if cap ~= '' then redis.call('SADD', sub(base, 'caps'), cap) end
+      if due then
+        redis.call('HSET', t, 'status', 'delayed', 'next_run_at', num(due))
+        redis.call('ZADD', sub(base, CTL.delayed), num(due), id)
+        redis.call('HSET', base, CTL_FIELDS.has_delayed, '1')
+      else
+        redis.call('ZADD', pkey(base, cap), score, id)
+        if cap ~= '' then redis.call('SADD', sub(base, 'caps'), cap) end
+      end
       counts[cap] = (counts[cap] or 0) + 1
       created[#created + 1] = id
     end
   end
-  for cap, n in pairs(counts) do wake(base, cap, n) end
+  -- delayed tasks wake one claimer per capability too: a blocked claimer then waits for the new due time
+  for cap, n in pairs(counts) do wake(base, cap, due and 1 or n) end
   return created, marks
 end

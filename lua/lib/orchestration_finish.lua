@@ -3,14 +3,20 @@
 
 -- May this caller finish task `id` now? Returns nil, or (error code, details).
 -- The team must exist (NOT_FOUND names the team). A task held through claim_task needs its fencing token; one given out by assign_task
--- accepts the token or no token. A token that is not the task's current one, or a task
+-- accepts the token or no token. A cancelled task is CANCELLED (with its reason), whoever asks; when the
+-- holder asks, the task leaves its :held set (the one write of a refusal: idempotent). A token that is not the task's current one, or a task
 -- that is no longer in progress, is a LEASE error when a token was passed.
 local function finish_check(base, team, id, agent, token, verb)
   if team_missing(base) then return 'NOT_FOUND', {kind = 'team', id = team} end
   local t = tkey(base, id)
-  local f = redis.call('HMGET', t, 'status', 'token', 'mode', 'agent')
+  local f = redis.call('HMGET', t, 'status', 'token', 'mode', 'agent', 'cancel_reason')
   if not f[1] then return 'NOT_FOUND', {kind = 'task', id = id, team = team} end
   local status, current, mode, holder = f[1], f[2] or '', f[3] or '', f[4] or ''
+  if status == 'cancelled' then
+    -- the holder learns it here: its next heartbeat need not report it again
+    if holder ~= '' and (token == current or agent == holder) then redis.call('SREM', sub(base, 'held:' .. holder), id) end
+    return 'CANCELLED', {kind = 'task', id = id, team = team, status = status, op = verb, reason = f[5] or ''}
+  end
   if token ~= '' then
     if current ~= token or status ~= 'in_progress' then
       return 'LEASE', {kind = 'task', id = id, team = team, status = status, token = token,

@@ -1,9 +1,10 @@
--- State helpers, pasted in by `--@include lib/state.lua` (after lib/core.lua).
+-- State helpers, pasted in by `--@include lib/state.lua` (it includes lib/core.lua).
 -- KEYS: none of its own.
+--@include lib/core.lua
 
 -- The version ('#v') in a state hash read with HGETALL; 0 for a missing key. '#v' is written
 -- first, so it is nearly always the first pair.
-local function stored_version(flat)
+local function state_stored_version(flat)
   for i = 1, #flat, 2 do
     if flat[i] == '#v' then return tonumber(flat[i + 1]) end
   end
@@ -12,12 +13,12 @@ end
 
 -- The old value (nil when events are off: channel '') and the version of a state hash. The
 -- event carries the old value, so with events on it is read whole and the version comes with it.
-local function read_version(data, channel)
+local function state_read_version(data, channel)
   if channel == '' then
     return nil, tonumber(redis.call('HGET', data, '#v') or '0')
   end
   local old = redis.call('HGETALL', data)
-  return old, stored_version(old)
+  return old, state_stored_version(old)
 end
 
 -- A state key's whole value is bounded: the bytes of its field names (without the '.' that
@@ -26,7 +27,7 @@ end
 local MAX_VALUE_BYTES = 8388608 --@param max_value_bytes
 
 -- The size of the stored value: '#n', or counted once for a value written before '#n' existed.
-local function stored_size(data, flat)
+local function state_stored_size(data, flat)
   local n = redis.call('HGET', data, '#n')
   if n then return tonumber(n) end
   flat = flat or redis.call('HGETALL', data)
@@ -38,15 +39,33 @@ local function stored_size(data, flat)
 end
 
 -- The size of the fields (name, encoded value, ...) in ARGV from index `first` on.
-local function fields_size(first)
+local function state_fields_size(first)
   local total = 0
   for i = first, #ARGV, 2 do total = total + #ARGV[i] - 1 + #ARGV[i + 1] end
   return total
 end
 
 -- The error for a value over MAX_VALUE_BYTES (return it from the script's top level).
-local function too_large(key, size)
+local function state_too_large(key, size)
   return fail('INVALID', {kind = 'state', id = key, size = size, limit = MAX_VALUE_BYTES,
     reason = string.format('value is %d bytes (field names and encoded values), the maximum is %d (max_value_bytes)',
       size, MAX_VALUE_BYTES)})
+end
+
+-- The prologue of every state write (KEYS data, ops, ops_prev; ARGV op id, channel, key, expected
+-- version): the op-id replay, the old value and version (state_read_version), NOT_FOUND for a
+-- missing key when ``must_exist``, CONFLICT when the expected version ('' = any) is not the current one.
+-- Returns old, current and nil, or nil, nil and a reply to return at once.
+local function state_begin(must_exist)
+  local replay = op_replay(KEYS[2], KEYS[3], ARGV[1])
+  if replay then return nil, nil, replay end
+  local old, current = state_read_version(KEYS[1], ARGV[2])
+  if must_exist and current == 0 then
+    return nil, nil, fail('NOT_FOUND', {kind = 'state', id = ARGV[3]})
+  end
+  local expected = ARGV[4]
+  if expected ~= '' and tonumber(expected) ~= current then
+    return nil, nil, fail('CONFLICT', {kind = 'state', id = ARGV[3], expected = tonumber(expected), actual = current})
+  end
+  return old, current, nil
 end

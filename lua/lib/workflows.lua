@@ -1,5 +1,9 @@
--- Workflow helpers, pasted in by `--@include lib/workflows.lua` (after lib/core.lua).
--- KEYS: the including script's KEYS (the workflow's base hash and its sub-keys, one hash tag).
+-- Workflow helpers, pasted in by `--@include lib/workflows.lua` (it includes lib/core.lua).
+-- Every workflows script (but the index ones) takes the same 10 KEYS, all under the hash tag {wf:<id>}
+-- (agentstate_redis/workflows/manager.py, WorkflowStateManager.layout):
+--   1 workflow hash   2 ops hash   3 ops of the previous generation   4 context hash
+--   5 step records hash   6 step status hash   7 history list   8 checkpoint zset
+--   9 checkpoint data hash   10 lease hash
 --
 -- A workflow {wf:<id>} is: the base hash (status, total, cur, done, interval, #v,
 -- created/updated/started/finished ms, name/meta/error/reason as opaque JSON),
@@ -7,6 +11,10 @@
 -- (step number -> opaque step record), `stepst` (step number -> status code the
 -- scripts compare), `hist` (capped list of history entries), `cp` (zset of
 -- checkpoint ids by sequence) and `cpd` (checkpoint fields, '<id>|<name>').
+--@include lib/core.lua
+
+local K = {base = KEYS[1], ops = KEYS[2], ops_prev = KEYS[3], ctx = KEYS[4], steps = KEYS[5], stepst = KEYS[6],
+  hist = KEYS[7], cp = KEYS[8], cpd = KEYS[9], lease = KEYS[10]}
 
 -- Step statuses that count as done for current_step and completion.
 local WF_FINISHED = {completed = true, skipped = true}

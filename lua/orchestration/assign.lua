@@ -27,7 +27,7 @@ local f = redis.call('HMGET', t, 'status', 'cap')
 if not f[1] then return fail('NOT_FOUND', {kind = 'task', id = id, team = team}) end
 local caps = redis.call('HGET', akey(base, agent), 'caps')
 if not caps then return fail('NOT_FOUND', {kind = 'agent', id = agent, team = team}) end
-if f[1] ~= 'pending' and f[1] ~= 'retry' then
+if f[1] ~= 'pending' and f[1] ~= 'retry' and f[1] ~= 'delayed' then
   return fail('TRANSITION', {kind = 'task', id = id, team = team, status = f[1], op = 'assign'})
 end
 if not has_cap(caps, f[2]) then
@@ -36,7 +36,9 @@ if not has_cap(caps, f[2]) then
 end
 
 local now = now_ms()
-if f[1] == 'pending' then take_pending(base, id, f[2]) else redis.call('ZREM', sub(base, 'retry'), id) end
+if f[1] == 'pending' then take_pending(base, id, f[2])
+elseif f[1] == 'delayed' then redis.call('ZREM', sub(base, CTL.delayed), id)
+else redis.call('ZREM', sub(base, 'retry'), id) end
 hold(base, agent, id, nil, now, false)
 local token = start_task(base, id, agent, lease_ms, 'assign', now)
 publish(channel, {key = team, op = 'assign', version = bump(base), task = id, agent = agent, token = token,

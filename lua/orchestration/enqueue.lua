@@ -7,7 +7,9 @@
 -- ARGV[3] team id
 -- ARGV[4] dedupe window in ms: a task id finished and deleted (trimmed from the completed or dead
 --   history, or purged) less than this long ago still counts as existing
--- ARGV[5..] 6 fields per task: id, type, capability ('' = any), priority, max attempts, payload JSON
+-- ARGV[5] run_at in ms by the server clock ('' = now; a time already past = now)
+-- ARGV[6] delay in ms from the server's now ('' = none; used when ARGV[5] is '')
+-- ARGV[7..] 6 fields per task: id, type, capability ('' = any), priority, max attempts, payload JSON
 -- Reply: one character per task, '1' created or '0' the id already existed (or finished within the window)
 -- Mode: write
 -- Memory: guarded; adds tasks
@@ -26,11 +28,15 @@ if replay then return replay end
 if team_missing(base) then return fail('NOT_FOUND', {kind = 'team', id = team}) end
 
 local now = now_ms()
-local created, marks = enqueue_tasks(base, now, 5, tonumber(ARGV[4]))
+local due = tonumber(ARGV[5])
+if not due and tonumber(ARGV[6]) then due = now + tonumber(ARGV[6]) end
+local created, marks = enqueue_tasks(base, now, 7, tonumber(ARGV[4]), due)
 local reply = table.concat(marks)
 
 if #created > 0 then
-  publish(channel, {key = team, op = 'enqueue', version = bump(base), tasks = created})
+  local status = 'pending'
+  if due and due > now then status = 'delayed' end
+  publish(channel, {key = team, op = 'enqueue', version = bump(base), tasks = created, status = status})
 end
 op_remember(ops, ops_prev, op_id, reply)
 return reply

@@ -7,7 +7,8 @@
 -- ARGV[3] team id
 -- ARGV[4] agent id (registered as idle if new)
 -- ARGV[5] lease in ms (0 = each task's own lease length)
--- Reply: JSON {tasks = [task id, lease deadline ms, ...]} for the leases now held
+-- Reply: JSON {tasks = [task id, lease deadline ms, ...]} for the leases now held,
+--   cancelled = [task id, reason, ...] for tasks it held that orchestration/cancel ended (each reported once)
 -- Mode: write
 -- Memory: allowed; keeps the fleet's leases (deadline fields)
 -- Retry: safe; idempotent without an op id: extending to now + lease twice is extending once (a
@@ -38,9 +39,14 @@ redis.call('HSET', a, 'heartbeat_at', now)
 local held = sub(base, 'held:' .. agent)
 local running = sub(base, 'running')
 local out = {}
+local cancelled = {}
 for _, id in ipairs(redis.call('SMEMBERS', held)) do
-  local f = redis.call('HMGET', tkey(base, id), 'status', 'agent', 'lease_ms')
-  if f[1] == 'in_progress' and f[2] == agent then
+  local f = redis.call('HMGET', tkey(base, id), 'status', 'agent', 'lease_ms', 'cancel_reason')
+  if f[1] == 'cancelled' and f[2] == agent then
+    cancelled[#cancelled + 1] = id
+    cancelled[#cancelled + 1] = f[4] or ''
+    redis.call('SREM', held, id)
+  elseif f[1] == 'in_progress' and f[2] == agent then
     local ttl = lease_ms
     if ttl <= 0 then ttl = tonumber(f[3] or '0') end
     if ttl > 0 and tonumber(f[3] or '0') > 0 then
@@ -56,6 +62,6 @@ for _, id in ipairs(redis.call('SMEMBERS', held)) do
 end
 
 publish(channel, {key = team, op = 'heartbeat', version = bump(base), agent = agent, leases = #out / 2})
-local reply = cjson.encode({tasks = out})
+local reply = cjson.encode({tasks = out, cancelled = cancelled})
 op_remember(ops, ops_prev, op_id, reply)
 return reply

@@ -1,4 +1,4 @@
--- orchestration/list_tasks: a page of one queue (pending, in_progress, retry, completed, dead).
+-- orchestration/list_tasks: a page of one queue (pending, in_progress, retry, delayed, completed, dead, cancelled).
 -- KEYS[1] team hash (base of every team key)
 -- ARGV[1] team id
 -- ARGV[2] queue name

@@ -1,10 +1,10 @@
 -- speech/converse: append transcript turns (capped stream), set the speaker and optionally STT/TTS state.
 -- KEYS[1] session hash
--- KEYS[2] STT state hash
--- KEYS[3] TTS state hash
--- KEYS[4] transcript stream (capped at ARGV[5] entries, exact MAXLEN)
--- KEYS[5] ops hash (current generation)
--- KEYS[6] ops of the previous generation
+-- KEYS[2] ops hash (current generation)
+-- KEYS[3] ops of the previous generation
+-- KEYS[4] STT state hash
+-- KEYS[5] TTS state hash
+-- KEYS[6] transcript stream (capped at ARGV[5] entries, exact MAXLEN)
 -- ARGV[1] op id
 -- ARGV[2] event channel ('' = no event)
 -- ARGV[3] session id (for errors and events)
@@ -20,19 +20,14 @@
 -- Retry: safe; a replayed op id returns the first reply; with an index, entries already stored are skipped.
 
 --@include lib/core.lua
+--@include lib/speech.lua
 
-local base, stt, tts, transcript, ops, ops_prev = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local base, stt, tts, transcript, ops, ops_prev = K.base, K.stt, K.tts, K.transcript, K.ops, K.ops_prev
 local op_id, channel, sid, speaker, cap, first = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local n_stt, n_tts = tonumber(ARGV[7]), tonumber(ARGV[8])
 
-local replay = op_replay(ops, ops_prev, op_id)
-if replay then return replay end
-
-local current = redis.call('HGET', base, 'status')
-if not current then return fail('NOT_FOUND', {kind = 'speech', id = sid}) end
-if current == 'ended' then
-  return fail('TRANSITION', {kind = 'speech', id = sid, status = current, op = 'update_conversation_state'})
-end
+local current, stop = speech_begin('update_conversation_state')
+if stop then return stop end
 
 local now = now_ms()
 local pos = 9
@@ -60,7 +55,7 @@ redis.call('HSET', base, 'turns', turns, 'updated_at', now)
 if speaker ~= '' then redis.call('HSET', base, 'current_speaker', speaker) end
 local version = redis.call('HINCRBY', base, '#v', 1)
 local idle = tonumber(redis.call('HGET', base, 'idle_ms'))
-for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], idle) end  -- activity: the idle clock restarts
+speech_touch(idle)  -- activity: the idle clock restarts
 
 publish(channel, {key = sid, op = 'conversation', version = version, status = current, turn_count = turns,
   first_turn = turns - #appended + 1, entries = appended,

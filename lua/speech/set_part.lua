@@ -1,14 +1,14 @@
 -- speech/set_part: replace the STT or the TTS state of a live session.
 -- KEYS[1] session hash
--- KEYS[2] STT state hash
--- KEYS[3] TTS state hash
--- KEYS[4] transcript stream
--- KEYS[5] ops hash (current generation)
--- KEYS[6] ops of the previous generation
+-- KEYS[2] ops hash (current generation)
+-- KEYS[3] ops of the previous generation
+-- KEYS[4] STT state hash
+-- KEYS[5] TTS state hash
+-- KEYS[6] transcript stream
 -- ARGV[1] op id
 -- ARGV[2] event channel ('' = no event)
 -- ARGV[3] session id (for errors and events)
--- ARGV[4] part: 'stt' (writes KEYS[2]) or 'tts' (writes KEYS[3])
+-- ARGV[4] part: 'stt' (writes KEYS[4]) or 'tts' (writes KEYS[5])
 -- ARGV[5..] field, value (JSON text), ...
 -- Reply: the new session version (string)
 -- Mode: write
@@ -16,20 +16,15 @@
 -- Retry: safe; a replayed op id returns the first reply and writes nothing.
 
 --@include lib/core.lua
+--@include lib/speech.lua
 
-local base, ops, ops_prev = KEYS[1], KEYS[5], KEYS[6]
+local base, ops, ops_prev = K.base, K.ops, K.ops_prev
 local op_id, channel, sid, part = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local target = KEYS[2]
-if part == 'tts' then target = KEYS[3] end
+local target = K.stt
+if part == 'tts' then target = K.tts end
 
-local replay = op_replay(ops, ops_prev, op_id)
-if replay then return replay end
-
-local current = redis.call('HGET', base, 'status')
-if not current then return fail('NOT_FOUND', {kind = 'speech', id = sid}) end
-if current == 'ended' then
-  return fail('TRANSITION', {kind = 'speech', id = sid, status = current, op = 'update_' .. part .. '_state'})
-end
+local current, stop = speech_begin('update_' .. part .. '_state')
+if stop then return stop end
 
 local now = now_ms()
 redis.call('DEL', target)
@@ -40,7 +35,7 @@ end
 redis.call('HSET', base, 'updated_at', now)
 local version = redis.call('HINCRBY', base, '#v', 1)
 local idle = tonumber(redis.call('HGET', base, 'idle_ms'))
-for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], idle) end  -- activity: the idle clock restarts
+speech_touch(idle)  -- activity: the idle clock restarts
 
 publish(channel, {key = sid, op = 'update_' .. part, version = version, status = current,
   new = redis.call('HGETALL', target)})

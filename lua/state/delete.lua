@@ -22,13 +22,8 @@ local TOMBSTONE_MS = 86400000
 local data, ops, ops_prev, tomb = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local op_id, channel, key, expected = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 
-local replay = op_replay(ops, ops_prev, op_id)
-if replay then return replay end
-
-local old, current = read_version(data, channel)
-if expected ~= '' and tonumber(expected) ~= current then
-  return fail('CONFLICT', {kind = 'state', id = key, expected = tonumber(expected), actual = current})
-end
+local old, current, stop = state_begin(false)
+if stop then return stop end
 if current == 0 then
   op_remember(ops, ops_prev, op_id, '0')
   return '0'

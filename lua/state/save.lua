@@ -20,16 +20,11 @@
 local data, ops, ops_prev, tomb = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local op_id, channel, key, expected, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
 
-local replay = op_replay(ops, ops_prev, op_id)
-if replay then return replay end
+local old, current, stop = state_begin(false)
+if stop then return stop end
 
-local old, current = read_version(data, channel)
-if expected ~= '' and tonumber(expected) ~= current then
-  return fail('CONFLICT', {kind = 'state', id = key, expected = tonumber(expected), actual = current})
-end
-
-local size = fields_size(6)
-if size > MAX_VALUE_BYTES then return too_large(key, size) end
+local size = state_fields_size(6)
+if size > MAX_VALUE_BYTES then return state_too_large(key, size) end
 
 local version = current + 1
 if current == 0 then

@@ -21,25 +21,17 @@
 local data, ops, ops_prev, tomb = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local op_id, channel, key, expected, ttl, upsert = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5]), ARGV[6]
 
-local replay = op_replay(ops, ops_prev, op_id)
-if replay then return replay end
-
-local old, current = read_version(data, channel)
-if current == 0 and upsert ~= '1' then
-  return fail('NOT_FOUND', {kind = 'state', id = key})
-end
-if expected ~= '' and tonumber(expected) ~= current then
-  return fail('CONFLICT', {kind = 'state', id = key, expected = tonumber(expected), actual = current})
-end
+local old, current, stop = state_begin(upsert ~= '1')
+if stop then return stop end
 
 local size = 0  -- of the merged value: stored, less the fields replaced, plus the new ones
-if current > 0 then size = stored_size(data, old) end
+if current > 0 then size = state_stored_size(data, old) end
 for i = 7, #ARGV, 2 do
   local before = current > 0 and redis.call('HSTRLEN', data, ARGV[i]) or 0
   if before > 0 then size = size - (#ARGV[i] - 1) - before end  -- encoded values are never empty
   size = size + #ARGV[i] - 1 + #ARGV[i + 1]
 end
-if size > MAX_VALUE_BYTES then return too_large(key, size) end
+if size > MAX_VALUE_BYTES then return state_too_large(key, size) end
 
 local version = current + 1
 if current == 0 then

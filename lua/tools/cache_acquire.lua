@@ -24,7 +24,7 @@ local fields = redis.call('HGETALL', entry)
 if #fields > 0 then
   local reply = {'hit', redis.call('PTTL', entry)}
   for _, v in ipairs(fields) do reply[#reply + 1] = v end
-  count_lookup_once(stats, ops, ops_prev, op_id, channel, tool, 'hit')
+  tool_cache_count_once(stats, ops, ops_prev, op_id, channel, tool, 'hit')
   return reply
 end
 local holder = redis.call('GET', lock)

@@ -19,5 +19,5 @@ local op_id, channel, tool = ARGV[1], ARGV[2], ARGV[3]
 
 local reply = redis.call('HGETALL', entry)
 table.insert(reply, 1, redis.call('PTTL', entry))
-count_lookup_once(stats, ops, ops_prev, op_id, channel, tool, #reply > 1 and 'hit' or 'miss')
+tool_cache_count_once(stats, ops, ops_prev, op_id, channel, tool, #reply > 1 and 'hit' or 'miss')
 return reply

@@ -38,6 +38,6 @@ if token ~= '' and redis.call('GET', lock) == token then
 end
 
 publish(channel, {key = id, op = 'set', tool = tool, hash = hash})
-if misses > 0 then count_lookup(stats, tool_channel, tool, 'miss') end
+if misses > 0 then tool_cache_count(stats, tool_channel, tool, 'miss') end
 op_remember(ops, ops_prev, op_id, tostring(now))
 return tostring(now)

@@ -3,10 +3,12 @@
 -- KEYS[2] ops hash (current generation)
 -- KEYS[3] ops of the previous generation (hash)
 -- KEYS[4] context hash
--- KEYS[5] history list
--- KEYS[6] checkpoint zset
--- KEYS[7] checkpoint data hash
--- KEYS[8] lease hash
+-- KEYS[5] step records hash
+-- KEYS[6] step status hash
+-- KEYS[7] history list
+-- KEYS[8] checkpoint zset
+-- KEYS[9] checkpoint data hash
+-- KEYS[10] lease hash
 -- ARGV[1] op id
 -- ARGV[2] event channel ('' = no event)
 -- ARGV[3] workflow id
@@ -27,7 +29,7 @@
 --@include lib/lease.lua
 --@include lib/workflows.lua
 
-local base, ops, ops_prev, ctx, hist, cp, cpd, lease = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
+local base, ops, ops_prev, ctx, hist, cp, cpd, lease = K.base, K.ops, K.ops_prev, K.ctx, K.hist, K.cp, K.cpd, K.lease
 local op_id, channel, id, cp_id, step = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 
 local r = op_replay(ops, ops_prev, op_id) if r then return r end

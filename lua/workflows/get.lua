@@ -1,6 +1,14 @@
 -- workflows/get: read a workflow and its context in one consistent view.
 -- KEYS[1] workflow hash
--- KEYS[2] context hash
+-- KEYS[2] ops hash (current generation)
+-- KEYS[3] ops of the previous generation (hash)
+-- KEYS[4] context hash
+-- KEYS[5] step records hash
+-- KEYS[6] step status hash
+-- KEYS[7] history list
+-- KEYS[8] checkpoint zset
+-- KEYS[9] checkpoint data hash
+-- KEYS[10] lease hash
 -- ARGV[1] workflow id (for errors)
 -- Reply: JSON [workflow hash flat, context flat]
 -- Mode: read
@@ -9,7 +17,7 @@
 --@include lib/core.lua
 --@include lib/workflows.lua
 
-if redis.call('EXISTS', KEYS[1]) == 0 then
+if redis.call('EXISTS', K.base) == 0 then
   return fail('NOT_FOUND', {kind = 'workflow', id = ARGV[1]})
 end
-return wf_reply(KEYS[1], KEYS[2])
+return wf_reply(K.base, K.ctx)

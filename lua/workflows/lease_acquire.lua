@@ -2,7 +2,13 @@
 -- KEYS[1] workflow hash
 -- KEYS[2] ops hash (current generation)
 -- KEYS[3] ops of the previous generation (hash)
--- KEYS[4] lease hash
+-- KEYS[4] context hash
+-- KEYS[5] step records hash
+-- KEYS[6] step status hash
+-- KEYS[7] history list
+-- KEYS[8] checkpoint zset
+-- KEYS[9] checkpoint data hash
+-- KEYS[10] lease hash
 -- ARGV[1] op id
 -- ARGV[2] event channel ('' = no event)
 -- ARGV[3] workflow id
@@ -14,9 +20,10 @@
 -- Retry: safe; a replayed op id returns the first token, and the same owner re-acquiring gets its token back.
 
 --@include lib/core.lua
+--@include lib/workflows.lua
 --@include lib/lease.lua
 
-local base, ops, ops_prev, lease = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local base, ops, ops_prev, lease = K.base, K.ops, K.ops_prev, K.lease
 local op_id, channel, id, owner = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 
 local r = op_replay(ops, ops_prev, op_id) if r then return r end

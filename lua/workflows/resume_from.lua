@@ -30,8 +30,8 @@
 --@include lib/lease.lua
 --@include lib/workflows.lua
 
-local base, ops, ops_prev, ctx, steps, stepst = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
-local hist, cp, cpd, lease = KEYS[7], KEYS[8], KEYS[9], KEYS[10]
+local base, ops, ops_prev, ctx, steps, stepst = K.base, K.ops, K.ops_prev, K.ctx, K.steps, K.stepst
+local hist, cp, cpd, lease = K.hist, K.cp, K.cpd, K.lease
 local op_id, channel, id, cp_id = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local ALLOWED = wf_set('pending running paused failed')
 

@@ -3,7 +3,12 @@
 -- KEYS[2] ops hash (current generation)
 -- KEYS[3] ops of the previous generation (hash)
 -- KEYS[4] context hash
--- KEYS[5] history list
+-- KEYS[5] step records hash
+-- KEYS[6] step status hash
+-- KEYS[7] history list
+-- KEYS[8] checkpoint zset
+-- KEYS[9] checkpoint data hash
+-- KEYS[10] lease hash
 -- ARGV[1] op id
 -- ARGV[2] event channel ('' = no event)
 -- ARGV[3] workflow id
@@ -16,7 +21,7 @@
 --@include lib/core.lua
 --@include lib/workflows.lua
 
-local base, ops, ops_prev, ctx, hist = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local base, ops, ops_prev, ctx, hist = K.base, K.ops, K.ops_prev, K.ctx, K.hist
 local op_id, channel, id, hist_cap = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local ALLOWED = wf_set('pending')
 

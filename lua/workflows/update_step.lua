@@ -32,8 +32,8 @@
 --@include lib/lease.lua
 --@include lib/workflows.lua
 
-local base, ops, ops_prev, ctx = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local steps, stepst, hist, cp, cpd, lease = KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]
+local base, ops, ops_prev, ctx = K.base, K.ops, K.ops_prev, K.ctx
+local steps, stepst, hist, cp, cpd, lease = K.steps, K.stepst, K.hist, K.cp, K.cpd, K.lease
 local op_id, channel, id = ARGV[1], ARGV[2], ARGV[3]
 local n, sstatus, retry, record, err, token = tonumber(ARGV[4]), ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]
 local hist_cap, cp_cap = tonumber(ARGV[10]), tonumber(ARGV[11])

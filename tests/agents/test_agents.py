@@ -219,7 +219,7 @@ async def test_stored_checkpoint_has_the_kaizen_fields(store: AgentStateStore, b
 
 async def test_a_retried_write_applies_once(store: AgentStateStore, backend: Backend) -> None:
     # What tenacity does after a dropped connection: the same script, same op id, twice.
-    keys = store._agent_keys("a1")
+    keys = store._entity_keys("a1")
     args = ["op-1", "", "a1", "", "Bash", 5]
     assert await backend.run("agents/record_tool_usage", keys, args) == "5"
     assert await backend.run("agents/record_tool_usage", keys, args) == "5"

@@ -19,7 +19,7 @@ async def agent_keyspace(store: AgentStateStore, agent_id: str) -> dict[str, Any
     """Everything stored for the agent (its 13 keys, op memory included), to show a replay wrote nothing."""
     client = store.backend.client
     out: dict[str, Any] = {}
-    for key in store._agent_keys(agent_id):
+    for key in store._entity_keys(agent_id):
         kind = await client.type(key)
         kind = kind.decode() if isinstance(kind, bytes) else kind
         if kind == "hash":
@@ -74,7 +74,7 @@ async def test_retried_checkpoint_and_snapshot_saves_apply_once_and_keep_no_copy
 async def test_the_raw_reply_of_a_replayed_save_is_identical(backend: Backend) -> None:
     store = AgentStateStore(backend=backend)
     await store.record_approval("a", "Bash", True, "once", {"command": "ls"})
-    keys = store._agent_keys("a")
+    keys = store._entity_keys("a")
     body = '{"checkpoint_id":"c1","agent_id":"a","step_number":1,"state":{"n":[1,2]}'  # without its '}'
     args = ["op-1", "", "a", "", "c1", 1, 1, body, 1, 10]
     first = await backend.run("agents/save_checkpoint", keys, args)
@@ -107,7 +107,7 @@ async def test_a_long_checkpoint_reply_is_kept_by_reference_and_replayed_identic
     assert await agent_keyspace(store, "a") == before
 
     # raw: the replayed reply is the first reply, byte for byte
-    keys = store._agent_keys("a")
+    keys = store._entity_keys("a")
     args = ["raw-op", "", "a", "", "c2", 0, 1, '{"checkpoint_id":"c2","agent_id":"a","step_number":0', 1, 10]
     raw = await backend.run("agents/save_checkpoint", keys, args)
     assert len(raw) > 1024 and (await backend.client.hget(k.ops, "raw-op")).startswith("#ckptsave:")

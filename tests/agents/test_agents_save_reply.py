@@ -109,7 +109,7 @@ async def test_saved_snapshot_equals_the_listed_one(store: AgentStateStore, give
 
 async def test_the_save_replies_carry_only_what_the_server_added(store: AgentStateStore, backend: Backend) -> None:
     await track(store, "a1", None)
-    keys = store._agent_keys("a1")
+    keys = store._entity_keys("a1")
     blob = "y" * 100_000
     body = orjson.dumps({"checkpoint_id": "c1", "agent_id": "a1", "step_number": 1, "state": {"blob": blob}}).decode()
     for add_ts, fields in ((1, {"timestamp"}), (0, set())):

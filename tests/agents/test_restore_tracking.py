@@ -134,9 +134,9 @@ async def test_a_replayed_op_id_applies_once_and_a_stale_holder_is_refused(store
                                                                            backend: Backend) -> None:
     state = {"approval_history": [{"tool_name": "Bash", "approved": True, "action": "once"}]}
     args = ["op-1", "", "a1", "", *tracking_args(state, dumps)]
-    first = await backend.run("agents/restore_tracking", store._agent_keys("a1"), args)
+    first = await backend.run("agents/restore_tracking", store._entity_keys("a1"), args)
     await store.record_approval("a1", "Later", True)
-    assert await backend.run("agents/restore_tracking", store._agent_keys("a1"), args) == first
+    assert await backend.run("agents/restore_tracking", store._entity_keys("a1"), args) == first
     assert [r.tool_name for r in await store.get_approval_history("a1")] == ["Bash", "Later"]
 
     token = await store.acquire_lease("a1", "owner-a")
@@ -180,7 +180,7 @@ BAD_STATES: list[tuple[Any, str]] = [
 async def test_an_invalid_state_is_refused_and_changes_nothing(store: AgentStateStore, backend: Backend,
                                                                bad: Any, named: str) -> None:
     await _seed(store)
-    keys = store._agent_keys("a1")
+    keys = store._entity_keys("a1")
     before = {k: await _dump(backend, k) for k in keys}
     with pytest.raises(InvalidInputError, match=named):
         await store.restore_tracking("a1", bad)

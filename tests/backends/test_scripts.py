@@ -94,6 +94,28 @@ def test_includes_expand_and_user_data_is_never_spliced() -> None:
         assert "loadstring" not in script.source and "load(" not in script.source
 
 
+def test_each_library_is_emitted_once_and_brings_what_it_needs(tmp_path: Path) -> None:
+    library = ScriptLibrary(LUA)
+    for name, script in library.scripts.items():  # agents scripts include core, lease, agents; agents includes both
+        for function in ("local function now_ms()", "local function lease_acquire(", "local function op_replay("):
+            assert script.source.count(function) <= 1, (name, function)
+    assert library["agents/lease_acquire"].source.count("local function now_ms()") == 1
+    # a library that includes what it needs: a script including only lib/agents.lua gets core and lease
+    (tmp_path / "lib").mkdir()
+    for lib in ("core", "lease", "agents"):
+        (tmp_path / "lib" / f"{lib}.lua").write_text((LUA / "lib" / f"{lib}.lua").read_text())
+    (tmp_path / "agents").mkdir()
+    (tmp_path / "agents" / "only.lua").write_text("-- agents/only: a test script.\n-- Mode: read\n\n"
+                                                  "--@include lib/agents.lua\n--@include lib/core.lua\n"
+                                                  "return now_ms()\n")
+    only = ScriptLibrary(tmp_path)["agents/only"].source
+    assert only.count("local function now_ms()") == 1 and only.count("local function lease_check(") == 1
+    assert only.index("local function now_ms()") < only.index("local function lease_acquire(") < only.index("local K =")
+    (tmp_path / "lib" / "core.lua").write_text("--@include lib/agents.lua\n")
+    with pytest.raises(ValueError, match="include cycle"):
+        ScriptLibrary(tmp_path)
+
+
 def test_params_set_library_constants_and_change_the_sha() -> None:
     default, short = ScriptLibrary(LUA), ScriptLibrary(LUA, {"op_window_ms": 5000})
     assert "local OP_TTL_MS = 60000 --@param op_window_ms" in default["state/save"].source

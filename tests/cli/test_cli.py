@@ -15,7 +15,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from agentstate_redis import RedisBackend, StateManager
+from agentstate_redis import OrchestrationStateManager, RedisBackend, StateManager
 from agentstate_redis.cli import build_parser, main
 from agentstate_redis.embedded import free_port
 
@@ -87,7 +87,8 @@ async def test_inspect_lists_teams_workflows_and_agents(redis_url: str, prefix: 
     assert result.returncode == 0, result.stderr
     data = orjson.loads(result.stdout)
     assert data["teams"] == [{"team": "research_team", "agents": 1, "online": 1, "working": 0, "pending": 2,
-                              "in_progress": 0, "retry": 0, "completed": 1, "dead": 0}]
+                              "in_progress": 0, "retry": 0, "delayed": 0, "completed": 1, "dead": 0,
+                              "cancelled": 0, "paused": False}]
     assert data["workflows"][0] | {"version": 0} == {"workflow": "pipeline", "status": "pending", "step": 0,
                                                      "total_steps": 4, "completed_steps": 0, "version": 0}
     assert data["agents"] == [{"agent": "researcher", "tool_uses": 3, "tools": 1, "latest_checkpoint": "c2",
@@ -162,6 +163,30 @@ def test_server_resolves_a_relative_data_dir_against_the_working_directory(tmp_p
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+async def test_queue_pauses_cancels_and_promotes_in_one_line_each(redis_url: str, prefix: str) -> None:
+    backend = RedisBackend(redis_url, key_prefix=prefix)
+    orch = OrchestrationStateManager(backend=backend)
+    await orch.create_team("q_team")
+    await orch.enqueue_task("q_team", {"id": "now"})
+    await orch.enqueue_task("q_team", {"id": "later"}, delay=3600)
+    conn = ["--redis-url", redis_url, "--prefix", prefix]
+    for args, line in ((["pause", "q_team"], "q_team: paused"),
+                       (["pause", "q_team"], "q_team: already paused"),
+                       (["cancel", "q_team", "now", "--reason", "ops"], "q_team: now cancelled (was pending)"),
+                       (["promote", "q_team", "later"], "q_team: later pending (claimable now)"),
+                       (["resume", "q_team"], "q_team: resumed")):
+        result = agentstate("queue", *args, *conn)
+        assert result.returncode == 0 and result.stdout.strip() == line, (args, result.stdout, result.stderr)
+    task = await orch.get_task("q_team", "now")
+    assert task.status == "cancelled" and task.cancel_reason == "ops"
+    assert not (await orch.get_queue_status("q_team")).paused
+    refused = agentstate("queue", "cancel", "q_team", "now", *conn)   # finished: one line, exit 1
+    assert refused.returncode == 1 and refused.stderr.count("\n") == 1 and "cancelled" in refused.stderr
+    data = orjson.loads(agentstate("inspect", "--json", *conn).stdout)
+    assert data["teams"][0]["cancelled"] == 1 and data["teams"][0]["paused"] is False
+    await backend.close()
 
 
 async def test_inspect_without_a_terminal_prints_whole_ids(redis_url: str, prefix: str) -> None:

@@ -37,6 +37,7 @@ COMMANDS = {
     "inspect": ["inspect"],
     "inspect --json": ["inspect", "--json"],
     "watch": ["watch"],
+    "queue pause": ["queue", "pause", "t1"],
     "worker": ["worker", "--agent-id", "w1"],
     "coordinator": ["coordinator", "--tasks", "10"],
     "demo": ["demo", "--no-live", "--workers", "2", "--tasks", "10"],

@@ -25,7 +25,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 from starlette.testclient import TestClient
 
-from agentstate_redis import OrchestrationStateManager, ToolStateManager, WorkflowStateManager
+from agentstate_redis import OrchestrationStateManager, TaskCancelledError, ToolStateManager, WorkflowStateManager
 from agentstate_redis.backends.redis import RedisBackend
 from agentstate_redis.dashboard import create_app, metrics_app
 from agentstate_redis.dashboard.directory import Directory
@@ -73,10 +73,7 @@ def test_every_page_renders_the_seeded_fleet(redis_url: str, prefix: str) -> Non
         "/team?team=alpha&queue=completed": ["task-01"],
         "/team?team=alpha&queue=retry": ["No tasks in “Waiting to retry”"],
         "/task?team=alpha&task=task-01": ["finished", "topic 1", "completed"],
-        f"/task?team=alpha&task={s.dead_task}": [
-            "poison-&lt;b&gt;1&lt;/b&gt;",
-            "&lt;script&gt;alert(1)&lt;/script&gt;",
-        ],
+        f"/task?team=alpha&task={s.dead_task}": ["poison-&lt;b&gt;1&lt;/b&gt;", "&lt;script&gt;alert(1)&lt;/script&gt;"],
         "/dead": ["alpha"],
         "/dead?team=alpha": ["poison-&lt;b&gt;1&lt;/b&gt;", "Retry all", "Purge"],
         "/agents": [s.worker, "worker-2", "online"],
@@ -108,7 +105,7 @@ def test_every_page_renders_the_seeded_fleet(redis_url: str, prefix: str) -> Non
 
 
 def test_bad_parameters_and_missing_entities_are_400_and_404(redis_url: str, prefix: str) -> None:
-    with dashboard(redis_url, prefix) as (c, _app, _s):
+    with dashboard(redis_url, prefix) as (c, app, s):
         assert c.get("/team?team=nope", headers=HTML).status_code == 404
         assert c.get("/team?team=alpha&offset=x").status_code == 400
         assert c.get("/team?team=alpha&offset=-1").status_code == 400
@@ -149,14 +146,12 @@ async def test_retry_and_purge_dead_letters_through_the_forms(redis_url: str, pr
 
 
 async def test_pause_resume_cancel_a_workflow_and_a_refused_transition(redis_url: str, prefix: str) -> None:
-    with dashboard(redis_url, prefix) as (c, app, _s):
+    with dashboard(redis_url, prefix) as (c, app, s):
         wf = WorkflowStateManager(backend=app.state.fleet.backend)
         token = csrf_of(c.get("/workflow?workflow=wf-running").text)
 
         def act(workflow_id: str, action: str, **extra: str) -> str:
-            return c.post(
-                "/workflow/action", data={"workflow": workflow_id, "action": action, "csrf": token, **extra}
-            ).text
+            return c.post("/workflow/action", data={"workflow": workflow_id, "action": action, "csrf": token, **extra}).text
 
         assert "now paused" in act("wf-running", "pause")
         assert on_loop(c, wf.get_status("wf-running")) == WorkflowStatus.PAUSED
@@ -167,15 +162,43 @@ async def test_pause_resume_cancel_a_workflow_and_a_refused_transition(redis_url
         refused = act("wf-running", "resume")
         assert "cannot resume" in refused and 'class="flash err"' in refused
         assert on_loop(c, wf.get_status("wf-running")) == WorkflowStatus.CANCELLED
-        assert (
-            c.post("/workflow/action", data={"workflow": "wf-paused", "action": "drop", "csrf": token}).status_code
-            == 400
-        )
+        assert c.post("/workflow/action", data={"workflow": "wf-paused", "action": "drop", "csrf": token}).status_code == 400
+
+
+async def test_pause_and_resume_a_team_and_cancel_a_task_through_the_forms(redis_url: str, prefix: str) -> None:
+    """The team page pauses and resumes through pause_team/resume_team; the task page cancels a
+    running task through cancel_task (its holder's heartbeat then raises); a finished task has no
+    Cancel and a refused cancel is a flash error."""
+    with dashboard(redis_url, prefix) as (c, app, s):
+        orch = OrchestrationStateManager(backend=app.state.fleet.backend)
+        page = c.get("/team?team=alpha").text
+        assert 'id="team-pause"' in page and "Delayed" in page and "Cancelled" in page
+        token = csrf_of(page)
+        r = c.post("/team/action", data={"team": "alpha", "action": "pause", "csrf": token})
+        assert "team paused" in r.text and 'id="team-paused"' in r.text and 'id="team-resume"' in r.text
+        assert on_loop(c, orch.get_queue_status("alpha")).paused
+        assert on_loop(c, orch.claim_task("alpha", "worker-2")) is None
+        assert "team running" in c.post("/team/action", data={"team": "alpha", "action": "resume", "csrf": token}).text
+        assert not on_loop(c, orch.get_queue_status("alpha")).paused
+        assert c.post("/team/action", data={"team": "alpha", "action": "drop", "csrf": token}).status_code == 400
+
+        page = c.get(f"/task?team=alpha&task={s.running_task}").text
+        assert 'id="task-cancel"' in page
+        r = c.post("/task/cancel", data={"team": "alpha", "task": s.running_task, "reason": "ops", "csrf": token})
+        assert "task cancelled" in r.text and 'id="task-cancel"' not in r.text and "ops" in r.text
+        task = on_loop(c, orch.get_task("alpha", s.running_task))
+        assert task.status == "cancelled" and task.cancel_reason == "ops"
+        with pytest.raises(TaskCancelledError):
+            on_loop(c, orch.heartbeat("alpha", task.agent_id))
+        assert "Cancelled <span class=\"count\">1</span>" in c.get("/team?team=alpha&queue=cancelled").text
+        refused = c.post("/task/cancel", data={"team": "alpha", "task": s.running_task, "csrf": token}).text
+        assert 'class="flash err"' in refused and "cannot cancel" in refused
+        assert 'id="task-cancel"' not in c.get("/task?team=alpha&task=task-01").text   # completed: no Cancel
 
 
 def write_routes(app: Starlette) -> list[str]:
     paths = [r.path for r in app.routes if isinstance(r, Route) and getattr(r.endpoint, "is_write", False)]
-    assert len(paths) == 3, paths  # dead retry, dead purge, workflow action
+    assert len(paths) == 5, paths  # dead retry, dead purge, workflow action, team pause/resume, task cancel
     return paths
 
 
@@ -185,12 +208,8 @@ async def test_read_only_shows_no_action_and_refuses_every_write(redis_url: str,
     with dashboard(redis_url, prefix, read_only=True) as (c, app, s):
         backend = app.state.fleet.backend
         orch = OrchestrationStateManager(backend=backend)
-        for path in (
-            "/dead?team=alpha",
-            "/workflow?workflow=wf-running",
-            "/workflow?workflow=wf-paused",
-            "/team?team=alpha",
-        ):
+        for path in ("/dead?team=alpha", "/workflow?workflow=wf-running", "/workflow?workflow=wf-paused", "/team?team=alpha",
+                     f"/task?team=alpha&task={s.running_task}"):
             page = c.get(path).text
             assert 'method="post"' not in page and "Retry" not in page and "read-only" in page, path
         token = c.cookies.get("agentstate_csrf")
@@ -201,6 +220,7 @@ async def test_read_only_shows_no_action_and_refuses_every_write(redis_url: str,
             assert r.status_code == 403, path
         assert on_loop(c, orch.get_task("alpha", s.dead_task)).status == "dead"
         assert on_loop(c, WorkflowStateManager(backend=backend).get_status("wf-running")) == WorkflowStatus.RUNNING
+        assert not on_loop(c, orch.get_queue_status("alpha")).paused
 
 
 async def test_writes_need_the_csrf_token_and_the_same_origin(redis_url: str, prefix: str) -> None:
@@ -213,14 +233,9 @@ async def test_writes_need_the_csrf_token_and_the_same_origin(redis_url: str, pr
         for path in write_routes(app):
             assert c.post(path, data=data).status_code == 403, path
             assert c.post(path, data={**data, "csrf": "x" * 43}).status_code == 403, path
-            assert (
-                c.post(path, data={**data, "csrf": token}, headers={"origin": "https://evil.example"}).status_code
-                == 403
-            )
+            assert c.post(path, data={**data, "csrf": token}, headers={"origin": "https://evil.example"}).status_code == 403
             assert c.post(path, data={**data, "csrf": token}, headers={"origin": "null"}).status_code == 403
-            assert (
-                c.post(path, data={**data, "csrf": token}, headers={"sec-fetch-site": "cross-site"}).status_code == 403
-            )
+            assert c.post(path, data={**data, "csrf": token}, headers={"sec-fetch-site": "cross-site"}).status_code == 403
         assert on_loop(c, orch.get_task("alpha", s.dead_task)).status == "dead"
         # the same origin with the token passes (the header form works too)
         r = c.post("/dead/retry", data={"team": "alpha", "task": s.dead_task},
@@ -231,7 +246,7 @@ async def test_writes_need_the_csrf_token_and_the_same_origin(redis_url: str, pr
 
 
 async def test_a_token_guards_every_page_and_write_but_healthz(redis_url: str, prefix: str) -> None:
-    with dashboard(redis_url, prefix, token=TOKEN) as (c, _app, s):
+    with dashboard(redis_url, prefix, token=TOKEN) as (c, app, s):
         assert c.get("/healthz").status_code == 200
         for path in ("/", "/team?team=alpha", "/metrics", "/events/stream", "/static/../metrics"):
             r = c.get(path, follow_redirects=False)
@@ -242,9 +257,7 @@ async def test_a_token_guards_every_page_and_write_but_healthz(redis_url: str, p
         assert c.get("/metrics", headers={"authorization": "Bearer wrong-token-here"}).status_code == 401
         assert c.get("/metrics", headers={"authorization": f"Bearer {TOKEN}"}).status_code == 200
         # a Bearer request carries no ambient credential: it needs no CSRF token
-        r = c.post(
-            "/dead/retry", data={"team": "alpha", "task": s.dead_task}, headers={"authorization": f"Bearer {TOKEN}"}
-        )
+        r = c.post("/dead/retry", data={"team": "alpha", "task": s.dead_task}, headers={"authorization": f"Bearer {TOKEN}"})
         assert r.status_code == 200 and "1 dead letter retried" in r.text
         # the login form: a wrong token is refused, the right one sets a cookie that is not the token
         assert c.post("/login", data={"token": "nope-nope-nope"}).status_code == 401
@@ -263,7 +276,7 @@ async def test_a_token_guards_every_page_and_write_but_healthz(redis_url: str, p
 def test_allowed_hosts_refuse_other_host_headers(redis_url: str, prefix: str) -> None:
     """Against DNS rebinding: with allowed_hosts (the command's default on loopback without a token),
     a request naming another host is refused."""
-    with dashboard(redis_url, prefix, allowed_hosts=["localhost", "127.0.0.1"]) as (c, _app, _s):
+    with dashboard(redis_url, prefix, allowed_hosts=["localhost", "127.0.0.1"]) as (c, app, s):
         assert c.get("/healthz").status_code == 200
         assert c.get("/", headers={"host": "attacker.example:8765"}).status_code == 400
 
@@ -281,13 +294,8 @@ async def test_metrics_parse_and_equal_the_queue_status(redis_url: str, prefix: 
                    for m in text_string_to_metric_families(text) for sm in m.samples}
         for team in s.teams:
             q = on_loop(c, orch.get_queue_status(team))
-            for status, value in (
-                ("pending", q.pending_count),
-                ("in_progress", q.in_progress_count),
-                ("retry", q.scheduled_count),
-                ("completed", q.completed_count),
-                ("dead", q.dead_count),
-            ):
+            for status, value in (("pending", q.pending_count), ("in_progress", q.in_progress_count),
+                                  ("retry", q.scheduled_count), ("completed", q.completed_count), ("dead", q.dead_count)):
                 assert samples[("agentstate_tasks", (("status", status), ("team", team)))] == value, (team, status)
             counters = on_loop(c, orch.get_team_counters(team))
             assert samples[("agentstate_tasks_completed_total", (("team", team),))] == counters.completed_total
@@ -300,9 +308,7 @@ async def test_metrics_parse_and_equal_the_queue_status(redis_url: str, prefix: 
         assert samples[("agentstate_tool_cache_hits_total", (("tool", s.tool),))] == stats.cache_hits == 1
         assert samples[("agentstate_tool_cache_misses_total", (("tool", s.tool),))] == stats.cache_misses
         for status in WorkflowStatus:
-            assert samples[("agentstate_workflows", (("status", status.value),))] == on_loop(
-                c, wf.count_workflows(status)
-            )
+            assert samples[("agentstate_workflows", (("status", status.value),))] == on_loop(c, wf.count_workflows(status))
         assert ("agentstate_event_hub_reconnects_total", ()) in samples
         assert not any(name.startswith(("agentstate_task_claims", "agentstate_task_stalls")) for name, _ in samples)
     with client(metrics_app(redis_url=redis_url, key_prefix=prefix, teams=s.teams, sweep_interval=0)) as c:

@@ -222,6 +222,8 @@ BASE: dict[str, Callable[[], Any]] = {
     "content": lambda: "hello",
     "status": lambda: "running",
     "offline_for": lambda: 3600,
+    "progress": lambda: 0.5,
+    "line": lambda: "a log line",
 }
 # Per (class, parameter) baselines.
 CLASS_BASE: dict[tuple[str, str], Callable[[], Any]] = {

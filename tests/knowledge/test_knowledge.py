@@ -107,7 +107,7 @@ async def test_bad_input_and_missing_runs(kb: KnowledgeStateManager) -> None:
 
 async def test_retried_record_applies_once(kb: KnowledgeStateManager) -> None:
     await kb.start_indexing("docs", total_documents=10)
-    keys = kb._run_keys("docs")
+    keys = kb._entity_keys("docs")
     args = ["op-1", "", "docs", 1, 0]
     first = await kb.backend.run("knowledge/record", keys, args)
     again = await kb.backend.run("knowledge/record", keys, args)  # a retry after a lost reply

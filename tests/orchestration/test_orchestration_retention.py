@@ -85,7 +85,7 @@ async def test_a_replayed_op_id_returns_the_task_even_when_its_id_has_a_newline(
     keys = [k.base, k.ops, k.ops_prev]
     task_id = "x\n7"                                          # looks like '@x' + token 7 to a loose parser
     await orch.backend.run("orchestration/enqueue", keys,
-                           ["op-e", "", TEAM, 86_400_000, task_id, "", "", 50, 3, '{"data":1,"extra":{}}'])
+                           ["op-e", "", TEAM, 86_400_000, "", "", task_id, "", "", 50, 3, '{"data":1,"extra":{}}'])
     claimed = await orch.claim_task(TEAM, "w")
     assert claimed is not None and claimed.id == task_id
     args = ["op-c", "", TEAM, task_id, '"ok"', "", claimed.token, 100, 86_400_000]

@@ -74,3 +74,12 @@ async def test_dashboard(redis_url: str) -> None:
 
     sec = await dashboard.run(redis_url, duration=0.1, repeats=1, tasks=2_000)
     _check(sec, "team page (first 50 pending) p50", "seeding rate", "/metrics p50")
+
+
+async def test_tracing(redis_url: str) -> None:
+    pytest.importorskip("opentelemetry.sdk")
+    from bench import tracing
+
+    sec = await tracing.run(redis_url, duration=0.2, repeats=1)
+    _check(sec, "cycle p50 (not installed)", "cycle worst (installed, no provider)", "cycle p50 (enabled, SDK)",
+           "decorated call without I/O (enabled, SDK)")

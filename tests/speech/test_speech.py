@@ -126,8 +126,8 @@ async def test_transcript_is_capped_and_turns_counted(backend) -> None:
 async def test_retried_turn_is_appended_once(speech: SpeechStateManager) -> None:
     sid = await speech.create_session()
     args = ["op-1", "", sid, "", 100, "", 0, 0, '{"role":"user","content":"hi"}']
-    first = await speech.backend.run("speech/converse", speech._keys(sid), args)
-    again = await speech.backend.run("speech/converse", speech._keys(sid), args)
+    first = await speech.backend.run("speech/converse", speech._entity_keys(sid), args)
+    again = await speech.backend.run("speech/converse", speech._entity_keys(sid), args)
     assert first == again
     assert (await speech.get_conversation_state(sid)).turn_count == 1
 
@@ -137,7 +137,7 @@ async def test_activity_refreshes_every_keys_idle_ttl(speech: SpeechStateManager
     await speech.update_stt_state(STTState(session_id=sid))
     await speech.update_tts_state(TTSState(session_id=sid))
     await speech.add_turn(sid, "user", "hi")
-    keys = speech._keys(sid)[:4]
+    keys = speech._session_keys(sid)
     client = speech.backend.client
     for key in keys:  # as if the session had been idle for all but 5 seconds
         assert await client.pexpire(key, 5000)
@@ -157,7 +157,7 @@ async def test_idle_session_expires_and_subscribers_see_it(speech: SpeechStateMa
     assert seen[1].turns == [{"role": "user", "content": "anyone there?"}] and seen[1].first_turn == 1
     with pytest.raises(NotFoundError):
         await speech.get_session(sid)
-    for key in speech._keys(sid)[:4]:  # STT, TTS and transcript went with it
+    for key in speech._session_keys(sid):  # STT, TTS and transcript went with it
         assert await speech.backend.client.exists(key) == 0
 
 
@@ -182,5 +182,5 @@ async def test_subscriber_in_another_process_sees_the_turns(redis_url: str, pref
     assert idle == ["create", "conversation", "expired"]
     with pytest.raises(NotFoundError):
         await speech.get_session("call-idle")
-    for key in speech._keys("call-idle")[:4]:
+    for key in speech._session_keys("call-idle"):
         assert await redis_backend.client.exists(key) == 0

@@ -287,9 +287,7 @@ async def test_listing_by_status_pages_and_repairs(wf: WorkflowStateManager, bac
     assert await wf.count_workflows("pending") == 4
 
     # a process that died between the transition and its index call: the index is stale
-    k = backend.keys.workflow("job0")
-    await backend.run("workflows/start", [k.base, k.ops, k.ops_prev, k("ctx"), k("hist")],
-                      ["", "", "job0", 100])
+    await backend.run("workflows/start", wf._entity_keys("job0"), ["", "", "job0", 100])
     assert await wf.count_workflows("pending") == 4
     assert await wf.list_workflows(S.PENDING, limit=2) == ["job2", "job4"], "stale entry skipped"
     assert await wf.list_workflows(S.RUNNING) == ["job0", "job1", "job3"], "and repaired"

@@ -6,9 +6,11 @@
     GET  /dead?team=T&offset=0      a team's dead letters, each with its errors
     POST /dead/retry  team, task (repeated) or all=1      -> retry_dead
     POST /dead/purge  team, task (repeated) or all=1      -> purge_dead
+    POST /team/action team, action=pause|resume           -> pause_team / resume_team
+    POST /task/cancel team, task[, reason]                 -> cancel_task
 
-QUEUES lists what ``list_tasks`` can page today; a queue the library adds later (delayed,
-waiting, cancelled) is one more entry here, and its count one more key of ``counts``.
+QUEUES lists what ``list_tasks`` can page; a queue the library adds later is one more entry here,
+and its count one more key of ``counts``.
 """
 
 from __future__ import annotations
@@ -30,8 +32,11 @@ from .overview import team_rows
 
 #: (queue name for list_tasks, label, TaskQueueState count field).
 QUEUES = (("pending", "Pending", "pending_count"), ("in_progress", "In progress", "in_progress_count"),
-          ("retry", "Waiting to retry", "scheduled_count"), ("completed", "Completed", "completed_count"),
-          ("dead", "Dead", "dead_count"))
+          ("retry", "Waiting to retry", "scheduled_count"), ("delayed", "Delayed", "delayed_count"),
+          ("completed", "Completed", "completed_count"), ("dead", "Dead", "dead_count"),
+          ("cancelled", "Cancelled", "cancelled_count"))
+#: Statuses a task may be cancelled from (the others are finished).
+CANCELLABLE = ("pending", "delayed", "retry", "in_progress")
 #: Task fields shown on the task page when the library has them (slots for features to come).
 OPTIONAL_TASK_FIELDS = ("progress", "logs")
 #: Dead letters retried or purged per script call by "all" (the method loops until none are left).
@@ -84,7 +89,8 @@ async def task_page(request: Request) -> Response:
     except NotFoundError as exc:
         raise HTTPException(404, str(exc)) from None
     optional = {name: getattr(task, name) for name in OPTIONAL_TASK_FIELDS if name in Task.model_fields}
-    return render(request, "task.html", title=f"Task {task_id}", team_id=team_id, task=task, optional=optional)
+    return render(request, "task.html", title=f"Task {task_id}", team_id=team_id, task=task, optional=optional,
+                  cancellable=task.status in CANCELLABLE, queue_names=[q[0] for q in QUEUES])
 
 
 async def dead_page(request: Request) -> Response:
@@ -141,10 +147,43 @@ async def dead_purge(request: Request) -> Response:
     return await _dead_action(request, "purge")
 
 
+@write_route
+async def team_action(request: Request) -> Response:
+    form = await request.form()
+    team_id, action = form.get("team"), form.get("action")
+    if not isinstance(team_id, str) or not team_id:
+        raise HTTPException(400, "the form field 'team' is required")
+    if action not in ("pause", "resume"):
+        raise HTTPException(400, f"action must be pause or resume, got {action!r}")
+    orch = fleet(request).orch
+    try:
+        changed = await (orch.pause_team(team_id) if action == "pause" else orch.resume_team(team_id))
+    except AgentStateError as exc:
+        return back(request, "team", team=team_id, err=str(exc))
+    state = "paused" if action == "pause" else "running"
+    return back(request, "team", team=team_id, msg=f"team {state}" if changed else f"team was already {state}")
+
+
+@write_route
+async def task_cancel(request: Request) -> Response:
+    form = await request.form()
+    team_id, task_id, reason = form.get("team"), form.get("task"), form.get("reason")
+    if not isinstance(team_id, str) or not team_id or not isinstance(task_id, str) or not task_id:
+        raise HTTPException(400, "the form fields 'team' and 'task' are required")
+    try:
+        task = await fleet(request).orch.cancel_task(
+            team_id, task_id, reason=reason if isinstance(reason, str) and reason else "cancelled from the dashboard")
+    except AgentStateError as exc:
+        return back(request, "task", team=team_id, task=task_id, err=str(exc))
+    return back(request, "task", team=team_id, task=task_id, msg=f"task {task.status}")
+
+
 routes = [
     Route("/team", team_page, name="team"),
     Route("/task", task_page, name="task"),
     Route("/dead", dead_page, name="dead"),
     Route("/dead/retry", dead_retry, methods=["POST"], name="dead_retry"),
     Route("/dead/purge", dead_purge, methods=["POST"], name="dead_purge"),
+    Route("/team/action", team_action, methods=["POST"], name="team_action"),
+    Route("/task/cancel", task_cancel, methods=["POST"], name="task_cancel"),
 ]

@@ -1,0 +1,25 @@
+"""The task-control sub-keys and team-hash fields of a team, declared once for Python.
+
+    >>> CONTROL_SUBKEYS["delayed"]          # the team's key base + ":delayed"
+    'delayed'
+
+These mirror ``CTL`` and ``CTL_FIELDS`` in ``lua/lib/orchestration.lua`` (the scripts derive
+every key from the team's base, under its hash tag); tests/test_orchestration_control.py
+checks that both sides name the same ones.
+"""
+
+from __future__ import annotations
+
+#: name -> suffix of ``<prefix>{team:<id>}:<suffix>``
+CONTROL_SUBKEYS: dict[str, str] = {
+    "delayed": "delayed",          # zset: tasks not claimable before run_at (ms)
+    "cancelled": "cancelled",      # zset: cancelled history, capped at completed_retention
+    "wake_resume": "wake-resume",  # list: markers claimers block on while the team is paused
+    "logs": "logs:",               # + task id: list of a task's log lines, capped at max_task_log_lines
+}
+
+#: name -> field of the team hash
+CONTROL_FIELDS: dict[str, str] = {
+    "paused": "paused",            # '1' while paused
+    "has_delayed": "has_delayed",  # '1' while :delayed may hold tasks (the claim path looks then)
+}
