@@ -16,26 +16,26 @@ import pytest
 
 pytest.importorskip("opentelemetry.sdk")
 
-from opentelemetry import trace  # noqa: E402
-from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor  # noqa: E402
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter  # noqa: E402
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from agentstate_redis import (  # noqa: E402
+from agentstate_redis import (
     InvalidInputError,
     LeaseError,
     OrchestrationStateManager,
     RedisBackend,
     ToolExecution,
     ToolStateManager,
+    tracing,
 )
-from agentstate_redis import tracing  # noqa: E402
-from agentstate_redis.orchestration import Task  # noqa: E402
-from agentstate_redis.tracing import queue as queue_tracing  # noqa: E402
-from agentstate_redis.tracing import tools as tool_tracing  # noqa: E402
+from agentstate_redis.orchestration import Task
+from agentstate_redis.tracing import queue as queue_tracing
+from agentstate_redis.tracing import tools as tool_tracing
 
-from .procs import run_processes  # noqa: E402
-from .workers_tracing import producer, span_dict, worker  # noqa: E402
+from .procs import run_processes
+from .workers_tracing import producer, span_dict, worker
 
 TEAM = "traced_team"
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,7 +76,7 @@ def messaging(op_type: str, op_name: str, **more: Any) -> dict[str, Any]:
             "messaging.operation.name": op_name, "messaging.destination.name": TEAM, **more}
 
 
-class traceparent:  # noqa: N801 - used like a value: ``extra == {"traceparent": traceparent(span)}``
+class traceparent:
     """Equal to the W3C traceparent of ``span`` (whatever its trace flags: sampled, random trace id)."""
 
     def __init__(self, span: dict[str, Any]) -> None:

@@ -18,9 +18,9 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from agentstate_redis import BackendUnavailableError, RedisBackend, StateManager
 from agentstate_redis.autopipeline import AutoPipeline
+from agentstate_redis.backends.redis_connection_packing import _HiredisPacking, hiredis_packing
 from agentstate_redis.backends.redis_connection_write import _DirectWrite, direct_write
 from agentstate_redis.embedded import EmbeddedRedis
-from agentstate_redis.backends.redis_connection_packing import _HiredisPacking, hiredis_packing
 
 ARG = st.one_of(st.text(), st.binary(), st.integers(-(2**63), 2**63), st.floats(allow_nan=False))
 

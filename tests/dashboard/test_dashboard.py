@@ -105,7 +105,7 @@ def test_every_page_renders_the_seeded_fleet(redis_url: str, prefix: str) -> Non
 
 
 def test_bad_parameters_and_missing_entities_are_400_and_404(redis_url: str, prefix: str) -> None:
-    with dashboard(redis_url, prefix) as (c, app, s):
+    with dashboard(redis_url, prefix) as (c, _app, _s):
         assert c.get("/team?team=nope", headers=HTML).status_code == 404
         assert c.get("/team?team=alpha&offset=x").status_code == 400
         assert c.get("/team?team=alpha&offset=-1").status_code == 400
@@ -146,7 +146,7 @@ async def test_retry_and_purge_dead_letters_through_the_forms(redis_url: str, pr
 
 
 async def test_pause_resume_cancel_a_workflow_and_a_refused_transition(redis_url: str, prefix: str) -> None:
-    with dashboard(redis_url, prefix) as (c, app, s):
+    with dashboard(redis_url, prefix) as (c, app, _s):
         wf = WorkflowStateManager(backend=app.state.fleet.backend)
         token = csrf_of(c.get("/workflow?workflow=wf-running").text)
 
@@ -246,7 +246,7 @@ async def test_writes_need_the_csrf_token_and_the_same_origin(redis_url: str, pr
 
 
 async def test_a_token_guards_every_page_and_write_but_healthz(redis_url: str, prefix: str) -> None:
-    with dashboard(redis_url, prefix, token=TOKEN) as (c, app, s):
+    with dashboard(redis_url, prefix, token=TOKEN) as (c, _app, s):
         assert c.get("/healthz").status_code == 200
         for path in ("/", "/team?team=alpha", "/metrics", "/events/stream", "/static/../metrics"):
             r = c.get(path, follow_redirects=False)
@@ -276,7 +276,7 @@ async def test_a_token_guards_every_page_and_write_but_healthz(redis_url: str, p
 def test_allowed_hosts_refuse_other_host_headers(redis_url: str, prefix: str) -> None:
     """Against DNS rebinding: with allowed_hosts (the command's default on loopback without a token),
     a request naming another host is refused."""
-    with dashboard(redis_url, prefix, allowed_hosts=["localhost", "127.0.0.1"]) as (c, app, s):
+    with dashboard(redis_url, prefix, allowed_hosts=["localhost", "127.0.0.1"]) as (c, _app, _s):
         assert c.get("/healthz").status_code == 200
         assert c.get("/", headers={"host": "attacker.example:8765"}).status_code == 400
 
