@@ -103,8 +103,10 @@ async def test_random_cancels_over_1000_tasks_end_each_task_exactly_once(
     status = await orch.get_queue_status(TEAM, page_size=0)
     assert status.completed_total == len(completed) and status.cancelled_total == len(cancelled)
     listed = {t.id for t in await orch.list_tasks(TEAM, "cancelled", limit=1000)}
-    assert listed == cancelled and running > 0                 # some were cancelled while a worker ran them
-    late = await records(redis_backend, prefix + "rec:cancelled")    # holders told by heartbeat: their late result refused
+    assert listed == cancelled and running > 0  # some were cancelled while a worker ran them
+    late = await records(
+        redis_backend, prefix + "rec:cancelled"
+    )  # holders told by heartbeat: their late result refused
     assert all(refused == "1" for _, _, refused in late) and {r[0] for r in late} <= cancelled
 
 

@@ -150,7 +150,9 @@ async def test_enqueue_writes_the_send_span_context_into_the_record(
     assert (await orch.get_task(TEAM, made)).extra == {
         "traceparent": traceparent(only(got, f"enqueue {TEAM}", **{"messaging.message.id": made}))}
     d1 = only(got, f"enqueue {TEAM}", **{"messaging.message.id": "d1"})
-    assert d1["kind"] == "PRODUCER" and d1["attributes"] == messaging("send", "enqueue", **{"messaging.message.id": "d1"})
+    assert d1["kind"] == "PRODUCER" and d1["attributes"] == messaging(
+        "send", "enqueue", **{"messaging.message.id": "d1"}
+    )
     m1 = only(got, f"enqueue {TEAM}", **{"messaging.message.id": "m1"})
     batch = only(got, f"enqueue {TEAM}", **{"messaging.batch.message_count": 3})
     assert "messaging.message.id" not in batch["attributes"]
@@ -201,8 +203,11 @@ async def test_consumer_spans_link_to_the_producer_and_the_context_survives_clai
     assert [s["attributes"]["messaging.client.id"] for s in claims] == ["w1", "w2", "w3"]
     for s in claims:
         assert s["kind"] == "CLIENT" and s["links"] == link and s["parent_id"] == send["span_id"]
-        assert s["attributes"] == messaging("receive", "claim", **{"messaging.message.id": "r1",
-                                                                   "messaging.client.id": s["attributes"]["messaging.client.id"]})
+        assert s["attributes"] == messaging(
+            "receive",
+            "claim",
+            **{"messaging.message.id": "r1", "messaging.client.id": s["attributes"]["messaging.client.id"]},
+        )
     for name, op in [(f"fail {TEAM}", "fail"), (f"release {TEAM}", "release"), (f"complete {TEAM}", "complete")]:
         s = only(got, name)
         assert s["kind"] == "CLIENT" and s["status"] == "UNSET" and s["links"] == link

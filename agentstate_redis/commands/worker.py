@@ -133,6 +133,9 @@ async def run(args: argparse.Namespace) -> int:
         return 1
     finally:
         await backend.close()
-    print(f"agentstate worker {agent_id}: stopped (claimed {stats.claimed}, completed {stats.completed}, "
-          f"failed {stats.failed}, released {stats.released}, lost {stats.lost}, cancelled {stats.cancelled})", flush=True)
+    print(
+        f"agentstate worker {agent_id}: stopped (claimed {stats.claimed}, completed {stats.completed}, "
+        f"failed {stats.failed}, released {stats.released}, lost {stats.lost}, cancelled {stats.cancelled})",
+        flush=True,
+    )
     return 0

@@ -90,7 +90,11 @@ class Worker:
         await asyncio.sleep(self.rng.uniform(*self.settings.work_seconds))
         await self.tools.complete_execution(execution_id, result, 10, tool_name=tool)
         self.ops += 1
-        if self.settings.fault == "drop-completion" and self.name == fault_worker(self.settings) and not self.dropped_one:
+        if (
+            self.settings.fault == "drop-completion"
+            and self.name == fault_worker(self.settings)
+            and not self.dropped_one
+        ):
             self.dropped_one = True  # the test hook: claim success without telling the queue
             self.completed.append(task.id)
             return

@@ -73,7 +73,10 @@ def test_every_page_renders_the_seeded_fleet(redis_url: str, prefix: str) -> Non
         "/team?team=alpha&queue=completed": ["task-01"],
         "/team?team=alpha&queue=retry": ["No tasks in “Waiting to retry”"],
         "/task?team=alpha&task=task-01": ["finished", "topic 1", "completed"],
-        f"/task?team=alpha&task={s.dead_task}": ["poison-&lt;b&gt;1&lt;/b&gt;", "&lt;script&gt;alert(1)&lt;/script&gt;"],
+        f"/task?team=alpha&task={s.dead_task}": [
+            "poison-&lt;b&gt;1&lt;/b&gt;",
+            "&lt;script&gt;alert(1)&lt;/script&gt;",
+        ],
         "/dead": ["alpha"],
         "/dead?team=alpha": ["poison-&lt;b&gt;1&lt;/b&gt;", "Retry all", "Purge"],
         "/agents": [s.worker, "worker-2", "online"],
@@ -151,7 +154,9 @@ async def test_pause_resume_cancel_a_workflow_and_a_refused_transition(redis_url
         token = csrf_of(c.get("/workflow?workflow=wf-running").text)
 
         def act(workflow_id: str, action: str, **extra: str) -> str:
-            return c.post("/workflow/action", data={"workflow": workflow_id, "action": action, "csrf": token, **extra}).text
+            return c.post(
+                "/workflow/action", data={"workflow": workflow_id, "action": action, "csrf": token, **extra}
+            ).text
 
         assert "now paused" in act("wf-running", "pause")
         assert on_loop(c, wf.get_status("wf-running")) == WorkflowStatus.PAUSED
@@ -162,7 +167,10 @@ async def test_pause_resume_cancel_a_workflow_and_a_refused_transition(redis_url
         refused = act("wf-running", "resume")
         assert "cannot resume" in refused and 'class="flash err"' in refused
         assert on_loop(c, wf.get_status("wf-running")) == WorkflowStatus.CANCELLED
-        assert c.post("/workflow/action", data={"workflow": "wf-paused", "action": "drop", "csrf": token}).status_code == 400
+        assert (
+            c.post("/workflow/action", data={"workflow": "wf-paused", "action": "drop", "csrf": token}).status_code
+            == 400
+        )
 
 
 async def test_pause_and_resume_a_team_and_cancel_a_task_through_the_forms(redis_url: str, prefix: str) -> None:
@@ -208,8 +216,13 @@ async def test_read_only_shows_no_action_and_refuses_every_write(redis_url: str,
     with dashboard(redis_url, prefix, read_only=True) as (c, app, s):
         backend = app.state.fleet.backend
         orch = OrchestrationStateManager(backend=backend)
-        for path in ("/dead?team=alpha", "/workflow?workflow=wf-running", "/workflow?workflow=wf-paused", "/team?team=alpha",
-                     f"/task?team=alpha&task={s.running_task}"):
+        for path in (
+            "/dead?team=alpha",
+            "/workflow?workflow=wf-running",
+            "/workflow?workflow=wf-paused",
+            "/team?team=alpha",
+            f"/task?team=alpha&task={s.running_task}",
+        ):
             page = c.get(path).text
             assert 'method="post"' not in page and "Retry" not in page and "read-only" in page, path
         token = c.cookies.get("agentstate_csrf")
@@ -233,9 +246,14 @@ async def test_writes_need_the_csrf_token_and_the_same_origin(redis_url: str, pr
         for path in write_routes(app):
             assert c.post(path, data=data).status_code == 403, path
             assert c.post(path, data={**data, "csrf": "x" * 43}).status_code == 403, path
-            assert c.post(path, data={**data, "csrf": token}, headers={"origin": "https://evil.example"}).status_code == 403
+            assert (
+                c.post(path, data={**data, "csrf": token}, headers={"origin": "https://evil.example"}).status_code
+                == 403
+            )
             assert c.post(path, data={**data, "csrf": token}, headers={"origin": "null"}).status_code == 403
-            assert c.post(path, data={**data, "csrf": token}, headers={"sec-fetch-site": "cross-site"}).status_code == 403
+            assert (
+                c.post(path, data={**data, "csrf": token}, headers={"sec-fetch-site": "cross-site"}).status_code == 403
+            )
         assert on_loop(c, orch.get_task("alpha", s.dead_task)).status == "dead"
         # the same origin with the token passes (the header form works too)
         r = c.post("/dead/retry", data={"team": "alpha", "task": s.dead_task},
@@ -257,7 +275,9 @@ async def test_a_token_guards_every_page_and_write_but_healthz(redis_url: str, p
         assert c.get("/metrics", headers={"authorization": "Bearer wrong-token-here"}).status_code == 401
         assert c.get("/metrics", headers={"authorization": f"Bearer {TOKEN}"}).status_code == 200
         # a Bearer request carries no ambient credential: it needs no CSRF token
-        r = c.post("/dead/retry", data={"team": "alpha", "task": s.dead_task}, headers={"authorization": f"Bearer {TOKEN}"})
+        r = c.post(
+            "/dead/retry", data={"team": "alpha", "task": s.dead_task}, headers={"authorization": f"Bearer {TOKEN}"}
+        )
         assert r.status_code == 200 and "1 dead letter retried" in r.text
         # the login form: a wrong token is refused, the right one sets a cookie that is not the token
         assert c.post("/login", data={"token": "nope-nope-nope"}).status_code == 401
@@ -294,8 +314,13 @@ async def test_metrics_parse_and_equal_the_queue_status(redis_url: str, prefix: 
                    for m in text_string_to_metric_families(text) for sm in m.samples}
         for team in s.teams:
             q = on_loop(c, orch.get_queue_status(team))
-            for status, value in (("pending", q.pending_count), ("in_progress", q.in_progress_count),
-                                  ("retry", q.scheduled_count), ("completed", q.completed_count), ("dead", q.dead_count)):
+            for status, value in (
+                ("pending", q.pending_count),
+                ("in_progress", q.in_progress_count),
+                ("retry", q.scheduled_count),
+                ("completed", q.completed_count),
+                ("dead", q.dead_count),
+            ):
                 assert samples[("agentstate_tasks", (("status", status), ("team", team)))] == value, (team, status)
             counters = on_loop(c, orch.get_team_counters(team))
             assert samples[("agentstate_tasks_completed_total", (("team", team),))] == counters.completed_total
@@ -308,7 +333,9 @@ async def test_metrics_parse_and_equal_the_queue_status(redis_url: str, prefix: 
         assert samples[("agentstate_tool_cache_hits_total", (("tool", s.tool),))] == stats.cache_hits == 1
         assert samples[("agentstate_tool_cache_misses_total", (("tool", s.tool),))] == stats.cache_misses
         for status in WorkflowStatus:
-            assert samples[("agentstate_workflows", (("status", status.value),))] == on_loop(c, wf.count_workflows(status))
+            assert samples[("agentstate_workflows", (("status", status.value),))] == on_loop(
+                c, wf.count_workflows(status)
+            )
         assert ("agentstate_event_hub_reconnects_total", ()) in samples
         assert not any(name.startswith(("agentstate_task_claims", "agentstate_task_stalls")) for name, _ in samples)
     with client(metrics_app(redis_url=redis_url, key_prefix=prefix, teams=s.teams, sweep_interval=0)) as c:
