@@ -35,8 +35,8 @@ from .errors import (
     VersionConflictError,
 )
 from .events import ChangeEvent, OmittedValue
-from .subscription import Gap, Subscription
 from .state import StateEntry, StateManager
+from .subscription import Gap, Subscription
 
 __version__ = "0.1.0"
 

@@ -22,7 +22,6 @@ from typing import Any
 from .errors import BackendUnavailableError
 from .sends import SendRecord, current_record, recording
 
-
 MIN_POOL_TO_HOLD = 4
 
 #: A queued call: its arguments, the future its caller awaits, the caller's send record.
@@ -38,6 +37,7 @@ class AutoPipeline:
         self._scheduled = False
         self._held: Any = None  # the connection lone calls use; only one lone call runs at a time
         self._closed = False
+        self._sending: set[asyncio.Future[None]] = set()  # the loop holds tasks weakly: keep each batch's
         # A held connection takes a pool slot for good: only hold one when batches, the NOSCRIPT
         # fallback and the event hub still have room.
         self._hold = getattr(client.connection_pool, "max_connections", 0) >= MIN_POOL_TO_HOLD
@@ -89,7 +89,9 @@ class AutoPipeline:
             return
         batch, self._queue = self._queue, []
         self._in_flight += 1
-        asyncio.ensure_future(self._send(batch))
+        task = asyncio.ensure_future(self._send(batch))
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
 
     async def _send(self, batch: list[_Queued]) -> None:
         sent = SendRecord()
@@ -99,7 +101,7 @@ class AutoPipeline:
                 for args, _, _ in batch:
                     pipe.evalsha(*args)
                 results = await pipe.execute(raise_on_error=False)
-        except BaseException as exc:  # noqa: BLE001 - every waiter must hear about it
+        except BaseException as exc:
             for _, future, record in batch:
                 if record is not None:
                     record.merge(sent)

@@ -219,7 +219,7 @@ class EventHub:
     async def _listen(self, clients: list[Any]) -> None:
         self._primaries = frozenset(_address(c) for c in clients)
         expired = f"__keyevent@{self.backend.db}__:expired"
-        listeners = []
+        listeners: list[Listener] = []
         for index, client in enumerate(clients):
             listener = Listener(
                 client, patterns=[self.channel_pattern] if index == 0 else [], channels=[expired],

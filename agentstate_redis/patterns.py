@@ -125,7 +125,7 @@ class IdGlob:
         'team-'
     """
 
-    __slots__ = ("pattern", "_tokens", "literal_prefix", "_any")
+    __slots__ = ("_any", "_tokens", "literal_prefix", "pattern")
 
     def __init__(self, pattern: object, *, what: str = "pattern") -> None:
         if not isinstance(pattern, str):

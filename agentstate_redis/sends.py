@@ -25,7 +25,12 @@ import time
 from collections.abc import Iterable, Iterator
 from contextvars import ContextVar, Token
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the mixin's base, for the checker: the redis-py connection it is mixed into
+    from redis.asyncio.connection import AbstractConnection as _Connection
+else:
+    _Connection = object
 
 _BOOTTIME = getattr(time, "CLOCK_BOOTTIME", None)
 
@@ -82,20 +87,20 @@ def start_recording(record: SendRecord) -> Token[SendRecord | None]:
 stop_recording = _RECORD.reset
 
 
-class _ReportsSends:
+class _ReportsSends(_Connection):
     """Mixin for a redis-py asyncio connection: stamp the caller's record before each command."""
 
     async def connect_check_health(self, *args: Any, **kwargs: Any) -> None:
         token = _RECORD.set(None)  # the handshake is the connection's traffic, not the caller's
         try:
-            await super().connect_check_health(*args, **kwargs)  # type: ignore[misc]
+            await super().connect_check_health(*args, **kwargs)
         finally:
             _RECORD.reset(token)
 
     async def check_health(self) -> None:
         token = _RECORD.set(None)  # a PING cannot apply anything
         try:
-            await super().check_health()  # type: ignore[misc]
+            await super().check_health()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
         finally:
             _RECORD.reset(token)
 
@@ -105,20 +110,20 @@ class _ReportsSends:
             # Connect and check health first (neither sends the caller's command), so the
             # stamp is as late as it can be while still coming before the first byte.
             if self._peer_gone():
-                await self.disconnect(nowait=True)  # type: ignore[attr-defined]
-            if not self.is_connected:  # type: ignore[attr-defined]
+                await self.disconnect(nowait=True)
+            if not self.is_connected:
                 await self.connect_check_health(check_health=False)
             if check_health:
                 if self._health_check_due():
                     await self.check_health()
                 check_health = False
             record.mark()
-        await super().send_packed_command(command, check_health)  # type: ignore[misc]
+        await super().send_packed_command(command, check_health)
 
     def _health_check_due(self) -> bool:
         """redis-py's own test in ``check_health`` (so the common path skips the wrapper above)."""
-        interval = self.health_check_interval  # type: ignore[attr-defined]
-        return bool(interval) and asyncio.get_running_loop().time() > self.next_health_check  # type: ignore[attr-defined]
+        interval = self.health_check_interval
+        return bool(interval) and asyncio.get_running_loop().time() > self.next_health_check
 
     def _peer_gone(self) -> bool:
         """The server closed or reset this idle connection already (seen by the event loop).

@@ -62,7 +62,7 @@ class Gap:
 class _Overflow:
     """A gap still growing at the tail of a queue: events dropped since ``since``."""
 
-    __slots__ = ("count", "since", "last")
+    __slots__ = ("count", "last", "since")
 
     def __init__(self, now: float) -> None:
         self.count, self.since, self.last = 1, now, now
@@ -192,5 +192,5 @@ async def call(callback: Callable[..., Any], *args: Any) -> None:
         result = callback(*args)
         if inspect.isawaitable(result):
             await result
-    except Exception:  # noqa: BLE001 - one failing callback must not stop the others
+    except Exception:
         log.exception("subscriber callback %r failed", callback)

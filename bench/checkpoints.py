@@ -65,7 +65,9 @@ async def run(url: str, duration: float = 2.0, repeats: int = 3) -> Section:
                 magent = f"mem{label.replace(' ', '')}r{rep}"
                 before = int((await raw.info("memory"))["used_memory"])
                 for j in range(k):
-                    await store.save_checkpoint(AgentCheckpoint(agent_id=magent, checkpoint_id=f"m{j}", step=j, state=st))
+                    await store.save_checkpoint(
+                        AgentCheckpoint(agent_id=magent, checkpoint_id=f"m{j}", step=j, state=st)
+                    )
                 after = int((await raw.info("memory"))["used_memory"])
                 usage = 0
                 async for key in raw.scan_iter(match=f"{prefix}*{magent}*", count=1000):

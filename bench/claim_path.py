@@ -52,7 +52,7 @@ async def _claims(url: str, n: int) -> float:
     return statistics.median(times) / 1000
 
 
-def _worker(url: str, prefix: str, index: int, duration: float, out: "multiprocessing.Queue[int]") -> None:
+def _worker(url: str, prefix: str, index: int, duration: float, out: multiprocessing.Queue[int]) -> None:
     async def run() -> int:
         async with _manager(url, prefix) as orch:
             task = await orch.claim_task("b", f"w{index}", lease=30)

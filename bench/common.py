@@ -18,7 +18,7 @@ def pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
     ordered = sorted(values)
-    rank = max(0, min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1)))))
+    rank = max(0, min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1))))
     return ordered[rank]
 
 
@@ -146,7 +146,9 @@ async def timed_loop(duration: float, step: Callable[[], Awaitable[None]]) -> in
     return n
 
 
-async def concurrent_loop(duration: float, tasks: int, make_step: Callable[[int], Callable[[], Awaitable[None]]]) -> tuple[int, float]:
+async def concurrent_loop(
+    duration: float, tasks: int, make_step: Callable[[int], Callable[[], Awaitable[None]]]
+) -> tuple[int, float]:
     """``tasks`` coroutines each looping their step for ``duration`` s; (calls completed, elapsed)."""
     start = time.perf_counter()
     counts = await asyncio.gather(*(timed_loop(duration, make_step(i)) for i in range(tasks)))

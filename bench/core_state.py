@@ -186,7 +186,9 @@ async def run(url: str, duration: float = 2.0, repeats: int = 3, peers_python: s
                 for op in ("save", "get", "update"):
                     sec.add(f"agenticaiframework {op} p50 (sequential)", _ns_to_us(p["lat_ns"][op]), "µs")
                 sec.add("agenticaiframework ops/s (sequential)", p["ops"] / p["elapsed"], "ops/s", "higher")
-            sec.add(f"ours ops/s ({tasks} tasks)", await ours_concurrent(state, duration, "conc", tasks), "ops/s", "higher")
+            sec.add(
+                f"ours ops/s ({tasks} tasks)", await ours_concurrent(state, duration, "conc", tasks), "ops/s", "higher"
+            )
             sec.add(f"ours ops/s ({tasks} tasks, autopipeline off)",
                     await ours_concurrent(noap, duration, "concnoap", tasks), "ops/s", "higher")
             sec.add(f"raw redis-py ops/s ({tasks} tasks)", await raw_concurrent(raw, duration, prefix + "rawc", tasks),

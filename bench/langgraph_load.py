@@ -40,7 +40,7 @@ def make_state(size: int, seed: int = 1) -> dict[str, Any]:
 
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[max(0, min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1)))))] if ordered else float("nan")
+    return ordered[max(0, min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1))))] if ordered else float("nan")
 
 
 async def _pairs(saver: Any, thread_id: str, state: dict[str, Any], end: float,

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
 
 from agentstate_redis import RedisBackend
 from agentstate_redis.langgraph import AsyncCheckpointSaver

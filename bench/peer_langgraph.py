@@ -19,7 +19,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from langgraph_load import SIZES, measure  # noqa: E402
+from langgraph_load import SIZES, measure
 
 PG = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 

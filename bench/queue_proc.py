@@ -132,7 +132,9 @@ async def ours(args: dict[str, Any], shm: Shm) -> None:
     if args["role"] == "producer":
         await produce(shm, args["workers"], lambda: orch.enqueue_task(team, {"type": "noop"}))
     elif args["role"] == "waker":
-        await wake_rounds(shm, args["duration"], lambda seq: orch.enqueue_task(team, {"type": "t", "data": {"seq": seq}}))
+        await wake_rounds(
+            shm, args["duration"], lambda seq: orch.enqueue_task(team, {"type": "t", "data": {"seq": seq}})
+        )
     elif args["role"] == "waiter":
         shm.set(READY0, 1)
         while shm.get(CMD) != 2:

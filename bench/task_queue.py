@@ -22,7 +22,17 @@ from typing import Any
 
 from .common import Comparison, Section, delete_prefix, elapsed_since, run_id
 from .queue_proc import (
-    BACKLOG, CMD, ENQUEUED, P50, P99, PRODUCER_READY, READY0, ROUNDS, SAMPLES, SLOTS, Shm,
+    BACKLOG,
+    CMD,
+    ENQUEUED,
+    P50,
+    P99,
+    PRODUCER_READY,
+    READY0,
+    ROUNDS,
+    SAMPLES,
+    SLOTS,
+    Shm,
 )
 
 HERE = Path(__file__).resolve().parent
@@ -42,7 +52,7 @@ class Group:
         self.shm.set(BACKLOG, BACKLOG_LIMIT)
         self.workers = sum(1 for role, _ in roles if role == "worker")
         self.procs = []
-        self.logs = tempfile.TemporaryFile()
+        self.logs = tempfile.TemporaryFile()  # noqa: SIM115 - open while the processes run; closed in stop()
         for role, index in roles:
             args = {"lib": lib, "role": role, "url": url, "queue": queue, "shm": self.path, "index": index,
                     "workers": self.workers, **extra}

@@ -5,7 +5,7 @@ Each mode runs in its own process (``tracing_proc.py``: "not installed" needs an
 server, the modes interleaved within each repeat. A cycle is enqueue + claim + handler + complete
 (four spans when enabled). Figures: the cycle's median and worst latency per mode; ratios to "not
 installed". Target from the issue: no cost when not installed (the methods are the plain functions,
-which ``tests/test_tracing.py`` checks), near zero when installed and idle.
+which ``tests/worker/test_tracing.py`` checks), near zero when installed and idle.
 """
 
 from __future__ import annotations
@@ -55,9 +55,11 @@ async def run(url: str, duration: float = 2.0, repeats: int = 3) -> Section:
     sec.notes.append("'decorated call without I/O': an enqueue-shaped coroutine that returns at once, decorated as "
                      "enqueue_task is (best of 3 x 20000 calls): the plain function when not installed, one check "
                      "and one call when no provider is set, a PRODUCER span and the context injection when enabled.")
-    sec.notes.append("Each mode in its own process, one after the other on the same server; enabled uses the SDK's "
-                     "BatchSpanProcessor with an exporter that drops spans (the instrumentation's cost, not an "
-                     "exporter's). Worst is the slowest cycle of a repeat: it mostly measures the shared machine and, when "
-                     "enabled, the garbage collector's passes over the spans the batch processor holds.")
+    sec.notes.append(
+        "Each mode in its own process, one after the other on the same server; enabled uses the SDK's "
+        "BatchSpanProcessor with an exporter that drops spans (the instrumentation's cost, not an "
+        "exporter's). Worst is the slowest cycle of a repeat: it mostly measures the shared machine and, when "
+        "enabled, the garbage collector's passes over the spans the batch processor holds."
+    )
     sec.seconds = time.perf_counter() - t0
     return sec

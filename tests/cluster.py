@@ -35,7 +35,7 @@ def _bindable(port: int) -> bool:
 
 
 def _node(args: list[str]) -> EmbeddedRedis:
-    return EmbeddedRedis(_cluster_port(), extra_args=args + ["--cluster-config-file", "nodes.conf"])
+    return EmbeddedRedis(_cluster_port(), extra_args=[*args, "--cluster-config-file", "nodes.conf"])
 
 
 @dataclass
@@ -103,7 +103,7 @@ class RedisClusterFixture:
         for node in self.nodes + self.replicas:
             node.cleanup()
 
-    # -- failover helpers (used by tests/test_reliability_failover.py) ------------------------
+    # -- failover helpers (used by tests/faults/test_reliability_failover.py) ------------------------
 
     @staticmethod
     def alive(node: EmbeddedRedis) -> bool:

@@ -43,8 +43,18 @@ async def seed(backend) -> Seeded:  # type: ignore[no-untyped-def]
         s.worker: AgentCoordinationState(agent_id=s.worker, capabilities=["research"]),
         "worker-2": AgentCoordinationState(agent_id="worker-2", capabilities=["write", "research"])}))
     await orch.create_team("beta")
-    await orch.enqueue_tasks("alpha", [{"id": f"task-{i:02d}", "type": "research", "priority": "high" if i < 3 else "normal",
-                                        "data": {"topic": f"topic {i}"}} for i in range(1, 9)])
+    await orch.enqueue_tasks(
+        "alpha",
+        [
+            {
+                "id": f"task-{i:02d}",
+                "type": "research",
+                "priority": "high" if i < 3 else "normal",
+                "data": {"topic": f"topic {i}"},
+            }
+            for i in range(1, 9)
+        ],
+    )
     await orch.enqueue_task("alpha", {"id": s.dead_task, "type": "research", "max_attempts": 1, "data": {"bad": True}})
     await orch.enqueue_tasks("beta", [{"id": f"b-{i}", "data": i} for i in range(3)])
     done = await orch.claim_task("alpha", s.worker)
@@ -55,7 +65,9 @@ async def seed(backend) -> Seeded:  # type: ignore[no-untyped-def]
     await orch.heartbeat("alpha", s.worker)
     # the poisoned task: claimed until it is the one held, then failed past its attempts
     poisoned = await orch.assign_task("alpha", s.dead_task, "worker-2")
-    await orch.fail_task("alpha", poisoned.id, "ToolDown: <script>alert(1)</script> search_web unreachable", token=poisoned.token)
+    await orch.fail_task(
+        "alpha", poisoned.id, "ToolDown: <script>alert(1)</script> search_web unreachable", token=poisoned.token
+    )
 
     wf = WorkflowStateManager(backend=backend, checkpoint_interval=2)
     for workflow_id in s.workflows:

@@ -1,6 +1,6 @@
 """Seed 003's Python blocks, verbatim and in order (``../shared/seeds/003_340b24e7ed9a88dc.txt``).
 
-tests/test_tracking_seed.py runs them and, where the seed file is reachable, checks this copy is
+tests/sync/test_tracking_seed.py runs them and, where the seed file is reachable, checks this copy is
 still the seed's text byte for byte.
 """
 

@@ -40,9 +40,14 @@ def restore_and_read(redis_url: str, prefix: str, agent_id: str) -> dict[str, An
             ckpt = await tracker.restore_state("latest")
             return {
                 "checkpoint": ckpt.model_dump(mode="json"),
-                "history": [{**r, "timestamp": r["timestamp"].isoformat()} for r in await tracker.get_approval_history()],
+                "history": [
+                    {**r, "timestamp": r["timestamp"].isoformat()} for r in await tracker.get_approval_history()
+                ],
                 "counts": await tracker.get_tool_usage_counts(),
-                "workflow": {**(wf := await tracker.get_workflow_state()), "last_updated": wf["last_updated"].isoformat()},
+                "workflow": {
+                    **(wf := await tracker.get_workflow_state()),
+                    "last_updated": wf["last_updated"].isoformat(),
+                },
                 "decision": await tracker.get_standing_decision("Write"),
             }
 

@@ -2,9 +2,9 @@
 
 ``paused_writer`` has a write in flight while the parent stops it (SIGSTOP) for longer
 than the op-id window. The fleet workers (``queue_worker``, ``cas_writer``,
-``field_updater``, ``subscriber``) run until the parent sets ``stop`` (each puts ``(name, pid)`` on ``ready`` once connected) and report what
-the server acknowledged, what they reconciled after an unknown outcome, and every
-exception they saw, by type.
+``field_updater``, ``subscriber``) run until the parent sets ``stop`` (each puts ``(name, pid)``
+on ``ready`` once connected) and report what the server acknowledged, what they reconciled
+after an unknown outcome, and every exception they saw, by type.
 """
 
 from __future__ import annotations

@@ -7,8 +7,7 @@ from typing import Any
 
 from agentstate_redis import AgentStateStore as AsyncAgentStateStore
 from agentstate_redis import AgentStateTracking as AsyncAgentStateTracking
-from agentstate_redis import CapturedState
-from agentstate_redis import sync
+from agentstate_redis import CapturedState, sync
 
 
 class SyncAgent(sync.AgentStateTracking):

@@ -1,4 +1,4 @@
-"""Process targets of tests/test_tracing.py: a producer and a worker, each exporting its spans to a JSON file.
+"""Process targets of tests/worker/test_tracing.py: a producer and a worker, each exporting its spans to a JSON file.
 
 Each process sets its own tracer provider with the SDK's in-memory exporter and writes the
 finished spans (ids as hex, kind, parent, links, attributes, status) to ``out`` before it exits.

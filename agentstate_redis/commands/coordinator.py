@@ -19,7 +19,7 @@ import time
 from .common import add_connection_options, backend_from, check_access, one_line
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from ..demo.scenario import TEAM
 
     p = sub.add_parser("coordinator", help="enqueue demo tasks and follow the fleet until they are done",

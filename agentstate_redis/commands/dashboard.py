@@ -29,7 +29,7 @@ TOKEN_ENV = "AGENTSTATE_DASHBOARD_TOKEN"
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("dashboard", help="serve the operations dashboard (pages, actions, /metrics)",
                        description="Serve the dashboard: teams and their queues, dead letters (retry, purge), "
                                    "agents, workflows (pause, resume, cancel), tools, a live event feed, "
@@ -47,8 +47,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--team", action="append", default=[], help="a team to list from the start (repeatable)")
     p.add_argument("--sweep-interval", type=float, default=300.0,
                    help="seconds between background SCANs that find teams, agents and tools (0 = never; default 300)")
-    p.add_argument("--offline-after", type=float, default=10.0,
-                   help="seconds without a heartbeat after which an agent shows offline (the fleet's setting; default 10)")
+    p.add_argument(
+        "--offline-after",
+        type=float,
+        default=10.0,
+        help="seconds without a heartbeat after which an agent shows offline (the fleet's setting; default 10)",
+    )
     p.set_defaults(run=run)
 
 
@@ -92,7 +96,9 @@ async def run(args: argparse.Namespace) -> int:
 
         from ..dashboard import create_app
     except ImportError as exc:
-        raise CommandError(f"the dashboard needs the [dashboard] extra: pip install 'agentstate-redis[dashboard]' ({exc})") from None
+        raise CommandError(
+            f"the dashboard needs the [dashboard] extra: pip install 'agentstate-redis[dashboard]' ({exc})"
+        ) from None
     token = args.token if args.token is not None else os.environ.get(TOKEN_ENV) or None
     check_exposure(args.host, token, args.auth_in_front)
     base = "/" + args.base_path.strip("/") if args.base_path.strip("/") else ""

@@ -14,7 +14,7 @@ from ..embedded import server_version
 from .common import INTERRUPTED
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "demo", help="run a multi-process agent fleet and check its guarantees",
         description="Start N worker processes on a shared team queue, kill one mid-task, pause and resume "

@@ -20,7 +20,7 @@ import time
 
 from redis import exceptions as rx
 
-from ..backends.server_checks import evicts, eviction_message
+from ..backends.server_checks import eviction_message, evicts
 from ..errors import AccessDeniedError, AgentStateError, BackendOutOfMemoryError, EvictionPolicyError
 from .common import add_connection_options, backend_from
 
@@ -28,7 +28,7 @@ from .common import add_connection_options, backend_from
 PROBE_TTL_MS = 10_000
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("health", help="check that Redis takes writes through the Lua scripts",
                        description="Exit 0 if a small expiring write runs through a library script and the "
                                    "server does not evict keys; 1 otherwise, with one line saying why.")

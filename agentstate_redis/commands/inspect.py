@@ -18,7 +18,7 @@ ID_COLUMNS = ("team", "workflow", "agent", "latest_checkpoint")
 UNBOUNDED = 100_000
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("inspect", help="print teams, queues, workflows and agents",
                        description="Find every team, workflow and agent under the prefix (SCAN, on every "
                                    "primary) and print their state as tables, or as JSON with --json. "

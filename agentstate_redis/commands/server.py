@@ -22,7 +22,7 @@ DEFAULT_PORT = 6379
 DEFAULT_DATA_DIR = "./agentstate-data"
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("server", help="run an embedded Redis server in the foreground",
                        description="Start redis-server (or the bundled valkey-server) on 127.0.0.1 and keep it "
                                    "running until Ctrl-C or SIGTERM. Relative paths are resolved against the "

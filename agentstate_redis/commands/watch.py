@@ -17,7 +17,7 @@ from .common import CommandError, add_connection_options, backend_from, check_ac
 KINDS = ["state", "agent", "wf", "team", "tool", "toolcache", "kb", "speech"]
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("watch", help="print change events live",
                        description="Subscribe to change events and print each as a JSON line. When nothing "
                                    "is stored under --prefix yet it says so on stderr (naming the prefixes "

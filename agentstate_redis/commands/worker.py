@@ -26,7 +26,7 @@ from .common import add_connection_options, backend_from, check_access, one_line
 log = logging.getLogger("agentstate_redis.worker")
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from ..demo.scenario import TEAM
 
     p = sub.add_parser("worker", help="run one queue worker until SIGTERM (simulated work)",
@@ -136,6 +136,9 @@ async def run(args: argparse.Namespace) -> int:
         return 1
     finally:
         await backend.close()
-    print(f"agentstate worker {agent_id}: stopped (claimed {stats.claimed}, completed {stats.completed}, "
-          f"failed {stats.failed}, released {stats.released}, lost {stats.lost}, cancelled {stats.cancelled})", flush=True)
+    print(
+        f"agentstate worker {agent_id}: stopped (claimed {stats.claimed}, completed {stats.completed}, "
+        f"failed {stats.failed}, released {stats.released}, lost {stats.lost}, cancelled {stats.cancelled})",
+        flush=True,
+    )
     return 0

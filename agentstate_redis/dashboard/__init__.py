@@ -18,7 +18,9 @@ try:
     import prometheus_client  # noqa: F401
     import starlette  # noqa: F401
 except ImportError as exc:  # pragma: no cover - depends on the environment
-    raise ImportError(f"the dashboard needs the [dashboard] extra: pip install 'agentstate-redis[dashboard]' ({exc})") from exc
+    raise ImportError(
+        f"the dashboard needs the [dashboard] extra: pip install 'agentstate-redis[dashboard]' ({exc})"
+    ) from exc
 
 from .app import create_app, metrics_app
 

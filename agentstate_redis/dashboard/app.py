@@ -192,7 +192,9 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if "text/html" not in request.headers.get("accept", "") or not request.app.state.ui:
         return PlainTextResponse(str(exc.detail), status_code=exc.status_code)
-    return render(request, "error.html", title=f"Error {exc.status_code}", detail=exc.detail, status_code=exc.status_code)
+    return render(
+        request, "error.html", title=f"Error {exc.status_code}", detail=exc.detail, status_code=exc.status_code
+    )
 
 
 async def _library_error(request: Request, exc: Exception) -> Response:

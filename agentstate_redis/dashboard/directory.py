@@ -31,9 +31,9 @@ log = logging.getLogger(__name__)
 
 KINDS = ("team", "agent", "tool")
 
-#: One SCAN pattern per kind, after ``keys.entity_pattern(kind)`` (``<prefix>{<kind>:*}``): the key(s) that mark an entity once or
-#: a few times, never a key per task. A team always has its hash (nothing after the tag); a tool
-#: its stats; an agent that recorded anything has a handful of sub-keys (usage, approvals, ...).
+#: One SCAN pattern per kind, after ``keys.entity_pattern(kind)`` (``<prefix>{<kind>:*}``): the key(s) that
+#: mark an entity once or a few times, never a key per task. A team always has its hash (nothing after the
+#: tag); a tool its stats; an agent that recorded anything has a handful of sub-keys (usage, approvals, ...).
 MARKERS = (("team", ""), ("tool", ":stats"), ("agent", ":*"))
 
 #: Event ids that are not entities (the tool manager's retry channel).
@@ -103,7 +103,7 @@ class Directory:
                 end = key.find("}")  # ids are escaped in keys: the first brace closes the hash tag
                 parsed = self.backend.keys.parse_base(key[:end + 1]) if end > 0 else None
                 rest = key[end + 1:]
-                if parsed and parsed[0] == kind and (rest == suffix or suffix == ":*" and rest.startswith(":")):
+                if parsed and parsed[0] == kind and (rest == suffix or (suffix == ":*" and rest.startswith(":"))):
                     if (kind, parsed[1]) not in self:
                         found += 1
                     self.add(kind, parsed[1])

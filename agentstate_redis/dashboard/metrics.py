@@ -63,8 +63,9 @@ async def families(fleet: Fleet) -> list[Metric]:
     out.append(workflow_counts)
     out += _tool_families(tool_stats)
     out += _hub_families(fleet)
-    known = GaugeMetricFamily("agentstate_dashboard_known", "Entities this dashboard knows of (config, events, sweeps).",
-                              labels=["kind"])
+    known = GaugeMetricFamily(
+        "agentstate_dashboard_known", "Entities this dashboard knows of (config, events, sweeps).", labels=["kind"]
+    )
     for kind in ("team", "agent", "tool"):
         known.add_metric([kind], fleet.directory.count(kind))
     out.append(known)

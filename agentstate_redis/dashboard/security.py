@@ -23,7 +23,6 @@ import hmac
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
@@ -167,7 +166,7 @@ def write_route(handler: Handler) -> Handler:
             return PlainTextResponse("missing or wrong CSRF token; reload the page and try again", status_code=403)
         return await handler(request)
 
-    guarded.is_write = True  # type: ignore[attr-defined]
+    guarded.is_write = True  # type: ignore[attr-defined]  # a marker attribute on the function
     return guarded
 
 

@@ -16,6 +16,7 @@ from ..backends.redis import RedisBackend
 from ..embedded import EmbeddedRedis
 from ..events import ChangeEvent
 from ..keys import escape_glob
+from ..orchestration.queue import QueueName
 from .live import LiveView
 from .report import DemoReport, collect_report
 from .scenario import (
@@ -153,8 +154,12 @@ class Coordinator:
         from ..workflows import WorkflowState
 
         s = self.settings
-        agents = {worker_name(i): AgentCoordinationState(agent_id=worker_name(i), capabilities=worker_capabilities(i, s.workers))
-                  for i in range(s.workers)}
+        agents = {
+            worker_name(i): AgentCoordinationState(
+                agent_id=worker_name(i), capabilities=worker_capabilities(i, s.workers)
+            )
+            for i in range(s.workers)
+        }
         await self.orch.create_team(TeamState(team_id=TEAM, agents=agents))
         await self.workflows.create(WorkflowState(workflow_id=WORKFLOW, total_steps=s.tasks, name="demo fleet run"))
         await self.workflows.start(WORKFLOW)
@@ -225,13 +230,16 @@ class Coordinator:
 
         done = {step.step_number for step in await self.workflows.get_steps(WORKFLOW)
                 if step.status.value in ("completed", "skipped")}
-        for queue, status in (("completed", "completed"), ("dead", "skipped")):
+        queues: tuple[tuple[QueueName, str], ...] = (("completed", "completed"), ("dead", "skipped"))
+        for queue, status in queues:
             offset = 0
-            while page := await self.orch.list_tasks(TEAM, queue, offset=offset, limit=500):  # type: ignore[arg-type]
+            while page := await self.orch.list_tasks(TEAM, queue, offset=offset, limit=500):
                 offset += len(page)
                 for task in page:
                     if task.data["step"] not in done:
-                        await self.workflows.update_step(WORKFLOW, StepState(step_number=task.data["step"], status=status))
+                        await self.workflows.update_step(
+                            WORKFLOW, StepState(step_number=task.data["step"], status=status)
+                        )
                         self.reconciled += 1
         if self.reconciled:
             view.note(f"reconciled {self.reconciled} workflow step(s) a killed worker never reported")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from types import TracebackType
 from typing import Any
 
 from rich.console import Console
@@ -35,10 +36,12 @@ class LiveView:
         }
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.progress.__exit__(*exc)  # type: ignore[arg-type]
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.progress.__exit__(kind, exc, tb)
 
-    def update(self, *, done: int, in_progress: int, retries: int, dead: int, alive: int, events: int, status: str) -> None:
+    def update(
+        self, *, done: int, in_progress: int, retries: int, dead: int, alive: int, events: int, status: str
+    ) -> None:
         p = self.progress
         elapsed = time.perf_counter() - self.started
         p.update(self.bars["done"], completed=done, info=f"{elapsed:5.1f}s  dead letters {dead}  workflow {status}")

@@ -69,7 +69,7 @@ def worker_capabilities(index: int, workers: int) -> list[str]:
 def make_tasks(settings: DemoSettings) -> list[dict[str, Any]]:
     """M tasks of mixed kind and priority; the last one fails on every attempt."""
     rng = random.Random(settings.seed)
-    tasks = []
+    tasks: list[dict[str, Any]] = []
     for i in range(settings.tasks - 1):
         kind = rng.choice(list(KINDS))
         tasks.append({

@@ -30,16 +30,15 @@ class Worker:
         self.capabilities = worker_capabilities(index, settings.workers)
         self.rng = random.Random(settings.seed * 1000 + index)
         self.backend = RedisBackend(settings.redis_url, key_prefix=settings.prefix)
-        shared = {"backend": self.backend}
         self.orch = OrchestrationStateManager(
             sync_interval=settings.heartbeat, lease=settings.lease, max_attempts=6,
             backoff=Backoff(kind="exponential", delay=0.1, max_delay=1.0, jitter=0.2),
-            completed_retention=max(1000, settings.tasks * 2), **shared,
+            completed_retention=max(1000, settings.tasks * 2), backend=self.backend,
         )
-        self.tools = ToolStateManager(cache_ttl=60, **shared)
-        self.workflows = WorkflowStateManager(**shared)
+        self.tools = ToolStateManager(cache_ttl=60, backend=self.backend)
+        self.workflows = WorkflowStateManager(backend=self.backend)
         self.state = StateManager(backend=self.backend)
-        self.tracker = AgentTracker(AgentStateStore(max_checkpoints=20, **shared), self.name)
+        self.tracker = AgentTracker(AgentStateStore(max_checkpoints=20, backend=self.backend), self.name)
         self.stop_requested = False
         self.completed: list[str] = []
         self.pending_steps: list[dict[str, Any]] = []
@@ -97,7 +96,11 @@ class Worker:
         await asyncio.sleep(self.rng.uniform(*self.settings.work_seconds))
         await self.tools.complete_execution(execution_id, result, 10, tool_name=tool)
         self.ops += 1
-        if self.settings.fault == "drop-completion" and self.name == fault_worker(self.settings) and not self.dropped_one:
+        if (
+            self.settings.fault == "drop-completion"
+            and self.name == fault_worker(self.settings)
+            and not self.dropped_one
+        ):
             self.dropped_one = True  # the test hook: claim success without telling the queue
             self.completed.append(task.id)
             return

@@ -18,9 +18,9 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Coroutine, Iterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import (
@@ -44,6 +44,7 @@ from .wire import SEP, StoredCheckpoint, blob_channel, blob_field, nsid, text
 LIST_PAGE = 100      # checkpoints per list page (whole tuples)
 TOKENS_KEPT = 10_000  # fencing tokens remembered per saver (re-acquiring a held lease returns the same token)
 FILTER_PAGE = 500    # metadata per page when list() filters
+T = TypeVar("T")
 
 
 class AsyncCheckpointSaver(BaseCheckpointSaver[str]):
@@ -170,7 +171,7 @@ class AsyncCheckpointSaver(BaseCheckpointSaver[str]):
         thread_id, ns = self._thread(config), self._ns(config)
         checkpoint_id = text("checkpoint id", checkpoint["id"], empty=False)
         parent_id = text("parent checkpoint_id", _configurable(config).get("checkpoint_id") or "")
-        stored = dict(checkpoint)
+        stored: dict[str, Any] = dict(checkpoint)
         values = stored.pop("channel_values", None) or {}
         blobs, refs = [], set()
         for channel, version in new_versions.items():
@@ -221,7 +222,9 @@ class AsyncCheckpointSaver(BaseCheckpointSaver[str]):
             for thread_id in threads:
                 by_thread.setdefault(thread_id, []).append(run_id)
         for thread_id, thread_runs in by_thread.items():
-            await self._guarded(thread_id, lambda token, t=thread_id, r=thread_runs: self.store.delete_runs(t, r, token))
+            await self._guarded(
+                thread_id, lambda token, t=thread_id, r=thread_runs: self.store.delete_runs(t, r, token)
+            )
 
     async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
         self._bind_loop()
@@ -257,7 +260,7 @@ class AsyncCheckpointSaver(BaseCheckpointSaver[str]):
     async def alist(
         self, config: RunnableConfig | None, *, filter: dict[str, Any] | None = None,
         before: RunnableConfig | None = None, limit: int | None = None,
-    ) -> AsyncIterator[CheckpointTuple]:
+    ) -> AsyncGenerator[CheckpointTuple, None]:
         """Checkpoints newest first (by checkpoint id) within a thread; without a thread id, thread
         after thread as the registry lists them. ``filter`` keeps those whose metadata has each
         key equal to the given value, as LangGraph's savers do."""
@@ -272,6 +275,7 @@ class AsyncCheckpointSaver(BaseCheckpointSaver[str]):
             return
         configurable = _configurable(config) if config is not None else {}
         if configurable.get("thread_id") is not None:
+            # config is not None here: its configurable has a thread_id
             threads: AsyncIterator[str] = _one(self._thread(config))  # type: ignore[arg-type]
         else:
             threads = self.store.threads()
@@ -304,7 +308,7 @@ class AsyncCheckpointSaver(BaseCheckpointSaver[str]):
                     yield item
             return
         by_id = ns is None
-        if by_id:
+        if ns is None:
             low, high = "-", ("(" + before_id) if before_id else "+"
         else:
             low = "[" + ns + SEP
@@ -349,9 +353,9 @@ class AsyncCheckpointSaver(BaseCheckpointSaver[str]):
             if versions.get(channel) == version and not payloads.is_empty(payload):
                 values[channel] = payloads.load(self.serde, payload, f"channel {channel!r}")
         checkpoint["channel_values"] = values
-        config = {"configurable": {"thread_id": thread_id, "checkpoint_ns": found.ns,
-                                   "checkpoint_id": found.checkpoint_id}}
-        parent = None
+        config: RunnableConfig = {"configurable": {"thread_id": thread_id, "checkpoint_ns": found.ns,
+                                                   "checkpoint_id": found.checkpoint_id}}
+        parent: RunnableConfig | None = None
         if found.parent_id:
             parent = {"configurable": {"thread_id": thread_id, "checkpoint_ns": found.ns,
                                        "checkpoint_id": found.parent_id}}
@@ -373,7 +377,7 @@ class AsyncCheckpointSaver(BaseCheckpointSaver[str]):
 
     # -- sync faces (from another thread than the saver's loop) -------------------------------
 
-    def _sync(self, coro: Any) -> Any:
+    def _sync(self, coro: Coroutine[Any, Any, T]) -> T:
         if self.loop is None:
             coro.close()
             raise asyncio.InvalidStateError(

@@ -66,7 +66,10 @@ class CheckpointStore(BaseManager):
     def _run_index(self, run_id: str) -> list[str]:
         return self._index_key("lgrun:" + run_id)
 
-    async def _write(self, script: str, thread_id: str, token: int | None, *args: Any) -> Any:
+    # its own head (thread id, fencing token) beside the spine's BaseManager._write: the saver's layout
+    async def _write(  # type: ignore[override]
+        self, script: str, thread_id: str, token: int | None, *args: Any
+    ) -> Any:
         head = [self._op_id(), self.backend.channel("lgthread", thread_id), thread_id, _token(token)]
         return await self.backend.run(f"lgthread/{script}", self.thread_keys(thread_id), [*head, *args])
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 import asyncio
 import copy
 import threading
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Coroutine, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import (
@@ -31,6 +31,7 @@ from langgraph.checkpoint.base import (
 from .saver import AsyncCheckpointSaver
 
 _DONE = object()
+T = TypeVar("T")
 
 
 class _LoopThread:
@@ -44,13 +45,13 @@ class _LoopThread:
             self.thread = threading.Thread(target=self.loop.run_forever, name="agentstate-langgraph", daemon=True)
             self.thread.start()
 
-    def call(self, coro: Any) -> Any:
+    def call(self, coro: Coroutine[Any, Any, T]) -> T:
         if self.thread is not None and threading.current_thread() is self.thread:
             coro.close()
             raise RuntimeError("CheckpointSaver called from its own event loop thread")
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
 
-    async def acall(self, coro: Any) -> Any:
+    async def acall(self, coro: Coroutine[Any, Any, T]) -> T:
         return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self.loop))
 
     def stop(self) -> None:
@@ -117,7 +118,7 @@ class CheckpointSaver(BaseCheckpointSaver[str]):
         self.close()
 
     def with_allowlist(self, extra_allowlist: Any) -> CheckpointSaver:
-        clone = super().with_allowlist(extra_allowlist)
+        clone = cast(CheckpointSaver, super().with_allowlist(extra_allowlist))  # a copy of self
         if clone is not self:
             clone.inner = copy.copy(self.inner)
             clone.inner.serde = clone.serde
@@ -126,7 +127,7 @@ class CheckpointSaver(BaseCheckpointSaver[str]):
     def get_next_version(self, current: Any, channel: None = None) -> str:
         return self.inner.get_next_version(current, channel)
 
-    def call(self, coro: Any) -> Any:
+    def call(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run ``coro`` on the saver's event loop and return its result: the way to use, from sync
         code, a backend or manager this saver shares (its connections belong to that loop).
 

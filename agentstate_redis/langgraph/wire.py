@@ -24,16 +24,16 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 def text(what: str, value: Any, *, empty: bool = True) -> str:
     """``value`` as a usable part of a field: a str (ints and UUIDs are turned into one) of at most
     1024 characters without control characters."""
-    if value is None or isinstance(value, bool) or not isinstance(value, (str, int)) and not hasattr(value, "hex"):
+    if value is None or isinstance(value, bool) or (not isinstance(value, (str, int)) and not hasattr(value, "hex")):
         raise InvalidInputError(f"{what} must be a string, got {type(value).__name__}")
-    value = value if isinstance(value, str) else str(value)
-    if not value and not empty:
+    as_text = value if isinstance(value, str) else str(value)
+    if not as_text and not empty:
         raise InvalidInputError(f"{what} must not be empty")
-    if len(value) > MAX_ID_LENGTH:
-        raise InvalidInputError(f"{what} is {len(value)} characters, the maximum is {MAX_ID_LENGTH}")
-    if _CONTROL.search(value):
-        raise InvalidInputError(f"{what} {value!r} contains a control character")
-    return value
+    if len(as_text) > MAX_ID_LENGTH:
+        raise InvalidInputError(f"{what} is {len(as_text)} characters, the maximum is {MAX_ID_LENGTH}")
+    if _CONTROL.search(as_text):
+        raise InvalidInputError(f"{what} {as_text!r} contains a control character")
+    return as_text
 
 
 def nsid(ns: str, checkpoint_id: str) -> str:

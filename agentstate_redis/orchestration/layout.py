@@ -4,7 +4,7 @@
     'delayed'
 
 These mirror ``CTL`` and ``CTL_FIELDS`` in ``lua/lib/orchestration.lua`` (the scripts derive
-every key from the team's base, under its hash tag); tests/test_orchestration_control.py
+every key from the team's base, under its hash tag); tests/orchestration/test_orchestration_control.py
 checks that both sides name the same ones.
 """
 

@@ -107,7 +107,7 @@ def is_plain_callable(value: Any) -> bool:
     """A callable the async code would call on the loop: not a class, not async, not one of ours."""
     if not callable(value) or inspect.isclass(value) or getattr(value, "_off_loop_of", None) is not None:
         return False
-    if inspect.iscoroutinefunction(value) or inspect.iscoroutinefunction(getattr(value, "__call__", None)):
+    if inspect.iscoroutinefunction(value) or inspect.iscoroutinefunction(getattr(value, "__call__", None)):  # noqa: B004 - the method itself: is it async?
         return False
     return getattr(value, "_twin_async", None) is None
 
@@ -123,7 +123,7 @@ def off_loop(fn: Callable[..., Any], pool: CallbackPool) -> Callable[..., Any]:
             result = await result
         return result
 
-    call_off_loop._off_loop_of = fn  # type: ignore[attr-defined]
+    call_off_loop._off_loop_of = fn  # type: ignore[attr-defined]  # a marker attribute on the function
     call_off_loop.__name__ = getattr(fn, "__name__", "callback")
     call_off_loop.__doc__ = getattr(fn, "__doc__", None)
     return call_off_loop

@@ -33,7 +33,7 @@ import inspect
 import threading
 import weakref
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, cast
 
 from .callbacks import OffLoopObject, is_plain_callable, off_loop
 from .runner import LoopRunner, default_runner
@@ -44,7 +44,7 @@ OFF_LOOP_OBJECT_ARGUMENTS = {("AgentRecoveryManager", "register")}
 EVENT_POLL_SECONDS = 0.1
 
 _PLAIN = (str, bytes, int, float, list, dict, tuple, set, frozenset)
-_twin_classes: dict[type, type] = {}
+_twin_classes: dict[type, type[Twin]] = {}
 _has_async: dict[type, bool] = {}
 _twins: weakref.WeakValueDictionary[int, Twin] = weakref.WeakValueDictionary()
 _twins_lock = threading.Lock()
@@ -148,7 +148,7 @@ def _mirror_event(event: threading.Event, scope: contextlib.ExitStack) -> asynci
 
 def adapt_out(value: Any, runner: LoopRunner) -> Any:
     """A result as a blocking caller uses it: twins for async objects, sync context managers and iterators."""
-    if value is None or isinstance(value, _PLAIN) or isinstance(value, Twin) or inspect.isclass(value) \
+    if value is None or isinstance(value, (*_PLAIN, Twin)) or inspect.isclass(value) \
             or inspect.isroutine(value):
         return value
     if has_async_methods(type(value)) or hasattr(type(value), "__await__"):  # loop-bound: a Subscription too
@@ -166,7 +166,8 @@ def twin_of(obj: Any, runner: LoopRunner | None = None) -> Any:
         existing = _twins.get(id(obj))
     if existing is not None and existing._twin_async is obj:
         return existing
-    twin = twin_class(type(obj)).__new__(twin_class(type(obj)))
+    twin_cls = twin_class(type(obj))
+    twin = twin_cls.__new__(twin_cls)
     twin._twin_bind(obj, runner or default_runner())
     return twin
 
@@ -229,7 +230,7 @@ def has_async_methods(cls: type) -> bool:
     return known
 
 
-def twin_class(cls: type, *, module: str = "agentstate_redis.sync") -> type:
+def twin_class(cls: type, *, module: str = "agentstate_redis.sync") -> type[Twin]:
     """The blocking twin of ``cls`` (derived once, then cached)."""
     twin = _twin_classes.get(cls)
     if twin is None:
@@ -240,7 +241,7 @@ def twin_class(cls: type, *, module: str = "agentstate_redis.sync") -> type:
     return twin
 
 
-def _derive(cls: type, module: str) -> type:
+def _derive(cls: type, module: str) -> type[Twin]:
     namespace: dict[str, Any] = {
         "__doc__": cls.__doc__, "__module__": module, "__qualname__": cls.__name__, "_twin_of": cls,
         "__init__": _constructor(cls, module),
@@ -253,7 +254,7 @@ def _derive(cls: type, module: str) -> type:
     if hasattr(cls, "__aiter__"):
         namespace["__iter__"] = _iter
     bases = tuple(twin_class(b, module=module) for b in cls.__bases__ if _is_public_async(b)) or (Twin,)
-    return type(cls.__name__, bases, namespace)
+    return cast("type[Twin]", type(cls.__name__, bases, namespace))  # every base is Twin or a twin class
 
 
 def _is_public_async(cls: type) -> bool:
@@ -272,9 +273,12 @@ def _constructor(cls: type, module: str) -> Callable[..., None]:
             obj = cls(*a, **kw)
         self._twin_bind(obj, runner)
 
+    # read from the class itself, not from an instance: the unsoundness mypy warns of cannot happen
+    init = cls.__init__  # type: ignore[misc]
     with contextlib.suppress(TypeError, ValueError):  # a C type's __init__ may have no signature
-        __init__.__signature__ = inspect.signature(cls.__init__)  # type: ignore[attr-defined]
-    __init__.__doc__ = cls.__init__.__doc__
+        # a function takes any attribute; typeshed does not declare __signature__
+        __init__.__signature__ = inspect.signature(init)  # type: ignore[attr-defined]
+    __init__.__doc__ = init.__doc__
     __init__.__qualname__ = f"{cls.__name__}.__init__"
     return __init__
 
@@ -307,7 +311,7 @@ def _copy_face(target: Callable[..., Any], source: Callable[..., Any]) -> None:
     target.__qualname__ = source.__qualname__
     target.__doc__ = source.__doc__
     with contextlib.suppress(TypeError, ValueError):
-        target.__signature__ = inspect.signature(source)  # type: ignore[attr-defined]
+        target.__signature__ = inspect.signature(source)  # type: ignore[attr-defined]  # not in typeshed
 
 
 def _property(name: str, prop: property) -> property:

@@ -22,7 +22,9 @@ from typing import Any
 try:
     from opentelemetry import context as otel_context
     from opentelemetry import propagate, trace
-    from opentelemetry.trace import Link, SpanKind, Status, StatusCode
+    from opentelemetry.trace import Link, SpanKind
+    from opentelemetry.trace import Status as Status
+    from opentelemetry.trace import StatusCode as StatusCode
 except ImportError:  # the [otel] extra is not installed: every decorator is the identity
     AVAILABLE = False
 else:

@@ -174,7 +174,7 @@ def settle(operation: str, *, claims: str | None = None) -> Callable[[Callable[.
             result: Any = None
             try:
                 result = await fn(self, *args, **kwargs)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - recorded on the span, then re-raised below
                 error = exc
             creation, holder = _claimed.pop((str(team_id), str(task_id)), (None, None))
             agent_id = agent_id or holder

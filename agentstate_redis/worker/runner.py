@@ -105,6 +105,7 @@ async def run_worker(
         with signals:
             nxt: ClaimedTask | None = None  # claimed by the previous completion (complete_and_claim)
             backoff = MIN_BACKOFF
+            task: ClaimedTask | None
             while True:
                 if nxt is not None:
                     task, nxt = nxt, None

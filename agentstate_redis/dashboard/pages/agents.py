@@ -47,8 +47,8 @@ async def agents_page(request: Request) -> Response:
 
     rows = await asyncio.gather(*(tracked(a) for a in tracked_ids))
     return render(request, "agents.html", title="Agents", teams=teams,
-                  more_teams=len(team_ids) == TEAMS_PER_PAGE and team_ids[-1] or None,
-                  tracked=rows, more_tracked=len(tracked_ids) == PAGE and tracked_ids[-1] or None)
+                  more_teams=(len(team_ids) == TEAMS_PER_PAGE and team_ids[-1]) or None,
+                  tracked=rows, more_tracked=(len(tracked_ids) == PAGE and tracked_ids[-1]) or None)
 
 
 async def agent_page(request: Request) -> Response:

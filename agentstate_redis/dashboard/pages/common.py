@@ -21,7 +21,8 @@ MAX_OFFSET = 10_000
 
 
 def fleet(request: Request) -> Fleet:
-    return request.app.state.fleet
+    fleet: Fleet = request.app.state.fleet
+    return fleet
 
 
 def int_param(request: Request, name: str, default: int, *, minimum: int = 0, maximum: int = MAX_OFFSET) -> int:

@@ -25,8 +25,13 @@ async def team_rows(request: Request, ids: list[str]) -> list[dict[str, Any]]:
         except NotFoundError:
             return None
         agents = list(team.agents.values())
-        return {"id": team_id, "queue": team.task_queue, "agents": len(agents),
-                "online": sum(1 for a in agents if a.online), "working": sum(1 for a in agents if a.status == "working")}
+        return {
+            "id": team_id,
+            "queue": team.task_queue,
+            "agents": len(agents),
+            "online": sum(1 for a in agents if a.online),
+            "working": sum(1 for a in agents if a.status == "working"),
+        }
 
     return [row for row in await asyncio.gather(*(one(t) for t in ids)) if row is not None]
 
@@ -43,7 +48,7 @@ async def overview(request: Request) -> Response:
     ids = f.directory.page("team", after, PAGE)
     teams, workflows = await asyncio.gather(team_rows(request, ids), workflow_counts(request))
     return render(request, "overview.html", title="Overview", teams=teams, workflows=workflows,
-                  team_count=f.directory.count("team"), more=len(ids) == PAGE and ids[-1] or None,
+                  team_count=f.directory.count("team"), more=(len(ids) == PAGE and ids[-1]) or None,
                   agents_online=sum(t["online"] for t in teams), agents_total=sum(t["agents"] for t in teams),
                   rate=f.feed.rate(), feed_live=f.feed.started, directory=f.directory,
                   backend=f.backend.describe())

@@ -15,7 +15,7 @@ and its count one more key of ``counts``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -24,6 +24,7 @@ from starlette.routing import Route
 
 from ...errors import AgentStateError, NotFoundError
 from ...orchestration import Task
+from ...orchestration.queue import QueueName
 from ..render import render
 from ..security import write_route
 from .common import PAGE, back, fleet, int_param, text_param
@@ -61,10 +62,24 @@ async def team_page(request: Request) -> Response:
         raise HTTPException(400, f"queue must be one of {', '.join(q[0] for q in QUEUES)}, got {queue!r}")
     offset = int_param(request, "offset", 0)
     team = await _team(request, team_id)
-    tasks = await fleet(request).orch.list_tasks(team_id, queue, offset=offset, limit=PAGE + 1)
-    return render(request, "team.html", title=f"Team {team_id}", team=team, team_id=team_id, queue=queue,
-                  label=next(label for name, label, _ in QUEUES if name == queue), queues=QUEUES, counts=counts(team), tasks=tasks[:PAGE], offset=offset, page=PAGE,
-                  more=len(tasks) > PAGE, agents=sorted(team.agents.values(), key=lambda a: a.agent_id))
+    # QUEUES names only list_tasks' queues, and the check above refused every other value
+    tasks = await fleet(request).orch.list_tasks(team_id, cast(QueueName, queue), offset=offset, limit=PAGE + 1)
+    return render(
+        request,
+        "team.html",
+        title=f"Team {team_id}",
+        team=team,
+        team_id=team_id,
+        queue=queue,
+        label=next(label for name, label, _ in QUEUES if name == queue),
+        queues=QUEUES,
+        counts=counts(team),
+        tasks=tasks[:PAGE],
+        offset=offset,
+        page=PAGE,
+        more=len(tasks) > PAGE,
+        agents=sorted(team.agents.values(), key=lambda a: a.agent_id),
+    )
 
 
 async def task_page(request: Request) -> Response:
@@ -86,7 +101,7 @@ async def dead_page(request: Request) -> Response:
         ids = f.directory.page("team", after, PAGE)
         rows = await team_rows(request, ids)
         return render(request, "dead_teams.html", title="Dead letters", teams=rows,
-                      more=len(ids) == PAGE and ids[-1] or None)
+                      more=(len(ids) == PAGE and ids[-1]) or None)
     offset = int_param(request, "offset", 0)
     team = await _team(request, team_id)
     tasks = await fleet(request).orch.list_dead(team_id, offset=offset, limit=PAGE + 1)

@@ -24,7 +24,7 @@ async def tools_page(request: Request) -> Response:
     names = f.directory.page("tool", after, PAGE)
     stats, retries = await asyncio.gather(asyncio.gather(*(f.tools.get_tool_stats(n) for n in names)),
                                           f.tools.get_pending_retries(claim=False, limit=PAGE + 1))
-    return render(request, "tools.html", title="Tools", stats=stats, more=len(names) == PAGE and names[-1] or None,
+    return render(request, "tools.html", title="Tools", stats=stats, more=(len(names) == PAGE and names[-1]) or None,
                   retries=retries[:PAGE], more_retries=len(retries) > PAGE)
 
 

@@ -15,7 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ...errors import AgentStateError, NotFoundError
-from ...workflows import WorkflowStatus
+from ...workflows import WorkflowState, WorkflowStatus
 from ..render import render
 from ..security import write_route
 from .common import PAGE, back, fleet, text_param
@@ -36,15 +36,23 @@ async def workflows_page(request: Request) -> Response:
     after = request.query_params.get("after") or None
     ids, counts = await asyncio.gather(wf.list_workflows(status, limit=PAGE, after=after), workflow_counts(request))
 
-    async def one(workflow_id: str):  # type: ignore[no-untyped-def]
+    async def one(workflow_id: str) -> WorkflowState | None:
         try:
             return await wf.get(workflow_id)
         except NotFoundError:
             return None
 
     rows = [w for w in await asyncio.gather(*(one(i) for i in ids)) if w is not None]
-    return render(request, "workflows.html", title="Workflows", status=status, statuses=[s.value for s in WorkflowStatus],
-                  counts=counts, workflows=rows, more=len(ids) == PAGE and ids[-1] or None)
+    return render(
+        request,
+        "workflows.html",
+        title="Workflows",
+        status=status,
+        statuses=[s.value for s in WorkflowStatus],
+        counts=counts,
+        workflows=rows,
+        more=(len(ids) == PAGE and ids[-1]) or None,
+    )
 
 
 async def workflow_page(request: Request) -> Response:
@@ -54,7 +62,9 @@ async def workflow_page(request: Request) -> Response:
         state = await wf.get(workflow_id)
     except NotFoundError as exc:
         raise HTTPException(404, str(exc)) from None
-    steps_call = wf.get_steps(workflow_id) if state.total_steps <= STEPS_SHOWN else wf.step_history(workflow_id, STEPS_SHOWN)
+    steps_call = (
+        wf.get_steps(workflow_id) if state.total_steps <= STEPS_SHOWN else wf.step_history(workflow_id, STEPS_SHOWN)
+    )
     steps, history, checkpoints = await asyncio.gather(
         steps_call, wf.history(workflow_id, limit=HISTORY), wf.list_checkpoints(workflow_id, limit=CHECKPOINTS))
     actions = [] if state.status in TERMINAL else (
@@ -75,7 +85,9 @@ async def workflow_action(request: Request) -> Response:
     reason = form.get("reason")
     try:
         if action == "cancel":
-            state = await wf.cancel(workflow_id, reason=reason if isinstance(reason, str) and reason else "cancelled from the dashboard")
+            state = await wf.cancel(
+                workflow_id, reason=reason if isinstance(reason, str) and reason else "cancelled from the dashboard"
+            )
         else:
             state = await getattr(wf, action)(workflow_id)
     except AgentStateError as exc:

@@ -1,0 +1,1 @@
+"""Tests of the agents manager: snapshots, checkpoints, tracking, leases, replay, restore."""

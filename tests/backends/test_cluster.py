@@ -1,0 +1,71 @@
+"""The core suite on a Redis Cluster of three primaries started by the tests."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import redis
+
+from agentstate_redis import RedisBackend, StateManager, VersionConflictError
+
+from ..cluster import RedisClusterFixture
+from ..state import test_state
+
+pytestmark = pytest.mark.cluster
+
+
+@pytest.fixture
+def cluster_state(cluster_backend: RedisBackend) -> StateManager:
+    return StateManager(backend=cluster_backend)
+
+
+CORE_CASES = [
+    test_state.test_save_get_update_delete,
+    test_state.test_save_replaces_and_update_merges_top_level_only,
+    test_state.test_values_round_trip_exactly,
+    test_state.test_versions_and_conflicts,
+    test_state.test_update_of_missing_key,
+    test_state.test_list_keys_globs,
+    test_state.test_ttl_expires_keys,
+    test_state.test_subscribe_sees_old_and_new_values,
+    test_state.test_ttl_expiry_reaches_subscribers,
+]
+
+
+@pytest.mark.parametrize("case", CORE_CASES, ids=lambda c: c.__name__)
+async def test_core_suite_on_cluster(cluster_state: StateManager, case) -> None:  # type: ignore[no-untyped-def]
+    await case(cluster_state)
+
+
+async def test_keys_spread_over_every_primary_and_list_keys_sees_them(
+    cluster_state: StateManager, redis_cluster: RedisClusterFixture
+) -> None:
+    names = [f"agent:{i}" for i in range(60)]
+    for name in names:
+        await cluster_state.save(name, {"n": name})
+    per_node = []
+    for node in redis_cluster.nodes:
+        client = redis.Redis(port=node.port, decode_responses=True)
+        per_node.append(sum(1 for _ in client.scan_iter(match=f"{cluster_state.keys.prefix}{{state:*}}")))
+    assert all(count > 0 for count in per_node), per_node
+    assert await cluster_state.list_keys("agent:*") == sorted(names)
+
+
+async def test_expiry_events_from_every_primary(cluster_state: StateManager) -> None:
+    expired: set[str] = set()
+    await cluster_state.subscribe("ttl:*", lambda key, old, new: expired.add(key) if new is None else None)
+    names = {f"ttl:{i}" for i in range(12)}
+    for name in names:
+        await cluster_state.save(name, {}, ttl=0.2)
+    for _ in range(100):
+        if expired == names:
+            break
+        await asyncio.sleep(0.05)
+    assert expired == names
+
+
+async def test_conditional_writes_on_cluster(cluster_state: StateManager) -> None:
+    await cluster_state.save("c", {"n": 1})
+    with pytest.raises(VersionConflictError):
+        await cluster_state.save("c", {"n": 2}, expected_version=0)

@@ -1,0 +1,1 @@
+"""Tests of the operations dashboard: test client and a real browser."""

@@ -1,0 +1,1 @@
+"""Tests of the event hub: delivery, liveness, globs."""

@@ -1,0 +1,1 @@
+"""Tests of the LangGraph savers: conformance, a real graph, the saver's own guarantees."""

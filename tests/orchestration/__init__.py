@@ -1,0 +1,1 @@
+"""Tests of the orchestration manager: teams and their task queue."""

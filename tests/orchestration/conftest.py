@@ -1,0 +1,16 @@
+"""The orchestration tests' fixtures."""
+
+from __future__ import annotations
+
+import pytest
+
+from agentstate_redis import OrchestrationStateManager
+from agentstate_redis.backends.base import Backend
+
+
+@pytest.fixture
+async def orch(backend: Backend, request: pytest.FixtureRequest) -> OrchestrationStateManager:
+    """A manager on each backend (memory, file, redis) with the test module's ``TEAM`` created."""
+    m = OrchestrationStateManager(backend=backend)
+    await m.create_team(request.module.TEAM)
+    return m

@@ -1,0 +1,168 @@
+"""Task control across processes on a real Redis: cancel from anywhere, delayed tasks, team pause."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+
+from agentstate_redis import InvalidTransitionError, OrchestrationStateManager, RedisBackend
+
+from ..procs import start_process
+from ..workers_orchestration import control_worker
+
+TEAM = "control_fleet"
+
+
+def start_workers(redis_url: str, prefix: str, records: str, n: int, *, sync_interval: float = 0.1,
+                  idle_exit: float = 0.5) -> list:
+    return [start_process(control_worker, redis_url, prefix, TEAM, f"w{i}", records, sync_interval, idle_exit)
+            for i in range(n)]
+
+
+async def workers_up(orch: OrchestrationStateManager, n: int) -> None:
+    for _ in range(600):
+        if len(await orch.get_agents(TEAM)) >= n:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the workers did not start")
+
+
+async def join(procs: list, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    for p in procs:
+        while p.is_alive() and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        assert not p.is_alive(), "a worker overran"
+        assert p.exitcode == 0, f"a worker failed (exit {p.exitcode})"
+
+
+async def records(backend: RedisBackend, key: str) -> list[list[str]]:
+    return [r.decode().split("|") if isinstance(r, bytes) else r.split("|")
+            for r in await backend.client.lrange(key, 0, -1)]
+
+
+async def test_a_cancel_from_another_process_stops_the_holder_within_a_heartbeat(
+        redis_backend: RedisBackend, redis_url: str, prefix: str) -> None:
+    orch = OrchestrationStateManager(backend=redis_backend)
+    await orch.create_team(TEAM)
+    interval = 0.25
+    await orch.enqueue_task(TEAM, {"id": "long", "data": {"ms": 60_000}})
+    procs = start_workers(redis_url, prefix, prefix + "rec", 1, sync_interval=interval)
+    try:
+        for _ in range(400):
+            if (await orch.get_queue_status(TEAM, page_size=0)).in_progress_count:
+                break
+            await asyncio.sleep(0.025)
+        cancelled_at = time.time()
+        await orch.cancel_task(TEAM, "long", reason="from the parent")
+        await join(procs, timeout=30)
+    finally:
+        for p in procs:
+            p.kill()
+    [[task_id, seen, refused]] = await records(redis_backend, prefix + "rec:cancelled")
+    assert task_id == "long" and refused == "1"
+    # the holder's next heartbeat comes at most one interval later (plus scheduling on a busy machine)
+    assert float(seen) - cancelled_at < interval + 1.0
+    assert await records(redis_backend, prefix + "rec") == []
+    task = await orch.get_task(TEAM, "long")
+    assert task.status == "cancelled" and task.cancel_reason == "from the parent"
+
+
+async def test_random_cancels_over_1000_tasks_end_each_task_exactly_once(
+        redis_backend: RedisBackend, redis_url: str, prefix: str) -> None:
+    orch = OrchestrationStateManager(backend=redis_backend, completed_retention=10_000)
+    await orch.create_team(TEAM)
+    rng = random.Random(21)
+    ids = [f"t{i}" for i in range(1000)]
+    await orch.enqueue_tasks(TEAM, [{"id": i, "data": {"ms": rng.choice([1, 2, 5, 40])}} for i in ids])
+    procs = start_workers(redis_url, prefix, prefix + "rec", 4, sync_interval=0.02)
+    cancelled: set[str] = set()
+    running = 0
+    try:
+        await workers_up(orch, 4)
+        for task_id in rng.sample(ids, 300):
+            if rng.random() < 0.3:   # also aim at tasks a worker holds right now
+                held = await orch.list_tasks(TEAM, "in_progress", limit=4)
+                task_id = held[0].id if held else task_id
+            if task_id in cancelled:
+                continue
+            try:
+                running += (await orch.cancel_task(TEAM, task_id)).agent_id is not None
+                cancelled.add(task_id)
+            except InvalidTransitionError:
+                pass                                       # finished first: completed, not cancelled
+            await asyncio.sleep(rng.uniform(0, 0.01))
+        await join(procs)
+    finally:
+        for p in procs:
+            p.kill()
+    completed = [r[0] for r in await records(redis_backend, prefix + "rec")]
+    assert len(completed) == len(set(completed))           # no completion accepted twice
+    assert set(completed) | cancelled == set(ids) and not set(completed) & cancelled
+    status = await orch.get_queue_status(TEAM, page_size=0)
+    assert status.completed_total == len(completed) and status.cancelled_total == len(cancelled)
+    listed = {t.id for t in await orch.list_tasks(TEAM, "cancelled", limit=1000)}
+    assert listed == cancelled and running > 0  # some were cancelled while a worker ran them
+    late = await records(
+        redis_backend, prefix + "rec:cancelled"
+    )  # holders told by heartbeat: their late result refused
+    assert all(refused == "1" for _, _, refused in late) and {r[0] for r in late} <= cancelled
+
+
+async def test_delayed_tasks_are_never_claimed_early_and_promptly_after(
+        redis_backend: RedisBackend, redis_url: str, prefix: str) -> None:
+    orch = OrchestrationStateManager(backend=redis_backend)
+    await orch.create_team(TEAM)
+    await orch.enqueue_task(TEAM, {"id": "gate"}, delay=3600)      # keeps the workers waiting, not exiting
+    procs = start_workers(redis_url, prefix, prefix + "rec", 4, idle_exit=1.0)
+    try:
+        await workers_up(orch, 4)
+        sec, usec = await redis_backend.client.time()
+        now = sec + usec / 1e6
+        for k in range(5):
+            await orch.enqueue_tasks(TEAM, [{"id": f"d{k}-{i}", "data": {"ms": 1}} for i in range(10)],
+                                     run_at=now + 0.5 + 0.3 * k)
+        run_at = {t.id: t.next_run_at for t in await orch.list_tasks(TEAM, "delayed", limit=100) if t.id != "gate"}
+        assert len(run_at) == 50
+        for _ in range(400):
+            if (await orch.get_queue_status(TEAM, page_size=0)).completed_total == 50:
+                break
+            await asyncio.sleep(0.05)
+        await orch.cancel_task(TEAM, "gate")
+        await join(procs)
+    finally:
+        for p in procs:
+            p.kill()
+    claims = {task_id: float(started) for task_id, started in await records(redis_backend, prefix + "rec:claims")}
+    assert set(claims) == set(run_at)
+    for task_id, started in claims.items():
+        assert started >= run_at[task_id], task_id                   # server clock, never before
+    lags = sorted(claims[t] - run_at[t] for t in claims)
+    assert lags[len(lags) // 2] < 0.5 and lags[-1] < 2.0, lags        # promptly after (4 workers, busy box)
+
+
+async def test_a_paused_team_gets_no_claims_until_resumed(
+        redis_backend: RedisBackend, redis_url: str, prefix: str) -> None:
+    orch = OrchestrationStateManager(backend=redis_backend)
+    await orch.create_team(TEAM)
+    await orch.enqueue_tasks(TEAM, [{"id": f"t{i}", "data": {"ms": 1}} for i in range(200)])
+    await orch.pause_team(TEAM)
+    claims: list[str] = []
+    await orch.subscribe_events(TEAM, lambda e: claims.append(e.data["task"]) if e.op == "claim" else None)
+    procs = start_workers(redis_url, prefix, prefix + "rec", 4, idle_exit=0.5)
+    try:
+        await asyncio.sleep(2.0)
+        status = await orch.get_queue_status(TEAM, page_size=0)
+        assert status.pending_count == 200 and status.in_progress_count == 0 and status.completed_total == 0
+        assert claims == [] and all(p.is_alive() for p in procs)
+        resumed = time.monotonic()
+        await orch.resume_team(TEAM)
+        await join(procs)
+        drained = time.monotonic() - resumed
+    finally:
+        for p in procs:
+            p.kill()
+    assert (await orch.get_queue_status(TEAM, page_size=0)).completed_total == 200
+    assert len(await records(redis_backend, prefix + "rec")) == 200
+    assert drained < 30

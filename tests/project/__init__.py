@@ -1,0 +1,1 @@
+"""Tests of the project itself: packaging, typing, README, version, deploy/, containers, bench/."""

@@ -1,0 +1,1 @@
+"""Tests of the core StateManager: saves, updates, versions, events, prefixes, keys, limits."""

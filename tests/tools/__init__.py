@@ -1,0 +1,1 @@
+"""Tests of the tool manager: stats, cache, retries."""

@@ -1,0 +1,1 @@
+"""Tests of run_worker and the `agentstate worker` / `coordinator` processes."""

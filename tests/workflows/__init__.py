@@ -1,0 +1,1 @@
+"""Tests of the workflow manager: the state machine, steps, checkpoints, leases."""
