@@ -13,7 +13,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from .backends.base import Backend, new_op_id
 from .codec import dumps
@@ -22,6 +22,9 @@ from . import validate
 from .events import Callback, ChangeEvent, GapCallback, Subscription
 from .keys import validate_id
 from .subscription import DEFAULT_MAX_PENDING
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 
 @dataclass(frozen=True)
@@ -84,7 +87,7 @@ class BaseManager:
     def keys(self) -> Any:
         return self.backend.keys
 
-    async def connect(self) -> Any:
+    async def connect(self) -> Self:
         await self.backend.connect()
         return self
 
@@ -92,7 +95,7 @@ class BaseManager:
         if self._owns_backend:
             await self.backend.close()
 
-    async def __aenter__(self) -> Any:
+    async def __aenter__(self) -> Self:
         return await self.connect()
 
     async def __aexit__(self, *exc: object) -> None:

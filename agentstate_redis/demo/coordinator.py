@@ -167,8 +167,8 @@ class Coordinator:
             await self.backend.events.subscribe(kind, "*", self._count)
         await self.orch.enqueue_tasks(TEAM, make_tasks(s))
         await self.orch.create_team(DIGEST_TEAM)
-        await self.orch.add_schedule(DIGEST_TEAM, DIGEST_SCHEDULE, {"type": "digest", "data": {"topic": "fleet digest"}},
-                                     every=DIGEST_EVERY, catchup="all")
+        digest = {"type": "digest", "data": {"topic": "fleet digest"}}
+        await self.orch.add_schedule(DIGEST_TEAM, DIGEST_SCHEDULE, digest, every=DIGEST_EVERY, catchup="all")
 
     def _count(self, event: ChangeEvent) -> None:
         self.events[event.kind] = self.events.get(event.kind, 0) + 1

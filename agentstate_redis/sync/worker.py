@@ -37,12 +37,14 @@ _blocking_run_scheduler = blocking_function(_async_scheduler.run_scheduler, modu
 
 
 def run_worker(*args: Any, **kwargs: Any) -> WorkerStats:
-    return _with_signals(_blocking_run_worker, _SIGNATURE, args, kwargs)  # type: ignore[no-any-return]
+    stats: WorkerStats = _with_signals(_blocking_run_worker, _SIGNATURE, args, kwargs)
+    return stats
 
 
 def run_scheduler(*args: Any, **kwargs: Any) -> SchedulerStats:
-    return _with_signals(_blocking_run_scheduler, inspect.signature(_async_scheduler.run_scheduler), args,
-                         kwargs)  # type: ignore[no-any-return]
+    signature = inspect.signature(_async_scheduler.run_scheduler)
+    stats: SchedulerStats = _with_signals(_blocking_run_scheduler, signature, args, kwargs)
+    return stats
 
 
 def _with_signals(blocking: Any, signature: inspect.Signature, args: Any, kwargs: Any) -> Any:

@@ -32,6 +32,8 @@ USER_CODE = textwrap.dedent('''
             await state.delete("k", expected_version=2)
         except VersionConflictError as exc:
             assert_type(exc, VersionConflictError)
+        async with StateManager(persistence="memory") as managed:
+            assert_type(managed, StateManager)
 ''')
 
 
