@@ -45,13 +45,13 @@ local function claim_next(base, team, agent, mode, given, now, opts)
   local best_id, best_score, best_cap = nil, nil, nil
   local function consider(cap)
     local head = redis.call('ZRANGE', pkey(base, cap), 0, 0, 'WITHSCORES')
-    if head[1] and lim and cap ~= '' and held(limit_wait(base, lim, cap, now)) then head = {} end
+    if head[1] and lim and cap ~= '' and held(limit_wait(base, lim, cap, now, true)) then head = {} end
     if head[1] then
       local score = tonumber(head[2])
       if not best_score or score < best_score then best_id, best_score, best_cap = head[1], score, cap end
     end
   end
-  if not (lim and held(limit_wait(base, lim, '', now))) then
+  if not (lim and held(limit_wait(base, lim, '', now, true))) then
     consider('')
     for _, cap in ipairs(caps) do consider(cap) end
   end

@@ -6,7 +6,7 @@
 --   in_progress:<scope>  at most this many tasks in progress (team: ZCARD :running; a capability:
 --                        its :inflight:<cap> zset, whose stale members are dropped when counted)
 --   per_second:<scope>   at most this many claims in any window of 1000 ms (:rate:<scope> zset of
---                        the claims' tokens scored by their server ms, older than a second removed)
+--                        the claims' tokens scored by their server ms; a claim drops the older ones)
 
 local LIMIT_WINDOW_MS = 1000
 local LIMIT_POLL_MS = 50     -- a claimer held back by a concurrency limit looks again this soon
@@ -20,37 +20,37 @@ local function limits_load(base)
   return lim
 end
 
--- Tasks needing `cap` in progress now; members of :inflight:<cap> whose task finished or was
--- claimed again (another token) are dropped. O(members), at most about the limit.
-local function inflight_count(base, cap)
+-- Tasks needing `cap` in progress now. With `prune`, members of :inflight:<cap> whose task finished
+-- or was claimed again (another token) are dropped. O(members), at most about the limit.
+local function inflight_count(base, cap, prune)
   local key = sub(base, CTL.inflight .. cap)
   local rows = redis.call('ZRANGE', key, 0, -1, 'WITHSCORES')
   local n = 0
   for i = 1, #rows, 2 do
     local f = redis.call('HMGET', tkey(base, rows[i]), 'status', 'token')
-    if f[1] == 'in_progress' and f[2] == rows[i + 1] then n = n + 1 else redis.call('ZREM', key, rows[i]) end
+    if f[1] == 'in_progress' and f[2] == rows[i + 1] then n = n + 1
+    elseif prune then redis.call('ZREM', key, rows[i]) end
   end
   return n
 end
 
-local function in_progress_of(base, scope)
+local function in_progress_of(base, scope, prune)
   if scope == '' then return redis.call('ZCARD', sub(base, 'running')) end
-  return inflight_count(base, scope)
+  return inflight_count(base, scope, prune)
 end
 
--- Claims of `scope` in the last LIMIT_WINDOW_MS, and the score of the oldest of them (nil: none).
+-- Claims of `scope` in the window (now - LIMIT_WINDOW_MS, now], and the score of the oldest (nil: none).
 local function recent_claims(base, scope, now)
-  local key = sub(base, CTL.rate .. scope)
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', num(now - LIMIT_WINDOW_MS))
-  local head = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
-  return redis.call('ZCARD', key), tonumber(head[2])
+  local key, since = sub(base, CTL.rate .. scope), '(' .. num(now - LIMIT_WINDOW_MS)
+  local head = redis.call('ZRANGEBYSCORE', key, since, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+  return redis.call('ZCOUNT', key, since, '+inf'), tonumber(head[2])
 end
 
 -- nil when a claim of `scope` may go now, else the ms to wait before trying again.
-local function limit_wait(base, lim, scope, now)
+local function limit_wait(base, lim, scope, now, prune)
   local wait = nil
   local most = lim['in_progress:' .. scope]
-  if most and in_progress_of(base, scope) >= most then wait = LIMIT_POLL_MS end
+  if most and in_progress_of(base, scope, prune) >= most then wait = LIMIT_POLL_MS end
   local rate = lim['per_second:' .. scope]
   if rate then
     local n, oldest = recent_claims(base, scope, now)
@@ -64,6 +64,7 @@ local function limits_record(base, lim, id, cap, token, now)
   for _, scope in ipairs({'', cap}) do
     if lim['per_second:' .. scope] then
       local key = sub(base, CTL.rate .. scope)
+      redis.call('ZREMRANGEBYSCORE', key, '-inf', num(now - LIMIT_WINDOW_MS))
       redis.call('ZADD', key, num(now), token)
       redis.call('PEXPIRE', key, 2 * LIMIT_WINDOW_MS)
     end
@@ -72,11 +73,11 @@ local function limits_record(base, lim, id, cap, token, now)
   end
 end
 
--- One scope as a JSON-able row: its limits, tasks in progress, claims in the last second, and the
--- ms until a claim of it could pass (0 = now).
+-- One scope as a JSON-able row (reads only): its limits, tasks in progress, claims in the last
+-- second, and the ms until a claim of it could pass (0 = now).
 local function limits_row(base, lim, scope, now)
   local n = recent_claims(base, scope, now)
   return {capability = scope, max_in_progress = lim['in_progress:' .. scope] or cjson.null,
-    max_per_second = lim['per_second:' .. scope] or cjson.null, in_progress = in_progress_of(base, scope),
-    last_second = n, retry_ms = limit_wait(base, lim, scope, now) or 0}
+    max_per_second = lim['per_second:' .. scope] or cjson.null, in_progress = in_progress_of(base, scope, false),
+    last_second = n, retry_ms = limit_wait(base, lim, scope, now, false) or 0}
 end

@@ -41,7 +41,7 @@ local now = now_ms()
 local lim = nil
 if redis.call('HGET', base, CTL_FIELDS.has_limits) == '1' then lim = limits_load(base) end
 if lim then
-  local wait = limit_wait(base, lim, '', now) or limit_wait(base, lim, f[2] or '', now)
+  local wait = limit_wait(base, lim, '', now, true) or limit_wait(base, lim, f[2] or '', now, true)
   if wait then
     return fail('TRANSITION', {kind = 'task', id = id, team = team, status = 'limited', op = 'assign',
       retry_ms = wait})

@@ -4,9 +4,8 @@
 -- Reply: JSON [{capability ('' = the whole team), max_in_progress, max_per_second, in_progress,
 --   last_second = claims in the last 1000 ms, retry_ms = ms until a claim may pass (0 = now)}],
 --   the whole team first (when limited), then capabilities by name; [] without limits
--- Mode: write
--- Memory: allowed; reads, and drops expired entries of the counting zsets
--- Retry: safe; what it writes is only pruning.
+-- Mode: read
+-- Retry: safe; reads only.
 
 --@include lib/core.lua
 --@include lib/orchestration.lua
