@@ -26,12 +26,8 @@
 --@include lib/lease.lua
 --@include lib/lgthread.lua
 
-local op_id, channel, thread_id, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local replay = op_replay(K.ops, K.ops_prev, op_id)
-if replay then return replay end
-local now = now_ms()
-local lerr = lease_check(K.lease, token, now)
-if lerr then return fail('LEASE', lgthread_lease_details(thread_id, lerr)) end
+local op_id, channel, thread_id, token, now, stop = lgthread_begin()
+if stop then return stop end
 local n = 0
 for i = 5, #ARGV do
   local run = ARGV[i]

@@ -67,6 +67,22 @@ local function lgthread_check_lease(token, lease_ms, now)
   return lease_check(K.lease, token, now)
 end
 
+-- The prologue of a thread write that a lease guards without renewing it: ARGV[1..4] (op id,
+-- channel, thread id, fencing token), the op-id replay, the lease check. Returns them and the
+-- server time, then a reply to return at once (a replayed op id's first reply, or the LEASE
+-- failure), nil to go on:
+--   local op_id, channel, thread_id, token, now, stop = lgthread_begin()
+--   if stop then return stop end
+local function lgthread_begin()
+  local op_id, channel, thread_id, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+  local replay = op_replay(K.ops, K.ops_prev, op_id)
+  if replay then return op_id, channel, thread_id, token, nil, replay end
+  local now = now_ms()
+  local lerr = lease_check(K.lease, token, now)
+  if lerr then return op_id, channel, thread_id, token, now, fail('LEASE', lgthread_lease_details(thread_id, lerr)) end
+  return op_id, channel, thread_id, token, now, nil
+end
+
 -- Give every key of the thread the same TTL (ms); 0 leaves TTLs alone.
 local function lgthread_expire(ttl_ms)
   if ttl_ms <= 0 then return end
