@@ -131,3 +131,34 @@ async def _control(redis_url: str, prefix: str, team: str, agent_id: str, record
             except TaskCancelledError:
                 continue  # cancelled after the last heartbeat: refused, as it must be
             await client.rpush(records_key, f"{task.id}|{task.token}")
+
+
+def limits_worker(redis_url: str, prefix: str, team: str, agent_id: str, records_key: str, idle_exit: float) -> None:
+    """Claim (``wait``), then complete_and_claim task after task (``data["ms"]`` ms each).
+
+    ``records_key`` gets ``<id>|<started_at ms, server clock>|<how: claim/next>`` per task started.
+    Exits after ``idle_exit`` s with no task and nothing pending or in progress.
+    """
+    asyncio.run(_limits(redis_url, prefix, team, agent_id, records_key, idle_exit))
+
+
+async def _limits(redis_url: str, prefix: str, team: str, agent_id: str, records_key: str, idle_exit: float) -> None:
+    orch = _manager(redis_url, prefix, lease=30, completed_retention=10_000)
+    async with orch:
+        client = orch.backend.client
+        await orch.heartbeat(team, agent_id)  # joins the team: the parent sees the worker is up
+        loop = asyncio.get_running_loop()
+        idle_since = loop.time()
+        task, how = None, "claim"
+        while True:
+            if task is None:
+                task, how = await orch.claim_task(team, agent_id, wait=0.2), "claim"
+            if task is None:
+                q = await orch.get_queue_status(team, page_size=0)
+                if q.pending_count + q.in_progress_count == 0 and loop.time() - idle_since > idle_exit:
+                    return
+                continue
+            idle_since = loop.time()
+            await client.rpush(records_key, f"{task.id}|{round((task.started_at or 0) * 1000)}|{how}")
+            await asyncio.sleep((task.data or {}).get("ms", 5) / 1000)
+            task, how = await orch.complete_and_claim(team, task.id, {"by": agent_id}, token=task.token), "next"

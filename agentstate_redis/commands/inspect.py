@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .common import add_connection_options, backend_from, check_access, require_keys
+from .queue import limits_line
 
 #: Columns that hold ids: never cut, folded onto more lines on a narrow terminal instead.
 ID_COLUMNS = ("team", "workflow", "agent", "latest_checkpoint")
@@ -55,12 +56,14 @@ async def collect(backend: Any, limit: int = 100) -> dict[str, Any]:
         except NotFoundError:
             continue
         q = await orch.get_queue_status(team_id, page_size=1)
+        limits = "; ".join(limits_line(r) for r in await orch.get_team_limits(team_id))
         teams.append({"team": team_id, "agents": len(team.agents),
                       "online": sum(1 for a in team.agents.values() if a.online),
                       "working": sum(1 for a in team.agents.values() if a.status == "working"),
                       "pending": q.pending_count, "in_progress": q.in_progress_count, "retry": q.scheduled_count,
                       "delayed": q.delayed_count, "completed": q.completed_total, "dead": q.dead_count,
-                      "cancelled": q.cancelled_total, "paused": q.paused})
+                      "cancelled": q.cancelled_total, "paused": q.paused,
+                      "limits": limits})
     wfs = []
     for wf_id in await _ids(backend, "wf", limit):
         try:

@@ -1,6 +1,7 @@
 """Team coordination and the team task queue: OrchestrationStateManager and its models."""
 
 from .counters import TeamCounters
+from .limits import TeamLimits
 from .manager import OrchestrationStateManager
 from .models import (
     PRIORITIES,
@@ -23,5 +24,6 @@ __all__ = [
     "Task",
     "TaskQueueState",
     "TeamCounters",
+    "TeamLimits",
     "TeamState",
 ]

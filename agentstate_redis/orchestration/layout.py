@@ -16,10 +16,14 @@ CONTROL_SUBKEYS: dict[str, str] = {
     "cancelled": "cancelled",      # zset: cancelled history, capped at completed_retention
     "wake_resume": "wake-resume",  # list: markers claimers block on while the team is paused
     "logs": "logs:",               # + task id: list of a task's log lines, capped at max_task_log_lines
+    "limits": "limits",            # hash: 'in_progress:<cap>', 'per_second:<cap>' ('' cap = whole team)
+    "rate": "rate:",               # + cap: zset of the last second's claims (token -> server ms)
+    "inflight": "inflight:",       # + cap: zset of in-progress tasks needing a concurrency-limited cap
 }
 
 #: name -> field of the team hash
 CONTROL_FIELDS: dict[str, str] = {
     "paused": "paused",            # '1' while paused
     "has_delayed": "has_delayed",  # '1' while :delayed may hold tasks (the claim path looks then)
+    "has_limits": "has_limits",    # '1' while :limits holds a limit (the claim path reads it then)
 }

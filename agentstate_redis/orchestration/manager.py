@@ -34,6 +34,9 @@ longer than that and holding no in-progress task, and returns their ids; each
 script call examines about 500 agents and the method loops. Call it from a
 coordinator periodically, or set ``auto_prune_after`` and call ``reap``.
 
+Limits (limits.py): ``await orch.set_team_limits("t", max_in_progress=3, max_per_second=20)`` (or
+per ``capability=``) caps concurrency and claims per second in every claim script, on the server clock.
+
 Schedules (schedules/): ``await orch.add_schedule("t", "poll", {"type": "poll"}, every=30)`` enqueues
 one task per tick, exactly once however many schedulers run (``run_scheduler``, and every
 ``run_worker``); also ``pause_schedule``, ``resume_schedule``, ``remove_schedule``, ``list_schedules``.
@@ -43,10 +46,11 @@ from __future__ import annotations
 
 from .counters import COUNTER_FIELDS, TeamCounters, decode_counters
 from .control import ControlOps
+from .limits import LimitOps
 from .schedules import ScheduleOps
 
 
-class OrchestrationStateManager(ScheduleOps, ControlOps):
+class OrchestrationStateManager(ScheduleOps, ControlOps, LimitOps):
     """Multi-agent team coordination and the team task queue (see the module docstring)."""
 
     # -- counters (a read added for the dashboard's /metrics; see counters.py) -----------------

@@ -26,7 +26,13 @@
 --   :cancelled           cancelled tasks (history zset like :done, capped at completed_retention)
 --   :wake-resume         marker list claimers BLPOP on while the team is paused (resume pushes)
 --   :logs:<id>           a task's log lines (list, the newest max_task_log_lines kept; deleted with the task)
+--   :limits              hash of the team's claim limits (lib/orchestration_limits.lua): fields
+--                        'in_progress:<cap>' and 'per_second:<cap>' ('' cap = the whole team)
+--   :rate:<cap>          claims of the last second of a per_second limit (zset: token -> server ms)
+--   :inflight:<cap>      in-progress tasks needing <cap> while <cap> has a concurrency limit
+--                        (zset: id -> token; a member whose task moved on is dropped when counted)
 --   field paused         '1' while the team is paused: claims return nothing
+--   field has_limits     '1' while :limits holds a limit: only then does a claim read it
 --   field has_delayed    '1' once a task was delayed: only then does a claim look at :delayed
 --                        (the claim that finds :delayed empty clears it); cancelled_total counts
 -- A pending score is (1000 - priority) * 2^40 + seq: higher priority first, FIFO within one.
@@ -46,8 +52,9 @@ local WAKE_TTL_MS = 60000       -- a marker older than any blocked claim (5 s at
 local ERRORS_KEEP = 50
 local GONE_KEEP = 100000        -- tombstones per team, whatever the dedupe window
 
-local CTL = {delayed = 'delayed', cancelled = 'cancelled', wake_resume = 'wake-resume', logs = 'logs:'}
-local CTL_FIELDS = {paused = 'paused', has_delayed = 'has_delayed'}
+local CTL = {delayed = 'delayed', cancelled = 'cancelled', wake_resume = 'wake-resume', logs = 'logs:',
+  limits = 'limits', rate = 'rate:', inflight = 'inflight:'}
+local CTL_FIELDS = {paused = 'paused', has_delayed = 'has_delayed', has_limits = 'has_limits'}
 
 local function num(x) return string.format('%.0f', x) end
 local function sub(base, suffix) return base .. ':' .. suffix end

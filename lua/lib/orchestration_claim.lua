@@ -1,5 +1,5 @@
 -- Claiming, shared by orchestration/claim and orchestration/complete_claim
--- (needs lib/core.lua and lib/orchestration.lua first).
+-- (needs lib/core.lua, lib/orchestration.lua and lib/orchestration_limits.lua first).
 -- KEYS: the including script's KEYS[1] (the team base key); sub-keys derive from it.
 
 -- Claim for `agent` the best pending task it can do, at server time `now`.
@@ -12,9 +12,12 @@
 -- dead letter, limits = {dead_keep =, window_ms =}, channel = event channel ('' = none)}.
 -- Returns (id, token) of the claimed task, its claim event published; or (nil, {wait_ms = ms until
 -- the next lease/retry event (-1 none), wake = [marker lists to BLPOP on]}) when nothing matches.
+-- With limits (has_limits): a team-wide limit reached claims nothing; a capability at its limit is
+-- skipped. A claim that found nothing while a limit held something back says so (limited = true)
+-- and its wait_ms is at most the time until that limit may let a claim through.
 local function claim_next(base, team, agent, mode, given, now, opts)
   local channel = opts.channel
-  local gate = redis.call('HMGET', base, CTL_FIELDS.paused, CTL_FIELDS.has_delayed)
+  local gate = redis.call('HMGET', base, CTL_FIELDS.paused, CTL_FIELDS.has_delayed, CTL_FIELDS.has_limits)
   if gate[1] == '1' then
     if redis.call('EXISTS', akey(base, agent)) == 1 then redis.call('HSET', akey(base, agent), 'heartbeat_at', now) end
     return nil, {wait_ms = -1, wake = {sub(base, CTL.wake_resume)}, paused = true}
@@ -22,6 +25,10 @@ local function claim_next(base, team, agent, mode, given, now, opts)
   reap_expired(base, team, now, opts.max_stalls, channel, opts.limits)
   promote_due(base, team, now, channel)
   if gate[2] == '1' then promote_delayed(base, team, now, channel) end
+  local lim = nil
+  if gate[3] == '1' then lim = limits_load(base) end
+  local held_ms = nil     -- the soonest a limit that held a task back may let one through
+  local function held(ms) if ms and (not held_ms or ms < held_ms) then held_ms = ms end return ms end
 
   local caps = {}
   local any = false
@@ -38,13 +45,16 @@ local function claim_next(base, team, agent, mode, given, now, opts)
   local best_id, best_score, best_cap = nil, nil, nil
   local function consider(cap)
     local head = redis.call('ZRANGE', pkey(base, cap), 0, 0, 'WITHSCORES')
+    if head[1] and lim and cap ~= '' and held(limit_wait(base, lim, cap, now, true)) then head = {} end
     if head[1] then
       local score = tonumber(head[2])
       if not best_score or score < best_score then best_id, best_score, best_cap = head[1], score, cap end
     end
   end
-  consider('')
-  for _, cap in ipairs(caps) do consider(cap) end
+  if not (lim and held(limit_wait(base, lim, '', now, true))) then
+    consider('')
+    for _, cap in ipairs(caps) do consider(cap) end
+  end
 
   if not best_id then
     -- a waiting worker is alive: its claims count as heartbeats (no event for an empty claim)
@@ -55,7 +65,9 @@ local function claim_next(base, team, agent, mode, given, now, opts)
     else
       for _, cap in ipairs(caps) do wake[#wake + 1] = sub(base, 'wake:' .. cap) end
     end
-    return nil, {wait_ms = next_event_ms(base, now), wake = wake}
+    local wait_ms = next_event_ms(base, now)
+    if held_ms and (wait_ms < 0 or held_ms < wait_ms) then wait_ms = held_ms end
+    return nil, {wait_ms = wait_ms, wake = wake, limited = held_ms ~= nil}
   end
 
   take_pending(base, best_id, best_cap)
@@ -63,6 +75,7 @@ local function claim_next(base, team, agent, mode, given, now, opts)
   if mode == 'given' then new_caps = given_text end
   hold(base, agent, best_id, new_caps, now, true)
   local token = start_task(base, best_id, agent, opts.lease_ms, 'claim', now)
+  if lim then limits_record(base, lim, best_id, best_cap, token, now) end
   publish(channel, {key = team, op = 'claim', version = bump(base), task = best_id, agent = agent, token = token,
     status = 'in_progress'})
   return best_id, token

@@ -8,13 +8,15 @@
 -- ARGV[4] task id
 -- ARGV[5] agent id (must be a team member with the task's capability)
 -- ARGV[6] lease in ms (0 = no expiry: held until completed or failed)
--- Reply: JSON {task = [flat task hash], errors = [...]}
+-- Reply: JSON {task = [flat task hash], errors = [...]}; a team limit reached (set_team_limits) refuses
+--   with TRANSITION status 'limited' and retry_ms (when it may pass; concurrency: a poll interval)
 -- Mode: write
 -- Memory: guarded; starts new work
 -- Retry: safe; a replayed op id returns the first reply; a second assign finds the task in progress.
 
 --@include lib/core.lua
 --@include lib/orchestration.lua
+--@include lib/orchestration_limits.lua
 
 local base, ops, ops_prev = KEYS[1], KEYS[2], KEYS[3]
 local op_id, channel, team, id, agent, lease_ms = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6])
@@ -36,11 +38,21 @@ if not has_cap(caps, f[2]) then
 end
 
 local now = now_ms()
+local lim = nil
+if redis.call('HGET', base, CTL_FIELDS.has_limits) == '1' then lim = limits_load(base) end
+if lim then
+  local wait = limit_wait(base, lim, '', now, true) or limit_wait(base, lim, f[2] or '', now, true)
+  if wait then
+    return fail('TRANSITION', {kind = 'task', id = id, team = team, status = 'limited', op = 'assign',
+      retry_ms = wait})
+  end
+end
 if f[1] == 'pending' then take_pending(base, id, f[2])
 elseif f[1] == 'delayed' then redis.call('ZREM', sub(base, CTL.delayed), id)
 else redis.call('ZREM', sub(base, 'retry'), id) end
 hold(base, agent, id, nil, now, false)
 local token = start_task(base, id, agent, lease_ms, 'assign', now)
+if lim then limits_record(base, lim, id, f[2] or '', token, now) end
 publish(channel, {key = team, op = 'assign', version = bump(base), task = id, agent = agent, token = token,
   status = 'in_progress'})
 op_remember(ops, ops_prev, op_id, task_memo(id, token))

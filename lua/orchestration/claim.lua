@@ -14,6 +14,7 @@
 -- ARGV[10..] capabilities
 -- Reply: JSON {task = [flat task hash], errors = [...]}, or when nothing matches
 --   {wait_ms = ms until the next lease/retry event (-1 none), wake = [marker lists to BLPOP on]}
+--   (+ limited = true when a team limit held a task back; wait_ms is then at most when it may pass)
 -- Mode: write
 -- Memory: guarded; starts new work, whose result will need memory
 -- Retry: safe; a replayed op id returns the task the first call claimed, as it is now (an empty claim
@@ -24,6 +25,7 @@
 
 --@include lib/core.lua
 --@include lib/orchestration.lua
+--@include lib/orchestration_limits.lua
 --@include lib/orchestration_claim.lua
 
 local base, ops, ops_prev = KEYS[1], KEYS[2], KEYS[3]

@@ -18,6 +18,7 @@
 -- ARGV[14..] capabilities
 -- Reply: JSON {task = [flat hash of the next task], errors = [...]} as orchestration/claim, or when
 --   nothing matches {wait_ms = ms until the next lease/retry event (-1 none), wake = [marker lists]}
+--   (+ limited = true when a team limit held the next claim back)
 -- Mode: write
 -- Memory: guarded; claims new work (the manager then completes alone)
 -- Retry: safe; a replayed op id returns the first reply (the claimed task as it is now, with the token
@@ -30,6 +31,7 @@
 --@include lib/core.lua
 --@include lib/orchestration.lua
 --@include lib/orchestration_finish.lua
+--@include lib/orchestration_limits.lua
 --@include lib/orchestration_claim.lua
 
 local base, ops, ops_prev = KEYS[1], KEYS[2], KEYS[3]

@@ -88,7 +88,7 @@ async def test_inspect_lists_teams_workflows_and_agents(redis_url: str, prefix: 
     data = orjson.loads(result.stdout)
     assert data["teams"] == [{"team": "research_team", "agents": 1, "online": 1, "working": 0, "pending": 2,
                               "in_progress": 0, "retry": 0, "delayed": 0, "completed": 1, "dead": 0,
-                              "cancelled": 0, "paused": False}]
+                              "cancelled": 0, "paused": False, "limits": ""}]
     assert data["workflows"][0] | {"version": 0} == {"workflow": "pipeline", "status": "pending", "step": 0,
                                                      "total_steps": 4, "completed_steps": 0, "version": 0}
     assert data["agents"] == [{"agent": "researcher", "tool_uses": 3, "tools": 1, "latest_checkpoint": "c2",
@@ -186,6 +186,30 @@ async def test_queue_pauses_cancels_and_promotes_in_one_line_each(redis_url: str
     assert refused.returncode == 1 and refused.stderr.count("\n") == 1 and "cancelled" in refused.stderr
     data = orjson.loads(agentstate("inspect", "--json", *conn).stdout)
     assert data["teams"][0]["cancelled"] == 1 and data["teams"][0]["paused"] is False
+    await backend.close()
+
+
+async def test_queue_limits_sets_shows_and_clears_in_one_line_each(redis_url: str, prefix: str) -> None:
+    backend = RedisBackend(redis_url, key_prefix=prefix)
+    orch = OrchestrationStateManager(backend=backend)
+    await orch.create_team("l_team")
+    conn = ["--redis-url", redis_url, "--prefix", prefix]
+    for args, line in ((["--max-in-progress", "3", "--max-per-second", "20"],
+                        "l_team: limits team max_in_progress=3 max_per_second=20"),
+                       (["--capability", "gpu", "--max-in-progress", "1"], "l_team: limits gpu max_in_progress=1"),
+                       ([], "l_team: limits team max_in_progress=3 max_per_second=20 (in progress 0, last second 0); "
+                            "gpu max_in_progress=1 (in progress 0, last second 0)"),
+                       (["--clear"], "l_team: limits team cleared"),
+                       (["--capability", "gpu", "--clear"], "l_team: limits gpu cleared"),
+                       ([], "l_team: limits none")):
+        result = agentstate("queue", "limits", "l_team", *args, *conn)
+        assert result.returncode == 0 and result.stdout.strip() == line, (args, result.stdout, result.stderr)
+    refused = agentstate("queue", "limits", "l_team", "--max-in-progress", "0", *conn)
+    assert refused.returncode == 1 and refused.stderr.count("\n") == 1 and "max_in_progress" in refused.stderr
+    assert await orch.get_team_limits("l_team") == []
+    await orch.set_team_limits("l_team", max_in_progress=2)
+    data = orjson.loads(agentstate("inspect", "--json", *conn).stdout)
+    assert data["teams"][0]["limits"] == "team max_in_progress=2"
     await backend.close()
 
 

@@ -241,6 +241,8 @@ METHOD_BASE: dict[tuple[str, str], Callable[[], Any]] = {
     ("get_cached_result", "parameters"): lambda: {"q": 1},
     ("invalidate_cached_result", "parameters"): lambda: {"q": 1},
     ("add_schedule", "every"): lambda: 3600,
+    ("set_team_limits", "max_in_progress"): lambda: 3,      # a real limit is set while another is attacked
+    ("set_team_limits", "max_per_second"): lambda: 20,
 }
 # When the key parameter is under attack, these others are left out (else they would shadow it).
 EXCLUSIVE = {"parameters_hash": ("parameters",)}
