@@ -76,8 +76,8 @@ async def test_retention_keeps_exactly_the_newest_n(redis_backend: RedisBackend,
     expected = [cid for cid, _, _ in sorted(saved, key=lambda s: (s[1], s[2]), reverse=True)[:keep]]
     store = AgentStateStore(backend=redis_backend)
     assert [c.checkpoint_id for c in await store.list_checkpoints("ret")] == expected
-    # nothing orphaned in the checkpoint hash (4 fields per kept checkpoint)
-    assert await redis_backend.client.hlen(redis_backend.keys.agent("ret")("checkpoints")) == 4 * keep
+    # nothing orphaned in the checkpoint hash (5 fields per kept checkpoint: d, x, m, r, l)
+    assert await redis_backend.client.hlen(redis_backend.keys.agent("ret")("checkpoints")) == 5 * keep
 
 
 async def test_recovery_attempt_limit_holds_across_processes(redis_backend: RedisBackend, redis_url: str,

@@ -118,7 +118,7 @@ async def test_the_save_replies_carry_only_what_the_server_added(store: AgentSta
         added = orjson.loads(reply)
         assert set(added) == fields | {"saved_at", "sequence", "fencing_token", "approval_history",
                                        "tool_usage_counts", "workflow_run_id", "workflow_state",
-                                       "standing_decisions"}
+                                       "standing_decisions", "parent_checkpoint_id", "parent_agent_id"}
         stored = await backend.client.hget(backend.keys.agent("a1")("checkpoints"), "d:c1")
         assert stored == body[:-1] + "," + reply[1:]
 
