@@ -241,6 +241,8 @@ METHOD_BASE: dict[tuple[str, str], Callable[[], Any]] = {
     ("get_cached_result", "parameters"): lambda: {"q": 1},
     ("invalidate_cached_result", "parameters"): lambda: {"q": 1},
     ("add_schedule", "every"): lambda: 3600,
+    # the other arguments under attack then take the two-step path of a fork into another agent
+    ("fork_from_checkpoint", "new_agent_id"): lambda: "agent-fork",
 }
 # When the key parameter is under attack, these others are left out (else they would shadow it).
 EXCLUSIVE = {"parameters_hash": ("parameters",)}
