@@ -34,7 +34,8 @@ order). It is one slot on Cluster, a hot key: every checkpoint save and fork sen
 ``ZADD NX`` (sent alongside the save, no extra wait; a no-op once the agent is listed), so the
 fleet's save rate is bounded by one shard's command rate, and it holds one member per agent, not
 per checkpoint (retention never has to touch it). Listing re-reads each listed agent, so entries
-of agents with no checkpoints left are skipped; ``delete_agent`` removes its entry.
+of agents with no checkpoints left are skipped; ``delete_agent`` removes its entry (a save racing
+another process's ``delete_agent`` can leave the agent unlisted until its next save).
 """
 
 from __future__ import annotations
