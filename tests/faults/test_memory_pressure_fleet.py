@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 
@@ -101,13 +102,19 @@ async def test_agentstate_worker_waits_out_a_full_server(
            "--work-seconds", "0.01", "--claim-wait", "0.3", "--redis-url", oom_server.url, "--prefix", prefix,
            "--log-level", "WARNING"]
     proc: subprocess.Popen[str] | None = None
+    lines: list[str] = []
     try:
         await orch.create_team(TEAM)
         await orch.enqueue_tasks(TEAM, [{"id": f"t{i}"} for i in range(5)])
         with pressure.full():
             proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                     env={**os.environ, "PYTHONUNBUFFERED": "1"})
-            await asyncio.sleep(3)
+            assert proc.stdout is not None
+            reader = threading.Thread(target=lambda: lines.extend(proc.stdout or ()), daemon=True)
+            reader.start()
+            # the worker has met the full server once it says its join was refused (however slowly it started)
+            await eventually(lambda: any("joining team" in line for line in lines), timeout=60,
+                             what="the worker to be refused joining the team on the full server")
             assert proc.poll() is None, "the worker exited on a full server"
             assert "pod-x" not in (await orch.get_team(TEAM)).agents
 
@@ -116,9 +123,11 @@ async def test_agentstate_worker_waits_out_a_full_server(
 
         await eventually(drained, timeout=30, what="the worker to drain the queue after memory was freed")
         proc.send_signal(signal.SIGTERM)
-        out, _ = proc.communicate(timeout=30)
+        proc.wait(timeout=30)
+        reader.join(timeout=10)
+        out = "".join(lines)
         assert proc.returncode == 0, out
-        assert "joining team" in out and "stopped (claimed 5, completed 5" in out
+        assert "stopped (claimed 5, completed 5" in out
     finally:
         if proc is not None and proc.poll() is None:
             proc.kill()
