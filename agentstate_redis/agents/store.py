@@ -21,8 +21,9 @@ Lineage (see :mod:`agentstate_redis.agents.lineage`): each checkpoint records it
 ``fork_from_checkpoint`` starts a new line from any checkpoint, ``get_checkpoint_tree`` returns
 the lineage, ``list_all_checkpoints`` pages over every agent's checkpoints from an index.
 
-A fork inside one agent is one script: it reads the source, stores the copy, writes the tracking
-state back, moves the head and applies retention atomically. A fork into ``new_agent_id`` touches
+A fork inside one agent is one write script: it stores the copy, writes the source's tracking
+back, moves the head and applies retention atomically (the source, read first to build the copy,
+must still be the same save, else the fork reads it again). A fork into ``new_agent_id`` touches
 two agents, two hash tags: on Redis Cluster no script can. So it is two steps: a read script on the
 source agent returns the checkpoint (document and captured tracking, one consistent read), then one
 write script on the new agent stores the copy (refused if that agent already holds anything). The
@@ -30,12 +31,14 @@ first step writes nothing, so a crash between the two leaves nothing at all; the
 op id, so a retry applies once. The copy is the checkpoint as it was at the read.
 
 The cross-agent index is one sorted set per key prefix, ``{idx:checkpoints}`` (agent ids, paged in id
-order). It is one slot on Cluster, a hot key: every checkpoint save and fork sends it one
-``ZADD NX`` (sent alongside the save, no extra wait; a no-op once the agent is listed), so the
-fleet's save rate is bounded by one shard's command rate, and it holds one member per agent, not
-per checkpoint (retention never has to touch it). Listing re-reads each listed agent, so entries
-of agents with no checkpoints left are skipped; ``delete_agent`` removes its entry (a save racing
-another process's ``delete_agent`` can leave the agent unlisted until its next save).
+order). It is one slot on Cluster, a hot key, but with bounded writes: only the save (or fork) that
+gives an agent its first checkpoint lists it (its reply starts with ``+<incarnation>``), so the index
+takes one write per agent, not per save, and holds one member per agent, not per checkpoint
+(retention never has to touch it); every listing page reads that one shard. Adds and drops carry
+the agent's incarnation (counted in its lease hash, which a delete keeps), so the drop after
+``delete_agent`` and the add of the agent's next first checkpoint converge in either order. Listing
+re-reads each listed agent, so an agent whose checkpoints were all deleted one by one (still listed)
+is skipped.
 """
 
 from __future__ import annotations
@@ -127,12 +130,10 @@ class AgentStateStore(ActivityTracking):
             raise InvalidInputError("checkpoint_id 'latest' is reserved (it names the newest checkpoint)")
         body = self._dumps(checkpoint.caller_fields(), what=f"checkpoint {checkpoint.checkpoint_id!r}")
         token = validate.fencing_token(fencing_token, optional=True)
-        reply, _ = await asyncio.gather(
-            self._write("save_checkpoint", checkpoint.agent_id, token, checkpoint.checkpoint_id,
-                        checkpoint.step, checkpoint.recoverable, body[:-1],
-                        checkpoint.timestamp is None, self.max_checkpoints),
-            self._index("index_add", checkpoint.agent_id))
-        return checkpoint_from_doc(stored_doc(body, reply))
+        reply = await self._write("save_checkpoint", checkpoint.agent_id, token, checkpoint.checkpoint_id,
+                                  checkpoint.step, checkpoint.recoverable, body[:-1],
+                                  checkpoint.timestamp is None, self.max_checkpoints)
+        return checkpoint_from_doc(stored_doc(body, await self._indexed(checkpoint.agent_id, reply)))
 
     async def get_checkpoint(self, agent_id: str, checkpoint_id: str = LATEST) -> AgentCheckpoint:
         """One checkpoint, or the newest with ``"latest"``; NotFoundError if there is none."""
@@ -190,13 +191,11 @@ class AgentStateStore(ActivityTracking):
             head = [copy.checkpoint_id, copy.step, copy.recoverable, body[:-1], self.max_checkpoints,
                     "" if local else agent_id, source_id, born]
             try:
-                reply, _ = await asyncio.gather(
-                    self._write("fork_checkpoint", target, token, *head, member if local else "",
-                                "" if local else raw),
-                    self._index("index_add", target))
+                reply = await self._write("fork_checkpoint", target, token, *head, member if local else "",
+                                          "" if local else raw)
             except VersionConflictError:  # the source was saved again between the read and the fork
                 continue
-            return checkpoint_from_doc(stored_doc(body, reply))
+            return checkpoint_from_doc(stored_doc(body, await self._indexed(target, reply)))
         raise VersionConflictError(f"checkpoint {agent_id}/{source_id} kept changing while it was forked",
                                    kind="checkpoint", id=f"{agent_id}/{source_id}")
 
@@ -235,11 +234,20 @@ class AgentStateStore(ActivityTracking):
                     break
         return out
 
-    async def _index(self, verb: str, agent_id: str) -> None:
+    async def _indexed(self, agent_id: str, reply: str) -> str:
+        """A save's or fork's reply without its '+' (the agent's first checkpoint), listing the agent then."""
+        if reply.startswith("+"):
+            incarnation, _, rest = reply[1:].partition("{")
+            await self._index("index_add", agent_id, incarnation)
+            return "{" + rest
+        return reply
+
+    async def _index(self, verb: str, agent_id: str, incarnation: str) -> None:
         """Add the agent to (or drop it from) the cross-agent index; a failure is logged, never raised."""
         try:
             validate_id("agent", agent_id)
-            await self.backend.run(f"agents/{verb}", [self.keys.index(CHECKPOINT_INDEX).base], [agent_id])
+            idx = self.keys.index(CHECKPOINT_INDEX)
+            await self.backend.run(f"agents/{verb}", [idx.base, idx("versions")], [agent_id, incarnation])
         except InvalidInputError:
             return  # the agent's own write reports it
         except Exception as exc:  # noqa: BLE001 - the agent's write is what matters; listing re-reads agents
@@ -273,9 +281,9 @@ class AgentStateStore(ActivityTracking):
         The lease (and its fence counter) stays, so a fencing token is never handed out twice.
         """
         token = validate.fencing_token(fencing_token, optional=True)
-        deleted = await self._write("delete", agent_id, token) == "1"
-        await self._index("index_drop", agent_id)
-        return deleted
+        deleted, _, incarnation = (await self._write("delete", agent_id, token)).partition(":")
+        await self._index("index_drop", agent_id, incarnation)
+        return deleted == "1"
 
     async def recovery_attempts(self, agent_id: str) -> int:
         """Recovery attempts counted for the agent (see AgentRecoveryManager)."""

@@ -30,7 +30,8 @@
 -- ARGV[12] source born seq (another agent's; ignored for this agent's own)
 -- ARGV[13] source order member as read ('' = any): this agent's source must still be that save, else CONFLICT
 -- ARGV[14] source raw tracking (our envelope from agents/fork_source; only with another agent)
--- Reply: what the server added, as save_checkpoint replies (stored document = ARGV[8], ',', reply without '{');
+-- Reply: what the server added, as save_checkpoint replies ('+' first if the agent had no checkpoint;
+--   stored document = ARGV[8], ',', reply without '+' and '{');
 --   NOT_FOUND if this agent's source is gone, CONFLICT if it was saved again since ARGV[13] was read
 -- Mode: write
 -- Memory: guarded; stores a checkpoint
@@ -68,6 +69,7 @@ end
 if redis.call('HEXISTS', K.ckpts, 'm:' .. id) == 1 then
   return fail('EXISTS', {kind = 'checkpoint', id = agent_id .. '/' .. id, agent_id = agent_id})
 end
+local first = redis.call('EXISTS', K.ckpt_order) == 0
 agent_restore_raw(raw)
 local seq = agent_next_seq()
 lin.b = seq
@@ -77,7 +79,7 @@ local added = agent_save_head(iso, seq) ..
   '"fencing_token":' .. (string.match(token, '^%d+$') or 'null') .. ',"timestamp":' .. iso .. ',' ..
   agent_tracking_json() .. agent_lineage_members(lin, agent_id)
 local doc = body .. ',' .. added .. '}'
-local reply = '{' .. added .. '}'
+local reply = agent_save_reply(added, first)
 redis.call('HSET', K.ckpts, 'd:' .. id, doc, 'x:' .. id, raw, 'm:' .. id, member, 'r:' .. id, rec,
   'l:' .. id, cjson.encode(lin))
 redis.call('ZADD', K.ckpt_order, step, member)

@@ -1,9 +1,15 @@
--- agents/index_drop: take an agent off the cross-agent checkpoint index (it was deleted).
+-- agents/index_drop: take a deleted agent off the cross-agent checkpoint index.
 -- KEYS[1] index zset
+-- KEYS[2] index versions hash
 -- ARGV[1] agent id
--- Reply: '1' if it was listed, '0' if not
+-- ARGV[2] the incarnation its delete started (every incarnation listed before it is older)
+-- Reply: '1' if it was listed and is dropped, '0' if not (or a newer incarnation is listed)
 -- Mode: write
 -- Memory: allowed; deletes; frees memory
--- Retry: safe; ZREM of an absent member changes nothing.
+-- Retry: safe; keyed by incarnation: a drop never removes a listing of a later incarnation.
 
-return tostring(redis.call('ZREM', KEYS[1], ARGV[1]))
+local cur = redis.call('HGET', KEYS[2], ARGV[1])
+if not cur or tonumber(cur) >= tonumber(ARGV[2]) then return '0' end
+redis.call('HDEL', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[1], ARGV[1])
+return '1'

@@ -23,7 +23,8 @@
 --   (so the body, often 100s of KB, is copied once inside Lua: a 200 KB Lua string costs ~0.2 ms)
 -- ARGV[9] '1' to add the server time as timestamp (the caller gave none)
 -- ARGV[10] max checkpoints kept (>= 1)
--- Reply: only what the server added, as a JSON object: {"saved_at", "sequence", "fencing_token",
+-- Reply: only what the server added, as a JSON object, after a '+' if the agent had no checkpoint
+--   before (the client then lists it in the cross-agent index): {"saved_at", "sequence", "fencing_token",
 --   "timestamp" (only if ARGV[9] is '1'), "approval_history", "tool_usage_counts", "workflow_run_id",
 --   "workflow_state", "standing_decisions", "parent_checkpoint_id", "parent_agent_id"}: the parent is the
 --   head of the agent's line (a re-save of an existing id keeps its parent); the checkpoint becomes the
@@ -43,6 +44,7 @@ if stop then return stop end
 
 local id, step, rec, body, add_ts, keep = ARGV[5], tonumber(ARGV[6]), ARGV[7], ARGV[8], ARGV[9], tonumber(ARGV[10])
 local old = redis.call('HGET', K.ckpts, 'm:' .. id)
+local first = redis.call('EXISTS', K.ckpt_order) == 0
 if old then redis.call('ZREM', K.ckpt_order, old) end
 local seq = agent_next_seq()
 local lin_text = old and redis.call('HGET', K.ckpts, 'l:' .. id)
@@ -55,7 +57,7 @@ local added = agent_save_head(iso, seq) ..
   (add_ts == '1' and (',"timestamp":' .. iso) or '') .. ',' .. agent_tracking_json() ..
   agent_lineage_members(lin, agent_id)
 local doc = body .. ',' .. added .. '}'
-local reply = '{' .. added .. '}'
+local reply = agent_save_reply(added, first)
 redis.call('HSET', K.ckpts, 'd:' .. id, doc, 'x:' .. id, agent_tracking_raw(), 'm:' .. id, member, 'r:' .. id, rec,
   'l:' .. id, cjson.encode(lin))
 redis.call('ZADD', K.ckpt_order, step, member)

@@ -79,11 +79,21 @@ end
 local SAVE_REPLY_KEEP = 1024
 
 -- What the op-id memory keeps for a checkpoint save: nil (the reply itself) when it is short, else
--- '#ckptsave:<seq>:<ms>:<pos>:<id>', where the reply's members start at byte <pos> of the stored
--- document (after the caller's object without its '}', and ',').
+-- '#ckptsave:<seq>:<ms>:<pos>:<id>' ('#ckptnew:...' when the reply starts with '+'), where the reply's
+-- members start at byte <pos> of the stored document (after the caller's object without its '}', and ',').
 local function agent_remember_save(reply, seq, ms, pos, id)
   if #reply <= SAVE_REPLY_KEEP then return nil end
-  return '#ckptsave:' .. seq .. ':' .. ms .. ':' .. pos .. ':' .. id
+  local kind = string.sub(reply, 1, 1) == '+' and '#ckptnew:' or '#ckptsave:'
+  return kind .. seq .. ':' .. ms .. ':' .. pos .. ':' .. id
+end
+
+-- A save's reply: '{' .. added .. '}', after '+<n>' when the agent had no checkpoint before it: the
+-- client then lists the agent in the cross-agent index as incarnation <n> (one index write per agent,
+-- not per save). Incarnations count in the lease hash (field 'ix', kept by agents/delete like the fence),
+-- so an index drop of a deleted agent and the add of its next incarnation converge in any order.
+local function agent_save_reply(added, first)
+  if not first then return '{' .. added .. '}' end
+  return '+' .. redis.call('HINCRBY', K.lease, 'ix', 1) .. '{' .. added .. '}'
 end
 
 -- The text a checkpoint save's added members start with (`iso` is its JSON-encoded saved_at):
@@ -100,12 +110,15 @@ end
 local function agent_replayed(reply, agent_id)
   local kind, id = string.match(reply, '^#(%a+):(.*)$')
   if kind == 'ckpt' then return redis.call('HGET', K.ckpts, 'd:' .. id) end
-  if kind == 'ckptsave' then
+  if kind == 'ckptsave' or kind == 'ckptnew' then
     local seq, ms, pos, cid = string.match(id, '^(%d+):(%d+):(%d+):(.*)$')
     pos = tonumber(pos)
     local doc = redis.call('HGET', K.ckpts, 'd:' .. cid)
     local head = agent_save_head(cjson.encode(agent_iso_ms(tonumber(ms))), seq)
-    if doc and string.sub(doc, pos, pos + #head - 1) == head then return '{' .. string.sub(doc, pos) end
+    if doc and string.sub(doc, pos, pos + #head - 1) == head then
+      local plus = kind == 'ckptnew' and ('+' .. (redis.call('HGET', K.lease, 'ix') or '0')) or ''
+      return plus .. '{' .. string.sub(doc, pos)
+    end
     return fail('NOT_FOUND', {kind = 'checkpoint', id = (agent_id or '') .. '/' .. cid, agent_id = agent_id,
       reason = 'the save this op id made has since been replaced, trimmed or deleted; its reply cannot be replayed'})
   end

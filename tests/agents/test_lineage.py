@@ -132,3 +132,22 @@ async def test_fork_replay_applies_once(store: AgentStateStore, backend: Backend
     first = await backend.run("agents/fork_checkpoint", store._entity_keys("a1"), args)
     assert await backend.run("agents/fork_checkpoint", store._entity_keys("a1"), args) == first
     assert [c.checkpoint_id for c in await store.list_checkpoints("a1")] == ["f1", "c1"]
+
+
+async def test_the_index_takes_one_write_per_agent_and_converges_in_any_order(store: AgentStateStore,
+                                                                              backend: Backend) -> None:
+    idx = store.keys.index("checkpoints")
+    keys = [idx.base, idx("versions")]
+    await store.save_checkpoint(ck("a", "c1", 1))  # the first checkpoint lists incarnation 1
+    assert await backend.run("agents/index_add", keys, ["a", "1"]) == "0"  # listed already
+    await store.save_checkpoint(ck("a", "c2", 2))  # later saves send the index nothing
+    await store.delete_agent("a")  # incarnation 2: the drop
+    assert await store.list_all_checkpoints() == []
+    await store.save_checkpoint(ck("a", "c3", 1))  # incarnation 3
+    assert await backend.run("agents/index_drop", keys, ["a", "2"]) == "0"  # a late drop: no effect
+    assert await backend.run("agents/index_add", keys, ["a", "1"]) == "0"  # a late old add: no effect
+    assert [n.checkpoint_id for n in await store.list_all_checkpoints()] == ["c3"]
+    await store.delete_checkpoint("a", "c3")  # still listed, skipped: no checkpoint left
+    assert await store.list_all_checkpoints() == []
+    await store.save_checkpoint(ck("a", "c4", 1))  # the first again: listed (again) as incarnation 4
+    assert [n.checkpoint_id for n in await store.list_all_checkpoints()] == ["c4"]
