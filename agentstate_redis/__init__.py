@@ -43,7 +43,8 @@ __version__ = "0.1.0"
 _MANAGER_EXPORTS = {
     "agents": [
         "AgentStateStore", "AgentSnapshot", "AgentCheckpoint", "AgentRecoveryManager",
-        "AgentTracker", "ApprovalRecord", "AgentStateTracking", "CapturedState",
+        "AgentTracker", "ApprovalRecord", "AgentStateTracking", "CapturedState", "CheckpointNode",
+        "CheckpointTree",
     ],
     "workflows": ["WorkflowStateManager", "WorkflowState", "WorkflowStatus", "StepState", "WorkflowCheckpoint"],
     "orchestration": [

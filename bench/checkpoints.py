@@ -60,6 +60,21 @@ async def run(url: str, duration: float = 2.0, repeats: int = 3) -> Section:
                     i += 1
                 sec.add(f"save {label} p50", pct(saves, 50) / 1e6, "ms")
                 sec.add(f"load {label} p50", pct(loads, 50) / 1e6, "ms")
+                # lineage: a fork in the agent (one script) and into a new agent (a read, then one script)
+                # (on agents of their own: forks keep the source's high step and would crowd the loop's out)
+                forks: dict[str, list[int]] = {"in the agent": [], "into a new agent": []}
+                lines = f"{agent}lines{rep}"
+                await store.fork_from_checkpoint(agent, "latest", lines)
+                for j in range(50):
+                    t0 = clock()
+                    await store.fork_from_checkpoint(lines, "latest")
+                    t1 = clock()
+                    await store.fork_from_checkpoint(agent, "latest", f"{agent}f{rep}-{j}")
+                    forks["in the agent"].append(t1 - t0)
+                    forks["into a new agent"].append(clock() - t1)
+                for kind, times in forks.items():
+                    sec.add(f"fork {label} {kind} p50", pct(times, 50) / 1e6, "ms")
+                    sec.add(f"fork {label} {kind} worst", max(times) / 1e6, "ms")
                 # memory: K fresh checkpoints of a fresh agent, INFO used_memory delta and MEMORY USAGE of its keys
                 k = 10
                 magent = f"mem{label.replace(' ', '')}r{rep}"

@@ -12,6 +12,7 @@ from agentstate_redis import (
     AgentStateStore,
     AgentTracker,
     LeaseError,
+    NotFoundError,
     RecoveryError,
 )
 
@@ -128,5 +129,36 @@ def recover_repeatedly(redis_url: str, prefix: str, agent_id: str, tries: int, l
                 except RecoveryError:
                     results.append("refused")
         return results
+
+    return asyncio.run(main())
+
+
+def save_and_fork(redis_url: str, prefix: str, agent_id: str, worker: int, n: int, keep: int) -> list[Any]:
+    """Save and fork checkpoints of one agent at random; return [(op, id, parent, step, sequence, source)].
+
+    A fork's source is one of this worker's recent checkpoints (NotFoundError when retention has
+    trimmed it is counted as ("gone", source, ...)).
+    """
+
+    async def main() -> list[Any]:
+        rng = random.Random(2000 + worker)
+        out: list[Any] = []
+        mine: list[str] = []
+        async with _store(redis_url, prefix, max_checkpoints=keep) as store:
+            for i in range(n):
+                if mine and rng.random() < 0.4:
+                    source = rng.choice(mine[-3:])
+                    try:
+                        c = await store.fork_from_checkpoint(agent_id, source)
+                    except NotFoundError:
+                        out.append(("gone", None, None, 0, 0, source))
+                        continue
+                    out.append(("fork", c.checkpoint_id, c.parent_checkpoint_id, c.step, c.sequence, source))
+                else:
+                    c = await store.save_checkpoint(AgentCheckpoint(agent_id=agent_id, checkpoint_id=f"w{worker}-{i}",
+                                                                    step=rng.randint(0, 30), state={"i": i}))
+                    out.append(("save", c.checkpoint_id, c.parent_checkpoint_id, c.step, c.sequence, None))
+                mine.append(c.checkpoint_id)
+        return out
 
     return asyncio.run(main())

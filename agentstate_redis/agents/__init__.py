@@ -8,6 +8,7 @@
 """
 
 from .captured import CapturedState
+from .lineage import CheckpointNode, CheckpointTree
 from .models import AgentCheckpoint, AgentSnapshot, ApprovalRecord
 from .recovery import AgentRecoveryManager
 from .store import AgentStateStore
@@ -23,4 +24,6 @@ __all__ = [
     "AgentTracker",
     "ApprovalRecord",
     "CapturedState",
+    "CheckpointNode",
+    "CheckpointTree",
 ]

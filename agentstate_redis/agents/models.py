@@ -6,7 +6,7 @@
 
 A stored checkpoint is the JSON document of the Kaizen "Checkpoint Data
 Structure" (checkpoint_id, agent_id, timestamp, step_number, approval_history in
-recording order, tool_usage_counts, workflow_run_id, workflow_state) plus the standing
+recording order, tool_usage_counts, workflow_run_id, workflow_state, parent_checkpoint_id) plus the standing
 decisions, the caller's ``state``/``metadata`` and server-side fields (``saved_at``,
 ``sequence``, ``fencing_token``). The tracking fields are captured by the saving script;
 values the caller puts there are ignored on save.
@@ -83,6 +83,10 @@ class AgentCheckpoint(Model):
     workflow_state: dict[str, Any] = Field(default_factory=dict)
     #: Tool -> "allowed" | "denied" (decisions of "all" / "deny_all" approvals, kept past the history cap).
     standing_decisions: dict[str, Literal["allowed", "denied"]] = Field(default_factory=dict)
+    #: The checkpoint this one continues (the head of the agent's line when it was first saved, or the
+    #: checkpoint it was forked from) and that checkpoint's agent; None for the first of a line.
+    parent_checkpoint_id: str | None = None
+    parent_agent_id: str | None = None
     saved_at: datetime | None = None
     sequence: int | None = None
     fencing_token: int | None = None

@@ -16,20 +16,51 @@ script as the caller's state; restoring writes them back in one script.
 Ownership is optional: ``token = await acquire_lease(agent_id, owner)`` returns a
 fencing token; while the lease is live, writes without the current token raise
 LeaseError, and a token taken over by a newer holder is refused (stale).
+
+Lineage (see :mod:`agentstate_redis.agents.lineage`): each checkpoint records its parent;
+``fork_from_checkpoint`` starts a new line from any checkpoint, ``get_checkpoint_tree`` returns
+the lineage, ``list_all_checkpoints`` pages over every agent's checkpoints from an index.
+
+A fork inside one agent is one write script: it stores the copy, writes the source's tracking
+back, moves the head and applies retention atomically (the source, read first to build the copy,
+must still be the same save, else the fork reads it again). A fork into ``new_agent_id`` touches
+two agents, two hash tags: on Redis Cluster no script can. So it is two steps: a read script on the
+source agent returns the checkpoint (document and captured tracking, one consistent read), then one
+write script on the new agent stores the copy (refused if that agent already holds anything). The
+first step writes nothing, so a crash between the two leaves nothing at all; the second carries an
+op id, so a retry applies once. The copy is the checkpoint as it was at the read.
+
+The cross-agent index is one sorted set per key prefix, ``{idx:checkpoints}`` (agent ids, paged in id
+order). It is one slot on Cluster, a hot key, but with bounded writes: only the save (or fork) that
+gives an agent its first checkpoint lists it (its reply starts with ``+<incarnation>``), so the index
+takes one write per agent, not per save, and holds one member per agent, not per checkpoint
+(retention never has to touch it); every listing page reads that one shard. Adds and drops carry
+the agent's incarnation (counted in its lease hash, which a delete keeps), so the drop after
+``delete_agent`` and the add of the agent's next first checkpoint converge in either order. Listing
+re-reads each listed agent, so an agent whose checkpoints were all deleted one by one (still listed)
+is skipped.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any
 
 import orjson
 
 from .. import validate
-from ..errors import InvalidInputError
+from ..errors import InvalidInputError, VersionConflictError
+from ..keys import validate_id
 from .activity import ActivityTracking
+from .lineage import CheckpointNode, CheckpointTree, tree_from_reply
 from .models import AgentCheckpoint, AgentSnapshot, checkpoint_from_doc, snapshot_from_doc, stored_doc
 
 LATEST = "latest"
+#: The cross-agent checkpoint index (``keys.index(CHECKPOINT_INDEX)``).
+CHECKPOINT_INDEX = "checkpoints"
+_FORK_TRIES = 5
+log = logging.getLogger(__name__)
 
 
 def _checkpoint_ref(checkpoint_id: str) -> str:
@@ -102,7 +133,7 @@ class AgentStateStore(ActivityTracking):
         reply = await self._write("save_checkpoint", checkpoint.agent_id, token, checkpoint.checkpoint_id,
                                   checkpoint.step, checkpoint.recoverable, body[:-1],
                                   checkpoint.timestamp is None, self.max_checkpoints)
-        return checkpoint_from_doc(stored_doc(body, reply))
+        return checkpoint_from_doc(stored_doc(body, await self._indexed(checkpoint.agent_id, reply)))
 
     async def get_checkpoint(self, agent_id: str, checkpoint_id: str = LATEST) -> AgentCheckpoint:
         """One checkpoint, or the newest with ``"latest"``; NotFoundError if there is none."""
@@ -128,6 +159,99 @@ class AgentStateStore(ActivityTracking):
         token = validate.fencing_token(fencing_token, optional=True)
         reply = await self._write("restore_checkpoint", agent_id, token, _checkpoint_ref(checkpoint_id))
         return checkpoint_from_doc(reply)
+
+    # -- lineage ---------------------------------------------------------------------------
+
+    async def fork_from_checkpoint(
+        self, agent_id: str, checkpoint_id: str = LATEST, new_agent_id: str | None = None, *,
+        fencing_token: int | None = None,
+    ) -> AgentCheckpoint:
+        """Start a new line from any checkpoint: store a copy (new id) whose parent it is; returns the copy.
+
+            >>> fork = await store.fork_from_checkpoint("researcher_01", "task_step_5")
+            >>> other = await store.fork_from_checkpoint("researcher_01", "task_step_5", "researcher_02")
+
+        The copy has the source's step, state, metadata and captured tracking; that tracking is written
+        back to the agent the line belongs to (``new_agent_id``, default ``agent_id``), the copy becomes
+        that agent's head (its next save is the copy's child) and ``max_checkpoints`` is applied, all in
+        one script. Into another agent: that agent must hold nothing yet (AlreadyExistsError), and
+        ``fencing_token`` is its lease's. See the module docstring for why that takes two steps.
+        """
+        ref = _checkpoint_ref(checkpoint_id)
+        validate_id("agent", agent_id)
+        target = agent_id if new_agent_id is None else validate_id("agent", new_agent_id, what="new_agent_id")
+        token = validate.fencing_token(fencing_token, optional=True)
+        for _ in range(_FORK_TRIES):
+            doc, member, raw, born, source_id = await self._read("fork_source", agent_id, agent_id, ref)
+            source = checkpoint_from_doc(doc)
+            copy = AgentCheckpoint(agent_id=target, step=source.step, state=source.state,
+                                   recoverable=source.recoverable, metadata=source.metadata)
+            body = self._dumps(copy.caller_fields(), what=f"fork of checkpoint {source_id!r}")
+            local = target == agent_id
+            head = [copy.checkpoint_id, copy.step, copy.recoverable, body[:-1], self.max_checkpoints,
+                    "" if local else agent_id, source_id, born]
+            try:
+                reply = await self._write("fork_checkpoint", target, token, *head, member if local else "",
+                                          "" if local else raw)
+            except VersionConflictError:  # the source was saved again between the read and the fork
+                continue
+            return checkpoint_from_doc(stored_doc(body, await self._indexed(target, reply)))
+        raise VersionConflictError(f"checkpoint {agent_id}/{source_id} kept changing while it was forked",
+                                   kind="checkpoint", id=f"{agent_id}/{source_id}")
+
+    async def get_checkpoint_tree(self, agent_id: str) -> CheckpointTree:
+        """The agent's checkpoints as a lineage forest (``nodes``, ``roots``, ``head``; ``as_dict()`` is Kaizen's).
+
+            >>> tree = await store.get_checkpoint_tree("researcher_01")
+            >>> tree.lineage("task_step_7")        # ['task_step_7', 'task_step_6', 'task_step_5']
+        """
+        validate_id("agent", agent_id)
+        return tree_from_reply(agent_id, await self._read("checkpoint_tree", agent_id))
+
+    async def list_all_checkpoints(self, *, limit: int = 100, after: str | None = None) -> list[CheckpointNode]:
+        """Every agent's checkpoints (lineage nodes), agent by agent in id order, each agent newest first.
+
+            >>> page = await store.list_all_checkpoints(limit=100)
+            >>> more = await store.list_all_checkpoints(limit=100, after=page[-1].agent_id)
+
+        Paged by agent from the cross-agent index (never a SCAN): a page holds whole agents and stops
+        once it has ``limit`` checkpoints or more (at most ``limit + max_checkpoints - 1``); ``after``
+        is the last agent id of the previous page. An empty page is the end.
+        """
+        validate.integer("limit", limit)
+        cursor = "" if after is None else validate_id("agent", after, what="after")
+        idx = self.keys.index(CHECKPOINT_INDEX)
+        out: list[CheckpointNode] = []
+        while len(out) < limit:
+            agents = await self.backend.run("agents/index_page", [idx.base], [cursor, min(limit, 100)])
+            if not agents:
+                break
+            trees = await asyncio.gather(*(self.get_checkpoint_tree(a) for a in agents))
+            for agent, tree in zip(agents, trees):
+                cursor = agent
+                out += tree.nodes.values()
+                if len(out) >= limit:
+                    break
+        return out
+
+    async def _indexed(self, agent_id: str, reply: str) -> str:
+        """A save's or fork's reply without its '+' (the agent's first checkpoint), listing the agent then."""
+        if reply.startswith("+"):
+            incarnation, _, rest = reply[1:].partition("{")
+            await self._index("index_add", agent_id, incarnation)
+            return "{" + rest
+        return reply
+
+    async def _index(self, verb: str, agent_id: str, incarnation: str) -> None:
+        """Add the agent to (or drop it from) the cross-agent index; a failure is logged, never raised."""
+        try:
+            validate_id("agent", agent_id)
+            idx = self.keys.index(CHECKPOINT_INDEX)
+            await self.backend.run(f"agents/{verb}", [idx.base, idx("versions")], [agent_id, incarnation])
+        except InvalidInputError:
+            return  # the agent's own write reports it
+        except Exception as exc:  # noqa: BLE001 - the agent's write is what matters; listing re-reads agents
+            log.warning("agent %r: checkpoint index not updated (%s)", agent_id, exc)
 
     # -- ownership ---------------------------------------------------------------------------
 
@@ -157,7 +281,9 @@ class AgentStateStore(ActivityTracking):
         The lease (and its fence counter) stays, so a fencing token is never handed out twice.
         """
         token = validate.fencing_token(fencing_token, optional=True)
-        return await self._write("delete", agent_id, token) == "1"
+        deleted, _, incarnation = (await self._write("delete", agent_id, token)).partition(":")
+        await self._index("index_drop", agent_id, incarnation)
+        return deleted == "1"
 
     async def recovery_attempts(self, agent_id: str) -> int:
         """Recovery attempts counted for the agent (see AgentRecoveryManager)."""

@@ -16,7 +16,7 @@
 -- ARGV[2] event channel ('' = no event)
 -- ARGV[3] agent id (for errors and events)
 -- ARGV[4] fencing token ('' = none; refused while another holder's lease is live)
--- Reply: '1' if anything existed, '0' if not
+-- Reply: '1' if anything existed, '0' if not, then ':' and the agent's next incarnation (for index_drop)
 -- Mode: write
 -- Memory: allowed; deletes; frees memory
 -- Retry: safe; a replayed op id returns the first reply and writes nothing.
@@ -31,7 +31,7 @@ if stop then return stop end
 local version = tonumber(redis.call('HGET', K.meta, 'v') or '0') + 1
 local n = redis.call('DEL', K.meta, K.snaps, K.snap_order, K.ckpts, K.ckpt_order, K.approvals,
   K.decisions, K.tools, K.workflow, K.recovery)
-local reply = n > 0 and '1' or '0'
+local reply = (n > 0 and '1' or '0') .. ':' .. redis.call('HINCRBY', K.lease, 'ix', 1)
 publish(channel, {key = agent_id, op = 'delete', version = version})
 op_remember(K.ops, K.ops_prev, op_id, reply)
 return reply

@@ -36,5 +36,5 @@ if not member then
   return '0'
 end
 redis.call('ZREM', K.ckpt_order, member)
-redis.call('HDEL', K.ckpts, 'd:' .. id, 'x:' .. id, 'm:' .. id, 'r:' .. id)
+redis.call('HDEL', K.ckpts, 'd:' .. id, 'x:' .. id, 'm:' .. id, 'r:' .. id, 'l:' .. id)
 return agent_finish(op_id, channel, agent_id, 'delete_checkpoint', agent_bump(), '1', {checkpoint_id = id})

@@ -52,6 +52,7 @@ end
 attempts = redis.call('HINCRBY', K.recovery, 'attempts', 1)
 redis.call('HSET', K.recovery, 'last_ms', now, 'last_checkpoint', id)
 agent_restore_raw(redis.call('HGET', K.ckpts, 'x:' .. id))
+agent_set_head(agent_born(id), id)
 local doc = redis.call('HGET', K.ckpts, 'd:' .. id)
 local reply = cjson.encode({doc = doc, attempts = attempts})
 return agent_finish(op_id, channel, agent_id, 'recover', agent_bump(), reply, {checkpoint_id = id, attempts = attempts},

@@ -17,7 +17,8 @@
 -- ARGV[3] agent id (for errors and events)
 -- ARGV[4] fencing token ('' = none; refused while another holder's lease is live)
 -- ARGV[5] checkpoint id, or '' for the latest
--- Reply: the checkpoint JSON document; NOT_FOUND if there is none
+-- Reply: the checkpoint JSON document; NOT_FOUND if there is none. The checkpoint becomes the head of the
+--   agent's line: the next save is its child (a branch when it had children already).
 -- Mode: write
 -- Memory: guarded; writes a checkpoint's state back
 -- Retry: safe; a replayed op id returns the first reply and writes nothing.
@@ -32,4 +33,5 @@ if stop then return stop end
 local doc, id = agent_find_checkpoint(agent_id, ARGV[5])
 if not doc then return id end
 agent_restore_raw(redis.call('HGET', K.ckpts, 'x:' .. id))
+agent_set_head(agent_born(id), id)
 return agent_finish(op_id, channel, agent_id, 'restore', agent_bump(), doc, {checkpoint_id = id}, '#ckpt:' .. id)

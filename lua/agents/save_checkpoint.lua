@@ -23,9 +23,12 @@
 --   (so the body, often 100s of KB, is copied once inside Lua: a 200 KB Lua string costs ~0.2 ms)
 -- ARGV[9] '1' to add the server time as timestamp (the caller gave none)
 -- ARGV[10] max checkpoints kept (>= 1)
--- Reply: only what the server added, as a JSON object: {"saved_at", "sequence", "fencing_token",
+-- Reply: only what the server added, as a JSON object, after a '+' if the agent had no checkpoint
+--   before (the client then lists it in the cross-agent index): {"saved_at", "sequence", "fencing_token",
 --   "timestamp" (only if ARGV[9] is '1'), "approval_history", "tool_usage_counts", "workflow_run_id",
---   "workflow_state"}. The stored document is ARGV[8], ',', then the reply without its opening '{'
+--   "workflow_state", "standing_decisions", "parent_checkpoint_id", "parent_agent_id"}: the parent is the
+--   head of the agent's line (a re-save of an existing id keeps its parent); the checkpoint becomes the
+--   head. The stored document is ARGV[8], ',', then the reply without its opening '{'
 --   (the client rebuilds it the same way).
 -- Mode: write
 -- Memory: guarded; stores a checkpoint
@@ -41,25 +44,24 @@ if stop then return stop end
 
 local id, step, rec, body, add_ts, keep = ARGV[5], tonumber(ARGV[6]), ARGV[7], ARGV[8], ARGV[9], tonumber(ARGV[10])
 local old = redis.call('HGET', K.ckpts, 'm:' .. id)
+local first = redis.call('EXISTS', K.ckpt_order) == 0
 if old then redis.call('ZREM', K.ckpt_order, old) end
 local seq = agent_next_seq()
+local lin_text = old and redis.call('HGET', K.ckpts, 'l:' .. id)
+local lin = lin_text and cjson.decode(lin_text) or agent_new_lineage(seq, false)
+if old and not lin_text then lin = {b = agent_born(id), p = '', pa = '', pb = 0, f = 0} end
 local member = agent_ckpt_member(seq, id)
 local iso = cjson.encode(agent_iso_ms(now))
 local added = agent_save_head(iso, seq) ..
   '"fencing_token":' .. (string.match(token, '^%d+$') or 'null') ..
-  (add_ts == '1' and (',"timestamp":' .. iso) or '') .. ',' .. agent_tracking_json()
+  (add_ts == '1' and (',"timestamp":' .. iso) or '') .. ',' .. agent_tracking_json() ..
+  agent_lineage_members(lin, agent_id)
 local doc = body .. ',' .. added .. '}'
-local reply = '{' .. added .. '}'
-redis.call('HSET', K.ckpts, 'd:' .. id, doc, 'x:' .. id, agent_tracking_raw(), 'm:' .. id, member, 'r:' .. id, rec)
+local reply = agent_save_reply(added, first)
+redis.call('HSET', K.ckpts, 'd:' .. id, doc, 'x:' .. id, agent_tracking_raw(), 'm:' .. id, member, 'r:' .. id, rec,
+  'l:' .. id, cjson.encode(lin))
 redis.call('ZADD', K.ckpt_order, step, member)
-local n = redis.call('ZCARD', K.ckpt_order)
-if n > keep then
-  local victims = redis.call('ZRANGE', K.ckpt_order, 0, n - keep - 1)
-  for i = 1, #victims do
-    local vid = agent_member_id(victims[i])
-    redis.call('HDEL', K.ckpts, 'd:' .. vid, 'x:' .. vid, 'm:' .. vid, 'r:' .. vid)
-  end
-  redis.call('ZREMRANGEBYRANK', K.ckpt_order, 0, n - keep - 1)
-end
+agent_set_head(lin.b, id)
+agent_trim_checkpoints(keep)
 return agent_finish(op_id, channel, agent_id, 'checkpoint', agent_bump(), reply, {checkpoint_id = id, step = step},
   agent_remember_save(reply, seq, now, #body + 2, id))

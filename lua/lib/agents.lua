@@ -2,7 +2,9 @@
 -- Every agents script takes the same 13 KEYS, all under the hash tag {agent:<id>}:
 --   1 meta hash (v = version, seq = save sequence)   2 ops hash   3 ops of the previous generation
 --   4 lease hash   5 snapshots hash (id -> doc)   6 snapshot order zset (score seq)
---   7 checkpoints hash (d:<id> doc, x:<id> raw tracking, m:<id> order member, r:<id> recoverable)
+--   7 checkpoints hash (d:<id> doc, x:<id> raw tracking, m:<id> order member, r:<id> recoverable,
+--     l:<id> lineage: cjson {b = born seq, p = parent id, pa = parent agent ('' = this one), pb = parent's
+--     born seq, f = 1 if made by a fork}); meta field 'head' = '<born>|<id>' of the line's newest checkpoint
 --   8 checkpoint order zset (score step, member '<seq padded>|<id>': step, then server order)
 --   9 approvals stream (fields tool, rec)   10 standing decisions hash (tool -> allowed|denied)
 --   11 tool usage hash (tool -> count)   12 workflow hash ('.'<field> -> JSON text, '#ts' -> ms)
@@ -77,11 +79,21 @@ end
 local SAVE_REPLY_KEEP = 1024
 
 -- What the op-id memory keeps for a checkpoint save: nil (the reply itself) when it is short, else
--- '#ckptsave:<seq>:<ms>:<pos>:<id>', where the reply's members start at byte <pos> of the stored
--- document (after the caller's object without its '}', and ',').
+-- '#ckptsave:<seq>:<ms>:<pos>:<id>' ('#ckptnew:...' when the reply starts with '+'), where the reply's
+-- members start at byte <pos> of the stored document (after the caller's object without its '}', and ',').
 local function agent_remember_save(reply, seq, ms, pos, id)
   if #reply <= SAVE_REPLY_KEEP then return nil end
-  return '#ckptsave:' .. seq .. ':' .. ms .. ':' .. pos .. ':' .. id
+  local kind = string.sub(reply, 1, 1) == '+' and '#ckptnew:' or '#ckptsave:'
+  return kind .. seq .. ':' .. ms .. ':' .. pos .. ':' .. id
+end
+
+-- A save's reply: '{' .. added .. '}', after '+<n>' when the agent had no checkpoint before it: the
+-- client then lists the agent in the cross-agent index as incarnation <n> (one index write per agent,
+-- not per save). Incarnations count in the lease hash (field 'ix', kept by agents/delete like the fence),
+-- so an index drop of a deleted agent and the add of its next incarnation converge in any order.
+local function agent_save_reply(added, first)
+  if not first then return '{' .. added .. '}' end
+  return '+' .. redis.call('HINCRBY', K.lease, 'ix', 1) .. '{' .. added .. '}'
 end
 
 -- The text a checkpoint save's added members start with (`iso` is its JSON-encoded saved_at):
@@ -98,12 +110,15 @@ end
 local function agent_replayed(reply, agent_id)
   local kind, id = string.match(reply, '^#(%a+):(.*)$')
   if kind == 'ckpt' then return redis.call('HGET', K.ckpts, 'd:' .. id) end
-  if kind == 'ckptsave' then
+  if kind == 'ckptsave' or kind == 'ckptnew' then
     local seq, ms, pos, cid = string.match(id, '^(%d+):(%d+):(%d+):(.*)$')
     pos = tonumber(pos)
     local doc = redis.call('HGET', K.ckpts, 'd:' .. cid)
     local head = agent_save_head(cjson.encode(agent_iso_ms(tonumber(ms))), seq)
-    if doc and string.sub(doc, pos, pos + #head - 1) == head then return '{' .. string.sub(doc, pos) end
+    if doc and string.sub(doc, pos, pos + #head - 1) == head then
+      local plus = kind == 'ckptnew' and ('+' .. (redis.call('HGET', K.lease, 'ix') or '0')) or ''
+      return plus .. '{' .. string.sub(doc, pos)
+    end
     return fail('NOT_FOUND', {kind = 'checkpoint', id = (agent_id or '') .. '/' .. cid, agent_id = agent_id,
       reason = 'the save this op id made has since been replaced, trimmed or deleted; its reply cannot be replayed'})
   end
@@ -212,6 +227,50 @@ end
 
 local function agent_member_id(member)
   return string.sub(member, SEQ_WIDTH + 2)
+end
+
+-- Lineage. A checkpoint's parent is the head of the agent's line when it is first saved (a re-save of
+-- the same id keeps its place); save, restore and fork move the head. A parent is named by id and
+-- born seq, so an id deleted and saved again is a new node, and born seqs only grow along an edge:
+-- the tree has no cycles. Its JSON members in the stored document:
+local function agent_lineage_members(lin, agent_id)
+  local parent = lin.p ~= '' and cjson.encode(lin.p) or 'null'
+  local pagent = lin.p == '' and 'null' or cjson.encode(lin.pa ~= '' and lin.pa or agent_id)
+  return ',"parent_checkpoint_id":' .. parent .. ',"parent_agent_id":' .. pagent
+end
+
+-- The lineage of a checkpoint first saved now as `seq` on this agent's line (parent = the head).
+local function agent_new_lineage(seq, fork)
+  local lin = {b = seq, p = '', pa = '', pb = 0, f = fork and 1 or 0}
+  local head = redis.call('HGET', K.meta, 'head')
+  if head then
+    local b, hid = string.match(head, '^(%d+)|(.*)$')
+    lin.p, lin.pb = hid, tonumber(b)
+  end
+  return lin
+end
+
+local function agent_set_head(born, id)
+  redis.call('HSET', K.meta, 'head', born .. '|' .. id)
+end
+
+local function agent_born(id)
+  local l = redis.call('HGET', K.ckpts, 'l:' .. id)
+  if l then return cjson.decode(l).b end
+  local m = redis.call('HGET', K.ckpts, 'm:' .. id)  -- saved before lineage existed: its first seq known
+  return m and tonumber(string.sub(m, 1, SEQ_WIDTH)) or 0
+end
+
+-- Retention: keep the newest `keep` checkpoints (order zset), dropping every field of the others.
+local function agent_trim_checkpoints(keep)
+  local n = redis.call('ZCARD', K.ckpt_order)
+  if n <= keep then return end
+  local victims = redis.call('ZRANGE', K.ckpt_order, 0, n - keep - 1)
+  for i = 1, #victims do
+    local vid = agent_member_id(victims[i])
+    redis.call('HDEL', K.ckpts, 'd:' .. vid, 'x:' .. vid, 'm:' .. vid, 'r:' .. vid, 'l:' .. vid)
+  end
+  redis.call('ZREMRANGEBYRANK', K.ckpt_order, 0, n - keep - 1)
 end
 
 -- Checkpoint `id` ('' = the latest): its document and id, or nil and a NOT_FOUND error reply

@@ -76,8 +76,8 @@ async def test_retention_keeps_exactly_the_newest_n(redis_backend: RedisBackend,
     expected = [cid for cid, _, _ in sorted(saved, key=lambda s: (s[1], s[2]), reverse=True)[:keep]]
     store = AgentStateStore(backend=redis_backend)
     assert [c.checkpoint_id for c in await store.list_checkpoints("ret")] == expected
-    # nothing orphaned in the checkpoint hash (4 fields per kept checkpoint)
-    assert await redis_backend.client.hlen(redis_backend.keys.agent("ret")("checkpoints")) == 4 * keep
+    # nothing orphaned in the checkpoint hash (5 fields per kept checkpoint: d, x, m, r, l)
+    assert await redis_backend.client.hlen(redis_backend.keys.agent("ret")("checkpoints")) == 5 * keep
 
 
 async def test_recovery_attempt_limit_holds_across_processes(redis_backend: RedisBackend, redis_url: str,
@@ -88,3 +88,30 @@ async def test_recovery_attempt_limit_holds_across_processes(redis_backend: Redi
     outcomes = [r for worker in results for r in worker]
     assert outcomes.count("ok") == 3 and outcomes.count("refused") == 9
     assert await store.recovery_attempts("rec") == 3
+
+
+async def test_four_processes_forking_and_checkpointing_keep_one_consistent_tree(
+        redis_backend: RedisBackend, redis_url: str, prefix: str) -> None:
+    keep = 10
+    results = run_processes(w.save_and_fork, [(redis_url, prefix, "lin", i, 50, keep) for i in range(4)])
+    stored = sorted((s for worker in results for s in worker if s[0] != "gone"), key=lambda s: s[4])
+    assert sum(1 for worker in results for s in worker if s[0] == "fork") > 10
+    # Sequences are the agent's serial order: replaying it, every parent is the head of the line at
+    # that moment (a save continues the head, a fork continues its source; both become the head).
+    assert [s[4] for s in stored] == list(range(1, len(stored) + 1))
+    head = None
+    for op, cid, parent, _step, _seq, source in stored:
+        assert parent == (source if op == "fork" else head), (op, cid, parent, head)
+        head = cid
+    store = AgentStateStore(backend=redis_backend)
+    expected = [s[1] for s in sorted(stored, key=lambda s: (s[3], s[4]), reverse=True)[:keep]]
+    assert [c.checkpoint_id for c in await store.list_checkpoints("lin")] == expected  # retention exact
+    assert await redis_backend.client.hlen(redis_backend.keys.agent("lin")("checkpoints")) == 5 * keep
+    tree = await store.get_checkpoint_tree("lin")
+    parents = {s[1]: s[2] for s in stored}
+    assert set(tree.nodes) == set(expected) and tree.head == stored[-1][1]
+    for cid in expected:
+        up = tree.parent(cid)
+        assert up == (parents[cid] if parents[cid] in tree.nodes else None)
+        assert (up is None) == (cid in tree.roots)
+        assert all(tree.parent(child) == cid for child in tree.children(cid))

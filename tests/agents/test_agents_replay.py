@@ -52,7 +52,8 @@ async def test_retried_checkpoint_and_snapshot_saves_apply_once_and_keep_no_copy
     assert again == await store.get_checkpoint("a", "c1") and len(await store.list_checkpoints("a")) == 1
     k = backend.keys.agent("a")
     kept = await backend.client.hget(k.ops, "fixed-op")
-    assert kept.startswith('{"saved_at":') and "xxxx" not in kept and len(kept) < 1024  # the short reply itself
+    # the short reply itself ('+1': the agent's first checkpoint, listed in the index as incarnation 1)
+    assert kept.startswith('+1{"saved_at":') and "xxxx" not in kept and len(kept) < 1024
 
     # the short reply is remembered as it is: the same even after the checkpoint was saved again
     fixed_op(store, "other-op")
@@ -99,7 +100,7 @@ async def test_a_long_checkpoint_reply_is_kept_by_reference_and_replayed_identic
     assert len(first.approval_history) == 20
     k = backend.keys.agent("a")
     kept = await backend.client.hget(k.ops, "long-op")
-    assert kept.startswith("#ckptsave:") and kept.endswith(":c1") and len(kept) < 100
+    assert kept.startswith("#ckptnew:") and kept.endswith(":c1") and len(kept) < 100  # new: the first checkpoint
 
     before = await agent_keyspace(store, "a")
     again = await store.save_checkpoint(ckpt)
@@ -110,7 +111,7 @@ async def test_a_long_checkpoint_reply_is_kept_by_reference_and_replayed_identic
     keys = store._entity_keys("a")
     args = ["raw-op", "", "a", "", "c2", 0, 1, '{"checkpoint_id":"c2","agent_id":"a","step_number":0', 1, 10]
     raw = await backend.run("agents/save_checkpoint", keys, args)
-    assert len(raw) > 1024 and (await backend.client.hget(k.ops, "raw-op")).startswith("#ckptsave:")
+    assert len(raw) > 1024 and (await backend.client.hget(k.ops, "raw-op")).startswith(("#ckptsave:", "#ckptnew:"))
     assert await backend.run("agents/save_checkpoint", keys, args) == raw
 
     # once another save has replaced c1 the first reply cannot be rebuilt: a typed error, nothing written

@@ -115,10 +115,12 @@ async def test_the_save_replies_carry_only_what_the_server_added(store: AgentSta
     for add_ts, fields in ((1, {"timestamp"}), (0, set())):
         reply = await backend.run("agents/save_checkpoint", keys, ["", "", "a1", "", "c1", 1, 1, body[:-1], add_ts, 10])
         assert blob not in reply and len(reply) < 2_000
+        assert reply.startswith("+1{") == (add_ts == 1)  # the agent's first checkpoint: index it as incarnation 1
+        reply = reply[reply.index("{"):]
         added = orjson.loads(reply)
         assert set(added) == fields | {"saved_at", "sequence", "fencing_token", "approval_history",
                                        "tool_usage_counts", "workflow_run_id", "workflow_state",
-                                       "standing_decisions"}
+                                       "standing_decisions", "parent_checkpoint_id", "parent_agent_id"}
         stored = await backend.client.hget(backend.keys.agent("a1")("checkpoints"), "d:c1")
         assert stored == body[:-1] + "," + reply[1:]
 

@@ -243,6 +243,8 @@ METHOD_BASE: dict[tuple[str, str], Callable[[], Any]] = {
     ("add_schedule", "every"): lambda: 3600,
     ("set_team_limits", "max_in_progress"): lambda: 3,      # a real limit is set while another is attacked
     ("set_team_limits", "max_per_second"): lambda: 20,
+    # the other arguments under attack then take the two-step path of a fork into another agent
+    ("fork_from_checkpoint", "new_agent_id"): lambda: "agent-fork",
 }
 # When the key parameter is under attack, these others are left out (else they would shadow it).
 EXCLUSIVE = {"parameters_hash": ("parameters",)}

@@ -331,3 +331,14 @@ def test_new_methods_and_callback_keywords_are_derived_without_code() -> None:
     assert order == [1, 2, 3, 4, {"missed_before": 5}, 5, 6, 7, 8, 9, {"missed_before": 10}, 10]
     assert threads == {"agentstate-sync-callback"}
     assert inspect.signature(twin.subscribe) == inspect.signature(_FutureManager.subscribe)
+
+
+def test_checkpoint_lineage_through_the_blocking_api(sync_backend: Any) -> None:
+    store = sync.AgentStateStore(backend=sync_backend)
+    store.save_checkpoint(agentstate_redis.AgentCheckpoint(agent_id="a", checkpoint_id="c1", step=1))
+    fork = store.fork_from_checkpoint("a", "c1")
+    other = store.fork_from_checkpoint("a", "c1", "b")
+    assert (fork.parent_checkpoint_id, other.parent_agent_id) == ("c1", "a")
+    tree = store.get_checkpoint_tree("a")
+    assert isinstance(tree, agentstate_redis.CheckpointTree) and tree.as_dict() == {"c1": [fork.checkpoint_id]}
+    assert [n.agent_id for n in store.list_all_checkpoints()] == ["a", "a", "b"]
