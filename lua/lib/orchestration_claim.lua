@@ -26,7 +26,7 @@ local function claim_next(base, team, agent, mode, given, now, opts)
   promote_due(base, team, now, channel)
   if gate[2] == '1' then promote_delayed(base, team, now, channel) end
   local lim = nil
-  if gate[3] == '1' then lim = limits_load(base) end
+  if gate[3] == '1' then lim = limits_read(base) end
   local held_ms = nil     -- the soonest a limit that held a task back may let one through
   local function held(ms) if ms and (not held_ms or ms < held_ms) then held_ms = ms end return ms end
 

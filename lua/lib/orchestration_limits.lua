@@ -12,7 +12,7 @@ local LIMIT_WINDOW_MS = 1000
 local LIMIT_POLL_MS = 50     -- a claimer held back by a concurrency limit looks again this soon
 
 -- The team's limits as {[field] = number}, or nil when it has none (one HMGET's flag decides).
-local function limits_load(base)
+local function limits_read(base)
   local flat = redis.call('HGETALL', sub(base, CTL.limits))
   if #flat == 0 then return nil end
   local lim = {}

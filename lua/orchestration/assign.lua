@@ -39,7 +39,7 @@ end
 
 local now = now_ms()
 local lim = nil
-if redis.call('HGET', base, CTL_FIELDS.has_limits) == '1' then lim = limits_load(base) end
+if redis.call('HGET', base, CTL_FIELDS.has_limits) == '1' then lim = limits_read(base) end
 if lim then
   local wait = limit_wait(base, lim, '', now, true) or limit_wait(base, lim, f[2] or '', now, true)
   if wait then

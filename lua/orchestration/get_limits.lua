@@ -13,7 +13,7 @@
 
 local base, team = KEYS[1], ARGV[1]
 if team_missing(base) then return fail('NOT_FOUND', {kind = 'team', id = team}) end
-local lim = limits_load(base)
+local lim = limits_read(base)
 if not lim then return '[]' end
 local scopes, seen = {}, {}
 for field in pairs(lim) do

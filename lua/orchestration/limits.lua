@@ -48,7 +48,7 @@ if redis.call('EXISTS', key) == 1 then redis.call('HSET', base, CTL_FIELDS.has_l
 else redis.call('HDEL', base, CTL_FIELDS.has_limits) end
 wake(base, '', WAKE_KEEP)
 
-local row = limits_row(base, limits_load(base) or {}, scope, now_ms())
+local row = limits_row(base, limits_read(base) or {}, scope, now_ms())
 publish(channel, {key = team, op = 'team_limits', version = bump(base), capability = scope,
   max_in_progress = row.max_in_progress, max_per_second = row.max_per_second})
 local out = cjson.encode(row)
