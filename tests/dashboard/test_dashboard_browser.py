@@ -31,6 +31,7 @@ pytestmark = pytest.mark.skipif(
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed ([dev] extra)")
 pytest.importorskip("starlette", reason="the dashboard needs the [dashboard] extra")
 
+from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
@@ -39,6 +40,7 @@ from ..dashboard_fleet import Seeded  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 WAIT = 30  # seconds: an upper bound for liveness on a loaded machine, not a speed target
+# a page replaced while a wait reads it (the POST's redirect, the live refresh) is read again, not a failure
 
 
 @pytest.fixture(scope="module")
@@ -125,6 +127,11 @@ def test_every_page_opens_in_a_real_browser(served: tuple[str, str], browser: An
     assert len(list(artifacts.glob("*.png"))) >= len(pages)
 
 
+def waiting(browser: Any) -> WebDriverWait:
+    """A wait that reads a replaced page again instead of failing on its stale elements."""
+    return WebDriverWait(browser, WAIT, ignored_exceptions=(StaleElementReferenceException,))
+
+
 def test_clicking_retry_on_a_dead_letter_puts_the_task_back_in_pending(served: tuple[str, str], browser: Any,
                                                                        artifacts: Path) -> None:
     url, _ = served
@@ -135,14 +142,14 @@ def test_clicking_retry_on_a_dead_letter_puts_the_task_back_in_pending(served: t
     ]
     assert len(buttons) == 1, "the dead letter's Retry button"
     buttons[0].click()
-    WebDriverWait(browser, WAIT).until(lambda d: "1 dead letter retried" in d.find_element(By.TAG_NAME, "main").text)
+    waiting(browser).until(lambda d: "1 dead letter retried" in d.find_element(By.TAG_NAME, "main").text)
     assert s.dead_task not in browser.find_element(By.TAG_NAME, "main").text  # no longer dead
     browser.save_screenshot(str(artifacts / "dead-letters-after-retry.png"))
     browser.get(url + "/team?team=alpha&queue=pending")
     assert s.dead_task in browser.find_element(By.TAG_NAME, "main").text
     link = [a for a in browser.find_elements(By.CSS_SELECTOR, "main table a") if a.text == s.dead_task]
     link[0].click()
-    WebDriverWait(browser, WAIT).until(lambda d: heading(d) == f"Task {s.dead_task}")
+    waiting(browser).until(lambda d: heading(d) == f"Task {s.dead_task}")
     assert browser.find_element(By.ID, "task-status").text == "pending"
     browser.save_screenshot(str(artifacts / "task-pending-after-retry.png"))
 
@@ -151,7 +158,7 @@ def test_the_live_feed_shows_a_change_made_by_another_process(served: tuple[str,
                                                               artifacts: Path) -> None:
     url, prefix = served
     browser.get(url + "/events")
-    WebDriverWait(browser, WAIT).until(
+    waiting(browser).until(
         lambda d: d.find_element(By.ID, "feed-state").get_attribute("data-live") == "1")
     code = ("import sys; from agentstate_redis.sync import OrchestrationStateManager as O; "
             "o = O(persistence='redis', redis_url=sys.argv[1], key_prefix=sys.argv[2]); "
@@ -162,5 +169,5 @@ def test_the_live_feed_shows_a_change_made_by_another_process(served: tuple[str,
         rows = d.find_elements(By.CSS_SELECTOR, "#feed tbody tr.fresh")
         return any("beta" in r.text and "enqueue" in r.text for r in rows)
 
-    WebDriverWait(browser, WAIT).until(fresh_enqueue)
+    waiting(browser).until(fresh_enqueue)
     browser.save_screenshot(str(artifacts / "events-live.png"))
