@@ -1,5 +1,6 @@
 -- Claim limits of a team (concurrency and claims per second, team-wide or per capability), shared by
 -- orchestration/claim, complete_claim, assign, limits and get_limits (after lib/orchestration.lua).
+-- KEYS: the including script's KEYS[1] (the team base key); sub-keys derive from it.
 -- The limits live in the :limits hash; the claim path reads it only while the team hash's has_limits
 -- is '1', so a team without limits pays nothing. Scope '' is the whole team, any other a capability
 -- (the tasks that require it). Everything is decided on the server clock (now_ms: TIME).
