@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing as mp
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -50,3 +52,13 @@ def start_process(target: Callable[..., Any], *args: Any) -> Any:
     p = _ctx.Process(target=target, args=args, daemon=True)
     p.start()
     return p
+
+
+async def join_processes(procs: list[Any], timeout: float = 120) -> None:
+    """Wait (without blocking the event loop) for processes of ``start_process``; each must exit 0 in time."""
+    deadline = time.monotonic() + timeout
+    for p in procs:
+        while p.is_alive() and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        assert not p.is_alive(), "a worker overran"
+        assert p.exitcode == 0, f"a worker failed (exit {p.exitcode})"

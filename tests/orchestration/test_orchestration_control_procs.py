@@ -8,7 +8,7 @@ import time
 
 from agentstate_redis import InvalidTransitionError, OrchestrationStateManager, RedisBackend
 
-from ..procs import start_process
+from ..procs import join_processes, start_process
 from ..workers_orchestration import control_worker
 
 TEAM = "control_fleet"
@@ -28,13 +28,6 @@ async def workers_up(orch: OrchestrationStateManager, n: int) -> None:
     raise AssertionError("the workers did not start")
 
 
-async def join(procs: list, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    for p in procs:
-        while p.is_alive() and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
-        assert not p.is_alive(), "a worker overran"
-        assert p.exitcode == 0, f"a worker failed (exit {p.exitcode})"
 
 
 async def records(backend: RedisBackend, key: str) -> list[list[str]]:
@@ -56,7 +49,7 @@ async def test_a_cancel_from_another_process_stops_the_holder_within_a_heartbeat
             await asyncio.sleep(0.025)
         cancelled_at = time.time()
         await orch.cancel_task(TEAM, "long", reason="from the parent")
-        await join(procs, timeout=30)
+        await join_processes(procs, timeout=30)
     finally:
         for p in procs:
             p.kill()
@@ -93,7 +86,7 @@ async def test_random_cancels_over_1000_tasks_end_each_task_exactly_once(
             except InvalidTransitionError:
                 pass                                       # finished first: completed, not cancelled
             await asyncio.sleep(rng.uniform(0, 0.01))
-        await join(procs)
+        await join_processes(procs)
     finally:
         for p in procs:
             p.kill()
@@ -130,7 +123,7 @@ async def test_delayed_tasks_are_never_claimed_early_and_promptly_after(
                 break
             await asyncio.sleep(0.05)
         await orch.cancel_task(TEAM, "gate")
-        await join(procs)
+        await join_processes(procs)
     finally:
         for p in procs:
             p.kill()
@@ -158,7 +151,7 @@ async def test_a_paused_team_gets_no_claims_until_resumed(
         assert claims == [] and all(p.is_alive() for p in procs)
         resumed = time.monotonic()
         await orch.resume_team(TEAM)
-        await join(procs)
+        await join_processes(procs)
         drained = time.monotonic() - resumed
     finally:
         for p in procs:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 from agentstate_redis import OrchestrationStateManager, RedisBackend
 
-from ..procs import start_process
+from ..procs import join_processes, start_process
 from ..workers_orchestration import limits_worker
 
 TEAM = "limits_fleet"
@@ -26,13 +25,6 @@ async def workers_up(orch: OrchestrationStateManager, n: int) -> None:
     raise AssertionError("the workers did not start")
 
 
-async def join(procs: list, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    for p in procs:
-        while p.is_alive() and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
-        assert not p.is_alive(), "a worker overran"
-        assert p.exitcode == 0, f"a worker failed (exit {p.exitcode})"
 
 
 async def starts(backend: RedisBackend) -> list[tuple[str, int, str]]:
@@ -67,7 +59,7 @@ async def test_max_in_progress_holds_for_8_worker_processes(
         await orch.resume_team(TEAM)
         while any(p.is_alive() for p in procs):
             seen.append(await redis_backend.client.zcard(running))   # the server-side sampler
-        await join(procs)
+        await join_processes(procs)
     finally:
         for p in procs:
             p.kill()
@@ -86,7 +78,7 @@ async def test_max_per_second_holds_in_every_second_of_claims(
     await orch.enqueue_tasks(TEAM, [{"id": f"t{i}", "data": {"ms": 1}} for i in range(70)])
     procs = start_workers(redis_url, prefix, 8)
     try:
-        await join(procs)
+        await join_processes(procs)
     finally:
         for p in procs:
             p.kill()
@@ -113,7 +105,7 @@ async def test_clearing_the_limits_restores_full_speed(
         sec, usec = await redis_backend.client.time()
         await orch.set_team_limits(TEAM)                          # cleared: blocked claimers wake
         cleared_ms = sec * 1000 + usec // 1000
-        await join(procs)
+        await join_processes(procs)
     finally:
         for p in procs:
             p.kill()
