@@ -48,7 +48,8 @@ _MANAGER_EXPORTS = {
     ],
     "workflows": ["WorkflowStateManager", "WorkflowState", "WorkflowStatus", "StepState", "WorkflowCheckpoint"],
     "orchestration": [
-        "OrchestrationStateManager", "TeamState", "AgentCoordinationState", "TaskQueueState", "Schedule",
+        "OrchestrationStateManager", "TeamState", "AgentCoordinationState", "TaskQueueState", "Schedule", "Flow",
+        "FlowNode",
     ],
     "knowledge": [
         "KnowledgeStateManager", "IndexingProgress", "IndexingStatus", "SyncStatus", "SourceState",

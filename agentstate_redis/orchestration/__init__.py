@@ -1,6 +1,7 @@
 """Team coordination and the team task queue: OrchestrationStateManager and its models."""
 
 from .counters import TeamCounters
+from .flows import Flow, FlowNode
 from .limits import TeamLimits
 from .manager import OrchestrationStateManager
 from .models import (
@@ -19,6 +20,8 @@ __all__ = [
     "AgentCoordinationState",
     "Backoff",
     "ClaimedTask",
+    "Flow",
+    "FlowNode",
     "OrchestrationStateManager",
     "Schedule",
     "Task",

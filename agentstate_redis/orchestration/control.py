@@ -28,17 +28,20 @@ from .wire import as_list, decode_task, reply
 
 class ControlOps(QueueOps):
     async def cancel_task(self, team_id: str, task_id: str, *, reason: str | None = None) -> Task:
-        """End a task ``cancelled`` (pending, delayed, waiting for a retry, or in progress); returns it.
+        """End a task ``cancelled`` (pending, delayed, waiting for a retry or for its dependencies, or in
+        progress); returns it.
 
         ``await orch.cancel_task("t", "task_002", reason="superseded")``. A finished task
         (completed, dead, cancelled) raises InvalidTransitionError, an unknown one NotFoundError.
         The newest ``completed_retention`` cancelled tasks are kept (``list_tasks(t, "cancelled")``);
         older ones are deleted and their ids refused by enqueue for ``enqueue_dedupe_window``.
+        Tasks that depend on it fail (dead letters naming it) or, enqueued with
+        ``on_dependency_failure="ignore"``, proceed.
         """
         validate_id("task", task_id)
         why = "" if reason is None else text("reason", reason, max_chars=4096)
         return decode_task(reply(await self._write("cancel", team_id, task_id, why, self.completed_retention,
-                                                   self._window_ms())))
+                                                   self._window_ms(), self.dead_retention)))
 
     async def promote_task(self, team_id: str, task_id: str) -> Task:
         """Make a delayed (or retry-waiting) task pending now, in its place in line; returns it.

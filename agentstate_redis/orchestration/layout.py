@@ -1,4 +1,4 @@
-"""The task-control sub-keys and team-hash fields of a team, declared once for Python.
+"""The task-control and flow sub-keys and team-hash fields of a team, declared once for Python.
 
     >>> CONTROL_SUBKEYS["delayed"]          # the team's key base + ":delayed"
     'delayed'
@@ -19,6 +19,10 @@ CONTROL_SUBKEYS: dict[str, str] = {
     "limits": "limits",            # hash: 'in_progress:<cap>', 'per_second:<cap>' ('' cap = whole team)
     "rate": "rate:",               # + cap: zset of the last second's claims (token -> server ms)
     "inflight": "inflight:",       # + cap: zset of in-progress tasks needing a concurrency-limited cap
+    "waiting": "waiting",          # zset: tasks waiting for their dependencies (scored like pending)
+    "wait": "wait:",               # + task id: set of its dependencies not yet finished
+    "dependents": "dependents:",   # + task id: set of the tasks that depend on it
+    "inputs": "inputs:",           # + task id: hash of its completed dependencies' results
 }
 
 #: name -> field of the team hash

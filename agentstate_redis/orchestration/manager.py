@@ -37,6 +37,10 @@ coordinator periodically, or set ``auto_prune_after`` and call ``reap``.
 Limits (limits.py): ``await orch.set_team_limits("t", max_in_progress=3, max_per_second=20)`` (or
 per ``capability=``) caps concurrency and claims per second in every claim script, on the server clock.
 
+Flows (flows/): ``await orch.enqueue_task("t", {"id": "w"}, depends_on=["r1", "r2"])`` makes a task wait
+for others (``waiting``; pending once they completed, with their results in ``dependency_results``);
+``enqueue_flow`` adds a whole graph at once, ``get_flow`` shows it, ``get_dependency_results`` reads results.
+
 Schedules (schedules/): ``await orch.add_schedule("t", "poll", {"type": "poll"}, every=30)`` enqueues
 one task per tick, exactly once however many schedulers run (``run_scheduler``, and every
 ``run_worker``); also ``pause_schedule``, ``resume_schedule``, ``remove_schedule``, ``list_schedules``.
@@ -46,11 +50,12 @@ from __future__ import annotations
 
 from .counters import COUNTER_FIELDS, TeamCounters, decode_counters
 from .control import ControlOps
+from .flows import FlowOps
 from .limits import LimitOps
 from .schedules import ScheduleOps
 
 
-class OrchestrationStateManager(ScheduleOps, ControlOps, LimitOps):
+class OrchestrationStateManager(ScheduleOps, FlowOps, ControlOps, LimitOps):
     """Multi-agent team coordination and the team task queue (see the module docstring)."""
 
     # -- counters (a read added for the dashboard's /metrics; see counters.py) -----------------

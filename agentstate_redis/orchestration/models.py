@@ -17,12 +17,14 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from ..keys import validate_id
 from ..model import Model
 from ..validate import MAX_SECONDS
 
 PRIORITIES = {"low": 0, "normal": 50, "high": 100}
 MIN_PRIORITY, MAX_PRIORITY = -1000, 1000
-TaskStatus = Literal["pending", "delayed", "in_progress", "retry", "completed", "dead", "cancelled"]
+TaskStatus = Literal["pending", "waiting", "delayed", "in_progress", "retry", "completed", "dead", "cancelled"]
+OnDependencyFailure = Literal["fail", "ignore"]
 _TASK_INPUT = {"id", "type", "capability", "priority", "data", "max_attempts"}
 
 
@@ -55,8 +57,10 @@ class Backoff(Model):
 
 class Task(Model):
     """A task as enqueued (``id``, ``type``, ``capability``, ``priority``, ``data``,
-    ``max_attempts``; other top-level keys of an enqueued dict are kept in ``extra``)
-    and its queue state."""
+    ``max_attempts``, ``depends_on``, ``on_dependency_failure``; other top-level keys of an
+    enqueued dict are kept in ``extra``) and its queue state. ``status`` ``waiting`` = some
+    dependency has not finished; ``dependency_results`` (dependency id -> result) is filled on
+    the replies of claims, completions and reads of a task with dependencies."""
 
     id: str = Field(min_length=1, max_length=1024)
     type: str | None = None
@@ -83,6 +87,9 @@ class Task(Model):
     cancel_reason: str | None = None
     progress: Any = None
     logs: list[str] = Field(default_factory=list)
+    depends_on: list[str] = Field(default_factory=list)
+    on_dependency_failure: OnDependencyFailure = "fail"
+    dependency_results: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="before")
     @classmethod
@@ -104,6 +111,25 @@ class Task(Model):
     @classmethod
     def _capability(cls, value: str | None) -> str | None:
         return None if value is None else check_name(value, "capability/type")
+
+    @field_validator("depends_on", mode="before")
+    @classmethod
+    def _depends_on(cls, value: Any) -> list[str]:
+        """Task ids, each once, in the order given (a string alone is one id)."""
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, (list, tuple)):
+            raise ValueError(f"must be a list of task ids, got {type(value).__name__}")
+        seen: dict[str, None] = {}
+        for dep in value:
+            seen[validate_id("task", dep, what="depends_on entry")] = None
+        return list(seen)
+
+    @model_validator(mode="after")
+    def _not_self(self) -> Task:
+        if self.id in self.depends_on:
+            raise ValueError(f"task {self.id!r} depends on itself")
+        return self
 
     @property
     def required_capability(self) -> str | None:
@@ -143,7 +169,8 @@ class AgentCoordinationState(Model):
 
 class TaskQueueState(Model):
     """Counts and first pages of each queue of a team (``scheduled`` = waiting to retry,
-    ``delayed`` = enqueued with ``delay``/``run_at``, not yet due); ``paused`` while pause_team holds."""
+    ``delayed`` = enqueued with ``delay``/``run_at``, not yet due, ``waiting`` = waiting for dependencies);
+    ``paused`` while pause_team holds."""
 
     pending: list[Task] = Field(default_factory=list)
     in_progress: list[Task] = Field(default_factory=list)
@@ -152,6 +179,7 @@ class TaskQueueState(Model):
     dead: list[Task] = Field(default_factory=list)
     delayed: list[Task] = Field(default_factory=list)
     cancelled: list[Task] = Field(default_factory=list)
+    waiting: list[Task] = Field(default_factory=list)
     paused: bool = False
     pending_count: int = 0
     in_progress_count: int = 0
@@ -162,6 +190,7 @@ class TaskQueueState(Model):
     delayed_count: int = 0
     cancelled_count: int = 0
     cancelled_total: int = 0
+    waiting_count: int = 0
 
 
 class TeamState(Model):

@@ -34,17 +34,20 @@ from ..keys import validate_id
 from ..scripts import is_transient
 from ..tracing import receive, send, settle
 from ..validate import integer, positive_number, sequence, strings
-from .models import Backoff, ClaimedTask, Task, check_name
+from .models import Backoff, ClaimedTask, OnDependencyFailure, Task, check_name
 from .teams import TeamOps, _checked
-from .wire import as_list, decode_claimed, decode_task, reply, task_args
+from .wire import as_list, decode_claimed, decode_task, flow_task_args, reply, task_args
 
 log = logging.getLogger("agentstate_redis.orchestration")
 
 ENQUEUE_BATCH = 500          # tasks per enqueue script call (each batch is atomic)
 MAX_BLOCK_SECONDS = 5.0      # one BLPOP at most this long (under the client's socket timeout)
 REAP_LIMIT = 100             # leases/retries one script moves (the scripts' REAP_LIMIT)
-QueueName = Literal["pending", "delayed", "in_progress", "retry", "completed", "dead", "cancelled"]
-QUEUES = ("pending", "delayed", "in_progress", "retry", "completed", "dead", "cancelled")
+QueueName = Literal["pending", "waiting", "delayed", "in_progress", "retry", "completed", "dead", "cancelled"]
+QUEUES = ("pending", "waiting", "delayed", "in_progress", "retry", "completed", "dead", "cancelled")
+
+
+TASK_KEYS = ("id", "type", "capability", "priority", "data", "max_attempts", "depends_on", "on_dependency_failure")
 
 
 def to_task(task: Task | Mapping[str, Any], max_attempts: int) -> Task:
@@ -53,7 +56,7 @@ def to_task(task: Task | Mapping[str, Any], max_attempts: int) -> Task:
         return task
     if not isinstance(task, Mapping):
         raise InvalidInputError(f"task must be a dict or a Task, got {type(task).__name__}")
-    known = {k: v for k, v in task.items() if k in ("id", "type", "capability", "priority", "data", "max_attempts")}
+    known = {k: v for k, v in task.items() if k in TASK_KEYS}
     extra = {k: v for k, v in task.items() if k not in known}
     for key in extra:
         if not isinstance(key, str):
@@ -61,6 +64,25 @@ def to_task(task: Task | Mapping[str, Any], max_attempts: int) -> Task:
     known.setdefault("id", uuid.uuid4().hex)
     known.setdefault("max_attempts", max_attempts)
     return Task(**known, extra=extra)
+
+
+def with_dependencies(
+    task: Task, depends_on: Iterable[str] | None, on_dependency_failure: OnDependencyFailure | None
+) -> Task:
+    """``task`` with the ``depends_on``/``on_dependency_failure`` keywords of enqueue_task applied;
+    a task that already names other dependencies is refused (one place says what it waits for)."""
+    update: dict[str, Any] = {}
+    if depends_on is not None:
+        deps = Task(id=task.id, depends_on=list(strings("depends_on", depends_on))).depends_on
+        if task.depends_on and task.depends_on != deps:
+            raise InvalidInputError(f"task {task.id!r} has depends_on {task.depends_on} and the depends_on keyword "
+                                    f"{deps}: give them once", kind="task", id=task.id)
+        update["depends_on"] = deps
+    if on_dependency_failure is not None:
+        if on_dependency_failure not in ("fail", "ignore"):
+            raise InvalidInputError(f"on_dependency_failure must be 'fail' or 'ignore', got {on_dependency_failure!r}")
+        update["on_dependency_failure"] = on_dependency_failure
+    return task.model_copy(update=update)
 
 
 def _due(delay: float | None, run_at: float | None) -> tuple[Any, Any]:
@@ -80,7 +102,14 @@ class QueueOps(TeamOps):
 
     @send("enqueue", "task")
     async def enqueue_task(
-        self, team_id: str, task: Task | Mapping[str, Any], *, delay: float | None = None, run_at: float | None = None
+        self,
+        team_id: str,
+        task: Task | Mapping[str, Any],
+        *,
+        delay: float | None = None,
+        run_at: float | None = None,
+        depends_on: Iterable[str] | None = None,
+        on_dependency_failure: OnDependencyFailure | None = None,
     ) -> str:
         """Add one task; returns its id. Enqueuing an id that exists again changes nothing, nor
         does one whose task finished and was deleted (trimmed past ``completed_retention`` or
@@ -93,8 +122,25 @@ class QueueOps(TeamOps):
         ``delay=60`` (seconds from the server's now) or ``run_at=<epoch seconds, server clock>``
         makes the task ``delayed``: no claim takes it before then; it keeps its priority and
         place in line after (``promote_task`` makes it claimable at once).
+
+        ``depends_on=["research-1", "research-2"]`` (ids of tasks of the team, in any status)
+        makes it ``waiting`` until every one has completed; then it is pending, in its place in
+        line, and its claim carries their results (``task.dependency_results``; also
+        ``get_dependency_results``). A dependency that ends dead or cancelled makes it a dead
+        letter naming that dependency (``on_dependency_failure="fail"``, the default) or counts
+        as finished (``"ignore"``). An unknown dependency id is InvalidInputError, nothing written.
+        Dependencies cannot be combined with ``delay``/``run_at``. See ``enqueue_flow`` for a graph.
         """
-        return (await self._enqueue(team_id, [to_task(task, self.max_attempts)], due=_due(delay, run_at)))[0]
+        item = to_task(task, self.max_attempts)
+        if depends_on is not None or on_dependency_failure is not None:
+            item = with_dependencies(item, depends_on, on_dependency_failure)
+        if item.depends_on:
+            if delay is not None or run_at is not None:
+                raise InvalidInputError("a task with depends_on cannot also take delay or run_at", kind="task",
+                                        id=item.id)
+            await self._enqueue_flow(team_id, [item])
+            return item.id
+        return (await self._enqueue(team_id, [item], due=_due(delay, run_at)))[0]
 
     @send("enqueue", "tasks")
     async def enqueue_tasks(
@@ -105,6 +151,10 @@ class QueueOps(TeamOps):
         also for ``delay`` and ``run_at``, which apply to every task of the call)."""
         due = _due(delay, run_at)
         items = [to_task(t, self.max_attempts) for t in sequence("tasks", tasks)]
+        for item in items:
+            if item.depends_on:
+                raise InvalidInputError(f"task {item.id!r} has depends_on: enqueue it with enqueue_task or "
+                                        "enqueue_flow (enqueue_tasks takes independent tasks)", kind="task", id=item.id)
         created: list[str] = []
         for start in range(0, len(items), ENQUEUE_BATCH):
             chunk = items[start:start + ENQUEUE_BATCH]
@@ -123,6 +173,15 @@ class QueueOps(TeamOps):
             return []
         out = await self._write("enqueue", team_id, self._window_ms(), *due, *args)
         return list(out) if marks else [t.id for t in tasks]
+
+    async def _enqueue_flow(self, team_id: str, tasks: Sequence[Task]) -> str:
+        """One orchestration/flow_enqueue call (all or nothing), ``tasks`` in dependency order;
+        returns one mark per task ('1' created, '0' the id existed)."""
+        self._check_unique([t.id for t in tasks])
+        args: list[Any] = []
+        for task in tasks:
+            args += flow_task_args(task, self._dumps)
+        return str(await self._write("flow_enqueue", team_id, self._window_ms(), self.dead_retention, *args))
 
     # -- working -----------------------------------------------------------------------------
 

@@ -215,6 +215,7 @@ def _queue(data: dict[str, Any]) -> TaskQueueState:
         dead=tasks("dead"),
         delayed=tasks("delayed"),
         cancelled=tasks("cancelled"),
+        waiting=tasks("waiting"),
         paused=bool(data.get("paused")),
         pending_count=int(counts.get("pending", 0)),
         in_progress_count=int(counts.get("in_progress", 0)),
@@ -225,5 +226,6 @@ def _queue(data: dict[str, Any]) -> TaskQueueState:
         delayed_count=int(counts.get("delayed", 0)),
         cancelled_count=int(counts.get("cancelled", 0)),
         cancelled_total=int(counts.get("cancelled_total", 0)),
+        waiting_count=int(counts.get("waiting", 0)),
     )
 

@@ -47,6 +47,11 @@ def task_args(task: Task, dumps: Callable[..., str]) -> list[Any]:
     return [task.id, task.type or "", task.required_capability or "", task.priority, task.max_attempts, payload]
 
 
+def flow_task_args(task: Task, dumps: Callable[..., str]) -> list[Any]:
+    """The 8 ARGV fields of a task in orchestration/flow_enqueue: task_args, its policy, its dependencies."""
+    return [*task_args(task, dumps), task.on_dependency_failure, "\n".join(task.depends_on)]
+
+
 def _seconds(ms: str | None) -> float | None:
     return int(ms) / 1000 if ms not in (None, "", "inf", "+inf") else None
 
@@ -87,6 +92,9 @@ def decode_task(view: Any, cls: type[Task] = Task) -> Task:
         cancel_reason=f.get("cancel_reason") or None,
         progress=loads(f["progress"]) if f.get("progress") else None,
         logs=list(as_list(view.get("logs"))),
+        depends_on=split_caps(f.get("deps", "")),
+        on_dependency_failure=f.get("on_dep_fail") or "fail",
+        dependency_results={k: loads(v) for k, v in pairs(view.get("inputs")).items()},
     )
 
 

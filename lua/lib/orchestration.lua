@@ -31,6 +31,8 @@
 --   :rate:<cap>          claims of the last second of a per_second limit (zset: token -> server ms)
 --   :inflight:<cap>      in-progress tasks needing <cap> while <cap> has a concurrency limit
 --                        (zset: id -> token; a member whose task moved on is dropped when counted)
+--   :waiting             tasks waiting for their dependencies (zset scored like pending; see
+--                        lib/orchestration_flow.lua for :wait:<id>, :dependents:<id>, :inputs:<id>)
 --   field paused         '1' while the team is paused: claims return nothing
 --   field has_limits     '1' while :limits holds a limit: only then does a claim read it
 --   field has_delayed    '1' once a task was delayed: only then does a claim look at :delayed
@@ -53,7 +55,8 @@ local ERRORS_KEEP = 50
 local GONE_KEEP = 100000        -- tombstones per team, whatever the dedupe window
 
 local CTL = {delayed = 'delayed', cancelled = 'cancelled', wake_resume = 'wake-resume', logs = 'logs:',
-  limits = 'limits', rate = 'rate:', inflight = 'inflight:'}
+  limits = 'limits', rate = 'rate:', inflight = 'inflight:', waiting = 'waiting', wait = 'wait:',
+  dependents = 'dependents:', inputs = 'inputs:'}
 local CTL_FIELDS = {paused = 'paused', has_delayed = 'has_delayed', has_limits = 'has_limits'}
 
 local function num(x) return string.format('%.0f', x) end
@@ -101,7 +104,8 @@ local function forget_tasks(base, ids, now, window_ms)
   if #ids == 0 then return end
   local gone = sub(base, 'gone')
   for _, id in ipairs(ids) do
-    redis.call('DEL', tkey(base, id), sub(base, 'errors:' .. id), sub(base, CTL.logs .. id))
+    redis.call('DEL', tkey(base, id), sub(base, 'errors:' .. id), sub(base, CTL.logs .. id),
+      sub(base, CTL.wait .. id), sub(base, CTL.dependents .. id), sub(base, CTL.inputs .. id))
     redis.call('ZADD', gone, num(now), id)
   end
   trim_gone(base, now, window_ms)
@@ -151,14 +155,23 @@ local function add_error(base, id, text)
   redis.call('LTRIM', key, -ERRORS_KEEP, -1)
 end
 
--- `limits` = {dead_keep = dead letters kept, window_ms = dedupe window}: older dead letters are forgotten.
-local function to_dead(base, id, now, limits)
+-- Make task `id` (already out of its queue) a dead letter; older dead letters are forgotten.
+-- `limits` = {dead_keep = dead letters kept, window_ms = dedupe window}. to_dead also settles its
+-- dependents; dead_one is the step alone (what lib/orchestration_flow.lua uses inside a cascade).
+local function dead_one(base, id, now, limits)
   redis.call('HSET', tkey(base, id), 'status', 'dead', 'finished_at', now, 'agent', '', 'lease_until', '',
     'next_run_at', '')
   local dead = sub(base, 'dead')
   redis.call('ZADD', dead, history_score(dead, now), id)
   redis.call('HINCRBY', base, 'dead_total', 1)
   trim_history(base, dead, limits.dead_keep, id, now, limits.window_ms)
+end
+
+--@include lib/orchestration_flow.lua
+
+local function to_dead(base, team, id, now, limits, channel)
+  dead_one(base, id, now, limits)
+  flow_finished(base, team, id, 'dead', nil, now, channel, limits)
 end
 
 -- The task no longer occupies `agent`: drop it from the agent's held set and current task.
@@ -215,7 +228,7 @@ local function reap_expired(base, team, now, max_stalls, channel, limits)
     if stalls > max_stalls then
       add_error(base, id, 'lease expired ' .. stalls .. ' times (held by ' .. agent .. '); stalled too often')
       redis.call('HSET', t, 'last_error', 'stalled')
-      to_dead(base, id, now, limits)
+      to_dead(base, team, id, now, limits, channel)
       status = 'dead'
     else
       push_pending(base, id)
@@ -251,14 +264,16 @@ local function promote_delayed(base, team, now, channel)
   return #ids
 end
 
--- Make task `id` (already out of its queue) cancelled: into the capped :cancelled history.
--- `limits` = {keep = cancelled tasks kept, window_ms = dedupe window}.
-local function to_cancelled(base, id, now, reason, limits)
+-- Make task `id` (already out of its queue) cancelled: into the capped :cancelled history; its
+-- dependents are settled. `limits` = {keep = cancelled tasks kept, window_ms = dedupe window,
+-- dead_keep = dead letters kept (dependents that fail)}.
+local function to_cancelled(base, team, id, now, reason, limits, channel)
   redis.call('HSET', tkey(base, id), 'status', 'cancelled', 'finished_at', now, 'cancel_reason', reason,
     'lease_until', '', 'next_run_at', '')
   local cancelled = sub(base, CTL.cancelled)
   redis.call('ZADD', cancelled, history_score(cancelled, now), id)
   redis.call('HINCRBY', base, 'cancelled_total', 1)
+  flow_finished(base, team, id, 'cancelled', nil, now, channel, limits)
   trim_history(base, cancelled, limits.keep, id, now, limits.window_ms)
 end
 
@@ -287,6 +302,14 @@ end
 local function task_memo(id, token)
   return '@' .. id .. '\n' .. (token and tostring(token) or '')
 end
+-- The completed dependencies' results of a task whose flat hash is `flat` (nil: it has no dependencies).
+local function task_inputs(base, id, flat)
+  for i = 1, #flat, 2 do
+    if flat[i] == 'deps' then return redis.call('HGETALL', sub(base, CTL.inputs .. id)) end
+  end
+  return nil
+end
+
 local function task_reply(base, id, token)
   local view = task_view(base, id)
   if #view[1] == 0 then view[1] = {'id', id, 'status', 'completed'} end
@@ -295,7 +318,7 @@ local function task_reply(base, id, token)
       if view[1][i] == 'token' then view[1][i + 1] = token end
     end
   end
-  return cjson.encode({task = view[1], errors = view[2]})
+  return cjson.encode({task = view[1], errors = view[2], inputs = task_inputs(base, id, view[1])})
 end
 
 local function task_replay(base, ops, ops_prev, op_id)
@@ -335,7 +358,7 @@ local function pending_count(base, caps)
   return total
 end
 
--- Ids of a queue in display order: 'pending', 'in_progress', 'retry', 'delayed' (soonest first),
+-- Ids of a queue in display order: 'pending', 'waiting' (claim order), 'in_progress', 'retry', 'delayed' (soonest first),
 -- 'completed', 'dead', 'cancelled' (newest first), from `offset`, at most `limit`.
 local function queue_ids(base, which, offset, limit)
   if limit <= 0 then return {} end
@@ -349,6 +372,7 @@ local function queue_ids(base, which, offset, limit)
   if which == 'in_progress' then key = 'running'
   elseif which == 'retry' then key = 'retry'
   elseif which == 'delayed' then key = CTL.delayed
+  elseif which == 'waiting' then key = CTL.waiting
   elseif which == 'completed' then key = 'done'; rev = true
   elseif which == 'cancelled' then key = CTL.cancelled; rev = true
   else key = 'dead'; rev = true end

@@ -37,12 +37,14 @@ local function finish_check(base, team, id, agent, token, verb)
 end
 
 -- Accept the result of in-progress task `id` (finish_check passed): completed, out of :running and
--- of its holder, into the capped :done history, complete event published. Returns the holder.
+-- of its holder, into the capped :done history, complete event published, its dependents settled
+-- (lib/orchestration_flow.lua). Returns the holder.
 -- The completed history is ordered by a score that only grows (history_score), so with many
 -- completions in one millisecond the trim still drops exactly the oldest ones.
 local function accept_completion(base, team, id, result, now, keep, window_ms, channel)
   local t = tkey(base, id)
-  local holder = redis.call('HGET', t, 'agent') or ''
+  local f = redis.call('HMGET', t, 'agent', 'flow')
+  local holder = f[1] or ''
   redis.call('ZREM', sub(base, 'running'), id)
   release_agent(base, holder, id)
   redis.call('HSET', t, 'status', 'completed', 'result', result, 'finished_at', now, 'lease_until', '',
@@ -50,8 +52,9 @@ local function accept_completion(base, team, id, result, now, keep, window_ms, c
   local done = sub(base, 'done')
   redis.call('ZADD', done, history_score(done, now), id)
   redis.call('HINCRBY', base, 'completed_total', 1)
-  trim_history(base, done, keep, id, now, window_ms)
   publish(channel, {key = team, op = 'complete', version = bump(base), task = id, agent = holder,
     status = 'completed'})
+  if f[2] == '1' then flow_settle(base, team, id, 'completed', result, now, channel, nil) end
+  trim_history(base, done, keep, id, now, window_ms)
   return holder
 end

@@ -9,13 +9,15 @@
 -- ARGV[5] reason ('' = none)
 -- ARGV[6] cancelled tasks to keep (older ones are deleted and tombstoned; never the one just cancelled)
 -- ARGV[7] dedupe window in ms: how long a deleted task's id stays tombstoned (enqueue refuses it)
+-- ARGV[8] dead letters to keep (dependents that fail because of this cancel become dead letters)
 -- Reply: JSON {task = [flat task hash], errors = [...]}
 -- Mode: write
 -- Memory: allowed; stops work and frees its holder; the history is capped
 -- Retry: safe; a replayed op id returns the first reply; any other second cancel finds the task
 --   cancelled and is refused (InvalidTransitionError), so a task ends cancelled exactly once.
 --
--- Pending, delayed and retry-waiting tasks leave their queue. An in-progress task leaves :running
+-- Pending, delayed, retry-waiting and dependency-waiting tasks leave their queue; the cancelled task's
+-- dependents are settled (they fail, or proceed under on_dependency_failure='ignore'). An in-progress task leaves :running
 -- and its holder at once (its token is dead: complete/fail/release then raise TaskCancelledError),
 -- but stays in the holder's :held set, so the holder's next heartbeat reports it (and drops it).
 -- Completed, dead or already cancelled tasks (or ones finished and forgotten) are refused.
@@ -25,7 +27,7 @@
 
 local base, ops, ops_prev = KEYS[1], KEYS[2], KEYS[3]
 local op_id, channel, team, id, reason = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local limits = {keep = tonumber(ARGV[6]), window_ms = tonumber(ARGV[7])}
+local limits = {keep = tonumber(ARGV[6]), window_ms = tonumber(ARGV[7]), dead_keep = tonumber(ARGV[8])}
 
 local replay = task_replay(base, ops, ops_prev, op_id)
 if replay then return replay end
@@ -42,6 +44,9 @@ local status, holder = f[1], f[3] or ''
 if status == 'pending' then take_pending(base, id, f[2] or '')
 elseif status == 'delayed' then redis.call('ZREM', sub(base, CTL.delayed), id)
 elseif status == 'retry' then redis.call('ZREM', sub(base, 'retry'), id)
+elseif status == 'waiting' then
+  redis.call('ZREM', sub(base, CTL.waiting), id)
+  redis.call('DEL', sub(base, CTL.wait .. id))
 elseif status == 'in_progress' then
   redis.call('ZREM', sub(base, 'running'), id)
   release_agent(base, holder, id)
@@ -50,9 +55,9 @@ else
   return fail('TRANSITION', {kind = 'task', id = id, team = team, status = status, op = 'cancel'})
 end
 
-to_cancelled(base, id, now_ms(), reason, limits)
 if status ~= 'in_progress' then redis.call('HSET', t, 'agent', '') end
 publish(channel, {key = team, op = 'cancel', version = bump(base), task = id, agent = holder,
   status = 'cancelled', was = status, reason = reason})
+to_cancelled(base, team, id, now_ms(), reason, limits, channel)
 op_remember(ops, ops_prev, op_id, task_memo(id))
 return task_reply(base, id)

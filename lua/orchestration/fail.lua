@@ -66,7 +66,7 @@ if retry == '1' and failures < max_attempts then
     status = 'retry'
   end
 else
-  to_dead(base, id, now, limits)
+  to_dead(base, team, id, now, limits, channel)
   status = 'dead'
 end
 

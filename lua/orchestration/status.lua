@@ -5,7 +5,7 @@
 -- ARGV[3] ms without a heartbeat after which an agent that has sent heartbeats is offline
 -- ARGV[4] '1' = include the team hash and every agent
 -- Reply: JSON {now, paused, counts = {...}, pending, in_progress, retry, completed, dead, delayed,
---   cancelled = [task views],
+--   cancelled, waiting = [task views],
 --   team = [flat], agents = [flat agent + online]}
 -- Mode: read
 -- Retry: safe; reads only.
@@ -28,13 +28,14 @@ local out = {
     dead = redis.call('ZCARD', sub(base, 'dead')),
     delayed = redis.call('ZCARD', sub(base, CTL.delayed)),
     cancelled = redis.call('ZCARD', sub(base, CTL.cancelled)),
+    waiting = redis.call('ZCARD', sub(base, CTL.waiting)),
     cancelled_total = tonumber(redis.call('HGET', base, 'cancelled_total') or '0'),
     completed_total = tonumber(redis.call('HGET', base, 'completed_total') or '0'),
   },
   pending = task_views(base, pend),
   paused = redis.call('HGET', base, CTL_FIELDS.paused) == '1',
 }
-for _, which in ipairs({'in_progress', 'retry', 'completed', 'dead', 'delayed', 'cancelled'}) do
+for _, which in ipairs({'in_progress', 'retry', 'completed', 'dead', 'delayed', 'cancelled', 'waiting'}) do
   out[which] = task_views(base, queue_ids(base, which, 0, page))
 end
 if ARGV[4] == '1' then

@@ -174,7 +174,11 @@ class ScheduleOps(TeamBase):
         if "id" in template:
             raise InvalidInputError(f"schedule {schedule_id!r}: task_template must not have an id; each tick's "
                                     f"task id is '{schedule_id}@<tick ms>'")
-        return to_task({**template, "id": f"{schedule_id}@0"}, self.max_attempts)
+        task = to_task({**template, "id": f"{schedule_id}@0"}, self.max_attempts)
+        if task.depends_on:
+            raise InvalidInputError(f"schedule {schedule_id!r}: task_template must not have depends_on "
+                                    "(a tick's task is enqueued alone)")
+        return task
 
     async def remove_schedule(self, team_id: str, schedule_id: str) -> bool:
         """Delete a schedule; True if it existed. The tasks it enqueued stay in the queue.
