@@ -60,7 +60,7 @@ for i = FIRST, #ARGV, WIDTH do
         local state = flow_dep_state(base, dep)
         if state == 'unknown' then
           return fail('INVALID', {kind = 'task', id = id, team = team, dependency = dep,
-            reason = 'depends on ' .. dep .. ', which is neither a task of the team nor listed before it'})
+            reason = 'depends on unknown task ' .. dep .. ' (neither a task of the team nor listed before it)'})
         elseif state == 'gone' then
           return fail('INVALID', {kind = 'task', id = id, team = team, dependency = dep,
             reason = 'depends on ' .. dep .. ', which finished and was deleted: its outcome is no longer known'})

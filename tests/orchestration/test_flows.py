@@ -147,7 +147,7 @@ async def test_unknown_dependencies_and_cycles_write_nothing(orch: Orchestration
 @pytest.mark.parametrize("bad", [{"depends_on": 5}, {"depends_on": [""]}, {"depends_on": ["a\nb"]},
                                  {"on_dependency_failure": "maybe"}])
 async def test_bad_dependency_fields_are_refused_by_name(orch: OrchestrationStateManager, bad: dict) -> None:
-    with pytest.raises(InvalidInputError, match="depends_on|on_dependency_failure"):
+    with pytest.raises(InvalidInputError, match=r"depends_on|on_dependency_failure"):
         await orch.enqueue_task(TEAM, {"id": "t", **bad})
 
 
