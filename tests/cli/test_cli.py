@@ -87,7 +87,7 @@ async def test_inspect_lists_teams_workflows_and_agents(redis_url: str, prefix: 
     assert result.returncode == 0, result.stderr
     data = orjson.loads(result.stdout)
     assert data["teams"] == [{"team": "research_team", "agents": 1, "online": 1, "working": 0, "pending": 2,
-                              "in_progress": 0, "retry": 0, "delayed": 0, "completed": 1, "dead": 0,
+                              "in_progress": 0, "retry": 0, "delayed": 0, "waiting": 0, "completed": 1, "dead": 0,
                               "cancelled": 0, "paused": False, "limits": ""}]
     assert data["workflows"][0] | {"version": 0} == {"workflow": "pipeline", "status": "pending", "step": 0,
                                                      "total_steps": 4, "completed_steps": 0, "version": 0}
@@ -329,3 +329,16 @@ def test_parser_lists_every_command() -> None:
     parser = build_parser()
     choices = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
     assert {"demo", "server", "health", "inspect", "watch"} <= set(choices)
+
+
+async def test_inspect_counts_tasks_waiting_for_dependencies(redis_url: str, prefix: str) -> None:
+    backend = RedisBackend(redis_url, key_prefix=prefix)
+    orch = OrchestrationStateManager(backend=backend)
+    await orch.create_team("f_team")
+    await orch.enqueue_flow("f_team", [{"id": "r1"}, {"id": "r2"}, {"id": "w", "depends_on": ["r1", "r2"]}])
+    conn = ["--redis-url", redis_url, "--prefix", prefix]
+    row = orjson.loads(agentstate("inspect", "--json", *conn).stdout)["teams"][0]
+    assert row["waiting"] == 1 and row["pending"] == 2
+    tables = agentstate("inspect", *conn, env={"COLUMNS": "200"})
+    assert "waiting" in tables.stdout
+    await backend.close()
