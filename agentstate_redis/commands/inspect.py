@@ -61,8 +61,8 @@ async def collect(backend: Any, limit: int = 100) -> dict[str, Any]:
                       "online": sum(1 for a in team.agents.values() if a.online),
                       "working": sum(1 for a in team.agents.values() if a.status == "working"),
                       "pending": q.pending_count, "in_progress": q.in_progress_count, "retry": q.scheduled_count,
-                      "delayed": q.delayed_count, "waiting": q.waiting_count, "completed": q.completed_total, "dead": q.dead_count,
-                      "cancelled": q.cancelled_total, "paused": q.paused,
+                      "delayed": q.delayed_count, "waiting": q.waiting_count, "completed": q.completed_total,
+                      "dead": q.dead_count, "cancelled": q.cancelled_total, "paused": q.paused,
                       "limits": limits})
     wfs = []
     for wf_id in await _ids(backend, "wf", limit):

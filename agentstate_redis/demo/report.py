@@ -8,7 +8,18 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from .scenario import DIGEST_EVERY, DIGEST_SCHEDULE, DIGEST_TEAM, KINDS, POISON_TASK, TEAM, WORKFLOW, worker_name
+from .scenario import (
+    DIGEST_EVERY,
+    DIGEST_SCHEDULE,
+    DIGEST_TEAM,
+    FLOW_TASKS,
+    KINDS,
+    POISON_TASK,
+    TEAM,
+    WORKFLOW,
+    make_tasks,
+    worker_name,
+)
 
 
 @dataclass
@@ -54,6 +65,22 @@ async def _all(orch: Any, queue: str, team: str = TEAM) -> list[Any]:
             return out
 
 
+async def _flow_ran_in_order(orch: Any, settings: Any, details: list[str]) -> bool:
+    """Each task with dependencies completed, claimed (started) no earlier than the last of its
+    dependencies finished by the server clock, and handed exactly their results."""
+    ok = True
+    for spec in (t for t in make_tasks(settings) if t.get("depends_on")):
+        task = await orch.get_task(TEAM, spec["id"])
+        deps = [await orch.get_task(TEAM, d) for d in spec["depends_on"]]
+        last = max(d.finished_at or 0.0 for d in deps)
+        inputs = (task.result or {}).get("inputs")
+        if task.status != "completed" or (task.started_at or 0.0) < last or inputs != sorted(spec["depends_on"]):
+            ok = False
+            details.append(f"flow task {task.id}: {task.status}, started {task.started_at}, dependencies done "
+                           f"{last}, handed {inputs}")
+    return ok
+
+
 async def collect_report(coord: Any, elapsed: float) -> DemoReport:
     from ..agents import AgentStateStore
     from ..state import StateManager
@@ -81,6 +108,9 @@ async def collect_report(coord: Any, elapsed: float) -> DemoReport:
     ticks = sorted(int(t.id.rsplit("@", 1)[1]) for t in await _all(orch, "pending", DIGEST_TEAM))
     step = round(DIGEST_EVERY * 1000)
 
+    flow_details: list[str] = []
+    flow_ok = await _flow_ran_in_order(orch, s, flow_details)
+
     by_worker: dict[str, list[str]] = {}
     for task in completed:
         by_worker.setdefault(task.completed_by or "?", []).append(task.id)
@@ -99,6 +129,7 @@ async def collect_report(coord: Any, elapsed: float) -> DemoReport:
         "workflow": f"{workflow.status.value} ({workflow.completed_steps}/{workflow.total_steps} steps)",
         "workflow steps reconciled": coord.reconciled,
         f"schedule ticks (every {DIGEST_EVERY}s, a scheduler in each worker)": len(ticks),
+        "flow tasks (each waiting on 3 others)": FLOW_TASKS,
         "elapsed (s)": elapsed,
         "operations per second": ops / elapsed if elapsed else 0.0,
     }
@@ -117,9 +148,11 @@ async def collect_report(coord: Any, elapsed: float) -> DemoReport:
         or any(t.id == coord.killed_task and t.completed_by != coord.killed for t in completed)
         or coord.killed_task == POISON_TASK,
         "the workflow completed after pause/resume": workflow.status.value == "completed" and bool(coord.paused_for),
+        "each flow task ran after its dependencies, with their results": flow_ok,
         "each schedule tick enqueued exactly once, none missed": bool(ticks) and digest.runs == len(ticks)
         and ticks == list(range(ticks[0], ticks[0] + step * len(ticks), step)),
     }
+    report.details += flow_details
     if mismatched:
         for name, both in mismatched.items():
             extra = sorted(set(both["reported"]) ^ set(both["accepted"])) or "duplicates"

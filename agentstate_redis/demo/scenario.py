@@ -14,6 +14,10 @@ POISON_TASK = "task-poison"
 DIGEST_TEAM = "demo-fleet-digest"
 DIGEST_SCHEDULE = "digest"
 DIGEST_EVERY = 0.25
+#: A small flow in the main team: the last FLOW_TASKS tasks each wait for FLOW_WIDTH earlier ones
+#: (depends_on), so they are claimed only after those completed, and get their results.
+FLOW_TASKS = 3
+FLOW_WIDTH = 3
 KINDS = {  # task type -> the tool its worker calls
     "research": "search_web",
     "analysis": "analyze_data",
@@ -67,7 +71,8 @@ def worker_capabilities(index: int, workers: int) -> list[str]:
 
 
 def make_tasks(settings: DemoSettings) -> list[dict[str, Any]]:
-    """M tasks of mixed kind and priority; the last one fails on every attempt."""
+    """M tasks of mixed kind and priority; the last one fails on every attempt, the FLOW_TASKS before
+    it depend on FLOW_WIDTH tasks of the first half each."""
     rng = random.Random(settings.seed)
     tasks: list[dict[str, Any]] = []
     for i in range(settings.tasks - 1):
@@ -78,6 +83,9 @@ def make_tasks(settings: DemoSettings) -> list[dict[str, Any]]:
             "priority": rng.choices(["high", "normal", "low"], weights=[2, 5, 3])[0],
             "data": {"topic": rng.choice(TOPICS), "step": i + 1},
         })
+    first_half = [t["id"] for t in tasks[: len(tasks) // 2]]
+    for task in tasks[-FLOW_TASKS:]:
+        task["depends_on"] = rng.sample(first_half, FLOW_WIDTH)
     tasks.append({"id": POISON_TASK, "type": "analysis", "priority": "high", "max_attempts": 3,
                   "data": {"topic": "a tool that is down", "step": settings.tasks, "poison": True}})
     return tasks

@@ -105,7 +105,8 @@ class Worker:
             self.completed.append(task.id)
             return
         try:
-            await self.orch.complete_task(TEAM, task.id, {"worker": self.name, "result": result}, token=task.token)
+            outcome = {"worker": self.name, "result": result, "inputs": sorted(task.dependency_results)}
+            await self.orch.complete_task(TEAM, task.id, outcome, token=task.token)
             self.ops += 1
         except AgentStateError:
             return  # our lease was lost and someone else holds the task now: nothing to record
