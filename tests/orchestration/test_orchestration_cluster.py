@@ -42,3 +42,21 @@ async def test_queue_and_blocking_claim_on_cluster(cluster_backend: RedisBackend
     assert task is not None and task.id == "job"
     status = await orch.get_queue_status("b")
     assert status.in_progress_count == 3 and "job" in [t.id for t in status.in_progress]
+
+
+async def test_flows_on_cluster(cluster_backend: RedisBackend) -> None:
+    """A flow lives in one team (one hash tag): enqueue, settle, cascade and read it on any primary."""
+    orch = OrchestrationStateManager(backend=cluster_backend)
+    for team in ("fa", "fb", "fc"):
+        await orch.create_team(team)
+        await orch.enqueue_flow(team, [{"id": "w", "depends_on": ["r1", "r2"]}, {"id": "r1"}, {"id": "r2"},
+                                       {"id": "after", "depends_on": ["w"]}])
+        for expected in ("r1", "r2"):
+            task = await orch.claim_task(team, "worker")
+            assert task is not None and task.id == expected
+            await orch.complete_task(team, task.id, expected.upper(), token=task.token)
+        task = await orch.claim_task(team, "worker")
+        assert task is not None and task.id == "w" and task.dependency_results == {"r1": "R1", "r2": "R2"}
+        await orch.cancel_task(team, "w")
+        assert (await orch.get_task(team, "after")).status == "dead"
+        assert (await orch.get_flow(team, "r1")).counts() == {"completed": 2, "cancelled": 1, "dead": 1}
