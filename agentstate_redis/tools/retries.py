@@ -139,6 +139,15 @@ class RetryMixin:
         rows = await self.backend.run("tools/retry_list", [r("due"), r("retry:")], [limit, "0", offset])
         return [retry_from_doc(row[0], row[1], row[2]) for row in rows]
 
+    async def count_retries(self) -> tuple[int, int]:
+        """``(scheduled, due)``: how many retries are scheduled, and how many of them are due now by
+        the server's clock (what ``list_retries`` pages and ``get_pending_retries`` would claim).
+
+            >>> scheduled, due = await tools.count_retries()
+        """
+        scheduled, due = await self.backend.run("tools/retry_count", [self._retry_keys("due")])
+        return int(scheduled), int(due)
+
     async def get_retry_state(self, execution_id: str) -> RetryState | None:
         """The retry record of an execution (scheduled, claimed or exhausted), or None."""
         validate_id("tool execution", execution_id)

@@ -410,17 +410,19 @@ async def test_backoff_claim_timeout_and_exhaustion(tools: ToolStateManager) -> 
         await tools.get_pending_retries(limit=0)
 
 
-async def test_list_retries_pages_the_schedule_in_due_order(tools: ToolStateManager) -> None:
+async def test_list_retries_pages_the_schedule_in_due_order_and_count_retries_counts(tools: ToolStateManager) -> None:
     for i in range(7):  # due in the order of their ids, the last one first of all
         await tools.update_retry_state(RetryState(execution_id=f"r{i}", attempts=1), delay=0 if i == 6 else 60 + i)
     order = ["r6", "r0", "r1", "r2", "r3", "r4", "r5"]
     pages = [await tools.list_retries(offset=offset, limit=3) for offset in (0, 3, 6, 9)]
     assert [[r.execution_id for r in page] for page in pages] == [order[:3], order[3:6], order[6:], []]
     assert [r.execution_id for r in await tools.get_pending_retries(claim=False, limit=3)] == order[:3]
+    assert await tools.count_retries() == (7, 1)
     assert [r.execution_id for r in await tools.get_pending_retries(claim=True)] == ["r6"]   # claimed: off the list
     assert [r.execution_id for r in await tools.list_retries(limit=100)] == order[1:]
     await tools.update_retry_state(RetryState(execution_id="r0", attempts=3, max_attempts=3))  # exhausted: off too
     assert [r.execution_id for r in await tools.list_retries()] == order[2:]
+    assert await tools.count_retries() == (5, 0)
     for name, bad in (("offset", -1), ("limit", 0), ("offset", "1"), ("limit", True)):
         with pytest.raises(InvalidInputError, match=name):
             await tools.list_retries(**{name: bad})
