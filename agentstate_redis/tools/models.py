@@ -9,8 +9,8 @@
 Every datetime here is aware UTC, like every datetime the API returns: times the server
 sets (start, completion, cache creation, retry due times) are read from the Redis server's
 clock (``decode.server_time``), and a datetime you give is converted when the model is
-made. A naive one means local time, as ``datetime.now()`` gives it (Python's own reading
-of a naive datetime, ``datetime.astimezone()``), so the seed's
+made (``model.UtcDatetime``). A naive one means local time, as ``datetime.now()`` gives it
+(Python's own reading of a naive datetime, ``datetime.astimezone()``), so the seed's
 ``next_retry_at=datetime.now() + timedelta(seconds=30)`` is 30 s from now on any host;
 compare returned times with ``datetime.now(timezone.utc)``.
 
@@ -22,25 +22,12 @@ compare returned times with ``datetime.now(timezone.utc)``.
 from __future__ import annotations
 
 import enum
-from datetime import datetime, timezone
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import Field, model_validator
 
-from ..model import Model
+from ..model import Model, UtcDatetime
 from .params_hash import hash_parameters
-
-
-def utc(moment: datetime) -> datetime:
-    """Any datetime -> the same instant as aware UTC; a naive one is local time."""
-    try:
-        return moment.astimezone(timezone.utc)
-    except (OverflowError, OSError, ValueError):  # year 1 or 9999 shifted out of datetime's range
-        raise ValueError(f"{moment!r} is out of the range of datetimes in UTC") from None
-
-
-#: A model's datetime field: stored and returned as aware UTC (see the module docstring).
-UtcDatetime = Annotated[datetime, AfterValidator(utc)]
 
 
 class ToolExecutionStatus(str, enum.Enum):

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import os
-import time
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -15,10 +13,7 @@ from agentstate_redis import InvalidInputError
 from agentstate_redis.backends.base import Backend
 from agentstate_redis.tools import RetryState, ToolCacheEntry, ToolExecution, ToolStateManager, ToolStats
 
-#: A POSIX zone five and a half hours east of UTC (no DST, needs no tz database): far enough
-#: from the test host's own zone that reading a naive time as UTC instead would show.
-EAST_OF_UTC = "IST-5:30"
-EAST_OFFSET = timedelta(hours=5, minutes=30)
+from ..timezones import EAST_OF_UTC, EAST_OFFSET, local_zone
 
 MODELS_WITH_TIMES = (ToolExecution, ToolCacheEntry, RetryState, ToolStats)
 
@@ -29,20 +24,11 @@ def tools(backend: Backend) -> ToolStateManager:
 
 
 @pytest.fixture
-def local_zone() -> Iterator[None]:
-    """The process's local time zone is EAST_OF_UTC for the test, and put back after it."""
-    before = os.environ.get("TZ")
-    os.environ["TZ"] = EAST_OF_UTC
-    time.tzset()
-    try:
+def east_of_utc() -> Iterator[None]:
+    """The process's local time zone is EAST_OF_UTC for the test."""
+    with local_zone(EAST_OF_UTC):
         assert datetime.now().astimezone().utcoffset() == EAST_OFFSET
         yield
-    finally:
-        if before is None:
-            del os.environ["TZ"]
-        else:
-            os.environ["TZ"] = before
-        time.tzset()
 
 
 def assert_utc(*moments: datetime | None) -> None:
@@ -185,7 +171,7 @@ def test_every_public_method_returning_a_model_with_times_has_a_case() -> None:
 # -- times the manager takes --------------------------------------------------------------------
 
 
-async def test_a_naive_next_retry_at_is_local_time(tools: ToolStateManager, local_zone: None) -> None:
+async def test_a_naive_next_retry_at_is_local_time(tools: ToolStateManager, east_of_utc: None) -> None:
     """The seed's ``datetime.now() + timedelta(seconds=30)`` is 30 s from now, also on a host east of UTC."""
     naive = datetime.now() + timedelta(seconds=30)
     state = RetryState(execution_id="e1", attempts=1, next_retry_at=naive)
@@ -214,7 +200,7 @@ async def test_an_aware_time_in_any_zone_is_the_same_instant_in_utc(tools: ToolS
 
 
 async def test_a_given_started_at_comes_back_as_the_same_instant_in_utc(
-    tools: ToolStateManager, local_zone: None
+    tools: ToolStateManager, east_of_utc: None
 ) -> None:
     naive = datetime(2025, 3, 1, 12, 0, 0)
     started = await tools.start_execution(ToolExecution(execution_id="e1", tool_name="calc", started_at=naive))
@@ -230,7 +216,7 @@ async def test_a_given_started_at_comes_back_as_the_same_instant_in_utc(
 
 
 async def test_times_out_of_range_are_refused_before_anything_is_written(
-    tools: ToolStateManager, local_zone: None
+    tools: ToolStateManager, east_of_utc: None
 ) -> None:
     with pytest.raises(InvalidInputError, match="out of the range"):  # year 1, 00:00 local is before year 1 in UTC
         RetryState(execution_id="e1", next_retry_at=datetime.min)
