@@ -41,11 +41,4 @@ def server_time(ms: Any) -> datetime | None:
     return datetime.fromtimestamp(int(float(ms)) / 1000, tz=timezone.utc)
 
 
-def local_time(ms: Any) -> datetime | None:
-    """Server milliseconds -> naive local datetime, for models whose seed compares them with
-    ``datetime.now()`` (the tool manager's; see tools/models.py)."""
-    aware = server_time(ms)
-    return None if aware is None else aware.astimezone().replace(tzinfo=None)
-
-
-__all__ = ["local_time", "pairs", "server_time"]
+__all__ = ["pairs", "server_time"]

@@ -10,9 +10,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from datetime import datetime, timezone
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 
 from .errors import InvalidInputError
 
@@ -49,3 +50,20 @@ class Model(BaseModel):
             return cls.model_validate(data)
         except ValidationError as exc:
             raise InvalidInputError(describe_validation(cls.__name__, exc), errors=exc.errors()) from None
+
+
+def utc(moment: datetime) -> datetime:
+    """Any datetime -> the same instant as aware UTC; a naive one is local time, as Python reads it
+    (``datetime.astimezone()``), so ``datetime.now() + timedelta(seconds=30)`` stays 30 s from now.
+
+        >>> utc(datetime(2025, 6, 1, 12, tzinfo=timezone(timedelta(hours=2))))
+        datetime.datetime(2025, 6, 1, 10, 0, tzinfo=datetime.timezone.utc)
+    """
+    try:
+        return moment.astimezone(timezone.utc)
+    except (OverflowError, OSError, ValueError):  # year 1 or 9999 shifted out of datetime's range
+        raise ValueError(f"{moment!r} is out of the range of datetimes in UTC") from None
+
+
+#: A model's datetime field that a caller may set: held (and so stored and returned) as aware UTC.
+UtcDatetime = Annotated[datetime, AfterValidator(utc)]

@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import Field
 
-from ..model import Model
+from ..model import Model, UtcDatetime
 
 
 class IndexingStatus(str, Enum):
@@ -76,7 +76,7 @@ class SourceState(Model):
     source_id: str = Field(min_length=1)
     knowledge_base_id: str = Field(min_length=1)
     sync_status: SyncStatus = SyncStatus.PENDING
-    last_sync: datetime | None = None
+    last_sync: UtcDatetime | None = None  # the caller's; held as aware UTC (a naive one is local time)
     documents_synced: int = Field(0, ge=0)
     documents_pending: int = Field(0, ge=0)
     embeddings_count: int = Field(0, ge=0)

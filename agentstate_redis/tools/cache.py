@@ -38,7 +38,7 @@ from typing import Any
 
 from .. import validate
 from ..codec import loads
-from ..decode import local_time, pairs
+from ..decode import pairs, server_time
 from ..errors import BackendOutOfMemoryError, InvalidInputError
 from ..events import Callback, GapCallback, Subscription
 from ..subscription import DEFAULT_MAX_PENDING
@@ -118,7 +118,7 @@ class CacheMixin:
         encoded = self._dumps(entry.result, what=f"cached result of {entry.tool_name!r}")
         ck = self._cache_keys(entry.tool_name, entry.parameters_hash)
         created = await self._store(ck, entry.parameters_hash, encoded, entry.ttl, "", 0)
-        return entry.model_copy(update={"created_at": local_time(created), "ttl": entry.ttl or self.cache_ttl})
+        return entry.model_copy(update={"created_at": server_time(created), "ttl": entry.ttl or self.cache_ttl})
 
     async def get_cached_result(
         self,
@@ -235,7 +235,7 @@ def _entry(pttl: int, h: dict[str, str]) -> ToolCacheEntry | None:
         tool_name=h["tool"],
         parameters_hash=h["hash"],
         result=loads(h["result"]),
-        created_at=local_time(h.get("created")),
+        created_at=server_time(h.get("created")),
         ttl=pttl / 1000 if pttl > 0 else None,
     )
 

@@ -6,25 +6,28 @@
     >>> RetryState(execution_id="exec_002", attempts=2, max_attempts=5, last_error="Connection timeout",
     ...            next_retry_at=datetime.now() + timedelta(seconds=30), backoff_factor=2.0)
 
-Times the server sets (start, completion, cache creation, retry due times) are
-read from the Redis server's clock and returned as naive local datetimes, like
-the ``datetime.now()`` the seed compares them with (``decode.local_time``): the one
-exception to the rule that the API's datetimes are aware UTC, kept because the seed's
-``retry.next_retry_at <= datetime.now()`` would raise TypeError on an aware value.
+Every datetime here is aware UTC, like every datetime the API returns: times the server
+sets (start, completion, cache creation, retry due times) are read from the Redis server's
+clock (``decode.server_time``), and a datetime you give is converted when the model is
+made (``model.UtcDatetime``). A naive one means local time, as ``datetime.now()`` gives it
+(Python's own reading of a naive datetime, ``datetime.astimezone()``), so the seed's
+``next_retry_at=datetime.now() + timedelta(seconds=30)`` is 30 s from now on any host;
+compare returned times with ``datetime.now(timezone.utc)``.
+
+    >>> paris = timezone(timedelta(hours=2))
+    >>> RetryState(execution_id="e", next_retry_at=datetime(2025, 6, 1, 12, tzinfo=paris)).next_retry_at
+    datetime.datetime(2025, 6, 1, 10, 0, tzinfo=datetime.timezone.utc)
 """
 
 from __future__ import annotations
 
 import enum
-from datetime import datetime
 from typing import Any
 
 from pydantic import Field, model_validator
 
-from ..model import Model
+from ..model import Model, UtcDatetime
 from .params_hash import hash_parameters
-
-
 
 
 class ToolExecutionStatus(str, enum.Enum):
@@ -40,13 +43,13 @@ class ToolExecution(Model):
     execution_id: str = Field(min_length=1, max_length=512)
     tool_name: str = Field(min_length=1, max_length=512)
     status: ToolExecutionStatus = ToolExecutionStatus.RUNNING
-    started_at: datetime | None = None
+    started_at: UtcDatetime | None = None
     parameters: dict[str, Any] = Field(default_factory=dict)
     agent_id: str | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
     result: Any = None
     error: str | None = None
-    completed_at: datetime | None = None
+    completed_at: UtcDatetime | None = None
     duration_ms: float | None = None
 
 
@@ -59,7 +62,7 @@ class ToolCacheEntry(Model):
     tool_name: str = Field(min_length=1, max_length=512)
     parameters_hash: str = ""
     result: Any = None
-    created_at: datetime | None = None
+    created_at: UtcDatetime | None = None
     ttl: float | None = Field(None, gt=0)
     parameters: dict[str, Any] | None = Field(None, exclude=True)
 
@@ -87,7 +90,7 @@ class RetryState(Model):
     attempts: int = Field(0, ge=0)
     max_attempts: int = Field(3, ge=1)
     last_error: str | None = None
-    next_retry_at: datetime | None = None
+    next_retry_at: UtcDatetime | None = None
     backoff_factor: float = Field(2.0, ge=1.0, allow_inf_nan=False)
     metadata: dict[str, Any] = Field(default_factory=dict)
 
@@ -116,4 +119,4 @@ class ToolStats(Model):
     cache_hits: int = 0
     cache_misses: int = 0
     cache_hit_rate: float = 0.0
-    last_execution_at: datetime | None = None
+    last_execution_at: UtcDatetime | None = None

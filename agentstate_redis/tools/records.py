@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..codec import loads
-from ..decode import local_time
+from ..decode import server_time
 from .models import RetryState, ToolExecution, ToolStats
 
 
@@ -21,13 +21,13 @@ def execution_from_hash(h: dict[str, str]) -> ToolExecution:
             "execution_id": h["id"],
             "tool_name": h["tool"],
             "status": h["status"],
-            "started_at": doc.get("started_at") or local_time(h.get("t0")),
+            "started_at": doc.get("started_at") or server_time(h.get("t0")),
             "parameters": doc.get("parameters") or {},
             "agent_id": doc.get("agent_id"),
             "metadata": doc.get("metadata") or {},
             "result": loads(h["result"]) if "result" in h else None,
             "error": h.get("error"),
-            "completed_at": local_time(h.get("t1")),
+            "completed_at": server_time(h.get("t1")),
             "duration_ms": int(float(dur)) / 1000 if dur is not None else None,
         }
     )
@@ -36,7 +36,7 @@ def execution_from_hash(h: dict[str, str]) -> ToolExecution:
 def retry_from_doc(execution_id: str, due_ms: Any, doc_text: str | None) -> RetryState:
     doc = loads(doc_text or "{}")
     doc["execution_id"] = execution_id
-    doc["next_retry_at"] = local_time(due_ms)
+    doc["next_retry_at"] = server_time(due_ms)
     return RetryState.parse(doc)
 
 
@@ -64,5 +64,5 @@ def stats_from_hash(tool_name: str, h: dict[str, str]) -> ToolStats:
         cache_hits=hits,
         cache_misses=misses,
         cache_hit_rate=_rate(hits, hits + misses),
-        last_execution_at=local_time(h.get("last")),
+        last_execution_at=server_time(h.get("last")),
     )

@@ -10,9 +10,10 @@ All retries live under the one index tag ``{idx:tool-retries}``: a ``due``
 sorted set (execution id -> due time in server ms) and one hash per retry, so
 claiming is one single-slot script and two pollers never get the same retry.
 
-A caller's ``next_retry_at`` is turned into a delay from the caller's own
-``datetime.now()`` and the due time is the *server's* now plus that delay, so
-clock drift between pods does not move retries. A claimed retry leaves the
+A caller's ``next_retry_at`` (aware, or naive local time; see :mod:`.models`) is
+turned into a delay from the caller's own clock and the due time is the *server's*
+now plus that delay, so clock drift between pods does not move retries. Returned
+``next_retry_at`` values are aware UTC: compare them with ``datetime.now(timezone.utc)``. A claimed retry leaves the
 schedule (its record is kept ``retry_retention`` seconds); with
 ``claim_timeout=`` it comes due again after that long unless it is updated or
 cleared first (at-least-once). A state whose ``attempts >= max_attempts`` is
@@ -22,7 +23,7 @@ recorded as exhausted and never scheduled.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 import orjson
@@ -31,7 +32,7 @@ from .. import validate
 from ..errors import InvalidInputError
 from ..keys import validate_id
 from ..validate import integer
-from ..decode import local_time, pairs
+from ..decode import pairs, server_time
 from .models import RetryState
 from .records import retry_from_doc
 
@@ -61,9 +62,12 @@ class RetryMixin:
             if isinstance(delay, bool) or not isinstance(delay, (int, float)) or not 0 <= delay <= MAX_DELAY_SECONDS:
                 raise InvalidInputError(f"delay must be a non-negative number of seconds, got {delay!r}")
             return float(delay)
-        if state.next_retry_at is not None:
-            at = state.next_retry_at
-            return max(0.0, (at - datetime.now(at.tzinfo)).total_seconds())
+        if state.next_retry_at is not None:  # aware UTC: the model converted it
+            seconds = (state.next_retry_at - datetime.now(timezone.utc)).total_seconds()
+            if seconds > MAX_DELAY_SECONDS:
+                raise InvalidInputError(f"next_retry_at must be within {MAX_DELAY_SECONDS} s from now, "
+                                        f"got {state.next_retry_at.isoformat()}")
+            return max(0.0, seconds)
         return min(self.retry_base_delay * state.backoff_factor ** max(state.attempts - 1, 0), MAX_DELAY_SECONDS)
 
     async def update_retry_state(self, retry_state: RetryState, *, delay: float | None = None) -> RetryState:
@@ -72,13 +76,19 @@ class RetryMixin:
         The due time is the server's now plus ``delay`` seconds, else plus the time until
         ``next_retry_at``, else plus ``retry_base_delay * backoff_factor ** (attempts - 1)``.
         Returns the state with ``next_retry_at`` set to the server's due time (None when
-        exhausted).
+        exhausted). A state without ``tool_name`` gets the tool its execution was started
+        with (one more read, of the execution's link), so every reader of the retry knows
+        which tool to run again.
 
             >>> await tools.update_retry_state(RetryState(execution_id="exec_002", attempts=2), delay=30)
         """
         retry_state = validate.model("retry_state", RetryState, retry_state)
         exhausted = retry_state.exhausted
         delay_ms = 0 if exhausted else round(self._delay_seconds(retry_state, delay) * 1000)
+        if retry_state.tool_name is None:
+            tool = await self.backend.run("tools/resolve", [self.keys.entity("toolexec", retry_state.execution_id).base])
+            if tool is not None:
+                retry_state = retry_state.model_copy(update={"tool_name": str(tool)})
         doc = self._dumps(
             retry_state.model_dump(exclude={"execution_id", "next_retry_at"}),
             what=f"retry state of {retry_state.execution_id!r}",
@@ -89,7 +99,7 @@ class RetryMixin:
             [self._op_id(), self._retry_channel(), retry_state.execution_id, delay_ms, exhausted, doc,
              self.backend.ttl_ms(self.retry_retention)],
         )
-        return retry_state.model_copy(update={"next_retry_at": local_time(due)})
+        return retry_state.model_copy(update={"next_retry_at": server_time(due)})
 
     async def get_pending_retries(
         self, claim: bool = True, limit: int = 100, *, claim_timeout: float | None = None
@@ -98,23 +108,45 @@ class RetryMixin:
 
         ``claim=True`` (default): only the retries already due by the server's clock, and
         they are claimed in the same script, so concurrent pollers each get different ones.
-        ``claim=False``: every scheduled retry (due or not), claiming nothing.
+        ``claim=False``: the first ``limit`` scheduled retries (due or not), claiming nothing
+        (:meth:`list_retries` pages further).
 
             >>> due = await tools.get_pending_retries(claim=True, limit=10)
         """
         integer("limit", limit)
         validate.boolean("claim", claim)
         claim_ms = 0 if claim_timeout is None else validate.milliseconds("claim_timeout", claim_timeout)
-        r = self._retry_keys
         if not claim:
-            rows = await self.backend.run("tools/retry_list", [r("due"), r("retry:")], [limit, "0"])
-        else:
-            rows = await self.backend.run(
-                "tools/retry_claim", [r("due"), r("retry:"), r.ops, r.ops_prev],
-                [self._op_id(), self._retry_channel(), limit, claim_ms, self.backend.ttl_ms(self.retry_retention)],
-            )
-            rows = _json_rows(rows)
+            return await self.list_retries(limit=limit)
+        r = self._retry_keys
+        rows = await self.backend.run(
+            "tools/retry_claim", [r("due"), r("retry:"), r.ops, r.ops_prev],
+            [self._op_id(), self._retry_channel(), limit, claim_ms, self.backend.ttl_ms(self.retry_retention)],
+        )
+        return [retry_from_doc(row[0], row[1], row[2]) for row in _json_rows(rows)]
+
+    async def list_retries(self, *, offset: int = 0, limit: int = 100) -> list[RetryState]:
+        """A page of the scheduled retries (due or not), earliest due first, claiming nothing.
+
+        One read script of ``O(log N + limit)``, whatever the number of retries, so a page deep in a
+        long schedule costs no more than the first (the dashboard's tools page pages it this way).
+
+            >>> page = await tools.list_retries(offset=50, limit=50)
+        """
+        integer("offset", offset, minimum=0)
+        integer("limit", limit)
+        r = self._retry_keys
+        rows = await self.backend.run("tools/retry_list", [r("due"), r("retry:")], [limit, "0", offset])
         return [retry_from_doc(row[0], row[1], row[2]) for row in rows]
+
+    async def count_retries(self) -> tuple[int, int]:
+        """``(scheduled, due)``: how many retries are scheduled, and how many of them are due now by
+        the server's clock (what ``list_retries`` pages and ``get_pending_retries`` would claim).
+
+            >>> scheduled, due = await tools.count_retries()
+        """
+        scheduled, due = await self.backend.run("tools/retry_count", [self._retry_keys("due")])
+        return int(scheduled), int(due)
 
     async def get_retry_state(self, execution_id: str) -> RetryState | None:
         """The retry record of an execution (scheduled, claimed or exhausted), or None."""

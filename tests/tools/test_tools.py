@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -351,7 +351,7 @@ async def test_a_cache_hit_is_one_evalsha_on_the_server(redis_backend: RedisBack
 
 async def server_now(backend: Backend) -> datetime:
     sec, usec = await backend.client.time()
-    return datetime.fromtimestamp(int(sec) + int(usec) / 1e6)
+    return datetime.fromtimestamp(int(sec) + int(usec) / 1e6, timezone.utc)
 
 
 async def test_retries_are_scheduled_by_the_server_clock_and_claimed_once(tools: ToolStateManager) -> None:
@@ -371,7 +371,7 @@ async def test_retries_are_scheduled_by_the_server_clock_and_claimed_once(tools:
     claimed = await tools.get_pending_retries()
     assert [r.execution_id for r in claimed] == ["exec_003"]
     assert claimed[0].next_retry_at == due_now.next_retry_at
-    assert claimed[0].next_retry_at <= datetime.now() + timedelta(seconds=5)   # the seed's comparison works
+    assert claimed[0].next_retry_at <= datetime.now(timezone.utc) + timedelta(seconds=5)  # the seed's, made aware
     assert await tools.get_pending_retries() == []                              # claimed once
     assert await tools.clear_retry("exec_003") is True
     assert await tools.get_retry_state("exec_003") is None
@@ -408,3 +408,35 @@ async def test_backoff_claim_timeout_and_exhaustion(tools: ToolStateManager) -> 
         await tools.update_retry_state(RetryState(execution_id="e3"), delay=-1)
     with pytest.raises(InvalidInputError, match="limit"):
         await tools.get_pending_retries(limit=0)
+
+
+async def test_list_retries_pages_the_schedule_in_due_order_and_count_retries_counts(tools: ToolStateManager) -> None:
+    for i in range(7):  # due in the order of their ids, the last one first of all
+        await tools.update_retry_state(RetryState(execution_id=f"r{i}", attempts=1), delay=0 if i == 6 else 60 + i)
+    order = ["r6", "r0", "r1", "r2", "r3", "r4", "r5"]
+    pages = [await tools.list_retries(offset=offset, limit=3) for offset in (0, 3, 6, 9)]
+    assert [[r.execution_id for r in page] for page in pages] == [order[:3], order[3:6], order[6:], []]
+    assert [r.execution_id for r in await tools.get_pending_retries(claim=False, limit=3)] == order[:3]
+    assert await tools.count_retries() == (7, 1)
+    assert [r.execution_id for r in await tools.get_pending_retries(claim=True)] == ["r6"]   # claimed: off the list
+    assert [r.execution_id for r in await tools.list_retries(limit=100)] == order[1:]
+    await tools.update_retry_state(RetryState(execution_id="r0", attempts=3, max_attempts=3))  # exhausted: off too
+    assert [r.execution_id for r in await tools.list_retries()] == order[2:]
+    assert await tools.count_retries() == (5, 0)
+    for name, bad in (("offset", -1), ("limit", 0), ("offset", "1"), ("limit", True)):
+        with pytest.raises(InvalidInputError, match=name):
+            await tools.list_retries(**{name: bad})
+
+
+async def test_a_retry_without_a_tool_name_gets_its_executions_tool(tools: ToolStateManager) -> None:
+    await tools.start_execution(ToolExecution(execution_id="e1", tool_name="search_web"))
+    await tools.fail_execution("e1", "timeout")
+    scheduled = await tools.update_retry_state(RetryState(execution_id="e1", attempts=1, last_error="timeout"))
+    assert scheduled.tool_name == "search_web"
+    got = await tools.get_retry_state("e1")
+    assert got is not None and got.tool_name == "search_web"
+    assert [(r.execution_id, r.tool_name) for r in await tools.list_retries()] == [("e1", "search_web")]
+    named = await tools.update_retry_state(RetryState(execution_id="e1", tool_name="other", attempts=2))
+    assert named.tool_name == "other"                           # a given name is kept as given
+    unknown = await tools.update_retry_state(RetryState(execution_id="never-started", attempts=1))
+    assert unknown.tool_name is None
