@@ -36,7 +36,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 async def run(args: argparse.Namespace) -> int:
-    from ..demo.scenario import POISON_TASK, DemoSettings, make_tasks
+    from ..demo.scenario import POISON_TASK, DemoSettings, enqueue_all, make_tasks
     from ..errors import AgentStateError
     from ..orchestration import OrchestrationStateManager
 
@@ -51,7 +51,7 @@ async def run(args: argparse.Namespace) -> int:
     try:
         await check_access(backend)
         await orch.create_team(args.team, exist_ok=True)
-        new = await orch.enqueue_tasks(args.team, make_tasks(settings))
+        new = await enqueue_all(orch, args.team, make_tasks(settings))
         print(f"agentstate coordinator: {len(new)} of {args.tasks} tasks enqueued to team {args.team} "
               f"on {backend.describe()}", flush=True)
         while True:

@@ -27,6 +27,7 @@ from .scenario import (
     TEAM,
     WORKFLOW,
     DemoSettings,
+    enqueue_all,
     fault_worker,
     make_tasks,
     worker_capabilities,
@@ -165,9 +166,7 @@ class Coordinator:
         await self.workflows.start(WORKFLOW)
         for kind in ("team", "wf", "agent", "tool", "toolcache"):
             await self.backend.events.subscribe(kind, "*", self._count)
-        tasks = make_tasks(s)
-        await self.orch.enqueue_tasks(TEAM, [t for t in tasks if not t.get("depends_on")])
-        await self.orch.enqueue_flow(TEAM, [t for t in tasks if t.get("depends_on")])
+        await enqueue_all(self.orch, TEAM, make_tasks(s))
         await self.orch.create_team(DIGEST_TEAM)
         digest = {"type": "digest", "data": {"topic": "fleet digest"}}
         await self.orch.add_schedule(DIGEST_TEAM, DIGEST_SCHEDULE, digest, every=DIGEST_EVERY, catchup="all")

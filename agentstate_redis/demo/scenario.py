@@ -70,6 +70,13 @@ def worker_capabilities(index: int, workers: int) -> list[str]:
     return [k for i, k in enumerate(kinds) if i != index % len(kinds)]
 
 
+async def enqueue_all(orch: Any, team: str, tasks: list[dict[str, Any]]) -> list[str]:
+    """Enqueue make_tasks' tasks: the independent ones in batches, the flow's in one enqueue_flow;
+    returns the ids that were new (both are idempotent by id)."""
+    new = await orch.enqueue_tasks(team, [t for t in tasks if not t.get("depends_on")])
+    return list(new) + list(await orch.enqueue_flow(team, [t for t in tasks if t.get("depends_on")]))
+
+
 def make_tasks(settings: DemoSettings) -> list[dict[str, Any]]:
     """M tasks of mixed kind and priority; the last one fails on every attempt, the FLOW_TASKS before
     it depend on FLOW_WIDTH tasks of the first half each."""

@@ -9,7 +9,7 @@ import signal
 from typing import Any
 
 from ..backends.redis import RedisBackend
-from ..errors import AgentStateError, InvalidTransitionError
+from ..errors import InvalidTransitionError
 from .scenario import DIGEST_TEAM, KINDS, TEAM, WORKFLOW, DemoSettings, fault_worker, worker_capabilities, worker_name
 
 
@@ -39,40 +39,46 @@ class Worker:
         self.workflows = WorkflowStateManager(backend=self.backend)
         self.state = StateManager(backend=self.backend)
         self.tracker = AgentTracker(AgentStateStore(max_checkpoints=20, backend=self.backend), self.name)
-        self.stop_requested = False
         self.completed: list[str] = []
         self.pending_steps: list[dict[str, Any]] = []
         self.ops = 0
         self.dropped_one = False
 
     async def run(self, stop: Any) -> None:
-        loop = asyncio.get_running_loop()
-        loop.add_signal_handler(signal.SIGTERM, self._request_stop)
-        from ..worker import run_scheduler
+        """Work the team's queue on the library's Worker until the coordinator sets ``stop`` (a
+        multiprocessing Event) or SIGTERM arrives; then save this worker's report."""
+        from ..worker import Worker, WorkerSettings, run_scheduler
 
-        halt = asyncio.Event()  # every worker also runs the digest team's scheduler
+        halt = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, halt.set)
+        watcher = asyncio.ensure_future(self._watch(stop, halt))
+        # every worker also runs the digest team's scheduler (its own team has no schedules)
         scheduler = asyncio.ensure_future(run_scheduler(self.orch, DIGEST_TEAM, stop=halt, install_signals=False))
-        while not (self.stop_requested or stop.is_set()):
-            # while the coordinator has the team paused (pause_team) this returns None after the wait
-            task = await self.orch.claim_task(TEAM, self.name, capabilities=self.capabilities, wait=0.3)
-            self.ops += 1
-            if task is None:
-                await self._flush_steps()
-                continue
-            async with self.orch.keep_alive(TEAM, self.name):
-                await self._work_on(task)
-            await self._flush_steps()
+        # while the coordinator has the team paused (pause_team) claims return None after the wait
+        settings = WorkerSettings(capabilities=tuple(self.capabilities), claim_wait=0.3, grace=5.0,
+                                  schedules=False, install_signals=False)
+        worker = Worker(self.orch, TEAM, self.name, self._work_on, settings,
+                        on_outcome=self._outcome, on_idle=self._flush_steps)
+        await worker.run(halt)
         halt.set()
         await scheduler
+        watcher.cancel()
         await self._flush_steps()
         await self.state.save(f"report:{self.name}", {"completed": self.completed, "ops": self.ops,
                                                        "pid": os.getpid()})
         await self.backend.close()
 
-    def _request_stop(self) -> None:
-        self.stop_requested = True
+    @staticmethod
+    async def _watch(stop: Any, halt: asyncio.Event) -> None:
+        """The coordinator's multiprocessing Event, seen by this process's loop."""
+        while not stop.is_set():
+            await asyncio.sleep(0.05)
+        halt.set()
 
-    async def _work_on(self, task: Any) -> None:
+    async def _work_on(self, task: Any) -> dict[str, Any]:
+        """The handler: call the task's tool (through the shared cache); its result is the task's."""
+        self.ops += 1  # the claim
         tool = KINDS[task.type]
         params = {"topic": task.data["topic"]}
         execution_id = f"{task.id}#{task.attempts}"
@@ -87,12 +93,8 @@ class Worker:
             self.ops += 1
         except TransientToolError as exc:
             await self.tools.fail_execution(execution_id, str(exc), tool_name=tool)
-            failed = await self.orch.fail_task(TEAM, task.id, exc, retry=True, token=task.token)
-            self.ops += 3
-            if failed.status == "dead":
-                self.pending_steps.append({"step_number": task.data["step"], "status": "skipped",
-                                           "error": "dead letter"})
-            return
+            self.ops += 1
+            raise  # the Worker fails the attempt: retried with backoff, a dead letter after max_attempts
         await asyncio.sleep(self.rng.uniform(*self.settings.work_seconds))
         await self.tools.complete_execution(execution_id, result, 10, tool_name=tool)
         self.ops += 1
@@ -101,23 +103,29 @@ class Worker:
             and self.name == fault_worker(self.settings)
             and not self.dropped_one
         ):
-            self.dropped_one = True  # the test hook: claim success without telling the queue
+            # the test hook: report a completion the queue never accepts (the attempt fails instead)
+            self.dropped_one = True
             self.completed.append(task.id)
-            return
-        try:
-            outcome = {"worker": self.name, "result": result, "inputs": sorted(task.dependency_results)}
-            await self.orch.complete_task(TEAM, task.id, outcome, token=task.token)
-            self.ops += 1
-        except AgentStateError:
-            return  # our lease was lost and someone else holds the task now: nothing to record
-        self.completed.append(task.id)
-        self.pending_steps.append({"step_number": task.data["step"], "status": "completed"})
-        await self.tracker.update_workflow_state(run_id=WORKFLOW, status="running", current_node=task.id)
+            raise TransientToolError("completion dropped by the drop-completion fault")
+        return {"worker": self.name, "result": result, "inputs": sorted(task.dependency_results)}
+
+    async def _outcome(self, task: Any, outcome: str, stored: Any) -> None:
+        """After each task: record an accepted completion (workflow step, activity, checkpoints) or a
+        dead letter's skipped step, then report finished steps to the workflow."""
         self.ops += 1
-        if len(self.completed) % self.settings.checkpoint_every == 0:
-            await self.tracker.capture_state({"completed": len(self.completed), "last": task.id},
-                                             step=len(self.completed))
+        if outcome == "completed":
+            self.completed.append(task.id)
+            self.pending_steps.append({"step_number": task.data["step"], "status": "completed"})
+            await self.tracker.update_workflow_state(run_id=WORKFLOW, status="running", current_node=task.id)
             self.ops += 1
+            if len(self.completed) % self.settings.checkpoint_every == 0:
+                await self.tracker.capture_state({"completed": len(self.completed), "last": task.id},
+                                                 step=len(self.completed))
+                self.ops += 1
+        elif outcome == "failed" and stored is not None and stored.status == "dead":
+            self.pending_steps.append({"step_number": task.data["step"], "status": "skipped",
+                                       "error": "dead letter"})
+        await self._flush_steps()
 
     async def _call_tool(self, task: Any) -> dict[str, Any]:
         await asyncio.sleep(self.rng.uniform(*self.settings.work_seconds))

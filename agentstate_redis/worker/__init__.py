@@ -6,8 +6,10 @@
     >>> await run_scheduler(orch, "research_team")      # the team's schedules alone (run_worker runs one too)
 """
 
-from .runner import WorkerStats, run_worker
+from .runner import Worker, WorkerSettings, WorkerStats, run_worker
 from .scheduler import SchedulerStats, run_scheduler
 from .signals import stop_on_signals
 
-__all__ = ["SchedulerStats", "WorkerStats", "run_scheduler", "run_worker", "stop_on_signals"]
+__all__ = [
+    "SchedulerStats", "Worker", "WorkerSettings", "WorkerStats", "run_scheduler", "run_worker", "stop_on_signals",
+]

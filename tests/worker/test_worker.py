@@ -6,12 +6,9 @@ import asyncio
 from typing import Any
 
 from agentstate_redis import OrchestrationStateManager
-from agentstate_redis.worker import run_worker
+from agentstate_redis.worker import Worker, WorkerSettings, run_worker
 
 TEAM = "worker_team"
-
-
-
 
 
 async def test_completes_and_fails_with_the_fencing_token(orch: OrchestrationStateManager) -> None:
@@ -108,3 +105,32 @@ async def test_heartbeats_keep_a_long_task_past_its_lease(orch: OrchestrationSta
     assert (stats.completed, stats.lost) == (1, 0)
     task = await orch.get_task(TEAM, "long")
     assert task.status == "completed" and task.stalls == 0
+
+
+async def test_a_worker_tells_its_hooks_each_outcome_and_each_idle_claim(orch: OrchestrationStateManager) -> None:
+    """Worker + WorkerSettings: the loop run_worker runs, with the hooks the demo's workers use."""
+    await orch.enqueue_tasks(TEAM, [{"id": "ok1"}, {"id": "bad"}, {"id": "ok2"}])
+    heard: list[tuple[str, str, str | None]] = []
+    stop = asyncio.Event()
+
+    async def handle(task: Any) -> Any:
+        if task.id == "bad":
+            raise RuntimeError("tool down")
+        return task.id
+
+    async def on_outcome(task: Any, outcome: str, stored: Any) -> None:
+        heard.append((task.id, outcome, None if stored is None else stored.status))
+
+    async def on_idle() -> None:
+        heard.append(("-", "idle", None))
+        stop.set()
+
+    settings = WorkerSettings(claim_wait=0.2, retry_failures=False, install_signals=False, schedules=False)
+    worker = Worker(orch, TEAM, "w1", handle, settings, on_outcome=on_outcome, on_idle=on_idle)
+    stats = await worker.run(stop)
+    # ok1's completion claimed bad (complete_and_claim: no stored task), bad is a dead letter, ok2's
+    # completion found nothing to claim, then the idle claim stopped the worker
+    assert heard == [("ok1", "completed", None), ("bad", "failed", "dead"), ("ok2", "completed", None),
+                     ("-", "idle", None)]
+    assert (stats.claimed, stats.completed, stats.failed) == (3, 2, 1)
+    assert worker.stats is stats
