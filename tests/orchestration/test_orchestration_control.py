@@ -23,14 +23,8 @@ from agentstate_redis.orchestration.layout import CONTROL_FIELDS, CONTROL_SUBKEY
 from agentstate_redis.worker import run_worker
 
 TEAM = "control_team"
+ORCH_OPTIONS = {"sync_interval": 0.1}
 LUA = Path(__file__).resolve().parents[2] / "lua"
-
-
-@pytest.fixture
-async def orch(backend: Backend) -> OrchestrationStateManager:
-    m = OrchestrationStateManager(backend=backend, sync_interval=0.1)
-    await m.create_team(TEAM)
-    return m
 
 
 async def server_now(orch: OrchestrationStateManager) -> float:

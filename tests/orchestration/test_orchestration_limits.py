@@ -9,18 +9,11 @@ from typing import Any
 import pytest
 
 from agentstate_redis import InvalidInputError, InvalidTransitionError, OrchestrationStateManager
-from agentstate_redis.backends.base import Backend
 from agentstate_redis.orchestration import TeamLimits
 from agentstate_redis.orchestration.layout import CONTROL_FIELDS
 
 TEAM = "limits_team"
 
-
-@pytest.fixture
-async def orch(backend: Backend) -> OrchestrationStateManager:
-    m = OrchestrationStateManager(backend=backend)
-    await m.create_team(TEAM)
-    return m
 
 
 async def flag(orch: OrchestrationStateManager) -> Any:

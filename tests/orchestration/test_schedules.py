@@ -13,18 +13,11 @@ from typing import Any
 import pytest
 
 from agentstate_redis import InvalidInputError, NotFoundError, OrchestrationStateManager
-from agentstate_redis.backends.base import Backend
 
 TEAM = "sched_team"
 EVERY = 0.2
 GRACE = 0.1
 
-
-@pytest.fixture
-async def orch(backend: Backend) -> OrchestrationStateManager:
-    m = OrchestrationStateManager(backend=backend)
-    await m.create_team(TEAM)
-    return m
 
 
 def tick_of(task_id: str) -> int:

@@ -38,6 +38,7 @@ from ..procs import run_processes
 from ..workers_tracing import producer, span_dict, worker
 
 TEAM = "traced_team"
+ORCH_OPTIONS = {"lease": 5}
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -53,12 +54,6 @@ def spans(monkeypatch: pytest.MonkeyPatch) -> InMemorySpanExporter:
     assert tracing.enabled()
     return exporter
 
-
-@pytest.fixture
-async def orch(redis_backend: RedisBackend) -> OrchestrationStateManager:
-    m = OrchestrationStateManager(backend=redis_backend, lease=5)
-    await m.create_team(TEAM)
-    return m
 
 
 def finished(exporter: InMemorySpanExporter) -> list[dict[str, Any]]:
