@@ -48,6 +48,7 @@ local holder = redis.call('HGET', t, 'agent') or ''
 redis.call('ZREM', sub(base, 'running'), id)
 release_agent(base, holder, id)
 local failures = redis.call('HINCRBY', t, 'failures', 1)
+redis.call('HINCRBY', base, 'failures_total', 1)
 local max_attempts = tonumber(redis.call('HGET', t, 'max_attempts') or '1')
 add_error(base, id, err)
 redis.call('HSET', t, 'last_error', err, 'lease_until', '')
