@@ -20,11 +20,13 @@ from ..model import Model
 WAKEUP_BUCKETS_MS = (1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000)
 
 #: Totals read, each incremented by the script that counts it: completed_total
-#: (lib/orchestration_finish.lua), dead_total (dead_one in lib/orchestration.lua), claims_total (claim_next in
-#: lib/orchestration_claim.lua and orchestration/assign), failures_total (orchestration/fail), stalls_total
-#: (expired leases collected by claim_next and orchestration/reap).
-TOTAL_FIELDS = ("completed_total", "dead_total", "claims_total", "failures_total", "stalls_total")
+#: (lib/orchestration_finish.lua), dead_total (dead_one in lib/orchestration.lua), failures_total
+#: (orchestration/fail), stalls_total (expired leases collected by claim_next in lib/orchestration_claim.lua
+#: and orchestration/reap), assigned_total (orchestration/assign).
+TOTAL_FIELDS = ("completed_total", "dead_total", "failures_total", "stalls_total", "assigned_total")
 #: The wake-up histogram's fields (count_claim in lib/orchestration_claim.lua): one per bucket, not cumulative.
+#: Every claim of claim_task and complete_and_claim is one observation, so claims_total is their count
+#: plus assigned_total: the claim path keeps no counter of its own.
 WAKEUP_FIELDS = (*(f"wake_le_{b}" for b in WAKEUP_BUCKETS_MS), "wake_le_inf", "wake_sum_ms")
 #: The team hash fields orchestration/counters reads, in order.
 COUNTER_FIELDS = TOTAL_FIELDS + WAKEUP_FIELDS
@@ -68,4 +70,12 @@ def decode_counters(team_id: str, values: list[str]) -> TeamCounters:
     wakeup = WakeupHistogram(
         buckets=buckets, count=seen + found["wake_le_inf"], sum_seconds=found["wake_sum_ms"] / 1000
     )
-    return TeamCounters(team_id=team_id, wakeup=wakeup, **{name: found[name] for name in TOTAL_FIELDS})
+    return TeamCounters(
+        team_id=team_id,
+        completed_total=found["completed_total"],
+        dead_total=found["dead_total"],
+        claims_total=wakeup.count + found["assigned_total"],
+        failures_total=found["failures_total"],
+        stalls_total=found["stalls_total"],
+        wakeup=wakeup,
+    )

@@ -5,8 +5,8 @@
 -- exactly as keys.EntityKeys does:
 --   base                 team hash: id, created_at, meta, #v (version), seq, fence (last token, next_fence),
 --                        completed_total, dead_total
---                        claims_total, failures_total, stalls_total, wake_le_<ms>, wake_sum_ms (counted by the
---                        claim, fail and reap scripts; see lib/orchestration_claim.lua count_claim)
+--                        assigned_total, failures_total, stalls_total, wake_le_<ms>, wake_sum_ms (counted by the
+--                        assign, fail, reap and claim scripts; see lib/orchestration_claim.lua count_claim)
 --   :agents              set of agent ids;  :agent:<id>  agent hash
 --   :held:<agent>        set of task ids the agent holds
 --   :pending             pending tasks with no required capability (zset)

@@ -2,21 +2,20 @@
 -- (needs lib/core.lua, lib/orchestration.lua and lib/orchestration_limits.lua first).
 -- KEYS: the including script's KEYS[1] (the team base key); sub-keys derive from it.
 
--- The wake-up histogram (team hash fields, read by orchestration/counters): a claim observes how long
--- its task had been claimable, server clock, in ms: now - the task's ready_at (set by push_pending:
+-- The wake-up histogram (team hash fields, read by orchestration/counters): every claim observes how
+-- long its task had been claimable, server clock, in ms: now - the task's ready_at (set by push_pending:
 -- a retry's or delay's due time, or when it was put back or its dependencies finished), or its
--- enqueued_at when it never left pending. Field wake_le_<b> counts observations in (previous b, b],
--- wake_le_inf those above the last; wake_sum_ms their sum. Mirrored by
+-- enqueued_at when it never left pending (every task has one). Field wake_le_<b> counts observations
+-- in (previous b, b], wake_le_inf those above the last; wake_sum_ms their sum. The buckets' total is
+-- also the number of claims made here (claims_total = it + assigned_total, which orchestration/assign
+-- counts): the claim path pays one read and two HINCRBYs. Mirrored by
 -- agentstate_redis/orchestration/counters.py WAKEUP_BUCKETS_MS.
 local WAKE_BUCKETS_MS = {1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000}
 
--- Count the claim of task `id` at `now`: claims_total, and its wait in the wake-up histogram.
+-- Count the claim of task `id` at `now` in the wake-up histogram.
 local function count_claim(base, id, now)
-  redis.call('HINCRBY', base, 'claims_total', 1)
   local f = redis.call('HMGET', tkey(base, id), 'ready_at', 'enqueued_at')
-  local since = tonumber(f[1] or '') or tonumber(f[2] or '')
-  if not since then return end
-  local ms = math.max(0, now - since)
+  local ms = math.max(0, now - (tonumber(f[1] or '') or tonumber(f[2] or '') or now))
   local le = 'inf'
   for _, bound in ipairs(WAKE_BUCKETS_MS) do
     if ms <= bound then le = bound; break end
