@@ -13,6 +13,7 @@
 -- Mode: write
 -- Memory: guarded; starts new work
 -- Retry: safe; a replayed op id returns the first reply; a second assign finds the task in progress.
+-- Counts (team hash): assigned_total (get_team_counters adds it to claims_total).
 
 --@include lib/core.lua
 --@include lib/orchestration.lua

@@ -21,6 +21,7 @@
 -- Mode: write
 -- Memory: allowed; finishing held work drains the queue; error lists are capped
 -- Retry: safe; a replayed op id returns the first reply; the task is no longer in progress afterwards.
+-- Counts (team hash): failures_total (every accepted failure), dead_total when it dead-letters.
 --
 -- The n-th failure waits delay (fixed) or delay * 2^(n-1) (exponential), capped at max delay,
 -- times (1 - jitter * random), counted from the server clock. A task whose failures reach its

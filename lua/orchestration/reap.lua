@@ -12,6 +12,7 @@
 -- Mode: write
 -- Memory: allowed; hands expired leases back; adds no data
 -- Retry: safe; only leases already expired and retries already due by the server clock move, once each.
+-- Counts (team hash): stalls_total, one per expired lease collected (back to pending or dead).
 
 --@include lib/core.lua
 --@include lib/orchestration.lua
