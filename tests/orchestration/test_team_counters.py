@@ -86,9 +86,9 @@ async def test_stalls_count_leases_collected_by_reap_and_by_claim_dead_lettered_
     orch = OrchestrationStateManager(backend=backend, max_stalls=1)
     await orch.create_team("t")
     await orch.enqueue_tasks("t", [{"id": "a"}, {"id": "b"}])
-    for _ in range(2):
-        assert await orch.claim_task("t", "w", lease=0.05) is not None
-    await asyncio.sleep(0.15)
+    for _ in range(2):  # leases long enough that the second claim cannot collect the first's
+        assert await orch.claim_task("t", "w", lease=0.5) is not None
+    await asyncio.sleep(0.6)
     assert (await orch.reap("t"))["stalled"] == 2  # 2 stalls, both pending again
     assert (await orch.get_team_counters("t")).stalls_total == 2
     again = await orch.claim_task("t", "w", lease=0.05)
@@ -190,8 +190,9 @@ async def test_an_unknown_team_is_not_found_and_a_bad_id_invalid(backend: Backen
 
 
 def test_workers_in_several_processes_count_every_claim_failure_and_stall(redis_url: str, prefix: str) -> None:
-    """Three processes claim, fail once, let one lease lapse, and complete 60 tasks between them:
-    the totals are exact, as every increment is part of the script that did the work."""
+    """Three processes claim, fail once, let a lease lapse (2 s: no task stalls by accident), and
+    complete 60 tasks between them: the totals are exact, as every increment is part of the script
+    that did the work."""
 
     async def setup() -> None:
         from agentstate_redis import RedisBackend
@@ -238,7 +239,7 @@ async def _counted(redis_url: str, prefix: str, team: str, agent_id: str) -> dic
 
     counts = {"claims": 0, "fails": 0}
     orch = OrchestrationStateManager(
-        backend=RedisBackend(redis_url, key_prefix=prefix), lease=1.0, max_stalls=5, backoff=NO_WAIT
+        backend=RedisBackend(redis_url, key_prefix=prefix), lease=2.0, max_stalls=5, backoff=NO_WAIT
     )
     async with orch:
         task: Any = None
