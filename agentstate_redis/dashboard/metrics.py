@@ -3,13 +3,12 @@ that serves it reports the same numbers; mountable alone as :func:`metrics_app`.
 
     >>> api.mount("/", metrics_app(redis_url="redis://redis:6379/0"))   # GET /metrics, GET /healthz
 
-Per team (every team the directory knows): tasks by status and the completed and dead totals
-(counted by the queue's scripts), agents online and offline. Workflows by status (the library's
-status index), per tool: executions by outcome, running executions, cache hits and misses.
-The dashboard process's own event hub: events received, reconnects, gaps by reason.
-
-A metric the library does not count on the server yet is absent, never a made-up zero:
-:data:`PLANNED` names them with the script that must count each.
+Per team (every team the directory knows): tasks by status; the totals the queue's scripts count
+(completed, dead, claims, failures, stalls) and the wake-up histogram (how long claimed tasks had
+been claimable, see :class:`~agentstate_redis.orchestration.counters.WakeupHistogram`); agents
+online and offline. Workflows by status (the library's status index), per tool: executions by
+outcome, running executions, cache hits and misses. The dashboard process's own event hub: events
+received, reconnects, gaps by reason. Every number is read from the server, none made up.
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.requests import Request
 from starlette.responses import Response
@@ -29,26 +28,6 @@ from .fleet import Fleet
 
 #: Teams and tools one scrape reads at most (each is one or two small reads).
 SCRAPE_LIMIT = 1000
-
-#: Metrics that need a counter the scripts do not keep yet: name -> (HELP, where it must be counted).
-PLANNED = {
-    "agentstate_task_claims_total": (
-        "Tasks handed to a worker (claim, assign, complete_and_claim), per team.",
-        "HINCRBY <team> claims_total 1 where a task leaves pending for running: lua/lib/orchestration_claim.lua "
-        "(claim.lua, complete_claim.lua) and lua/orchestration/assign.lua"),
-    "agentstate_task_failures_total": (
-        "Failed attempts reported by workers (fail_task), per team.",
-        "HINCRBY <team> failures_total 1 in lua/orchestration/fail.lua"),
-    "agentstate_task_stalls_total": (
-        "Leases that expired and put their task back (or dead-lettered it), per team.",
-        "HINCRBY <team> stalls_total 1 per stalled task in lua/orchestration/reap.lua (and wherever an expired "
-        "lease is collected on claim)"),
-    "agentstate_queue_wakeup_seconds": (
-        "Time from an enqueue to a blocked claimer taking the task, on the server clock (histogram).",
-        "in the claim script, when the claim follows a wake-up marker: HINCRBY <team> wake_le_<bucket> 1 and "
-        "wake_sum_us <now - enqueued_at>, buckets fixed in lua/lib/orchestration_claim.lua"),
-}
-
 
 async def families(fleet: Fleet) -> list[Metric]:
     """Every metric family of one scrape, read now."""
@@ -87,6 +66,17 @@ def _team_families(rows: Iterable[tuple[str, Any, Any]]) -> list[Metric]:
                                     labels=["team"])
     dead = CounterMetricFamily("agentstate_tasks_dead", "Tasks dead-lettered since the team was created.",
                                labels=["team"])
+    claims = CounterMetricFamily("agentstate_task_claims", "Tasks handed to a worker (claim_task, complete_and_claim's "
+                                 "next task, assign_task), per team.", labels=["team"])
+    failures = CounterMetricFamily("agentstate_task_failures", "Failed attempts workers reported (fail_task, "
+                                   "retried or dead-lettered), per team.", labels=["team"])
+    stalls = CounterMetricFamily("agentstate_task_stalls", "Expired leases collected (by a claim or reap) that put "
+                                 "their task back or dead-lettered it, per team.", labels=["team"])
+    wakeup = HistogramMetricFamily(
+        "agentstate_queue_wakeup_seconds", "Seconds a claimed task had been claimable, on the server clock: from its "
+        "enqueue, or from when it became pending again (its retry or delay fell due, its dependencies finished, it "
+        "was released or its stalled lease collected), to the claim_task or complete_and_claim that took it "
+        "(assign_task is not observed), per team.", labels=["team"])
     agents = GaugeMetricFamily("agentstate_team_agents", "Agents of a team, online or offline (heartbeats stopped).",
                                labels=["team", "state"])
     for team_id, team, counters in rows:
@@ -96,10 +86,21 @@ def _team_families(rows: Iterable[tuple[str, Any, Any]]) -> list[Metric]:
             tasks.add_metric([team_id, status], value)
         completed.add_metric([team_id], counters.completed_total)
         dead.add_metric([team_id], counters.dead_total)
+        claims.add_metric([team_id], counters.claims_total)
+        failures.add_metric([team_id], counters.failures_total)
+        stalls.add_metric([team_id], counters.stalls_total)
+        h = counters.wakeup
+        wakeup.add_metric([team_id], [(_le(bound), n) for bound, n in h.buckets] + [("+Inf", h.count)],
+                          h.sum_seconds)
         online = sum(1 for a in team.agents.values() if a.online)
         agents.add_metric([team_id, "online"], online)
         agents.add_metric([team_id, "offline"], len(team.agents) - online)
-    return [tasks, completed, dead, agents]
+    return [tasks, completed, dead, claims, failures, stalls, wakeup, agents]
+
+
+def _le(seconds: float) -> str:
+    """A bucket bound as Prometheus writes it (0.005, 1.0, 300.0)."""
+    return repr(float(seconds))
 
 
 async def _workflows(fleet: Fleet) -> Metric:

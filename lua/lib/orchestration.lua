@@ -5,6 +5,8 @@
 -- exactly as keys.EntityKeys does:
 --   base                 team hash: id, created_at, meta, #v (version), seq, fence (last token, next_fence),
 --                        completed_total, dead_total
+--                        assigned_total, failures_total, stalls_total, wake_le_<ms>, wake_sum_ms (counted by the
+--                        assign, fail, reap and claim scripts; see lib/orchestration_claim.lua count_claim)
 --   :agents              set of agent ids;  :agent:<id>  agent hash
 --   :held:<agent>        set of task ids the agent holds
 --   :pending             pending tasks with no required capability (zset)
@@ -139,6 +141,9 @@ local function push_pending(base, id)
   local cap = f[1] or ''
   redis.call('ZADD', pkey(base, cap), f[2], id)
   if cap ~= '' then redis.call('SADD', sub(base, 'caps'), cap) end
+  -- ready_at: since when it is claimable (a past retry or delay due time, else now), for the wake-up histogram
+  local now, due = now_ms(), tonumber(redis.call('HGET', t, 'next_run_at') or '')
+  redis.call('HSET', t, 'ready_at', num((due and due < now) and due or now))
   redis.call('HSET', t, 'status', 'pending', 'agent', '', 'lease_until', '', 'next_run_at', '')
   wake(base, cap, 1)
 end

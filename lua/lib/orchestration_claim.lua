@@ -2,6 +2,28 @@
 -- (needs lib/core.lua, lib/orchestration.lua and lib/orchestration_limits.lua first).
 -- KEYS: the including script's KEYS[1] (the team base key); sub-keys derive from it.
 
+-- The wake-up histogram (team hash fields, read by orchestration/counters): every claim observes how
+-- long its task had been claimable, server clock, in ms: now - the task's ready_at (set by push_pending:
+-- a retry's or delay's due time, or when it was put back or its dependencies finished), or its
+-- enqueued_at when it never left pending (every task has one). Field wake_le_<b> counts observations
+-- in (previous b, b], wake_le_inf those above the last; wake_sum_ms their sum. The buckets' total is
+-- also the number of claims made here (claims_total = it + assigned_total, which orchestration/assign
+-- counts): the claim path pays one read and two HINCRBYs. Mirrored by
+-- agentstate_redis/orchestration/counters.py WAKEUP_BUCKETS_MS.
+local WAKE_BUCKETS_MS = {1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000}
+
+-- Count the claim of task `id` at `now` in the wake-up histogram.
+local function count_claim(base, id, now)
+  local f = redis.call('HMGET', tkey(base, id), 'ready_at', 'enqueued_at')
+  local ms = math.max(0, now - (tonumber(f[1] or '') or tonumber(f[2] or '') or now))
+  local le = 'inf'
+  for _, bound in ipairs(WAKE_BUCKETS_MS) do
+    if ms <= bound then le = bound; break end
+  end
+  redis.call('HINCRBY', base, 'wake_le_' .. le, 1)
+  redis.call('HINCRBY', base, 'wake_sum_ms', ms)
+end
+
 -- Claim for `agent` the best pending task it can do, at server time `now`.
 -- Nothing while the team is paused (the reply's wake list is :wake-resume). Otherwise first moves
 -- expired leases back to pending and due retries to pending (at most REAP_LIMIT each),
@@ -22,7 +44,8 @@ local function claim_next(base, team, agent, mode, given, now, opts)
     if redis.call('EXISTS', akey(base, agent)) == 1 then redis.call('HSET', akey(base, agent), 'heartbeat_at', now) end
     return nil, {wait_ms = -1, wake = {sub(base, CTL.wake_resume)}, paused = true}
   end
-  reap_expired(base, team, now, opts.max_stalls, channel, opts.limits)
+  local stalled = reap_expired(base, team, now, opts.max_stalls, channel, opts.limits)
+  if stalled > 0 then redis.call('HINCRBY', base, 'stalls_total', stalled) end
   promote_due(base, team, now, channel)
   if gate[2] == '1' then promote_delayed(base, team, now, channel) end
   local lim = nil
@@ -75,6 +98,7 @@ local function claim_next(base, team, agent, mode, given, now, opts)
   if mode == 'given' then new_caps = given_text end
   hold(base, agent, best_id, new_caps, now, true)
   local token = start_task(base, best_id, agent, opts.lease_ms, 'claim', now)
+  count_claim(base, best_id, now)
   if lim then limits_record(base, lim, best_id, best_cap, token, now) end
   publish(channel, {key = team, op = 'claim', version = bump(base), task = best_id, agent = agent, token = token,
     status = 'in_progress'})

@@ -13,6 +13,7 @@
 -- Mode: write
 -- Memory: guarded; starts new work
 -- Retry: safe; a replayed op id returns the first reply; a second assign finds the task in progress.
+-- Counts (team hash): assigned_total (get_team_counters adds it to claims_total).
 
 --@include lib/core.lua
 --@include lib/orchestration.lua
@@ -52,6 +53,7 @@ elseif f[1] == 'delayed' then redis.call('ZREM', sub(base, CTL.delayed), id)
 else redis.call('ZREM', sub(base, 'retry'), id) end
 hold(base, agent, id, nil, now, false)
 local token = start_task(base, id, agent, lease_ms, 'assign', now)
+redis.call('HINCRBY', base, 'assigned_total', 1)   -- a claim too, not a wake-up: no histogram observation
 if lim then limits_record(base, lim, id, f[2] or '', token, now) end
 publish(channel, {key = team, op = 'assign', version = bump(base), task = id, agent = agent, token = token,
   status = 'in_progress'})

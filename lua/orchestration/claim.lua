@@ -19,6 +19,7 @@
 -- Memory: guarded; starts new work, whose result will need memory
 -- Retry: safe; a replayed op id returns the task the first call claimed, as it is now (an empty claim
 --   is not remembered).
+-- Counts (team hash): the claim in the wake-up histogram, expired leases it collects in stalls_total.
 --
 -- The claim itself is claim_next (lib/orchestration_claim.lua): expired leases and due retries
 -- first, then the heads of the candidate pending zsets, O(C log n) for C capabilities.

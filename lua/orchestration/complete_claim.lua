@@ -23,6 +23,7 @@
 -- Memory: guarded; claims new work (the manager then completes alone)
 -- Retry: safe; a replayed op id returns the first reply (the claimed task as it is now, with the token
 --   that call gave; or the same empty reply); any other second completion is refused.
+-- Counts (team hash): completed_total, the next claim in the wake-up histogram, stalls_total.
 --
 -- One script does what orchestration/complete then orchestration/claim would (the same checks, the same
 -- complete and claim events), so a worker pays one round trip per task. A refused completion claims

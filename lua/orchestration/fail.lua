@@ -21,6 +21,7 @@
 -- Mode: write
 -- Memory: allowed; finishing held work drains the queue; error lists are capped
 -- Retry: safe; a replayed op id returns the first reply; the task is no longer in progress afterwards.
+-- Counts (team hash): failures_total (every accepted failure), dead_total when it dead-letters.
 --
 -- The n-th failure waits delay (fixed) or delay * 2^(n-1) (exponential), capped at max delay,
 -- times (1 - jitter * random), counted from the server clock. A task whose failures reach its
@@ -48,6 +49,7 @@ local holder = redis.call('HGET', t, 'agent') or ''
 redis.call('ZREM', sub(base, 'running'), id)
 release_agent(base, holder, id)
 local failures = redis.call('HINCRBY', t, 'failures', 1)
+redis.call('HINCRBY', base, 'failures_total', 1)
 local max_attempts = tonumber(redis.call('HGET', t, 'max_attempts') or '1')
 add_error(base, id, err)
 redis.call('HSET', t, 'last_error', err, 'lease_until', '')

@@ -12,6 +12,7 @@
 -- Mode: write
 -- Memory: allowed; hands expired leases back; adds no data
 -- Retry: safe; only leases already expired and retries already due by the server clock move, once each.
+-- Counts (team hash): stalls_total, one per expired lease collected (back to pending or dead).
 
 --@include lib/core.lua
 --@include lib/orchestration.lua
@@ -26,6 +27,7 @@ if team_missing(base) then return fail('NOT_FOUND', {kind = 'team', id = team}) 
 local now = now_ms()
 local limits = {dead_keep = tonumber(ARGV[5]), window_ms = tonumber(ARGV[6])}
 local stalled = reap_expired(base, team, now, max_stalls, channel, limits)
+if stalled > 0 then redis.call('HINCRBY', base, 'stalls_total', stalled) end
 local promoted = promote_due(base, team, now, channel)
 local reply = stalled .. ',' .. promoted
 op_remember(ops, ops_prev, op_id, reply)

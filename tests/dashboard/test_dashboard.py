@@ -337,13 +337,81 @@ async def test_metrics_parse_and_equal_the_queue_status(redis_url: str, prefix: 
                 c, wf.count_workflows(status)
             )
         assert ("agentstate_event_hub_reconnects_total", ()) in samples
-        assert not any(name.startswith(("agentstate_task_claims", "agentstate_task_stalls")) for name, _ in samples)
     with client(metrics_app(redis_url=redis_url, key_prefix=prefix, teams=s.teams, sweep_interval=0)) as c:
         alone = {(sm.name, tuple(sorted(sm.labels.items()))): sm.value
                  for m in text_string_to_metric_families(c.get("/metrics").text) for sm in m.samples}
         assert alone[("agentstate_tasks", (("status", "pending"), ("team", "alpha")))] == 6
         assert c.get("/healthz").json()["ok"] is True
         assert c.get("/").status_code == 404
+
+
+async def test_metrics_count_the_claims_failures_stalls_and_wake_ups_the_fleet_made(redis_url: str,
+                                                                                  prefix: str) -> None:
+    """The seed made on alpha 3 claims (2 claim_task, 1 assign_task), 1 failure, no stall; this test
+    makes on beta a claim whose lease lapses (a stall, collected by reap), its claim again, a failure
+    and an assign: /metrics shows exactly those, and the wake-up histogram counted the claim_task
+    claims only, its buckets cumulative, its _count and _sum those of get_team_counters."""
+    with dashboard(redis_url, prefix) as (c, app, _s):
+        orch = OrchestrationStateManager(backend=app.state.fleet.backend)
+        first = on_loop(c, orch.claim_task("beta", "w", lease=0.05))
+        assert first is not None
+        on_loop(c, asyncio.sleep(0.15))
+        assert on_loop(c, orch.reap("beta"))["stalled"] == 1
+        again = on_loop(c, orch.claim_task("beta", "w"))
+        assert again is not None and again.id == first.id
+        on_loop(c, orch.fail_task("beta", again.id, "boom", token=again.token))
+        on_loop(c, orch.assign_task("beta", "b-2", "w"))
+        families = {m.name: m for m in text_string_to_metric_families(c.get("/metrics").text)}
+        samples = {(sm.name, tuple(sorted(sm.labels.items()))): sm.value
+                   for m in families.values() for sm in m.samples}
+        expected = {"alpha": (3, 1, 0, 2), "beta": (3, 1, 1, 2)}   # claims, failures, stalls, observed wake-ups
+        for team, (claims, failures, stalls, woken) in expected.items():
+            label = (("team", team),)
+            assert samples[("agentstate_task_claims_total", label)] == claims, team
+            assert samples[("agentstate_task_failures_total", label)] == failures, team
+            assert samples[("agentstate_task_stalls_total", label)] == stalls, team
+            assert samples[("agentstate_queue_wakeup_seconds_count", label)] == woken, team
+            counters = on_loop(c, orch.get_team_counters(team))
+            assert samples[("agentstate_queue_wakeup_seconds_sum", label)] == pytest.approx(counters.wakeup.sum_seconds)
+            buckets = sorted((float(sm.labels["le"]), sm.value) for sm in families["agentstate_queue_wakeup_seconds"]
+                             .samples if sm.name.endswith("_bucket") and sm.labels["team"] == team)
+            assert buckets[-1] == (float("inf"), woken)
+            assert [n for _, n in buckets] == sorted(n for _, n in buckets)        # cumulative
+            assert buckets[:-1] == [(b, float(n)) for b, n in counters.wakeup.buckets]
+        assert families["agentstate_task_claims"].type == "counter"
+        assert families["agentstate_queue_wakeup_seconds"].type == "histogram"
+        assert "became pending again" in families["agentstate_queue_wakeup_seconds"].documentation
+
+
+async def test_the_team_page_shows_waiting_tasks_its_limits_and_whether_it_is_paused(redis_url: str,
+                                                                                     prefix: str) -> None:
+    """Waiting tasks (dependencies unfinished) have their tab, count and pages; the claim limits and
+    their use, the totals, and running or paused are on the team page."""
+    with dashboard(redis_url, prefix) as (c, app, _s):
+        orch = OrchestrationStateManager(backend=app.state.fleet.backend)
+        page = c.get("/team?team=beta").text
+        assert 'id="team-running"' in page and "No claim limits" in page
+        assert "Waiting for dependencies <span class=\"count\">0</span>" in page
+        async def waiting() -> None:
+            for i in range(55):
+                await orch.enqueue_task("beta", {"id": f"after-{i:02d}", "depends_on": ["b-0"]})
+
+        on_loop(c, waiting())
+        on_loop(c, orch.set_team_limits("beta", max_in_progress=3))
+        on_loop(c, orch.set_team_limits("beta", max_per_second=7, capability="gpu"))
+        held = on_loop(c, orch.claim_task("beta", "w"))
+        assert held is not None
+        on_loop(c, orch.pause_team("beta"))
+        page = c.get("/team?team=beta&queue=waiting").text
+        assert "Waiting for dependencies <span class=\"count\">55</span>" in page
+        assert 'id="team-paused"' in page and 'id="team-running"' not in page
+        limits = page[page.index('id="team-limits"'):page.index("</table>", page.index('id="team-limits"'))]
+        assert "whole team" in limits and "capability gpu" in limits and ">3<" in limits and ">7<" in limits
+        assert '<td class="num">1</td>' in limits                   # beta's one task in progress
+        assert "claims 1," in page and "mean wait to be claimed" in page
+        assert page.count(">after-") == 50 and "next 50" in page   # the first page of the waiting queue
+        assert ">after-50<" not in page and ">after-50<" in c.get("/team?team=beta&queue=waiting&offset=50").text
+        assert 'id="task-cancel"' in c.get("/task?team=beta&task=after-00").text   # waiting: cancellable
 
 
 def test_mounted_under_a_base_path_with_one_connection_closed_on_shutdown(redis_url: str, prefix: str) -> None:

@@ -1,4 +1,5 @@
-"""A team: its queues a page at a time, one task in full, and its dead letters (retry, purge).
+"""A team: its state (running or paused), claim limits and totals, its queues a page at a time, one
+task in full, and its dead letters (retry, purge).
 
     GET  /team?team=T&queue=pending&offset=0
     GET  /task?team=T&task=X
@@ -15,6 +16,7 @@ and its count one more key of ``counts``.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, cast
 
 from starlette.exceptions import HTTPException
@@ -31,12 +33,13 @@ from .common import PAGE, back, fleet, int_param, text_param
 from .overview import team_rows
 
 #: (queue name for list_tasks, label, TaskQueueState count field).
-QUEUES = (("pending", "Pending", "pending_count"), ("in_progress", "In progress", "in_progress_count"),
+QUEUES = (("pending", "Pending", "pending_count"), ("waiting", "Waiting for dependencies", "waiting_count"),
+          ("in_progress", "In progress", "in_progress_count"),
           ("retry", "Waiting to retry", "scheduled_count"), ("delayed", "Delayed", "delayed_count"),
           ("completed", "Completed", "completed_count"), ("dead", "Dead", "dead_count"),
           ("cancelled", "Cancelled", "cancelled_count"))
 #: Statuses a task may be cancelled from (the others are finished).
-CANCELLABLE = ("pending", "delayed", "retry", "in_progress")
+CANCELLABLE = ("pending", "waiting", "delayed", "retry", "in_progress")
 #: Task fields shown on the task page when the library has them (slots for features to come).
 OPTIONAL_TASK_FIELDS = ("progress", "logs")
 #: Dead letters retried or purged per script call by "all" (the method loops until none are left).
@@ -62,8 +65,14 @@ async def team_page(request: Request) -> Response:
         raise HTTPException(400, f"queue must be one of {', '.join(q[0] for q in QUEUES)}, got {queue!r}")
     offset = int_param(request, "offset", 0)
     team = await _team(request, team_id)
-    # QUEUES names only list_tasks' queues, and the check above refused every other value
-    tasks = await fleet(request).orch.list_tasks(team_id, cast(QueueName, queue), offset=offset, limit=PAGE + 1)
+    orch = fleet(request).orch
+    try:
+        # QUEUES names only list_tasks' queues, and the check above refused every other value
+        tasks, limits, counters = await asyncio.gather(
+            orch.list_tasks(team_id, cast(QueueName, queue), offset=offset, limit=PAGE + 1),
+            orch.get_team_limits(team_id), orch.get_team_counters(team_id))
+    except NotFoundError:
+        raise HTTPException(404, f"team {team_id!r} not found") from None
     return render(
         request,
         "team.html",
@@ -79,6 +88,8 @@ async def team_page(request: Request) -> Response:
         page=PAGE,
         more=len(tasks) > PAGE,
         agents=sorted(team.agents.values(), key=lambda a: a.agent_id),
+        limits=limits,
+        counters=counters,
     )
 
 
