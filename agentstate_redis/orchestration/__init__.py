@@ -1,6 +1,6 @@
 """Team coordination and the team task queue: OrchestrationStateManager and its models."""
 
-from .counters import TeamCounters
+from .counters import TeamCounters, WakeupHistogram
 from .flows import Flow, FlowNode
 from .limits import TeamLimits
 from .manager import OrchestrationStateManager
@@ -29,4 +29,5 @@ __all__ = [
     "TeamCounters",
     "TeamLimits",
     "TeamState",
+    "WakeupHistogram",
 ]
