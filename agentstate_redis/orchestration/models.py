@@ -25,7 +25,8 @@ PRIORITIES = {"low": 0, "normal": 50, "high": 100}
 MIN_PRIORITY, MAX_PRIORITY = -1000, 1000
 TaskStatus = Literal["pending", "waiting", "delayed", "in_progress", "retry", "completed", "dead", "cancelled"]
 OnDependencyFailure = Literal["fail", "ignore"]
-_TASK_INPUT = {"id", "type", "capability", "priority", "data", "max_attempts"}
+#: The fields of an enqueued task dict that are Task fields; its other top-level keys go to ``extra``.
+TASK_INPUT = ("id", "type", "capability", "priority", "data", "max_attempts", "depends_on", "on_dependency_failure")
 
 
 def check_name(value: str, what: str) -> str:

@@ -34,7 +34,7 @@ from ..keys import validate_id
 from ..scripts import is_transient
 from ..tracing import receive, send, settle
 from ..validate import integer, positive_number, sequence, strings
-from .models import Backoff, ClaimedTask, OnDependencyFailure, Task, check_name
+from .models import TASK_INPUT, Backoff, ClaimedTask, OnDependencyFailure, Task, check_name
 from .teams import TeamOps, _checked
 from .wire import as_list, decode_claimed, decode_task, flow_task_args, reply, task_args
 
@@ -47,16 +47,13 @@ QueueName = Literal["pending", "waiting", "delayed", "in_progress", "retry", "co
 QUEUES = ("pending", "waiting", "delayed", "in_progress", "retry", "completed", "dead", "cancelled")
 
 
-TASK_KEYS = ("id", "type", "capability", "priority", "data", "max_attempts", "depends_on", "on_dependency_failure")
-
-
 def to_task(task: Task | Mapping[str, Any], max_attempts: int) -> Task:
     """A task from a Task or a dict; unknown top-level keys go to ``extra``, a missing id is generated."""
     if isinstance(task, Task):
         return task
     if not isinstance(task, Mapping):
         raise InvalidInputError(f"task must be a dict or a Task, got {type(task).__name__}")
-    known = {k: v for k, v in task.items() if k in TASK_KEYS}
+    known = {k: v for k, v in task.items() if k in TASK_INPUT}
     extra = {k: v for k, v in task.items() if k not in known}
     for key in extra:
         if not isinstance(key, str):
@@ -71,18 +68,16 @@ def with_dependencies(
 ) -> Task:
     """``task`` with the ``depends_on``/``on_dependency_failure`` keywords of enqueue_task applied;
     a task that already names other dependencies is refused (one place says what it waits for)."""
-    update: dict[str, Any] = {}
+    given: dict[str, Any] = {}
     if depends_on is not None:
-        deps = Task(id=task.id, depends_on=list(strings("depends_on", depends_on))).depends_on
-        if task.depends_on and task.depends_on != deps:
-            raise InvalidInputError(f"task {task.id!r} has depends_on {task.depends_on} and the depends_on keyword "
-                                    f"{deps}: give them once", kind="task", id=task.id)
-        update["depends_on"] = deps
+        given["depends_on"] = list(strings("depends_on", depends_on))
     if on_dependency_failure is not None:
-        if on_dependency_failure not in ("fail", "ignore"):
-            raise InvalidInputError(f"on_dependency_failure must be 'fail' or 'ignore', got {on_dependency_failure!r}")
-        update["on_dependency_failure"] = on_dependency_failure
-    return task.model_copy(update=update)
+        given["on_dependency_failure"] = on_dependency_failure
+    checked = Task(id=task.id, **given)   # the model's own checks, as for a task dict's fields
+    if task.depends_on and "depends_on" in given and task.depends_on != checked.depends_on:
+        raise InvalidInputError(f"task {task.id!r} has depends_on {task.depends_on} and the depends_on keyword "
+                                f"{checked.depends_on}: give them once", kind="task", id=task.id)
+    return task.model_copy(update={name: getattr(checked, name) for name in given})
 
 
 def _due(delay: float | None, run_at: float | None) -> tuple[Any, Any]:
