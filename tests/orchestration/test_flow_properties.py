@@ -9,17 +9,17 @@ is ignored by policy, and a claimed task carries exactly its completed dependenc
 
 from __future__ import annotations
 
-import asyncio
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+from hypothesis.stateful import invariant, rule, run_state_machine_as_test
 
-from agentstate_redis import InvalidInputError, InvalidTransitionError, OrchestrationStateManager, RedisBackend
+from agentstate_redis import InvalidInputError, InvalidTransitionError
+
+from .machines import TeamMachine
 
 TEAM = "flow_props"
 NAMES = [f"t{i}" for i in range(5)]
@@ -39,23 +39,10 @@ class Node:
     token: int | None = None
 
 
-class FlowMachine(RuleBasedStateMachine):
-    url = ""
-
+class FlowMachine(TeamMachine):
     def __init__(self) -> None:
-        super().__init__()
-        self.loop = asyncio.new_event_loop()
-        backend = RedisBackend(self.url, key_prefix=f"f{uuid.uuid4().hex[:8]}:")
-        self.orch = OrchestrationStateManager(backend=backend)
-        self.run(self.orch.create_team(TEAM))
+        super().__init__(TEAM)
         self.model: dict[str, Node] = {}
-
-    def run(self, coro: Any) -> Any:
-        return self.loop.run_until_complete(coro)
-
-    def teardown(self) -> None:
-        self.run(self.orch.backend.close())
-        self.loop.close()
 
     # -- the model ---------------------------------------------------------------------------
 

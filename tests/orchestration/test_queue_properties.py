@@ -9,23 +9,21 @@ and a cancelled task's holder learns it once from its heartbeat.
 
 from __future__ import annotations
 
-import asyncio
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+from hypothesis.stateful import invariant, rule, run_state_machine_as_test
 
 from agentstate_redis import (
     InvalidTransitionError,
     LeaseError,
-    OrchestrationStateManager,
-    RedisBackend,
     TaskCancelledError,
 )
+
+from .machines import TeamMachine
 
 TEAM = "props"
 IDS = st.sampled_from([f"t{i}" for i in range(8)])
@@ -42,26 +40,13 @@ class Modelled:
     stale: int | None = None   # a token this task handed out before, now dead
 
 
-class QueueMachine(RuleBasedStateMachine):
-    url = ""
-
+class QueueMachine(TeamMachine):
     def __init__(self) -> None:
-        super().__init__()
-        self.loop = asyncio.new_event_loop()
-        backend = RedisBackend(self.url, key_prefix=f"q{uuid.uuid4().hex[:8]}:")
-        self.orch = OrchestrationStateManager(backend=backend, max_attempts=1000, max_stalls=1000)
-        self.run(self.orch.create_team(TEAM))
+        super().__init__(TEAM, max_attempts=1000, max_stalls=1000)
         self.model: dict[str, Modelled] = {}
         self.seq = 0
         self.paused = False
         self.told: set[str] = set()   # cancelled while held, the holder not yet told (heartbeat/outcome)
-
-    def run(self, coro: Any) -> Any:
-        return self.loop.run_until_complete(coro)
-
-    def teardown(self) -> None:
-        self.run(self.orch.backend.close())
-        self.loop.close()
 
     def _in(self, status: str) -> list[str]:
         return sorted(t for t, m in self.model.items() if m.status == status)
