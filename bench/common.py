@@ -61,6 +61,18 @@ class Comparison:
             return float("nan")
         return a.median / b.median
 
+    def worst(self, figures: dict[str, Figure]) -> float:
+        """The worst repeat's ratio: repeat i of ours over repeat i of theirs (the pairs ran interleaved),
+        the largest when lower is better (or the target is ``<=``), else the smallest."""
+        a, b = figures.get(self.ours), figures.get(self.theirs)
+        if a is None or b is None:
+            return float("nan")
+        ratios = [x / y for x, y in zip(a.samples, b.samples, strict=False) if y and x == x and y == y]
+        if not ratios:
+            return float("nan")
+        lower_is_better = self.target.startswith("<=") if self.target else a.better == "lower"
+        return max(ratios) if lower_is_better else min(ratios)
+
     def met(self, figures: dict[str, Figure]) -> bool | None:
         if not self.target:
             return None
@@ -94,7 +106,7 @@ class Section:
         comps = []
         for c in self.comparisons:
             comps.append({"label": c.label, "ours": c.ours, "theirs": c.theirs, "ratio": c.ratio(self.figures),
-                          "target": c.target, "met": c.met(self.figures)})
+                          "worst": c.worst(self.figures), "target": c.target, "met": c.met(self.figures)})
         targets = []
         for name, op, limit in self.absolute_targets:
             f = self.figures.get(name)

@@ -43,7 +43,8 @@ def split_caps(text: str) -> list[str]:
 
 
 def task_args(task: Task, dumps: Callable[..., str]) -> list[Any]:
-    payload = dumps({"data": task.data, "extra": task.extra}, what=f"task {task.id!r}")
+    empty = task.data is None and not task.extra  # stored as no payload field: decode_task reads the same task
+    payload = "" if empty else dumps({"data": task.data, "extra": task.extra}, what=f"task {task.id!r}")
     return [task.id, task.type or "", task.required_capability or "", task.priority, task.max_attempts, payload]
 
 

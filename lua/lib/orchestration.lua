@@ -295,9 +295,15 @@ local function next_event_ms(base, now)
   return best
 end
 
--- The stored task as {flat hash, error list}.
+-- The stored task as {flat hash, error list}; the flat hash names the id (new tasks do not store it: it is in
+-- the key), and is empty when the task does not exist.
 local function task_view(base, id)
-  return {redis.call('HGETALL', tkey(base, id)), redis.call('LRANGE', sub(base, 'errors:' .. id), 0, -1)}
+  local flat = redis.call('HGETALL', tkey(base, id))
+  if #flat > 0 then
+    flat[#flat + 1] = 'id'
+    flat[#flat + 1] = id
+  end
+  return {flat, redis.call('LRANGE', sub(base, 'errors:' .. id), 0, -1)}
 end
 
 -- Replies that carry a task are remembered as task_memo(id, token) = '@<id>\n<token or empty>'
@@ -319,8 +325,16 @@ local function task_reply(base, id, token)
   local view = task_view(base, id)
   if #view[1] == 0 then view[1] = {'id', id, 'status', 'completed'} end
   if token then
-    for i = 1, #view[1], 2 do
-      if view[1][i] == 'token' then view[1][i + 1] = token end
+    local flat, found = view[1], false
+    for i = 1, #flat, 2 do
+      if flat[i] == 'token' then
+        flat[i + 1] = token
+        found = true
+      end
+    end
+    if not found then
+      flat[#flat + 1] = 'token'
+      flat[#flat + 1] = token
     end
   end
   return cjson.encode({task = view[1], errors = view[2], inputs = task_inputs(base, id, view[1])})

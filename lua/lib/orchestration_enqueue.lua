@@ -12,9 +12,11 @@ local function enqueue_one(base, now, id, kind, cap, prio, max_attempts, payload
   if redis.call('EXISTS', t) == 1 or is_gone(base, id) then return false end
   local seq = redis.call('HINCRBY', base, 'seq', 1)
   local score = num((PRIO_OFFSET - tonumber(prio)) * SEQ_SPAN + seq)
-  redis.call('HSET', t, 'id', id, 'type', kind, 'cap', cap, 'prio', prio, 'score', score,
-    'max_attempts', max_attempts, 'payload', payload, 'status', 'pending', 'attempts', 0,
-    'failures', 0, 'stalls', 0, 'enqueued_at', now, 'agent', '', 'token', '')
+  -- Only what a pending task needs: its id is in its key (task_view adds it to replies), and the
+  -- counters, holder, token and payload are absent until they have a value (readers default them).
+  redis.call('HSET', t, 'type', kind, 'cap', cap, 'prio', prio, 'score', score,
+    'max_attempts', max_attempts, 'status', 'pending', 'enqueued_at', now)
+  if payload ~= '' then redis.call('HSET', t, 'payload', payload) end
   if due then
     redis.call('HSET', t, 'status', 'delayed', 'next_run_at', num(due))
     redis.call('ZADD', sub(base, CTL.delayed), num(due), id)
@@ -27,7 +29,7 @@ local function enqueue_one(base, now, id, kind, cap, prio, max_attempts, payload
 end
 
 -- ARGV from index `first` on: 6 fields per task: id, type, capability ('' = any agent),
--- priority (integer -1000..1000), max attempts, payload (opaque JSON).
+-- priority (integer -1000..1000), max attempts, payload (opaque JSON; '' = no data and no extra fields).
 -- An id that already exists, or that finished and was forgotten (trimmed or purged) within the
 -- dedupe window, is left alone: enqueue is idempotent by task id for that long. `window_ms` nil =
 -- every tombstone counts. `due` (ms, server clock; nil = now) later than `now` makes the new tasks

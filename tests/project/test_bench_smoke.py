@@ -10,8 +10,18 @@ import math
 
 import pytest
 
-from bench import checkpoints, core_state, lg_savers, run, schedules, subscriptions, task_queue, tool_cache
-from bench.common import Section
+from bench import (
+    checkpoints,
+    core_state,
+    lg_savers,
+    run,
+    schedules,
+    subscriptions,
+    task_memory,
+    task_queue,
+    tool_cache,
+)
+from bench.common import Comparison, Figure, Section
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -47,6 +57,20 @@ async def test_subscriptions(redis_url: str) -> None:
 async def test_checkpoints(redis_url: str) -> None:
     sec = await checkpoints.run(redis_url, duration=0.2, repeats=1)
     _check(sec, "save 10 KB p50", "load 200 KB p50", "memory per 10 KB checkpoint (MEMORY USAGE)")
+
+
+async def test_task_memory(redis_url: str) -> None:
+    sec = await task_memory.run(redis_url, repeats=1, peers_python=None, tasks=2000)
+    _check(sec, "ours bytes per pending task at 2k", "ours op-id bytes per write (kept for the retry window)",
+           "ours tombstone bytes per finished task (kept for the dedupe window)")
+
+
+def test_a_comparison_reports_its_worst_repeat() -> None:
+    figures = {"a": Figure("a", "ms", samples=[2.0, 3.0, 2.0]), "b": Figure("b", "ms", samples=[2.0, 2.0, 1.0])}
+    assert Comparison("a/b", "a", "b", "<= 1.3").worst(figures) == 2.0
+    assert Comparison("a/b", "a", "b", ">= 1").worst(figures) == 1.0
+    figures["a"].better = "higher"
+    assert Comparison("a/b", "a", "b").worst(figures) == 1.0
 
 
 async def test_tool_cache(redis_url: str) -> None:
