@@ -21,6 +21,7 @@ from typing import Any
 
 from . import (
     checkpoints,
+    claim_caps,
     core_state,
     dashboard,
     lg_savers,
@@ -36,7 +37,7 @@ from .common import Section, loadavg, server
 
 HERE = Path(__file__).resolve().parent
 SCENARIOS = ("core", "queue", "events", "checkpoints", "toolcache", "langgraph", "dashboard", "tracing",
-             "schedules", "memory")
+             "schedules", "memory", "claimcaps")
 
 
 def machine() -> dict[str, Any]:
@@ -181,6 +182,9 @@ async def run_all(args: argparse.Namespace, url: str, peers_python: str | None) 
         log(sections[-1])
     if "tracing" in only:
         sections.append(await tracing.run(url, d, r))
+        log(sections[-1])
+    if "claimcaps" in only:
+        sections.append(await claim_caps.run(url, d, r))
         log(sections[-1])
     if "memory" in only:
         sections.append(await task_memory.run(url, d, r, peers_python, args.memory_tasks))

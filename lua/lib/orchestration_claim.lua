@@ -12,6 +12,9 @@
 -- agentstate_redis/orchestration/counters.py WAKEUP_BUCKETS_MS.
 local WAKE_BUCKETS_MS = {1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000}
 
+-- From this many candidate capabilities on, a claim asks :caps which of them have pending tasks first.
+local CAPS_FILTER_FROM = 3
+
 -- Count the claim of task `id` at `now` in the wake-up histogram.
 local function count_claim(base, id, now)
   local f = redis.call('HMGET', tkey(base, id), 'ready_at', 'enqueued_at')
@@ -76,7 +79,19 @@ local function claim_next(base, team, agent, mode, given, now, opts)
   end
   if not (lim and held(limit_wait(base, lim, '', now, true))) then
     consider('')
-    for _, cap in ipairs(caps) do consider(cap) end
+    if #caps >= CAPS_FILTER_FROM and not any then
+      -- one SMISMEMBER against :caps (every capability with pending tasks is in it) instead of one
+      -- ZRANGE per capability: an agent with 50 capabilities reads only the queues that hold tasks
+      for first = 1, #caps, 500 do   -- chunks keep unpack() under Lua's stack limit
+        local last = math.min(first + 499, #caps)
+        local has = redis.call('SMISMEMBER', sub(base, 'caps'), unpack(caps, first, last))
+        for i = first, last do
+          if has[i - first + 1] == 1 then consider(caps[i]) end
+        end
+      end
+    else
+      for _, cap in ipairs(caps) do consider(cap) end
+    end
   end
 
   if not best_id then
