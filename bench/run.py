@@ -29,6 +29,7 @@ from . import (
     subscriptions,
     task_memory,
     task_queue,
+    task_work,
     tool_cache,
     tracing,
 )
@@ -37,7 +38,7 @@ from .common import Section, loadavg, server
 
 HERE = Path(__file__).resolve().parent
 SCENARIOS = ("core", "queue", "events", "checkpoints", "toolcache", "langgraph", "dashboard", "tracing",
-             "schedules", "memory", "claimcaps")
+             "schedules", "memory", "claimcaps", "work")
 
 
 def machine() -> dict[str, Any]:
@@ -185,6 +186,9 @@ async def run_all(args: argparse.Namespace, url: str, peers_python: str | None) 
         log(sections[-1])
     if "claimcaps" in only:
         sections.append(await claim_caps.run(url, d, r))
+        log(sections[-1])
+    if "work" in only:
+        sections.append(await task_work.run(url, d, r, peers_python))
         log(sections[-1])
     if "memory" in only:
         sections.append(await task_memory.run(url, d, r, peers_python, args.memory_tasks))

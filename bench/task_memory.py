@@ -54,8 +54,8 @@ async def ours_pending(url: str, raw: aioredis.Redis, n: int) -> float:
 async def peer_pending(url: str, raw: aioredis.Redis, python: str, lib: str, n: int) -> float:
     prefix = f"benchmem{run_id()}"
     before = await used_memory(raw)
-    await asyncio.to_thread(peers_mod.run_script, python, "peer_memory.py",
-                            {"lib": lib, "url": url, "prefix": prefix, "n": n}, 1800)
+    await asyncio.to_thread(peers_mod.run_script, python, "peer_tasks.py",
+                            {"lib": lib, "mode": "fill", "url": url, "prefix": prefix, "n": n}, 1800)
     after = await used_memory(raw)
     await delete_prefix(url, f"*{prefix}*")
     return (after - before) / n

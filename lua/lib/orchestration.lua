@@ -80,8 +80,9 @@ local function wake(base, cap, n)
   local keys
   if cap == '' then keys = {sub(base, 'wake')} else keys = {sub(base, 'wake:' .. cap), sub(base, 'wake-any')} end
   for _, key in ipairs(keys) do
-    for _ = 1, math.min(n, WAKE_KEEP) do redis.call('LPUSH', key, '1') end
-    redis.call('LTRIM', key, 0, WAKE_KEEP - 1)
+    local len = 0
+    for _ = 1, math.min(n, WAKE_KEEP) do len = redis.call('LPUSH', key, '1') end
+    if len > WAKE_KEEP then redis.call('LTRIM', key, 0, WAKE_KEEP - 1) end
     redis.call('PEXPIRE', key, WAKE_TTL_MS)
   end
 end
@@ -94,11 +95,10 @@ local function history_score(key, now)
   return num(now)
 end
 
--- Drop tombstones older than the dedupe window (ms) and beyond GONE_KEEP (oldest first).
+-- Drop tombstones older than the dedupe window (ms). Only forget_tasks adds tombstones; it also keeps
+-- at most GONE_KEEP (oldest dropped first).
 local function trim_gone(base, now, window_ms)
-  local gone = sub(base, 'gone')
-  redis.call('ZREMRANGEBYSCORE', gone, '-inf', '(' .. num(now - window_ms))
-  redis.call('ZREMRANGEBYRANK', gone, 0, -(GONE_KEEP + 1))
+  redis.call('ZREMRANGEBYSCORE', sub(base, 'gone'), '-inf', '(' .. num(now - window_ms))
 end
 
 -- Delete finished tasks (hash and error list) and leave a tombstone for each.
@@ -111,6 +111,7 @@ local function forget_tasks(base, ids, now, window_ms)
     redis.call('ZADD', gone, num(now), id)
   end
   trim_gone(base, now, window_ms)
+  redis.call('ZREMRANGEBYRANK', gone, 0, -(GONE_KEEP + 1))
 end
 
 -- Keep the newest `keep` members of a history zset; the older ones are forgotten. `newest`
@@ -188,8 +189,11 @@ local function release_agent(base, agent, id)
   local f = redis.call('HMGET', a, 'current_task', 'status')
   if f[1] == id then
     local others = redis.call('SRANDMEMBER', held)
-    redis.call('HSET', a, 'current_task', others or '')
-    if not others and f[2] == 'working' then redis.call('HSET', a, 'status', 'idle') end
+    if not others and f[2] == 'working' then
+      redis.call('HSET', a, 'current_task', '', 'status', 'idle')
+    else
+      redis.call('HSET', a, 'current_task', others or '')
+    end
   end
 end
 
@@ -200,8 +204,11 @@ local function hold(base, agent, id, caps, now, seen)
     redis.call('HSET', a, 'id', agent, 'caps', caps or '\n', 'meta', '{}', 'created_at', now)
     redis.call('SADD', sub(base, 'agents'), agent)
   end
-  redis.call('HSET', a, 'status', 'working', 'current_task', id, 'updated_at', now)
-  if seen then redis.call('HSET', a, 'heartbeat_at', now) end
+  if seen then
+    redis.call('HSET', a, 'status', 'working', 'current_task', id, 'updated_at', now, 'heartbeat_at', now)
+  else
+    redis.call('HSET', a, 'status', 'working', 'current_task', id, 'updated_at', now)
+  end
   redis.call('SADD', sub(base, 'held:' .. agent), id)
 end
 
