@@ -23,7 +23,8 @@ import orjson
 
 from .. import validate
 from ..errors import NotFoundError
-from ..events import GapCallback, Subscription
+from ..events import GapCallback
+from ..subscription import Subscription
 from ..subscription import DEFAULT_MAX_PENDING
 from ..keys import validate_id
 from ..manager import BaseManager, Layout
@@ -127,7 +128,7 @@ class KnowledgeStateManager(BaseManager):
         return source_from_hash(source.knowledge_base_id, source.source_id, reply["source"])
 
     async def _snapshot(self, kb_id: str) -> list[Any]:
-        return await self._read("get_state", kb_id)
+        return list(await self._read("get_state", kb_id))
 
     async def get_sources(self, knowledge_base_id: str) -> list[SourceState]:
         """Every source of the knowledge base, sorted by id (empty if none)."""

@@ -57,14 +57,14 @@ class ControlOps(QueueOps):
         ``await orch.pause_team("t")``. Heartbeats, completions, failures, releases and
         ``assign_task`` still work, so tasks in flight finish.
         """
-        return await self._write("pause", team_id, "pause") == "1"
+        return bool(await self._write("pause", team_id, "pause") == "1")
 
     async def resume_team(self, team_id: str) -> bool:
         """Let claims through again (blocked claimers wake at once); True if it was paused.
 
         ``await orch.resume_team("t")``
         """
-        return await self._write("pause", team_id, "resume") == "1"
+        return bool(await self._write("pause", team_id, "resume") == "1")
 
     async def update_task_progress(self, team_id: str, task_id: str, progress: Any, *, token: int | None = None) -> Task:
         """The holder reports how far its task is: a number from 0 to 1 or a JSON object; returns the task.

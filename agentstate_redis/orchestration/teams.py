@@ -14,7 +14,7 @@ hostnames, so a coordinator prunes, or ``reap`` does with ``auto_prune_after``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ..errors import InvalidInputError, InvalidTransitionError
@@ -50,7 +50,7 @@ class TeamOps(TeamBase):
         self._check_unique([t.id for t in queue.pending])
         for task in queue.pending:
             args += task_args(task, self._dumps)
-        return await self._write("create_team", team.team_id, *args) == "1"
+        return bool(await self._write("create_team", team.team_id, *args) == "1")
 
     async def get_team(self, team_id: str) -> TeamState:
         """The team, all its agents and the first page of each queue, read in one script.
@@ -147,7 +147,7 @@ class TeamOps(TeamBase):
         """
         validate_id("agent", agent_id)
         try:
-            return await self._write("remove_agent", team_id, agent_id) == "1"
+            return bool(await self._write("remove_agent", team_id, agent_id) == "1")
         except InvalidTransitionError as exc:
             task = exc.details.get("task")
             raise InvalidTransitionError(
@@ -192,7 +192,7 @@ class TeamOps(TeamBase):
             seen.add(task_id)
 
 
-def _checked(check: Any, value: Any, what: str) -> str:
+def _checked(check: Callable[[str, str], str], value: Any, what: str) -> str:
     if not isinstance(value, str):
         raise InvalidInputError(f"{what} must be a string, got {type(value).__name__}")
     try:

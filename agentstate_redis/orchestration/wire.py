@@ -9,12 +9,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
 from ..codec import loads
-from .models import AgentCoordinationState, ClaimedTask, Task
+from .models import AgentCoordinationState, ClaimedTask, OnDependencyFailure, Task, TaskStatus
 
 
 def pairs(flat: Any) -> dict[str, str]:
@@ -75,7 +75,7 @@ def decode_task(view: Any, cls: type[Task] = Task) -> Task:
         data=payload.get("data"),
         extra=payload.get("extra") or {},
         max_attempts=int(f.get("max_attempts", 1)),
-        status=f.get("status", "pending"),
+        status=cast(TaskStatus, f.get("status", "pending")),
         attempts=int(f.get("attempts", 0)),
         failures=int(f.get("failures", 0)),
         stalls=int(f.get("stalls", 0)),
@@ -94,7 +94,7 @@ def decode_task(view: Any, cls: type[Task] = Task) -> Task:
         progress=loads(f["progress"]) if f.get("progress") else None,
         logs=list(as_list(view.get("logs"))),
         depends_on=split_caps(f.get("deps", "")),
-        on_dependency_failure=f.get("on_dep_fail") or "fail",
+        on_dependency_failure=cast(OnDependencyFailure, f.get("on_dep_fail") or "fail"),
         dependency_results={k: loads(v) for k, v in pairs(view.get("inputs")).items()},
     )
 

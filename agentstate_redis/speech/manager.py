@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
-from typing import Any
+from enum import Enum
+from typing import Any, TypeVar
 
 import orjson
 
@@ -28,8 +29,8 @@ from .. import validate
 from ..codec import loads
 from ..decode import pairs, server_time
 from ..errors import InvalidInputError, NotFoundError
-from ..events import GapCallback, Subscription
-from ..subscription import DEFAULT_MAX_PENDING
+from ..events import GapCallback
+from ..subscription import DEFAULT_MAX_PENDING, Subscription
 from ..keys import validate_id
 from ..manager import BaseManager, Layout
 from ..validate import integer, positive_number
@@ -43,10 +44,11 @@ from .models import (
     VoiceConversationState,
 )
 
+_Part = TypeVar("_Part", STTState, TTSState)
 _SERVER_FIELDS = {"session_id", "updated_at"}
 
 
-def _enum(cls: type, value: Any, what: str) -> Any:
+def _enum(cls: type[Enum], value: Any, what: str) -> Any:
     try:
         return cls(value)
     except ValueError:
@@ -138,14 +140,14 @@ class SpeechStateManager(BaseManager):
         """
         if reason is not None and not isinstance(reason, str):
             raise InvalidInputError(f"reason must be a string or None, got {type(reason).__name__}")
-        return await self._write("end", session_id, self._dumps(reason, what="reason")) == "1"
+        return bool(await self._write("end", session_id, self._dumps(reason, what="reason")) == "1")
 
     async def _get(self, session_id: str, transcript_limit: int = 0) -> list[Any]:
         reply = await self._read("get", session_id, transcript_limit)
         if not reply[1] or isinstance(reply[1], dict):
             raise NotFoundError(f"speech session {session_id!r} not found (never created, or expired)",
                                 kind="speech", id=session_id)
-        return reply
+        return list(reply)
 
     async def get_session(self, session_id: str) -> SpeechSession:
         """The session as stored, with ``expires_in`` (seconds until idle expiry). NotFoundError if gone."""
@@ -173,7 +175,7 @@ class SpeechStateManager(BaseManager):
     # -- STT / TTS -------------------------------------------------------------------------------
 
     @staticmethod
-    def _part(cls: type, session_id: str, flat: Any) -> Any:
+    def _part(cls: type[_Part], session_id: str, flat: Any) -> _Part:
         h = pairs(flat)
         data: dict[str, Any] = {name: loads(v) for name, v in h.items() if name != "updated_at"}
         return cls.parse({**data, "session_id": session_id, "updated_at": server_time(h.get("updated_at"))})
@@ -220,7 +222,8 @@ class SpeechStateManager(BaseManager):
             self.transcript_max, "" if first is None else first, len(stt_fields), len(tts_fields),
             *stt_fields, *tts_fields, *encoded,
         )
-        return orjson.loads(reply)
+        counts: dict[str, int] = orjson.loads(reply)
+        return counts
 
     async def update_conversation_state(self, state: VoiceConversationState) -> int:
         """Store the conversation in one atomic step; returns the turn count.

@@ -63,7 +63,8 @@ from .. import validate
 from ..codec import loads
 from ..decode import pairs, server_time
 from ..errors import InvalidInputError
-from ..events import ChangeEvent, GapCallback, Subscription
+from ..events import ChangeEvent, GapCallback
+from ..subscription import Subscription
 from ..subscription import DEFAULT_MAX_PENDING
 from ..keys import validate_id
 from ..manager import BaseManager, Layout

@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import hashlib
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
@@ -33,7 +33,7 @@ from ...validate import integer, positive_number
 from ..common import TeamBase
 from ..models import Task
 from ..wire import as_list, pairs, reply
-from .models import CATCHUPS, Schedule
+from .models import CATCHUPS, Catchup, Schedule, ScheduleStatus
 from .ticks import TickRule, check_cron, check_timezone, plan
 
 #: Due schedules one pass reads (one script call); a pass that read this many runs again at once.
@@ -84,8 +84,8 @@ def decode_schedule(flat: Any) -> Schedule:
     return Schedule.model_construct(
         schedule_id=f["id"], task_template=template, every=every / 1000 if every else None,
         cron=f.get("cron") or None, timezone=f.get("tz") or "UTC", start_at=_seconds(f.get("start_ms")),
-        end_at=_seconds(f.get("end_ms")), limit=_opt_int(f.get("limit")), catchup=f.get("catchup", "latest"),
-        misfire_grace=int(f.get("grace_ms", 1000)) / 1000, status=status,
+        end_at=_seconds(f.get("end_ms")), limit=_opt_int(f.get("limit")), catchup=cast(Catchup, f.get("catchup", "latest")),
+        misfire_grace=int(f.get("grace_ms", 1000)) / 1000, status=cast(ScheduleStatus, status),
         next_run_at=None if next_ms is None else next_ms / 1000,
         last_run_at=_seconds(f.get("last_tick")), runs=int(f.get("runs", 0)), version=int(f.get("rev", 0)),
         created_at=_seconds(f.get("created_at")), updated_at=_seconds(f.get("updated_at")),
