@@ -16,6 +16,7 @@ import platform
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +38,8 @@ from . import peers as peers_mod
 from .common import Section, loadavg, server
 
 HERE = Path(__file__).resolve().parent
-SCENARIOS = ("core", "queue", "events", "checkpoints", "toolcache", "langgraph", "dashboard", "tracing",
-             "schedules", "memory", "claimcaps", "work")
+SCENARIOS = ("core", "queue", "events", "checkpoints", "toolcache", "langgraph", "dashboard", "schedules",
+             "tracing", "claimcaps", "work", "memory")  # the keys of scenarios(), in order
 
 
 def machine() -> dict[str, Any]:
@@ -149,50 +150,35 @@ def markdown(doc: dict[str, Any], analysis: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+Scenario = Callable[[], Awaitable[Section]]
+
+
+def scenarios(args: argparse.Namespace, url: str, peers_python: str | None) -> dict[str, Scenario]:
+    """Each scenario's run, by its ``--only`` name, in the order they run."""
+    d, r = args.duration, args.repeats
+    return {
+        "core": lambda: core_state.run(url, d, r, peers_python),
+        "queue": lambda: task_queue.run(url, d, r, peers_python),
+        "events": lambda: subscriptions.run(url, d, r),
+        "checkpoints": lambda: checkpoints.run(url, d, r),
+        "toolcache": lambda: tool_cache.run(url, d, r),
+        "langgraph": lambda: lg_savers.run(url, d, r, peers_python),
+        "dashboard": lambda: dashboard.run(url, d, r),
+        "schedules": lambda: schedules.run(url, d, r),
+        "tracing": lambda: tracing.run(url, d, r),
+        "claimcaps": lambda: claim_caps.run(url, d, r),
+        "work": lambda: task_work.run(url, d, r, peers_python),
+        "memory": lambda: task_memory.run(url, d, r, peers_python, args.memory_tasks),
+    }
+
+
 async def run_all(args: argparse.Namespace, url: str, peers_python: str | None) -> list[Section]:
     only = set(args.only.split(",")) if args.only else set(SCENARIOS)
     sections: list[Section] = []
-    d, r = args.duration, args.repeats
-
-    def log(sec: Section) -> None:
-        print(f"  {sec.title}: {sec.seconds:.0f} s", flush=True)
-
-    if "core" in only:
-        sections.append(await core_state.run(url, d, r, peers_python))
-        log(sections[-1])
-    if "queue" in only:
-        sections.append(await task_queue.run(url, d, r, peers_python))
-        log(sections[-1])
-    if "events" in only:
-        sections.append(await subscriptions.run(url, d, r))
-        log(sections[-1])
-    if "checkpoints" in only:
-        sections.append(await checkpoints.run(url, d, r))
-        log(sections[-1])
-    if "toolcache" in only:
-        sections.append(await tool_cache.run(url, d, r))
-        log(sections[-1])
-    if "langgraph" in only:
-        sections.append(await lg_savers.run(url, d, r, peers_python))
-        log(sections[-1])
-    if "dashboard" in only:
-        sections.append(await dashboard.run(url, d, r))
-        log(sections[-1])
-    if "schedules" in only:
-        sections.append(await schedules.run(url, d, r))
-        log(sections[-1])
-    if "tracing" in only:
-        sections.append(await tracing.run(url, d, r))
-        log(sections[-1])
-    if "claimcaps" in only:
-        sections.append(await claim_caps.run(url, d, r))
-        log(sections[-1])
-    if "work" in only:
-        sections.append(await task_work.run(url, d, r, peers_python))
-        log(sections[-1])
-    if "memory" in only:
-        sections.append(await task_memory.run(url, d, r, peers_python, args.memory_tasks))
-        log(sections[-1])
+    for name, run in scenarios(args, url, peers_python).items():
+        if name in only:
+            sections.append(await run())
+            print(f"  {sections[-1].title}: {sections[-1].seconds:.0f} s", flush=True)
     return sections
 
 

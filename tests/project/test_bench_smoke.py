@@ -112,3 +112,8 @@ async def test_tracing(redis_url: str) -> None:
     sec = await tracing.run(redis_url, duration=0.2, repeats=1)
     _check(sec, "cycle p50 (not installed)", "cycle worst (installed, no provider)", "cycle p50 (enabled, SDK)",
            "decorated call without I/O (enabled, SDK)")
+
+
+def test_every_scenario_is_named_once() -> None:
+    args = run.argparse.Namespace(duration=1.0, repeats=1, memory_tasks=10)
+    assert tuple(run.scenarios(args, "redis://unused", None)) == run.SCENARIOS
