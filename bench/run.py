@@ -21,6 +21,7 @@ from typing import Any
 
 from . import (
     checkpoints,
+    cluster_queue,
     core_state,
     dashboard,
     lg_savers,
@@ -35,7 +36,7 @@ from .common import Section, loadavg, server
 
 HERE = Path(__file__).resolve().parent
 SCENARIOS = ("core", "queue", "events", "checkpoints", "toolcache", "langgraph", "dashboard", "tracing",
-             "schedules")
+             "schedules", "cluster")
 
 
 def machine() -> dict[str, Any]:
@@ -178,6 +179,9 @@ async def run_all(args: argparse.Namespace, url: str, peers_python: str | None) 
         log(sections[-1])
     if "tracing" in only:
         sections.append(await tracing.run(url, d, r))
+        log(sections[-1])
+    if "cluster" in only:
+        sections.append(await cluster_queue.run(url, d, r))
         log(sections[-1])
     return sections
 
