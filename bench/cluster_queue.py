@@ -11,8 +11,9 @@ fall on the three primaries:
 - drain: the same coroutines each claiming and then ``complete_and_claim``-ing from a
   backlog filled beforehand (larger than a repeat can drain), tasks / s.
 
-Server and cluster alternate within each repeat (which goes first alternates too), so
-load from other jobs hits both. The ratios cluster / server are taken per repeat; the
+Within each repeat, server and cluster are both connected and measured in slices run
+A B B A (half the duration each; which goes first alternates between repeats), so load
+from other jobs hits both. The ratios cluster / server are taken per repeat; the
 report gives their median and their worst repeat.
 """
 
@@ -91,7 +92,8 @@ def teams_on_each_primary(primaries: int = PRIMARIES) -> list[str]:
     return [found[p] for p in range(primaries)]
 
 
-async def _enqueue(orch: Any, teams: list[str], duration: float, tasks: int) -> float:
+async def _enqueue(orch: Any, teams: list[str], duration: float, tasks: int) -> tuple[int, float]:
+    """Tasks enqueued in ``duration`` s by ``tasks`` coroutines, and the seconds it took."""
     def make(i: int) -> Any:
         team = teams[i % len(teams)]
 
@@ -99,19 +101,20 @@ async def _enqueue(orch: Any, teams: list[str], duration: float, tasks: int) -> 
             await orch.enqueue_task(team, {"type": "noop"})
         return step
 
-    n, elapsed = await concurrent_loop(duration, tasks, make)
-    return n / elapsed
+    return await concurrent_loop(duration, tasks, make)
 
 
-async def _drain(orch: Any, teams: list[str], duration: float, tasks: int) -> tuple[float, bool]:
-    """Completions / s, and whether any worker found the backlog empty (the figure then means less)."""
+async def _fill(orch: Any, teams: list[str], fill: int) -> None:
     for team in teams:
-        for _ in range(FILL_PER_TEAM // 500):
-            await orch.enqueue_tasks(team, [{"type": "noop"}] * 500)
-    ran_dry = False
+        for start in range(0, fill, 500):
+            await orch.enqueue_tasks(team, [{"type": "noop"}] * min(500, fill - start))
+
+
+async def _drain(orch: Any, teams: list[str], duration: float, tasks: int, dry: list[bool]) -> tuple[int, float]:
+    """Tasks completed in ``duration`` s by ``tasks`` workers (claim, then complete_and_claim), and the seconds;
+    appends True to ``dry`` when a worker found the backlog empty (the figure then means less)."""
 
     async def worker(i: int) -> int:
-        nonlocal ran_dry
         team, agent = teams[i % len(teams)], f"w{i}"
         end = time.perf_counter() + duration
         done = 0
@@ -120,37 +123,59 @@ async def _drain(orch: Any, teams: list[str], duration: float, tasks: int) -> tu
             task = await orch.complete_and_claim(team, task.id, None, agent_id=agent, token=task.token, lease=30)
             done += 1
         if task is None:
-            ran_dry = True
+            dry.append(True)
         return done
 
     start = time.perf_counter()
     counts = await asyncio.gather(*(worker(i) for i in range(tasks)))
-    return sum(counts) / (time.perf_counter() - start), ran_dry
+    return sum(counts), time.perf_counter() - start
 
 
-async def _measure(url: str, which: str, duration: float, tasks: int, sec: Section, dry: list[str]) -> dict[str, float]:
+async def _abba(measure: Any, sides: list[str], duration: float, first: str) -> dict[str, float]:
+    """Rate per side over slices run A B B A (``duration`` s per side in all), so drift in the machine's
+    load hits both sides alike."""
+    a, b = first, next(name for name in sides if name != first)
+    done = {name: 0 for name in sides}
+    took = {name: 0.0 for name in sides}
+    for name in (a, b, b, a):
+        n, elapsed = await measure(name, duration / 2)
+        done[name] += n
+        took[name] += elapsed
+    return {name: done[name] / took[name] for name in sides}
+
+
+async def _repeat(urls: dict[str, str], duration: float, tasks: int, fill: int, first: str, sec: Section,
+                  dry: list[str]) -> None:
     from agentstate_redis import RedisBackend
     from agentstate_redis.orchestration import OrchestrationStateManager
 
-    backend = RedisBackend(url, key_prefix=f"bq{run_id()}:")
-    orch = OrchestrationStateManager(backend=backend)
     teams = teams_on_each_primary()
+    backends = {name: RedisBackend(url, key_prefix=f"bq{run_id()}:") for name, url in urls.items()}
+    orchs = {name: OrchestrationStateManager(backend=b) for name, b in backends.items()}
     try:
-        for team in teams:
-            await orch.create_team(team, exist_ok=True)
-        await _enqueue(orch, teams, 0.3, tasks)  # warm-up: connections, script cache
-        enq = await _enqueue(orch, teams, duration, tasks)
-        drain, ran_dry = await _drain(orch, teams, duration, tasks)
-        if ran_dry:
-            dry.append(which)
-        sec.add(f"{which}: enqueue", enq, "tasks/s", "higher")
-        sec.add(f"{which}: drain (claim + complete)", drain, "tasks/s", "higher")
-        return {"enqueue": enq, "drain": drain}
+        for orch in orchs.values():
+            for team in teams:
+                await orch.create_team(team, exist_ok=True)
+            await _enqueue(orch, teams, 0.3, tasks)  # warm-up: connections, script cache
+        enqueue = await _abba(lambda name, d: _enqueue(orchs[name], teams, d, tasks), list(orchs), duration, first)
+        for orch in orchs.values():
+            await _fill(orch, teams, fill)
+        ran_dry: dict[str, list[bool]] = {name: [] for name in orchs}
+        drain = await _abba(lambda name, d: _drain(orchs[name], teams, d, tasks, ran_dry[name]),
+                            list(orchs), duration, first)
+        dry.extend(name for name, flags in ran_dry.items() if flags)
+        for name in orchs:
+            sec.add(f"{name}: enqueue", enqueue[name], "tasks/s", "higher")
+            sec.add(f"{name}: drain (claim + complete)", drain[name], "tasks/s", "higher")
+        for figure, rates in (("enqueue", enqueue), ("drain", drain)):
+            sec.add(f"ratio cluster / server: {figure}", rates["cluster"] / rates["server"], "x", "higher")
     finally:
-        await backend.close()
+        for b in backends.values():
+            await b.close()
 
 
-async def run(url: str | None = None, duration: float = 2.0, repeats: int = 3, tasks: int = TASKS) -> Section:
+async def run(url: str | None = None, duration: float = 2.0, repeats: int = 3, tasks: int = TASKS,
+              fill_per_team: int = FILL_PER_TEAM) -> Section:
     """``url`` is ignored: the scenario starts its own server and cluster (same binary, same settings)."""
     from agentstate_redis.embedded import EmbeddedRedis
 
@@ -159,13 +184,8 @@ async def run(url: str | None = None, duration: float = 2.0, repeats: int = 3, t
     dry: list[str] = []
     with EmbeddedRedis() as single, cluster() as cluster_url:
         for r in range(repeats):
-            order = [("server", single.url), ("cluster", cluster_url)]
-            if r % 2:
-                order.reverse()
-            got = {which: await _measure(u, which, duration, tasks, sec, dry) for which, u in order}
-            for figure in ("enqueue", "drain"):
-                sec.add(f"ratio cluster / server: {figure}", got["cluster"][figure] / got["server"][figure],
-                        "x", "higher")
+            await _repeat({"server": single.url, "cluster": cluster_url}, duration, tasks, fill_per_team,
+                          "server" if r % 2 == 0 else "cluster", sec, dry)
     for figure in ("enqueue", "drain"):
         ratios = sec.figures[f"ratio cluster / server: {figure}"].samples
         sec.notes.append(f"{figure}: cluster / server per repeat {', '.join(f'{x:.2f}' for x in ratios)}; "
@@ -176,7 +196,7 @@ async def run(url: str | None = None, duration: float = 2.0, repeats: int = 3, t
                    "server: drain (claim + complete)", ">= 0.9"),
     ]
     sec.notes.append(f"{tasks} coroutines in one process over 3 teams, one team per primary; backlog "
-                     f"{FILL_PER_TEAM} tasks per team filled before each drain; load average after: {loadavg()}")
+                     f"{fill_per_team} tasks per team filled before each drain; load average after: {loadavg()}")
     if dry:
         sec.notes.append(f"the backlog ran dry during a drain on: {', '.join(dry)} (that drain figure is low)")
     sec.seconds = time.perf_counter() - t0
