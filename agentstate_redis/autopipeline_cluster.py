@@ -7,7 +7,12 @@ Each call is routed by its first key's slot (from the client's slot map) to that
 slot's primary. Per primary it behaves like :class:`~.autopipeline.AutoPipeline`:
 a call made while nothing is in flight to that node goes out at once on one of the
 node's connections; calls made meanwhile leave together as one pipeline (no MULTI)
-at the next turn of the event loop, up to ``max_in_flight`` pipelines per node.
+once it returns, so a node has at most ``max_in_flight`` (1) pipelines in flight. One,
+not the single server's four: each node sees only its share of the callers, and a
+second pipeline per node split them into two groups that kept leaving apart (8 calls
+per pipeline instead of 16 with 48 callers on 3 primaries, and a third more client
+CPU per call; see bench/cluster_queue.py). A call waits at most one round trip of
+its node's pipeline before it leaves.
 
 Each caller gets its own reply or exception; one script's error reply never fails
 its neighbours. A ``MOVED`` reply (the slot lives elsewhere now) updates the slot
@@ -70,7 +75,7 @@ class _Lane:
 
 
 class ClusterAutoPipeline:
-    def __init__(self, client: Any, max_in_flight: int = 4, max_redirects: int = MAX_REDIRECTS) -> None:
+    def __init__(self, client: Any, max_in_flight: int = 1, max_redirects: int = MAX_REDIRECTS) -> None:
         self.client = client
         self.max_in_flight = max_in_flight
         self.max_redirects = max_redirects
@@ -97,7 +102,7 @@ class ClusterAutoPipeline:
             await self._refresh()
         node = self.client.nodes_manager.get_node_from_slot(slot)
         lane = self._lane(node)
-        if lane.in_flight == 0 and not lane.queue:
+        if lane.in_flight == 0 and not lane.queue and not lane.scheduled:
             lane.in_flight += 1
             try:
                 reply = await self._alone(node, args)
@@ -242,12 +247,20 @@ class ClusterAutoPipeline:
                 if not call.future.done():
                     call.future.set_exception(exc)
             if isinstance(exc, asyncio.CancelledError):
-                self._deliver(batch, replies)
+                self._finish(lane, batch, replies)
                 raise
+        self._finish(lane, batch, replies)
+
+    def _finish(self, lane: _Lane, batch: list[_Call], replies: list[Any]) -> None:
+        """Replies to their callers, then the lane's next batch: scheduled after the callers wake, it
+        takes the calls they make at once, so the lane's callers keep leaving in one pipeline."""
+        lane.in_flight -= 1
+        try:
+            self._deliver(batch, replies)
         finally:
-            lane.in_flight -= 1
-            self._schedule(lane)
-        self._deliver(batch, replies)
+            if not lane.scheduled:  # even with nothing queued yet: the woken callers queue, not go alone
+                lane.scheduled = True
+                asyncio.get_running_loop().call_soon(self._start_batch, lane)
 
     def _deliver(self, batch: list[_Call], replies: list[Any]) -> None:
         for call, reply in zip(batch, replies):
