@@ -107,6 +107,16 @@ async def test_concurrent_calls_for_one_primary_share_pipelines(cluster_backend:
         assert all(isinstance(c, _DirectWrite) for c in node._connections)
 
 
+async def test_autopipeline_off_sends_through_redis_py(redis_cluster: RedisClusterFixture, prefix: str) -> None:
+    backend = await RedisBackend(redis_cluster.url, key_prefix=prefix, autopipeline=False).connect()
+    try:
+        assert backend._runner.sender is backend.client  # type: ignore[union-attr]
+        state = StateManager(backend=backend)
+        assert await asyncio.gather(*(state.save(f"off{i}", {"i": i}) for i in range(30))) == [1] * 30
+    finally:
+        await backend.close()
+
+
 async def test_moved_after_a_slot_migration_is_followed_and_the_write_lands_once(
     backend: RedisBackend, own_cluster: RedisClusterFixture
 ) -> None:
