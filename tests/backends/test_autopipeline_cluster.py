@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -30,6 +31,7 @@ def own_cluster() -> Iterator[RedisClusterFixture]:
     """A cluster of its own: these tests move slots and kill nodes."""
     cluster = RedisClusterFixture.start(primaries=3)
     try:
+        wait_until_every_node_knows_every_other(cluster)
         yield cluster
     finally:
         cluster.stop()
@@ -40,6 +42,19 @@ async def backend(own_cluster: RedisClusterFixture, prefix: str) -> AsyncIterato
     b = await RedisBackend(own_cluster.url, key_prefix=prefix, retry_seconds=1.0).connect()
     yield b
     await b.close()
+
+
+def wait_until_every_node_knows_every_other(cluster: RedisClusterFixture, timeout: float = 30.0) -> None:
+    """cluster_state:ok comes before gossip has settled: CLUSTER SETSLOT ... IMPORTING <id> can still
+    answer "Unknown node" on a node that has not met that id yet."""
+    ids = set(node_ids(cluster).values())
+    deadline = time.monotonic() + timeout
+    while True:
+        views = [node_client(n).execute_command("CLUSTER", "NODES").splitlines() for n in cluster.nodes]
+        if all({line.split()[0] for line in view if "handshake" not in line.split()[2]} >= ids for view in views):
+            return
+        assert time.monotonic() < deadline, views
+        time.sleep(0.05)
 
 
 def sender_of(backend: RedisBackend) -> ClusterAutoPipeline:
