@@ -39,7 +39,8 @@ def own_cluster() -> Iterator[RedisClusterFixture]:
 
 @pytest.fixture
 async def backend(own_cluster: RedisClusterFixture, prefix: str) -> AsyncIterator[RedisBackend]:
-    b = await RedisBackend(own_cluster.url, key_prefix=prefix, retry_seconds=1.0).connect()
+    """Retries span the ASK test's migration (its write gets TRYAGAIN until the slot has moved)."""
+    b = await RedisBackend(own_cluster.url, key_prefix=prefix, retry_seconds=5.0).connect()
     yield b
     await b.close()
 
