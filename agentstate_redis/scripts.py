@@ -43,6 +43,7 @@ from tenacity import (
 )
 
 from .autopipeline import AutoPipeline
+from .autopipeline_cluster import ClusterAutoPipeline
 from .errors import (
     AccessDeniedError,
     AgentStateError,
@@ -283,7 +284,7 @@ class ScriptRunner:
         autopipeline: bool = False,
     ) -> None:
         self.client = client
-        self.sender = AutoPipeline(client) if autopipeline else client
+        self.sender = _auto_pipeline(client) if autopipeline else client
         self.library = library or ScriptLibrary.default()
         self.retry_seconds = retry_seconds
         self.after_write = after_write
@@ -294,7 +295,7 @@ class ScriptRunner:
         self.sends_reported = client_reports_sends(client)
 
     async def close(self) -> None:
-        if isinstance(self.sender, AutoPipeline):
+        if isinstance(self.sender, (AutoPipeline, ClusterAutoPipeline)):
             await self.sender.close()
 
     async def run(self, name: str, keys: Sequence[str], args: Sequence[Any] = ()) -> Any:
@@ -390,6 +391,11 @@ class ScriptRunner:
             if isinstance(exc, REFUSALS):
                 raise
             raise AgentStateError(f"{script.name} failed: {exc}") from exc
+
+
+def _auto_pipeline(client: Any) -> AutoPipeline | ClusterAutoPipeline:
+    """Batching per primary on a cluster client (it has a slot map), on the one connection pool otherwise."""
+    return ClusterAutoPipeline(client) if hasattr(client, "nodes_manager") else AutoPipeline(client)
 
 
 class _Call:

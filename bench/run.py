@@ -23,6 +23,7 @@ from typing import Any
 from . import (
     checkpoints,
     claim_caps,
+    cluster_queue,
     core_state,
     dashboard,
     lg_savers,
@@ -39,7 +40,7 @@ from .common import Section, loadavg, server
 
 HERE = Path(__file__).resolve().parent
 SCENARIOS = ("core", "queue", "events", "checkpoints", "toolcache", "langgraph", "dashboard", "schedules",
-             "tracing", "claimcaps", "work", "memory")  # the keys of scenarios(), in order
+             "tracing", "cluster", "claimcaps", "work", "memory")  # the keys of scenarios(), in order
 
 
 def machine() -> dict[str, Any]:
@@ -166,6 +167,7 @@ def scenarios(args: argparse.Namespace, url: str, peers_python: str | None) -> d
         "dashboard": lambda: dashboard.run(url, d, r),
         "schedules": lambda: schedules.run(url, d, r),
         "tracing": lambda: tracing.run(url, d, r),
+        "cluster": lambda: cluster_queue.run(url, d, r),
         "claimcaps": lambda: claim_caps.run(url, d, r),
         "work": lambda: task_work.run(url, d, r, peers_python),
         "memory": lambda: task_memory.run(url, d, r, peers_python, args.memory_tasks),

@@ -105,6 +105,13 @@ async def test_schedules(redis_url: str) -> None:
     _check(sec, "tick lateness p50 (2 schedulers, every 50 ms)", "pass claiming one due tick p50", "enqueue_task p50")
 
 
+async def test_cluster_queue() -> None:
+    from bench import cluster_queue
+
+    sec = await cluster_queue.run(None, duration=0.2, repeats=1, tasks=6, fill_per_team=300)
+    _check(sec, "server: enqueue", "cluster: drain (claim + complete)", "ratio cluster / server: drain")
+
+
 async def test_tracing(redis_url: str) -> None:
     pytest.importorskip("opentelemetry.sdk")
     from bench import tracing
