@@ -130,11 +130,60 @@ def stored_doc(body: str, reply: str) -> str:
     return body[:-1] + "," + reply[1:]
 
 
-def checkpoint_from_doc(text: str) -> AgentCheckpoint:
-    data = loads(text)
+#: The member a checkpoint body starts with: the op id of the save that wrote it (see ``checkpoint_from_parts``).
+BODY_TAG = "~op"
+
+
+def checkpoint_body(checkpoint: AgentCheckpoint, tag: str) -> dict[str, Any]:
+    """What a save stores as the checkpoint's body: ``BODY_TAG`` (the save's op id), then the caller's fields."""
+    return {BODY_TAG: tag, **checkpoint.caller_fields()}
+
+
+def checkpoint_from_data(data: dict[str, Any]) -> AgentCheckpoint:
+    """A checkpoint from its decoded document (body members and the server's members together)."""
+    data.pop(BODY_TAG, None)
     data["step"] = data.pop("step_number", 0)
     data["workflow_state"] = workflow_from_doc(data.get("workflow_state") or {})
     return AgentCheckpoint.parse(data)
+
+
+def checkpoint_from_doc(text: str) -> AgentCheckpoint:
+    return checkpoint_from_data(loads(text))
+
+
+def checkpoint_from_save(body: bytes, reply: str) -> AgentCheckpoint:
+    """The checkpoint a save stored, from the body it sent and the members the server replied.
+
+    Decoded from the body's bytes (not built from the caller's model), so it is what a later load
+    gives back: tuples as lists, datetimes as JSON gives them, and so on.
+    """
+    data = loads(body)
+    data.update(loads(reply))
+    return checkpoint_from_data(data)
+
+
+def checkpoint_from_parts(parts: list[Any], body: str | None = None) -> AgentCheckpoint | None:
+    """A checkpoint from a script's parts (``agent_parts`` in lua/lib/agents.lua), or None if the body does not match.
+
+        >>> checkpoint_from_parts(["d", "c1", '{"checkpoint_id":"c1",...}'])        # stored by the previous release
+        >>> checkpoint_from_parts(["s", "c1", '"saved_at":...', "op-1", ""], body)  # body read by a GET of its own
+
+    ``["s", id, members, tag, inline body or ""]``: an inline body was read by the same script. A
+    ``body`` read apart from it must carry ``tag`` as its ``BODY_TAG``: it can be another save's (the
+    checkpoint was saved again between the two reads), and then this is None and the caller reads again.
+    """
+    if parts[0] == "d":
+        return checkpoint_from_doc(parts[2])
+    if parts[4]:
+        data = loads(parts[4])
+    elif body:
+        data = loads(body)
+        if data.get(BODY_TAG, "") != parts[3]:
+            return None
+    else:
+        return None
+    data.update(loads("{" + parts[2] + "}"))
+    return checkpoint_from_data(data)
 
 
 def snapshot_from_doc(text: str) -> AgentSnapshot:
