@@ -151,13 +151,13 @@ def checkpoint_from_doc(text: str) -> AgentCheckpoint:
     return checkpoint_from_data(loads(text))
 
 
-def checkpoint_from_save(body: bytes, reply: str) -> AgentCheckpoint:
-    """The checkpoint a save stored, from the body it sent and the members the server replied.
+def checkpoint_from_save(body: dict[str, Any], reply: str) -> AgentCheckpoint:
+    """The checkpoint a save stored, from the body it sent (decoded) and the members the server replied.
 
     Decoded from the body's bytes (not built from the caller's model), so it is what a later load
     gives back: tuples as lists, datetimes as JSON gives them, and so on.
     """
-    data = loads(body)
+    data = body
     data.update(loads(reply))
     return checkpoint_from_data(data)
 

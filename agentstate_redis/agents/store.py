@@ -48,7 +48,7 @@ import logging
 from typing import Any
 
 from .. import validate
-from ..codec import encode
+from ..codec import encode, loads
 from ..errors import AgentStateError, InvalidInputError, VersionConflictError
 from ..keys import validate_id
 from . import bodies
@@ -68,6 +68,7 @@ LATEST = "latest"
 #: The cross-agent checkpoint index (``keys.index(CHECKPOINT_INDEX)``).
 CHECKPOINT_INDEX = "checkpoints"
 _FORK_TRIES = 5
+_SIZE_HINTS = 4096
 log = logging.getLogger(__name__)
 
 
@@ -99,6 +100,9 @@ class AgentStateStore(ActivityTracking):
         super().__init__(persistence, **settings)
         self.max_snapshots = validate.integer("max_snapshots", max_snapshots)
         self.max_checkpoints = validate.integer("max_checkpoints", max_checkpoints)
+        #: (agent, checkpoint id) of bodies this store last saw larger than ``bodies.INLINE_MAX_BYTES``:
+        #: their loads send the body's GET beside the script (a hint only; oldest forgotten first).
+        self._large: dict[tuple[str, str], None] = {}
 
     # -- snapshots ---------------------------------------------------------------------------
 
@@ -149,34 +153,50 @@ class AgentStateStore(ActivityTracking):
         agent_id, op = checkpoint.agent_id, self._op_id()
         body = self._encode(checkpoint_body(checkpoint, op), what=f"checkpoint {checkpoint.checkpoint_id!r}")
         token = validate.fencing_token(fencing_token, optional=True)
-        staged = len(body) > bodies.STAGE_MIN_BYTES and await bodies.stage(
-            self.backend, self._agent_key(agent_id, f"ckptstage:{op}"), body)
+        staging = None
+        if len(body) > bodies.STAGE_MIN_BYTES:
+            staging = asyncio.ensure_future(bodies.stage(self.backend, self._agent_key(agent_id, f"ckptstage:{op}"),
+                                                         body))
+            await asyncio.sleep(0)  # the SET goes out; the returned model's values are decoded meanwhile
+        decoded = loads(body)
+        staged = await staging if staging is not None else False
+        self._size_hint(agent_id, checkpoint.checkpoint_id, len(body))
         reply = await self._write("save_checkpoint", agent_id, token, checkpoint.checkpoint_id,
                                   checkpoint.step, checkpoint.recoverable, b"" if staged else body,
                                   checkpoint.timestamp is None, self.max_checkpoints, op_id=op)
-        return checkpoint_from_save(body, await self._indexed(agent_id, reply))
+        return checkpoint_from_save(decoded, await self._indexed(agent_id, reply))
 
     async def get_checkpoint(self, agent_id: str, checkpoint_id: str = LATEST) -> AgentCheckpoint:
         """One checkpoint, or the newest with ``"latest"``; NotFoundError if there is none.
 
-        One round trip: the script reads the server's members while a plain GET beside it reads the
-        body (for ``"latest"``, whose id the script finds, a body over ``bodies.INLINE_MAX_BYTES``
-        takes a second one). A body that is not the one the script saw (saved again in between, or
-        the GET failed) is read again through the script, atomically.
+        The script returns a body up to ``bodies.INLINE_MAX_BYTES`` itself; a larger one is read by a
+        plain GET (never copied through Lua): after the script, or beside it in the same round trip
+        when this store last saw that checkpoint's body large. A body read apart that is not the one
+        the script saw (saved again in between, or the GET failed) is read again through the script.
         """
         ref = _checkpoint_ref(checkpoint_id)
         body: str | None = None
-        if ref:
+        if ref and (agent_id, ref) in self._large:
             parts, body = await asyncio.gather(self._read("get_checkpoint", agent_id, agent_id, ref, 0),
                                                bodies.fetch(self.backend, self._agent_key(agent_id, f"ckptbody:{ref}")))
         else:
-            parts = await self._read("get_checkpoint", agent_id, agent_id, "", bodies.INLINE_MAX_BYTES)
+            parts = await self._read("get_checkpoint", agent_id, agent_id, ref, bodies.INLINE_MAX_BYTES)
             if parts[0] == "s" and not parts[4]:
                 body = await bodies.fetch(self.backend, self._agent_key(agent_id, f"ckptbody:{parts[1]}"))
         checkpoint = checkpoint_from_parts(parts, body)
         if checkpoint is None:
-            checkpoint = _consistent(await self._read("get_checkpoint", agent_id, agent_id, parts[1], -1))
+            parts = await self._read("get_checkpoint", agent_id, agent_id, parts[1], -1)
+            checkpoint = _consistent(parts)
+        self._size_hint(agent_id, parts[1], len(parts[4] or body or "") if parts[0] == "s" else 0)
         return checkpoint
+
+    def _size_hint(self, agent_id: str, checkpoint_id: str, size: int) -> None:
+        key = (agent_id, checkpoint_id)
+        self._large.pop(key, None)
+        if size > bodies.INLINE_MAX_BYTES:
+            self._large[key] = None
+            if len(self._large) > _SIZE_HINTS:
+                del self._large[next(iter(self._large))]
 
     async def list_checkpoints(self, agent_id: str, limit: int | None = None) -> list[AgentCheckpoint]:
         """Checkpoints, newest first (highest step, then latest server save)."""
@@ -233,7 +253,7 @@ class AgentStateStore(ActivityTracking):
                                           "" if local else raw, op_id=op)
             except VersionConflictError:  # the source was saved again between the read and the fork
                 continue
-            return checkpoint_from_save(body, await self._indexed(target, reply))
+            return checkpoint_from_save(loads(body), await self._indexed(target, reply))
         raise VersionConflictError(f"checkpoint {agent_id}/{source_id} kept changing while it was forked",
                                    kind="checkpoint", id=f"{agent_id}/{source_id}")
 
