@@ -9,7 +9,9 @@ Structure" (checkpoint_id, agent_id, timestamp, step_number, approval_history in
 recording order, tool_usage_counts, workflow_run_id, workflow_state, parent_checkpoint_id) plus the standing
 decisions, the caller's ``state``/``metadata`` and server-side fields (``saved_at``,
 ``sequence``, ``fencing_token``). The tracking fields are captured by the saving script;
-values the caller puts there are ignored on save.
+values the caller puts there are ignored on save. Redis holds it in two parts, the caller's body as
+sent and the server's members (see docs/internals.md, "Checkpoint bodies"); ``checkpoint_from_parts``
+joins them.
 """
 
 from __future__ import annotations
@@ -119,9 +121,9 @@ def workflow_from_doc(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def stored_doc(body: str, reply: str) -> str:
-    """The document a save script stored, from the JSON object the client sent and the script's reply.
+    """The document a snapshot save stored, from the JSON object the client sent and the script's reply.
 
-    ``save_checkpoint.lua`` / ``save_snapshot.lua`` are sent ``body`` without its closing ``}``
+    ``save_snapshot.lua`` is sent ``body`` without its closing ``}``
     (``body[:-1]``), store that, a comma, then the members the server added, and reply only those
     members as ``{...}``; gluing the two together here gives the stored text byte for byte, so the
     returned model is the one a later load decodes (caller values as JSON gives them back, tuples
