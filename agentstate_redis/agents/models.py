@@ -176,9 +176,9 @@ def checkpoint_from_parts(parts: list[Any], body: str | None = None) -> AgentChe
     """
     if parts[0] == "d":
         return checkpoint_from_doc(parts[2])
-    if parts[4]:
-        data = loads(parts[4])
-    elif body:
+    if parts[4]:  # small: one decode of the joined text
+        return checkpoint_from_data(loads(parts[4][:-1] + "," + parts[2] + "}"))
+    if body:
         data = loads(body)
         if data.get(BODY_TAG, "") != parts[3]:
             return None

@@ -26,6 +26,11 @@
 --@include lib/core.lua
 --@include lib/agents.lua
 
-local id, missing = agent_find_checkpoint(ARGV[1], ARGV[2])
-if not id then return missing end
-return agent_parts(id, tonumber(ARGV[3]))
+local agent_id, id = ARGV[1], ARGV[2]
+if id == '' then
+  local found, missing = agent_find_checkpoint(agent_id, '')
+  if not found then return missing end
+  id = found
+end
+return agent_parts(id, tonumber(ARGV[3])) or
+  fail('NOT_FOUND', {kind = 'checkpoint', id = agent_id .. '/' .. id, agent_id = agent_id})

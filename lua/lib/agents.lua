@@ -303,13 +303,14 @@ end
 --   {'s', id, members, tag, body}: the server's members (s:<id>), the tag of the save that wrote the body
 --     (t:<id>), and the body if `inline` allows (its length <= inline; inline < 0: always), else ''.
 -- Returning a body passes it through Lua (two copies); large ones are read by the client's own GET.
+-- nil if there is no checkpoint `id`.
 function agent_parts(id, inline)
-  local doc = redis.call('HGET', K.ckpts, 'd:' .. id)
-  if doc then return {'d', id, doc} end
-  local flat = redis.call('HMGET', K.ckpts, 's:' .. id, 't:' .. id)
+  local flat = redis.call('HMGET', K.ckpts, 's:' .. id, 't:' .. id, 'd:' .. id)
+  if flat[3] then return {'d', id, flat[3]} end
+  if not flat[1] then return nil end
   local key, body = agent_body_key(id), ''
   if inline < 0 or redis.call('STRLEN', key) <= inline then body = redis.call('GET', key) or '' end
-  return {'s', id, flat[1] or '', flat[2] or '', body}
+  return {'s', id, flat[1], flat[2] or '', body}
 end
 
 -- Every field and the body of checkpoint `id` (either format).

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
+import orjson
 import pytest
 
 from agentstate_redis import AgentCheckpoint, AgentStateStore, LeaseError, NotFoundError
 from agentstate_redis.agents import bodies
 from agentstate_redis.backends.base import Backend
+from agentstate_redis.events import ChangeEvent
 
 from .stored import body_keys, old_document, stored_document, write_old_checkpoint
 
@@ -189,7 +191,17 @@ async def test_old_checkpoints_are_trimmed_by_retention_and_deleted_with_the_age
 
 
 def test_the_old_document_helper_is_valid_json() -> None:
-    import orjson
-
     doc = orjson.loads(old_document("a", "c", 1, {"k": [1]}, 7, "p"))
     assert doc["sequence"] == 7 and doc["parent_checkpoint_id"] == "p" and doc["state"] == {"k": [1]}
+
+
+async def test_a_large_save_publishes_a_small_event(store: AgentStateStore) -> None:
+    from ..waiting import eventually
+
+    seen: list[ChangeEvent] = []
+    await store.subscribe_events("a", seen.append)
+    await store.save_checkpoint(AgentCheckpoint(agent_id="a", checkpoint_id="c1", step=4, state=BIG))
+    await eventually(lambda: len(seen) >= 1, what="the checkpoint event")
+    event = seen[0]
+    assert (event.op, event.data["checkpoint_id"], event.data["step"]) == ("checkpoint", "c1", 4)
+    assert len(orjson.dumps(event.data)) < 1024  # the body is never in the event
