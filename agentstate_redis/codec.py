@@ -66,16 +66,32 @@ def json_default(obj: Any) -> Any:
     raise TypeError
 
 
-def dumps(value: Any, *, max_bytes: int = DEFAULT_MAX_VALUE_BYTES, what: str = "value") -> str:
-    """Encode ``value`` as compact JSON text, refusing NaN, odd keys and oversized results."""
-    check_json(value, what=what)
+def encode(value: Any, *, max_bytes: int = DEFAULT_MAX_VALUE_BYTES, what: str = "value") -> bytes:
+    """Encode ``value`` as compact JSON (UTF-8 bytes), refusing NaN, odd keys and oversized results.
+
+        >>> encode({"progress": 0.5})
+        b'{"progress":0.5}'
+
+    orjson alone refuses what JSON cannot hold (non-str keys, sets, bytes; dataclasses are passed to
+    ``json_default``, which refuses them as :func:`check_json` does) but writes NaN and infinities as
+    ``null``; so the value is walked (:func:`check_json`, which names the path) only when the output has
+    a ``null`` or orjson refused it: a large value without nulls is never walked in Python.
+    """
     try:
-        raw = orjson.dumps(value, default=json_default)
+        raw = orjson.dumps(value, default=json_default, option=orjson.OPT_PASSTHROUGH_DATACLASS)
     except (TypeError, orjson.JSONEncodeError) as exc:
+        check_json(value, what=what)
         raise InvalidInputError(f"{what} is not JSON-serializable: {exc}") from None
+    if b"null" in raw:
+        check_json(value, what=what)
     if len(raw) > max_bytes:
         raise InvalidInputError(f"{what} is {len(raw)} bytes encoded, the maximum is {max_bytes}")
-    return raw.decode()
+    return raw
+
+
+def dumps(value: Any, *, max_bytes: int = DEFAULT_MAX_VALUE_BYTES, what: str = "value") -> str:
+    """Encode ``value`` as compact JSON text, refusing NaN, odd keys and oversized results (see :func:`encode`)."""
+    return encode(value, max_bytes=max_bytes, what=what).decode()
 
 
 def loads(text: str | bytes | None) -> Any:

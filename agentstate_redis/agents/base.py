@@ -1,4 +1,4 @@
-"""What the agent store's parts share: the 13 keys of one agent and the write call.
+"""What the agent store's parts share: the 15 keys of one agent and the write call.
 
 Every agents script takes the same KEYS (see ``lua/lib/agents.lua``), all under the
 hash tag ``{agent:<id>}`` (``AgentBase.layout``); writes send op id, event channel, agent id
@@ -16,7 +16,7 @@ APPROVAL_HISTORY_CAP = 1000
 INPUT_SUMMARY_CHARS = 200
 
 _SUBKEYS = ("lease", "snapshots", "snaporder", "checkpoints", "ckptorder", "approvals",
-            "decisions", "tools", "workflow", "recovery")
+            "decisions", "tools", "workflow", "recovery", "ckptbody", "ckptstage")
 
 
 class AgentBase(BaseManager):

@@ -9,7 +9,9 @@ Structure" (checkpoint_id, agent_id, timestamp, step_number, approval_history in
 recording order, tool_usage_counts, workflow_run_id, workflow_state, parent_checkpoint_id) plus the standing
 decisions, the caller's ``state``/``metadata`` and server-side fields (``saved_at``,
 ``sequence``, ``fencing_token``). The tracking fields are captured by the saving script;
-values the caller puts there are ignored on save.
+values the caller puts there are ignored on save. Redis holds it in two parts, the caller's body as
+sent and the server's members (see docs/internals.md, "Checkpoint bodies"); ``checkpoint_from_parts``
+joins them.
 """
 
 from __future__ import annotations
@@ -119,9 +121,9 @@ def workflow_from_doc(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def stored_doc(body: str, reply: str) -> str:
-    """The document a save script stored, from the JSON object the client sent and the script's reply.
+    """The document a snapshot save stored, from the JSON object the client sent and the script's reply.
 
-    ``save_checkpoint.lua`` / ``save_snapshot.lua`` are sent ``body`` without its closing ``}``
+    ``save_snapshot.lua`` is sent ``body`` without its closing ``}``
     (``body[:-1]``), store that, a comma, then the members the server added, and reply only those
     members as ``{...}``; gluing the two together here gives the stored text byte for byte, so the
     returned model is the one a later load decodes (caller values as JSON gives them back, tuples
@@ -130,11 +132,60 @@ def stored_doc(body: str, reply: str) -> str:
     return body[:-1] + "," + reply[1:]
 
 
-def checkpoint_from_doc(text: str) -> AgentCheckpoint:
-    data = loads(text)
+#: The member a checkpoint body starts with: the op id of the save that wrote it (see ``checkpoint_from_parts``).
+BODY_TAG = "~op"
+
+
+def checkpoint_body(checkpoint: AgentCheckpoint, tag: str) -> dict[str, Any]:
+    """What a save stores as the checkpoint's body: ``BODY_TAG`` (the save's op id), then the caller's fields."""
+    return {BODY_TAG: tag, **checkpoint.caller_fields()}
+
+
+def checkpoint_from_data(data: dict[str, Any]) -> AgentCheckpoint:
+    """A checkpoint from its decoded document (body members and the server's members together)."""
+    data.pop(BODY_TAG, None)
     data["step"] = data.pop("step_number", 0)
     data["workflow_state"] = workflow_from_doc(data.get("workflow_state") or {})
     return AgentCheckpoint.parse(data)
+
+
+def checkpoint_from_doc(text: str) -> AgentCheckpoint:
+    return checkpoint_from_data(loads(text))
+
+
+def checkpoint_from_save(body: dict[str, Any], reply: str) -> AgentCheckpoint:
+    """The checkpoint a save stored, from the body it sent (decoded) and the members the server replied.
+
+    Decoded from the body's bytes (not built from the caller's model), so it is what a later load
+    gives back: tuples as lists, datetimes as JSON gives them, and so on.
+    """
+    data = body
+    data.update(loads(reply))
+    return checkpoint_from_data(data)
+
+
+def checkpoint_from_parts(parts: list[Any], body: str | None = None) -> AgentCheckpoint | None:
+    """A checkpoint from a script's parts (``agent_parts`` in lua/lib/agents.lua), or None if the body does not match.
+
+        >>> checkpoint_from_parts(["d", "c1", '{"checkpoint_id":"c1",...}'])        # stored by the previous release
+        >>> checkpoint_from_parts(["s", "c1", '"saved_at":...', "op-1", ""], body)  # body read by a GET of its own
+
+    ``["s", id, members, tag, inline body or ""]``: an inline body was read by the same script. A
+    ``body`` read apart from it must carry ``tag`` as its ``BODY_TAG``: it can be another save's (the
+    checkpoint was saved again between the two reads), and then this is None and the caller reads again.
+    """
+    if parts[0] == "d":
+        return checkpoint_from_doc(parts[2])
+    if parts[4]:  # small: one decode of the joined text
+        return checkpoint_from_data(loads(parts[4][:-1] + "," + parts[2] + "}"))
+    if body:
+        data = loads(body)
+        if data.get(BODY_TAG, "") != parts[3]:
+            return None
+    else:
+        return None
+    data.update(loads("{" + parts[2] + "}"))
+    return checkpoint_from_data(data)
 
 
 def snapshot_from_doc(text: str) -> AgentSnapshot:

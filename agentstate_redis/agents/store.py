@@ -47,20 +47,37 @@ import asyncio
 import logging
 from typing import Any
 
-import orjson
-
 from .. import validate
-from ..errors import InvalidInputError, VersionConflictError
+from ..codec import encode, loads
+from ..errors import AgentStateError, InvalidInputError, VersionConflictError
 from ..keys import validate_id
+from . import bodies
 from .activity import ActivityTracking
 from .lineage import CheckpointNode, CheckpointTree, tree_from_reply
-from .models import AgentCheckpoint, AgentSnapshot, checkpoint_from_doc, snapshot_from_doc, stored_doc
+from .models import (
+    AgentCheckpoint,
+    AgentSnapshot,
+    checkpoint_body,
+    checkpoint_from_parts,
+    checkpoint_from_save,
+    snapshot_from_doc,
+    stored_doc,
+)
 
 LATEST = "latest"
 #: The cross-agent checkpoint index (``keys.index(CHECKPOINT_INDEX)``).
 CHECKPOINT_INDEX = "checkpoints"
 _FORK_TRIES = 5
+_SIZE_HINTS = 4096
 log = logging.getLogger(__name__)
+
+
+def _consistent(parts: list[Any]) -> AgentCheckpoint:
+    """A checkpoint from parts one script read (its body inline): they always match."""
+    checkpoint = checkpoint_from_parts(parts)
+    if checkpoint is None:
+        raise AgentStateError(f"checkpoint {parts[1]!r}: its stored body does not carry the tag of its save")
+    return checkpoint
 
 
 def _checkpoint_ref(checkpoint_id: str) -> str:
@@ -83,6 +100,9 @@ class AgentStateStore(ActivityTracking):
         super().__init__(persistence, **settings)
         self.max_snapshots = validate.integer("max_snapshots", max_snapshots)
         self.max_checkpoints = validate.integer("max_checkpoints", max_checkpoints)
+        #: (agent, checkpoint id) of bodies this store last saw larger than ``bodies.INLINE_MAX_BYTES``:
+        #: their loads send the body's GET beside the script (a hint only; oldest forgotten first).
+        self._large: dict[tuple[str, str], None] = {}
 
     # -- snapshots ---------------------------------------------------------------------------
 
@@ -122,29 +142,67 @@ class AgentStateStore(ActivityTracking):
         Saving an existing ``checkpoint_id`` replaces it. Keeps the newest ``max_checkpoints``.
         The server replies only what it added (saved_at, sequence, fencing_token, timestamp if none
         was given, the tracking state), not the whole document; the returned model is decoded from
-        what was sent plus that reply, so it equals what ``get_checkpoint`` loads back.
+        the body sent plus that reply, so it equals what ``get_checkpoint`` loads back. The body is
+        stored byte for byte as encoded, in a key of its own; a large one is sent by a plain SET to a
+        staging key that the script renames into place (see :mod:`agentstate_redis.agents.bodies`).
         """
         checkpoint = validate.model("checkpoint", AgentCheckpoint, checkpoint)
         _checkpoint_ref(checkpoint.checkpoint_id)
         if checkpoint.checkpoint_id == LATEST:
             raise InvalidInputError("checkpoint_id 'latest' is reserved (it names the newest checkpoint)")
-        body = self._dumps(checkpoint.caller_fields(), what=f"checkpoint {checkpoint.checkpoint_id!r}")
+        agent_id, op = checkpoint.agent_id, self._op_id()
+        body = self._encode(checkpoint_body(checkpoint, op), what=f"checkpoint {checkpoint.checkpoint_id!r}")
         token = validate.fencing_token(fencing_token, optional=True)
-        reply = await self._write("save_checkpoint", checkpoint.agent_id, token, checkpoint.checkpoint_id,
-                                  checkpoint.step, checkpoint.recoverable, body[:-1],
-                                  checkpoint.timestamp is None, self.max_checkpoints)
-        return checkpoint_from_doc(stored_doc(body, await self._indexed(checkpoint.agent_id, reply)))
+        staging = None
+        if len(body) > bodies.STAGE_MIN_BYTES:
+            staging = asyncio.ensure_future(bodies.stage(self.backend, self._agent_key(agent_id, f"ckptstage:{op}"),
+                                                         body))
+            await asyncio.sleep(0)  # the SET goes out; the returned model's values are decoded meanwhile
+        decoded = loads(body)
+        staged = await staging if staging is not None else False
+        self._size_hint(agent_id, checkpoint.checkpoint_id, len(body))
+        reply = await self._write("save_checkpoint", agent_id, token, checkpoint.checkpoint_id,
+                                  checkpoint.step, checkpoint.recoverable, b"" if staged else body,
+                                  checkpoint.timestamp is None, self.max_checkpoints, op_id=op)
+        return checkpoint_from_save(decoded, await self._indexed(agent_id, reply))
 
     async def get_checkpoint(self, agent_id: str, checkpoint_id: str = LATEST) -> AgentCheckpoint:
-        """One checkpoint, or the newest with ``"latest"``; NotFoundError if there is none."""
-        return checkpoint_from_doc(await self._read("get_checkpoint", agent_id, agent_id,
-                                                    _checkpoint_ref(checkpoint_id)))
+        """One checkpoint, or the newest with ``"latest"``; NotFoundError if there is none.
+
+        The script returns a body up to ``bodies.INLINE_MAX_BYTES`` itself; a larger one is read by a
+        plain GET (never copied through Lua): after the script, or beside it in the same round trip
+        when this store last saw that checkpoint's body large. A body read apart that is not the one
+        the script saw (saved again in between, or the GET failed) is read again through the script.
+        """
+        ref = _checkpoint_ref(checkpoint_id)
+        body: str | None = None
+        if ref and (agent_id, ref) in self._large:
+            parts, body = await asyncio.gather(self._read("get_checkpoint", agent_id, agent_id, ref, 0),
+                                               bodies.fetch(self.backend, self._agent_key(agent_id, f"ckptbody:{ref}")))
+        else:
+            parts = await self._read("get_checkpoint", agent_id, agent_id, ref, bodies.INLINE_MAX_BYTES)
+            if parts[0] == "s" and not parts[4]:
+                body = await bodies.fetch(self.backend, self._agent_key(agent_id, f"ckptbody:{parts[1]}"))
+        checkpoint = checkpoint_from_parts(parts, body)
+        if checkpoint is None:
+            parts = await self._read("get_checkpoint", agent_id, agent_id, parts[1], -1)
+            checkpoint = _consistent(parts)
+        self._size_hint(agent_id, parts[1], len(parts[4] or body or "") if parts[0] == "s" else 0)
+        return checkpoint
+
+    def _size_hint(self, agent_id: str, checkpoint_id: str, size: int) -> None:
+        key = (agent_id, checkpoint_id)
+        self._large.pop(key, None)
+        if size > bodies.INLINE_MAX_BYTES:
+            self._large[key] = None
+            if len(self._large) > _SIZE_HINTS:
+                del self._large[next(iter(self._large))]
 
     async def list_checkpoints(self, agent_id: str, limit: int | None = None) -> list[AgentCheckpoint]:
         """Checkpoints, newest first (highest step, then latest server save)."""
         if limit is not None:
             validate.integer("limit", limit)
-        return [checkpoint_from_doc(t) for t in await self._read("list_checkpoints", agent_id, limit or 0)]
+        return [_consistent(p) for p in await self._read("list_checkpoints", agent_id, limit or 0)]
 
     async def delete_checkpoint(self, agent_id: str, checkpoint_id: str, *, fencing_token: int | None = None) -> bool:
         """Delete one checkpoint; True if it existed."""
@@ -157,8 +215,7 @@ class AgentStateStore(ActivityTracking):
     ) -> AgentCheckpoint:
         """Write the checkpoint's approvals, decisions, tool counts and workflow state back (one script)."""
         token = validate.fencing_token(fencing_token, optional=True)
-        reply = await self._write("restore_checkpoint", agent_id, token, _checkpoint_ref(checkpoint_id))
-        return checkpoint_from_doc(reply)
+        return _consistent(await self._write("restore_checkpoint", agent_id, token, _checkpoint_ref(checkpoint_id)))
 
     # -- lineage ---------------------------------------------------------------------------
 
@@ -182,20 +239,21 @@ class AgentStateStore(ActivityTracking):
         target = agent_id if new_agent_id is None else validate_id("agent", new_agent_id, what="new_agent_id")
         token = validate.fencing_token(fencing_token, optional=True)
         for _ in range(_FORK_TRIES):
-            doc, member, raw, born, source_id = await self._read("fork_source", agent_id, agent_id, ref)
-            source = checkpoint_from_doc(doc)
+            parts, member, raw, born, source_id = await self._read("fork_source", agent_id, agent_id, ref)
+            source = _consistent(parts)
             copy = AgentCheckpoint(agent_id=target, step=source.step, state=source.state,
                                    recoverable=source.recoverable, metadata=source.metadata)
-            body = self._dumps(copy.caller_fields(), what=f"fork of checkpoint {source_id!r}")
+            op = self._op_id()
+            body = self._encode(checkpoint_body(copy, op), what=f"fork of checkpoint {source_id!r}")
             local = target == agent_id
-            head = [copy.checkpoint_id, copy.step, copy.recoverable, body[:-1], self.max_checkpoints,
+            head = [copy.checkpoint_id, copy.step, copy.recoverable, body, self.max_checkpoints,
                     "" if local else agent_id, source_id, born]
             try:
                 reply = await self._write("fork_checkpoint", target, token, *head, member if local else "",
-                                          "" if local else raw)
+                                          "" if local else raw, op_id=op)
             except VersionConflictError:  # the source was saved again between the read and the fork
                 continue
-            return checkpoint_from_doc(stored_doc(body, await self._indexed(target, reply)))
+            return checkpoint_from_save(loads(body), await self._indexed(target, reply))
         raise VersionConflictError(f"checkpoint {agent_id}/{source_id} kept changing while it was forked",
                                    kind="checkpoint", id=f"{agent_id}/{source_id}")
 
@@ -233,6 +291,13 @@ class AgentStateStore(ActivityTracking):
                 if len(out) >= limit:
                     break
         return out
+
+    def _encode(self, value: Any, what: str) -> bytes:
+        return encode(value, max_bytes=self.backend.max_value_bytes, what=what)
+
+    def _agent_key(self, agent_id: str, suffix: str) -> str:
+        """A key of the agent's own (a checkpoint's body, a staged body), under its hash tag."""
+        return self.keys.entity("agent", agent_id)(suffix)
 
     async def _indexed(self, agent_id: str, reply: str) -> str:
         """A save's or fork's reply without its '+' (the agent's first checkpoint), listing the agent then."""
@@ -293,9 +358,8 @@ class AgentStateStore(ActivityTracking):
         self, agent_id: str, checkpoint_id: str, max_attempts: int, fencing_token: int | None
     ) -> tuple[AgentCheckpoint, int]:
         token = validate.fencing_token(fencing_token, optional=True)
-        reply = orjson.loads(await self._write("recover", agent_id, token, _checkpoint_ref(checkpoint_id),
-                                               max_attempts))
-        return checkpoint_from_doc(reply["doc"]), int(reply["attempts"])
+        reply = await self._write("recover", agent_id, token, _checkpoint_ref(checkpoint_id), max_attempts)
+        return _consistent(reply[1:]), int(reply[0])
 
     async def _reset_recovery(self, agent_id: str, fencing_token: int | None) -> None:
         token = validate.fencing_token(fencing_token, optional=True)

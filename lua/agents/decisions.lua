@@ -12,6 +12,8 @@
 -- KEYS[11] tool usage hash
 -- KEYS[12] workflow state hash
 -- KEYS[13] recovery hash
+-- KEYS[14] checkpoint body key prefix (body of checkpoint <id>: this .. ":" .. <id>, a string)
+-- KEYS[15] staging key prefix (a large body SET by the client at this .. ":" .. <op id>, PX)
 -- Reply: flat array tool, decision, ...
 -- Mode: read
 -- Retry: safe; reads only.

@@ -12,6 +12,8 @@
 -- KEYS[11] tool usage hash
 -- KEYS[12] workflow state hash
 -- KEYS[13] recovery hash
+-- KEYS[14] checkpoint body key prefix (body of checkpoint <id>: this .. ":" .. <id>, a string)
+-- KEYS[15] staging key prefix (a large body SET by the client at this .. ":" .. <op id>, PX)
 -- ARGV[1] op id
 -- ARGV[2] event channel ('' = no event)
 -- ARGV[3] agent id (for errors and events)
@@ -29,6 +31,8 @@ local op_id, channel, agent_id, token, now, stop = agent_begin()
 if stop then return stop end
 
 local version = tonumber(redis.call('HGET', K.meta, 'v') or '0') + 1
+local members = redis.call('ZRANGE', K.ckpt_order, 0, -1)
+for i = 1, #members do redis.call('DEL', agent_body_key(agent_member_id(members[i]))) end
 local n = redis.call('DEL', K.meta, K.snaps, K.snap_order, K.ckpts, K.ckpt_order, K.approvals,
   K.decisions, K.tools, K.workflow, K.recovery)
 local reply = (n > 0 and '1' or '0') .. ':' .. redis.call('HINCRBY', K.lease, 'ix', 1)

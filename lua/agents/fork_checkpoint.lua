@@ -13,6 +13,8 @@
 -- KEYS[11] tool usage hash
 -- KEYS[12] workflow state hash
 -- KEYS[13] recovery hash
+-- KEYS[14] checkpoint body key prefix (body of checkpoint <id>: this .. ":" .. <id>, a string)
+-- KEYS[15] staging key prefix (a large body SET by the client at this .. ":" .. <op id>, PX)
 -- ARGV[1] op id
 -- ARGV[2] event channel ('' = no event)
 -- ARGV[3] agent id (the agent the new line belongs to; for errors and events)
@@ -20,7 +22,8 @@
 -- ARGV[5] new checkpoint id (refused with EXISTS if this agent has one of that id)
 -- ARGV[6] step (integer >= 0, the source's)
 -- ARGV[7] '1' recoverable, '0' not (the source's)
--- ARGV[8] the new checkpoint's caller JSON object (the source's state, metadata...) WITHOUT its closing '}'
+-- ARGV[8] the new checkpoint's caller JSON object (the source's state, metadata...; its first member "~op" the
+--   op id), stored as it is at KEYS[14] .. ':' .. <new id> (as save_checkpoint's ARGV[8])
 -- ARGV[9] max checkpoints kept (>= 1)
 -- ARGV[10] source agent id: '' = this agent (the source is read here, atomically), else another agent
 --   (step 2 of a fork across agents: the source was read by agents/fork_source; this agent must have no
@@ -31,7 +34,7 @@
 -- ARGV[13] source order member as read ('' = any): this agent's source must still be that save, else CONFLICT
 -- ARGV[14] source raw tracking (our envelope from agents/fork_source; only with another agent)
 -- Reply: what the server added, as save_checkpoint replies ('+' first if the agent had no checkpoint;
---   stored document = ARGV[8], ',', reply without '+' and '{');
+--   stored as save_checkpoint stores it: members in s:<id>, op id in t:<id>, the body in its key);
 --   NOT_FOUND if this agent's source is gone, CONFLICT if it was saved again since ARGV[13] was read
 -- Mode: write
 -- Memory: guarded; stores a checkpoint
@@ -78,13 +81,13 @@ local iso = cjson.encode(agent_iso_ms(now))
 local added = agent_save_head(iso, seq) ..
   '"fencing_token":' .. (string.match(token, '^%d+$') or 'null') .. ',"timestamp":' .. iso .. ',' ..
   agent_tracking_json() .. agent_lineage_members(lin, agent_id)
-local doc = body .. ',' .. added .. '}'
 local reply = agent_save_reply(added, first)
-redis.call('HSET', K.ckpts, 'd:' .. id, doc, 'x:' .. id, raw, 'm:' .. id, member, 'r:' .. id, rec,
+redis.call('SET', agent_body_key(id), body)
+redis.call('HSET', K.ckpts, 's:' .. id, added, 't:' .. id, op_id, 'x:' .. id, raw, 'm:' .. id, member, 'r:' .. id, rec,
   'l:' .. id, cjson.encode(lin))
 redis.call('ZADD', K.ckpt_order, step, member)
 agent_set_head(seq, id)
 agent_trim_checkpoints(keep)
 return agent_finish(op_id, channel, agent_id, 'fork', agent_bump(), reply,
   {checkpoint_id = id, step = step, parent_checkpoint_id = src, parent_agent_id = src_agent ~= '' and src_agent or agent_id},
-  agent_remember_save(reply, seq, now, #body + 2, id))
+  agent_remember_save(reply, id))

@@ -12,15 +12,25 @@
 -- KEYS[11] tool usage hash
 -- KEYS[12] workflow state hash
 -- KEYS[13] recovery hash
+-- KEYS[14] checkpoint body key prefix (body of checkpoint <id>: this .. ":" .. <id>, a string)
+-- KEYS[15] staging key prefix (a large body SET by the client at this .. ":" .. <op id>, PX)
 -- ARGV[1] agent id (for errors)
 -- ARGV[2] checkpoint id, or '' for the latest
--- Reply: the checkpoint JSON document; NOT_FOUND if there is none
+-- ARGV[3] the largest body returned inline (bytes; -1 = any): a larger one comes back as '', for the client
+--   to GET (it sends that GET beside this script when it knows the id, and checks the body's tag)
+-- Reply: the checkpoint's parts (agent_parts in lib/agents.lua: {'d', id, doc} for one the previous
+--   release stored, {'s', id, server members, tag, body or ''}); NOT_FOUND if there is none
 -- Mode: read
 -- Retry: safe; reads only.
 
 --@include lib/core.lua
 --@include lib/agents.lua
 
-local doc, found = agent_find_checkpoint(ARGV[1], ARGV[2])
-if not doc then return found end
-return doc
+local agent_id, id = ARGV[1], ARGV[2]
+if id == '' then
+  local found, missing = agent_find_checkpoint(agent_id, '')
+  if not found then return missing end
+  id = found
+end
+return agent_parts(id, tonumber(ARGV[3])) or
+  fail('NOT_FOUND', {kind = 'checkpoint', id = agent_id .. '/' .. id, agent_id = agent_id})

@@ -12,8 +12,10 @@
 -- KEYS[11] tool usage hash
 -- KEYS[12] workflow state hash
 -- KEYS[13] recovery hash
+-- KEYS[14] checkpoint body key prefix (body of checkpoint <id>: this .. ":" .. <id>, a string)
+-- KEYS[15] staging key prefix (a large body SET by the client at this .. ":" .. <op id>, PX)
 -- ARGV[1] how many (0 = all)
--- Reply: array of checkpoint JSON documents
+-- Reply: array of checkpoints' parts (agent_parts in lib/agents.lua, bodies inline)
 -- Mode: read
 -- Retry: safe; reads only.
 
@@ -24,5 +26,5 @@
 local limit = tonumber(ARGV[1])
 local members = redis.call('ZREVRANGE', K.ckpt_order, 0, limit > 0 and limit - 1 or -1)
 local out = {}
-for i = 1, #members do out[i] = redis.call('HGET', K.ckpts, 'd:' .. agent_member_id(members[i])) end
+for i = 1, #members do out[i] = agent_parts(agent_member_id(members[i]), -1) end
 return out

@@ -12,13 +12,15 @@
 -- KEYS[11] tool usage hash
 -- KEYS[12] workflow state hash
 -- KEYS[13] recovery hash
+-- KEYS[14] checkpoint body key prefix (body of checkpoint <id>: this .. ":" .. <id>, a string)
+-- KEYS[15] staging key prefix (a large body SET by the client at this .. ":" .. <op id>, PX)
 -- ARGV[1] op id
 -- ARGV[2] event channel ('' = no event)
 -- ARGV[3] agent id (for errors and events)
 -- ARGV[4] fencing token ('' = none; refused while another holder's lease is live)
 -- ARGV[5] checkpoint id, or '' for the newest recoverable one
 -- ARGV[6] max recovery attempts
--- Reply: the restored checkpoint JSON document; RECOVERY past the limit or with no recoverable checkpoint
+-- Reply: {attempts, then the restored checkpoint's parts (agent_parts in lib/agents.lua, body inline)}; RECOVERY past the limit or with no recoverable checkpoint
 -- Mode: write
 -- Memory: guarded; writes a checkpoint's state back
 -- Retry: safe; a replayed op id returns the first reply and counts no second attempt.
@@ -53,7 +55,7 @@ attempts = redis.call('HINCRBY', K.recovery, 'attempts', 1)
 redis.call('HSET', K.recovery, 'last_ms', now, 'last_checkpoint', id)
 agent_restore_raw(redis.call('HGET', K.ckpts, 'x:' .. id))
 agent_set_head(agent_born(id), id)
-local doc = redis.call('HGET', K.ckpts, 'd:' .. id)
-local reply = cjson.encode({doc = doc, attempts = attempts})
+local reply = agent_parts(id, -1)
+table.insert(reply, 1, tostring(attempts))
 return agent_finish(op_id, channel, agent_id, 'recover', agent_bump(), reply, {checkpoint_id = id, attempts = attempts},
   '#recover:' .. attempts .. ':' .. id)

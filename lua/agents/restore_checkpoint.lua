@@ -12,12 +12,14 @@
 -- KEYS[11] tool usage hash
 -- KEYS[12] workflow state hash
 -- KEYS[13] recovery hash
+-- KEYS[14] checkpoint body key prefix (body of checkpoint <id>: this .. ":" .. <id>, a string)
+-- KEYS[15] staging key prefix (a large body SET by the client at this .. ":" .. <op id>, PX)
 -- ARGV[1] op id
 -- ARGV[2] event channel ('' = no event)
 -- ARGV[3] agent id (for errors and events)
 -- ARGV[4] fencing token ('' = none; refused while another holder's lease is live)
 -- ARGV[5] checkpoint id, or '' for the latest
--- Reply: the checkpoint JSON document; NOT_FOUND if there is none. The checkpoint becomes the head of the
+-- Reply: the checkpoint's parts (agent_parts in lib/agents.lua, body inline); NOT_FOUND if there is none. The checkpoint becomes the head of the
 --   agent's line: the next save is its child (a branch when it had children already).
 -- Mode: write
 -- Memory: guarded; writes a checkpoint's state back
@@ -30,8 +32,8 @@
 local op_id, channel, agent_id, token, now, stop = agent_begin(agent_replayed)
 if stop then return stop end
 
-local doc, id = agent_find_checkpoint(agent_id, ARGV[5])
-if not doc then return id end
+local id, missing = agent_find_checkpoint(agent_id, ARGV[5])
+if not id then return missing end
 agent_restore_raw(redis.call('HGET', K.ckpts, 'x:' .. id))
 agent_set_head(agent_born(id), id)
-return agent_finish(op_id, channel, agent_id, 'restore', agent_bump(), doc, {checkpoint_id = id}, '#ckpt:' .. id)
+return agent_finish(op_id, channel, agent_id, 'restore', agent_bump(), agent_parts(id, -1), {checkpoint_id = id}, '#ckpt:' .. id)

@@ -1,15 +1,23 @@
 -- Agent helpers, pasted in by `--@include lib/agents.lua` (it includes lib/core.lua and lib/lease.lua).
--- Every agents script takes the same 13 KEYS, all under the hash tag {agent:<id>}:
+-- Every agents script takes the same 15 KEYS, all under the hash tag {agent:<id>}:
 --   1 meta hash (v = version, seq = save sequence)   2 ops hash   3 ops of the previous generation
 --   4 lease hash   5 snapshots hash (id -> doc)   6 snapshot order zset (score seq)
---   7 checkpoints hash (d:<id> doc, x:<id> raw tracking, m:<id> order member, r:<id> recoverable,
+--   7 checkpoints hash (s:<id> the server's members of the document (JSON members, no braces), t:<id> the
+--     tag of the save that wrote the body (its op id, also the body's "~op" member), x:<id> raw tracking,
+--     m:<id> order member, r:<id> recoverable,
 --     l:<id> lineage: cjson {b = born seq, p = parent id, pa = parent agent ('' = this one), pb = parent's
 --     born seq, f = 1 if made by a fork}); meta field 'head' = '<born>|<id>' of the line's newest checkpoint
 --   8 checkpoint order zset (score step, member '<seq padded>|<id>': step, then server order)
 --   9 approvals stream (fields tool, rec)   10 standing decisions hash (tool -> allowed|denied)
 --   11 tool usage hash (tool -> count)   12 workflow hash ('.'<field> -> JSON text, '#ts' -> ms)
 --   13 recovery hash (attempts)
--- Lua never decodes user JSON: stored texts are only concatenated into larger documents.
+--   14 checkpoint body prefix: the caller's JSON object of checkpoint <id>, byte for byte as sent, is the
+--     string at KEYS[14] .. ':' .. <id> (agent_body_key); the client reads it with a plain GET
+--   15 staging prefix: a large body is SET by the client at KEYS[15] .. ':' .. <op id> with a PX expiry in
+--     the same connection's previous command; the save RENAMEs it into place (Lua never copies it)
+-- A checkpoint saved by the release before bodies had keys of their own has its whole document in the
+-- checkpoints hash field d:<id> instead of s:/t:/body; every script reads both (agent_parts).
+-- Lua never decodes user JSON, and never copies a checkpoint body into a larger string.
 --@include lib/core.lua
 --@include lib/lease.lua
 
@@ -17,7 +25,7 @@ local K = {
   meta = KEYS[1], ops = KEYS[2], ops_prev = KEYS[3], lease = KEYS[4],
   snaps = KEYS[5], snap_order = KEYS[6], ckpts = KEYS[7], ckpt_order = KEYS[8],
   approvals = KEYS[9], decisions = KEYS[10], tools = KEYS[11], workflow = KEYS[12],
-  recovery = KEYS[13],
+  recovery = KEYS[13], bodies = KEYS[14], staging = KEYS[15],
 }
 
 -- Approval history cap (exact MAXLEN): at most this many records per agent.
@@ -63,7 +71,7 @@ end
 
 -- Publish the change event and remember the reply under the op id.
 -- `ref` (optional) is what the op-id memory keeps instead of a large reply: '#ckpt:<id>',
--- '#recover:<attempts>:<id>' or agent_remember_save()'s '#ckptsave:...'; a replay re-reads it (agent_replayed()).
+-- '#recover:<attempts>:<id>' or agent_remember_save()'s '#ckptref:...'; a replay re-reads it (agent_replayed()).
 local function agent_finish(op_id, channel, agent_id, op, version, reply, extra, ref)
   local event = extra or {}
   event.key = agent_id
@@ -79,12 +87,11 @@ end
 local SAVE_REPLY_KEEP = 1024
 
 -- What the op-id memory keeps for a checkpoint save: nil (the reply itself) when it is short, else
--- '#ckptsave:<seq>:<ms>:<pos>:<id>' ('#ckptnew:...' when the reply starts with '+'), where the reply's
--- members start at byte <pos> of the stored document (after the caller's object without its '}', and ',').
-local function agent_remember_save(reply, seq, ms, pos, id)
+-- '#ckptref:<+ or =>:<id>' ('+' when the reply starts with '+'): the reply is the checkpoint's s:<id>
+-- field while t:<id> is still this op id (agent_replayed).
+local function agent_remember_save(reply, id)
   if #reply <= SAVE_REPLY_KEEP then return nil end
-  local kind = string.sub(reply, 1, 1) == '+' and '#ckptnew:' or '#ckptsave:'
-  return kind .. seq .. ':' .. ms .. ':' .. pos .. ':' .. id
+  return '#ckptref:' .. (string.sub(reply, 1, 1) == '+' and '+' or '=') .. ':' .. id
 end
 
 -- A save's reply: '{' .. added .. '}', after '+<n>' when the agent had no checkpoint before it: the
@@ -102,14 +109,32 @@ local function agent_save_head(iso, seq)
   return '"saved_at":' .. iso .. ',"sequence":' .. seq .. ','
 end
 
+local agent_parts
+
 -- The reply of a replayed op: as remembered, or re-read from what a reference names. '#ckpt:'
--- gives the stored document (false if since trimmed by retention). '#ckptsave:' cuts the save's
--- reply back out of the stored document if that save is still the one stored under the id (its
--- saved_at and sequence are where they were); if it has since been replaced, trimmed or deleted
--- the reply cannot be rebuilt and the replay fails with NOT_FOUND (nothing is written either way).
-local function agent_replayed(reply, agent_id)
+-- gives the checkpoint's parts (agent_parts; NOT_FOUND if since trimmed by retention). '#ckptref:'
+-- rebuilds the save's reply from s:<id> if that save (op id `op_id`) is still the one stored under
+-- the id; if it has since been replaced, trimmed or deleted the reply cannot be rebuilt and the replay
+-- fails with NOT_FOUND (nothing is written either way). '#ckptsave:' / '#ckptnew:' are the references
+-- the previous release kept (a document in d:<id>), read the same way for as long as the op memory
+-- may hold them.
+local function agent_replayed(reply, agent_id, op_id)
   local kind, id = string.match(reply, '^#(%a+):(.*)$')
-  if kind == 'ckpt' then return redis.call('HGET', K.ckpts, 'd:' .. id) end
+  local function gone(cid)
+    return fail('NOT_FOUND', {kind = 'checkpoint', id = (agent_id or '') .. '/' .. cid, agent_id = agent_id,
+      reason = 'the save this op id made has since been replaced, trimmed or deleted; its reply cannot be replayed'})
+  end
+  if kind == 'ckpt' then
+    if redis.call('HEXISTS', K.ckpts, 'm:' .. id) == 0 then return gone(id) end
+    return agent_parts(id, -1)
+  end
+  if kind == 'ckptref' then
+    local plus, cid = string.match(id, '^([+=]):(.*)$')
+    local flat = redis.call('HMGET', K.ckpts, 's:' .. cid, 't:' .. cid)
+    if not flat[1] or flat[2] ~= op_id then return gone(cid) end
+    local ix = plus == '+' and ('+' .. (redis.call('HGET', K.lease, 'ix') or '0')) or ''
+    return ix .. '{' .. flat[1] .. '}'
+  end
   if kind == 'ckptsave' or kind == 'ckptnew' then
     local seq, ms, pos, cid = string.match(id, '^(%d+):(%d+):(%d+):(.*)$')
     pos = tonumber(pos)
@@ -124,7 +149,10 @@ local function agent_replayed(reply, agent_id)
   end
   if kind == 'recover' then
     local attempts, cid = string.match(id, '^(%d+):(.*)$')
-    return cjson.encode({doc = redis.call('HGET', K.ckpts, 'd:' .. cid), attempts = tonumber(attempts)})
+    if redis.call('HEXISTS', K.ckpts, 'm:' .. cid) == 0 then return gone(cid) end
+    local out = agent_parts(cid, -1)
+    table.insert(out, 1, attempts)
+    return out
   end
   return reply
 end
@@ -261,33 +289,58 @@ local function agent_born(id)
   return m and tonumber(string.sub(m, 1, SEQ_WIDTH)) or 0
 end
 
+-- Where checkpoint `id`'s body is, and where the client staged the body of the save `op_id`.
+local function agent_body_key(id)
+  return K.bodies .. ':' .. id
+end
+
+local function agent_stage_key(op_id)
+  return K.staging .. ':' .. op_id
+end
+
+-- Checkpoint `id` as reply parts, joined by the client (agents/codec.py):
+--   {'d', id, doc}: saved by the previous release, the whole document (field d:<id>)
+--   {'s', id, members, tag, body}: the server's members (s:<id>), the tag of the save that wrote the body
+--     (t:<id>), and the body if `inline` allows (its length <= inline; inline < 0: always), else ''.
+-- Returning a body passes it through Lua (two copies); large ones are read by the client's own GET.
+-- nil if there is no checkpoint `id`.
+function agent_parts(id, inline)
+  local flat = redis.call('HMGET', K.ckpts, 's:' .. id, 't:' .. id, 'd:' .. id)
+  if flat[3] then return {'d', id, flat[3]} end
+  if not flat[1] then return nil end
+  local key, body = agent_body_key(id), ''
+  if inline < 0 or redis.call('STRLEN', key) <= inline then body = redis.call('GET', key) or '' end
+  return {'s', id, flat[1], flat[2] or '', body}
+end
+
+-- Every field and the body of checkpoint `id` (either format).
+local function agent_drop_checkpoint(id)
+  redis.call('HDEL', K.ckpts, 'd:' .. id, 'x:' .. id, 'm:' .. id, 'r:' .. id, 'l:' .. id, 's:' .. id, 't:' .. id)
+  redis.call('DEL', agent_body_key(id))
+end
+
 -- Retention: keep the newest `keep` checkpoints (order zset), dropping every field of the others.
 local function agent_trim_checkpoints(keep)
   local n = redis.call('ZCARD', K.ckpt_order)
   if n <= keep then return end
   local victims = redis.call('ZRANGE', K.ckpt_order, 0, n - keep - 1)
-  for i = 1, #victims do
-    local vid = agent_member_id(victims[i])
-    redis.call('HDEL', K.ckpts, 'd:' .. vid, 'x:' .. vid, 'm:' .. vid, 'r:' .. vid, 'l:' .. vid)
-  end
+  for i = 1, #victims do agent_drop_checkpoint(agent_member_id(victims[i])) end
   redis.call('ZREMRANGEBYRANK', K.ckpt_order, 0, n - keep - 1)
 end
 
--- Checkpoint `id` ('' = the latest): its document and id, or nil and a NOT_FOUND error reply
--- for the script to return.
+-- Checkpoint `id` ('' = the latest): its id, or nil and a NOT_FOUND error reply for the script to return.
 local function agent_find_checkpoint(agent_id, id)
   if id == '' then
     local top = redis.call('ZREVRANGE', K.ckpt_order, 0, 0)
     if #top == 0 then
       return nil, fail('NOT_FOUND', {kind = 'checkpoint', id = agent_id .. '/latest', agent_id = agent_id})
     end
-    id = agent_member_id(top[1])
+    return agent_member_id(top[1])
   end
-  local doc = redis.call('HGET', K.ckpts, 'd:' .. id)
-  if not doc then
+  if redis.call('HEXISTS', K.ckpts, 'm:' .. id) == 0 then
     return nil, fail('NOT_FOUND', {kind = 'checkpoint', id = agent_id .. '/' .. id, agent_id = agent_id})
   end
-  return doc, id
+  return id
 end
 
 -- The prologue of every agents write that a lease guards: ARGV[1..4] (op id, channel, agent id,
@@ -295,12 +348,12 @@ end
 -- to return at once (the first reply of a replayed op id, or the LEASE failure), nil to go on:
 --   local op_id, channel, agent_id, token, now, stop = agent_begin()
 --   if stop then return stop end
--- ``on_replay(first_reply, agent_id)``, when given, turns a remembered reference into the reply.
+-- ``on_replay(first_reply, agent_id, op_id)``, when given, turns a remembered reference into the reply.
 local function agent_begin(on_replay)
   local op_id, channel, agent_id, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
   local replay = op_replay(K.ops, K.ops_prev, op_id)
   if replay then
-    if on_replay then replay = on_replay(replay, agent_id) end
+    if on_replay then replay = on_replay(replay, agent_id, op_id) end
     return op_id, channel, agent_id, token, nil, replay
   end
   local now = now_ms()

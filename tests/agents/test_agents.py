@@ -19,6 +19,8 @@ from agentstate_redis import (
 )
 from agentstate_redis.backends.base import Backend
 
+from .stored import stored_document
+
 
 @pytest.fixture
 def store(backend: Backend) -> AgentStateStore:
@@ -197,16 +199,13 @@ async def test_events_and_delete_agent(store: AgentStateStore) -> None:
 
 
 async def test_stored_checkpoint_has_the_kaizen_fields(store: AgentStateStore, backend: Backend) -> None:
-    import orjson
-
     odd = 'Wr"ite\\ü/🙂'
     await store.record_approval("a1", odd, False, "deny_all", {"path": "/tmp/ü"})
     await store.record_tool_usage("a1", odd, 2**40)
     await store.update_workflow_state("a1", run_id="r1", status="running", empty_list=[], empty_obj={})
     saved = await store.save_checkpoint(AgentCheckpoint(agent_id="a1", checkpoint_id="ckpt_abc123", step=5,
                                                         state={"big": 2**62, "empty": []}))
-    raw = await backend.client.hget(backend.keys.agent("a1")("checkpoints"), "d:ckpt_abc123")
-    doc = orjson.loads(raw)
+    doc = await stored_document(backend, "a1", "ckpt_abc123")
     for field in ("checkpoint_id", "agent_id", "timestamp", "step_number", "approval_history",
                   "tool_usage_counts", "workflow_run_id", "workflow_state"):
         assert field in doc, field
@@ -223,7 +222,7 @@ async def test_a_retried_write_applies_once(store: AgentStateStore, backend: Bac
     args = ["op-1", "", "a1", "", "Bash", 5]
     assert await backend.run("agents/record_tool_usage", keys, args) == "5"
     assert await backend.run("agents/record_tool_usage", keys, args) == "5"
-    ckpt_args = ["op-2", "", "a1", "", "c1", 1, 1, '{"checkpoint_id":"c1","agent_id":"a1","step_number":1', 1, 10]
+    ckpt_args = ["op-2", "", "a1", "", "c1", 1, 1, '{"checkpoint_id":"c1","agent_id":"a1","step_number":1}', 1, 10]
     first = await backend.run("agents/save_checkpoint", keys, ckpt_args)
     assert await backend.run("agents/save_checkpoint", keys, ckpt_args) == first
     assert await store.get_tool_usage_counts("a1") == {"Bash": 5}

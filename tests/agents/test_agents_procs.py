@@ -10,6 +10,7 @@ from agentstate_redis.backends.redis import RedisBackend
 
 from .. import workers_agents as w
 from ..procs import run_processes
+from .stored import body_keys
 
 
 async def test_round_trip_restored_in_another_process(redis_backend: RedisBackend, redis_url: str, prefix: str) -> None:
@@ -76,8 +77,9 @@ async def test_retention_keeps_exactly_the_newest_n(redis_backend: RedisBackend,
     expected = [cid for cid, _, _ in sorted(saved, key=lambda s: (s[1], s[2]), reverse=True)[:keep]]
     store = AgentStateStore(backend=redis_backend)
     assert [c.checkpoint_id for c in await store.list_checkpoints("ret")] == expected
-    # nothing orphaned in the checkpoint hash (5 fields per kept checkpoint: d, x, m, r, l)
-    assert await redis_backend.client.hlen(redis_backend.keys.agent("ret")("checkpoints")) == 5 * keep
+    # nothing orphaned: 6 fields per kept checkpoint (s, t, x, m, r, l) in the hash, one body key each
+    assert await redis_backend.client.hlen(redis_backend.keys.agent("ret")("checkpoints")) == 6 * keep
+    assert len(await body_keys(redis_backend, "ret")) == keep
 
 
 async def test_recovery_attempt_limit_holds_across_processes(redis_backend: RedisBackend, redis_url: str,
@@ -106,7 +108,8 @@ async def test_four_processes_forking_and_checkpointing_keep_one_consistent_tree
     store = AgentStateStore(backend=redis_backend)
     expected = [s[1] for s in sorted(stored, key=lambda s: (s[3], s[4]), reverse=True)[:keep]]
     assert [c.checkpoint_id for c in await store.list_checkpoints("lin")] == expected  # retention exact
-    assert await redis_backend.client.hlen(redis_backend.keys.agent("lin")("checkpoints")) == 5 * keep
+    assert await redis_backend.client.hlen(redis_backend.keys.agent("lin")("checkpoints")) == 6 * keep
+    assert len(await body_keys(redis_backend, "lin")) == keep
     tree = await store.get_checkpoint_tree("lin")
     parents = {s[1]: s[2] for s in stored}
     assert set(tree.nodes) == set(expected) and tree.head == stored[-1][1]

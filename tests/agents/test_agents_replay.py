@@ -76,7 +76,7 @@ async def test_the_raw_reply_of_a_replayed_save_is_identical(backend: Backend) -
     store = AgentStateStore(backend=backend)
     await store.record_approval("a", "Bash", True, "once", {"command": "ls"})
     keys = store._entity_keys("a")
-    body = '{"checkpoint_id":"c1","agent_id":"a","step_number":1,"state":{"n":[1,2]}'  # without its '}'
+    body = '{"checkpoint_id":"c1","agent_id":"a","step_number":1,"state":{"n":[1,2]}}'
     args = ["op-1", "", "a", "", "c1", 1, 1, body, 1, 10]
     first = await backend.run("agents/save_checkpoint", keys, args)
     before = await agent_keyspace(store, "a")
@@ -94,13 +94,12 @@ async def test_a_long_checkpoint_reply_is_kept_by_reference_and_replayed_identic
     for i in range(20):  # 20 approvals with 200-character summaries: the reply is several KB
         await store.record_approval("a", f"tool{i}", True, "once", "z" * 300)
     fixed_op(store, "long-op")
-    # multi-byte text before the server's members: the remembered position counts bytes
     ckpt = AgentCheckpoint(agent_id="a", checkpoint_id="c1", step=1, state={"blob": "x" * 50_000 + "ü🙂" * 99})
     first = await store.save_checkpoint(ckpt)
     assert len(first.approval_history) == 20
     k = backend.keys.agent("a")
     kept = await backend.client.hget(k.ops, "long-op")
-    assert kept.startswith("#ckptnew:") and kept.endswith(":c1") and len(kept) < 100  # new: the first checkpoint
+    assert kept == "#ckptref:+:c1"  # '+': the agent's first checkpoint (the reply is re-read from s:c1)
 
     before = await agent_keyspace(store, "a")
     again = await store.save_checkpoint(ckpt)
@@ -109,9 +108,9 @@ async def test_a_long_checkpoint_reply_is_kept_by_reference_and_replayed_identic
 
     # raw: the replayed reply is the first reply, byte for byte
     keys = store._entity_keys("a")
-    args = ["raw-op", "", "a", "", "c2", 0, 1, '{"checkpoint_id":"c2","agent_id":"a","step_number":0', 1, 10]
+    args = ["raw-op", "", "a", "", "c2", 0, 1, '{"checkpoint_id":"c2","agent_id":"a","step_number":0}', 1, 10]
     raw = await backend.run("agents/save_checkpoint", keys, args)
-    assert len(raw) > 1024 and (await backend.client.hget(k.ops, "raw-op")).startswith(("#ckptsave:", "#ckptnew:"))
+    assert len(raw) > 1024 and await backend.client.hget(k.ops, "raw-op") == "#ckptref:=:c2"
     assert await backend.run("agents/save_checkpoint", keys, args) == raw
 
     # once another save has replaced c1 the first reply cannot be rebuilt: a typed error, nothing written

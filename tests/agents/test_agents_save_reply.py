@@ -113,7 +113,7 @@ async def test_the_save_replies_carry_only_what_the_server_added(store: AgentSta
     blob = "y" * 100_000
     body = orjson.dumps({"checkpoint_id": "c1", "agent_id": "a1", "step_number": 1, "state": {"blob": blob}}).decode()
     for add_ts, fields in ((1, {"timestamp"}), (0, set())):
-        reply = await backend.run("agents/save_checkpoint", keys, ["", "", "a1", "", "c1", 1, 1, body[:-1], add_ts, 10])
+        reply = await backend.run("agents/save_checkpoint", keys, ["", "", "a1", "", "c1", 1, 1, body, add_ts, 10])
         assert blob not in reply and len(reply) < 2_000
         assert reply.startswith("+1{") == (add_ts == 1)  # the agent's first checkpoint: index it as incarnation 1
         reply = reply[reply.index("{"):]
@@ -121,8 +121,11 @@ async def test_the_save_replies_carry_only_what_the_server_added(store: AgentSta
         assert set(added) == fields | {"saved_at", "sequence", "fencing_token", "approval_history",
                                        "tool_usage_counts", "workflow_run_id", "workflow_state",
                                        "standing_decisions", "parent_checkpoint_id", "parent_agent_id"}
-        stored = await backend.client.hget(backend.keys.agent("a1")("checkpoints"), "d:c1")
-        assert stored == body[:-1] + "," + reply[1:]
+        # the body byte for byte in its own key, the server's members (no braces) in s:<id>
+        k = backend.keys.agent("a1")
+        assert await backend.client.get(k("ckptbody:c1")) == body
+        assert await backend.client.hget(k("checkpoints"), "s:c1") == reply[1:-1]
+        assert await backend.client.hget(k("checkpoints"), "d:c1") is None
 
     sbody = orjson.dumps({"agent_id": "a1", "snapshot_id": "s1", "memory_state": blob}).decode()
     reply = await backend.run("agents/save_snapshot", keys, ["", "", "a1", "", "s1", sbody[:-1], 5])

@@ -127,7 +127,7 @@ async def test_fork_replay_applies_once(store: AgentStateStore, backend: Backend
     await store.save_checkpoint(ck("a1", "c1", 1))
     _doc, member, _raw, born, _ = await store._read("fork_source", "a1", "a1", "c1")
     copy = AgentCheckpoint(agent_id="a1", checkpoint_id="f1", step=1)
-    body = store._dumps(copy.caller_fields())[:-1]
+    body = store._dumps(copy.caller_fields())
     args = ["op-fork-1", "", "a1", "", "f1", 1, True, body, 4, "", "c1", born, member, ""]
     first = await backend.run("agents/fork_checkpoint", store._entity_keys("a1"), args)
     assert await backend.run("agents/fork_checkpoint", store._entity_keys("a1"), args) == first
