@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timezone
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 
 from .errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 
 def describe_validation(name: str, exc: ValidationError) -> str:
@@ -40,7 +43,7 @@ class Model(BaseModel):
             raise InvalidInputError(describe_validation(type(self).__name__, exc), errors=exc.errors()) from None
 
     @classmethod
-    def parse(cls, data: Any) -> Any:
+    def parse(cls, data: Any) -> Self:
         """``model_validate`` with the same typed error (field names must be strings)."""
         if isinstance(data, Mapping):
             bad = [k for k in data if not isinstance(k, str)]
