@@ -1,8 +1,12 @@
-"""What every state manager shares: a backend (owned or borrowed) and its lifecycle.
+"""What every state manager shares: a backend (owned or borrowed), its lifecycle, and the spine its
+verbs run on (an entity ``Layout``, ``_write``/``_read``, typed subscriptions).
 
-    >>> class MyManager(BaseManager):
-    ...     async def ping(self): return await self.backend.run("state/get", [...])
-    >>> async with MyManager(persistence="redis", redis_url="redis://localhost:6379") as m: ...
+    >>> class NoteManager(BaseManager):
+    ...     kind = "note"
+    ...     layout = Layout("note", "notes", ("history",))   # lua/notes/*.lua, lua/lib/notes.lua
+    ...     async def append(self, note_id: str, text: str) -> int:
+    ...         return int(await self._write("append", note_id, text))
+    >>> async with NoteManager(persistence="redis", redis_url="redis://localhost:6379") as m: ...
 
 Managers built from settings own their backend and close it; managers given a
 ``backend=`` or ``state_manager=`` share that one connection and leave it open.
@@ -26,8 +30,8 @@ from .subscription import DEFAULT_MAX_PENDING, Subscription
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-#: KEYS lists kept built per layout and manager (a hot entity's names are built once); past this
-#: many ids the lot is dropped and built again as used, so memory stays bounded.
+#: KEYS kept built per layout and manager (a hot entity's names are built once); past this many
+#: ids the lot is dropped and built again as used, so memory stays bounded.
 KEY_LISTS_KEPT = 4096
 #: What ``_write``/``_read`` return: the script call, to be awaited (no coroutine of its own).
 ScriptCall = Coroutine[Any, Any, Any]
@@ -96,8 +100,8 @@ class BaseManager:
         )
         #: (id glob, id(callback)) -> the wrapper given to the event hub, so ``unsubscribe`` finds it.
         self._wrappers: dict[tuple[str, int], Callable[[ChangeEvent], Any]] = {}
-        #: layout -> entity id -> its KEYS, built once (see ``_keys_on``; at most KEY_LISTS_KEPT ids each).
-        self._key_lists: dict[Layout, dict[str, tuple[str, ...]]] = {}
+        #: layout -> entity id -> its KEYS and event channel, built once (``_built``; at most KEY_LISTS_KEPT ids each).
+        self._key_lists: dict[Layout, dict[str, tuple[tuple[str, ...], str]]] = {}
 
     @classmethod
     def setting_names(cls) -> set[str]:
@@ -146,9 +150,8 @@ class BaseManager:
         ``op_id=""`` for an idempotent script whose retries need no de-duplication; ``layout`` for
         an entity of another layout than the manager's own (its channel is that layout's).
         """
-        layout = layout or self._layout()
-        channel = layout.channel(self.backend.keys, entity_id) if self.backend.events_enabled else ""
-        return [self._op_id() if op_id is None else op_id, channel, entity_id]
+        channel = self._built(layout or self._layout(), entity_id)[1]
+        return [self._op_id() if op_id is None else op_id, channel if self.backend.events_enabled else "", entity_id]
 
     def _layout(self) -> Layout:
         layout = self.layout
@@ -157,29 +160,32 @@ class BaseManager:
 
     def _entity_keys(self, entity_id: str) -> tuple[str, ...]:
         """The KEYS of every script of this manager for one entity (see Layout)."""
-        return self._keys_on(self._layout(), entity_id)
+        return self._built(self._layout(), entity_id)[0]
 
     def _keys_on(self, layout: Layout, entity_id: str) -> tuple[str, ...]:
         """The KEYS of every script of ``layout`` for one entity, its id checked (``validate_id``).
 
             >>> self._keys_on(RETRIES, "tool-retries")
             ('p:{idx:tool-retries}', 'p:{idx:tool-retries}:ops:cur', ..., 'p:{idx:tool-retries}:retry:')
-
-        Built once per id and kept (a tuple: shared by every call, never changed); an id is only
-        kept once it passed ``validate_id``, so a kept id is a valid one.
         """
+        return self._built(layout, entity_id)[0]
+
+    def _built(self, layout: Layout, entity_id: str) -> tuple[tuple[str, ...], str]:
+        """An entity's KEYS and event channel, built once per id and kept (shared by every call,
+        never changed); an id is only kept once it passed ``validate_id``, so a kept id is valid."""
         built = self._key_lists.get(layout)
-        if built is None:
-            built = self._key_lists[layout] = {}
-        if type(entity_id) is str:
-            names = built.get(entity_id)
-            if names is not None:
-                return names
+        if built is not None and type(entity_id) is str:
+            found = built.get(entity_id)
+            if found is not None:
+                return found
         validate_id(layout.noun or layout.kind, entity_id)
         k = self.backend.keys.entity(layout.kind, entity_id)
-        names = (k.base, k.ops, k.ops_prev, *(k(suffix) for suffix in layout.suffixes))
+        names = ((k.base, k.ops, k.ops_prev, *(k(suffix) for suffix in layout.suffixes)),
+                 layout.channel(self.backend.keys, entity_id))
         if type(entity_id) is str:
-            if len(built) >= KEY_LISTS_KEPT:
+            if built is None:
+                built = self._key_lists[layout] = {}
+            elif len(built) >= KEY_LISTS_KEPT:
                 built.clear()
             built[entity_id] = names
         return names
@@ -193,11 +199,12 @@ class BaseManager:
         Not a coroutine of its own: it checks the id and returns the backend's call, so a write
         costs one coroutine less (``await`` it at once, as every caller does).
         """
-        return self._write_on(self._layout(), verb, entity_id, *args, op_id=op_id)
+        return self._write_on(self.layout or self._layout(), verb, entity_id, *args, op_id=op_id)
 
     def _read(self, verb: str, entity_id: str, *args: Any) -> ScriptCall:
         """Run the read ``lua/<scripts>/<verb>.lua`` on the entity's KEYS with ARGV ``args``."""
-        return self._read_on(self._layout(), verb, entity_id, *args)
+        layout = self.layout or self._layout()
+        return self.backend.run(f"{layout.scripts}/{verb}", self._built(layout, entity_id)[0], args)
 
     def _write_on(self, layout: Layout, verb: str, entity_id: str, *args: Any, op_id: str | None = None) -> ScriptCall:
         """``_write`` for a manager with several layouts: the script ``lua/<layout.scripts>/<verb>.lua``
@@ -205,14 +212,14 @@ class BaseManager:
 
             >>> await self._write_on(LINKS, "link", execution_id, tool_name, ttl_ms, op_id="")
         """
-        keys = self._keys_on(layout, entity_id)
-        argv = self._head(entity_id, op_id, layout=layout)
-        argv += args
+        keys, channel = self._built(layout, entity_id)
+        argv = [self._op_id() if op_id is None else op_id, channel if self.backend.events_enabled else "",
+                entity_id, *args]
         return self.backend.run(f"{layout.scripts}/{verb}", keys, argv)
 
     def _read_on(self, layout: Layout, verb: str, entity_id: str, *args: Any) -> ScriptCall:
         """``_read`` for a manager with several layouts (see ``_write_on``)."""
-        return self.backend.run(f"{layout.scripts}/{verb}", self._keys_on(layout, entity_id), args)
+        return self.backend.run(f"{layout.scripts}/{verb}", self._built(layout, entity_id)[0], args)
 
     def _subscribe_typed(self, what: str, id_glob: str, callback: Callable[..., Any],
                          deliver: Callable[[ChangeEvent], Any], *, on_gap: GapCallback | None,
