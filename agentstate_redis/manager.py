@@ -1,8 +1,12 @@
-"""What every state manager shares: a backend (owned or borrowed) and its lifecycle.
+"""What every state manager shares: a backend (owned or borrowed), its lifecycle, and the spine its
+verbs run on (an entity ``Layout``, ``_write``/``_read``, typed subscriptions).
 
-    >>> class MyManager(BaseManager):
-    ...     async def ping(self): return await self.backend.run("state/get", [...])
-    >>> async with MyManager(persistence="redis", redis_url="redis://localhost:6379") as m: ...
+    >>> class NoteManager(BaseManager):
+    ...     kind = "note"
+    ...     layout = Layout("note", "notes", ("history",))   # lua/notes/*.lua, lua/lib/notes.lua
+    ...     async def append(self, note_id: str, text: str) -> int:
+    ...         return int(await self._write("append", note_id, text))
+    >>> async with NoteManager(persistence="redis", redis_url="redis://localhost:6379") as m: ...
 
 Managers built from settings own their backend and close it; managers given a
 ``backend=`` or ``state_manager=`` share that one connection and leave it open.
@@ -11,7 +15,7 @@ Managers built from settings own their backend and close it; managers given a
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -19,15 +23,21 @@ from .backends.base import Backend, new_op_id
 from .codec import dumps
 from .config import StateConfig, resolve_backend, unknown_settings_error
 from . import validate
-from .events import Callback, ChangeEvent, GapCallback, Subscription
-from .keys import validate_id
-from .subscription import DEFAULT_MAX_PENDING
+from .events import Callback, ChangeEvent, GapCallback
+from .keys import Keys, validate_id
+from .subscription import DEFAULT_MAX_PENDING, Subscription
 
 if TYPE_CHECKING:
     from typing_extensions import Self
 
+#: KEYS kept built per layout and manager (a hot entity's names are built once); past this many
+#: ids the lot is dropped and built again as used, so memory stays bounded.
+KEY_LISTS_KEPT = 4096
+#: What ``_write``/``_read`` return: the script call, to be awaited (no coroutine of its own).
+ScriptCall = Coroutine[Any, Any, Any]
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, eq=False)
 class Layout:
     """Where a manager's entity lives, declared once per manager and mirrored once by the ``K``
     table of its Lua library (``lua/lib/<manager>.lua``):
@@ -35,15 +45,36 @@ class Layout:
         >>> Layout("speech", "speech", ("stt", "tts", "transcript"))
 
     ``kind`` is the hash tag (``{speech:<id>}``) and the event kind; ``scripts`` the folder under
-    ``lua/``. Every script of the manager takes the same KEYS in this order: the base hash, the
+    ``lua/``. Every script of the layout takes the same KEYS in this order: the base hash, the
     op-id generations (``ops``, ``ops_prev``), then one key per suffix. ``noun`` names the id in
-    errors ("workflow id must ...") when it is not ``kind``.
+    errors ("workflow id must ...") when it is not ``kind``. ``events`` is the channel its writes
+    get in ARGV[2]: ``None`` the entity's own (``kind``, id), ``""`` none (its scripts publish
+    nothing), ``"<kind>:<id>"`` one fixed channel for every entity of the layout (the tool retry
+    index publishes on ``tool:_retries``). A manager with several entity kinds declares one layout
+    per kind and calls ``_write_on(layout, ...)`` (see ``agentstate_redis/tools/layouts.py``).
+
+    Layouts compare and hash by identity: each is declared once, as a module or class constant.
     """
 
     kind: str
     scripts: str
     suffixes: tuple[str, ...]
     noun: str = ""
+    events: str | None = None
+
+    @property
+    def size(self) -> int:
+        """How many KEYS every script of the layout takes."""
+        return 3 + len(self.suffixes)
+
+    def channel(self, keys: Keys, entity_id: str) -> str:
+        """The event channel ARGV[2] carries for ``entity_id`` (events on; see ``events``)."""
+        if self.events is None:
+            return keys.channel(self.kind, entity_id)
+        if not self.events:
+            return ""
+        kind, _, ident = self.events.partition(":")
+        return keys.channel(kind, ident)
 
 
 class BaseManager:
@@ -69,6 +100,8 @@ class BaseManager:
         )
         #: (id glob, id(callback)) -> the wrapper given to the event hub, so ``unsubscribe`` finds it.
         self._wrappers: dict[tuple[str, int], Callable[[ChangeEvent], Any]] = {}
+        #: layout -> entity id -> its KEYS and event channel, built once (``_built``; at most KEY_LISTS_KEPT ids each).
+        self._key_lists: dict[Layout, dict[str, tuple[tuple[str, ...], str]]] = {}
 
     @classmethod
     def setting_names(cls) -> set[str]:
@@ -108,40 +141,85 @@ class BaseManager:
     def _op_id() -> str:
         return new_op_id()
 
-    def _head(self, entity_id: str, op_id: str | None = None, *, kind: str | None = None) -> list[str]:
+    def _head(self, entity_id: str, op_id: str | None = None, *, layout: Layout | None = None) -> list[str]:
         """The ARGV every write script starts with: op id, event channel, entity id.
 
             >>> self._head("call-1")
-            ['7f3c...', 'asr:{speech:call-1}:ev', 'call-1']
+            ['7f3c...', 'asr:ev:{speech:call-1}', 'call-1']
 
-        ``op_id=""`` for an idempotent script whose retries need no de-duplication; ``kind`` for
-        an entity of another kind than the manager's (the tool manager's cache entries).
+        ``op_id=""`` for an idempotent script whose retries need no de-duplication; ``layout`` for
+        an entity of another layout than the manager's own (its channel is that layout's).
         """
-        channel = self.backend.channel(self.kind if kind is None else kind, entity_id)
-        return [self._op_id() if op_id is None else op_id, channel, entity_id]
+        channel = self._built(layout or self._layout(), entity_id)[1]
+        return [self._op_id() if op_id is None else op_id, channel if self.backend.events_enabled else "", entity_id]
 
-    def _entity_keys(self, entity_id: str) -> list[str]:
-        """The KEYS of every script of this manager for one entity (see Layout)."""
+    def _layout(self) -> Layout:
         layout = self.layout
         assert layout is not None, f"{type(self).__name__} declares no layout"
-        validate_id(layout.noun or layout.kind, entity_id)
-        k = self.keys.entity(layout.kind, entity_id)
-        return [k.base, k.ops, k.ops_prev, *(k(suffix) for suffix in layout.suffixes)]
+        return layout
 
-    async def _write(self, verb: str, entity_id: str, *args: Any, op_id: str | None = None) -> Any:
+    def _entity_keys(self, entity_id: str) -> tuple[str, ...]:
+        """The KEYS of every script of this manager for one entity (see Layout)."""
+        return self._built(self._layout(), entity_id)[0]
+
+    def _keys_on(self, layout: Layout, entity_id: str) -> tuple[str, ...]:
+        """The KEYS of every script of ``layout`` for one entity, its id checked (``validate_id``).
+
+            >>> self._keys_on(RETRIES, "tool-retries")
+            ('p:{idx:tool-retries}', 'p:{idx:tool-retries}:ops:cur', ..., 'p:{idx:tool-retries}:retry:')
+        """
+        return self._built(layout, entity_id)[0]
+
+    def _built(self, layout: Layout, entity_id: str) -> tuple[tuple[str, ...], str]:
+        """An entity's KEYS and event channel, built once per id and kept (shared by every call,
+        never changed); an id is only kept once it passed ``validate_id``, so a kept id is valid."""
+        built = self._key_lists.get(layout)
+        if built is not None and type(entity_id) is str:
+            found = built.get(entity_id)
+            if found is not None:
+                return found
+        validate_id(layout.noun or layout.kind, entity_id)
+        k = self.backend.keys.entity(layout.kind, entity_id)
+        names = ((k.base, k.ops, k.ops_prev, *(k(suffix) for suffix in layout.suffixes)),
+                 layout.channel(self.backend.keys, entity_id))
+        if type(entity_id) is str:
+            if built is None:
+                built = self._key_lists[layout] = {}
+            elif len(built) >= KEY_LISTS_KEPT:
+                built.clear()
+            built[entity_id] = names
+        return names
+
+    def _write(self, verb: str, entity_id: str, *args: Any, op_id: str | None = None) -> ScriptCall:
         """Run the write ``lua/<scripts>/<verb>.lua`` on the entity's KEYS with ARGV op id, channel,
         id (``_head``), then ``args``.
 
             >>> await self._write("set_part", session_id, "stt", *fields)
-        """
-        assert self.layout is not None, f"{type(self).__name__} declares no layout"
-        return await self.backend.run(f"{self.layout.scripts}/{verb}", self._entity_keys(entity_id),
-                                      [*self._head(entity_id, op_id), *args])
 
-    async def _read(self, verb: str, entity_id: str, *args: Any) -> Any:
+        Not a coroutine of its own: it checks the id and returns the backend's call, so a write
+        costs one coroutine less (``await`` it at once, as every caller does).
+        """
+        return self._write_on(self.layout or self._layout(), verb, entity_id, *args, op_id=op_id)
+
+    def _read(self, verb: str, entity_id: str, *args: Any) -> ScriptCall:
         """Run the read ``lua/<scripts>/<verb>.lua`` on the entity's KEYS with ARGV ``args``."""
-        assert self.layout is not None, f"{type(self).__name__} declares no layout"
-        return await self.backend.run(f"{self.layout.scripts}/{verb}", self._entity_keys(entity_id), list(args))
+        layout = self.layout or self._layout()
+        return self.backend.run(f"{layout.scripts}/{verb}", self._built(layout, entity_id)[0], args)
+
+    def _write_on(self, layout: Layout, verb: str, entity_id: str, *args: Any, op_id: str | None = None) -> ScriptCall:
+        """``_write`` for a manager with several layouts: the script ``lua/<layout.scripts>/<verb>.lua``
+        on ``layout``'s KEYS of ``entity_id``, ARGV op id, ``layout``'s channel, id, then ``args``.
+
+            >>> await self._write_on(LINKS, "link", execution_id, tool_name, ttl_ms, op_id="")
+        """
+        keys, channel = self._built(layout, entity_id)
+        argv = [self._op_id() if op_id is None else op_id, channel if self.backend.events_enabled else "",
+                entity_id, *args]
+        return self.backend.run(f"{layout.scripts}/{verb}", keys, argv)
+
+    def _read_on(self, layout: Layout, verb: str, entity_id: str, *args: Any) -> ScriptCall:
+        """``_read`` for a manager with several layouts (see ``_write_on``)."""
+        return self.backend.run(f"{layout.scripts}/{verb}", self._built(layout, entity_id)[0], args)
 
     def _subscribe_typed(self, what: str, id_glob: str, callback: Callable[..., Any],
                          deliver: Callable[[ChangeEvent], Any], *, on_gap: GapCallback | None,
@@ -163,7 +241,7 @@ class BaseManager:
         return self.backend.events.subscribe(self.kind, id_glob if hub_glob is None else hub_glob, deliver,
                                              on_gap=on_gap, max_pending=max_pending)
 
-    def _unsubscribe_typed(self, what: str, id_glob: str, callback: Callable[[Any], Any]) -> None:
+    def _unsubscribe_typed(self, what: str, id_glob: str, callback: Callable[..., Any]) -> None:
         """The body of every manager's typed ``unsubscribe`` (a callback never subscribed: nothing)."""
         validate.text(what, id_glob, empty=False)
         wrapper = self._wrappers.pop((id_glob, id(callback)), None)

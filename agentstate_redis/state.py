@@ -19,20 +19,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 from . import validate
+from .backends.base import Backend
 from .codec import loads
+from .config import StateConfig
 from .errors import InvalidInputError
-from .events import GapCallback, OmittedValue, Subscription
-from .subscription import DEFAULT_MAX_PENDING
-from .keys import validate_id
+from .events import GapCallback, OmittedValue
+from .subscription import DEFAULT_MAX_PENDING, Subscription
 from .patterns import IdGlob, utf8
-from .manager import BaseManager
+from .manager import BaseManager, Layout
 
-StateCallback = Callable[[str, "dict[str, Any] | None", "dict[str, Any] | None"], Any]
+#: ``callback(key, old_value, new_value)``: each value a dict, None (no value) or an OmittedValue (too large).
+StateValue: TypeAlias = "dict[str, Any] | OmittedValue | None"
+StateCallback = Callable[[str, StateValue, StateValue], Any]
 _FIELD = "."
-_KEY_NAMES_KEPT = 4096
 
 
 @dataclass(frozen=True)
@@ -90,10 +92,12 @@ class StateManager(BaseManager):
     """Core state engine with pluggable backends (see the module docstring)."""
 
     kind = "state"
+    #: Every state script takes KEYS data hash, ops, ops_prev, tombstone (``lua/lib/state.lua``).
+    layout = Layout("state", "state", ("tomb",))
 
-    def __init__(self, config: Any = None, *, backend: Any = None, **settings: Any) -> None:
+    def __init__(self, config: StateConfig | None = None, *, backend: Backend | None = None,
+                 **settings: Any) -> None:
         super().__init__(config=config, backend=backend, **settings)
-        self._key_names: dict[str, tuple[str, str, str, str]] = {}  # a hot key's names are built once
 
     def _encode(self, key: str, value: Mapping[str, Any]) -> list[str]:
         """``['.name', encoded, ...]`` of a value or a change, whose total size (field names and
@@ -122,24 +126,14 @@ class StateManager(BaseManager):
                 )
         return args
 
-    def _keys(self, key: str) -> tuple[str, str, str, str]:
-        names = self._key_names.get(key)
-        if names is None:
-            if len(self._key_names) >= _KEY_NAMES_KEPT:
-                self._key_names.clear()
-            k = self.keys.state(key)
-            names = self._key_names[key] = (k.base, k.ops, k.ops_prev, k("tomb"))
-        return names
-
     async def save(
         self, key: str, value: Mapping[str, Any], *, ttl: float | None = None, expected_version: int | None = None
     ) -> int:
         """Replace the whole value; returns the new version."""
-        validate_id("state", key)
+        self._entity_keys(key)  # checks the key first (and builds its KEYS for the write)
         fields = self._encode(key, _fields(value, f"value for {key!r}"))
-        args = [*self._head(key), _check_version(expected_version),
-                self.backend.ttl_ms(ttl), *fields]
-        return int(await self.backend.run("state/save", self._keys(key), args))
+        return int(await self._write("save", key, _check_version(expected_version), self.backend.ttl_ms(ttl),
+                                     *fields))
 
     async def update(
         self,
@@ -155,16 +149,14 @@ class StateManager(BaseManager):
         A missing key raises NotFoundError unless ``upsert=True``, which creates it.
         The key's expiry is refreshed to ``ttl`` (or the backend default) when one is set.
         """
-        validate_id("state", key)
+        self._entity_keys(key)
         fields = self._encode(key, _fields(changes, f"changes for {key!r}"))
-        args = [*self._head(key), _check_version(expected_version),
-                self.backend.ttl_ms(ttl), "1" if validate.boolean("upsert", upsert) else "0", *fields]
-        return int(await self.backend.run("state/update", self._keys(key), args))
+        return int(await self._write("update", key, _check_version(expected_version), self.backend.ttl_ms(ttl),
+                                     "1" if validate.boolean("upsert", upsert) else "0", *fields))
 
     async def get_entry(self, key: str) -> StateEntry | None:
         """Value, version and ttl in one consistent read; None if the key does not exist."""
-        validate_id("state", key)
-        reply = await self.backend.run("state/get", [self.keys.state(key).base])
+        reply = await self._read("get", key)
         decoded = _decode_hash(reply[1:])
         if decoded is None:
             return None
@@ -183,15 +175,14 @@ class StateManager(BaseManager):
 
     async def delete(self, key: str, *, expected_version: int | None = None) -> bool:
         """Delete the key; True if it existed."""
-        validate_id("state", key)
-        args = [*self._head(key), _check_version(expected_version)]
-        return await self.backend.run("state/delete", self._keys(key), args) == "1"
+        self._entity_keys(key)
+        return bool(await self._write("delete", key, _check_version(expected_version)) == "1")
 
     async def expire(self, key: str, ttl: float | None) -> None:
         """Set the key's time to live in seconds, or remove it with ``None``."""
-        validate_id("state", key)
+        self._entity_keys(key)
         ms = 0 if ttl is None else self.backend.ttl_ms(ttl)
-        await self.backend.run("state/expire", [self.keys.state(key).base], [ms, key])
+        await self._write("expire", key, ms, op_id="")
 
     async def list_keys(self, pattern: str = "*") -> list[str]:
         """Keys matching a Redis glob (``agent:*``), sorted; SCAN on every primary, never KEYS.

@@ -166,7 +166,7 @@ async def run(url: str, duration: float = 2.0, repeats: int = 3, peers_python: s
     # warm up both clients (connections, script cache)
     await ours_sequential(state, 0.1, "warm")
     await raw_sequential(raw_default, 0.1, f"{prefix}rawwarm")
-    rb_keys = state._keys("bench-rb")
+    rb_keys = state._entity_keys("bench-rb")
     rb_sha = backend._runner.library["state/save"].sha if backend._runner else ""
     rb_channel = backend.channel("state", "bench-rb")
     rb_note_done = False

@@ -12,6 +12,7 @@ import argparse
 from ..backends.redis import RedisBackend, default_url
 from ..errors import AccessDeniedError
 from ..keys import escape_glob
+from ..state import StateManager
 
 #: Exit status of a command stopped by Ctrl-C or SIGTERM (128 + SIGINT), as shells report it.
 INTERRUPTED = 130
@@ -49,7 +50,7 @@ async def check_access(backend: RedisBackend, *, keys: bool = True) -> None:
         return
     prefix = backend.keys.prefix
     try:
-        await backend.run("state/get", [backend.keys.state("__agentstate_cli_probe__").base])
+        await StateManager(backend=backend).get_entry("__agentstate_cli_probe__")
     except AccessDeniedError as exc:
         reason = str(exc).split(": ", 1)[-1]
         raise AccessDeniedError(f"the server's ACL refuses this user the keys under prefix {prefix!r} ({reason}); "

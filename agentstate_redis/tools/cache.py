@@ -40,9 +40,10 @@ from .. import validate
 from ..codec import loads
 from ..decode import pairs, server_time
 from ..errors import BackendOutOfMemoryError, InvalidInputError
-from ..events import Callback, GapCallback, Subscription
-from ..subscription import DEFAULT_MAX_PENDING
-from ..keys import EntityKeys, escape_glob, validate_id
+from ..events import Callback, GapCallback
+from ..keys import MAX_ID_LENGTH, EntityKeys, escape_glob, escape_id, validate_id
+from ..manager import BaseManager
+from ..subscription import DEFAULT_MAX_PENDING, Subscription
 from .models import ToolCacheEntry
 from .params_hash import hash_parameters
 
@@ -54,37 +55,42 @@ POLL_MAX = 0.2
 
 @dataclass(frozen=True)
 class CacheKeys:
-    """The keys of one cache entry, all under its tool's hash tag."""
+    """The keys of one cache entry, all under its tool's hash tag (the scripts build the same from
+    the TOOL layout's prefixes and the escaped hash; see ``tests/tools``)."""
 
     tool: EntityKeys  # ``{tool:<name>}``: stats, ops
     base: str  # the entry hash
     lock: str  # get_or_compute's compute lock
     ident: str  # ``<tool>:<hash>``, the id its events carry
 
-    @property
-    def counting(self) -> list[str]:
-        """The tool's stats, ops and ops_prev keys: what a script that counts a lookup writes."""
-        return [self.tool("stats"), self.tool.ops, self.tool.ops_prev]
 
+class CacheMixin(BaseManager):
+    """Result caching methods of ToolStateManager (its layout is ``TOOL``: every cache script takes
+    the tool's KEYS and the entry's escaped parameters hash in ARGV)."""
 
-class CacheMixin:
-    """Result caching methods of ToolStateManager."""
-
-    backend: Any
-    keys: Any
     cache_results: bool
     cache_ttl: float
-    _op_id: Callable[[], str]
-    _dumps: Callable[..., str]
 
     parameters_hash = staticmethod(hash_parameters)
 
     def _cache_keys(self, tool_name: str, params_hash: str) -> CacheKeys:
-        validate_id("tool", tool_name)
-        validate_id("toolcache", params_hash, what="parameters_hash")
-        ident = validate_id("toolcache", f"{tool_name}:{params_hash}", what="'<tool_name>:<parameters_hash>'")
+        """The entry's keys by name (for a reader and the tests; the calls send ``_entry_part``)."""
+        self._entry_part(tool_name, params_hash)
         entry, lock = self.keys.tool_cache(tool_name, params_hash)
-        return CacheKeys(self.keys.tool(tool_name), entry, lock, ident)
+        return CacheKeys(self.keys.tool(tool_name), entry, lock, f"{tool_name}:{params_hash}")
+
+    def _entry_part(self, tool_name: str, params_hash: str) -> str:
+        """Check a tool name and a parameters hash (each an id, and ``<tool>:<hash>`` too: the id of
+        the entry's events) and return the hash as it appears in the entry's keys (escaped).
+
+        The hot path of every lookup: the tool's KEYS are built once (``_entity_keys``), and the
+        joined id can only be too long when both parts are valid, so it is only checked whole then.
+        """
+        self._entity_keys(tool_name)
+        validate_id("toolcache", params_hash, what="parameters_hash")
+        if len(tool_name) + 1 + len(params_hash) > MAX_ID_LENGTH:
+            validate_id("toolcache", f"{tool_name}:{params_hash}", what="'<tool_name>:<parameters_hash>'")
+        return escape_id(params_hash)
 
     @staticmethod
     def _hash_of(parameters: Mapping[str, Any] | None, parameters_hash: str | None) -> str:
@@ -94,15 +100,16 @@ class CacheMixin:
             return parameters_hash
         raise InvalidInputError("give parameters or parameters_hash")
 
-    async def _store(self, ck: CacheKeys, params_hash: str, encoded: str, ttl: float | None, token: str,
+    def _entry_channel(self, tool_name: str, params_hash: str) -> str:
+        """The channel of an entry's own events (kind ``toolcache``, id ``<tool>:<hash>``)."""
+        return self.backend.channel("toolcache", f"{tool_name}:{params_hash}")
+
+    async def _store(self, tool_name: str, params_hash: str, encoded: str, ttl: float | None, token: str,
                      misses: int) -> str:
-        tool_name = ck.tool.ident
-        return await self.backend.run(
-            "tools/cache_set", [ck.base, ck.lock, *ck.counting],
-            [*self._head(ck.ident, kind="toolcache"), tool_name, params_hash,
-             encoded, self.backend.ttl_ms(self.cache_ttl if ttl is None else ttl), token,
-             self.backend.channel("tool", tool_name) if misses else "", misses],
-        )
+        part = self._entry_part(tool_name, params_hash)
+        return str(await self._write(
+            "cache_set", tool_name, part, params_hash, self._entry_channel(tool_name, params_hash), encoded,
+            self.backend.ttl_ms(self.cache_ttl if ttl is None else ttl), token, misses))
 
     async def cache_result(self, entry: ToolCacheEntry) -> ToolCacheEntry | None:
         """Store a result for ``entry.ttl`` seconds (default ``cache_ttl``); returns it as stored.
@@ -116,8 +123,7 @@ class CacheMixin:
         if not self.cache_results:
             return None
         encoded = self._dumps(entry.result, what=f"cached result of {entry.tool_name!r}")
-        ck = self._cache_keys(entry.tool_name, entry.parameters_hash)
-        created = await self._store(ck, entry.parameters_hash, encoded, entry.ttl, "", 0)
+        created = await self._store(entry.tool_name, entry.parameters_hash, encoded, entry.ttl, "", 0)
         return entry.model_copy(update={"created_at": server_time(created), "ttl": entry.ttl or self.cache_ttl})
 
     async def get_cached_result(
@@ -135,30 +141,25 @@ class CacheMixin:
 
             >>> cached = await tools.get_cached_result(tool_name="search_web", parameters={"query": "AI news"})
         """
-        params_hash = self._hash_of(parameters, parameters_hash)
-        ck = self._cache_keys(tool_name, params_hash)
+        part = self._entry_part(tool_name, self._hash_of(parameters, parameters_hash))
         validate.boolean("count", count)
         if not self.cache_results:
             return None
         if count:
-            reply = await self.backend.run(
-                "tools/cache_get", [ck.base, *ck.counting],
-                [*self._head(tool_name)],
-            )
+            reply = await self._write("cache_get", tool_name, part)
         else:
-            reply = await self.backend.run("tools/cache_peek", [ck.base])
-        return _entry(int(reply[0]), pairs(reply[1:]))
+            reply = await self._read("cache_peek", tool_name, part)
+        return _entry_from_hash(int(reply[0]), pairs(reply[1:]))
 
     async def invalidate_cached_result(
         self, tool_name: str, parameters: Mapping[str, Any] | None = None, *, parameters_hash: str | None = None
     ) -> bool:
         """Delete a cached entry; True if there was one."""
-        ck = self._cache_keys(tool_name, self._hash_of(parameters, parameters_hash))
-        reply = await self.backend.run(
-            "tools/cache_delete", [ck.base, ck.tool.ops, ck.tool.ops_prev],
-            [*self._head(ck.ident, kind="toolcache")],
-        )
-        return reply == "1"
+        params_hash = self._hash_of(parameters, parameters_hash)
+        part = self._entry_part(tool_name, params_hash)
+        reply = await self._write("cache_delete", tool_name, part, params_hash,
+                                  self._entry_channel(tool_name, params_hash))
+        return bool(reply == "1")
 
     async def get_or_compute(
         self,
@@ -183,7 +184,7 @@ class CacheMixin:
         if not callable(compute):
             raise InvalidInputError(f"compute must be callable, got {compute!r}")
         params_hash = hash_parameters(parameters)
-        ck = self._cache_keys(tool_name, params_hash)
+        part = self._entry_part(tool_name, params_hash)
         if ttl is not None:
             self.backend.ttl_ms(ttl)
         lock_ms = validate.milliseconds("lock_timeout", lock_timeout)
@@ -191,11 +192,8 @@ class CacheMixin:
             return await _call(compute)
         token = uuid.uuid4().hex
         pause = POLL_START
-        acquire_keys = [ck.base, ck.lock, *ck.counting]
-        channel = self.backend.channel("tool", tool_name)
         while True:
-            reply = await self.backend.run("tools/cache_acquire", acquire_keys,
-                                           [self._op_id(), channel, tool_name, token, lock_ms])
+            reply = await self._write("cache_acquire", tool_name, part, token, lock_ms)
             if reply[0] == "hit":
                 return loads(pairs(reply[2:])["result"])
             if reply[0] == "compute":
@@ -206,13 +204,13 @@ class CacheMixin:
         try:
             encoded = self._dumps(await _call(compute), what=f"computed result of {tool_name!r}")
             try:
-                await self._store(ck, params_hash, encoded, ttl, token, 1)
+                await self._store(tool_name, params_hash, encoded, ttl, token, 1)
                 stored = True
             except BackendOutOfMemoryError as exc:  # a full server: the result is still the caller's
                 log.warning("%s: result not cached (%s)", tool_name, exc)
         finally:
             if not stored:
-                await asyncio.shield(self.backend.run("tools/cache_release", [ck.lock], [token]))
+                await asyncio.shield(self._write("cache_release", tool_name, part, token, op_id=""))
         return loads(encoded)
 
     def subscribe_cache(self, tool_name: str, callback: Callback, *, on_gap: GapCallback | None = None,
@@ -228,7 +226,7 @@ class CacheMixin:
                                              on_gap=on_gap, max_pending=max_pending)
 
 
-def _entry(pttl: int, h: dict[str, str]) -> ToolCacheEntry | None:
+def _entry_from_hash(pttl: int, h: dict[str, str]) -> ToolCacheEntry | None:
     if not h:
         return None
     return ToolCacheEntry(

@@ -17,7 +17,8 @@ execution id, so ``start_execution`` also writes a small link entity
 ``{toolexec:<execution id>}`` -> tool name (TTL ``execution_ttl``, default 7
 days) in its own script call, written *before* the execution itself; pass
 ``tool_name=`` to skip that lookup. Retry schedules live under the one index
-tag ``{idx:tool-retries}`` (see :mod:`.retries`).
+tag ``{idx:tool-retries}`` (see :mod:`.retries`). The three layouts are in
+:mod:`.layouts`.
 """
 
 from __future__ import annotations
@@ -27,14 +28,15 @@ from typing import Any
 import orjson
 
 from .. import validate
+from ..backends.base import Backend
+from ..decode import pairs
 from ..errors import InvalidInputError, NotFoundError
 from ..keys import validate_id
-from ..manager import BaseManager
 from ..tracing import tool_finished, tool_started
 from ..validate import integer, positive_number
 from .cache import CacheMixin
+from .layouts import LINKS, TOOL
 from .models import ToolExecution, ToolExecutionStatus, ToolStats
-from ..decode import pairs
 from .records import execution_from_hash, stats_from_hash
 from .retries import RetryMixin
 
@@ -42,7 +44,7 @@ DEFAULT_HISTORY_LIMIT = 1000
 DEFAULT_EXECUTION_TTL = 7 * 24 * 3600.0
 
 
-def duration_us(duration_ms: Any) -> str:
+def duration_us(duration_ms: object) -> str:
     """Caller's duration -> integer microseconds for the script ('' = measure on the server)."""
     if duration_ms is None:
         return ""
@@ -51,14 +53,15 @@ def duration_us(duration_ms: Any) -> str:
     return str(round(duration_ms * 1000))
 
 
-class ToolStateManager(CacheMixin, RetryMixin, BaseManager):
+class ToolStateManager(CacheMixin, RetryMixin):
     """Tool execution state shared by every process (see the module docstring)."""
 
     kind = "tool"
+    layout = TOOL
 
     def __init__(
         self,
-        persistence: Any = None,
+        persistence: str | Backend | None = None,
         *,
         cache_results: bool = True,
         cache_ttl: float = 3600,
@@ -78,9 +81,6 @@ class ToolStateManager(CacheMixin, RetryMixin, BaseManager):
 
     # -- executions --------------------------------------------------------------------------
 
-    def _tool_keys(self, tool_name: str) -> Any:
-        return self.keys.tool(validate_id("tool", tool_name))
-
     @tool_started
     async def start_execution(self, execution: ToolExecution) -> ToolExecution:
         """Record a started execution and count it; returns it as stored.
@@ -97,45 +97,33 @@ class ToolStateManager(CacheMixin, RetryMixin, BaseManager):
                 f"execution {execution.execution_id!r}: start_execution needs status pending or running, "
                 f"got {execution.status.value!r}"
             )
-        k = self._tool_keys(execution.tool_name)
+        self._entity_keys(execution.tool_name)
         doc = self._dumps(
             execution.model_dump(include={"started_at", "parameters", "agent_id", "metadata"}),
             what=f"execution {execution.execution_id!r}",
         )
-        link = self.keys.entity("toolexec", execution.execution_id)
-        await self.backend.run(
-            "tools/link", [link.base],
-            [execution.execution_id, execution.tool_name, self.backend.ttl_ms(self.execution_ttl)],
-        )
-        reply = await self.backend.run(
-            "tools/start",
-            [k("exec:" + execution.execution_id), k("history"), k("stats"), k("exec:"), k.ops, k.ops_prev],
-            [*self._head(execution.tool_name),
-             execution.execution_id, execution.status.value, doc, self.history_limit],
-        )
-        flat = pairs_after_flag(reply)
-        return execution_from_hash(flat)
+        await self._write_on(LINKS, "link", execution.execution_id, execution.tool_name,
+                             self.backend.ttl_ms(self.execution_ttl), op_id="")
+        reply = await self._write("start", execution.tool_name, execution.execution_id, execution.status.value,
+                                  doc, self.history_limit)
+        return execution_from_hash(pairs_after_flag(reply))
 
     async def _resolve(self, execution_id: str, tool_name: str | None) -> str:
         validate_id("tool execution", execution_id)
         if tool_name is not None:
             return validate_id("tool", tool_name)
-        name = await self.backend.run("tools/resolve", [self.keys.entity("toolexec", execution_id).base])
+        name = await self._read_on(LINKS, "resolve", execution_id)
         if name is None:
             raise NotFoundError(f"tool execution {execution_id!r} not found", kind="tool execution", id=execution_id)
         return str(name)
 
     async def _finish(
-        self, execution_id: str, outcome: str, result: str, error: str, duration_ms: Any, tool_name: str | None
+        self, execution_id: str, outcome: str, result: str, error: str, duration_ms: float | None,
+        tool_name: str | None,
     ) -> ToolExecution:
         dur = duration_us(duration_ms)
         tool = await self._resolve(execution_id, tool_name)
-        k = self.keys.tool(tool)
-        reply = await self.backend.run(
-            "tools/finish",
-            [k("exec:" + execution_id), k("stats"), k.ops, k.ops_prev],
-            [*self._head(tool), execution_id, outcome, result, error, dur],
-        )
+        reply = await self._write("finish", tool, execution_id, outcome, result, error, dur)
         return execution_from_hash(pairs(reply))
 
     @tool_finished(failed=False)
@@ -176,7 +164,7 @@ class ToolStateManager(CacheMixin, RetryMixin, BaseManager):
     async def get_execution(self, execution_id: str, *, tool_name: str | None = None) -> ToolExecution:
         """One execution; NotFoundError if it is unknown (or trimmed from the history)."""
         tool = await self._resolve(execution_id, tool_name)
-        h = pairs(await self.backend.run("tools/get", [self.keys.tool(tool)("exec:" + execution_id)]))
+        h = pairs(await self._read("get", tool, execution_id))
         if not h:
             raise NotFoundError(f"tool execution {execution_id!r} not found", kind="tool execution", id=execution_id)
         return execution_from_hash(h)
@@ -189,9 +177,9 @@ class ToolStateManager(CacheMixin, RetryMixin, BaseManager):
 
             >>> history = await tools.get_execution_history(tool_name="search_web", limit=100)
         """
-        k = self._tool_keys(tool_name)
+        self._entity_keys(tool_name)
         integer("limit", limit)
-        reply = await self.backend.run("tools/history", [k("history"), k("exec:")], [limit])
+        reply = await self._read("history", tool_name, limit)
         return [execution_from_hash(pairs(flat)) for flat in reply]
 
     async def get_tool_stats(self, tool_name: str) -> ToolStats:
@@ -200,8 +188,7 @@ class ToolStateManager(CacheMixin, RetryMixin, BaseManager):
             >>> stats = await tools.get_tool_stats("search_web")
             >>> print(f"Success Rate: {stats.success_rate:.2%}")
         """
-        k = self._tool_keys(tool_name)
-        return stats_from_hash(tool_name, pairs(await self.backend.run("tools/stats", [k("stats")])))
+        return stats_from_hash(tool_name, pairs(await self._read("stats", tool_name)))
 
 
 def pairs_after_flag(reply: Any) -> dict[str, str]:

@@ -22,40 +22,30 @@ recorded as exhausted and never scheduled.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
 import orjson
 
 from .. import validate
+from ..decode import pairs, server_time
 from ..errors import InvalidInputError
 from ..keys import validate_id
+from ..manager import BaseManager
 from ..validate import integer
-from ..decode import pairs, server_time
+from .layouts import LINKS, RETRIES, RETRY_INDEX
 from .models import RetryState
 from .records import retry_from_doc
 
-RETRY_CHANNEL_ID = "_retries"
 MAX_DELAY_SECONDS = 10 * 365 * 24 * 3600
 
 
-class RetryMixin:
-    """Retry scheduling methods of ToolStateManager."""
+class RetryMixin(BaseManager):
+    """Retry scheduling methods of ToolStateManager (layout ``RETRIES``: every retry script takes
+    the index's KEYS; an execution's record is the ``retry:`` prefix plus its id in ARGV)."""
 
-    backend: Any
-    keys: Any
     retry_base_delay: float
     retry_retention: float
-    _op_id: Callable[[], str]
-    _dumps: Callable[..., str]
-
-    @property
-    def _retry_keys(self) -> Any:
-        return self.keys.index("tool-retries")
-
-    def _retry_channel(self) -> str:
-        return self.backend.channel("tool", RETRY_CHANNEL_ID)
 
     def _delay_seconds(self, state: RetryState, delay: float | None) -> float:
         if delay is not None:
@@ -86,19 +76,15 @@ class RetryMixin:
         exhausted = retry_state.exhausted
         delay_ms = 0 if exhausted else round(self._delay_seconds(retry_state, delay) * 1000)
         if retry_state.tool_name is None:
-            tool = await self.backend.run("tools/resolve", [self.keys.entity("toolexec", retry_state.execution_id).base])
+            tool = await self._read_on(LINKS, "resolve", retry_state.execution_id)
             if tool is not None:
                 retry_state = retry_state.model_copy(update={"tool_name": str(tool)})
         doc = self._dumps(
             retry_state.model_dump(exclude={"execution_id", "next_retry_at"}),
             what=f"retry state of {retry_state.execution_id!r}",
         )
-        r = self._retry_keys
-        due = await self.backend.run(
-            "tools/retry_set", [r("due"), r("retry:" + retry_state.execution_id), r.ops, r.ops_prev],
-            [self._op_id(), self._retry_channel(), retry_state.execution_id, delay_ms, exhausted, doc,
-             self.backend.ttl_ms(self.retry_retention)],
-        )
+        due = await self._write_on(RETRIES, "retry_set", RETRY_INDEX, retry_state.execution_id, delay_ms,
+                                   exhausted, doc, self.backend.ttl_ms(self.retry_retention))
         return retry_state.model_copy(update={"next_retry_at": server_time(due)})
 
     async def get_pending_retries(
@@ -118,11 +104,8 @@ class RetryMixin:
         claim_ms = 0 if claim_timeout is None else validate.milliseconds("claim_timeout", claim_timeout)
         if not claim:
             return await self.list_retries(limit=limit)
-        r = self._retry_keys
-        rows = await self.backend.run(
-            "tools/retry_claim", [r("due"), r("retry:"), r.ops, r.ops_prev],
-            [self._op_id(), self._retry_channel(), limit, claim_ms, self.backend.ttl_ms(self.retry_retention)],
-        )
+        rows = await self._write_on(RETRIES, "retry_claim", RETRY_INDEX, limit, claim_ms,
+                                    self.backend.ttl_ms(self.retry_retention))
         return [retry_from_doc(row[0], row[1], row[2]) for row in _json_rows(rows)]
 
     async def list_retries(self, *, offset: int = 0, limit: int = 100) -> list[RetryState]:
@@ -135,8 +118,7 @@ class RetryMixin:
         """
         integer("offset", offset, minimum=0)
         integer("limit", limit)
-        r = self._retry_keys
-        rows = await self.backend.run("tools/retry_list", [r("due"), r("retry:")], [limit, "0", offset])
+        rows = await self._read_on(RETRIES, "retry_list", RETRY_INDEX, limit, "0", offset)
         return [retry_from_doc(row[0], row[1], row[2]) for row in rows]
 
     async def count_retries(self) -> tuple[int, int]:
@@ -145,13 +127,13 @@ class RetryMixin:
 
             >>> scheduled, due = await tools.count_retries()
         """
-        scheduled, due = await self.backend.run("tools/retry_count", [self._retry_keys("due")])
+        scheduled, due = await self._read_on(RETRIES, "retry_count", RETRY_INDEX)
         return int(scheduled), int(due)
 
     async def get_retry_state(self, execution_id: str) -> RetryState | None:
         """The retry record of an execution (scheduled, claimed or exhausted), or None."""
         validate_id("tool execution", execution_id)
-        h = pairs(await self.backend.run("tools/retry_get", [self._retry_keys("retry:" + execution_id)]))
+        h = pairs(await self._read_on(RETRIES, "retry_get", RETRY_INDEX, execution_id))
         if not h:
             return None
         return retry_from_doc(execution_id, h.get("due"), h.get("doc"))
@@ -159,12 +141,8 @@ class RetryMixin:
     async def clear_retry(self, execution_id: str) -> bool:
         """Drop an execution's retry schedule (it succeeded or was abandoned); True if it had one."""
         validate_id("tool execution", execution_id)
-        r = self._retry_keys
-        reply = await self.backend.run(
-            "tools/retry_clear", [r("due"), r("retry:" + execution_id), r.ops, r.ops_prev],
-            [self._op_id(), self._retry_channel(), execution_id],
-        )
-        return reply == "1"
+        reply = await self._write_on(RETRIES, "retry_clear", RETRY_INDEX, execution_id)
+        return bool(reply == "1")
 
 
 def _json_rows(reply: Any) -> list[Any]:

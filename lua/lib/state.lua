@@ -1,6 +1,12 @@
 -- State helpers, pasted in by `--@include lib/state.lua` (it includes lib/core.lua).
--- KEYS: none of its own.
+-- Every state script takes the same 4 KEYS, all under the hash tag {state:<key>}
+-- (agentstate_redis/state.py, StateManager.layout):
+--   1 data hash (the base key: its expiry reaches subscribers as op "expired")
+--   2 ops hash   3 ops of the previous generation
+--   4 tombstone: the last version of a deleted key, kept 24 h so versions never repeat
 --@include lib/core.lua
+
+local K = {base = KEYS[1], ops = KEYS[2], ops_prev = KEYS[3], tomb = KEYS[4]}
 
 -- The version ('#v') in a state hash read with HGETALL; 0 for a missing key. '#v' is written
 -- first, so it is nearly always the first pair.
@@ -52,14 +58,13 @@ local function state_too_large(key, size)
       size, MAX_VALUE_BYTES)})
 end
 
--- The prologue of every state write (KEYS data, ops, ops_prev; ARGV op id, channel, key, expected
--- version): the op-id replay, the old value and version (state_read_version), NOT_FOUND for a
+-- The prologue of every state write (ARGV op id, channel, key, expected version): the op-id replay, the old value and version (state_read_version), NOT_FOUND for a
 -- missing key when ``must_exist``, CONFLICT when the expected version ('' = any) is not the current one.
 -- Returns old, current and nil, or nil, nil and a reply to return at once.
 local function state_begin(must_exist)
-  local replay = op_replay(KEYS[2], KEYS[3], ARGV[1])
+  local replay = op_replay(K.ops, K.ops_prev, ARGV[1])
   if replay then return nil, nil, replay end
-  local old, current = state_read_version(KEYS[1], ARGV[2])
+  local old, current = state_read_version(K.base, ARGV[2])
   if must_exist and current == 0 then
     return nil, nil, fail('NOT_FOUND', {kind = 'state', id = ARGV[3]})
   end
@@ -68,4 +73,11 @@ local function state_begin(must_exist)
     return nil, nil, fail('CONFLICT', {kind = 'state', id = ARGV[3], expected = tonumber(expected), actual = current})
   end
   return old, current, nil
+end
+
+-- The version a write gives a key at version ``current``: the next one, or for a missing key the
+-- one after its tombstone's (a key saved again after a delete never repeats a version).
+local function state_next_version(current)
+  if current > 0 then return current + 1 end
+  return tonumber(redis.call('GET', K.tomb) or '0') + 1
 end

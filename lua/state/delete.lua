@@ -14,12 +14,11 @@
 -- A key saved again after a delete continues from the deleted version + 1, so a client holding
 -- a version from before the delete can never match (within the 24 h tombstone).
 
---@include lib/core.lua
 --@include lib/state.lua
 
 local TOMBSTONE_MS = 86400000
 
-local data, ops, ops_prev, tomb = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local data, ops, ops_prev, tomb = K.base, K.ops, K.ops_prev, K.tomb
 local op_id, channel, key, expected = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 
 local old, current, stop = state_begin(false)

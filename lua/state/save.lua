@@ -14,10 +14,9 @@
 -- Memory: guarded; stores a value
 -- Retry: safe; a replayed op id returns the first reply and writes nothing.
 
---@include lib/core.lua
 --@include lib/state.lua
 
-local data, ops, ops_prev, tomb = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local data, ops, ops_prev = K.base, K.ops, K.ops_prev
 local op_id, channel, key, expected, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
 
 local old, current, stop = state_begin(false)
@@ -26,10 +25,7 @@ if stop then return stop end
 local size = state_fields_size(6)
 if size > MAX_VALUE_BYTES then return state_too_large(key, size) end
 
-local version = current + 1
-if current == 0 then
-  version = tonumber(redis.call('GET', tomb) or '0') + 1
-end
+local version = state_next_version(current)
 local new = {'#v', tostring(version), '#n', tostring(size)}
 for i = 6, #ARGV do new[#new + 1] = ARGV[i] end
 redis.call('DEL', data)

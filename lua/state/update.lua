@@ -15,10 +15,9 @@
 -- Memory: guarded; merges fields
 -- Retry: safe; a replayed op id returns the first reply and writes nothing.
 
---@include lib/core.lua
 --@include lib/state.lua
 
-local data, ops, ops_prev, tomb = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local data, ops, ops_prev = K.base, K.ops, K.ops_prev
 local op_id, channel, key, expected, ttl, upsert = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5]), ARGV[6]
 
 local old, current, stop = state_begin(upsert ~= '1')
@@ -33,10 +32,7 @@ for i = 7, #ARGV, 2 do
 end
 if size > MAX_VALUE_BYTES then return state_too_large(key, size) end
 
-local version = current + 1
-if current == 0 then
-  version = tonumber(redis.call('GET', tomb) or '0') + 1
-end
+local version = state_next_version(current)
 redis.call('HSET', data, '#v', version, '#n', size, unpack(ARGV, 7, math.min(7 + 995, #ARGV)))
 for i = 7 + 996, #ARGV, 1000 do  -- chunks keep unpack() under Lua's stack limit
   redis.call('HSET', data, unpack(ARGV, i, math.min(i + 999, #ARGV)))

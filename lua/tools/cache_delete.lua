@@ -1,24 +1,28 @@
 -- tools/cache_delete: invalidate a cached tool result.
--- KEYS[1] cache entry hash (sub-key of the tool, reported as kind 'toolcache')
--- KEYS[2] ops hash (current generation) of the tool
--- KEYS[3] ops of the previous generation (hash)
+-- KEYS[1] base key of the tool (nothing is stored there)
+-- KEYS[2] ops hash (current generation)
+-- KEYS[3] ops of the previous generation
+-- KEYS[4] stats hash
+-- KEYS[5] execution history (sorted set of execution ids, score = start sequence)
+-- KEYS[6] execution hash key prefix (same hash tag)
+-- KEYS[7] cache entry key prefix (same hash tag)
+-- KEYS[8] compute lock key prefix (same hash tag)
 -- ARGV[1] op id
--- ARGV[2] event channel of the entry (kind 'toolcache'; '' = no event)
--- ARGV[3] entry id ('<tool>:<hash>')
+-- ARGV[2] event channel of the tool ('' = no event)
+-- ARGV[3] tool name
+-- ARGV[4] the entry's escaped parameters hash (its hash is KEYS[7] followed by it)
+-- ARGV[5] parameters hash
+-- ARGV[6] event channel of the entry (kind 'toolcache', id '<tool>:<hash>'; '' = no event)
 -- Reply: '1' if an entry was deleted, '0' if there was none
 -- Mode: write
 -- Memory: allowed; deletes; frees memory
 -- Retry: safe; deleting twice deletes once, and a replayed op id returns the first reply.
 
---@include lib/core.lua
+--@include lib/tools.lua
 
-local entry, ops, ops_prev = KEYS[1], KEYS[2], KEYS[3]
-local op_id, channel, id = ARGV[1], ARGV[2], ARGV[3]
+local stop = tool_begin(K)
+if stop then return stop end
 
-local replay = op_replay(ops, ops_prev, op_id)
-if replay then return replay end
-
-local existed = redis.call('DEL', entry)
-if existed == 1 then publish(channel, {key = id, op = 'delete'}) end
-op_remember(ops, ops_prev, op_id, tostring(existed))
-return tostring(existed)
+local existed = redis.call('DEL', K.cache_prefix .. ARGV[4])
+if existed == 1 then publish(ARGV[6], {key = ARGV[3] .. ':' .. ARGV[5], op = 'delete'}) end
+return tool_done(K, tostring(existed))

@@ -1,10 +1,14 @@
 -- tools/finish: complete or fail a running tool execution and count it in the tool's stats.
--- KEYS[1] execution hash
--- KEYS[2] stats hash
--- KEYS[3] ops hash (current generation)
--- KEYS[4] ops of the previous generation
+-- KEYS[1] base key of the tool (nothing is stored there)
+-- KEYS[2] ops hash (current generation)
+-- KEYS[3] ops of the previous generation
+-- KEYS[4] stats hash
+-- KEYS[5] execution history (sorted set of execution ids, score = start sequence)
+-- KEYS[6] execution hash key prefix (same hash tag)
+-- KEYS[7] cache entry key prefix (same hash tag)
+-- KEYS[8] compute lock key prefix (same hash tag)
 -- ARGV[1] op id
--- ARGV[2] event channel ('' = no event)
+-- ARGV[2] event channel of the tool ('' = no event)
 -- ARGV[3] tool name
 -- ARGV[4] execution id
 -- ARGV[5] outcome ('completed' or 'failed')
@@ -16,14 +20,14 @@
 -- Memory: allowed; finishing a running execution; its record exists already
 -- Retry: safe; a replayed op id returns the first reply, and a finished execution refuses a second finish.
 
---@include lib/core.lua
+--@include lib/tools.lua
 
-local exec, stats, ops, ops_prev = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local op_id, channel, tool, exec_id, outcome, result, err, dur =
-  ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
+local channel, tool, exec_id, outcome, result, err, dur =
+  ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
+local exec, stats = K.exec_prefix .. exec_id, K.stats
 
-local replay = op_replay(ops, ops_prev, op_id)
-if replay then return replay end
+local stop = tool_begin(K)
+if stop then return stop end
 
 local status = redis.call('HGET', exec, 'status')
 if not status then
@@ -50,6 +54,4 @@ redis.call('HINCRBY', stats, 'dur_us', dur_us)
 
 local version = tonumber(redis.call('HGET', exec, 'seq'))
 publish(channel, {key = tool, op = verb, version = version, execution_id = exec_id, status = outcome})
-local encoded = cjson.encode(redis.call('HGETALL', exec))
-op_remember(ops, ops_prev, op_id, encoded)
-return encoded
+return tool_done(K, cjson.encode(redis.call('HGETALL', exec)))

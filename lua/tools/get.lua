@@ -1,7 +1,15 @@
 -- tools/get: one tool execution.
--- KEYS[1] execution hash
+-- KEYS[1] base key of the tool (nothing is stored there)
+-- KEYS[2] ops hash (current generation)
+-- KEYS[3] ops of the previous generation
+-- KEYS[4] stats hash
+-- KEYS[5] execution history (sorted set of execution ids, score = start sequence)
+-- KEYS[6] execution hash key prefix (same hash tag)
+-- KEYS[7] cache entry key prefix (same hash tag)
+-- KEYS[8] compute lock key prefix (same hash tag)
+-- ARGV[1] execution id (its hash is KEYS[6] followed by it)
 -- Reply: {field, value, ...} of the execution hash (empty if it does not exist)
 -- Mode: read
 -- Retry: safe; reads one key and writes nothing.
 
-return redis.call('HGETALL', KEYS[1])
+return redis.call('HGETALL', KEYS[6] .. ARGV[1])

@@ -1,26 +1,26 @@
 -- tools/retry_clear: drop an execution's retry schedule and record (it succeeded or was abandoned).
--- KEYS[1] due set
--- KEYS[2] retry hash of the execution
--- KEYS[3] ops hash (current generation)
--- KEYS[4] ops of the previous generation
+-- KEYS[1] base key of the retry index (nothing is stored there)
+-- KEYS[2] ops hash (current generation)
+-- KEYS[3] ops of the previous generation
+-- KEYS[4] due set (sorted set of execution ids, score = due time in server ms)
+-- KEYS[5] retry hash key prefix (same index hash tag)
 -- ARGV[1] op id
--- ARGV[2] event channel ('' = no event)
--- ARGV[3] execution id
+-- ARGV[2] event channel of the retries (tool '_retries'; '' = no event)
+-- ARGV[3] index name ('tool-retries')
+-- ARGV[4] execution id (its retry hash is KEYS[5] followed by it)
 -- Reply: '1' if there was a record, '0' if not
 -- Mode: write
 -- Memory: allowed; deletes a retry schedule
 -- Retry: safe; clearing twice clears once, and a replayed op id returns the first reply.
 
---@include lib/core.lua
+--@include lib/tool_retries.lua
 
-local due_set, retry, ops, ops_prev = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local op_id, channel, exec_id = ARGV[1], ARGV[2], ARGV[3]
+local channel, exec_id = ARGV[2], ARGV[4]
 
-local replay = op_replay(ops, ops_prev, op_id)
-if replay then return replay end
+local stop = tool_begin(K)
+if stop then return stop end
 
-redis.call('ZREM', due_set, exec_id)
-local existed = redis.call('DEL', retry)
+redis.call('ZREM', K.due, exec_id)
+local existed = redis.call('DEL', K.retry_prefix .. exec_id)
 if existed == 1 then publish(channel, {key = exec_id, op = 'retry_cleared'}) end
-op_remember(ops, ops_prev, op_id, tostring(existed))
-return tostring(existed)
+return tool_done(K, tostring(existed))

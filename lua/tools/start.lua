@@ -1,12 +1,14 @@
 -- tools/start: record the start of a tool execution, counted once per execution id.
--- KEYS[1] execution hash
--- KEYS[2] execution history (sorted set of execution ids, score = start sequence)
--- KEYS[3] stats hash
--- KEYS[4] execution hash key prefix (same hash tag; executions trimmed from the history are deleted)
--- KEYS[5] ops hash (current generation)
--- KEYS[6] ops of the previous generation
+-- KEYS[1] base key of the tool (nothing is stored there)
+-- KEYS[2] ops hash (current generation)
+-- KEYS[3] ops of the previous generation
+-- KEYS[4] stats hash
+-- KEYS[5] execution history (sorted set of execution ids, score = start sequence)
+-- KEYS[6] execution hash key prefix (same hash tag)
+-- KEYS[7] cache entry key prefix (same hash tag)
+-- KEYS[8] compute lock key prefix (same hash tag)
 -- ARGV[1] op id
--- ARGV[2] event channel ('' = no event)
+-- ARGV[2] event channel of the tool ('' = no event)
 -- ARGV[3] tool name
 -- ARGV[4] execution id
 -- ARGV[5] status ('pending' or 'running')
@@ -17,14 +19,13 @@
 -- Memory: guarded; records an execution
 -- Retry: safe; starting an execution id that exists changes nothing, and a replayed op id returns the first reply.
 
---@include lib/core.lua
+--@include lib/tools.lua
 
-local exec, history, stats, exec_prefix, ops, ops_prev = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
-local op_id, channel, tool, exec_id, status, doc, cap =
-  ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7])
+local channel, tool, exec_id, status, doc, cap = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7])
+local exec, history, stats = K.exec_prefix .. exec_id, K.history, K.stats
 
-local replay = op_replay(ops, ops_prev, op_id)
-if replay then return replay end
+local stop = tool_begin(K)
+if stop then return stop end
 
 local reply
 if redis.call('EXISTS', exec) == 1 then
@@ -40,7 +41,7 @@ else
   local excess = redis.call('ZCARD', history) - cap
   if excess > 0 then
     for _, old in ipairs(redis.call('ZRANGE', history, 0, excess - 1)) do
-      redis.call('DEL', exec_prefix .. old)
+      redis.call('DEL', K.exec_prefix .. old)
     end
     redis.call('ZREMRANGEBYRANK', history, 0, excess - 1)
   end
@@ -49,6 +50,4 @@ else
   table.insert(reply, 1, '1')
 end
 
-local encoded = cjson.encode(reply)
-op_remember(ops, ops_prev, op_id, encoded)
-return encoded
+return tool_done(K, cjson.encode(reply))

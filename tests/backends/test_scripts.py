@@ -166,7 +166,7 @@ async def test_op_ids_are_kept_for_a_time_window_not_a_count(backend: Backend) -
     in two generations: one a window old becomes the previous generation, still read, and the one
     before it is dropped."""
     state = StateManager(backend=backend)
-    keys, k = state._keys("busy"), backend.keys.state("busy")
+    keys, k = state._entity_keys("busy"), backend.keys.state("busy")
     first = [new_op_id(), "", "busy", "", 0, ".i", "0"]
     assert await backend.run("state/save", keys, first) == "1"
     for i in range(300):
@@ -195,7 +195,7 @@ async def test_op_id_generations_turn_over_sooner_past_the_cap(backend: Backend)
     """An entity written faster than the cap per window keeps bounded memory: the size is checked on
     ids starting with '0' (one in 16), and a full generation becomes the previous one at once."""
     state = StateManager(backend=backend)
-    keys, k = state._keys("hot"), backend.keys.state("hot")
+    keys, k = state._entity_keys("hot"), backend.keys.state("hot")
     await state.save("hot", {"i": 0})
     await backend.client.hset(k.ops, mapping={f"f{i:06d}": "1" for i in range(100_000)})
     await backend.run("state/update", keys, ["1" + new_op_id()[1:], "", "hot", "", 0, "0", ".i", "1"])

@@ -256,8 +256,9 @@ async def test_get_or_compute_takes_over_an_expired_lock(tools: ToolStateManager
     await tools.subscribe_cache("calc", events.append)
     ck = tools._cache_keys("calc", hash_parameters({"x": 2}))
     # a computer that took the lock and died
-    acquire_keys = [ck.base, ck.lock, ck.tool("stats"), ck.tool.ops, ck.tool.ops_prev]
-    reply = await tools.backend.run("tools/cache_acquire", acquire_keys, ["", "", "calc", "dead", 200])
+    part = tools._entry_part("calc", hash_parameters({"x": 2}))
+    reply = await tools.backend.run("tools/cache_acquire", tools._entity_keys("calc"),
+                                    ["", "", "calc", part, "dead", 200])
     assert reply[0] == "compute"
     result = await asyncio.wait_for(tools.get_or_compute("calc", {"x": 2}, lambda: "mine"), 10)
     assert result == "mine"
