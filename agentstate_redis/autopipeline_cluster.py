@@ -93,7 +93,7 @@ class ClusterAutoPipeline:
         numkeys = args[1]
         if not numkeys:
             return await self.client.evalsha(*args)  # no key, no slot: redis-py picks a node
-        keys = args[2:2 + numkeys]
+        keys = args[2 : 2 + numkeys]
         slot = self.client.keyslot(keys[0])
         for key in keys[1:]:
             if self.client.keyslot(key) != slot:  # redis-py raises its own clear error for this
@@ -110,8 +110,9 @@ class ClusterAutoPipeline:
                 lane.in_flight -= 1
                 self._schedule(lane)
             if isinstance(reply, _REDIRECTS):
-                return await self._redirect(_Call(args, asyncio.get_running_loop().create_future(),
-                                                  current_record()), reply)
+                return await self._redirect(
+                    _Call(args, asyncio.get_running_loop().create_future(), current_record()), reply
+                )
             return reply
         call = _Call(args, asyncio.get_running_loop().create_future(), current_record())
         self._enqueue(lane, call)
@@ -157,11 +158,12 @@ class ClusterAutoPipeline:
         """Follow MOVED / ASK replies for ``call`` until it gets a real reply or runs out of redirects."""
         while True:
             call.redirects += 1
-            keys = list(call.args[2:2 + call.args[1]])
+            keys = list(call.args[2 : 2 + call.args[1]])
             if call.redirects > self.max_redirects:
                 raise BackendUnavailableError(
                     f"EVALSHA on {keys[0]!r}: redirected {call.redirects - 1} times (last reply: {reply}); "
-                    f"the cluster's slot map keeps changing. The script did not run.", keys=keys,
+                    f"the cluster's slot map keeps changing. The script did not run.",
+                    keys=keys,
                 )
             if isinstance(reply, rx.MovedError):
                 await self.client.nodes_manager.move_slot(reply)
@@ -175,7 +177,8 @@ class ClusterAutoPipeline:
                 if node is None:
                     raise BackendUnavailableError(
                         f"EVALSHA on slot {reply.slot_id}: ASK to {reply.host}:{reply.port}, a node the "
-                        f"cluster does not list. The script did not run.", keys=keys,
+                        f"cluster does not list. The script did not run.",
+                        keys=keys,
                     )
                 result = await self._alone(node, call.args, asking=True)
             if not isinstance(result, _REDIRECTS):
@@ -241,7 +244,7 @@ class ClusterAutoPipeline:
                     node.release(conn)
         except BaseException as exc:
             self._note(exc)
-            for call in batch[len(replies):]:  # the replies already read are real; the rest are unknown
+            for call in batch[len(replies) :]:  # the replies already read are real; the rest are unknown
                 if call.record is not None:
                     call.record.merge(sent)
                 if not call.future.done():

@@ -22,9 +22,7 @@ from .commands.common import INTERRUPTED, one_line
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="agentstate", description="Shared state for fleets of AI agents, on Redis."
-    )
+    parser = argparse.ArgumentParser(prog="agentstate", description="Shared state for fleets of AI agents, on Redis.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in commands.ALL:
         module.add_parser(sub)

@@ -57,8 +57,9 @@ def unknown_settings_error(owner: str, unknown: Iterable[str], valid: Iterable[s
         guess = closest_name(name, valid)
         named.append(f"{name!r} (did you mean {guess!r}?)" if guess else repr(name))
     word = "setting" if len(unknown) == 1 else "settings"
-    return InvalidInputError(f"{owner}: unknown {word} {', '.join(named)}; valid settings are {', '.join(valid)}",
-                             settings=unknown)
+    return InvalidInputError(
+        f"{owner}: unknown {word} {', '.join(named)}; valid settings are {', '.join(valid)}", settings=unknown
+    )
 
 
 class StateConfig(Model):
@@ -119,9 +120,7 @@ def make_backend(config: StateConfig) -> Backend:
             auto_save=config.auto_save,
             **common,
         )
-    return RedisBackend(
-        config.redis_url, db=config.db, connection_pool_size=config.connection_pool_size, **common
-    )
+    return RedisBackend(config.redis_url, db=config.db, connection_pool_size=config.connection_pool_size, **common)
 
 
 def resolve_backend(

@@ -86,8 +86,7 @@ def server_binary(choice: str) -> str:
         raise BackendUnavailableError(f"server {choice!r}: no executable file at that path")
     found = shutil.which(choice)
     if found is None:
-        raise BackendUnavailableError(
-            f"server {choice!r}: not on PATH, and not one of {sorted(SERVER_CHOICES)}")
+        raise BackendUnavailableError(f"server {choice!r}: not on PATH, and not one of {sorted(SERVER_CHOICES)}")
     return found
 
 
@@ -123,8 +122,13 @@ def why_it_exited(output: str) -> str:
     """
     lines = [line.strip() for line in output.splitlines() if line.strip()]
     warnings = [line.split(" # ", 1)[1] for line in lines if " # " in line]
-    warnings = [w for w in warnings if not w.startswith(("Redis version", "Valkey version", "Configuration loaded",
-                                                         "oO0OoO0OoO0Oo", "WARNING Memory overcommit"))]
+    warnings = [
+        w
+        for w in warnings
+        if not w.startswith(
+            ("Redis version", "Valkey version", "Configuration loaded", "oO0OoO0OoO0Oo", "WARNING Memory overcommit")
+        )
+    ]
     if warnings:
         return "; ".join(warnings[-2:])
     return " ".join(lines[-4:]) or "no output"
@@ -187,15 +191,24 @@ class EmbeddedRedis:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         args = [
             self.binary,
-            "--port", str(self.port),
-            "--bind", "127.0.0.1",
-            "--dir", str(self.data_dir),
-            "--save", "",
-            "--appendonly", "yes" if self.appendonly else "no",
-            "--appendfsync", self.appendfsync,
-            "--notify-keyspace-events", "Ex",
-            "--logfile", str(self.data_dir / "server.log"),
-            "--daemonize", "no",
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(self.data_dir),
+            "--save",
+            "",
+            "--appendonly",
+            "yes" if self.appendonly else "no",
+            "--appendfsync",
+            self.appendfsync,
+            "--notify-keyspace-events",
+            "Ex",
+            "--logfile",
+            str(self.data_dir / "server.log"),
+            "--daemonize",
+            "no",
         ]
         if self.unix_socket:
             args += ["--unixsocket", self.unix_socket, "--unixsocketperm", "700"]
@@ -223,7 +236,8 @@ class EmbeddedRedis:
                 if self.process.poll() is not None:
                     err = self.process.stderr.read().decode(errors="replace") if self.process.stderr else ""
                     raise BackendUnavailableError(
-                        f"{self.binary} exited at start: {why_it_exited(err or self._log_tail())}")
+                        f"{self.binary} exited at start: {why_it_exited(err or self._log_tail())}"
+                    )
                 try:
                     if client.ping():
                         return

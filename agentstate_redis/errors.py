@@ -190,7 +190,7 @@ def from_script_error(message: str) -> AgentStateError | None:
     text = message.strip()
     if not text.startswith(SCRIPT_ERROR_PREFIX):
         return None
-    head, _, rest = text[len(SCRIPT_ERROR_PREFIX):].partition(" ")
+    head, _, rest = text[len(SCRIPT_ERROR_PREFIX) :].partition(" ")
     cls = _BY_CODE.get(head, AgentStateError)
     details: dict[str, Any] = {}
     if rest:

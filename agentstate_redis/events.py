@@ -136,8 +136,15 @@ class EventHub:
 
     # -- public --------------------------------------------------------------------------------
 
-    def subscribe(self, kind: str, id_glob: str, callback: Callback, *, on_gap: GapCallback | None = None,
-                  max_pending: int = DEFAULT_MAX_PENDING) -> Subscription:
+    def subscribe(
+        self,
+        kind: str,
+        id_glob: str,
+        callback: Callback,
+        *,
+        on_gap: GapCallback | None = None,
+        max_pending: int = DEFAULT_MAX_PENDING,
+    ) -> Subscription:
         """Call ``callback(ChangeEvent)`` for every change of ``kind`` whose id matches ``id_glob``
         (Redis glob); ``on_gap(Gap)`` when events may have been missed (see subscription.py)."""
         validate.text("kind", kind, empty=False)
@@ -158,8 +165,11 @@ class EventHub:
     def unsubscribe(self, kind: str, id_glob: str, callback: Callback | None = None) -> None:
         validate.text("kind", kind, empty=False)
         validate.text("id_glob", id_glob, empty=False)
-        for sub in [s for s in self._subs if s.kind == kind and s.pattern == id_glob
-                    and (callback is None or s.callback == callback)]:
+        for sub in [
+            s
+            for s in self._subs
+            if s.kind == kind and s.pattern == id_glob and (callback is None or s.callback == callback)
+        ]:
             self._remove(sub)
 
     @property
@@ -222,9 +232,13 @@ class EventHub:
         listeners: list[Listener] = []
         for index, client in enumerate(clients):
             listener = Listener(
-                client, patterns=[self.channel_pattern] if index == 0 else [], channels=[expired],
+                client,
+                patterns=[self.channel_pattern] if index == 0 else [],
+                channels=[expired],
                 fallback_patterns=[self.keys.legacy_channel_pattern] if index == 0 else [],
-                liveness_timeout=self.liveness_timeout, on_message=self._dispatch, on_restored=self._restored,
+                liveness_timeout=self.liveness_timeout,
+                on_message=self._dispatch,
+                on_restored=self._restored,
                 name=f"event listener of {self.backend.describe()}" + (f" (node {index})" if index else ""),
             )
             try:
@@ -269,8 +283,9 @@ class EventHub:
                 log.debug("topology check failed: %s", exc)
                 continue
             if current and current != self._primaries:
-                log.warning("cluster primaries changed (%s -> %s); re-subscribing", sorted(self._primaries),
-                            sorted(current))
+                log.warning(
+                    "cluster primaries changed (%s -> %s); re-subscribing", sorted(self._primaries), sorted(current)
+                )
                 await self._rebuild()
 
     async def _rebuild(self) -> None:

@@ -63,9 +63,7 @@ def validate_id(kind: str, value: object, *, what: str | None = None) -> str:
     if not value:
         raise InvalidInputError(f"{what} must not be empty", kind=kind)
     if len(value) > MAX_ID_LENGTH:
-        raise InvalidInputError(
-            f"{what} is {len(value)} characters, the maximum is {MAX_ID_LENGTH}", kind=kind
-        )
+        raise InvalidInputError(f"{what} is {len(value)} characters, the maximum is {MAX_ID_LENGTH}", kind=kind)
     if _CONTROL.search(value):
         raise InvalidInputError(f"{what} {value!r} contains a control character", kind=kind)
     if not value.isascii():
@@ -216,7 +214,7 @@ class Keys:
         head = self._channel_head
         if not channel.startswith(head) or not channel.endswith("}"):
             return None
-        kind, sep, escaped = channel[len(head):-1].partition(":")
+        kind, sep, escaped = channel[len(head) : -1].partition(":")
         if not sep or not kind or not escaped or "{" in escaped or "}" in escaped or "{" in kind:
             return None
         ident = unescape_id(escaped)

@@ -43,9 +43,18 @@ class Unresponsive(ConnectionError):
 class Listener:
     """Subscribes ``patterns`` and ``channels`` on ``client`` and keeps them subscribed."""
 
-    def __init__(self, client: Any, *, patterns: list[str], channels: list[str], liveness_timeout: float,
-                 on_message: Callable[[dict[str, Any]], None], on_restored: Callable[[Listener, Gap], None],
-                 name: str = "", fallback_patterns: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        client: Any,
+        *,
+        patterns: list[str],
+        channels: list[str],
+        liveness_timeout: float,
+        on_message: Callable[[dict[str, Any]], None],
+        on_restored: Callable[[Listener, Gap], None],
+        name: str = "",
+        fallback_patterns: list[str] | None = None,
+    ) -> None:
         self.client = client
         self.patterns = list(patterns)
         #: Patterns to use instead when an ACL refuses ``patterns`` (an older, wider grant).
@@ -74,11 +83,16 @@ class Listener:
                     await self._confirm(pubsub, "psubscribe", self.patterns)
                 except NoPermissionError as exc:
                     if not self.fallback_patterns:
-                        raise AccessDeniedError(f"{self.name}: the server's ACL refuses PSUBSCRIBE "
-                                                f"{' '.join(self.patterns)}: {exc}") from None
-                    log.warning("%s: the ACL refuses PSUBSCRIBE %s; using %s (grant the narrower pattern so "
-                                "the server filters out nested prefixes' events)", self.name,
-                                " ".join(self.patterns), " ".join(self.fallback_patterns))
+                        raise AccessDeniedError(
+                            f"{self.name}: the server's ACL refuses PSUBSCRIBE {' '.join(self.patterns)}: {exc}"
+                        ) from None
+                    log.warning(
+                        "%s: the ACL refuses PSUBSCRIBE %s; using %s (grant the narrower pattern so "
+                        "the server filters out nested prefixes' events)",
+                        self.name,
+                        " ".join(self.patterns),
+                        " ".join(self.fallback_patterns),
+                    )
                     self.patterns, self.fallback_patterns = self.fallback_patterns, []
                     await _discard(pubsub)
                     return await self.open()
@@ -122,8 +136,9 @@ class Listener:
         while waiting:
             left = deadline - time.monotonic()
             if left <= 0:
-                raise Unresponsive(f"{self.name}: no confirmation of {kind} {sorted(waiting)} "
-                                   f"within {self.liveness_timeout:g} s")
+                raise Unresponsive(
+                    f"{self.name}: no confirmation of {kind} {sorted(waiting)} within {self.liveness_timeout:g} s"
+                )
             message = await pubsub.get_message(timeout=min(left, 1.0))
             if message is None:
                 continue
@@ -142,8 +157,7 @@ class Listener:
                 if self._closing:
                     return
                 reason: GapReason = "unresponsive" if isinstance(exc, Unresponsive) else "reconnect"
-                log.warning("%s lost its pub/sub connection (%s: %s); reconnecting", self.name,
-                            type(exc).__name__, exc)
+                log.warning("%s lost its pub/sub connection (%s: %s); reconnecting", self.name, type(exc).__name__, exc)
                 self.confirmed.clear()
                 await _discard(self._pubsub)
                 self._pubsub = None
@@ -162,7 +176,8 @@ class Listener:
             except Exception as exc:  # noqa: BLE001 - the server is away: back off and try again
                 failures += 1
                 (log.warning if failures == 1 else log.debug)(
-                    "%s could not resubscribe (%s: %s); retrying", self.name, type(exc).__name__, exc)
+                    "%s could not resubscribe (%s: %s); retrying", self.name, type(exc).__name__, exc
+                )
                 await asyncio.sleep(min(0.05 * 2**failures, 2.0))
         return False
 
@@ -195,8 +210,9 @@ class Listener:
             return
         self._unexpected = len(self.patterns) + len(self.channels) - 1
         log.warning("%s was reconnected by the client library; reporting a gap", self.name)
-        self.on_restored(self, Gap("reconnect", None, since, time.time(),
-                                   "the connection was re-established under a read"))
+        self.on_restored(
+            self, Gap("reconnect", None, since, time.time(), "the connection was re-established under a read")
+        )
 
 
 def _text(value: Any) -> str:

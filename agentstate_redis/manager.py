@@ -165,8 +165,8 @@ class BaseManager:
     def _keys_on(self, layout: Layout, entity_id: str) -> tuple[str, ...]:
         """The KEYS of every script of ``layout`` for one entity, its id checked (``validate_id``).
 
-            >>> self._keys_on(RETRIES, "tool-retries")
-            ('p:{idx:tool-retries}', 'p:{idx:tool-retries}:ops:cur', ..., 'p:{idx:tool-retries}:retry:')
+        >>> self._keys_on(RETRIES, "tool-retries")
+        ('p:{idx:tool-retries}', 'p:{idx:tool-retries}:ops:cur', ..., 'p:{idx:tool-retries}:retry:')
         """
         return self._built(layout, entity_id)[0]
 
@@ -180,8 +180,10 @@ class BaseManager:
                 return found
         validate_id(layout.noun or layout.kind, entity_id)
         k = self.backend.keys.entity(layout.kind, entity_id)
-        names = ((k.base, k.ops, k.ops_prev, *(k(suffix) for suffix in layout.suffixes)),
-                 layout.channel(self.backend.keys, entity_id))
+        names = (
+            (k.base, k.ops, k.ops_prev, *(k(suffix) for suffix in layout.suffixes)),
+            layout.channel(self.backend.keys, entity_id),
+        )
         if type(entity_id) is str:
             if built is None:
                 built = self._key_lists[layout] = {}
@@ -213,17 +215,29 @@ class BaseManager:
             >>> await self._write_on(LINKS, "link", execution_id, tool_name, ttl_ms, op_id="")
         """
         keys, channel = self._built(layout, entity_id)
-        argv = [self._op_id() if op_id is None else op_id, channel if self.backend.events_enabled else "",
-                entity_id, *args]
+        argv = [
+            self._op_id() if op_id is None else op_id,
+            channel if self.backend.events_enabled else "",
+            entity_id,
+            *args,
+        ]
         return self.backend.run(f"{layout.scripts}/{verb}", keys, argv)
 
     def _read_on(self, layout: Layout, verb: str, entity_id: str, *args: Any) -> ScriptCall:
         """``_read`` for a manager with several layouts (see ``_write_on``)."""
         return self.backend.run(f"{layout.scripts}/{verb}", self._built(layout, entity_id)[0], args)
 
-    def _subscribe_typed(self, what: str, id_glob: str, callback: Callable[..., Any],
-                         deliver: Callable[[ChangeEvent], Any], *, on_gap: GapCallback | None,
-                         max_pending: int, hub_glob: str | None = None) -> Subscription:
+    def _subscribe_typed(
+        self,
+        what: str,
+        id_glob: str,
+        callback: Callable[..., Any],
+        deliver: Callable[[ChangeEvent], Any],
+        *,
+        on_gap: GapCallback | None,
+        max_pending: int,
+        hub_glob: str | None = None,
+    ) -> Subscription:
         """The body of every manager's typed ``subscribe``: ``deliver(event)`` calls ``callback``
         with the typed event; it is remembered under (``id_glob``, ``callback``) for ``unsubscribe``.
 
@@ -238,8 +252,9 @@ class BaseManager:
             validate.text(what, id_glob, empty=False)
         validate.callback("callback", callback)
         self._wrappers[(id_glob, id(callback))] = deliver
-        return self.backend.events.subscribe(self.kind, id_glob if hub_glob is None else hub_glob, deliver,
-                                             on_gap=on_gap, max_pending=max_pending)
+        return self.backend.events.subscribe(
+            self.kind, id_glob if hub_glob is None else hub_glob, deliver, on_gap=on_gap, max_pending=max_pending
+        )
 
     def _unsubscribe_typed(self, what: str, id_glob: str, callback: Callable[..., Any]) -> None:
         """The body of every manager's typed ``unsubscribe`` (a callback never subscribed: nothing)."""
@@ -248,12 +263,20 @@ class BaseManager:
         if wrapper is not None:
             self.backend.events.unsubscribe(self.kind, id_glob, wrapper)
 
-    def subscribe_events(self, id_glob: str, callback: Callback, kind: str | None = None, *,
-                         on_gap: GapCallback | None = None, max_pending: int = DEFAULT_MAX_PENDING) -> Subscription:
+    def subscribe_events(
+        self,
+        id_glob: str,
+        callback: Callback,
+        kind: str | None = None,
+        *,
+        on_gap: GapCallback | None = None,
+        max_pending: int = DEFAULT_MAX_PENDING,
+    ) -> Subscription:
         """Raw change events of this manager's entities whose id matches ``id_glob``; ``on_gap(Gap)``
         when some may have been missed (see agentstate_redis.subscription)."""
-        return self.backend.events.subscribe(self.kind if kind is None else kind, id_glob, callback,
-                                             on_gap=on_gap, max_pending=max_pending)
+        return self.backend.events.subscribe(
+            self.kind if kind is None else kind, id_glob, callback, on_gap=on_gap, max_pending=max_pending
+        )
 
     def unsubscribe_events(self, id_glob: str, callback: Callback | None = None, kind: str | None = None) -> None:
         self.backend.events.unsubscribe(self.kind if kind is None else kind, id_glob, callback)

@@ -1,10 +1,10 @@
 """The pydantic base of every public model: validation errors become InvalidInputError.
 
-    >>> class Point(Model):
-    ...     x: int
-    >>> Point(x="nope")
-    Traceback (most recent call last):
-    InvalidInputError: Point: x: Input should be a valid integer ...
+>>> class Point(Model):
+...     x: int
+>>> Point(x="nope")
+Traceback (most recent call last):
+InvalidInputError: Point: x: Input should be a valid integer ...
 """
 
 from __future__ import annotations

@@ -118,11 +118,11 @@ def _tokens(p: bytes) -> tuple[list[frozenset[int] | None], bytes]:
 class IdGlob:
     """One validated pattern, ready to match ids (see the module docstring).
 
-        >>> g = IdGlob("team-[0-9]*")
-        >>> g.match("team-7a"), g.match("team-x")
-        (True, False)
-        >>> g.literal_prefix      # every match starts with it: narrows a SCAN MATCH
-        'team-'
+    >>> g = IdGlob("team-[0-9]*")
+    >>> g.match("team-7a"), g.match("team-x")
+    (True, False)
+    >>> g.literal_prefix      # every match starts with it: narrows a SCAN MATCH
+    'team-'
     """
 
     __slots__ = ("_any", "_tokens", "literal_prefix", "pattern")
@@ -186,4 +186,3 @@ class IdGlob:
         while ti < nt and tokens[ti] is _STAR:
             ti += 1
         return ti == nt
-

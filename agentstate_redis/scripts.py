@@ -77,8 +77,10 @@ OOM_GUARDS = ("flags", "command", "none")
 _FIRST_LINE = {
     "flags": {READ: "#!lua flags=no-writes", GUARDED: "#!lua", ALLOWED: "#!lua flags=allow-oom"},
     #: ``:oom-guard`` is a sub-key of KEYS[1] (same hash tag) that nothing ever creates.
-    "command": {GUARDED: "redis.call('SETRANGE', KEYS[1] .. ':oom-guard', 0, '')",
-                ALLOWED: "redis.call('DEL', KEYS[1] .. ':oom-guard')"},
+    "command": {
+        GUARDED: "redis.call('SETRANGE', KEYS[1] .. ':oom-guard', 0, '')",
+        ALLOWED: "redis.call('DEL', KEYS[1] .. ':oom-guard')",
+    },
     "none": {},
 }
 
@@ -341,9 +343,12 @@ class ScriptRunner:
         if call.first_sent is not None and call.needs_op_memory:
             age = send_clock() - call.first_sent
             if age > self.resend_limit:
-                raise self._unknown(call, f"its first send was {age:.1f}s ago, and a resend is safe only within "
-                                          f"{self.resend_limit:.1f}s (the server remembers op ids for "
-                                          f"{self.op_window:.1f}s)")
+                raise self._unknown(
+                    call,
+                    f"its first send was {age:.1f}s ago, and a resend is safe only within "
+                    f"{self.resend_limit:.1f}s (the server remembers op ids for "
+                    f"{self.op_window:.1f}s)",
+                )
         started = 0.0 if self.sends_reported else send_clock()
         record = SendRecord()
         token = start_recording(record)
@@ -368,7 +373,10 @@ class ScriptRunner:
         return OutcomeUnknownError(
             f"{call.script.name} on {key!r}: the write may or may not have applied; {reason}. "
             f"Read the current state before writing again.",
-            operation=call.script.name, key=key, keys=call.keys, reason=reason,
+            operation=call.script.name,
+            key=key,
+            keys=call.keys,
+            reason=reason,
         )
 
     async def _call(self, script: Script, keys: list[str], argv: list[Any]) -> Any:
@@ -385,7 +393,8 @@ class ScriptRunner:
                 raise typed from None
             if isinstance(exc, rx.OutOfMemoryError) or is_oom_reply(exc):
                 raise BackendOutOfMemoryError(
-                    f"{script.name} refused: the server is over maxmemory; nothing was written", script=script.name,
+                    f"{script.name} refused: the server is over maxmemory; nothing was written",
+                    script=script.name,
                     keys=keys,
                 ) from None
             if isinstance(exc, REFUSALS):

@@ -95,8 +95,7 @@ class StateManager(BaseManager):
     #: Every state script takes KEYS data hash, ops, ops_prev, tombstone (``lua/lib/state.lua``).
     layout = Layout("state", "state", ("tomb",))
 
-    def __init__(self, config: StateConfig | None = None, *, backend: Backend | None = None,
-                 **settings: Any) -> None:
+    def __init__(self, config: StateConfig | None = None, *, backend: Backend | None = None, **settings: Any) -> None:
         super().__init__(config=config, backend=backend, **settings)
 
     def _encode(self, key: str, value: Mapping[str, Any]) -> list[str]:
@@ -122,7 +121,11 @@ class StateManager(BaseManager):
             if size > limit:
                 raise InvalidInputError(
                     f"value of {key!r} is {size} bytes (field names and encoded values), the maximum is "
-                    f"{limit} (max_value_bytes)", kind="state", id=key, size=size, limit=limit,
+                    f"{limit} (max_value_bytes)",
+                    kind="state",
+                    id=key,
+                    size=size,
+                    limit=limit,
                 )
         return args
 
@@ -132,8 +135,7 @@ class StateManager(BaseManager):
         """Replace the whole value; returns the new version."""
         self._entity_keys(key)  # checks the key first (and builds its KEYS for the write)
         fields = self._encode(key, _fields(value, f"value for {key!r}"))
-        return int(await self._write("save", key, _check_version(expected_version), self.backend.ttl_ms(ttl),
-                                     *fields))
+        return int(await self._write("save", key, _check_version(expected_version), self.backend.ttl_ms(ttl), *fields))
 
     async def update(
         self,
@@ -151,8 +153,16 @@ class StateManager(BaseManager):
         """
         self._entity_keys(key)
         fields = self._encode(key, _fields(changes, f"changes for {key!r}"))
-        return int(await self._write("update", key, _check_version(expected_version), self.backend.ttl_ms(ttl),
-                                     "1" if validate.boolean("upsert", upsert) else "0", *fields))
+        return int(
+            await self._write(
+                "update",
+                key,
+                _check_version(expected_version),
+                self.backend.ttl_ms(ttl),
+                "1" if validate.boolean("upsert", upsert) else "0",
+                *fields,
+            )
+        )
 
     async def get_entry(self, key: str) -> StateEntry | None:
         """Value, version and ttl in one consistent read; None if the key does not exist."""
@@ -198,8 +208,14 @@ class StateManager(BaseManager):
                 found.add(parsed[1])
         return sorted(found)
 
-    def subscribe(self, pattern: str, callback: StateCallback, *, on_gap: GapCallback | None = None,
-                  max_pending: int = DEFAULT_MAX_PENDING) -> Subscription:
+    def subscribe(
+        self,
+        pattern: str,
+        callback: StateCallback,
+        *,
+        on_gap: GapCallback | None = None,
+        max_pending: int = DEFAULT_MAX_PENDING,
+    ) -> Subscription:
         """Call ``callback(key, old_value, new_value)`` for every change by any process.
 
             >>> sub = state.subscribe("agent:*", on_change, on_gap=lambda gap: resync())
@@ -215,9 +231,14 @@ class StateManager(BaseManager):
         glob = _pattern(pattern)
         validate.callback("callback", callback)
         return self._subscribe_typed(
-            "pattern", pattern, callback,
+            "pattern",
+            pattern,
+            callback,
             lambda event: callback(event.id, _event_value(event.old), _event_value(event.new)),
-            on_gap=on_gap, max_pending=max_pending, hub_glob=glob.pattern)
+            on_gap=on_gap,
+            max_pending=max_pending,
+            hub_glob=glob.pattern,
+        )
 
     def unsubscribe(self, pattern: str, callback: StateCallback) -> None:
         self._unsubscribe_typed("pattern", pattern, callback)

@@ -78,8 +78,16 @@ class Subscription:
     queue), ``gaps`` (gaps reported, of any reason), ``pending`` (events waiting or in the callback).
     """
 
-    def __init__(self, hub: EventHub, kind: str, glob: IdGlob, callback: Callable[[ChangeEvent], Any], *,
-                 on_gap: Callable[[Gap], Any] | None = None, max_pending: int = DEFAULT_MAX_PENDING) -> None:
+    def __init__(
+        self,
+        hub: EventHub,
+        kind: str,
+        glob: IdGlob,
+        callback: Callable[[ChangeEvent], Any],
+        *,
+        on_gap: Callable[[Gap], Any] | None = None,
+        max_pending: int = DEFAULT_MAX_PENDING,
+    ) -> None:
         self._hub = hub
         self.kind = kind
         self.pattern = glob.pattern
@@ -98,8 +106,10 @@ class Subscription:
         self._closed = False
 
     def __repr__(self) -> str:
-        return (f"<Subscription {self.kind} {self.pattern!r} delivered={self.delivered} dropped={self.dropped} "
-                f"gaps={self.gaps} pending={self.pending}>")
+        return (
+            f"<Subscription {self.kind} {self.pattern!r} delivered={self.delivered} dropped={self.dropped} "
+            f"gaps={self.gaps} pending={self.pending}>"
+        )
 
     def __await__(self) -> Any:
         return self._wait().__await__()
@@ -180,8 +190,13 @@ class Subscription:
     async def _gap(self, gap: Gap) -> None:
         self.gaps += 1
         if self.on_gap is None:
-            log.warning("subscription %s %r may have missed events (%s, missed=%s); pass on_gap= to handle it",
-                        self.kind, self.pattern, gap.reason, gap.missed)
+            log.warning(
+                "subscription %s %r may have missed events (%s, missed=%s); pass on_gap= to handle it",
+                self.kind,
+                self.pattern,
+                gap.reason,
+                gap.missed,
+            )
             return
         await call(self.on_gap, gap)
 

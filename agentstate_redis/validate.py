@@ -56,11 +56,18 @@ def positive_number(what: str, value: Any, *, allow_zero: bool = False, maximum:
     Bools, NaN and infinities are refused. ``maximum`` defaults to ``MAX_SECONDS``: every
     positive number the library takes is a duration in seconds.
     """
-    ok = (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-          and (value >= 0 if allow_zero else value > 0) and value <= maximum)
+    ok = (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and (value >= 0 if allow_zero else value > 0)
+        and value <= maximum
+    )
     if not ok:
-        raise InvalidInputError(f"{what} must be a {'non-negative' if allow_zero else 'positive'} finite number "
-                                f"<= {maximum:g}, got {_short(value)}")
+        raise InvalidInputError(
+            f"{what} must be a {'non-negative' if allow_zero else 'positive'} finite number "
+            f"<= {maximum:g}, got {_short(value)}"
+        )
     return float(value)
 
 
@@ -94,8 +101,9 @@ def boolean(what: str, value: Any) -> bool:
     return value
 
 
-def text(what: str, value: Any, *, max_chars: int | None = None, max_bytes: int | None = None,
-         empty: bool = True) -> str:
+def text(
+    what: str, value: Any, *, max_chars: int | None = None, max_bytes: int | None = None, empty: bool = True
+) -> str:
     """A str (non-empty unless ``empty``), of at most ``max_chars`` characters and ``max_bytes``
     UTF-8 bytes when given (pass the backend's ``max_value_bytes`` for free text that is stored)."""
     if not isinstance(value, str):
@@ -105,8 +113,10 @@ def text(what: str, value: Any, *, max_chars: int | None = None, max_bytes: int 
     if max_chars is not None and len(value) > max_chars:
         raise InvalidInputError(f"{what} is {len(value)} characters, the maximum is {max_chars}")
     if max_bytes is not None and len(value) * 4 > max_bytes and len(value.encode("utf-8", "surrogatepass")) > max_bytes:
-        raise InvalidInputError(f"{what} is {len(value.encode('utf-8', 'surrogatepass'))} bytes, "
-                                f"the maximum is {max_bytes} (max_value_bytes)")
+        raise InvalidInputError(
+            f"{what} is {len(value.encode('utf-8', 'surrogatepass'))} bytes, "
+            f"the maximum is {max_bytes} (max_value_bytes)"
+        )
     if not value.isascii():
         utf8(what, value)  # a lone surrogate cannot be sent
     return value
@@ -134,8 +144,8 @@ def label(what: str, value: Any, *, max_chars: int = 256) -> str:
 def model(what: str, cls: type[M], value: Any) -> M:
     """The model ``cls`` given as itself or as a mapping of its fields (validated as ``cls``).
 
-        >>> model("snapshot", AgentSnapshot, {"agent_id": "a1", "snapshot_id": "s1", "state": {}})
-        AgentSnapshot(agent_id='a1', snapshot_id='s1', ...)
+    >>> model("snapshot", AgentSnapshot, {"agent_id": "a1", "snapshot_id": "s1", "state": {}})
+    AgentSnapshot(agent_id='a1', snapshot_id='s1', ...)
     """
     if isinstance(value, cls):
         return value

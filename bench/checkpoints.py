@@ -35,8 +35,9 @@ def make_state(size: int, seed: int = 1) -> dict[str, Any]:
     return state
 
 
-async def _latency(sec: Section, store: AgentStateStore, raw: Any, prefix: str, label: str,
-                   state: dict[str, Any], seconds: float) -> None:
+async def _latency(
+    sec: Section, store: AgentStateStore, raw: Any, prefix: str, label: str, state: dict[str, Any], seconds: float
+) -> None:
     """Ours (save_checkpoint, get_checkpoint by id) and raw redis-py (orjson.dumps + SET, GET + orjson.loads)
     interleaved, one of each per turn; p50 and worst of this repeat, and this repeat's ratios."""
     clock = time.perf_counter_ns
@@ -76,10 +77,16 @@ async def run(url: str, duration: float = 2.0, repeats: int = 3) -> Section:
     states = {label: make_state(size) for label, size in SIZES.items()}
     clock = time.perf_counter_ns
     for label in SIZES:
-        sec.comparisons.append(Comparison(f"save {label} p50 vs raw dumps + SET", f"save {label} p50",
-                                          f"raw save {label} p50", SAVE_TARGET))
-        sec.comparisons.append(Comparison(f"load {label} p50 vs raw GET + loads", f"load {label} p50",
-                                          f"raw load {label} p50", LOAD_TARGET))
+        sec.comparisons.append(
+            Comparison(
+                f"save {label} p50 vs raw dumps + SET", f"save {label} p50", f"raw save {label} p50", SAVE_TARGET
+            )
+        )
+        sec.comparisons.append(
+            Comparison(
+                f"load {label} p50 vs raw GET + loads", f"load {label} p50", f"raw load {label} p50", LOAD_TARGET
+            )
+        )
     try:
         await backend.connect()
         for rep in range(repeats):
@@ -123,10 +130,12 @@ async def run(url: str, duration: float = 2.0, repeats: int = 3) -> Section:
         await backend.close()
         await delete_prefix(url, f"{prefix}*")
         await raw.aclose()
-    sec.notes.append("state is a conversation-shaped dict (messages of 400 characters); latency loop cycles "
-                     f"{IDS} checkpoint ids of one agent, interleaved with raw redis-py (orjson.dumps + SET, "
-                     "GET + orjson.loads, decode_responses=True like ours) on the same server; 'worst' is the "
-                     "slowest call of a repeat; forks and memory (10 fresh checkpoints of a fresh agent) at "
-                     f"{', '.join(FORK_SIZES)}.")
+    sec.notes.append(
+        "state is a conversation-shaped dict (messages of 400 characters); latency loop cycles "
+        f"{IDS} checkpoint ids of one agent, interleaved with raw redis-py (orjson.dumps + SET, "
+        "GET + orjson.loads, decode_responses=True like ours) on the same server; 'worst' is the "
+        "slowest call of a repeat; forks and memory (10 fresh checkpoints of a fresh agent) at "
+        f"{', '.join(FORK_SIZES)}."
+    )
     sec.seconds = time.perf_counter() - t_start
     return sec

@@ -49,7 +49,7 @@ async def run(url: str, duration: float = 2.0, repeats: int = 3) -> Section:
     try:
         await backend.connect()
         await orch.create_team("caps")
-        await _claims(orch, raw, wide)   # warm-up: scripts loaded, connections open
+        await _claims(orch, raw, wide)  # warm-up: scripts loaded, connections open
         for _ in range(repeats):
             for label, caps in (("1 capability", narrow), (f"{WIDE} capabilities", wide)):
                 client_us, server_us = await _claims(orch, raw, caps)
@@ -59,13 +59,25 @@ async def run(url: str, duration: float = 2.0, repeats: int = 3) -> Section:
         await backend.close()
         await raw.aclose()
         await delete_prefix(url, f"{prefix}*")
-    sec.comparisons.append(Comparison(f"claim with {WIDE} capabilities vs 1", f"claim p50, {WIDE} capabilities",
-                                      "claim p50, 1 capability", "<= 1.15"))
-    sec.comparisons.append(Comparison(f"server time per claim, {WIDE} capabilities vs 1",
-                                      f"server script time per claim, {WIDE} capabilities",
-                                      "server script time per claim, 1 capability"))
-    sec.notes.append(f"{CLAIMS} claims per figure on a queue preloaded with {CLAIMS} tasks of capability c0 (completed "
-                     f"after the timed claims); the wide agent names c0..c{WIDE - 1}; server time = EVAL/EVALSHA "
-                     "usec of INFO commandstats over the claims (CONFIG RESETSTAT first).")
+    sec.comparisons.append(
+        Comparison(
+            f"claim with {WIDE} capabilities vs 1",
+            f"claim p50, {WIDE} capabilities",
+            "claim p50, 1 capability",
+            "<= 1.15",
+        )
+    )
+    sec.comparisons.append(
+        Comparison(
+            f"server time per claim, {WIDE} capabilities vs 1",
+            f"server script time per claim, {WIDE} capabilities",
+            "server script time per claim, 1 capability",
+        )
+    )
+    sec.notes.append(
+        f"{CLAIMS} claims per figure on a queue preloaded with {CLAIMS} tasks of capability c0 (completed "
+        f"after the timed claims); the wide agent names c0..c{WIDE - 1}; server time = EVAL/EVALSHA "
+        "usec of INFO commandstats over the claims (CONFIG RESETSTAT first)."
+    )
     sec.seconds = time.perf_counter() - t_start
     return sec

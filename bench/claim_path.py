@@ -61,6 +61,7 @@ def _worker(url: str, prefix: str, index: int, duration: float, out: multiproces
                 task = await orch.complete_and_claim("b", task.id, None, token=task.token, lease=30)
                 done += 1
             return done
+
     out.put(asyncio.run(run()))
 
 
@@ -74,7 +75,7 @@ async def _cleanup(url: str, prefix: str) -> None:
     async with _manager(url, prefix) as orch:
         keys = [k async for k in orch.backend.client.scan_iter(f"{prefix}*")]
         for i in range(0, len(keys), 500):
-            await orch.backend.client.delete(*keys[i:i + 500])
+            await orch.backend.client.delete(*keys[i : i + 500])
 
 
 def _throughput(url: str, duration: float, workers: int = 4) -> float:
@@ -99,8 +100,10 @@ def measure(url: str, duration: float) -> dict[str, float]:
 
 def _run(tree: Path, url: str, duration: float) -> dict[str, float]:
     env = {**os.environ, "PYTHONPATH": str(tree)}
-    code = (f"import json, sys; sys.path.insert(0, {str(HERE)!r}); from bench.claim_path import measure; "
-            f"print(json.dumps(measure({url!r}, {duration!r})))")
+    code = (
+        f"import json, sys; sys.path.insert(0, {str(HERE)!r}); from bench.claim_path import measure; "
+        f"print(json.dumps(measure({url!r}, {duration!r})))"
+    )
     res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=str(tree))
     if res.returncode != 0:
         raise SystemExit(f"measurement in {tree} failed:\n{res.stderr[-2000:]}")
@@ -125,8 +128,10 @@ def main() -> None:
         base = [r[figure] for r in runs["base"]]
         this = [r[figure] for r in runs["this"]]
         ratio = statistics.median(this) / statistics.median(base)
-        print(f"{figure}: base median {statistics.median(base):.1f} worst {worse(base):.1f}; "
-              f"this median {statistics.median(this):.1f} worst {worse(this):.1f}; this/base {ratio:.3f}")
+        print(
+            f"{figure}: base median {statistics.median(base):.1f} worst {worse(base):.1f}; "
+            f"this median {statistics.median(this):.1f} worst {worse(this):.1f}; this/base {ratio:.3f}"
+        )
 
 
 if __name__ == "__main__":

@@ -94,11 +94,13 @@ def teams_on_each_primary(primaries: int = PRIMARIES) -> list[str]:
 
 async def _enqueue(orch: Any, teams: list[str], duration: float, tasks: int) -> tuple[int, float]:
     """Tasks enqueued in ``duration`` s by ``tasks`` coroutines, and the seconds it took."""
+
     def make(i: int) -> Any:
         team = teams[i % len(teams)]
 
         async def step() -> None:
             await orch.enqueue_task(team, {"type": "noop"})
+
         return step
 
     return await concurrent_loop(duration, tasks, make)
@@ -144,8 +146,9 @@ async def _abba(measure: Any, sides: list[str], duration: float, first: str) -> 
     return {name: done[name] / took[name] for name in sides}
 
 
-async def _repeat(urls: dict[str, str], duration: float, tasks: int, fill: int, first: str, sec: Section,
-                  dry: list[str]) -> None:
+async def _repeat(
+    urls: dict[str, str], duration: float, tasks: int, fill: int, first: str, sec: Section, dry: list[str]
+) -> None:
     from agentstate_redis import RedisBackend
     from agentstate_redis.orchestration import OrchestrationStateManager
 
@@ -161,8 +164,9 @@ async def _repeat(urls: dict[str, str], duration: float, tasks: int, fill: int, 
         for orch in orchs.values():
             await _fill(orch, teams, fill)
         ran_dry: dict[str, list[bool]] = {name: [] for name in orchs}
-        drain = await _abba(lambda name, d: _drain(orchs[name], teams, d, tasks, ran_dry[name]),
-                            list(orchs), duration, first)
+        drain = await _abba(
+            lambda name, d: _drain(orchs[name], teams, d, tasks, ran_dry[name]), list(orchs), duration, first
+        )
         dry.extend(name for name, flags in ran_dry.items() if flags)
         for name in orchs:
             sec.add(f"{name}: enqueue", enqueue[name], "tasks/s", "higher")
@@ -174,8 +178,13 @@ async def _repeat(urls: dict[str, str], duration: float, tasks: int, fill: int, 
             await b.close()
 
 
-async def run(url: str | None = None, duration: float = 2.0, repeats: int = 3, tasks: int = TASKS,
-              fill_per_team: int = FILL_PER_TEAM) -> Section:
+async def run(
+    url: str | None = None,
+    duration: float = 2.0,
+    repeats: int = 3,
+    tasks: int = TASKS,
+    fill_per_team: int = FILL_PER_TEAM,
+) -> Section:
     """``url`` is ignored: the scenario starts its own server and cluster (same binary, same settings)."""
     from agentstate_redis.embedded import EmbeddedRedis
 
@@ -184,19 +193,34 @@ async def run(url: str | None = None, duration: float = 2.0, repeats: int = 3, t
     dry: list[str] = []
     with EmbeddedRedis() as single, cluster() as cluster_url:
         for r in range(repeats):
-            await _repeat({"server": single.url, "cluster": cluster_url}, duration, tasks, fill_per_team,
-                          "server" if r % 2 == 0 else "cluster", sec, dry)
+            await _repeat(
+                {"server": single.url, "cluster": cluster_url},
+                duration,
+                tasks,
+                fill_per_team,
+                "server" if r % 2 == 0 else "cluster",
+                sec,
+                dry,
+            )
     for figure in ("enqueue", "drain"):
         ratios = sec.figures[f"ratio cluster / server: {figure}"].samples
-        sec.notes.append(f"{figure}: cluster / server per repeat {', '.join(f'{x:.2f}' for x in ratios)}; "
-                         f"median {median(ratios):.2f}x, worst {min(ratios):.2f}x (target >= 0.9 for both)")
+        sec.notes.append(
+            f"{figure}: cluster / server per repeat {', '.join(f'{x:.2f}' for x in ratios)}; "
+            f"median {median(ratios):.2f}x, worst {min(ratios):.2f}x (target >= 0.9 for both)"
+        )
     sec.comparisons += [
         Comparison("cluster / server: enqueue (medians)", "cluster: enqueue", "server: enqueue", ">= 0.9"),
-        Comparison("cluster / server: drain (medians)", "cluster: drain (claim + complete)",
-                   "server: drain (claim + complete)", ">= 0.9"),
+        Comparison(
+            "cluster / server: drain (medians)",
+            "cluster: drain (claim + complete)",
+            "server: drain (claim + complete)",
+            ">= 0.9",
+        ),
     ]
-    sec.notes.append(f"{tasks} coroutines in one process over 3 teams, one team per primary; backlog "
-                     f"{fill_per_team} tasks per team filled before each drain; load average after: {loadavg()}")
+    sec.notes.append(
+        f"{tasks} coroutines in one process over 3 teams, one team per primary; backlog "
+        f"{fill_per_team} tasks per team filled before each drain; load average after: {loadavg()}"
+    )
     if dry:
         sec.notes.append(f"the backlog ran dry during a drain on: {', '.join(dry)} (that drain figure is low)")
     sec.seconds = time.perf_counter() - t0

@@ -42,8 +42,14 @@ class Figure:
         return median(self.samples)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "unit": self.unit, "better": self.better, "median": self.median,
-                "samples": self.samples, "note": self.note}
+        return {
+            "name": self.name,
+            "unit": self.unit,
+            "better": self.better,
+            "median": self.median,
+            "samples": self.samples,
+            "note": self.note,
+        }
 
 
 @dataclass
@@ -105,17 +111,37 @@ class Section:
     def as_dict(self) -> dict[str, Any]:
         comps = []
         for c in self.comparisons:
-            comps.append({"label": c.label, "ours": c.ours, "theirs": c.theirs, "ratio": c.ratio(self.figures),
-                          "worst": c.worst(self.figures), "target": c.target, "met": c.met(self.figures)})
+            comps.append(
+                {
+                    "label": c.label,
+                    "ours": c.ours,
+                    "theirs": c.theirs,
+                    "ratio": c.ratio(self.figures),
+                    "worst": c.worst(self.figures),
+                    "target": c.target,
+                    "met": c.met(self.figures),
+                }
+            )
         targets = []
         for name, op, limit in self.absolute_targets:
             f = self.figures.get(name)
             value = f.median if f else float("nan")
-            targets.append({"figure": name, "target": f"{op} {limit}", "value": value,
-                            "met": (value < limit) if value == value else None})
-        return {"title": self.title, "seconds": round(self.seconds, 1),
-                "figures": [f.as_dict() for f in self.figures.values()],
-                "comparisons": comps, "targets": targets, "notes": self.notes}
+            targets.append(
+                {
+                    "figure": name,
+                    "target": f"{op} {limit}",
+                    "value": value,
+                    "met": (value < limit) if value == value else None,
+                }
+            )
+        return {
+            "title": self.title,
+            "seconds": round(self.seconds, 1),
+            "figures": [f.as_dict() for f in self.figures.values()],
+            "comparisons": comps,
+            "targets": targets,
+            "notes": self.notes,
+        }
 
 
 def run_id() -> str:

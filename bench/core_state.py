@@ -66,6 +66,7 @@ async def ours_concurrent(state: StateManager, duration: float, prefix: str, tas
             await state.save(key, VALUE)
             await state.get(key)
             await state.update(key, {"progress": box[0]})
+
         return step
 
     n, elapsed = await concurrent_loop(duration, tasks, make)
@@ -112,6 +113,7 @@ async def raw_concurrent(client: aioredis.Redis, duration: float, prefix: str, t
             await client.hset(key, mapping=mapping)
             await client.hgetall(key)
             await client.hset(key, ".progress", str(box[0]))
+
         return step
 
     n, elapsed = await concurrent_loop(duration, tasks, make)
@@ -124,14 +126,36 @@ def redis_benchmark_evalsha(url: str, sha: str, keys: list[str], channel: str, d
     if not binary:
         return None
     parts = urlsplit(url)
-    conn = ["-s", parts.path] if parts.scheme == "unix" else ["-h", parts.hostname or "127.0.0.1",
-                                                             "-p", str(parts.port or 6379)]
+    conn = (
+        ["-s", parts.path]
+        if parts.scheme == "unix"
+        else ["-h", parts.hostname or "127.0.0.1", "-p", str(parts.port or 6379)]
+    )
     if parts.password:
         conn += ["-a", parts.password]
     n = max(5000, int(duration * 40000))
     fields = [x for k, v in _raw_encode(VALUE).items() for x in (k, v)]
-    cmd = [binary, *conn, "-c", str(TASKS), "-n", str(n), "-r", "100000000", "--csv",
-           "EVALSHA", sha, str(len(keys)), *keys, "op__rand_int__", channel, "bench-rb", "", "0", *fields]
+    cmd = [
+        binary,
+        *conn,
+        "-c",
+        str(TASKS),
+        "-n",
+        str(n),
+        "-r",
+        "100000000",
+        "--csv",
+        "EVALSHA",
+        sha,
+        str(len(keys)),
+        *keys,
+        "op__rand_int__",
+        channel,
+        "bench-rb",
+        "",
+        "0",
+        *fields,
+    ]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=max(60, duration * 20))
     if "Error from server" in out.stdout or "Error from server" in out.stderr:
         raise RuntimeError(f"redis-benchmark EVALSHA got error replies: {out.stdout[-300:]} {out.stderr[-300:]}")
@@ -145,8 +169,9 @@ def redis_benchmark_evalsha(url: str, sha: str, keys: list[str], channel: str, d
     raise RuntimeError(f"could not parse redis-benchmark output: {out.stdout[-500:]} {out.stderr[-500:]}")
 
 
-async def run(url: str, duration: float = 2.0, repeats: int = 3, peers_python: str | None = None,
-              tasks: int = TASKS) -> Section:
+async def run(
+    url: str, duration: float = 2.0, repeats: int = 3, peers_python: str | None = None, tasks: int = TASKS
+) -> Section:
     """The core-state scenario; ``peers_python=None`` skips the agenticaiframework comparison."""
     sec = Section("Core state (save + get + update)")
     t_start = time.perf_counter()
@@ -181,22 +206,37 @@ async def run(url: str, duration: float = 2.0, repeats: int = 3, peers_python: s
                 sec.add(f"raw redis-py {cmd} p50 (sequential)", _ns_to_us(pct(r["lat"][op], 50)), "µs")
             sec.add("raw redis-py ops/s (sequential)", r["ops"] / r["elapsed"], "ops/s", "higher")
             if peers_python:
-                p = await asyncio.to_thread(peers_mod.run_script, peers_python, "peer_agentic.py",
-                                            {"url": url, "mode": "seq", "duration": duration, "prefix": prefix + "af"})
+                p = await asyncio.to_thread(
+                    peers_mod.run_script,
+                    peers_python,
+                    "peer_agentic.py",
+                    {"url": url, "mode": "seq", "duration": duration, "prefix": prefix + "af"},
+                )
                 for op in ("save", "get", "update"):
                     sec.add(f"agenticaiframework {op} p50 (sequential)", _ns_to_us(p["lat_ns"][op]), "µs")
                 sec.add("agenticaiframework ops/s (sequential)", p["ops"] / p["elapsed"], "ops/s", "higher")
             sec.add(
                 f"ours ops/s ({tasks} tasks)", await ours_concurrent(state, duration, "conc", tasks), "ops/s", "higher"
             )
-            sec.add(f"ours ops/s ({tasks} tasks, autopipeline off)",
-                    await ours_concurrent(noap, duration, "concnoap", tasks), "ops/s", "higher")
-            sec.add(f"raw redis-py ops/s ({tasks} tasks)", await raw_concurrent(raw, duration, prefix + "rawc", tasks),
-                    "ops/s", "higher")
+            sec.add(
+                f"ours ops/s ({tasks} tasks, autopipeline off)",
+                await ours_concurrent(noap, duration, "concnoap", tasks),
+                "ops/s",
+                "higher",
+            )
+            sec.add(
+                f"raw redis-py ops/s ({tasks} tasks)",
+                await raw_concurrent(raw, duration, prefix + "rawc", tasks),
+                "ops/s",
+                "higher",
+            )
             if peers_python:
-                p = await asyncio.to_thread(peers_mod.run_script, peers_python, "peer_agentic.py",
-                                            {"url": url, "mode": "conc", "duration": duration, "tasks": tasks,
-                                             "prefix": prefix + "af"})
+                p = await asyncio.to_thread(
+                    peers_mod.run_script,
+                    peers_python,
+                    "peer_agentic.py",
+                    {"url": url, "mode": "conc", "duration": duration, "tasks": tasks, "prefix": prefix + "af"},
+                )
                 sec.add(f"agenticaiframework ops/s ({tasks} threads)", p["ops"] / p["elapsed"], "ops/s", "higher")
             rps = await asyncio.to_thread(redis_benchmark_evalsha, url, rb_sha, rb_keys, rb_channel, duration)
             if rps is None:
@@ -216,30 +256,56 @@ async def run(url: str, duration: float = 2.0, repeats: int = 3, peers_python: s
         await raw_default.aclose()
         await pool.disconnect()
     sec.comparisons += [
-        Comparison("save p50 / raw HSET p50 (sequential)", "ours save p50 (sequential)",
-                   "raw redis-py HSET p50 (sequential)", "<= 1.3"),
+        Comparison(
+            "save p50 / raw HSET p50 (sequential)",
+            "ours save p50 (sequential)",
+            "raw redis-py HSET p50 (sequential)",
+            "<= 1.3",
+        ),
         Comparison("get p50 / raw HGETALL p50", "ours get p50 (sequential)", "raw redis-py HGETALL p50 (sequential)"),
-        Comparison("update p50 / raw HSET p50", "ours update p50 (sequential)",
-                   "raw redis-py HSET 1 field p50 (sequential)"),
-        Comparison(f"ops/s ({tasks} tasks) / raw redis-py", f"ours ops/s ({tasks} tasks)",
-                   f"raw redis-py ops/s ({tasks} tasks)"),
-        Comparison(f"ops/s ({tasks} tasks) / redis-benchmark EVALSHA save", f"ours ops/s ({tasks} tasks)",
-                   "redis-benchmark EVALSHA state/save req/s (64 clients)"),
-        Comparison("ops/s (sequential) / agenticaiframework", "ours ops/s (sequential)",
-                   "agenticaiframework ops/s (sequential)"),
-        Comparison(f"ops/s ({tasks} tasks) / agenticaiframework ({tasks} threads)", f"ours ops/s ({tasks} tasks)",
-                   f"agenticaiframework ops/s ({tasks} threads)", ">= 3"),
-        Comparison(f"autopipeline off: ops/s ({tasks} tasks) / agenticaiframework",
-                   f"ours ops/s ({tasks} tasks, autopipeline off)", f"agenticaiframework ops/s ({tasks} threads)"),
-        Comparison(f"autopipeline on / off (ops/s, {tasks} tasks)", f"ours ops/s ({tasks} tasks)",
-                   f"ours ops/s ({tasks} tasks, autopipeline off)"),
+        Comparison(
+            "update p50 / raw HSET p50", "ours update p50 (sequential)", "raw redis-py HSET 1 field p50 (sequential)"
+        ),
+        Comparison(
+            f"ops/s ({tasks} tasks) / raw redis-py",
+            f"ours ops/s ({tasks} tasks)",
+            f"raw redis-py ops/s ({tasks} tasks)",
+        ),
+        Comparison(
+            f"ops/s ({tasks} tasks) / redis-benchmark EVALSHA save",
+            f"ours ops/s ({tasks} tasks)",
+            "redis-benchmark EVALSHA state/save req/s (64 clients)",
+        ),
+        Comparison(
+            "ops/s (sequential) / agenticaiframework",
+            "ours ops/s (sequential)",
+            "agenticaiframework ops/s (sequential)",
+        ),
+        Comparison(
+            f"ops/s ({tasks} tasks) / agenticaiframework ({tasks} threads)",
+            f"ours ops/s ({tasks} tasks)",
+            f"agenticaiframework ops/s ({tasks} threads)",
+            ">= 3",
+        ),
+        Comparison(
+            f"autopipeline off: ops/s ({tasks} tasks) / agenticaiframework",
+            f"ours ops/s ({tasks} tasks, autopipeline off)",
+            f"agenticaiframework ops/s ({tasks} threads)",
+        ),
+        Comparison(
+            f"autopipeline on / off (ops/s, {tasks} tasks)",
+            f"ours ops/s ({tasks} tasks)",
+            f"ours ops/s ({tasks} tasks, autopipeline off)",
+        ),
     ]
-    sec.notes.append(f"both clients use a connection pool of {POOL} (the library's default); ours pipelines concurrent "
-                     "script calls (autopipeline, the redis backend's default; 'autopipeline off' is the same run "
-                     "with RedisBackend(autopipeline=False)), raw redis-py sends one command per round trip; "
-                     "values are the seed's "
-                     "3-field agent state; ops/s counts save, get and update as one op each. agenticaiframework has no "
-                     "partial update: its update is get + merge + save, and its API is synchronous, so its "
-                     f"concurrent run uses {tasks} threads.")
+    sec.notes.append(
+        f"both clients use a connection pool of {POOL} (the library's default); ours pipelines concurrent "
+        "script calls (autopipeline, the redis backend's default; 'autopipeline off' is the same run "
+        "with RedisBackend(autopipeline=False)), raw redis-py sends one command per round trip; "
+        "values are the seed's "
+        "3-field agent state; ops/s counts save, get and update as one op each. agenticaiframework has no "
+        "partial update: its update is get + merge + save, and its API is synchronous, so its "
+        f"concurrent run uses {tasks} threads."
+    )
     sec.seconds = time.perf_counter() - t_start
     return sec

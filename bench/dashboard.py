@@ -34,8 +34,13 @@ async def seed(backend: RedisBackend, tasks: int) -> float:
 
     async def feeder() -> None:
         for start in starts:
-            await orch.enqueue_tasks(TEAM, [{"id": f"t{i:07d}", "type": "work", "data": {"n": i}}
-                                           for i in range(start, min(start + BATCH, tasks))])
+            await orch.enqueue_tasks(
+                TEAM,
+                [
+                    {"id": f"t{i:07d}", "type": "work", "data": {"n": i}}
+                    for i in range(start, min(start + BATCH, tasks))
+                ],
+            )
 
     await asyncio.gather(*(feeder() for _ in range(IN_FLIGHT)))
     seconds = time.perf_counter() - t0
@@ -52,8 +57,11 @@ async def seed(backend: RedisBackend, tasks: int) -> float:
 async def run(url: str, duration: float = 2.0, repeats: int = 3, tasks: int = TASKS) -> Section:
     from agentstate_redis.dashboard import create_app
 
-    sec = Section("Dashboard (server-side render, team with 1M tasks)" if tasks == TASKS
-                  else f"Dashboard (server-side render, team with {tasks} tasks)")
+    sec = Section(
+        "Dashboard (server-side render, team with 1M tasks)"
+        if tasks == TASKS
+        else f"Dashboard (server-side render, team with {tasks} tasks)"
+    )
     t_start = time.perf_counter()
     prefix = f"bench{run_id()}:"
     backend = RedisBackend(url, key_prefix=prefix)
@@ -94,9 +102,11 @@ async def run(url: str, duration: float = 2.0, repeats: int = 3, tasks: int = TA
                     sec.add(f"{name} p50", pct(times, 50) / 1e6, "ms")
                     sec.add(f"{name} worst", max(times) / 1e6, "ms")
         queue = await OrchestrationStateManager(backend=backend).get_queue_status(TEAM, page_size=1)
-        sec.notes.append(f"queue while measured: {queue.pending_count} pending, {queue.in_progress_count} in progress, "
-                         f"{queue.completed_count} completed, {queue.dead_count} dead; {REQUESTS} requests per page "
-                         f"per repeat; seeding: enqueue_tasks of {BATCH} tasks, {IN_FLIGHT} calls in flight")
+        sec.notes.append(
+            f"queue while measured: {queue.pending_count} pending, {queue.in_progress_count} in progress, "
+            f"{queue.completed_count} completed, {queue.dead_count} dead; {REQUESTS} requests per page "
+            f"per repeat; seeding: enqueue_tasks of {BATCH} tasks, {IN_FLIGHT} calls in flight"
+        )
         sec.absolute_targets.append(("team page (first 50 pending) p50", "<", 200.0))
         sec.absolute_targets.append(("team page (first 50 pending) worst", "<", 200.0))
     finally:

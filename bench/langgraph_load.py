@@ -43,8 +43,7 @@ def pct(values: list[float], q: float) -> float:
     return ordered[max(0, min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1))))] if ordered else float("nan")
 
 
-async def _pairs(saver: Any, thread_id: str, state: dict[str, Any], end: float,
-                 latencies: list[float] | None) -> int:
+async def _pairs(saver: Any, thread_id: str, state: dict[str, Any], end: float, latencies: list[float] | None) -> int:
     """Pairs on one thread until ``end`` (a shared perf_counter deadline: a saver that never yields,
     as InMemorySaver, then runs its tasks one after the other within the same window)."""
     parent, n = None, 0

@@ -30,8 +30,9 @@ def _record(sec: Section, who: str, size: str, got: dict[str, float], tasks: int
     sec.add(f"{LABELS[who]} {size}: {tasks}-task throughput", got["pairs_per_s"], "pairs/s", better="higher")
 
 
-async def run(url: str, duration: float = 2.0, repeats: int = 3, peers_python: str | None = None,
-              tasks: int = TASKS) -> Section:
+async def run(
+    url: str, duration: float = 2.0, repeats: int = 3, peers_python: str | None = None, tasks: int = TASKS
+) -> Section:
     sec = Section("LangGraph checkpointers (aput + aget_tuple)")
     t_start = time.perf_counter()
     prefix = f"benchlg{run_id()}:"
@@ -44,9 +45,13 @@ async def run(url: str, duration: float = 2.0, repeats: int = 3, peers_python: s
             for size in SIZES:
                 _record(sec, "ours", size, await measure(saver, size, duration, tasks), tasks)
             if peers_python:
-                got = await asyncio.to_thread(peers_mod.run_script, peers_python, "peer_langgraph.py",
-                                              {"duration": duration, "tasks": tasks, "savers": list(PEERS)},
-                                              600)
+                got = await asyncio.to_thread(
+                    peers_mod.run_script,
+                    peers_python,
+                    "peer_langgraph.py",
+                    {"duration": duration, "tasks": tasks, "savers": list(PEERS)},
+                    600,
+                )
                 versions = got.pop("versions")
                 for key, figures in got.items():
                     who, size = key.split("/", 1)
@@ -59,18 +64,22 @@ async def run(url: str, duration: float = 2.0, repeats: int = 3, peers_python: s
         for who in PEERS:
             tp, p50 = f"{LABELS[who]} {size}: {tasks}-task throughput", f"{LABELS[who]} {size}: sequential p50"
             target = who == "postgres"
-            sec.comparisons.append(Comparison(f"{size} throughput, ours / {LABELS[who]}", ours_tp, tp,
-                                              ">= 2" if target else ""))
-            sec.comparisons.append(Comparison(f"{size} sequential p50, ours / {LABELS[who]}", ours_p50, p50,
-                                              "<= 1" if target else ""))
+            sec.comparisons.append(
+                Comparison(f"{size} throughput, ours / {LABELS[who]}", ours_tp, tp, ">= 2" if target else "")
+            )
+            sec.comparisons.append(
+                Comparison(f"{size} sequential p50, ours / {LABELS[who]}", ours_p50, p50, "<= 1" if target else "")
+            )
     worst = []
     for f in sec.figures.values():
         value = min(f.samples) if f.better == "higher" else max(f.samples)
         worst.append(f"{f.name} {value:.3g} {f.unit}")
     sec.notes.append("worst repeat: " + "; ".join(worst))
-    sec.notes.append(f"{tasks} tasks each on its own thread; one AsyncPostgresSaver on a pool of {tasks} "
-                     "connections (the saver serialises its operations with one asyncio.Lock); "
-                     f"peers: {', '.join(f'{k} {v}' for k, v in versions.items()) or 'skipped'}")
+    sec.notes.append(
+        f"{tasks} tasks each on its own thread; one AsyncPostgresSaver on a pool of {tasks} "
+        "connections (the saver serialises its operations with one asyncio.Lock); "
+        f"peers: {', '.join(f'{k} {v}' for k, v in versions.items()) or 'skipped'}"
+    )
     if not peers_python:
         sec.notes.append("peers skipped (--no-peers or no peers virtualenv): no comparison")
     sec.seconds = time.perf_counter() - t_start

@@ -22,8 +22,9 @@ VALUE = {"status": "running", "current_task": "analyze_data", "progress": 0.45}
 
 def main() -> None:
     args = json.loads(sys.argv[1])
-    manager = StateManager(backend="redis", config=StateConfig(backend="redis", redis_url=args["url"],
-                                                               auto_checkpoint=False))
+    manager = StateManager(
+        backend="redis", config=StateConfig(backend="redis", redis_url=args["url"], auto_checkpoint=False)
+    )
     if manager.backend._client is None:  # the framework logs and goes on without a connection
         raise SystemExit("agenticaiframework could not connect")
     client_type = type(manager.backend._client).__module__
@@ -79,8 +80,16 @@ def main() -> None:
         ops = sum(counts)
     for i in range(int(args.get("tasks", 64)) if args["mode"] != "seq" else 1):
         manager.delete(f"{prefix}:agent:{i}")
-    print(json.dumps({"ops": ops, "elapsed": elapsed, "client": client_type,
-                      "lat_ns": {k: sorted(v)[len(v) // 2] if v else None for k, v in lat.items()}}))
+    print(
+        json.dumps(
+            {
+                "ops": ops,
+                "elapsed": elapsed,
+                "client": client_type,
+                "lat_ns": {k: sorted(v)[len(v) // 2] if v else None for k, v in lat.items()},
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

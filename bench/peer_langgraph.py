@@ -31,9 +31,13 @@ async def saver_for(name: str, tasks: int) -> Any:
         from psycopg.rows import dict_row
         from psycopg_pool import AsyncConnectionPool
 
-        async with AsyncConnectionPool(PG, min_size=4, max_size=tasks, open=False,
-                                       kwargs={"autocommit": True, "prepare_threshold": 0,
-                                               "row_factory": dict_row}) as pool:
+        async with AsyncConnectionPool(
+            PG,
+            min_size=4,
+            max_size=tasks,
+            open=False,
+            kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
+        ) as pool:
             saver = AsyncPostgresSaver(pool)
             await saver.setup()
             yield saver
@@ -51,8 +55,12 @@ async def saver_for(name: str, tasks: int) -> Any:
 
 
 async def main(args: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {"versions": {n: md.version(n) for n in (
-        "langgraph-checkpoint", "langgraph-checkpoint-postgres", "langgraph-checkpoint-sqlite", "psycopg")}}
+    out: dict[str, Any] = {
+        "versions": {
+            n: md.version(n)
+            for n in ("langgraph-checkpoint", "langgraph-checkpoint-postgres", "langgraph-checkpoint-sqlite", "psycopg")
+        }
+    }
     for name in args["savers"]:
         async with saver_for(name, args["tasks"]) as saver:
             for size in SIZES:

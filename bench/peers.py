@@ -39,8 +39,12 @@ def ensure_peers(log: Any = print) -> str | None:
     try:
         if not py.exists():
             subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-        subprocess.run([str(py), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                        "-r", str(REQUIREMENTS)], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        subprocess.run(
+            [str(py), "-m", "pip", "install", "-q", "--disable-pip-version-check", "-r", str(REQUIREMENTS)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
     except (subprocess.CalledProcessError, OSError) as exc:
         err = getattr(exc, "stderr", b"") or b""
         log(f"peers virtualenv unavailable: {exc} {err.decode(errors='replace')[-500:]}")
@@ -50,16 +54,19 @@ def ensure_peers(log: Any = print) -> str | None:
 
 
 def versions(python: str) -> dict[str, str]:
-    code = ("import importlib.metadata as m, json; print(json.dumps({n: m.version(n) for n in "
-            "['agenticaiframework', 'bullmq', 'saq', 'redis', 'hiredis']}))")
+    code = (
+        "import importlib.metadata as m, json; print(json.dumps({n: m.version(n) for n in "
+        "['agenticaiframework', 'bullmq', 'saq', 'redis', 'hiredis']}))"
+    )
     out = subprocess.run([python, "-c", code], capture_output=True, text=True, check=True)
     return json.loads(out.stdout)
 
 
 def run_script(python: str, script: str, args: dict[str, Any], timeout: float = 120) -> dict[str, Any]:
     """Run ``bench/<script>`` with the peers' python, passing ``args`` as JSON; returns its JSON output."""
-    proc = subprocess.run([python, str(HERE / script), json.dumps(args)], capture_output=True, text=True,
-                          timeout=timeout)
+    proc = subprocess.run(
+        [python, str(HERE / script), json.dumps(args)], capture_output=True, text=True, timeout=timeout
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"{script} failed ({proc.returncode}): {proc.stderr[-2000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])

@@ -120,6 +120,7 @@ async def wake_rounds(shm: Shm, duration: float, enqueue_seq: Any) -> None:
 
 # -- ours ----------------------------------------------------------------------------------------
 
+
 async def ours(args: dict[str, Any], shm: Shm) -> None:
     from agentstate_redis import RedisBackend
     from agentstate_redis.orchestration import OrchestrationStateManager
@@ -150,7 +151,7 @@ async def ours(args: dict[str, Any], shm: Shm) -> None:
         n = 0
         task = None
         while shm.get(CMD) != 2:
-            if task is None:   # idle: block in the claim until a task comes
+            if task is None:  # idle: block in the claim until a task comes
                 task = await orch.claim_task(team, agent, lease=30, wait=0.2)
                 if task is None:
                     continue
@@ -162,6 +163,7 @@ async def ours(args: dict[str, Any], shm: Shm) -> None:
 
 
 # -- bullmq --------------------------------------------------------------------------------------
+
 
 async def bullmq(args: dict[str, Any], shm: Shm) -> None:
     from bullmq import Queue, Worker
@@ -179,6 +181,7 @@ async def bullmq(args: dict[str, Any], shm: Shm) -> None:
         await queue.close()
         return
     if args["role"] == "waiter":
+
         async def on_job(job: Any, token: str) -> None:
             mark(shm, job.data["seq"])
 

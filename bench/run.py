@@ -1,8 +1,8 @@
 """``python -m bench``: run every scenario against one server and write bench/RESULTS.md + bench/results.json.
 
-    python -m bench                          # own Redis (embedded helper), peers venv made on demand
-    python -m bench --url redis://host:7000/0 --repeats 5 --duration 3
-    python -m bench --only core,queue --no-peers
+python -m bench                          # own Redis (embedded helper), peers venv made on demand
+python -m bench --url redis://host:7000/0 --repeats 5 --duration 3
+python -m bench --only core,queue --no-peers
 """
 
 from __future__ import annotations
@@ -39,8 +39,21 @@ from . import peers as peers_mod
 from .common import Section, loadavg, server
 
 HERE = Path(__file__).resolve().parent
-SCENARIOS = ("core", "queue", "events", "checkpoints", "toolcache", "langgraph", "dashboard", "schedules",
-             "tracing", "cluster", "claimcaps", "work", "memory")  # the keys of scenarios(), in order
+SCENARIOS = (
+    "core",
+    "queue",
+    "events",
+    "checkpoints",
+    "toolcache",
+    "langgraph",
+    "dashboard",
+    "schedules",
+    "tracing",
+    "cluster",
+    "claimcaps",
+    "work",
+    "memory",
+)  # the keys of scenarios(), in order
 
 
 def machine() -> dict[str, Any]:
@@ -58,8 +71,13 @@ def machine() -> dict[str, Any]:
         mem = f"{kb / 1024 / 1024:.1f} GiB"
     except (OSError, ValueError, IndexError):
         pass
-    return {"platform": platform.platform(), "cpu": cpu, "cores": os.cpu_count(), "memory": mem,
-            "python": platform.python_version()}
+    return {
+        "platform": platform.platform(),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory": mem,
+        "python": platform.python_version(),
+    }
 
 
 async def server_info(url: str) -> dict[str, Any]:
@@ -68,8 +86,11 @@ async def server_info(url: str) -> dict[str, Any]:
     client = aioredis.Redis.from_url(url, decode_responses=True)
     try:
         info = await client.info("server")
-        return {"redis_version": info.get("redis_version"), "server_name": info.get("server_name", "redis"),
-                "valkey_version": info.get("valkey_version")}
+        return {
+            "redis_version": info.get("redis_version"),
+            "server_name": info.get("server_name", "redis"),
+            "valkey_version": info.get("valkey_version"),
+        }
     finally:
         await client.aclose()
 
@@ -108,8 +129,10 @@ def summary_rows(sections: list[dict[str, Any]]) -> list[str]:
         for c in s["comparisons"]:
             if c["target"]:
                 met = {True: "yes", False: "**no**", None: "-"}[c["met"]]
-                rows.append(f"| {c['label']} | {fmt(c['ratio'])}x | {fmt(c.get('worst', float('nan')))}x | "
-                            f"{c['target']}x | {met} |")
+                rows.append(
+                    f"| {c['label']} | {fmt(c['ratio'])}x | {fmt(c.get('worst', float('nan')))}x | "
+                    f"{c['target']}x | {met} |"
+                )
         for t in s["targets"]:
             met = {True: "yes", False: "**no**", None: "-"}[t["met"]]
             rows.append(f"| {t['figure']} | {fmt(t['value'])} ms | | {t['target']} ms | {met} |")
@@ -118,19 +141,25 @@ def summary_rows(sections: list[dict[str, Any]]) -> list[str]:
 
 def markdown(doc: dict[str, Any], analysis: str) -> str:
     env = doc["environment"]
-    lines = ["# Benchmark results", "",
-             f"`python -m bench {' '.join(doc['argv'])}`".replace(" `", "`") + f" on {doc['started']} "
-             f"({doc['seconds']:.0f} s). Each figure is the median of {doc['repeats']} repeats of "
-             f"{doc['duration']} s; comparison pairs run interleaved (ours, theirs, ours, ...) on the same server.", "",
-             f"- machine: {env['machine']['cpu']}, {env['machine']['cores']} cores, {env['machine']['memory']}, "
-             f"{env['machine']['platform']}, Python {env['machine']['python']}",
-             f"- server: {env['server'].get('server_name')} {env['server'].get('redis_version')} "
-             f"({'own, embedded helper' if env['own_server'] else 'given URL'}, loopback TCP)",
-             f"- libraries: {', '.join(f'{k} {v}' for k, v in env['libraries'].items())}",
-             f"- peers: {', '.join(f'{k} {v}' for k, v in env['peers'].items()) or 'skipped'}",
-             f"- load average (1/5/15 min): before {env['load_before']}, after {env['load_after']} "
-             "(other jobs were running on this machine: figures are noisy)", "",
-             "## Targets", ""]
+    lines = [
+        "# Benchmark results",
+        "",
+        f"`python -m bench {' '.join(doc['argv'])}`".replace(" `", "`") + f" on {doc['started']} "
+        f"({doc['seconds']:.0f} s). Each figure is the median of {doc['repeats']} repeats of "
+        f"{doc['duration']} s; comparison pairs run interleaved (ours, theirs, ours, ...) on the same server.",
+        "",
+        f"- machine: {env['machine']['cpu']}, {env['machine']['cores']} cores, {env['machine']['memory']}, "
+        f"{env['machine']['platform']}, Python {env['machine']['python']}",
+        f"- server: {env['server'].get('server_name')} {env['server'].get('redis_version')} "
+        f"({'own, embedded helper' if env['own_server'] else 'given URL'}, loopback TCP)",
+        f"- libraries: {', '.join(f'{k} {v}' for k, v in env['libraries'].items())}",
+        f"- peers: {', '.join(f'{k} {v}' for k, v in env['peers'].items()) or 'skipped'}",
+        f"- load average (1/5/15 min): before {env['load_before']}, after {env['load_after']} "
+        "(other jobs were running on this machine: figures are noisy)",
+        "",
+        "## Targets",
+        "",
+    ]
     lines += summary_rows(doc["sections"])
     lines += [""]
     if analysis:
@@ -138,13 +167,16 @@ def markdown(doc: dict[str, Any], analysis: str) -> str:
     for s in doc["sections"]:
         lines += [f"## {s['title']}", "", "| figure | median | unit | repeats |", "|---|---|---|---|"]
         for f in s["figures"]:
-            lines.append(f"| {f['name']} | {fmt(f['median'])} | {f['unit']} | "
-                         f"{', '.join(fmt(x) for x in f['samples'])} |")
+            lines.append(
+                f"| {f['name']} | {fmt(f['median'])} | {f['unit']} | {', '.join(fmt(x) for x in f['samples'])} |"
+            )
         if s["comparisons"]:
             lines += ["", "| ratio (ours / theirs) | median | worst repeat | target |", "|---|---|---|---|"]
             for c in s["comparisons"]:
-                lines.append(f"| {c['label']} | {fmt(c['ratio'])}x | {fmt(c.get('worst', float('nan')))}x | "
-                             f"{c['target'] or ''} |")
+                lines.append(
+                    f"| {c['label']} | {fmt(c['ratio'])}x | {fmt(c.get('worst', float('nan')))}x | "
+                    f"{c['target'] or ''} |"
+                )
         for n in s["notes"]:
             lines += ["", f"_{n}_"]
         lines += ["", f"({s['seconds']} s)", ""]
@@ -186,18 +218,24 @@ async def run_all(args: argparse.Namespace, url: str, peers_python: str | None) 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--url", help="Redis URL to use (default: start a private server with the embedded helper)")
     p.add_argument("--duration", type=float, default=2.0, help="seconds per measurement (default 2)")
     p.add_argument("--repeats", type=int, default=3, help="repeats per figure; the median is reported (default 3)")
     p.add_argument("--only", help=f"comma-separated subset of {','.join(SCENARIOS)}")
-    p.add_argument("--memory-tasks", type=int, default=100_000,
-                   help="pending tasks per library in the memory scenario (default 100000; the issue's 1M: 1000000)")
+    p.add_argument(
+        "--memory-tasks",
+        type=int,
+        default=100_000,
+        help="pending tasks per library in the memory scenario (default 100000; the issue's 1M: 1000000)",
+    )
     p.add_argument("--no-peers", action="store_true", help="skip agenticaiframework / bullmq / saq (no PyPI needed)")
     p.add_argument("--out", default=str(HERE), help="directory for RESULTS.md and results.json (default bench/)")
-    p.add_argument("--render", action="store_true",
-                   help="only rewrite RESULTS.md from results.json (+ ANALYSIS.md) in --out")
+    p.add_argument(
+        "--render", action="store_true", help="only rewrite RESULTS.md from results.json (+ ANALYSIS.md) in --out"
+    )
     args = p.parse_args(argv)
     if args.render:
         out = Path(args.out)
@@ -212,15 +250,27 @@ def main(argv: list[str] | None = None) -> int:
     peer_versions = peers_mod.versions(peers_python) if peers_python else {}
     with server(args.url) as url:
         srv = asyncio.run(server_info(url))
-        print(f"bench: {srv.get('server_name')} {srv.get('redis_version')} at {url}; "
-              f"{args.repeats} x {args.duration} s per figure", flush=True)
+        print(
+            f"bench: {srv.get('server_name')} {srv.get('redis_version')} at {url}; "
+            f"{args.repeats} x {args.duration} s per figure",
+            flush=True,
+        )
         sections = asyncio.run(run_all(args, url, peers_python))
     doc = {
-        "argv": argv, "started": started, "seconds": time.perf_counter() - t0,
-        "duration": args.duration, "repeats": args.repeats,
-        "environment": {"machine": machine(), "server": srv, "own_server": not args.url,
-                        "libraries": lib_versions(), "peers": peer_versions,
-                        "load_before": load_before, "load_after": loadavg()},
+        "argv": argv,
+        "started": started,
+        "seconds": time.perf_counter() - t0,
+        "duration": args.duration,
+        "repeats": args.repeats,
+        "environment": {
+            "machine": machine(),
+            "server": srv,
+            "own_server": not args.url,
+            "libraries": lib_versions(),
+            "peers": peer_versions,
+            "load_before": load_before,
+            "load_after": loadavg(),
+        },
         "sections": [s.as_dict() for s in sections],
     }
     out = Path(args.out)

@@ -23,8 +23,10 @@ EVERY = 0.05
 
 async def _lateness(url: str, prefix: str, duration: float, schedulers: int) -> tuple[list[float], int, int]:
     """(lateness of each tick in ms, ticks, scheduler passes) over ``duration`` s."""
-    orchs = [OrchestrationStateManager(backend=RedisBackend(url, key_prefix=prefix), completed_retention=10)
-             for _ in range(schedulers)]
+    orchs = [
+        OrchestrationStateManager(backend=RedisBackend(url, key_prefix=prefix), completed_retention=10)
+        for _ in range(schedulers)
+    ]
     team = f"late{run_id()}"
     try:
         await orchs[0].create_team(team)
@@ -89,10 +91,15 @@ async def run(url: str, duration: float = 2.0, repeats: int = 3, schedulers: int
             sec.add("enqueue_task worst", max(plain) / 1000, "µs")
     finally:
         await delete_prefix(url, f"{prefix}*")
-    sec.comparisons.append(Comparison("pass claiming one tick p50 / enqueue_task p50", "pass claiming one due tick p50",
-                                      "enqueue_task p50"))
-    sec.notes.append("a pass is two script calls (the due read, then the fire script that claims the tick and "
-                     "enqueues its task), so about twice one enqueue; lateness includes the wake-up of a "
-                     "blocked BLPOP at the tick's time and the 4 schedulers' race for it.")
+    sec.comparisons.append(
+        Comparison(
+            "pass claiming one tick p50 / enqueue_task p50", "pass claiming one due tick p50", "enqueue_task p50"
+        )
+    )
+    sec.notes.append(
+        "a pass is two script calls (the due read, then the fire script that claims the tick and "
+        "enqueues its task), so about twice one enqueue; lateness includes the wake-up of a "
+        "blocked BLPOP at the tick's time and the 4 schedulers' race for it."
+    )
     sec.seconds = time.perf_counter() - t_start
     return sec

@@ -49,8 +49,13 @@ async def run(url: str, duration: float = 2.0, repeats: int = 3) -> Section:
     sec = Section("Subscriptions (change event, write in one process -> callback in another)")
     t_start = time.perf_counter()
     prefix = f"bench{run_id()}:"
-    proc = subprocess.Popen([sys.executable, "-m", "bench.subscriptions", url, prefix], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True, cwd=str(Path(__file__).resolve().parent.parent))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench.subscriptions", url, prefix],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=str(Path(__file__).resolve().parent.parent),
+    )
 
     def send(msg: str) -> None:
         assert proc.stdin is not None

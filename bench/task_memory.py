@@ -24,8 +24,8 @@ from . import peers as peers_mod
 from .common import Comparison, Section, delete_prefix, run_id
 
 BATCH = 1000
-OP_WRITES = 2000      # single enqueues, each with its op id remembered for the retry window
-FINISHED = 5000       # tasks completed past a completed_retention of 10: their ids become tombstones
+OP_WRITES = 2000  # single enqueues, each with its op id remembered for the retry window
+FINISHED = 5000  # tasks completed past a completed_retention of 10: their ids become tombstones
 
 
 async def used_memory(raw: aioredis.Redis) -> int:
@@ -54,8 +54,13 @@ async def ours_pending(url: str, raw: aioredis.Redis, n: int) -> float:
 async def peer_pending(url: str, raw: aioredis.Redis, python: str, lib: str, n: int) -> float:
     prefix = f"benchmem{run_id()}"
     before = await used_memory(raw)
-    await asyncio.to_thread(peers_mod.run_script, python, "peer_tasks.py",
-                            {"lib": lib, "mode": "fill", "url": url, "prefix": prefix, "n": n}, 1800)
+    await asyncio.to_thread(
+        peers_mod.run_script,
+        python,
+        "peer_tasks.py",
+        {"lib": lib, "mode": "fill", "url": url, "prefix": prefix, "n": n},
+        1800,
+    )
     after = await used_memory(raw)
     await delete_prefix(url, f"*{prefix}*")
     return (after - before) / n
@@ -88,8 +93,9 @@ async def ours_bookkeeping(url: str, raw: aioredis.Redis) -> tuple[float, float]
         await delete_prefix(url, f"{prefix}*")
 
 
-async def run(url: str, duration: float = 2.0, repeats: int = 3, peers_python: str | None = None,
-              tasks: int = 100_000) -> Section:
+async def run(
+    url: str, duration: float = 2.0, repeats: int = 3, peers_python: str | None = None, tasks: int = 100_000
+) -> Section:
     del duration  # a fixed amount of work, not a timed loop
     label = f"{tasks // 1000}k" if tasks < 1_000_000 else f"{tasks / 1e6:g}M"
     sec = Section(f"Task memory ({label} pending tasks; op ids and tombstones)")
@@ -100,23 +106,37 @@ async def run(url: str, duration: float = 2.0, repeats: int = 3, peers_python: s
             sec.add(f"ours bytes per pending task at {label}", await ours_pending(url, raw, tasks), "B")
             if peers_python:
                 for lib in ("bullmq", "saq"):
-                    sec.add(f"{lib} bytes per pending task at {label}",
-                            await peer_pending(url, raw, peers_python, lib, tasks), "B")
+                    sec.add(
+                        f"{lib} bytes per pending task at {label}",
+                        await peer_pending(url, raw, peers_python, lib, tasks),
+                        "B",
+                    )
             ops, tombstone = await ours_bookkeeping(url, raw)
             sec.add("ours op-id bytes per write (kept for the retry window)", ops, "B")
             sec.add("ours tombstone bytes per finished task (kept for the dedupe window)", tombstone, "B")
     finally:
         await raw.aclose()
     if peers_python:
-        sec.comparisons.append(Comparison(f"bytes per pending task at {label} vs bullmq",
-                                          f"ours bytes per pending task at {label}",
-                                          f"bullmq bytes per pending task at {label}", "<= 1.0"))
-        sec.comparisons.append(Comparison(f"bytes per pending task at {label} vs saq",
-                                          f"ours bytes per pending task at {label}",
-                                          f"saq bytes per pending task at {label}"))
-    sec.notes.append("used_memory delta over the enqueued tasks; every library with its default ids and no "
-                     "payload; op ids from MEMORY USAGE of the team's two op-id generations over the ids they "
-                     f"hold ({OP_WRITES} single enqueues); tombstones from MEMORY USAGE of :gone over its "
-                     f"members ({FINISHED} tasks completed with completed_retention=10).")
+        sec.comparisons.append(
+            Comparison(
+                f"bytes per pending task at {label} vs bullmq",
+                f"ours bytes per pending task at {label}",
+                f"bullmq bytes per pending task at {label}",
+                "<= 1.0",
+            )
+        )
+        sec.comparisons.append(
+            Comparison(
+                f"bytes per pending task at {label} vs saq",
+                f"ours bytes per pending task at {label}",
+                f"saq bytes per pending task at {label}",
+            )
+        )
+    sec.notes.append(
+        "used_memory delta over the enqueued tasks; every library with its default ids and no "
+        "payload; op ids from MEMORY USAGE of the team's two op-id generations over the ids they "
+        f"hold ({OP_WRITES} single enqueues); tombstones from MEMORY USAGE of :gone over its "
+        f"members ({FINISHED} tasks completed with completed_retention=10)."
+    )
     sec.seconds = time.perf_counter() - t_start
     return sec

@@ -54,12 +54,23 @@ class Group:
         self.procs = []
         self.logs = tempfile.TemporaryFile()  # noqa: SIM115 - open while the processes run; closed in stop()
         for role, index in roles:
-            args = {"lib": lib, "role": role, "url": url, "queue": queue, "shm": self.path, "index": index,
-                    "workers": self.workers, **extra}
+            args = {
+                "lib": lib,
+                "role": role,
+                "url": url,
+                "queue": queue,
+                "shm": self.path,
+                "index": index,
+                "workers": self.workers,
+                **extra,
+            }
             import json
 
-            self.procs.append(subprocess.Popen([python, str(HERE / "queue_proc.py"), json.dumps(args)],
-                                               stdout=subprocess.DEVNULL, stderr=self.logs))
+            self.procs.append(
+                subprocess.Popen(
+                    [python, str(HERE / "queue_proc.py"), json.dumps(args)], stdout=subprocess.DEVNULL, stderr=self.logs
+                )
+            )
         self.n_ready = len(roles)
 
     def ready(self) -> bool:
@@ -139,8 +150,14 @@ def groups_of(makers: list[Any]) -> Iterator[list[Group]]:
             g.stop()
 
 
-async def run(url: str, duration: float = 2.0, repeats: int = 3, peers_python: str | None = None,
-              worker_counts: tuple[int, ...] = (1, 4, 8), wake: bool = True) -> Section:
+async def run(
+    url: str,
+    duration: float = 2.0,
+    repeats: int = 3,
+    peers_python: str | None = None,
+    worker_counts: tuple[int, ...] = (1, 4, 8),
+    wake: bool = True,
+) -> Section:
     sec = Section("Task queue (enqueue + claim + complete, no-op tasks)")
     t_start = time.perf_counter()
     rid = run_id()
@@ -165,8 +182,11 @@ async def run(url: str, duration: float = 2.0, repeats: int = 3, peers_python: s
             for lib, py in libs:
                 queue = f"bq{rid}{lib}wake"
                 queues.append(queue)
-                makers.append(lambda lib=lib, py=py, queue=queue: Group(
-                    lib, py, url, queue, [("waker", 0), ("waiter", 0)], duration=duration))
+                makers.append(
+                    lambda lib=lib, py=py, queue=queue: Group(
+                        lib, py, url, queue, [("waker", 0), ("waiter", 0)], duration=duration
+                    )
+                )
             with groups_of(makers) as groups:
                 for _ in range(repeats):
                     for g in groups:
@@ -180,19 +200,26 @@ async def run(url: str, duration: float = 2.0, repeats: int = 3, peers_python: s
     for workers in worker_counts:
         for peer, target in (("bullmq", ">= 1.5" if workers == 4 else ""), ("saq", ">= 1" if workers == 4 else "")):
             if peers_python:
-                sec.comparisons.append(Comparison(f"tasks/s at {workers} workers / {peer}",
-                                                  f"ours tasks/s ({workers} workers)",
-                                                  f"{peer} tasks/s ({workers} workers)", target))
+                sec.comparisons.append(
+                    Comparison(
+                        f"tasks/s at {workers} workers / {peer}",
+                        f"ours tasks/s ({workers} workers)",
+                        f"{peer} tasks/s ({workers} workers)",
+                        target,
+                    )
+                )
     if wake:
         sec.absolute_targets.append(("ours wake-up p50", "<", 2.0))
         for peer in ("bullmq", "saq"):
             if peers_python:
                 sec.comparisons.append(Comparison(f"wake-up p50 / {peer}", "ours wake-up p50", f"{peer} wake-up p50"))
-    sec.notes.append(f"one consumer per worker process; a producer process keeps <= {BACKLOG_LIMIT} tasks outstanding "
-                     "(8 coroutines, one enqueue call per task); bullmq keeps the last 1000 completed jobs like ours. "
-                     "Ours completes a task and claims the next in one script (complete_and_claim), as bullmq's "
-                     "worker fetches its next job when it completes one. "
-                     "Wake-up: from just before the enqueue call (another process) to the blocked claim returning "
-                     "the task, pauses of 2-6 ms between tasks.")
+    sec.notes.append(
+        f"one consumer per worker process; a producer process keeps <= {BACKLOG_LIMIT} tasks outstanding "
+        "(8 coroutines, one enqueue call per task); bullmq keeps the last 1000 completed jobs like ours. "
+        "Ours completes a task and claims the next in one script (complete_and_claim), as bullmq's "
+        "worker fetches its next job when it completes one. "
+        "Wake-up: from just before the enqueue call (another process) to the blocked claim returning "
+        "the task, pauses of 2-6 ms between tasks."
+    )
     sec.seconds = time.perf_counter() - t_start
     return sec

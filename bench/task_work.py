@@ -30,9 +30,12 @@ TASKS = 3000
 async def counters(raw: aioredis.Redis) -> dict[str, float]:
     info: dict[str, Any] = await raw.info("all")
     script_us = sum(float(v["usec"]) for k, v in info.items() if k.startswith("cmdstat_eval") and isinstance(v, dict))
-    return {"cpu_us": (float(info["used_cpu_sys"]) + float(info["used_cpu_user"])) * 1e6,
-            "commands": float(info["total_commands_processed"]), "script_us": script_us,
-            "connections": float(info["total_connections_received"])}
+    return {
+        "cpu_us": (float(info["used_cpu_sys"]) + float(info["used_cpu_user"])) * 1e6,
+        "commands": float(info["total_commands_processed"]),
+        "script_us": script_us,
+        "connections": float(info["total_connections_received"]),
+    }
 
 
 def per_task(before: dict[str, float], after: dict[str, float], n: int) -> dict[str, float]:
@@ -67,15 +70,21 @@ async def bullmq(url: str, raw: aioredis.Redis, python: str, n: int) -> dict[str
     prefix = f"benchwork{run_id()}"
     await raw.config_resetstat()
     before = await counters(raw)
-    await asyncio.to_thread(peers_mod.run_script, python, "peer_tasks.py",
-                            {"lib": "bullmq", "mode": "cycle", "url": url, "prefix": prefix, "n": n}, 600)
+    await asyncio.to_thread(
+        peers_mod.run_script,
+        python,
+        "peer_tasks.py",
+        {"lib": "bullmq", "mode": "cycle", "url": url, "prefix": prefix, "n": n},
+        600,
+    )
     after = await counters(raw)
     await delete_prefix(url, f"*{prefix}*")
     return per_task(before, after, n)
 
 
-async def run(url: str, duration: float = 2.0, repeats: int = 3, peers_python: str | None = None,
-              tasks: int = TASKS) -> Section:
+async def run(
+    url: str, duration: float = 2.0, repeats: int = 3, peers_python: str | None = None, tasks: int = TASKS
+) -> Section:
     del duration  # a fixed number of tasks
     sec = Section("Redis work per task (enqueue + process, one client; ours vs bullmq's fetch-next path)")
     t_start = time.perf_counter()
@@ -92,9 +101,12 @@ async def run(url: str, duration: float = 2.0, repeats: int = 3, peers_python: s
         await raw.aclose()
     if peers_python:
         for what, target in (("server CPU", "<= 1.0"), ("script time", ""), ("commands", "")):
-            sec.comparisons.append(Comparison(f"{what} per task vs bullmq", f"ours {what} per task",
-                                              f"bullmq {what} per task", target))
-    sec.notes.append(f"{tasks} tasks per measurement; INFO deltas over the run divided by the tasks (CONFIG "
-                     "RESETSTAT first); commands include those a script calls.")
+            sec.comparisons.append(
+                Comparison(f"{what} per task vs bullmq", f"ours {what} per task", f"bullmq {what} per task", target)
+            )
+    sec.notes.append(
+        f"{tasks} tasks per measurement; INFO deltas over the run divided by the tasks (CONFIG "
+        "RESETSTAT first); commands include those a script calls."
+    )
     sec.seconds = time.perf_counter() - t_start
     return sec

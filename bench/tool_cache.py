@@ -65,9 +65,16 @@ async def run(url: str, duration: float = 2.0, repeats: int = 3, tasks: int = TA
         await pool.disconnect()
     for name in ("get_cached_result", "get_cached_result(count=False)", "get_or_compute (hit)"):
         sec.comparisons.append(Comparison(f"{name} p50 / raw HGETALL p50", f"{name} p50", "raw redis-py HGETALL p50"))
-        sec.comparisons.append(Comparison(f"{name} hits/s / raw HGETALL", f"{name} hits/s ({tasks} tasks)",
-                                          f"raw redis-py HGETALL hits/s ({tasks} tasks)"))
-    sec.notes.append("a ~0.8 KB search result; get_cached_result counts the hit in the tool's stats by default "
-                     "in the same script call; raw HGETALL reads the same cache hash.")
+        sec.comparisons.append(
+            Comparison(
+                f"{name} hits/s / raw HGETALL",
+                f"{name} hits/s ({tasks} tasks)",
+                f"raw redis-py HGETALL hits/s ({tasks} tasks)",
+            )
+        )
+    sec.notes.append(
+        "a ~0.8 KB search result; get_cached_result counts the hit in the tool's stats by default "
+        "in the same script call; raw HGETALL reads the same cache hash."
+    )
     sec.seconds = time.perf_counter() - t_start
     return sec

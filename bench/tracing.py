@@ -23,8 +23,13 @@ MODES = (("absent", "not installed"), ("disabled", "installed, no provider"), ("
 
 def one(mode: str, url: str, prefix: str, duration: float) -> dict[str, float]:
     args = {"mode": mode, "url": url, "prefix": prefix, "duration": duration}
-    out = subprocess.run([sys.executable, "-m", "bench.tracing_proc", json.dumps(args)], capture_output=True,
-                         text=True, cwd=HERE.parent, timeout=120 + duration * 2)
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.tracing_proc", json.dumps(args)],
+        capture_output=True,
+        text=True,
+        cwd=HERE.parent,
+        timeout=120 + duration * 2,
+    )
     if out.returncode != 0:
         raise RuntimeError(f"bench.tracing_proc {mode} failed: {out.stderr[-2000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -48,13 +53,23 @@ async def run(url: str, duration: float = 2.0, repeats: int = 3) -> Section:
     finally:
         await delete_prefix(url, prefix + "*")
     for stat in ("p50", "worst"):
-        sec.comparisons.append(Comparison(f"installed, no provider / not installed ({stat})",
-                                          f"cycle {stat} (installed, no provider)", f"cycle {stat} (not installed)"))
-        sec.comparisons.append(Comparison(f"enabled / not installed ({stat})",
-                                          f"cycle {stat} (enabled, SDK)", f"cycle {stat} (not installed)"))
-    sec.notes.append("'decorated call without I/O': an enqueue-shaped coroutine that returns at once, decorated as "
-                     "enqueue_task is (best of 3 x 20000 calls): the plain function when not installed, one check "
-                     "and one call when no provider is set, a PRODUCER span and the context injection when enabled.")
+        sec.comparisons.append(
+            Comparison(
+                f"installed, no provider / not installed ({stat})",
+                f"cycle {stat} (installed, no provider)",
+                f"cycle {stat} (not installed)",
+            )
+        )
+        sec.comparisons.append(
+            Comparison(
+                f"enabled / not installed ({stat})", f"cycle {stat} (enabled, SDK)", f"cycle {stat} (not installed)"
+            )
+        )
+    sec.notes.append(
+        "'decorated call without I/O': an enqueue-shaped coroutine that returns at once, decorated as "
+        "enqueue_task is (best of 3 x 20000 calls): the plain function when not installed, one check "
+        "and one call when no provider is set, a PRODUCER span and the context injection when enabled."
+    )
     sec.notes.append(
         "Each mode in its own process, one after the other on the same server; enabled uses the SDK's "
         "BatchSpanProcessor with an exporter that drops spans (the instrumentation's cost, not an "

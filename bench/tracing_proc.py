@@ -74,8 +74,14 @@ async def run(args: dict[str, Any]) -> dict[str, Any]:
     samples.sort()
     micro = await per_call(tracing)
     pick = lambda q: samples[min(len(samples) - 1, int(q * (len(samples) - 1) + 0.5))]  # noqa: E731
-    return {"mode": args["mode"], "cycles": len(samples), "p50_us": pick(0.5), "p99_us": pick(0.99),
-            "max_us": samples[-1], "per_call_ns": micro}
+    return {
+        "mode": args["mode"],
+        "cycles": len(samples),
+        "p50_us": pick(0.5),
+        "p99_us": pick(0.99),
+        "max_us": samples[-1],
+        "per_call_ns": micro,
+    }
 
 
 async def per_call(tracing: Any, calls: int = 20000) -> float:

@@ -50,8 +50,7 @@ class RedisClusterFixture:
 
     @classmethod
     def start(cls, primaries: int = 3, replicas_per_primary: int = 0) -> RedisClusterFixture:
-        args = ["--cluster-enabled", "yes", "--cluster-node-timeout", "2000",
-                "--cluster-require-full-coverage", "no"]
+        args = ["--cluster-enabled", "yes", "--cluster-node-timeout", "2000", "--cluster-require-full-coverage", "no"]
         fixture = cls()
         try:
             for _ in range(primaries):
@@ -80,12 +79,18 @@ class RedisClusterFixture:
         self._wait(lambda: all(self._client(n).cluster("info")["cluster_state"] == "ok" for n in self.nodes))
         if self.replicas:
             ids = [self._client(n).execute_command("CLUSTER", "MYID") for n in self.nodes]
-            self._wait(lambda: all(len(self._client(r).execute_command("CLUSTER", "NODES").splitlines())
-                                   >= len(self.nodes) + len(self.replicas) for r in self.replicas))
+            self._wait(
+                lambda: all(
+                    len(self._client(r).execute_command("CLUSTER", "NODES").splitlines())
+                    >= len(self.nodes) + len(self.replicas)
+                    for r in self.replicas
+                )
+            )
             for i, replica in enumerate(self.replicas):
                 self._client(replica).execute_command("CLUSTER", "REPLICATE", ids[i % len(ids)])
-        self._wait(lambda: all(self._client(n).cluster("info")["cluster_state"] == "ok"
-                               for n in self.nodes + self.replicas))
+        self._wait(
+            lambda: all(self._client(n).cluster("info")["cluster_state"] == "ok" for n in self.nodes + self.replicas)
+        )
 
     @staticmethod
     def _wait(check, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
@@ -126,17 +131,23 @@ class RedisClusterFixture:
                     continue
                 lo, _, hi = item.partition("-")
                 ranges.append((int(lo), int(hi or lo)))
-            out.append({"id": parts[0], "port": int(parts[1].split(":")[1].split("@")[0]),
-                        "role": "master" if "master" in flags else "replica", "master": parts[3],
-                        "slots": ranges, "failed": "fail" in flags or "fail?" in flags})
+            out.append(
+                {
+                    "id": parts[0],
+                    "port": int(parts[1].split(":")[1].split("@")[0]),
+                    "role": "master" if "master" in flags else "replica",
+                    "master": parts[3],
+                    "slots": ranges,
+                    "failed": "fail" in flags or "fail?" in flags,
+                }
+            )
         return out
 
     def primary_for_slot(self, slot: int, node: EmbeddedRedis | None = None) -> EmbeddedRedis:
         """The live primary serving ``slot`` as ``node`` sees it (a failed primary is skipped:
         other nodes keep listing its slots until gossip reaches them)."""
         for entry in self.topology(node):
-            if entry["role"] == "master" and not entry["failed"] \
-                    and any(lo <= slot <= hi for lo, hi in entry["slots"]):  # type: ignore[attr-defined]
+            if entry["role"] == "master" and not entry["failed"] and any(lo <= slot <= hi for lo, hi in entry["slots"]):  # type: ignore[attr-defined]
                 return self.node_at(entry["port"])  # type: ignore[arg-type]
         raise LookupError(f"no primary serves slot {slot}")
 
@@ -162,7 +173,7 @@ class RedisClusterFixture:
             for node in live:
                 view = {e["port"]: e for e in self.topology(node) if e["port"] in ports}
                 if any(e["role"] == "master" and not e["slots"] for e in view.values()):
-                    return False   # a REPLICATE not yet applied or not yet gossiped
+                    return False  # a REPLICATE not yet applied or not yet gossiped
                 views.append({port: (e["role"], e["master"]) for port, e in view.items()})
             if len(ports) != len(views[0]) or any(v != views[0] for v in views):
                 return False
@@ -205,7 +216,10 @@ class RedisClusterFixture:
         def done() -> bool:
             if self._client(replica).info("replication")["role"] != "master":
                 return False
-            return all(self._client(n).cluster("info")["cluster_state"] == "ok"
-                       for n in self.nodes + self.replicas if self.alive(n))
+            return all(
+                self._client(n).cluster("info")["cluster_state"] == "ok"
+                for n in self.nodes + self.replicas
+                if self.alive(n)
+            )
 
         self._wait(done, timeout)

@@ -91,8 +91,11 @@ def container_url(image: str) -> Iterator[str]:
         docker.from_env().ping()
     except Exception as exc:  # noqa: BLE001 - any failure to reach the engine means: no engine here
         pytest.skip(f"AGENTSTATE_TEST_IMAGE={image} needs a Docker engine, and none is reachable: {exc}")
-    container = DockerContainer(image).with_exposed_ports(6379).with_command(
-        "--save '' --appendonly no --notify-keyspace-events Ex")
+    container = (
+        DockerContainer(image)
+        .with_exposed_ports(6379)
+        .with_command("--save '' --appendonly no --notify-keyspace-events Ex")
+    )
     with container:
         wait_for_logs(container, "Ready to accept connections", timeout=60)
         yield f"redis://{container.get_container_host_ip()}:{container.get_exposed_port(6379)}/0"

@@ -1,8 +1,8 @@
 """A small fleet seeded through the public managers, for the dashboard's tests (and its screenshots).
 
-    >>> seeded = await seed(backend)      # or: python -m tests.dashboard_fleet REDIS_URL PREFIX
-    >>> seeded.dead_task
-    'poison-<b>1</b>'
+>>> seeded = await seed(backend)      # or: python -m tests.dashboard_fleet REDIS_URL PREFIX
+>>> seeded.dead_task
+'poison-<b>1</b>'
 """
 
 from __future__ import annotations
@@ -39,9 +39,15 @@ class Seeded:
 async def seed(backend) -> Seeded:  # type: ignore[no-untyped-def]
     s = Seeded()
     orch = OrchestrationStateManager(backend=backend, lease=600)
-    await orch.create_team(TeamState(team_id="alpha", agents={
-        s.worker: AgentCoordinationState(agent_id=s.worker, capabilities=["research"]),
-        "worker-2": AgentCoordinationState(agent_id="worker-2", capabilities=["write", "research"])}))
+    await orch.create_team(
+        TeamState(
+            team_id="alpha",
+            agents={
+                s.worker: AgentCoordinationState(agent_id=s.worker, capabilities=["research"]),
+                "worker-2": AgentCoordinationState(agent_id="worker-2", capabilities=["write", "research"]),
+            },
+        )
+    )
     await orch.create_team("beta")
     await orch.enqueue_tasks(
         "alpha",
@@ -71,12 +77,16 @@ async def seed(backend) -> Seeded:  # type: ignore[no-untyped-def]
 
     wf = WorkflowStateManager(backend=backend, checkpoint_interval=2)
     for workflow_id in s.workflows:
-        await wf.create(WorkflowState(workflow_id=workflow_id, name=f"pipeline {workflow_id}", total_steps=3,
-                                      context={"source": "docs"}))
+        await wf.create(
+            WorkflowState(
+                workflow_id=workflow_id, name=f"pipeline {workflow_id}", total_steps=3, context={"source": "docs"}
+            )
+        )
         await wf.start(workflow_id)
     for step in (1, 2):
-        await wf.update_step("wf-running", StepState(step_number=step, name=f"step {step}", status="completed",
-                                                     duration_ms=120 * step))
+        await wf.update_step(
+            "wf-running", StepState(step_number=step, name=f"step {step}", status="completed", duration_ms=120 * step)
+        )
     await wf.pause("wf-paused")
     for step in (1, 2, 3):
         await wf.update_step("wf-done", StepState(step_number=step, status="completed"))
@@ -100,10 +110,12 @@ async def seed(backend) -> Seeded:  # type: ignore[no-untyped-def]
     async def compute() -> dict[str, int]:
         return {"hits": 9}
 
-    await tools.get_or_compute(s.tool, {"q": "cached"}, compute)   # a miss, computed
-    await tools.get_or_compute(s.tool, {"q": "cached"}, compute)   # a hit
-    await tools.update_retry_state(RetryState(execution_id="exec-2", tool_name=s.tool, attempts=1, max_attempts=3,
-                                              last_error="timeout"), delay=3600)
+    await tools.get_or_compute(s.tool, {"q": "cached"}, compute)  # a miss, computed
+    await tools.get_or_compute(s.tool, {"q": "cached"}, compute)  # a hit
+    await tools.update_retry_state(
+        RetryState(execution_id="exec-2", tool_name=s.tool, attempts=1, max_attempts=3, last_error="timeout"),
+        delay=3600,
+    )
     return s
 
 

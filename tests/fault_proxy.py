@@ -182,9 +182,7 @@ class FaultProxy:
         loop = asyncio.new_event_loop()
         self._loop = loop
         asyncio.set_event_loop(loop)
-        self._server = loop.run_until_complete(
-            asyncio.start_server(self._accept, "127.0.0.1", self.listen_port)
-        )
+        self._server = loop.run_until_complete(asyncio.start_server(self._accept, "127.0.0.1", self.listen_port))
         self.listen_port = self._server.sockets[0].getsockname()[1]
         self._ready.set()
         try:
@@ -231,8 +229,9 @@ class FaultProxy:
             asyncio.ensure_future(self._pump(link, up_reader, writer, upstream=False)),
         ]
 
-    async def _pump(self, link: _Link, source: asyncio.StreamReader, sink: asyncio.StreamWriter, *,
-                    upstream: bool) -> None:
+    async def _pump(
+        self, link: _Link, source: asyncio.StreamReader, sink: asyncio.StreamWriter, *, upstream: bool
+    ) -> None:
         try:
             while True:
                 while self._stall_replies and not upstream:

@@ -1,9 +1,9 @@
 """Servers with a small ``maxmemory``, filled past it and freed again by the tests.
 
-    >>> with EmbeddedRedis(extra_args=SMALL_NOEVICTION) as server:
-    ...     pressure = Pressure(server.url)
-    ...     with pressure.full():
-    ...         ...   # every write that adds data is refused in here
+>>> with EmbeddedRedis(extra_args=SMALL_NOEVICTION) as server:
+...     pressure = Pressure(server.url)
+...     with pressure.full():
+...         ...   # every write that adds data is refused in here
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ class Pressure:
         """Delete the filler (DEL runs over maxmemory) and put the original limit back."""
         names = [f"{FILLER}{i}" for i in range(self.count + 1)]
         for start in range(0, len(names), 500):
-            self.raw.delete(*names[start:start + 500])
+            self.raw.delete(*names[start : start + 500])
         self.count = 0
         if self.limit is not None:
             self.raw.config_set("maxmemory", self.limit)

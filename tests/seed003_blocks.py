@@ -5,7 +5,7 @@ still the seed's text byte for byte.
 """
 
 BLOCKS: dict[str, str] = {
-    'quick_start': r'''from kaizen.agents.autonomous.base import BaseAutonomousAgent, AutonomousConfig
+    "quick_start": r"""from kaizen.agents.autonomous.base import BaseAutonomousAgent, AutonomousConfig
 from kaizen.signatures import Signature, InputField, OutputField
 
 class TaskSignature(Signature):
@@ -40,8 +40,8 @@ agent.update_workflow_state(
 approval_history = agent._get_approval_history()
 tool_counts = agent._get_tool_usage_counts()
 workflow_state = agent._get_workflow_state()
-''',
-    'recording_approvals': r'''# Record a simple approval
+""",
+    "recording_approvals": r"""# Record a simple approval
 agent.record_approval("Bash", True)  # Approved for this invocation
 
 # Record approval with action type
@@ -55,16 +55,16 @@ agent.record_approval(
     action="once",
     tool_input={"command": "rm -rf /tmp/test"}  # Truncated for storage
 )
-''',
-    'approval_record_structure': r'''{
+""",
+    "approval_record_structure": r"""{
     "tool_name": "Bash",           # Name of the tool
     "approved": True,              # Whether approved (True/False)
     "action": "once",              # Action type: "once", "all", "deny_all"
     "timestamp": "2025-01-01T12:00:00.000000",  # ISO timestamp
     "input_summary": "{'command': 'ls -la'}"    # Truncated tool input
 }
-''',
-    'retrieving_approval_history': r'''# Get all approval records (returns a copy)
+""",
+    "retrieving_approval_history": r"""# Get all approval records (returns a copy)
 history = agent._get_approval_history()
 
 # Iterate through approvals
@@ -74,8 +74,8 @@ for record in history:
 # Filter by tool name
 bash_approvals = [r for r in history if r['tool_name'] == 'Bash']
 denied_tools = [r for r in history if not r['approved']]
-''',
-    'recording_tool_usage': r'''# Record single tool use
+""",
+    "recording_tool_usage": r"""# Record single tool use
 agent.record_tool_usage("Bash")  # Increments by 1
 agent.record_tool_usage("Read")
 
@@ -86,8 +86,8 @@ agent.record_tool_usage("LLM", increment=5)  # Custom increment
 async def tool_execution_hook(context):
     tool_name = context.data.get("tool_name")
     agent.record_tool_usage(tool_name)
-''',
-    'retrieving_tool_usage_counts': r'''# Get all tool usage counts (returns a copy)
+""",
+    "retrieving_tool_usage_counts": r"""# Get all tool usage counts (returns a copy)
 counts = agent._get_tool_usage_counts()
 
 # Access specific tool count
@@ -100,8 +100,8 @@ total = sum(counts.values())
 # Find most used tools
 sorted_tools = sorted(counts.items(), key=lambda x: x[1], reverse=True)
 print(f"Most used: {sorted_tools[0][0]} ({sorted_tools[0][1]} times)")
-''',
-    'cost_estimation': r'''# Define cost per tool
+""",
+    "cost_estimation": r"""# Define cost per tool
 TOOL_COSTS = {
     "LLM": 0.01,      # $0.01 per call
     "Bash": 0.001,    # $0.001 per call
@@ -115,8 +115,8 @@ total_cost = sum(
     for tool, cost in TOOL_COSTS.items()
 )
 print(f"Estimated cost: ${total_cost:.4f}")
-''',
-    'updating_workflow_state': r'''# Update with individual fields
+""",
+    "updating_workflow_state": r"""# Update with individual fields
 agent.update_workflow_state(
     run_id="run_abc123",
     status="running",
@@ -135,8 +135,8 @@ agent.update_workflow_state(
 
 # Partial updates preserve existing state
 agent.update_workflow_state(status="completed")  # Only updates status
-''',
-    'workflow_state_structure': r'''{
+""",
+    "workflow_state_structure": r"""{
     "run_id": "run_abc123",          # Workflow execution ID
     "status": "running",              # Status: running, completed, failed
     "current_node": "process_data",   # Currently executing node
@@ -145,8 +145,8 @@ agent.update_workflow_state(status="completed")  # Only updates status
     "last_updated": "2025-01-01T12:00:00.000000",  # Auto-updated
     # ... any additional custom fields
 }
-''',
-    'retrieving_workflow_state': r'''# Get workflow state (returns a copy)
+""",
+    "retrieving_workflow_state": r"""# Get workflow state (returns a copy)
 state = agent._get_workflow_state()
 
 # Access specific fields
@@ -157,8 +157,8 @@ current_node = state.get("current_node")
 # Check if workflow is complete
 if state.get("status") == "completed":
     print(f"Workflow {run_id} completed in {state.get('execution_time')}s")
-''',
-    'capture_state': r'''# Capture state (includes all tracking)
+""",
+    "capture_state": r"""# Capture state (includes all tracking)
 state = agent._capture_state()
 
 # AgentState includes:
@@ -170,24 +170,24 @@ state = agent._capture_state()
 print(f"Approvals: {len(state.approval_history)}")
 print(f"Tools used: {list(state.tool_usage_counts.keys())}")
 print(f"Workflow: {state.workflow_run_id}")
-''',
-    'state_restoration': r'''# Restore from checkpoint
+""",
+    "state_restoration": r"""# Restore from checkpoint
 agent._restore_state(checkpoint_state)
 
 # All tracking state is now restored
 history = agent._get_approval_history()  # Restored approvals
 counts = agent._get_tool_usage_counts()   # Restored counts
 wf_state = agent._get_workflow_state()    # Restored workflow state
-''',
-    'best_practice_1_record_approvals_immediately': r'''# Record approval right after the decision is made
+""",
+    "best_practice_1_record_approvals_immediately": r"""# Record approval right after the decision is made
 async def handle_tool_approval(tool_name, tool_input, approved, action):
     # Record before executing or skipping tool
     agent.record_approval(tool_name, approved, action, tool_input)
 
     if not approved:
         raise PermissionError(f"Tool {tool_name} was denied")
-''',
-    'best_practice_2_consistent_tool_names': r'''# Define tool names as constants
+""",
+    "best_practice_2_consistent_tool_names": r"""# Define tool names as constants
 class ToolNames:
     BASH = "Bash"
     READ = "Read"
@@ -197,8 +197,8 @@ class ToolNames:
 # Use constants throughout
 agent.record_tool_usage(ToolNames.BASH)
 agent.record_approval(ToolNames.WRITE, True)
-''',
-    'best_practice_3_workflow_state_at_key_points': r'''# Update at workflow start
+""",
+    "best_practice_3_workflow_state_at_key_points": r"""# Update at workflow start
 agent.update_workflow_state(run_id=run_id, status="running")
 
 # Update at each node
@@ -214,8 +214,8 @@ agent.update_workflow_state(
     status="completed",
     execution_time=end_time - start_time
 )
-''',
-    'best_practice_4_preserve_state_on_errors': r'''try:
+""",
+    "best_practice_4_preserve_state_on_errors": r"""try:
     result = await execute_workflow()
     agent.update_workflow_state(status="completed")
 except Exception as e:
@@ -226,5 +226,5 @@ except Exception as e:
     )
     # State is preserved for debugging
     raise
-''',
+""",
 }

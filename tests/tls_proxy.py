@@ -51,8 +51,7 @@ class TLSProxy:
         self.stop()
 
     async def _listen(self) -> asyncio.base_events.Server:
-        return await asyncio.start_server(self._accept, "127.0.0.1", 0, ssl=self.context,
-                                          ssl_handshake_timeout=10)
+        return await asyncio.start_server(self._accept, "127.0.0.1", 0, ssl=self.context, ssl_handshake_timeout=10)
 
     async def _shutdown(self) -> None:
         assert self._server is not None

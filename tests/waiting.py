@@ -7,8 +7,14 @@ import inspect
 from typing import Any
 
 
-async def eventually(check: Any, timeout: float = 10.0, what: str = "condition", *,
-                     fleet: asyncio.Future[Any] | None = None, interval: float = 0.02) -> Any:
+async def eventually(
+    check: Any,
+    timeout: float = 10.0,
+    what: str = "condition",
+    *,
+    fleet: asyncio.Future[Any] | None = None,
+    interval: float = 0.02,
+) -> Any:
     """Poll ``check()`` (sync or async) until it returns something truthy, and return that.
 
     With ``fleet`` (a future running worker processes), a fleet that stops first raises its

@@ -85,9 +85,10 @@ def checkpoint_with_ownership(redis_url: str, prefix: str, agent_id: str, worker
                         pass
                 cid = f"w{worker}-{i}"
                 try:
-                    await store.save_checkpoint(AgentCheckpoint(agent_id=agent_id, checkpoint_id=cid, step=1,
-                                                                state={"worker": worker, "i": i}),
-                                                fencing_token=token)
+                    await store.save_checkpoint(
+                        AgentCheckpoint(agent_id=agent_id, checkpoint_id=cid, step=1, state={"worker": worker, "i": i}),
+                        fencing_token=token,
+                    )
                     out.append((cid, True, token))
                 except LeaseError:
                     out.append((cid, False, token))
@@ -109,8 +110,11 @@ def save_many_checkpoints(redis_url: str, prefix: str, agent_id: str, worker: in
         out = []
         async with _store(redis_url, prefix, max_checkpoints=keep) as store:
             for i in range(n):
-                saved = await store.save_checkpoint(AgentCheckpoint(agent_id=agent_id, checkpoint_id=f"w{worker}-{i}",
-                                                                    step=rng.randint(0, 30), state={"i": i}))
+                saved = await store.save_checkpoint(
+                    AgentCheckpoint(
+                        agent_id=agent_id, checkpoint_id=f"w{worker}-{i}", step=rng.randint(0, 30), state={"i": i}
+                    )
+                )
                 out.append((saved.checkpoint_id, saved.step, saved.sequence))
         return out
 
@@ -155,8 +159,11 @@ def save_and_fork(redis_url: str, prefix: str, agent_id: str, worker: int, n: in
                         continue
                     out.append(("fork", c.checkpoint_id, c.parent_checkpoint_id, c.step, c.sequence, source))
                 else:
-                    c = await store.save_checkpoint(AgentCheckpoint(agent_id=agent_id, checkpoint_id=f"w{worker}-{i}",
-                                                                    step=rng.randint(0, 30), state={"i": i}))
+                    c = await store.save_checkpoint(
+                        AgentCheckpoint(
+                            agent_id=agent_id, checkpoint_id=f"w{worker}-{i}", step=rng.randint(0, 30), state={"i": i}
+                        )
+                    )
                     out.append(("save", c.checkpoint_id, c.parent_checkpoint_id, c.step, c.sequence, None))
                 mine.append(c.checkpoint_id)
         return out

@@ -27,8 +27,12 @@ from agentstate_redis import (
 
 def _describe(result: Any) -> dict[str, Any]:
     if isinstance(result, BaseException):
-        return {"error": type(result).__name__, "message": str(result),
-                "operation": getattr(result, "operation", None), "key": getattr(result, "key", None)}
+        return {
+            "error": type(result).__name__,
+            "message": str(result),
+            "operation": getattr(result, "operation", None),
+            "key": getattr(result, "key", None),
+        }
     return {"ok": result}
 
 
@@ -50,16 +54,17 @@ async def _paused_writer(url: str, prefix: str, window_ms: int, ready: Any, go: 
         await state.update("a", {"n": 0})
         ready.set()
         await asyncio.to_thread(go.wait)
-        results = await asyncio.gather(state.update("a", {"n": 1}), state.save("b", {"n": 1}, expected_version=1),
-                                       return_exceptions=True)
+        results = await asyncio.gather(
+            state.update("a", {"n": 1}), state.save("b", {"n": 1}, expected_version=1), return_exceptions=True
+        )
         out.put([_describe(r) for r in results])
 
 
 # -- the fleet -------------------------------------------------------------------------------------
 
-FLEET_LIVENESS = 2.0      # seconds: a silent connection is dropped this fast
-FLEET_RETRY = 4.0         # seconds of resending: short black holes are ridden through, long ones are not
-FLEET_WINDOW_MS = 4_000   # the op-id window (resends stop at half of it), short so a pause outlasts it
+FLEET_LIVENESS = 2.0  # seconds: a silent connection is dropped this fast
+FLEET_RETRY = 4.0  # seconds of resending: short black holes are ridden through, long ones are not
+FLEET_WINDOW_MS = 4_000  # the op-id window (resends stop at half of it), short so a pause outlasts it
 
 
 def fleet_backend(url: str, prefix: str) -> RedisBackend:
@@ -102,14 +107,15 @@ async def _queue_worker(url: str, prefix: str, team: str, agent_id: str, stop: A
                     task = await orch.claim_task(team, agent_id, wait=0.5)
                     continue
                 current, task = task, None
-                task = await orch.complete_and_claim(team, current.id, {"by": agent_id}, agent_id=agent_id,
-                                                     token=current.token)
+                task = await orch.complete_and_claim(
+                    team, current.id, {"by": agent_id}, agent_id=agent_id, token=current.token
+                )
                 out["accepted"].append((current.id, current.token))
             except (LeaseError, InvalidTransitionError) as exc:
-                seen.note(exc)    # the lease ran out while the call rode through a fault: another worker has it
+                seen.note(exc)  # the lease ran out while the call rode through a fault: another worker has it
                 out["refused"] += 1
             except OutcomeUnknownError as exc:
-                seen.note(exc)    # completed or not, and a next task leased or not: the leases sort it out
+                seen.note(exc)  # completed or not, and a next task leased or not: the leases sort it out
                 out["unknown"] += 1
             except Exception as exc:  # noqa: BLE001 - counted, and the test asserts each is typed
                 seen.note(exc)

@@ -29,9 +29,16 @@ async def _flow_worker(redis_url: str, prefix: str, team: str, agent_id: str) ->
                 if status.pending_count + status.in_progress_count + status.waiting_count == 0:
                     return records
                 continue
-            records.append({"id": task.id, "token": task.token, "claimed_at": task.started_at,
-                            "inputs": task.dependency_results, "by": agent_id})
-            await asyncio.sleep(random.uniform(0.0, 0.004))   # the "work"
+            records.append(
+                {
+                    "id": task.id,
+                    "token": task.token,
+                    "claimed_at": task.started_at,
+                    "inputs": task.dependency_results,
+                    "by": agent_id,
+                }
+            )
+            await asyncio.sleep(random.uniform(0.0, 0.004))  # the "work"
             if (task.data or {}).get("die"):
                 await orch.fail_task(team, task.id, "made to die", retry=False, token=task.token)
             else:

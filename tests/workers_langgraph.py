@@ -56,8 +56,11 @@ def start_run(redis_url: str, prefix: str, thread_id: str) -> dict[str, Any]:
     with CheckpointSaver.from_conn_string(redis_url, key_prefix=prefix) as saver:
         graph = builder().compile(checkpointer=saver)
         out = graph.invoke({"topic": "redis", "log": []}, {"configurable": {"thread_id": thread_id}})
-        return {"interrupt": out["__interrupt__"][0].value, "pid": os.getpid(),
-                "next": list(graph.get_state({"configurable": {"thread_id": thread_id}}).next)}
+        return {
+            "interrupt": out["__interrupt__"][0].value,
+            "pid": os.getpid(),
+            "next": list(graph.get_state({"configurable": {"thread_id": thread_id}}).next),
+        }
 
 
 def resume_run(redis_url: str, prefix: str, thread_id: str) -> dict[str, Any]:
@@ -74,9 +77,14 @@ def resume_run(redis_url: str, prefix: str, thread_id: str) -> dict[str, Any]:
             forked = await graph.aupdate_state(before_review.config, {"draft": "an edited post"})
             again = await graph.ainvoke(None, forked)
             final = await graph.ainvoke(Command(resume="no"), config)
-            return {"done": dict(done), "pid": os.getpid(), "history": len(history),
-                    "asked_again": again["__interrupt__"][0].value, "final": dict(final),
-                    "latest_parent": (await saver.aget_tuple(config)).parent_config is not None}
+            return {
+                "done": dict(done),
+                "pid": os.getpid(),
+                "history": len(history),
+                "asked_again": again["__interrupt__"][0].value,
+                "final": dict(final),
+                "latest_parent": (await saver.aget_tuple(config)).parent_config is not None,
+            }
 
     return asyncio.run(main())
 
@@ -89,8 +97,9 @@ def write_checkpoints(redis_url: str, prefix: str, thread_id: str, worker: int, 
     async def main() -> Any:
         from langgraph.checkpoint.base import empty_checkpoint
 
-        async with AsyncCheckpointSaver.from_conn_string(redis_url, key_prefix=prefix, lease=lease,
-                                                         owner=f"w{worker}") as saver:
+        async with AsyncCheckpointSaver.from_conn_string(
+            redis_url, key_prefix=prefix, lease=lease, owner=f"w{worker}"
+        ) as saver:
             ids, parent = [], None
             for i in range(n):
                 cp = empty_checkpoint()
@@ -101,8 +110,9 @@ def write_checkpoints(redis_url: str, prefix: str, thread_id: str, worker: int, 
                 if parent:
                     config["configurable"]["checkpoint_id"] = parent
                 try:
-                    stored = await saver.aput(config, cp, {"source": "loop", "step": i, "worker": worker},
-                                              dict(cp["channel_versions"]))
+                    stored = await saver.aput(
+                        config, cp, {"source": "loop", "step": i, "worker": worker}, dict(cp["channel_versions"])
+                    )
                     await saver.aput_writes(stored, [("shared", i), ("__error__", f"e{i}")], f"task-{worker}-{i}")
                 except LeaseError as exc:
                     return {"put": len(ids), "reason": str(exc)}

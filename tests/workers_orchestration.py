@@ -26,8 +26,9 @@ def chaos_worker(redis_url: str, prefix: str, team: str, agent_id: str, records_
 
 
 async def _chaos(redis_url: str, prefix: str, team: str, agent_id: str, records_key: str) -> None:
-    orch = _manager(redis_url, prefix, lease=1.0, max_stalls=50, backoff=Backoff(kind="fixed", delay=0),
-                    completed_retention=10_000)
+    orch = _manager(
+        redis_url, prefix, lease=1.0, max_stalls=50, backoff=Backoff(kind="fixed", delay=0), completed_retention=10_000
+    )
     async with orch:
         client = orch.backend.client
         while True:
@@ -85,8 +86,9 @@ async def _flip(redis_url: str, prefix: str, team: str, index: int, rounds: int)
     return final
 
 
-def control_worker(redis_url: str, prefix: str, team: str, agent_id: str, records_key: str,
-                   sync_interval: float, idle_exit: float) -> None:
+def control_worker(
+    redis_url: str, prefix: str, team: str, agent_id: str, records_key: str, sync_interval: float, idle_exit: float
+) -> None:
     """Claim, work (``data["ms"]`` ms under keep_alive), complete; record outcomes in Redis lists.
 
     ``records_key`` gets ``<id>|<token>`` per accepted completion, ``:cancelled`` gets
@@ -97,8 +99,9 @@ def control_worker(redis_url: str, prefix: str, team: str, agent_id: str, record
     asyncio.run(_control(redis_url, prefix, team, agent_id, records_key, sync_interval, idle_exit))
 
 
-async def _control(redis_url: str, prefix: str, team: str, agent_id: str, records_key: str,
-                   sync_interval: float, idle_exit: float) -> None:
+async def _control(
+    redis_url: str, prefix: str, team: str, agent_id: str, records_key: str, sync_interval: float, idle_exit: float
+) -> None:
     orch = _manager(redis_url, prefix, lease=30, sync_interval=sync_interval, completed_retention=10_000)
     async with orch:
         client = orch.backend.client

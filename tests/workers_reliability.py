@@ -22,7 +22,7 @@ from agentstate_redis import (
     VersionConflictError,
 )
 
-RETRY_SECONDS = 45.0   # generous: the server is down for ~1-5 s, but the machine is shared
+RETRY_SECONDS = 45.0  # generous: the server is down for ~1-5 s, but the machine is shared
 
 
 def fleet_worker(url: str, prefix: str, team: str, agent_id: str, counter_key: str, done_key: str) -> dict[str, Any]:
@@ -39,11 +39,20 @@ def fleet_worker(url: str, prefix: str, team: str, agent_id: str, counter_key: s
 async def _fleet(url: str, prefix: str, team: str, agent_id: str, counter_key: str, done_key: str) -> dict[str, Any]:
     rng = random.Random(agent_id)
     backend = RedisBackend(url, key_prefix=prefix, retry_seconds=RETRY_SECONDS)
-    orch = OrchestrationStateManager(backend=backend, lease=5.0, sync_interval=0.5, max_stalls=50,
-                                     completed_retention=10_000)
+    orch = OrchestrationStateManager(
+        backend=backend, lease=5.0, sync_interval=0.5, max_stalls=50, completed_retention=10_000
+    )
     state = StateManager(backend=backend)
-    out: dict[str, Any] = {"accepted": [], "refused": [], "increments": 0, "conflicts": 0, "seq": 0,
-                           "own_key": f"own:{agent_id}", "gaps": [], "calls": 0}
+    out: dict[str, Any] = {
+        "accepted": [],
+        "refused": [],
+        "increments": 0,
+        "conflicts": 0,
+        "seq": 0,
+        "own_key": f"own:{agent_id}",
+        "gaps": [],
+        "calls": 0,
+    }
     last_ok = time.time()
 
     def acked() -> None:
@@ -69,8 +78,8 @@ async def _fleet(url: str, prefix: str, team: str, agent_id: str, counter_key: s
                 continue
             async with orch.keep_alive(team, agent_id):
                 acked()
-                await asyncio.sleep(rng.uniform(0.001, 0.004))            # the "work"
-                while True:                                                # shared counter, compare-and-set
+                await asyncio.sleep(rng.uniform(0.001, 0.004))  # the "work"
+                while True:  # shared counter, compare-and-set
                     entry = await state.get_entry(counter_key)
                     acked()
                     assert entry is not None

@@ -11,14 +11,16 @@ from agentstate_redis import OrchestrationStateManager, RedisBackend
 from agentstate_redis.worker import run_scheduler
 
 
-def scheduler_process(redis_url: str, prefix: str, team: str, seconds: float, until_done: str = "",
-                      retry_seconds: float = 10.0) -> dict[str, Any]:
+def scheduler_process(
+    redis_url: str, prefix: str, team: str, seconds: float, until_done: str = "", retry_seconds: float = 10.0
+) -> dict[str, Any]:
     """Run the team's scheduler for ``seconds`` (or until schedule ``until_done`` is done); its stats."""
     return asyncio.run(_run(redis_url, prefix, team, seconds, until_done, retry_seconds))
 
 
-async def _run(redis_url: str, prefix: str, team: str, seconds: float, until_done: str,
-               retry_seconds: float) -> dict[str, Any]:
+async def _run(
+    redis_url: str, prefix: str, team: str, seconds: float, until_done: str, retry_seconds: float
+) -> dict[str, Any]:
     backend = RedisBackend(redis_url, key_prefix=prefix, retry_seconds=retry_seconds)
     async with OrchestrationStateManager(backend=backend) as orch:
         stop = asyncio.Event()

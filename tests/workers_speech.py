@@ -29,10 +29,12 @@ async def _drive(redis_url: str, prefix: str, session_id: str, idle_session_id: 
         stt = STTState(session_id=sid, status=TranscriptionStatus.TRANSCRIBING, interim_transcript="Hel")
         await speech.update_stt_state(stt)
         await speech.update_conversation_state(
-            VoiceConversationState(session_id=sid, current_speaker="user", transcript=[HELLO]))
+            VoiceConversationState(session_id=sid, current_speaker="user", transcript=[HELLO])
+        )
         tts = TTSState(session_id=sid, text_queue=[HI["content"]], is_speaking=True)
-        await speech.update_conversation_state(VoiceConversationState(
-            session_id=sid, current_speaker="assistant", tts_state=tts, transcript=[HELLO, HI]))
+        await speech.update_conversation_state(
+            VoiceConversationState(session_id=sid, current_speaker="assistant", tts_state=tts, transcript=[HELLO, HI])
+        )
         turns = await speech.add_turn(sid, "user", "Book a table for two")
         await speech.end_session(sid, reason="user_ended")
         idle = await speech.create_session(session_id=idle_session_id, idle_timeout=1)

@@ -35,7 +35,7 @@ def record_with_sync_mixin(redis_url: str, prefix: str, agent_id: str, steps: in
         agent.update_workflow_state(current_node=f"n{step}", node_results={f"n{step}": {"ok": True}})
         if step % 10 == 0:
             captured = agent._capture_state(state={"step": step})
-    agent.record_approval("Write", False, "deny_all")   # after the last capture: live only
+    agent.record_approval("Write", False, "deny_all")  # after the last capture: live only
     agent.record_tool_usage("Read")
     out = {
         "captured": captured.to_dict() if captured else None,

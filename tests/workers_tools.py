@@ -76,7 +76,7 @@ def compute_once(redis_url: str, prefix: str, worker: int, parties: int) -> dict
 
         # the same parameters, built in a worker-specific key order
         items = [("query", "AI news"), ("limit", 10), ("filters", {"lang": "en", "since": 2024})]
-        params = dict(items[worker % 3:] + items[: worker % 3])
+        params = dict(items[worker % 3 :] + items[: worker % 3])
         try:
             async with ToolStateManager(persistence="redis", redis_url=redis_url, key_prefix=prefix) as tools:
                 await _barrier(redis_url, prefix + "barrier:compute", parties)
@@ -86,4 +86,3 @@ def compute_once(redis_url: str, prefix: str, worker: int, parties: int) -> dict
             await counter.aclose()
 
     return asyncio.run(run())
-

@@ -29,12 +29,17 @@ def _exporter() -> Any:
 
 def span_dict(span: Any) -> dict[str, Any]:
     return {
-        "name": span.name, "kind": span.kind.name, "trace_id": f"{span.context.trace_id:032x}",
+        "name": span.name,
+        "kind": span.kind.name,
+        "trace_id": f"{span.context.trace_id:032x}",
         "span_id": f"{span.context.span_id:016x}",
         "parent_id": f"{span.parent.span_id:016x}" if span.parent is not None else None,
-        "links": [{"trace_id": f"{link.context.trace_id:032x}", "span_id": f"{link.context.span_id:016x}"}
-                  for link in span.links],
-        "attributes": dict(span.attributes), "status": span.status.status_code.name,
+        "links": [
+            {"trace_id": f"{link.context.trace_id:032x}", "span_id": f"{link.context.span_id:016x}"}
+            for link in span.links
+        ],
+        "attributes": dict(span.attributes),
+        "status": span.status.status_code.name,
     }
 
 
@@ -82,16 +87,25 @@ def worker(redis_url: str, prefix: str, team: str, out: str, tasks: int) -> dict
             seen[task.id] = task.extra.get("traceparent")
             with trace.get_tracer("test-worker").start_as_current_span("llm call"):
                 await asyncio.sleep(0.001)
-            await tools.start_execution(ToolExecution(execution_id=f"x-{task.id}", tool_name="search_web",
-                                                      agent_id="pod-1"))
+            await tools.start_execution(
+                ToolExecution(execution_id=f"x-{task.id}", tool_name="search_web", agent_id="pod-1")
+            )
             await tools.complete_execution(f"x-{task.id}", {"hits": 1})
             if task.id.startswith("bad"):
                 raise RuntimeError("tool down")
             return {"ok": task.id}
 
         try:
-            stats = await run_worker(orch, team, "pod-1", handle, max_tasks=tasks, claim_wait=0.5,
-                                     install_signals=False, retry_failures=False)
+            stats = await run_worker(
+                orch,
+                team,
+                "pod-1",
+                handle,
+                max_tasks=tasks,
+                claim_wait=0.5,
+                install_signals=False,
+                retry_failures=False,
+            )
             return {"completed": stats.completed, "failed": stats.failed, "traceparents": seen}
         finally:
             await backend.close()

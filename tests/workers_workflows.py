@@ -21,15 +21,15 @@ def _manager(url: str, prefix: str, **options: Any) -> WorkflowStateManager:
     return WorkflowStateManager(backend=RedisBackend(url, key_prefix=prefix), **options)
 
 
-
 def complete_steps(url: str, prefix: str, workflow_id: str, steps: list[int]) -> int:
     """Complete each step, then send every update a second time (a retrying client)."""
 
     async def run() -> int:
         wf = _manager(url, prefix)
         for n in steps:
-            await wf.update_step(workflow_id, StepState(step_number=n, status="completed", result=n),
-                                 context={f"s{n}": n})
+            await wf.update_step(
+                workflow_id, StepState(step_number=n, status="completed", result=n), context={f"s{n}": n}
+            )
         for n in steps:
             await wf.update_step(workflow_id, StepState(step_number=n, status="completed", result=n))
         await wf.backend.close()
@@ -84,8 +84,12 @@ def pause_then_resume(url: str, prefix: str, workflow_id: str, pause_after: int)
         still = await wf.get(workflow_id)
         await wf.resume(workflow_id)
         await wf.backend.close()
-        return {"paused_step": paused.current_step, "paused_version": paused.version,
-                "before_resume_step": still.current_step, "before_resume_version": still.version}
+        return {
+            "paused_step": paused.current_step,
+            "paused_version": paused.version,
+            "before_resume_step": still.current_step,
+            "before_resume_version": still.version,
+        }
 
     return asyncio.run(run())
 
@@ -100,9 +104,16 @@ def collect_events(url: str, prefix: str, glob: str, until_op: str) -> None:
         finished = asyncio.Event()
 
         def on_event(ev: Any) -> None:
-            seen.append({"id": ev.workflow_id, "op": ev.op, "version": ev.version,
-                         "status": ev.status and ev.status.value, "step": ev.step_number,
-                         "checkpoint": ev.checkpoint_id})
+            seen.append(
+                {
+                    "id": ev.workflow_id,
+                    "op": ev.op,
+                    "version": ev.version,
+                    "status": ev.status and ev.status.value,
+                    "step": ev.step_number,
+                    "checkpoint": ev.checkpoint_id,
+                }
+            )
             if ev.op == until_op:
                 finished.set()
 

@@ -59,8 +59,9 @@ class ActivityTracking(AgentBase):
             raise InvalidInputError(f"action must be one of {_ACTIONS}, got {action!r}")
         summary = summarize_input(tool_input)
         token = validate.fencing_token(fencing_token, optional=True)
-        reply = await self._write("record_approval", agent_id, token, tool_name, approved, action,
-                                  summary is not None, summary or "")
+        reply = await self._write(
+            "record_approval", agent_id, token, tool_name, approved, action, summary is not None, summary or ""
+        )
         return approval_from_doc(reply)
 
     async def get_approval_history(
@@ -85,7 +86,7 @@ class ActivityTracking(AgentBase):
         return {flat[i]: flat[i + 1] for i in range(0, len(flat), 2)}
 
     async def get_standing_decision(self, agent_id: str, tool_name: str) -> StandingDecision:
-        """"allowed", "denied", or "ask" when no standing decision was recorded for the tool."""
+        """ "allowed", "denied", or "ask" when no standing decision was recorded for the tool."""
         validate.name("tool_name", tool_name)
         return (await self.get_standing_decisions(agent_id)).get(tool_name, "ask")
 

@@ -15,8 +15,20 @@ APPROVAL_HISTORY_CAP = 1000
 #: ``input_summary`` keeps this many characters of ``str(tool_input)``, then "...".
 INPUT_SUMMARY_CHARS = 200
 
-_SUBKEYS = ("lease", "snapshots", "snaporder", "checkpoints", "ckptorder", "approvals",
-            "decisions", "tools", "workflow", "recovery", "ckptbody", "ckptstage")
+_SUBKEYS = (
+    "lease",
+    "snapshots",
+    "snaporder",
+    "checkpoints",
+    "ckptorder",
+    "approvals",
+    "decisions",
+    "tools",
+    "workflow",
+    "recovery",
+    "ckptbody",
+    "ckptstage",
+)
 
 
 class AgentBase(BaseManager):

@@ -39,8 +39,9 @@ async def stage(backend: Backend, key: str, body: bytes) -> bool:
         await backend.client.set(key, body, px=STAGE_TTL_MS)
     except _FAILURES as exc:
         if is_oom_reply(exc):
-            raise BackendOutOfMemoryError(f"agents/save_checkpoint: the body was refused: {exc}",
-                                          script="agents/save_checkpoint", keys=[key]) from None
+            raise BackendOutOfMemoryError(
+                f"agents/save_checkpoint: the body was refused: {exc}", script="agents/save_checkpoint", keys=[key]
+            ) from None
         return False
     return True
 

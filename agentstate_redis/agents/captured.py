@@ -164,7 +164,8 @@ def _check(state: Any) -> _Tracking:
     if isinstance(state, (str, bytes)) or state is None or not any(_get(state, f) is not None for f in TRACKING_FIELDS):
         raise InvalidInputError(
             f"state must be a captured state (an object or dict with {', '.join(TRACKING_FIELDS)}), "
-            f"got {type(state).__name__}")
+            f"got {type(state).__name__}"
+        )
     history = _get(state, "approval_history") or []
     if isinstance(history, (str, bytes, Mapping)) or not isinstance(history, Sequence):
         raise InvalidInputError(f"state approval_history must be a list of records, got {type(history).__name__}")
@@ -185,7 +186,9 @@ def _check(state: Any) -> _Tracking:
         for tool, decision in decisions_given.items():
             validate.name("state standing_decisions tool name", tool)
             if decision not in _DECISIONS:
-                raise InvalidInputError(f"state standing_decisions[{tool!r}] must be one of {_DECISIONS}, got {decision!r}")
+                raise InvalidInputError(
+                    f"state standing_decisions[{tool!r}] must be one of {_DECISIONS}, got {decision!r}"
+                )
             decisions[tool] = decision
 
     counts_given = _get(state, "tool_usage_counts") or {}
@@ -213,7 +216,8 @@ def _check(state: Any) -> _Tracking:
         validate.name("state workflow_run_id", run_id)
         if "run_id" in workflow and workflow["run_id"] != run_id:
             raise InvalidInputError(
-                f"state workflow_run_id {run_id!r} differs from workflow_state run_id {workflow['run_id']!r}")
+                f"state workflow_run_id {run_id!r} differs from workflow_state run_id {workflow['run_id']!r}"
+            )
         workflow.setdefault("run_id", run_id)
     # recording keeps no more records either; decisions above came from the whole history
     return _Tracking(records[-APPROVAL_HISTORY_CAP:], decisions, counts, workflow, last_updated_ms)
@@ -222,8 +226,13 @@ def _check(state: Any) -> _Tracking:
 def tracking_args(state: Any, dumps: Callable[..., str]) -> list[Any]:
     """ARGV after the write head for ``agents/restore_tracking``; InvalidInputError before anything is sent."""
     t = _check(state)
-    args: list[Any] = [len(t.approvals), len(t.decisions), len(t.counts), len(t.workflow),
-                       "" if t.last_updated_ms is None else t.last_updated_ms]
+    args: list[Any] = [
+        len(t.approvals),
+        len(t.decisions),
+        len(t.counts),
+        len(t.workflow),
+        "" if t.last_updated_ms is None else t.last_updated_ms,
+    ]
     for record in t.approvals:
         args += record
     for tool, decision in t.decisions.items():

@@ -86,11 +86,19 @@ def tree_from_reply(agent_id: str, reply: list[Any]) -> CheckpointTree:
         lin = orjson.loads(lin_text) if lin_text else {}
         parent = lin.get("p") or None
         nodes[cid] = CheckpointNode.model_construct(
-            agent_id=agent_id, checkpoint_id=cid, step_number=int(float(step)), parent_checkpoint_id=parent,
-            parent_agent_id=(lin.get("pa") or agent_id) if parent else None, fork=lin.get("f") == 1,
-            child_ids=[], born=born, parent_born=int(lin.get("pb") or 0))
-    tree = CheckpointTree.model_construct(agent_id=agent_id, head=head_text.partition("|")[2] or None,
-                                          nodes=nodes, roots=[])
+            agent_id=agent_id,
+            checkpoint_id=cid,
+            step_number=int(float(step)),
+            parent_checkpoint_id=parent,
+            parent_agent_id=(lin.get("pa") or agent_id) if parent else None,
+            fork=lin.get("f") == 1,
+            child_ids=[],
+            born=born,
+            parent_born=int(lin.get("pb") or 0),
+        )
+    tree = CheckpointTree.model_construct(
+        agent_id=agent_id, head=head_text.partition("|")[2] or None, nodes=nodes, roots=[]
+    )
     for node in sorted(nodes.values(), key=lambda n: n.born):
         parent = nodes.get(node.parent_checkpoint_id or "") if node.parent_agent_id == agent_id else None
         if parent is not None and parent.born == node.parent_born < node.born:
@@ -98,4 +106,3 @@ def tree_from_reply(agent_id: str, reply: list[Any]) -> CheckpointTree:
         else:
             tree.roots.append(node.checkpoint_id)
     return tree
-

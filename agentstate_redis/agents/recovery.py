@@ -59,8 +59,9 @@ class AgentRecoveryManager:
         Returns the checkpoint used. RecoveryError past ``max_recovery_attempts`` or when
         no recoverable checkpoint exists.
         """
-        checkpoint, _ = await self.agent_store._recover(agent_id, from_checkpoint, self.max_recovery_attempts,
-                                                        fencing_token)
+        checkpoint, _ = await self.agent_store._recover(
+            agent_id, from_checkpoint, self.max_recovery_attempts, fencing_token
+        )
         agent = self._agents.get(agent_id)
         if agent is not None:
             await _maybe_await(agent.restore_from_checkpoint(checkpoint.state))

@@ -116,8 +116,9 @@ class AgentStateStore(ActivityTracking):
         validate.name("snapshot_id", snapshot.snapshot_id)
         body = self._dumps(snapshot.model_dump(exclude={"saved_at", "sequence"}), what="snapshot")
         token = validate.fencing_token(fencing_token, optional=True)
-        reply = await self._write("save_snapshot", snapshot.agent_id, token, snapshot.snapshot_id,
-                                  body[:-1], self.max_snapshots)
+        reply = await self._write(
+            "save_snapshot", snapshot.agent_id, token, snapshot.snapshot_id, body[:-1], self.max_snapshots
+        )
         return snapshot_from_doc(stored_doc(body, reply))
 
     async def list_snapshots(self, agent_id: str, limit: int | None = None) -> list[AgentSnapshot]:
@@ -155,15 +156,25 @@ class AgentStateStore(ActivityTracking):
         token = validate.fencing_token(fencing_token, optional=True)
         staging = None
         if len(body) > bodies.STAGE_MIN_BYTES:
-            staging = asyncio.ensure_future(bodies.stage(self.backend, self._agent_key(agent_id, f"ckptstage:{op}"),
-                                                         body))
+            staging = asyncio.ensure_future(
+                bodies.stage(self.backend, self._agent_key(agent_id, f"ckptstage:{op}"), body)
+            )
             await asyncio.sleep(0)  # the SET goes out; the returned model's values are decoded meanwhile
         decoded = loads(body)
         staged = await staging if staging is not None else False
         self._size_hint(agent_id, checkpoint.checkpoint_id, len(body))
-        reply = await self._write("save_checkpoint", agent_id, token, checkpoint.checkpoint_id,
-                                  checkpoint.step, checkpoint.recoverable, b"" if staged else body,
-                                  checkpoint.timestamp is None, self.max_checkpoints, op_id=op)
+        reply = await self._write(
+            "save_checkpoint",
+            agent_id,
+            token,
+            checkpoint.checkpoint_id,
+            checkpoint.step,
+            checkpoint.recoverable,
+            b"" if staged else body,
+            checkpoint.timestamp is None,
+            self.max_checkpoints,
+            op_id=op,
+        )
         return checkpoint_from_save(decoded, await self._indexed(agent_id, reply))
 
     async def get_checkpoint(self, agent_id: str, checkpoint_id: str = LATEST) -> AgentCheckpoint:
@@ -177,8 +188,10 @@ class AgentStateStore(ActivityTracking):
         ref = _checkpoint_ref(checkpoint_id)
         body: str | None = None
         if ref and (agent_id, ref) in self._large:
-            parts, body = await asyncio.gather(self._read("get_checkpoint", agent_id, agent_id, ref, 0),
-                                               bodies.fetch(self.backend, self._agent_key(agent_id, f"ckptbody:{ref}")))
+            parts, body = await asyncio.gather(
+                self._read("get_checkpoint", agent_id, agent_id, ref, 0),
+                bodies.fetch(self.backend, self._agent_key(agent_id, f"ckptbody:{ref}")),
+            )
         else:
             parts = await self._read("get_checkpoint", agent_id, agent_id, ref, bodies.INLINE_MAX_BYTES)
             if parts[0] == "s" and not parts[4]:
@@ -220,7 +233,11 @@ class AgentStateStore(ActivityTracking):
     # -- lineage ---------------------------------------------------------------------------
 
     async def fork_from_checkpoint(
-        self, agent_id: str, checkpoint_id: str = LATEST, new_agent_id: str | None = None, *,
+        self,
+        agent_id: str,
+        checkpoint_id: str = LATEST,
+        new_agent_id: str | None = None,
+        *,
         fencing_token: int | None = None,
     ) -> AgentCheckpoint:
         """Start a new line from any checkpoint: store a copy (new id) whose parent it is; returns the copy.
@@ -241,27 +258,44 @@ class AgentStateStore(ActivityTracking):
         for _ in range(_FORK_TRIES):
             parts, member, raw, born, source_id = await self._read("fork_source", agent_id, agent_id, ref)
             source = _consistent(parts)
-            copy = AgentCheckpoint(agent_id=target, step=source.step, state=source.state,
-                                   recoverable=source.recoverable, metadata=source.metadata)
+            copy = AgentCheckpoint(
+                agent_id=target,
+                step=source.step,
+                state=source.state,
+                recoverable=source.recoverable,
+                metadata=source.metadata,
+            )
             op = self._op_id()
             body = self._encode(checkpoint_body(copy, op), what=f"fork of checkpoint {source_id!r}")
             local = target == agent_id
-            head = [copy.checkpoint_id, copy.step, copy.recoverable, body, self.max_checkpoints,
-                    "" if local else agent_id, source_id, born]
+            head = [
+                copy.checkpoint_id,
+                copy.step,
+                copy.recoverable,
+                body,
+                self.max_checkpoints,
+                "" if local else agent_id,
+                source_id,
+                born,
+            ]
             try:
-                reply = await self._write("fork_checkpoint", target, token, *head, member if local else "",
-                                          "" if local else raw, op_id=op)
+                reply = await self._write(
+                    "fork_checkpoint", target, token, *head, member if local else "", "" if local else raw, op_id=op
+                )
             except VersionConflictError:  # the source was saved again between the read and the fork
                 continue
             return checkpoint_from_save(loads(body), await self._indexed(target, reply))
-        raise VersionConflictError(f"checkpoint {agent_id}/{source_id} kept changing while it was forked",
-                                   kind="checkpoint", id=f"{agent_id}/{source_id}")
+        raise VersionConflictError(
+            f"checkpoint {agent_id}/{source_id} kept changing while it was forked",
+            kind="checkpoint",
+            id=f"{agent_id}/{source_id}",
+        )
 
     async def get_checkpoint_tree(self, agent_id: str) -> CheckpointTree:
         """The agent's checkpoints as a lineage forest (``nodes``, ``roots``, ``head``; ``as_dict()`` is Kaizen's).
 
-            >>> tree = await store.get_checkpoint_tree("researcher_01")
-            >>> tree.lineage("task_step_7")        # ['task_step_7', 'task_step_6', 'task_step_5']
+        >>> tree = await store.get_checkpoint_tree("researcher_01")
+        >>> tree.lineage("task_step_7")        # ['task_step_7', 'task_step_6', 'task_step_5']
         """
         validate_id("agent", agent_id)
         return tree_from_reply(agent_id, await self._read("checkpoint_tree", agent_id))

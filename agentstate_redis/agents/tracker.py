@@ -56,13 +56,13 @@ class AgentTracker:
     async def record_approval(
         self, tool_name: str, approved: bool, action: str = "once", tool_input: Any = None
     ) -> dict[str, Any]:
-        record = await self.store.record_approval(self.agent_id, tool_name, approved, action, tool_input,
-                                                  fencing_token=self.fencing_token)
+        record = await self.store.record_approval(
+            self.agent_id, tool_name, approved, action, tool_input, fencing_token=self.fencing_token
+        )
         return record.as_dict()
 
     async def record_tool_usage(self, tool_name: str, increment: int = 1) -> int:
-        return await self.store.record_tool_usage(self.agent_id, tool_name, increment,
-                                                  fencing_token=self.fencing_token)
+        return await self.store.record_tool_usage(self.agent_id, tool_name, increment, fencing_token=self.fencing_token)
 
     async def update_workflow_state(
         self,
@@ -74,13 +74,21 @@ class AgentTracker:
         **kwargs: Any,
     ) -> dict[str, Any]:
         return await self.store.update_workflow_state(
-            self.agent_id, run_id, status, current_node, node_results, execution_time,
-            fencing_token=self.fencing_token, **kwargs,
+            self.agent_id,
+            run_id,
+            status,
+            current_node,
+            node_results,
+            execution_time,
+            fencing_token=self.fencing_token,
+            **kwargs,
         )
 
     # -- reading (fresh copies) ----------------------------------------------------------------
 
-    async def get_approval_history(self, tool_name: str | None = None, *, newest_first: bool = False) -> list[dict[str, Any]]:
+    async def get_approval_history(
+        self, tool_name: str | None = None, *, newest_first: bool = False
+    ) -> list[dict[str, Any]]:
         """Approval records (Kaizen dict shape) in recording order; ``newest_first=True`` reverses."""
         records = await self.store.get_approval_history(self.agent_id, tool_name, newest_first=newest_first)
         return [r.as_dict() for r in records]
@@ -92,7 +100,7 @@ class AgentTracker:
         return await self.store.get_workflow_state(self.agent_id)
 
     async def get_standing_decision(self, tool_name: str) -> str:
-        """"allowed", "denied" or "ask" (decisions made with action "all" / "deny_all")."""
+        """ "allowed", "denied" or "ask" (decisions made with action "all" / "deny_all")."""
         return await self.store.get_standing_decision(self.agent_id, tool_name)
 
     # -- checkpoints ---------------------------------------------------------------------------

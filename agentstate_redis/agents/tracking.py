@@ -65,7 +65,8 @@ class TrackingSetup:
         if getattr(store, "_twin_async", None) is not None:
             raise InvalidInputError(
                 "the async AgentStateTracking needs an agentstate_redis.AgentStateStore; this one is from "
-                "agentstate_redis.sync (use agentstate_redis.sync.AgentStateTracking with it)")
+                "agentstate_redis.sync (use agentstate_redis.sync.AgentStateTracking with it)"
+            )
         _async_store(store)
 
     def _state_tracker(self) -> AgentTracker:
@@ -74,11 +75,17 @@ class TrackingSetup:
         if store is None or agent_id is None:
             raise InvalidInputError(
                 f"{type(self).__name__} has no tracking store: call init_state_tracking(store, agent_id) "
-                "or set tracking_store and agent_id")
+                "or set tracking_store and agent_id"
+            )
         tracker = self.__dict__.get("_agentstate_tracker")
         inner = _async_store(store)
         token = getattr(self, "_agentstate_token", None)
-        if tracker is None or tracker.store is not inner or tracker.agent_id != agent_id or tracker.fencing_token != token:
+        if (
+            tracker is None
+            or tracker.store is not inner
+            or tracker.agent_id != agent_id
+            or tracker.fencing_token != token
+        ):
             tracker = AgentTracker(inner, agent_id, fencing_token=token)
             self.__dict__["_agentstate_tracker"] = tracker
         return tracker
@@ -112,8 +119,9 @@ class AgentStateTracking(TrackingSetup):
         **kwargs: Any,
     ) -> None:
         """Update workflow execution state for checkpoint persistence (a partial merge; ``last_updated`` is set)."""
-        await self._state_tracker().update_workflow_state(run_id, status, current_node, node_results,
-                                                         execution_time, **kwargs)
+        await self._state_tracker().update_workflow_state(
+            run_id, status, current_node, node_results, execution_time, **kwargs
+        )
 
     async def _get_approval_history(self) -> list[dict[str, Any]]:
         """Get approval history for checkpoint: a copy of the approval records, in recording order."""
@@ -144,8 +152,9 @@ class AgentStateTracking(TrackingSetup):
         if step is None:
             current = getattr(self, "current_step", 0)
             step = current if isinstance(current, int) and not isinstance(current, bool) and current >= 0 else 0
-        checkpoint = await self._state_tracker().capture_state(state, step=step, checkpoint_id=checkpoint_id,
-                                                               metadata=metadata)
+        checkpoint = await self._state_tracker().capture_state(
+            state, step=step, checkpoint_id=checkpoint_id, metadata=metadata
+        )
         return CapturedState.from_checkpoint(checkpoint)
 
     async def _restore_state(self, checkpoint_state: Any) -> None:

@@ -26,7 +26,13 @@ import redis.exceptions as rx
 
 from .. import validate
 from ..codec import DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_VALUE_BYTES, MIN_MAX_EVENT_BYTES
-from ..errors import AccessDeniedError, AgentStateError, BackendUnavailableError, InvalidInputError, TLSVerificationError
+from ..errors import (
+    AccessDeniedError,
+    AgentStateError,
+    BackendUnavailableError,
+    InvalidInputError,
+    TLSVerificationError,
+)
 from ..keys import Keys
 from ..scripts import TRANSIENT_ERRORS, ScriptLibrary, ScriptRunner
 from .server_checks import check_mode
@@ -119,8 +125,11 @@ class Backend(ABC):
                 raise
             self._client = client
             self._runner = ScriptRunner(
-                client, ScriptLibrary.default(oom_guard=oom_guard, **self.script_params), retry_seconds=self.retry_seconds,
-                after_write=self._after_write, autopipeline=self.autopipeline,
+                client,
+                ScriptLibrary.default(oom_guard=oom_guard, **self.script_params),
+                retry_seconds=self.retry_seconds,
+                after_write=self._after_write,
+                autopipeline=self.autopipeline,
             )
         return self
 
@@ -261,18 +270,22 @@ def connect_error(where: str, exc: BaseException) -> AgentStateError:
         chain.append(link)
         link = link.__cause__ or link.__context__
     if any(isinstance(e, rx.AuthenticationError) for e in chain):
-        return AccessDeniedError(f"{where} refused the credentials ({str(exc).rstrip('.')}); check the user name and "
-                                 "password in the URL (redis://user:password@host:port/db)")
+        return AccessDeniedError(
+            f"{where} refused the credentials ({str(exc).rstrip('.')}); check the user name and "
+            "password in the URL (redis://user:password@host:port/db)"
+        )
     cause = next((e for e in chain if isinstance(e, ssl.SSLError)), None)
     if isinstance(cause, ssl.SSLCertVerificationError):
         reason = cause.verify_message or str(cause)
         return TLSVerificationError(
             f"{where}: TLS certificate verification failed ({reason}); pass the CA that signed the "
             "server's certificate as ?ssl_ca_certs=/path/ca.crt and connect by a name the certificate lists",
-            reason=reason)
+            reason=reason,
+        )
     if isinstance(cause, ssl.SSLError):
-        return BackendUnavailableError(f"{where}: TLS handshake failed ({cause.reason or cause}); "
-                                       "does the server speak TLS on that port?")
+        return BackendUnavailableError(
+            f"{where}: TLS handshake failed ({cause.reason or cause}); does the server speak TLS on that port?"
+        )
     return BackendUnavailableError(f"{where} is unreachable: {exc}")
 
 

@@ -111,8 +111,9 @@ class RedisBackend(Backend):
         if self.cluster:
             url = self.url.replace("+cluster", "", 1)
             # retries=0: redis-py would resend a timed-out EVALSHA itself, past the runner's checks
-            client = RedisCluster.from_url(url, max_connections=max(self.pool_size, 32), retry=Retry(NoBackoff(), 0),
-                                           **self._common())
+            client = RedisCluster.from_url(
+                url, max_connections=max(self.pool_size, 32), retry=Retry(NoBackoff(), 0), **self._common()
+            )
             fast_cluster_connections(client)
             return client
         if self.sentinel:
@@ -159,7 +160,10 @@ class RedisBackend(Backend):
             ssl=ssl,
         )
         return sentinel.master_for(
-            service, db=db, password=password, username=unquote(parts.username) if parts.username else None,
+            service,
+            db=db,
+            password=password,
+            username=unquote(parts.username) if parts.username else None,
             max_connections=self.pool_size,
             connection_class=reports_sends(SentinelManagedSSLConnection if ssl else SentinelManagedConnection),
             **self._common(),
@@ -222,9 +226,19 @@ def fast_cluster_connections(client: RedisCluster) -> None:
 
 
 _NODE_KWARGS = {
-    "username", "password", "decode_responses", "socket_timeout", "socket_connect_timeout",
-    "ssl", "ssl_ca_certs", "ssl_certfile", "ssl_keyfile", "ssl_cert_reqs", "health_check_interval",
-    "socket_keepalive", "socket_keepalive_options",
+    "username",
+    "password",
+    "decode_responses",
+    "socket_timeout",
+    "socket_connect_timeout",
+    "ssl",
+    "ssl_ca_certs",
+    "ssl_certfile",
+    "ssl_keyfile",
+    "ssl_cert_reqs",
+    "health_check_interval",
+    "socket_keepalive",
+    "socket_keepalive_options",
 }
 
 

@@ -26,8 +26,12 @@ if HIREDIS_AVAILABLE:
 class _HiredisPacking:
     def pack_command(self, *args: Any) -> list[bytes]:
         enc = self.encoder  # type: ignore[attr-defined]
-        if (enc.encoding == "utf-8" and enc.encoding_errors == "strict"
-                and isinstance(args[0], str) and " " not in args[0]):
+        if (
+            enc.encoding == "utf-8"
+            and enc.encoding_errors == "strict"
+            and isinstance(args[0], str)
+            and " " not in args[0]
+        ):
             try:
                 return [pack_command(args)]
             except TypeError:

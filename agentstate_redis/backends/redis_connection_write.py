@@ -32,8 +32,12 @@ class _DirectWrite:
             await self.check_health()  # type: ignore[attr-defined]
         writer = self._writer  # type: ignore[attr-defined]
         transport = writer and writer.transport
-        if (transport is None or transport.is_closing() or transport.get_write_buffer_size()
-                or sum(map(len, command)) >= transport.get_write_buffer_limits()[1]):
+        if (
+            transport is None
+            or transport.is_closing()
+            or transport.get_write_buffer_size()
+            or sum(map(len, command)) >= transport.get_write_buffer_limits()[1]
+        ):
             return await super().send_packed_command(command, check_health=False)  # type: ignore[misc]
         try:
             writer.writelines(command)

@@ -78,9 +78,11 @@ def evicts(policy: str | None) -> bool:
 
 
 def eviction_message(policy: str, where: str) -> str:
-    return (f"{where} has maxmemory-policy {policy}: when it is full it deletes keys, and with them queued "
-            f"tasks, leases and the op ids that make retried writes apply once; set maxmemory-policy "
-            f"{SAFE_POLICY} (writes are then refused, typed BackendOutOfMemoryError, and nothing is lost)")
+    return (
+        f"{where} has maxmemory-policy {policy}: when it is full it deletes keys, and with them queued "
+        f"tasks, leases and the op ids that make retried writes apply once; set maxmemory-policy "
+        f"{SAFE_POLICY} (writes are then refused, typed BackendOutOfMemoryError, and nothing is lost)"
+    )
 
 
 def check_eviction(policy: str | None, mode: str, where: str) -> None:

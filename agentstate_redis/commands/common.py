@@ -1,8 +1,8 @@
 """What the subcommands that talk to Redis share: options, the backend, and checks that fail in one line.
 
-    >>> backend = backend_from(args)
-    >>> await check_access(backend)                  # reachable, credentials, ACL: one typed error each
-    >>> await require_keys(backend)                  # CommandError naming the prefixes that do exist
+>>> backend = backend_from(args)
+>>> await check_access(backend)                  # reachable, credentials, ACL: one typed error each
+>>> await require_keys(backend)                  # CommandError naming the prefixes that do exist
 """
 
 from __future__ import annotations
@@ -32,8 +32,9 @@ def one_line(exc: BaseException) -> str:
 
 
 def add_connection_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--redis-url", default=None,
-                        help="Redis URL (default: $REDIS_URL, then redis://localhost:6379/0)")
+    parser.add_argument(
+        "--redis-url", default=None, help="Redis URL (default: $REDIS_URL, then redis://localhost:6379/0)"
+    )
     parser.add_argument("--prefix", default="agentstate:", help="key prefix (default: agentstate:)")
 
 
@@ -53,8 +54,11 @@ async def check_access(backend: RedisBackend, *, keys: bool = True) -> None:
         await StateManager(backend=backend).get_entry("__agentstate_cli_probe__")
     except AccessDeniedError as exc:
         reason = str(exc).split(": ", 1)[-1]
-        raise AccessDeniedError(f"the server's ACL refuses this user the keys under prefix {prefix!r} ({reason}); "
-                                f"grant it ~{prefix}{{* or give its own prefix with --prefix", prefix=prefix) from None
+        raise AccessDeniedError(
+            f"the server's ACL refuses this user the keys under prefix {prefix!r} ({reason}); "
+            f"grant it ~{prefix}{{* or give its own prefix with --prefix",
+            prefix=prefix,
+        ) from None
 
 
 async def has_keys(backend: RedisBackend) -> bool:
@@ -69,7 +73,7 @@ async def prefixes_seen(backend: RedisBackend, sample: int = SAMPLE_KEYS) -> lis
     seen = 0
     async for key in backend.scan("*{*"):
         brace = key.find("{")
-        if brace > 0 and ":" in key[brace:key.find("}", brace) + 1]:
+        if brace > 0 and ":" in key[brace : key.find("}", brace) + 1]:
             found.add(key[:brace])
         seen += 1
         if seen >= sample:
@@ -79,8 +83,9 @@ async def prefixes_seen(backend: RedisBackend, sample: int = SAMPLE_KEYS) -> lis
 
 async def unknown_prefix_message(backend: RedisBackend) -> str:
     seen = await prefixes_seen(backend)
-    hint = (f"prefixes in use there: {', '.join(repr(p) for p in seen[:8])}" if seen
-            else "no agentstate keys there at all")
+    hint = (
+        f"prefixes in use there: {', '.join(repr(p) for p in seen[:8])}" if seen else "no agentstate keys there at all"
+    )
     return f"no keys under prefix {backend.keys.prefix!r} on {backend.describe()}; {hint} (choose one with --prefix)"
 
 

@@ -22,10 +22,13 @@ from .common import add_connection_options, backend_from, check_access, one_line
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from ..demo.scenario import TEAM
 
-    p = sub.add_parser("coordinator", help="enqueue demo tasks and follow the fleet until they are done",
-                       description="Create the team, enqueue --tasks demo tasks (one always fails, to show "
-                                   "dead letters), reap expired leases and print progress until the queue "
-                                   "is drained, then a summary.")
+    p = sub.add_parser(
+        "coordinator",
+        help="enqueue demo tasks and follow the fleet until they are done",
+        description="Create the team, enqueue --tasks demo tasks (one always fails, to show "
+        "dead letters), reap expired leases and print progress until the queue "
+        "is drained, then a summary.",
+    )
     p.add_argument("--team", default=TEAM, help=f"team id (default {TEAM})")
     p.add_argument("--tasks", type=int, default=200, help="tasks to enqueue (default 200, at least 10)")
     p.add_argument("--seed", type=int, default=7, help="random seed for the task mix")
@@ -52,15 +55,21 @@ async def run(args: argparse.Namespace) -> int:
         await check_access(backend)
         await orch.create_team(args.team, exist_ok=True)
         new = await enqueue_all(orch, args.team, make_tasks(settings))
-        print(f"agentstate coordinator: {len(new)} of {args.tasks} tasks enqueued to team {args.team} "
-              f"on {backend.describe()}", flush=True)
+        print(
+            f"agentstate coordinator: {len(new)} of {args.tasks} tasks enqueued to team {args.team} "
+            f"on {backend.describe()}",
+            flush=True,
+        )
         while True:
             await orch.reap(args.team)
             q = await orch.get_queue_status(args.team, page_size=0)
             agents = await orch.get_agents(args.team)
             online = sum(1 for a in agents if a.online and a.status != "offline")
-            print(f"  done {q.completed_total} dead {q.dead_count} pending {q.pending_count} in progress "
-                  f"{q.in_progress_count} retry {q.scheduled_count} | workers online {online}", flush=True)
+            print(
+                f"  done {q.completed_total} dead {q.dead_count} pending {q.pending_count} in progress "
+                f"{q.in_progress_count} retry {q.scheduled_count} | workers online {online}",
+                flush=True,
+            )
             if q.pending_count + q.in_progress_count + q.scheduled_count == 0:
                 break
             if time.monotonic() - started > args.timeout:
@@ -74,6 +83,9 @@ async def run(args: argparse.Namespace) -> int:
     finally:
         await backend.close()
     unexpected = [t for t in dead if t != POISON_TASK]
-    print(f"agentstate coordinator: drained in {time.monotonic() - started:.1f} s: {q.completed_total} completed, "
-          f"{len(dead)} dead letter(s) {dead}", flush=True)
+    print(
+        f"agentstate coordinator: drained in {time.monotonic() - started:.1f} s: {q.completed_total} completed, "
+        f"{len(dead)} dead letter(s) {dead}",
+        flush=True,
+    )
     return 1 if unexpected else 0

@@ -30,23 +30,36 @@ LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("dashboard", help="serve the operations dashboard (pages, actions, /metrics)",
-                       description="Serve the dashboard: teams and their queues, dead letters (retry, purge), "
-                                   "agents, workflows (pause, resume, cancel), tools, a live event feed, "
-                                   "/metrics for Prometheus and /healthz. Needs the [dashboard] extra.")
+    p = sub.add_parser(
+        "dashboard",
+        help="serve the operations dashboard (pages, actions, /metrics)",
+        description="Serve the dashboard: teams and their queues, dead letters (retry, purge), "
+        "agents, workflows (pause, resume, cancel), tools, a live event feed, "
+        "/metrics for Prometheus and /healthz. Needs the [dashboard] extra.",
+    )
     add_connection_options(p)
     p.add_argument("--key-prefix", dest="prefix", help="the same as --prefix")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 = any free port)")
     p.add_argument("--read-only", action="store_true", help="show no actions; every write answers 403")
-    p.add_argument("--token", default=None,
-                   help=f"token every request needs (Bearer header or the login form); default ${TOKEN_ENV}")
-    p.add_argument("--auth-in-front", action="store_true",
-                   help="allow a non-loopback --host without a token: a proxy in front authenticates every request")
+    p.add_argument(
+        "--token",
+        default=None,
+        help=f"token every request needs (Bearer header or the login form); default ${TOKEN_ENV}",
+    )
+    p.add_argument(
+        "--auth-in-front",
+        action="store_true",
+        help="allow a non-loopback --host without a token: a proxy in front authenticates every request",
+    )
     p.add_argument("--base-path", default="", help="serve under this path, e.g. /ops (default: the root)")
     p.add_argument("--team", action="append", default=[], help="a team to list from the start (repeatable)")
-    p.add_argument("--sweep-interval", type=float, default=300.0,
-                   help="seconds between background SCANs that find teams, agents and tools (0 = never; default 300)")
+    p.add_argument(
+        "--sweep-interval",
+        type=float,
+        default=300.0,
+        help="seconds between background SCANs that find teams, agents and tools (0 = never; default 300)",
+    )
     p.add_argument(
         "--offline-after",
         type=float,
@@ -67,8 +80,10 @@ def is_loopback(host: str) -> bool:
 
 def check_exposure(host: str, token: str | None, auth_in_front: bool) -> None:
     if not is_loopback(host) and token is None and not auth_in_front:
-        raise CommandError(f"--host {host} is reachable from other machines: give a token (--token or ${TOKEN_ENV}), "
-                           "or --auth-in-front if a proxy in front authenticates every request")
+        raise CommandError(
+            f"--host {host} is reachable from other machines: give a token (--token or ${TOKEN_ENV}), "
+            "or --auth-in-front if a proxy in front authenticates every request"
+        )
     if token is not None and len(token) < 8:
         raise CommandError("the token must be at least 8 characters")
 
@@ -112,14 +127,23 @@ async def run(args: argparse.Namespace) -> int:
         hosts = None
         if is_loopback(args.host) and token is None:
             hosts = ["localhost", "127.0.0.1", "[::1]", "::1"]
-        app = create_app(backend=backend, token=token, read_only=args.read_only, allowed_hosts=hosts,
-                         teams=args.team, sweep_interval=args.sweep_interval, offline_after=args.offline_after)
+        app = create_app(
+            backend=backend,
+            token=token,
+            read_only=args.read_only,
+            allowed_hosts=hosts,
+            teams=args.team,
+            sweep_interval=args.sweep_interval,
+            offline_after=args.offline_after,
+        )
         served = Starlette(routes=[Mount(base, app=app)], lifespan=app.router.lifespan_context) if base else app
         port = sock.getsockname()[1]
         shown = f"[{args.host}]" if ":" in args.host else args.host
         mode = " (read-only)" if args.read_only else ""
-        print(f"agentstate dashboard: http://{shown}:{port}{base}/{mode} on {backend.describe()}, "
-              f"prefix {args.prefix!r}", flush=True)
+        print(
+            f"agentstate dashboard: http://{shown}:{port}{base}/{mode} on {backend.describe()}, prefix {args.prefix!r}",
+            flush=True,
+        )
         _Server = _server_class()
         config = uvicorn.Config(served, log_level="warning", lifespan="on", access_log=False)
         server = _Server(config)

@@ -29,12 +29,18 @@ PROBE_TTL_MS = 10_000
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("health", help="check that Redis takes writes through the Lua scripts",
-                       description="Exit 0 if a small expiring write runs through a library script and the "
-                                   "server does not evict keys; 1 otherwise, with one line saying why.")
+    p = sub.add_parser(
+        "health",
+        help="check that Redis takes writes through the Lua scripts",
+        description="Exit 0 if a small expiring write runs through a library script and the "
+        "server does not evict keys; 1 otherwise, with one line saying why.",
+    )
     add_connection_options(p)
-    p.add_argument("--allow-eviction", action="store_true",
-                   help="accept a maxmemory-policy that evicts keys (a cache-only deployment)")
+    p.add_argument(
+        "--allow-eviction",
+        action="store_true",
+        help="accept a maxmemory-policy that evicts keys (a cache-only deployment)",
+    )
     p.add_argument("--quiet", action="store_true", help="print nothing")
     p.set_defaults(run=run)
 
@@ -64,8 +70,9 @@ async def run(args: argparse.Namespace) -> int:
         policy = backend.maxmemory_policy
         if evicts(policy) and not args.allow_eviction:
             assert policy is not None
-            raise EvictionPolicyError(f"{eviction_message(policy, backend.describe())}; "
-                                      f"pass --allow-eviction to accept it", policy=policy)
+            raise EvictionPolicyError(
+                f"{eviction_message(policy, backend.describe())}; pass --allow-eviction to accept it", policy=policy
+            )
         await backend.run("health/probe", [backend.keys.entity("health", probe_id()).base], [PROBE_TTL_MS])
         info = await backend.client.info("server")
     except (AgentStateError, OSError) as exc:
@@ -76,6 +83,8 @@ async def run(args: argparse.Namespace) -> int:
         await backend.close()
     if not args.quiet:
         version = info.get("valkey_version") or info.get("redis_version", "?")
-        print(f"ok: {backend.describe()} (server {version}, maxmemory-policy {policy or 'unknown'}), "
-              f"scripts run and a write applied, {(time.perf_counter() - started) * 1000:.1f} ms")
+        print(
+            f"ok: {backend.describe()} (server {version}, maxmemory-policy {policy or 'unknown'}), "
+            f"scripts run and a write applied, {(time.perf_counter() - started) * 1000:.1f} ms"
+        )
     return 0

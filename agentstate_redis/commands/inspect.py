@@ -20,10 +20,13 @@ UNBOUNDED = 100_000
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("inspect", help="print teams, queues, workflows and agents",
-                       description="Find every team, workflow and agent under the prefix (SCAN, on every "
-                                   "primary) and print their state as tables, or as JSON with --json. "
-                                   "Exits 1, naming the prefixes in use, when nothing is stored under --prefix.")
+    p = sub.add_parser(
+        "inspect",
+        help="print teams, queues, workflows and agents",
+        description="Find every team, workflow and agent under the prefix (SCAN, on every "
+        "primary) and print their state as tables, or as JSON with --json. "
+        "Exits 1, naming the prefixes in use, when nothing is stored under --prefix.",
+    )
     add_connection_options(p)
     p.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
     p.add_argument("--limit", type=int, default=100, help="at most this many entities of each kind (default 100)")
@@ -57,31 +60,61 @@ async def collect(backend: Any, limit: int = 100) -> dict[str, Any]:
             continue
         q = await orch.get_queue_status(team_id, page_size=1)
         limits = "; ".join(limits_line(r) for r in await orch.get_team_limits(team_id))
-        teams.append({"team": team_id, "agents": len(team.agents),
-                      "online": sum(1 for a in team.agents.values() if a.online),
-                      "working": sum(1 for a in team.agents.values() if a.status == "working"),
-                      "pending": q.pending_count, "in_progress": q.in_progress_count, "retry": q.scheduled_count,
-                      "delayed": q.delayed_count, "waiting": q.waiting_count, "completed": q.completed_total,
-                      "dead": q.dead_count, "cancelled": q.cancelled_total, "paused": q.paused,
-                      "limits": limits})
+        teams.append(
+            {
+                "team": team_id,
+                "agents": len(team.agents),
+                "online": sum(1 for a in team.agents.values() if a.online),
+                "working": sum(1 for a in team.agents.values() if a.status == "working"),
+                "pending": q.pending_count,
+                "in_progress": q.in_progress_count,
+                "retry": q.scheduled_count,
+                "delayed": q.delayed_count,
+                "waiting": q.waiting_count,
+                "completed": q.completed_total,
+                "dead": q.dead_count,
+                "cancelled": q.cancelled_total,
+                "paused": q.paused,
+                "limits": limits,
+            }
+        )
     wfs = []
     for wf_id in await _ids(backend, "wf", limit):
         try:
             wf = await workflows.get(wf_id)
         except NotFoundError:
             continue
-        wfs.append({"workflow": wf_id, "status": wf.status.value, "step": wf.current_step,
-                    "total_steps": wf.total_steps, "completed_steps": wf.completed_steps, "version": wf.version})
+        wfs.append(
+            {
+                "workflow": wf_id,
+                "status": wf.status.value,
+                "step": wf.current_step,
+                "total_steps": wf.total_steps,
+                "completed_steps": wf.completed_steps,
+                "version": wf.version,
+            }
+        )
     agent_rows = []
     for agent_id in await _ids(backend, "agent", limit):
         counts = await agents.get_tool_usage_counts(agent_id)
         checkpoints = await agents.list_checkpoints(agent_id, limit=1)
-        agent_rows.append({"agent": agent_id, "tool_uses": sum(counts.values()), "tools": len(counts),
-                           "latest_checkpoint": checkpoints[0].checkpoint_id if checkpoints else None,
-                           "latest_step": checkpoints[0].step if checkpoints else None})
+        agent_rows.append(
+            {
+                "agent": agent_id,
+                "tool_uses": sum(counts.values()),
+                "tools": len(counts),
+                "latest_checkpoint": checkpoints[0].checkpoint_id if checkpoints else None,
+                "latest_step": checkpoints[0].step if checkpoints else None,
+            }
+        )
     state_keys = await StateManager(backend=backend).list_keys()
-    return {"prefix": backend.keys.prefix, "teams": teams, "workflows": wfs, "agents": agent_rows,
-            "state_keys": len(state_keys)}
+    return {
+        "prefix": backend.keys.prefix,
+        "teams": teams,
+        "workflows": wfs,
+        "agents": agent_rows,
+        "state_keys": len(state_keys),
+    }
 
 
 def _table(title: str, rows: list[dict[str, Any]]) -> Table:

@@ -30,11 +30,16 @@ from .common import add_connection_options, backend_from, check_access
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("queue", help="pause or resume a team, cancel or promote a task, set limits",
-                       description="Control a team's task queue: pause|resume|limits TEAM, cancel|promote TEAM TASK.")
+    p = sub.add_parser(
+        "queue",
+        help="pause or resume a team, cancel or promote a task, set limits",
+        description="Control a team's task queue: pause|resume|limits TEAM, cancel|promote TEAM TASK.",
+    )
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
-    for name, text in (("pause", "no claim succeeds until resume (running tasks go on)"),
-                       ("resume", "let claims through again")):
+    for name, text in (
+        ("pause", "no claim succeeds until resume (running tasks go on)"),
+        ("resume", "let claims through again"),
+    ):
         a = actions.add_parser(name, help=text)
         a.add_argument("team")
         add_connection_options(a)
@@ -47,9 +52,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     promote.add_argument("team")
     promote.add_argument("task")
     add_connection_options(promote)
-    limits = actions.add_parser("limits", help="show, set or clear claim limits (team-wide or per capability)",
-                                description="The values given replace the scope's limits (one left out is "
-                                            "removed); with none and no --clear, show every scope.")
+    limits = actions.add_parser(
+        "limits",
+        help="show, set or clear claim limits (team-wide or per capability)",
+        description="The values given replace the scope's limits (one left out is "
+        "removed); with none and no --clear, show every scope.",
+    )
     limits.add_argument("team")
     limits.add_argument("--max-in-progress", type=int, default=None, metavar="N", help="tasks in progress at most")
     limits.add_argument("--max-per-second", type=int, default=None, metavar="R", help="claims per second at most")
@@ -61,8 +69,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 def limits_line(row: Any) -> str:
     """One scope of get_team_limits as ``gpu max_in_progress=1`` (``team`` for the team-wide scope)."""
-    values = [f"{name}={getattr(row, name)}" for name in ("max_in_progress", "max_per_second")
-              if getattr(row, name) is not None]
+    values = [
+        f"{name}={getattr(row, name)}"
+        for name in ("max_in_progress", "max_per_second")
+        if getattr(row, name) is not None
+    ]
     return f"{row.capability or 'team'} {' '.join(values) or 'cleared'}"
 
 
@@ -71,8 +82,12 @@ async def _limits(orch: Any, args: argparse.Namespace) -> str:
     if args.clear and given:
         raise InvalidInputError("--clear takes no --max-in-progress or --max-per-second")
     if args.clear or given:
-        row = await orch.set_team_limits(args.team, max_in_progress=args.max_in_progress,
-                                         max_per_second=args.max_per_second, capability=args.capability)
+        row = await orch.set_team_limits(
+            args.team,
+            max_in_progress=args.max_in_progress,
+            max_per_second=args.max_per_second,
+            capability=args.capability,
+        )
         return f"{args.team}: limits {limits_line(row)}"
     rows = await orch.get_team_limits(args.team)
     if args.capability is not None:

@@ -20,10 +20,13 @@ from .common import add_connection_options, backend_from, check_access, one_line
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     from ..demo.scenario import TEAM
 
-    p = sub.add_parser("scheduler", help="enqueue a team's scheduled tasks until SIGTERM",
-                       description="Enqueue one task per tick of each schedule of a team (add_schedule), exactly "
-                                   "once however many schedulers and workers run; sleep until the next tick is "
-                                   "due. SIGTERM/SIGINT: stop, exit 0.")
+    p = sub.add_parser(
+        "scheduler",
+        help="enqueue a team's scheduled tasks until SIGTERM",
+        description="Enqueue one task per tick of each schedule of a team (add_schedule), exactly "
+        "once however many schedulers and workers run; sleep until the next tick is "
+        "due. SIGTERM/SIGINT: stop, exit 0.",
+    )
     p.add_argument("--team", default=TEAM, help=f"team id (default {TEAM})")
     p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     add_connection_options(p)

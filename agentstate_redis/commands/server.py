@@ -23,14 +23,24 @@ DEFAULT_DATA_DIR = "./agentstate-data"
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("server", help="run an embedded Redis server in the foreground",
-                       description="Start redis-server (or the bundled valkey-server) on 127.0.0.1 and keep it "
-                                   "running until Ctrl-C or SIGTERM. Relative paths are resolved against the "
-                                   "current directory.")
-    p.add_argument("--port", type=int, default=DEFAULT_PORT,
-                   help=f"TCP port on 127.0.0.1 (default {DEFAULT_PORT}; 0 = unix socket only)")
-    p.add_argument("--data-dir", default=DEFAULT_DATA_DIR,
-                   help=f"directory for the AOF and the log (default {DEFAULT_DATA_DIR}, created if missing)")
+    p = sub.add_parser(
+        "server",
+        help="run an embedded Redis server in the foreground",
+        description="Start redis-server (or the bundled valkey-server) on 127.0.0.1 and keep it "
+        "running until Ctrl-C or SIGTERM. Relative paths are resolved against the "
+        "current directory.",
+    )
+    p.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help=f"TCP port on 127.0.0.1 (default {DEFAULT_PORT}; 0 = unix socket only)",
+    )
+    p.add_argument(
+        "--data-dir",
+        default=DEFAULT_DATA_DIR,
+        help=f"directory for the AOF and the log (default {DEFAULT_DATA_DIR}, created if missing)",
+    )
     p.add_argument("--no-appendonly", action="store_true", help="keep nothing on disk")
     p.add_argument("--appendfsync", default="everysec", choices=["always", "everysec", "no"])
     p.add_argument("--unix-socket", default=None, help="also listen on this unix socket")
@@ -43,16 +53,21 @@ def run(args: argparse.Namespace) -> int:
     if args.port == 0 and not args.unix_socket:
         raise CommandError("--port 0 listens on no TCP port: give --unix-socket PATH too")
     if args.port and port_in_use(args.port):
-        raise CommandError(f"port {args.port} on 127.0.0.1 is already in use (another Redis? "
-                           f"`agentstate health --redis-url redis://127.0.0.1:{args.port}/0` tells); "
-                           f"choose another with --port")
+        raise CommandError(
+            f"port {args.port} on 127.0.0.1 is already in use (another Redis? "
+            f"`agentstate health --redis-url redis://127.0.0.1:{args.port}/0` tells); "
+            f"choose another with --port"
+        )
     data_dir = os.path.abspath(os.path.expanduser(args.data_dir))
     os.makedirs(data_dir, exist_ok=True)
     if not os.access(data_dir, os.W_OK):
         raise CommandError(f"cannot write to the data directory {data_dir}; choose another with --data-dir")
     server = EmbeddedRedis(
-        args.port, unix_socket=args.unix_socket, data_dir=data_dir,
-        appendonly=not args.no_appendonly, appendfsync=args.appendfsync,
+        args.port,
+        unix_socket=args.unix_socket,
+        data_dir=data_dir,
+        appendonly=not args.no_appendonly,
+        appendfsync=args.appendfsync,
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -60,8 +75,11 @@ def run(args: argparse.Namespace) -> int:
     where = server.url if args.port else f"unix://{server.unix_socket}"
     also = f" and unix://{server.unix_socket}" if args.port and server.unix_socket else ""
     kept = "AOF and log" if not args.no_appendonly else "log (no AOF)"
-    print(f"agentstate server: {server_version(server.binary)} ({server.binary}) listening at {where}{also}; "
-          f"{kept} in {server.data_dir}", flush=True)
+    print(
+        f"agentstate server: {server_version(server.binary)} ({server.binary}) listening at {where}{also}; "
+        f"{kept} in {server.data_dir}",
+        flush=True,
+    )
     try:
         while not stop.wait(0.5):
             if server.process is None or server.process.poll() is not None:

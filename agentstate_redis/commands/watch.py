@@ -18,13 +18,15 @@ KINDS = ["state", "agent", "wf", "team", "tool", "toolcache", "kb", "speech"]
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("watch", help="print change events live",
-                       description="Subscribe to change events and print each as a JSON line. When nothing "
-                                   "is stored under --prefix yet it says so on stderr (naming the prefixes "
-                                   "in use) and keeps waiting: the fleet it follows may not have started.")
+    p = sub.add_parser(
+        "watch",
+        help="print change events live",
+        description="Subscribe to change events and print each as a JSON line. When nothing "
+        "is stored under --prefix yet it says so on stderr (naming the prefixes "
+        "in use) and keeps waiting: the fleet it follows may not have started.",
+    )
     p.add_argument("pattern", nargs="?", default="*", help="glob over entity ids (default *)")
-    p.add_argument("--kind", action="append", choices=KINDS,
-                   help="entity kind to watch (repeatable; default: all)")
+    p.add_argument("--kind", action="append", choices=KINDS, help="entity kind to watch (repeatable; default: all)")
     p.add_argument("--count", type=int, default=0, help="exit after this many events (0 = run until Ctrl-C)")
     add_connection_options(p)
     p.set_defaults(run=run)
@@ -39,8 +41,13 @@ async def run(args: argparse.Namespace) -> int:
         nonlocal seen
         if args.count and seen >= args.count:
             return  # events already dispatched while the command winds down
-        line = {"kind": event.kind, "id": event.id, "op": event.op, "version": event.version, **{
-            k: v for k, v in event.data.items() if k not in ("key", "op", "version")}}
+        line = {
+            "kind": event.kind,
+            "id": event.id,
+            "op": event.op,
+            "version": event.version,
+            **{k: v for k, v in event.data.items() if k not in ("key", "op", "version")},
+        }
         sys.stdout.write(orjson.dumps(line).decode() + "\n")
         sys.stdout.flush()
         seen += 1
@@ -57,8 +64,11 @@ async def run(args: argparse.Namespace) -> int:
                 await backend.events.subscribe(kind, args.pattern, show)
         except asyncio.TimeoutError:
             raise CommandError(f"the event listener on {backend.describe()} did not start within 10 s") from None
-        print(f"# watching {args.pattern!r} under prefix {args.prefix!r} on {backend.describe()}",
-              file=sys.stderr, flush=True)
+        print(
+            f"# watching {args.pattern!r} under prefix {args.prefix!r} on {backend.describe()}",
+            file=sys.stderr,
+            flush=True,
+        )
         await done.wait()
     finally:
         await backend.close()
@@ -75,7 +85,9 @@ async def check_channel_access(backend: RedisBackend) -> None:
         await pubsub.psubscribe(pattern)
         await pubsub.get_message(timeout=5.0)
     except NoPermissionError as exc:
-        raise AccessDeniedError(f"the server's ACL refuses this user the event channels {pattern!r} ({exc}); "
-                                f"grant &{pattern}", channel=pattern) from None
+        raise AccessDeniedError(
+            f"the server's ACL refuses this user the event channels {pattern!r} ({exc}); grant &{pattern}",
+            channel=pattern,
+        ) from None
     finally:
         await pubsub.aclose()

@@ -29,23 +29,34 @@ log = logging.getLogger("agentstate_redis.worker")
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from ..demo.scenario import TEAM
 
-    p = sub.add_parser("worker", help="run one queue worker until SIGTERM (simulated work)",
-                       description="Claim tasks of a team queue with a lease, heartbeat while working, complete "
-                                   "or fail them with the fencing token. SIGTERM/SIGINT: stop claiming, finish or "
-                                   "release the current task, exit 0.")
+    p = sub.add_parser(
+        "worker",
+        help="run one queue worker until SIGTERM (simulated work)",
+        description="Claim tasks of a team queue with a lease, heartbeat while working, complete "
+        "or fail them with the fencing token. SIGTERM/SIGINT: stop claiming, finish or "
+        "release the current task, exit 0.",
+    )
     p.add_argument("--team", default=TEAM, help=f"team id (default {TEAM}; created if missing)")
     p.add_argument("--agent-id", default=None, help="agent id (default: the host name, i.e. the pod name)")
-    p.add_argument("--capabilities", default="",
-                   help="comma-separated capabilities, e.g. research,analysis (default: any task)")
+    p.add_argument(
+        "--capabilities", default="", help="comma-separated capabilities, e.g. research,analysis (default: any task)"
+    )
     p.add_argument("--lease", type=float, default=30.0, help="claim lease in seconds (default 30)")
-    p.add_argument("--grace", type=float, default=20.0,
-                   help="seconds the current task may still run after SIGTERM before it is released (default 20)")
+    p.add_argument(
+        "--grace",
+        type=float,
+        default=20.0,
+        help="seconds the current task may still run after SIGTERM before it is released (default 20)",
+    )
     p.add_argument("--claim-wait", type=float, default=2.0, help="seconds one blocking claim waits (default 2)")
     p.add_argument("--work-seconds", default="0.05,0.2", help="simulated work time range MIN,MAX (default 0.05,0.2)")
     p.add_argument("--fail-rate", type=float, default=0.0, help="share of attempts that fail transiently (default 0)")
     p.add_argument("--max-tasks", type=int, default=0, help="exit after claiming this many tasks (0 = no limit)")
-    p.add_argument("--no-scheduler", action="store_true",
-                   help="do not run the team's scheduler beside the claims (see agentstate scheduler)")
+    p.add_argument(
+        "--no-scheduler",
+        action="store_true",
+        help="do not run the team's scheduler beside the claims (see agentstate scheduler)",
+    )
     p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     add_connection_options(p)
     p.set_defaults(run=run)
@@ -115,8 +126,9 @@ async def run(args: argparse.Namespace) -> int:
     agent_id = args.agent_id or socket.gethostname()
     caps = [c.strip() for c in args.capabilities.split(",") if c.strip()]
     backend = backend_from(args)
-    orch = OrchestrationStateManager(backend=backend, lease=args.lease,
-                                     sync_interval=max(0.1, min(args.lease / 3, 10.0)))
+    orch = OrchestrationStateManager(
+        backend=backend, lease=args.lease, sync_interval=max(0.1, min(args.lease / 3, 10.0))
+    )
     stop = asyncio.Event()
     try:
         await check_access(backend)  # unreachable, refused credentials or ACL, an eviction policy refused: exit 1
@@ -125,12 +137,23 @@ async def run(args: argparse.Namespace) -> int:
         if not joined:
             print(f"agentstate worker {agent_id}: stopped before joining team {args.team}", flush=True)
             return 0
-        print(f"agentstate worker {agent_id}: team {args.team} on {backend.describe()}, "
-              f"capabilities {caps or 'any'}", flush=True)
-        stats = await run_worker(orch, args.team, agent_id, SimulatedWork(agent_id, seconds, args.fail_rate),
-                                 capabilities=caps or None, lease=args.lease, grace=args.grace,
-                                 claim_wait=args.claim_wait, max_tasks=args.max_tasks or None, stop=stop,
-                                 schedules=not args.no_scheduler)
+        print(
+            f"agentstate worker {agent_id}: team {args.team} on {backend.describe()}, capabilities {caps or 'any'}",
+            flush=True,
+        )
+        stats = await run_worker(
+            orch,
+            args.team,
+            agent_id,
+            SimulatedWork(agent_id, seconds, args.fail_rate),
+            capabilities=caps or None,
+            lease=args.lease,
+            grace=args.grace,
+            claim_wait=args.claim_wait,
+            max_tasks=args.max_tasks or None,
+            stop=stop,
+            schedules=not args.no_scheduler,
+        )
     except AgentStateError as exc:
         print(f"agentstate worker {agent_id}: {one_line(exc)}", file=sys.stderr, flush=True)
         return 1

@@ -69,12 +69,26 @@ def create_app(
     see directory.py). ``offline_after``: the fleet's heartbeat silence that shows an agent offline.
     Other keywords are backend settings (``retry_seconds=``, ...).
     """
-    fleet = Fleet.connect(redis_url=redis_url, key_prefix=key_prefix, backend=backend, teams=teams, agents=agents,
-                          tools=tools, sweep_interval=sweep_interval, offline_after=offline_after, **settings)
+    fleet = Fleet.connect(
+        redis_url=redis_url,
+        key_prefix=key_prefix,
+        backend=backend,
+        teams=teams,
+        agents=agents,
+        tools=tools,
+        sweep_interval=sweep_interval,
+        offline_after=offline_after,
+        **settings,
+    )
     routes: list[BaseRoute] = [
-        *overview_pages.routes, *team_pages.routes, *agent_pages.routes, *workflow_pages.routes, *tool_pages.routes,
+        *overview_pages.routes,
+        *team_pages.routes,
+        *agent_pages.routes,
+        *workflow_pages.routes,
+        *tool_pages.routes,
         *event_pages.routes,
-        *_operations_routes(), Route("/login", login, methods=["GET", "POST"], name="login"),
+        *_operations_routes(),
+        Route("/login", login, methods=["GET", "POST"], name="login"),
         Route("/logout", logout, methods=["POST"], name="logout"),
         Mount("/static", StaticFiles(packages=[("agentstate_redis.dashboard", "static")]), name="static"),
     ]
@@ -94,8 +108,16 @@ def metrics_app(
     **settings: Any,
 ) -> Starlette:
     """``GET /metrics`` and ``GET /healthz`` without the pages (same arguments as :func:`create_app`)."""
-    fleet = Fleet.connect(redis_url=redis_url, key_prefix=key_prefix, backend=backend, teams=teams, tools=tools,
-                          sweep_interval=sweep_interval, offline_after=offline_after, **settings)
+    fleet = Fleet.connect(
+        redis_url=redis_url,
+        key_prefix=key_prefix,
+        backend=backend,
+        teams=teams,
+        tools=tools,
+        sweep_interval=sweep_interval,
+        offline_after=offline_after,
+        **settings,
+    )
     return _app(fleet, _operations_routes(), Security(token=_token(token), read_only=True), None)
 
 
@@ -122,8 +144,12 @@ def _app(fleet: Fleet, routes: list[BaseRoute], security: Security, allowed_host
     middleware = [Middleware(_StartOnFirstRequest, starter=starter), Middleware(Guard, security=security)]
     if allowed_hosts:
         middleware.insert(0, Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts)))
-    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
-                    exception_handlers={HTTPException: _http_error, AgentStateError: _library_error})
+    app = Starlette(
+        routes=routes,
+        middleware=middleware,
+        lifespan=lifespan,
+        exception_handlers={HTTPException: _http_error, AgentStateError: _library_error},
+    )
     app.state.fleet = fleet
     app.state.security = security
     app.state.ui = any(getattr(r, "name", None) == "overview" for r in routes)

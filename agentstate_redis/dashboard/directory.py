@@ -48,8 +48,15 @@ SCAN_COUNT = 1000
 class Directory:
     """Sorted ids of each kind, fed by configuration, events and a periodic background sweep."""
 
-    def __init__(self, backend: Any, *, teams: Iterable[str] = (), agents: Iterable[str] = (),
-                 tools: Iterable[str] = (), sweep_interval: float = DEFAULT_SWEEP_INTERVAL) -> None:
+    def __init__(
+        self,
+        backend: Any,
+        *,
+        teams: Iterable[str] = (),
+        agents: Iterable[str] = (),
+        tools: Iterable[str] = (),
+        sweep_interval: float = DEFAULT_SWEEP_INTERVAL,
+    ) -> None:
         self.backend = backend
         self.sweep_interval = float(sweep_interval)
         self._ids: dict[str, list[str]] = {kind: [] for kind in KINDS}
@@ -68,7 +75,7 @@ class Directory:
         """Up to ``limit`` ids of ``kind`` after ``after`` (None = from the first), in id order."""
         ids = self._ids[kind]
         start = 0 if not after else bisect.bisect_right(ids, after)
-        return ids[start:start + limit]
+        return ids[start : start + limit]
 
     def count(self, kind: str) -> int:
         return len(self._ids[kind])
@@ -101,8 +108,8 @@ class Directory:
         for kind, suffix in MARKERS:
             async for key in self.backend.scan(self.backend.keys.entity_pattern(kind) + suffix, count=SCAN_COUNT):
                 end = key.find("}")  # ids are escaped in keys: the first brace closes the hash tag
-                parsed = self.backend.keys.parse_base(key[:end + 1]) if end > 0 else None
-                rest = key[end + 1:]
+                parsed = self.backend.keys.parse_base(key[: end + 1]) if end > 0 else None
+                rest = key[end + 1 :]
                 if parsed and parsed[0] == kind and (rest == suffix or (suffix == ":*" and rest.startswith(":"))):
                     if (kind, parsed[1]) not in self:
                         found += 1

@@ -35,10 +35,20 @@ class Fleet:
     started: bool = field(default=False)
 
     @classmethod
-    def connect(cls, *, redis_url: str | None = None, key_prefix: str = "agentstate:", backend: Backend | None = None,
-                teams: Iterable[str] = (), agents: Iterable[str] = (), tools: Iterable[str] = (),
-                sweep_interval: float = DEFAULT_SWEEP_INTERVAL, offline_after: float = 10.0, live: bool = True,
-                **settings: Any) -> Fleet:
+    def connect(
+        cls,
+        *,
+        redis_url: str | None = None,
+        key_prefix: str = "agentstate:",
+        backend: Backend | None = None,
+        teams: Iterable[str] = (),
+        agents: Iterable[str] = (),
+        tools: Iterable[str] = (),
+        sweep_interval: float = DEFAULT_SWEEP_INTERVAL,
+        offline_after: float = 10.0,
+        live: bool = True,
+        **settings: Any,
+    ) -> Fleet:
         """Managers on ``backend`` (left open at close) or on a new Redis backend (closed at close).
 
         ``offline_after``: seconds without a heartbeat after which an agent shows offline (the
@@ -50,7 +60,8 @@ class Fleet:
             owns = False
         directory = Directory(backend, teams=teams, agents=agents, tools=tools, sweep_interval=sweep_interval)
         return cls(
-            backend=backend, owns_backend=owns,
+            backend=backend,
+            owns_backend=owns,
             # page_size=1: get_team reads the counts, the agents and one task per queue (the smallest page)
             orch=OrchestrationStateManager(backend=backend, page_size=1, offline_after=offline_after),
             workflows=WorkflowStateManager(backend=backend),

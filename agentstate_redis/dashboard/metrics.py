@@ -29,6 +29,7 @@ from .fleet import Fleet
 #: Teams and tools one scrape reads at most (each is one or two small reads).
 SCRAPE_LIMIT = 1000
 
+
 async def families(fleet: Fleet) -> list[Metric]:
     """Every metric family of one scrape, read now."""
     teams = fleet.directory.page("team", None, SCRAPE_LIMIT)
@@ -36,7 +37,8 @@ async def families(fleet: Fleet) -> list[Metric]:
     team_reads, tool_stats, workflow_counts = await asyncio.gather(
         asyncio.gather(*(_team(fleet, t) for t in teams)),
         asyncio.gather(*(fleet.tools.get_tool_stats(t) for t in tools)),
-        _workflows(fleet))
+        _workflows(fleet),
+    )
     out: list[Metric] = []
     out += _team_families([r for r in team_reads if r is not None])
     out.append(workflow_counts)
@@ -60,29 +62,52 @@ async def _team(fleet: Fleet, team_id: str) -> tuple[str, Any, Any] | None:
 
 
 def _team_families(rows: Iterable[tuple[str, Any, Any]]) -> list[Metric]:
-    tasks = GaugeMetricFamily("agentstate_tasks", "Tasks of a team by status, read from its queue (completed and "
-                              "dead: the ones retained).", labels=["team", "status"])
-    completed = CounterMetricFamily("agentstate_tasks_completed", "Tasks completed since the team was created.",
-                                    labels=["team"])
-    dead = CounterMetricFamily("agentstate_tasks_dead", "Tasks dead-lettered since the team was created.",
-                               labels=["team"])
-    claims = CounterMetricFamily("agentstate_task_claims", "Tasks handed to a worker (claim_task, complete_and_claim's "
-                                 "next task, assign_task), per team.", labels=["team"])
-    failures = CounterMetricFamily("agentstate_task_failures", "Failed attempts workers reported (fail_task, "
-                                   "retried or dead-lettered), per team.", labels=["team"])
-    stalls = CounterMetricFamily("agentstate_task_stalls", "Expired leases collected (by a claim or reap) that put "
-                                 "their task back or dead-lettered it, per team.", labels=["team"])
+    tasks = GaugeMetricFamily(
+        "agentstate_tasks",
+        "Tasks of a team by status, read from its queue (completed and dead: the ones retained).",
+        labels=["team", "status"],
+    )
+    completed = CounterMetricFamily(
+        "agentstate_tasks_completed", "Tasks completed since the team was created.", labels=["team"]
+    )
+    dead = CounterMetricFamily(
+        "agentstate_tasks_dead", "Tasks dead-lettered since the team was created.", labels=["team"]
+    )
+    claims = CounterMetricFamily(
+        "agentstate_task_claims",
+        "Tasks handed to a worker (claim_task, complete_and_claim's next task, assign_task), per team.",
+        labels=["team"],
+    )
+    failures = CounterMetricFamily(
+        "agentstate_task_failures",
+        "Failed attempts workers reported (fail_task, retried or dead-lettered), per team.",
+        labels=["team"],
+    )
+    stalls = CounterMetricFamily(
+        "agentstate_task_stalls",
+        "Expired leases collected (by a claim or reap) that put their task back or dead-lettered it, per team.",
+        labels=["team"],
+    )
     wakeup = HistogramMetricFamily(
-        "agentstate_queue_wakeup_seconds", "Seconds a claimed task had been claimable, on the server clock: from its "
+        "agentstate_queue_wakeup_seconds",
+        "Seconds a claimed task had been claimable, on the server clock: from its "
         "enqueue, or from when it became pending again (its retry or delay fell due, its dependencies finished, it "
         "was released or its stalled lease collected), to the claim_task or complete_and_claim that took it "
-        "(assign_task is not observed), per team.", labels=["team"])
-    agents = GaugeMetricFamily("agentstate_team_agents", "Agents of a team, online or offline (heartbeats stopped).",
-                               labels=["team", "state"])
+        "(assign_task is not observed), per team.",
+        labels=["team"],
+    )
+    agents = GaugeMetricFamily(
+        "agentstate_team_agents", "Agents of a team, online or offline (heartbeats stopped).", labels=["team", "state"]
+    )
     for team_id, team, counters in rows:
         q = team.task_queue
-        for status, value in (("pending", q.pending_count), ("in_progress", q.in_progress_count),
-                              ("retry", q.scheduled_count), ("completed", q.completed_count), ("dead", q.dead_count)):
+        for status, value in (
+            ("pending", q.pending_count),
+            ("in_progress", q.in_progress_count),
+            ("retry", q.scheduled_count),
+            ("completed", q.completed_count),
+            ("dead", q.dead_count),
+        ):
             tasks.add_metric([team_id, status], value)
         completed.add_metric([team_id], counters.completed_total)
         dead.add_metric([team_id], counters.dead_total)
@@ -90,8 +115,7 @@ def _team_families(rows: Iterable[tuple[str, Any, Any]]) -> list[Metric]:
         failures.add_metric([team_id], counters.failures_total)
         stalls.add_metric([team_id], counters.stalls_total)
         h = counters.wakeup
-        wakeup.add_metric([team_id], [(_le(bound), n) for bound, n in h.buckets] + [("+Inf", h.count)],
-                          h.sum_seconds)
+        wakeup.add_metric([team_id], [(_le(bound), n) for bound, n in h.buckets] + [("+Inf", h.count)], h.sum_seconds)
         online = sum(1 for a in team.agents.values() if a.online)
         agents.add_metric([team_id, "online"], online)
         agents.add_metric([team_id, "offline"], len(team.agents) - online)
@@ -106,8 +130,9 @@ def _le(seconds: float) -> str:
 async def _workflows(fleet: Fleet) -> Metric:
     from ..workflows import WorkflowStatus
 
-    family = GaugeMetricFamily("agentstate_workflows", "Workflows by status (the library's status index).",
-                               labels=["status"])
+    family = GaugeMetricFamily(
+        "agentstate_workflows", "Workflows by status (the library's status index).", labels=["status"]
+    )
     counts = await asyncio.gather(*(fleet.workflows.count_workflows(s) for s in WorkflowStatus))
     for status, n in zip(WorkflowStatus, counts):
         family.add_metric([status.value], n)
@@ -115,10 +140,12 @@ async def _workflows(fleet: Fleet) -> Metric:
 
 
 def _tool_families(stats: Iterable[Any]) -> list[Metric]:
-    executions = CounterMetricFamily("agentstate_tool_executions", "Tool executions finished, by outcome.",
-                                     labels=["tool", "outcome"])
-    running = GaugeMetricFamily("agentstate_tool_executions_running", "Tool executions started and not finished.",
-                                labels=["tool"])
+    executions = CounterMetricFamily(
+        "agentstate_tool_executions", "Tool executions finished, by outcome.", labels=["tool", "outcome"]
+    )
+    running = GaugeMetricFamily(
+        "agentstate_tool_executions_running", "Tool executions started and not finished.", labels=["tool"]
+    )
     hits = CounterMetricFamily("agentstate_tool_cache_hits", "Tool-cache lookups that found a result.", labels=["tool"])
     misses = CounterMetricFamily("agentstate_tool_cache_misses", "Tool-cache lookups that found none.", labels=["tool"])
     for s in stats:
@@ -134,16 +161,23 @@ def _hub_families(fleet: Fleet) -> list[Metric]:
     if not fleet.feed.started:
         return []
     feed = fleet.feed
-    events = CounterMetricFamily("agentstate_event_hub_events", "Change events this process's event hub delivered "
-                                 "to the dashboard, by entity kind.", labels=["kind"])
+    events = CounterMetricFamily(
+        "agentstate_event_hub_events",
+        "Change events this process's event hub delivered to the dashboard, by entity kind.",
+        labels=["kind"],
+    )
     for kind, n in sorted(feed.events_total.items()):
         events.add_metric([kind], n)
-    reconnects = CounterMetricFamily("agentstate_event_hub_reconnects", "Times this process's event hub "
-                                     "reconnected its pub/sub connection.")
+    reconnects = CounterMetricFamily(
+        "agentstate_event_hub_reconnects", "Times this process's event hub reconnected its pub/sub connection."
+    )
     reconnects.add_metric([], feed.reconnects_total)
-    gaps = CounterMetricFamily("agentstate_event_hub_gaps", "Gaps (events that may be missing) this process's "
-                               "subscriptions saw, by reason: overflow, reconnect, unresponsive, topology.",
-                               labels=["reason"])
+    gaps = CounterMetricFamily(
+        "agentstate_event_hub_gaps",
+        "Gaps (events that may be missing) this process's "
+        "subscriptions saw, by reason: overflow, reconnect, unresponsive, topology.",
+        labels=["reason"],
+    )
     for reason in ("overflow", "reconnect", "unresponsive", "topology"):
         gaps.add_metric([reason], feed.gaps_total.get(reason, 0))
     return [events, reconnects, gaps]

@@ -1,6 +1,6 @@
 """HTML pages from Jinja2 templates, autoescaped: every id, value and message is text, never markup.
 
-    >>> return render(request, "team.html", title=f"team {team_id}", team=team)
+>>> return render(request, "team.html", title=f"team {team_id}", team=team)
 """
 
 from __future__ import annotations
@@ -26,8 +26,14 @@ ENV = jinja2.Environment(
 )
 
 #: The navigation bar: (route name, label).
-NAV = (("overview", "Overview"), ("dead", "Dead letters"), ("agents", "Agents"), ("workflows", "Workflows"),
-       ("tools", "Tools"), ("events", "Live events"))
+NAV = (
+    ("overview", "Overview"),
+    ("dead", "Dead letters"),
+    ("agents", "Agents"),
+    ("workflows", "Workflows"),
+    ("tools", "Tools"),
+    ("events", "Live events"),
+)
 
 
 def when(value: Any) -> str:
@@ -48,8 +54,15 @@ def ago(value: Any) -> str:
     delta = time.time() - float(value)
     future = delta < 0
     delta = abs(delta)
-    text = (f"{delta:.0f} s" if delta < 90 else f"{delta / 60:.0f} min" if delta < 5400
-            else f"{delta / 3600:.1f} h" if delta < 172800 else f"{delta / 86400:.0f} d")
+    text = (
+        f"{delta:.0f} s"
+        if delta < 90
+        else f"{delta / 60:.0f} min"
+        if delta < 5400
+        else f"{delta / 3600:.1f} h"
+        if delta < 172800
+        else f"{delta / 86400:.0f} d"
+    )
     return f"in {text}" if future else f"{text} ago"
 
 
@@ -81,9 +94,16 @@ def render(request: Request, template: str, *, status_code: int = 200, **context
         return request.url_for("static", path=path).path
 
     html = ENV.get_template(template).render(
-        request=request, url=link, static=static, csrf=csrf_token(request), csrf_field=CSRF_FIELD,
-        read_only=security.read_only, token_auth=security.token is not None, nav=NAV,
-        message=request.query_params.get("msg", ""), error=request.query_params.get("err", ""),
+        request=request,
+        url=link,
+        static=static,
+        csrf=csrf_token(request),
+        csrf_field=CSRF_FIELD,
+        read_only=security.read_only,
+        token_auth=security.token is not None,
+        nav=NAV,
+        message=request.query_params.get("msg", ""),
+        error=request.query_params.get("err", ""),
         **context,
     )
     return HTMLResponse(html, status_code=status_code)

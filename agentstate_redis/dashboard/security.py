@@ -38,8 +38,11 @@ OPEN_PREFIXES = ("/static/",)
 #: Sent with every response: no framing (clickjacking of the action buttons), scripts and styles
 #: from this origin only, no type sniffing, no referrer to other sites.
 HEADERS = [
-    (b"content-security-policy", b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-                                 b"connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"),
+    (
+        b"content-security-policy",
+        b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        b"connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    ),
     (b"x-frame-options", b"DENY"),
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"same-origin"),
@@ -75,7 +78,7 @@ class Security:
 def relative_path(scope: Scope) -> str:
     """The request path below the dashboard's base path (where it is mounted)."""
     path, root = scope.get("path", "/"), scope.get("root_path", "")
-    return (path[len(root):] or "/") if root and path.startswith(root) else path
+    return (path[len(root) :] or "/") if root and path.startswith(root) else path
 
 
 def cookie_path(scope: Scope) -> str:
@@ -109,10 +112,19 @@ class Guard:
             if message["type"] == "http.response.start":
                 extra = Response()
                 if fresh:
-                    extra.set_cookie(CSRF_COOKIE, fresh, path=cookie_path(scope), samesite="strict",
-                                     secure=scope.get("scheme") == "https", httponly=True)
-                headers = [*message.get("headers", []), *HEADERS,
-                           *(h for h in extra.raw_headers if h[0] == b"set-cookie")]
+                    extra.set_cookie(
+                        CSRF_COOKIE,
+                        fresh,
+                        path=cookie_path(scope),
+                        samesite="strict",
+                        secure=scope.get("scheme") == "https",
+                        httponly=True,
+                    )
+                headers = [
+                    *message.get("headers", []),
+                    *HEADERS,
+                    *(h for h in extra.raw_headers if h[0] == b"set-cookie"),
+                ]
                 message["headers"] = headers
             await send(message)
 
@@ -123,8 +135,11 @@ class Guard:
             here = request.url.path + ("?" + request.url.query if request.url.query else "")
             login = str(request.url_for("login").include_query_params(next=here))
             return RedirectResponse(login, status_code=303)
-        return PlainTextResponse("a token is required (Authorization: Bearer <token>, or log in)", status_code=401,
-                                 headers={"WWW-Authenticate": 'Bearer realm="agentstate dashboard"'})
+        return PlainTextResponse(
+            "a token is required (Authorization: Bearer <token>, or log in)",
+            status_code=401,
+            headers={"WWW-Authenticate": 'Bearer realm="agentstate dashboard"'},
+        )
 
 
 def same_origin(request: Request) -> bool:
@@ -180,8 +195,14 @@ def client_scheme_secure(request: Request) -> bool:
 
 def login_response(request: Request, security: Security, target: str) -> Response:
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(SESSION_COOKIE, security.session_value or "", path=cookie_path(request.scope),
-                        httponly=True, samesite="strict", secure=client_scheme_secure(request))
+    response.set_cookie(
+        SESSION_COOKIE,
+        security.session_value or "",
+        path=cookie_path(request.scope),
+        httponly=True,
+        samesite="strict",
+        secure=client_scheme_secure(request),
+    )
     return response
 
 
@@ -191,4 +212,3 @@ def safe_next(request: Request, target: str) -> str:
     if not target.startswith("/") or target.startswith("//") or "\\" in target:
         return home
     return target
-

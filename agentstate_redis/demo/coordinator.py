@@ -59,8 +59,12 @@ async def run_demo(settings: DemoSettings, announce: Callable[[Coordinator], Non
 
 
 class Coordinator:
-    def __init__(self, settings: DemoSettings, embedded: EmbeddedRedis | None,
-                 announce: Callable[[Coordinator], None] | None = None) -> None:
+    def __init__(
+        self,
+        settings: DemoSettings,
+        embedded: EmbeddedRedis | None,
+        announce: Callable[[Coordinator], None] | None = None,
+    ) -> None:
         from ..orchestration import OrchestrationStateManager
         from ..workflows import WorkflowStateManager
 
@@ -69,7 +73,10 @@ class Coordinator:
         self.announce = announce
         self.backend = RedisBackend(settings.redis_url, key_prefix=settings.prefix)
         self.orch = OrchestrationStateManager(
-            backend=self.backend, sync_interval=settings.heartbeat, lease=settings.lease, max_attempts=6,
+            backend=self.backend,
+            sync_interval=settings.heartbeat,
+            lease=settings.lease,
+            max_attempts=6,
             completed_retention=max(1000, settings.tasks * 2),
         )
         self.workflows = WorkflowStateManager(backend=self.backend, checkpoint_interval=25)
@@ -183,8 +190,15 @@ class Coordinator:
             done = self.done = queue.completed_total + queue.dead_count
             alive = sum(1 for p in self.processes.values() if p.is_alive())
             status = (await self.workflows.get_status(WORKFLOW)).value
-            view.update(done=done, in_progress=queue.in_progress_count, retries=queue.scheduled_count,
-                        dead=queue.dead_count, alive=alive, events=sum(self.events.values()), status=status)
+            view.update(
+                done=done,
+                in_progress=queue.in_progress_count,
+                retries=queue.scheduled_count,
+                dead=queue.dead_count,
+                alive=alive,
+                events=sum(self.events.values()),
+                status=status,
+            )
             if self.killed is None and done >= s.tasks * s.kill_at:
                 await self._kill_a_busy_worker(view)
             if not self.paused_for and done >= s.tasks * s.pause_at:
@@ -200,8 +214,12 @@ class Coordinator:
         """SIGKILL a worker that holds a task; its lease runs out and another worker takes the task."""
         for task in await self.orch.list_tasks(TEAM, "in_progress", limit=50):
             proc = self.processes.get(task.agent_id or "")
-            if task.id == POISON_TASK or task.agent_id == fault_worker(self.settings) or proc is None \
-                    or not proc.is_alive():
+            if (
+                task.id == POISON_TASK
+                or task.agent_id == fault_worker(self.settings)
+                or proc is None
+                or not proc.is_alive()
+            ):
                 continue
             os.kill(proc.pid, signal.SIGKILL)
             self.killed = task.agent_id
@@ -229,8 +247,11 @@ class Coordinator:
         records those whose worker died between completing the task and reporting the step."""
         from ..workflows import StepState
 
-        done = {step.step_number for step in await self.workflows.get_steps(WORKFLOW)
-                if step.status.value in ("completed", "skipped")}
+        done = {
+            step.step_number
+            for step in await self.workflows.get_steps(WORKFLOW)
+            if step.status.value in ("completed", "skipped")
+        }
         queues: tuple[tuple[QueueName, str], ...] = (("completed", "completed"), ("dead", "skipped"))
         for queue, status in queues:
             offset = 0

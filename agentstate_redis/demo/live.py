@@ -18,9 +18,13 @@ class LiveView:
         self.enabled = enabled and self.console.is_terminal
         self.settings = settings
         self.progress = Progress(
-            TextColumn("[bold]{task.description:<14}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.fields[info]}"), console=self.console,
-            disable=not self.enabled, transient=False,
+            TextColumn("[bold]{task.description:<14}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[info]}"),
+            console=self.console,
+            disable=not self.enabled,
+            transient=False,
         )
         self.bars: dict[str, Any] = {}
         self.started = time.perf_counter()

@@ -76,8 +76,10 @@ async def _flow_ran_in_order(orch: Any, settings: Any, details: list[str]) -> bo
         inputs = (task.result or {}).get("inputs")
         if task.status != "completed" or (task.started_at or 0.0) < last or inputs != sorted(spec["depends_on"]):
             ok = False
-            details.append(f"flow task {task.id}: {task.status}, started {task.started_at}, dependencies done "
-                           f"{last}, handed {inputs}")
+            details.append(
+                f"flow task {task.id}: {task.status}, started {task.started_at}, dependencies done "
+                f"{last}, handed {inputs}"
+            )
     return ok
 
 
@@ -135,8 +137,11 @@ async def collect_report(coord: Any, elapsed: float) -> DemoReport:
     }
     ids = [t.id for t in completed]
     survivors = {name: sorted(r["completed"]) for name, r in reports.items() if r}
-    mismatched = {name: {"reported": done, "accepted": sorted(by_worker.get(name, []))}
-                  for name, done in survivors.items() if done != sorted(by_worker.get(name, []))}
+    mismatched = {
+        name: {"reported": done, "accepted": sorted(by_worker.get(name, []))}
+        for name, done in survivors.items()
+        if done != sorted(by_worker.get(name, []))
+    }
     report.invariants = {
         "no task lost or stuck (all completed or dead)": len(completed) + len(dead) == s.tasks
         and queue.pending_count == queue.in_progress_count == queue.scheduled_count == 0,
@@ -149,7 +154,8 @@ async def collect_report(coord: Any, elapsed: float) -> DemoReport:
         or coord.killed_task == POISON_TASK,
         "the workflow completed after pause/resume": workflow.status.value == "completed" and bool(coord.paused_for),
         "each flow task ran after its dependencies, with their results": flow_ok,
-        "each schedule tick enqueued exactly once, none missed": bool(ticks) and digest.runs == len(ticks)
+        "each schedule tick enqueued exactly once, none missed": bool(ticks)
+        and digest.runs == len(ticks)
         and ticks == list(range(ticks[0], ticks[0] + step * len(ticks), step)),
     }
     report.details += flow_details

@@ -23,8 +23,20 @@ KINDS = {  # task type -> the tool its worker calls
     "analysis": "analyze_data",
     "writing": "summarize",
 }
-TOPICS = ["ai agents", "redis streams", "lua scripting", "fencing tokens", "kubernetes", "vector search",
-          "rate limits", "consensus", "queues", "caching", "observability", "pub/sub"]
+TOPICS = [
+    "ai agents",
+    "redis streams",
+    "lua scripting",
+    "fencing tokens",
+    "kubernetes",
+    "vector search",
+    "rate limits",
+    "consensus",
+    "queues",
+    "caching",
+    "observability",
+    "pub/sub",
+]
 
 
 @dataclass
@@ -38,11 +50,11 @@ class DemoSettings:
     heartbeat: float = 0.4
     transient_failure_rate: float = 0.08
     work_seconds: tuple[float, float] = (0.01, 0.04)
-    kill_at: float = 0.3          # SIGKILL one worker when this share of tasks is done
-    pause_at: float = 0.55        # pause the workflow at this share, for pause_seconds
+    kill_at: float = 0.3  # SIGKILL one worker when this share of tasks is done
+    pause_at: float = 0.55  # pause the workflow at this share, for pause_seconds
     pause_seconds: float = 0.8
-    checkpoint_every: int = 10    # each worker checkpoints its agent every N completions
-    fault: str | None = None      # "drop-completion": a worker reports a completion it never sent
+    checkpoint_every: int = 10  # each worker checkpoints its agent every N completions
+    fault: str | None = None  # "drop-completion": a worker reports a completion it never sent
     live: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -84,15 +96,24 @@ def make_tasks(settings: DemoSettings) -> list[dict[str, Any]]:
     tasks: list[dict[str, Any]] = []
     for i in range(settings.tasks - 1):
         kind = rng.choice(list(KINDS))
-        tasks.append({
-            "id": f"task-{i + 1:05d}",
-            "type": kind,
-            "priority": rng.choices(["high", "normal", "low"], weights=[2, 5, 3])[0],
-            "data": {"topic": rng.choice(TOPICS), "step": i + 1},
-        })
+        tasks.append(
+            {
+                "id": f"task-{i + 1:05d}",
+                "type": kind,
+                "priority": rng.choices(["high", "normal", "low"], weights=[2, 5, 3])[0],
+                "data": {"topic": rng.choice(TOPICS), "step": i + 1},
+            }
+        )
     first_half = [t["id"] for t in tasks[: len(tasks) // 2]]
     for task in tasks[-FLOW_TASKS:]:
         task["depends_on"] = rng.sample(first_half, FLOW_WIDTH)
-    tasks.append({"id": POISON_TASK, "type": "analysis", "priority": "high", "max_attempts": 3,
-                  "data": {"topic": "a tool that is down", "step": settings.tasks, "poison": True}})
+    tasks.append(
+        {
+            "id": POISON_TASK,
+            "type": "analysis",
+            "priority": "high",
+            "max_attempts": 3,
+            "data": {"topic": "a tool that is down", "step": settings.tasks, "poison": True},
+        }
+    )
     return tasks

@@ -31,9 +31,12 @@ class Worker:
         self.rng = random.Random(settings.seed * 1000 + index)
         self.backend = RedisBackend(settings.redis_url, key_prefix=settings.prefix)
         self.orch = OrchestrationStateManager(
-            sync_interval=settings.heartbeat, lease=settings.lease, max_attempts=6,
+            sync_interval=settings.heartbeat,
+            lease=settings.lease,
+            max_attempts=6,
             backoff=Backoff(kind="exponential", delay=0.1, max_delay=1.0, jitter=0.2),
-            completed_retention=max(1000, settings.tasks * 2), backend=self.backend,
+            completed_retention=max(1000, settings.tasks * 2),
+            backend=self.backend,
         )
         self.tools = ToolStateManager(cache_ttl=60, backend=self.backend)
         self.workflows = WorkflowStateManager(backend=self.backend)
@@ -56,17 +59,18 @@ class Worker:
         # every worker also runs the digest team's scheduler (its own team has no schedules)
         scheduler = asyncio.ensure_future(run_scheduler(self.orch, DIGEST_TEAM, stop=halt, install_signals=False))
         # while the coordinator has the team paused (pause_team) claims return None after the wait
-        settings = WorkerSettings(capabilities=tuple(self.capabilities), claim_wait=0.3, grace=5.0,
-                                  schedules=False, install_signals=False)
-        worker = Worker(self.orch, TEAM, self.name, self._work_on, settings,
-                        on_outcome=self._outcome, on_idle=self._flush_steps)
+        settings = WorkerSettings(
+            capabilities=tuple(self.capabilities), claim_wait=0.3, grace=5.0, schedules=False, install_signals=False
+        )
+        worker = Worker(
+            self.orch, TEAM, self.name, self._work_on, settings, on_outcome=self._outcome, on_idle=self._flush_steps
+        )
         await worker.run(halt)
         halt.set()
         await scheduler
         watcher.cancel()
         await self._flush_steps()
-        await self.state.save(f"report:{self.name}", {"completed": self.completed, "ops": self.ops,
-                                                       "pid": os.getpid()})
+        await self.state.save(f"report:{self.name}", {"completed": self.completed, "ops": self.ops, "pid": os.getpid()})
         await self.backend.close()
 
     @staticmethod
@@ -119,12 +123,12 @@ class Worker:
             await self.tracker.update_workflow_state(run_id=WORKFLOW, status="running", current_node=task.id)
             self.ops += 1
             if len(self.completed) % self.settings.checkpoint_every == 0:
-                await self.tracker.capture_state({"completed": len(self.completed), "last": task.id},
-                                                 step=len(self.completed))
+                await self.tracker.capture_state(
+                    {"completed": len(self.completed), "last": task.id}, step=len(self.completed)
+                )
                 self.ops += 1
         elif outcome == "failed" and stored is not None and stored.status == "dead":
-            self.pending_steps.append({"step_number": task.data["step"], "status": "skipped",
-                                       "error": "dead letter"})
+            self.pending_steps.append({"step_number": task.data["step"], "status": "skipped", "error": "dead letter"})
         await self._flush_steps()
 
     async def _call_tool(self, task: Any) -> dict[str, Any]:

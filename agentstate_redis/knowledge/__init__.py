@@ -1,6 +1,6 @@
 """Knowledge-base state: indexing progress from many indexers, source sync state, the aggregate.
 
-    >>> from agentstate_redis.knowledge import KnowledgeStateManager, IndexingStatus
+>>> from agentstate_redis.knowledge import KnowledgeStateManager, IndexingStatus
 """
 
 from .events import KnowledgeEvent

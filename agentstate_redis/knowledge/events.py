@@ -1,8 +1,8 @@
 """Typed knowledge-base change events, built from the raw events the scripts publish.
 
-    >>> def on_change(event: KnowledgeEvent):
-    ...     print(event.knowledge_base_id, event.op, event.progress and event.progress.processed_documents)
-    >>> await kb_state.subscribe("company_*", on_change)
+>>> def on_change(event: KnowledgeEvent):
+...     print(event.knowledge_base_id, event.op, event.progress and event.progress.processed_documents)
+>>> await kb_state.subscribe("company_*", on_change)
 """
 
 from __future__ import annotations

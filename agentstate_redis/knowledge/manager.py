@@ -53,7 +53,11 @@ class KnowledgeStateManager(BaseManager):
     # -- indexing ------------------------------------------------------------------------------
 
     async def start_indexing(
-        self, knowledge_base_id: str, total_documents: int, *, metadata: dict[str, Any] | None = None,
+        self,
+        knowledge_base_id: str,
+        total_documents: int,
+        *,
+        metadata: dict[str, Any] | None = None,
         restart: bool = False,
     ) -> IndexingProgress:
         """Begin a new run: counters reset, status IN_PROGRESS, clock started on the server.
@@ -65,8 +69,11 @@ class KnowledgeStateManager(BaseManager):
         validate_id("kb", knowledge_base_id)
         integer("total_documents", total_documents, minimum=0)
         meta = self._dumps({} if metadata is None else validate.mapping("metadata", metadata), what="metadata")
-        return await self._progress_call("start_run", knowledge_base_id,
-                                         [total_documents, meta, "1" if validate.boolean("restart", restart) else "0"])
+        return await self._progress_call(
+            "start_run",
+            knowledge_base_id,
+            [total_documents, meta, "1" if validate.boolean("restart", restart) else "0"],
+        )
 
     async def record_documents(self, knowledge_base_id: str, processed: int = 1, failed: int = 0) -> IndexingProgress:
         """Atomically add processed / failed documents to the current run; returns the progress after it.
@@ -95,10 +102,18 @@ class KnowledgeStateManager(BaseManager):
         progress = validate.model("progress", IndexingProgress, progress)
         p = progress
         error = "" if p.error is None else self._dumps(p.error, what="error")
-        return await self._progress_call("set_progress", p.knowledge_base_id, [
-            p.status.value, p.total_documents, p.processed_documents, p.failed_documents,
-            error, self._dumps(p.metadata, what="metadata"),
-        ])
+        return await self._progress_call(
+            "set_progress",
+            p.knowledge_base_id,
+            [
+                p.status.value,
+                p.total_documents,
+                p.processed_documents,
+                p.failed_documents,
+                error,
+                self._dumps(p.metadata, what="metadata"),
+            ],
+        )
 
     async def get_indexing_progress(self, knowledge_base_id: str) -> IndexingProgress:
         """The current run, with ``documents_per_second`` and ``eta_seconds`` on the server clock.
@@ -116,15 +131,18 @@ class KnowledgeStateManager(BaseManager):
     async def update_source_state(self, source: SourceState) -> SourceState:
         """Replace one source's state; returns it as stored (with ``updated_at`` and ``version``).
 
-            >>> await kb_state.update_source_state(SourceState(
-            ...     source_id="confluence", knowledge_base_id="company_docs",
-            ...     sync_status=SyncStatus.SYNCED, documents_synced=250, embeddings_count=1200))
+        >>> await kb_state.update_source_state(SourceState(
+        ...     source_id="confluence", knowledge_base_id="company_docs",
+        ...     sync_status=SyncStatus.SYNCED, documents_synced=250, embeddings_count=1200))
         """
         source = validate.model("source", SourceState, source)
         validate_id("kb", source.knowledge_base_id)
         validate_id("source", source.source_id)
-        reply = orjson.loads(await self._write("set_source", source.knowledge_base_id,
-                                               source.source_id, *source_fields(source, self._dumps)))
+        reply = orjson.loads(
+            await self._write(
+                "set_source", source.knowledge_base_id, source.source_id, *source_fields(source, self._dumps)
+            )
+        )
         return source_from_hash(source.knowledge_base_id, source.source_id, reply["source"])
 
     async def _snapshot(self, kb_id: str) -> list[Any]:
@@ -176,8 +194,14 @@ class KnowledgeStateManager(BaseManager):
 
     # -- events ----------------------------------------------------------------------------------
 
-    def subscribe(self, id_glob: str, callback: Callable[[KnowledgeEvent], Any], *, on_gap: GapCallback | None = None,
-                  max_pending: int = DEFAULT_MAX_PENDING) -> Subscription:
+    def subscribe(
+        self,
+        id_glob: str,
+        callback: Callable[[KnowledgeEvent], Any],
+        *,
+        on_gap: GapCallback | None = None,
+        max_pending: int = DEFAULT_MAX_PENDING,
+    ) -> Subscription:
         """Call ``callback(KnowledgeEvent)`` for every change, by any process, to matching knowledge bases.
 
             >>> await kb_state.subscribe("company_*", lambda e: print(e.op, e.version), on_gap=print)
@@ -185,8 +209,14 @@ class KnowledgeStateManager(BaseManager):
         Events this subscription may have missed reach ``on_gap(Gap)``; fields too large for one
         event are named in ``event.omitted`` (read them with ``get_indexing_progress``).
         """
-        return self._subscribe_typed("id_glob", id_glob, callback, lambda event: callback(KnowledgeEvent.from_change(event)),
-                                     on_gap=on_gap, max_pending=max_pending)
+        return self._subscribe_typed(
+            "id_glob",
+            id_glob,
+            callback,
+            lambda event: callback(KnowledgeEvent.from_change(event)),
+            on_gap=on_gap,
+            max_pending=max_pending,
+        )
 
     def unsubscribe(self, id_glob: str, callback: Callable[[KnowledgeEvent], Any]) -> None:
         self._unsubscribe_typed("id_glob", id_glob, callback)

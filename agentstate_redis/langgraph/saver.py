@@ -41,9 +41,9 @@ from . import serde as payloads
 from .store import CheckpointStore, ttl_ms
 from .wire import SEP, StoredCheckpoint, blob_channel, blob_field, nsid, text
 
-LIST_PAGE = 100      # checkpoints per list page (whole tuples)
+LIST_PAGE = 100  # checkpoints per list page (whole tuples)
 TOKENS_KEPT = 10_000  # fencing tokens remembered per saver (re-acquiring a held lease returns the same token)
-FILTER_PAGE = 500    # metadata per page when list() filters
+FILTER_PAGE = 500  # metadata per page when list() filters
 T = TypeVar("T")
 
 
@@ -164,7 +164,10 @@ class AsyncCheckpointSaver(BaseCheckpointSaver[str]):
     # -- the protocol: writes ----------------------------------------------------------------
 
     async def aput(
-        self, config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata,
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
         new_versions: ChannelVersions,
     ) -> RunnableConfig:
         self._bind_loop()
@@ -176,8 +179,11 @@ class AsyncCheckpointSaver(BaseCheckpointSaver[str]):
         blobs, refs = [], set()
         for channel, version in new_versions.items():
             field = blob_field(ns, text("channel", channel, empty=False), version)
-            value = payloads.dump(self.serde, values[channel], f"channel {channel!r}") if channel in values \
+            value = (
+                payloads.dump(self.serde, values[channel], f"channel {channel!r}")
+                if channel in values
                 else payloads.EMPTY
+            )
             blobs.append((field, value))
             refs.add(field)
         for channel, version in stored.get("channel_versions", {}).items():
@@ -187,13 +193,29 @@ class AsyncCheckpointSaver(BaseCheckpointSaver[str]):
         run_id = text("run_id", run_id) if run_id is not None else ""
         body = payloads.dump(self.serde, stored, "checkpoint")
         meta_body = payloads.dump(self.serde, meta, "metadata")
-        await self._guarded(thread_id, lambda token: self.store.put(
-            thread_id, ns, checkpoint_id, parent_id=parent_id, run_id=run_id, checkpoint=body, metadata=meta_body,
-            refs=sorted(refs), blobs=blobs, token=token))
+        await self._guarded(
+            thread_id,
+            lambda token: self.store.put(
+                thread_id,
+                ns,
+                checkpoint_id,
+                parent_id=parent_id,
+                run_id=run_id,
+                checkpoint=body,
+                metadata=meta_body,
+                refs=sorted(refs),
+                blobs=blobs,
+                token=token,
+            ),
+        )
         return {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns, "checkpoint_id": checkpoint_id}}
 
     async def aput_writes(
-        self, config: RunnableConfig, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = "",
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
     ) -> None:
         self._bind_loop()
         thread_id, ns = self._thread(config), self._ns(config)
@@ -202,11 +224,16 @@ class AsyncCheckpointSaver(BaseCheckpointSaver[str]):
         rows = []
         for idx, (channel, value) in enumerate(writes):
             channel = text("channel", channel, empty=False)
-            rows.append((WRITES_IDX_MAP.get(channel, idx), channel,
-                         payloads.dump(self.serde, value, f"write to {channel!r}")))
+            rows.append(
+                (WRITES_IDX_MAP.get(channel, idx), channel, payloads.dump(self.serde, value, f"write to {channel!r}"))
+            )
         if rows:
-            await self._guarded(thread_id, lambda token: self.store.put_writes(
-                thread_id, ns, checkpoint_id, task_id, task_path, rows, token=token))
+            await self._guarded(
+                thread_id,
+                lambda token: self.store.put_writes(
+                    thread_id, ns, checkpoint_id, task_id, task_path, rows, token=token
+                ),
+            )
 
     async def adelete_thread(self, thread_id: str) -> None:
         self._bind_loop()
@@ -258,8 +285,12 @@ class AsyncCheckpointSaver(BaseCheckpointSaver[str]):
         return self._tuple(thread_id, found)
 
     async def alist(
-        self, config: RunnableConfig | None, *, filter: dict[str, Any] | None = None,
-        before: RunnableConfig | None = None, limit: int | None = None,
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
     ) -> AsyncGenerator[CheckpointTuple, None]:
         """Checkpoints newest first (by checkpoint id) within a thread; without a thread id, thread
         after thread as the registry lists them. ``filter`` keeps those whose metadata has each
@@ -294,15 +325,23 @@ class AsyncCheckpointSaver(BaseCheckpointSaver[str]):
                     return
 
     async def _thread_list(
-        self, thread_id: str, ns: str | None, only_id: str, before_id: str, filter: dict[str, Any] | None,
+        self,
+        thread_id: str,
+        ns: str | None,
+        only_id: str,
+        before_id: str,
+        filter: dict[str, Any] | None,
         left: int,
     ) -> AsyncIterator[StoredCheckpoint]:
         if only_id:
             if before_id and only_id >= before_id:
                 return
             spaces = [ns] if ns is not None else None
-            found = [f for f in await self.store.tuples(thread_id, [nsid(n, only_id) for n in spaces])] \
-                if spaces is not None else await self._by_id(thread_id, only_id)
+            found = (
+                [f for f in await self.store.tuples(thread_id, [nsid(n, only_id) for n in spaces])]
+                if spaces is not None
+                else await self._by_id(thread_id, only_id)
+            )
             for item in found:
                 if self._matches(item.metadata, filter):
                     yield item
@@ -334,8 +373,9 @@ class AsyncCheckpointSaver(BaseCheckpointSaver[str]):
             high = "(" + last
 
     async def _by_id(self, thread_id: str, checkpoint_id: str) -> list[StoredCheckpoint]:
-        _, items = await self.store.page(thread_id, True, "[" + checkpoint_id + SEP, "(" + checkpoint_id + "\x01",
-                                         LIST_PAGE, full=True)
+        _, items = await self.store.page(
+            thread_id, True, "[" + checkpoint_id + SEP, "(" + checkpoint_id + "\x01", LIST_PAGE, full=True
+        )
         return items
 
     def _matches(self, metadata: str, filter: dict[str, Any] | None) -> bool:
@@ -353,17 +393,25 @@ class AsyncCheckpointSaver(BaseCheckpointSaver[str]):
             if versions.get(channel) == version and not payloads.is_empty(payload):
                 values[channel] = payloads.load(self.serde, payload, f"channel {channel!r}")
         checkpoint["channel_values"] = values
-        config: RunnableConfig = {"configurable": {"thread_id": thread_id, "checkpoint_ns": found.ns,
-                                                   "checkpoint_id": found.checkpoint_id}}
+        config: RunnableConfig = {
+            "configurable": {"thread_id": thread_id, "checkpoint_ns": found.ns, "checkpoint_id": found.checkpoint_id}
+        }
         parent: RunnableConfig | None = None
         if found.parent_id:
-            parent = {"configurable": {"thread_id": thread_id, "checkpoint_ns": found.ns,
-                                       "checkpoint_id": found.parent_id}}
-        writes = [(w.task_id, w.channel, payloads.load(self.serde, w.payload, f"write to {w.channel!r}"))
-                  for w in found.writes]
-        return CheckpointTuple(config=config, checkpoint=checkpoint,
-                               metadata=payloads.load(self.serde, found.metadata, "metadata"),
-                               parent_config=parent, pending_writes=writes)
+            parent = {
+                "configurable": {"thread_id": thread_id, "checkpoint_ns": found.ns, "checkpoint_id": found.parent_id}
+            }
+        writes = [
+            (w.task_id, w.channel, payloads.load(self.serde, w.payload, f"write to {w.channel!r}"))
+            for w in found.writes
+        ]
+        return CheckpointTuple(
+            config=config,
+            checkpoint=checkpoint,
+            metadata=payloads.load(self.serde, found.metadata, "metadata"),
+            parent_config=parent,
+            pending_writes=writes,
+        )
 
     def get_next_version(self, current: str | int | float | None, channel: None = None) -> str:
         """``'<32-digit counter>.<random>'``: increasing as strings, as LangGraph's own savers make them."""
@@ -381,13 +429,15 @@ class AsyncCheckpointSaver(BaseCheckpointSaver[str]):
         if self.loop is None:
             coro.close()
             raise asyncio.InvalidStateError(
-                "AsyncCheckpointSaver has no event loop yet: use it in async code first, or use CheckpointSaver")
+                "AsyncCheckpointSaver has no event loop yet: use it in async code first, or use CheckpointSaver"
+            )
         try:
             if asyncio.get_running_loop() is self.loop:
                 coro.close()
                 raise asyncio.InvalidStateError(
                     "sync calls to AsyncCheckpointSaver are only allowed from another thread than its event "
-                    "loop's; from async code use the a* methods (ainvoke, aget_tuple, ...)")
+                    "loop's; from async code use the a* methods (ainvoke, aget_tuple, ...)"
+                )
         except RuntimeError:
             pass
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
@@ -395,16 +445,28 @@ class AsyncCheckpointSaver(BaseCheckpointSaver[str]):
     def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         return self._sync(self.aget_tuple(config))
 
-    def list(self, config: RunnableConfig | None, *, filter: dict[str, Any] | None = None,
-             before: RunnableConfig | None = None, limit: int | None = None) -> Iterator[CheckpointTuple]:
+    def list(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> Iterator[CheckpointTuple]:
         return iter(self._sync(_collect(self.alist(config, filter=filter, before=before, limit=limit))))
 
-    def put(self, config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata,
-            new_versions: ChannelVersions) -> RunnableConfig:
+    def put(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
         return self._sync(self.aput(config, checkpoint, metadata, new_versions))
 
-    def put_writes(self, config: RunnableConfig, writes: Sequence[tuple[str, Any]], task_id: str,
-                   task_path: str = "") -> None:
+    def put_writes(
+        self, config: RunnableConfig, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = ""
+    ) -> None:
         return self._sync(self.aput_writes(config, writes, task_id, task_path))
 
     def delete_thread(self, thread_id: str) -> None:

@@ -79,21 +79,51 @@ class CheckpointStore(BaseManager):
     # -- writes ------------------------------------------------------------------------------
 
     async def put(
-        self, thread_id: str, ns: str, checkpoint_id: str, *, parent_id: str, run_id: str, checkpoint: str,
-        metadata: str, refs: Sequence[str], blobs: Sequence[tuple[str, str]], token: int | None = None,
+        self,
+        thread_id: str,
+        ns: str,
+        checkpoint_id: str,
+        *,
+        parent_id: str,
+        run_id: str,
+        checkpoint: str,
+        metadata: str,
+        refs: Sequence[str],
+        blobs: Sequence[tuple[str, str]],
+        token: int | None = None,
     ) -> None:
         flat = [x for pair in blobs for x in pair]
-        reply = await self._write("put", thread_id, token, ns, checkpoint_id, parent_id, run_id, checkpoint,
-                                  metadata, LIST.join(refs), self.ttl_ms, self.lease_ms, *flat)
+        reply = await self._write(
+            "put",
+            thread_id,
+            token,
+            ns,
+            checkpoint_id,
+            parent_id,
+            run_id,
+            checkpoint,
+            metadata,
+            LIST.join(refs),
+            self.ttl_ms,
+            self.lease_ms,
+            *flat,
+        )
         await self._tell_indexes(thread_id, reply)
 
     async def put_writes(
-        self, thread_id: str, ns: str, checkpoint_id: str, task_id: str, task_path: str,
-        writes: Sequence[tuple[int, str, str]], token: int | None = None,
+        self,
+        thread_id: str,
+        ns: str,
+        checkpoint_id: str,
+        task_id: str,
+        task_path: str,
+        writes: Sequence[tuple[int, str, str]],
+        token: int | None = None,
     ) -> None:
         flat = [x for triple in writes for x in triple]
-        reply = await self._write("put_writes", thread_id, token, ns, checkpoint_id, task_id, task_path,
-                                  self.ttl_ms, self.lease_ms, *flat)
+        reply = await self._write(
+            "put_writes", thread_id, token, ns, checkpoint_id, task_id, task_path, self.ttl_ms, self.lease_ms, *flat
+        )
         await self._tell_indexes(thread_id, reply)
 
     async def touch(self, thread_id: str) -> None:
@@ -131,11 +161,18 @@ class CheckpointStore(BaseManager):
             if name[0] != "c":
                 continue
             key = name[1:]
-            items += [key, value, fields.get("m" + key, ""), fields.get("p" + key, ""), fields.get("b" + key, ""),
-                      fields.get("r" + key, "")]
+            items += [
+                key,
+                value,
+                fields.get("m" + key, ""),
+                fields.get("p" + key, ""),
+                fields.get("b" + key, ""),
+                fields.get("r" + key, ""),
+            ]
             n += 1
-        reply = await self._write("import", target, token, self.ttl_ms, self.lease_ms, n, *items,
-                                  len(blobs) // 2, *blobs, *writes)
+        reply = await self._write(
+            "import", target, token, self.ttl_ms, self.lease_ms, n, *items, len(blobs) // 2, *blobs, *writes
+        )
         await self._tell_indexes(target, reply)
         return n
 
@@ -152,8 +189,9 @@ class CheckpointStore(BaseManager):
         found = parse_tuples(await self._read("get", thread_id, ns, checkpoint_id))
         return found[0] if found else None
 
-    async def page(self, thread_id: str, by_id: bool, low: str, high: str, size: int,
-                   full: bool) -> tuple[str, list[Any]]:
+    async def page(
+        self, thread_id: str, by_id: bool, low: str, high: str, size: int, full: bool
+    ) -> tuple[str, list[Any]]:
         """One page of the thread's checkpoints, newest first, between two ZRANGEBYLEX bounds.
 
         Returns the last member scanned (the next page's exclusive ``high``; '' at the end) and the

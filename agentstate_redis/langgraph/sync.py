@@ -72,8 +72,9 @@ async def _next(items: AsyncIterator[Any]) -> Any:
 class CheckpointSaver(BaseCheckpointSaver[str]):
     """The synchronous saver (see the module docstring); takes AsyncCheckpointSaver's arguments."""
 
-    def __init__(self, persistence: Any = None, *, loop: asyncio.AbstractEventLoop | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, persistence: Any = None, *, loop: asyncio.AbstractEventLoop | None = None, **kwargs: Any
+    ) -> None:
         self._portal = _LoopThread(loop)
         try:
             self.inner = AsyncCheckpointSaver(persistence, **kwargs)
@@ -143,8 +144,14 @@ class CheckpointSaver(BaseCheckpointSaver[str]):
     def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         return self._portal.call(self.inner.aget_tuple(config))
 
-    def list(self, config: RunnableConfig | None, *, filter: dict[str, Any] | None = None,
-             before: RunnableConfig | None = None, limit: int | None = None) -> Iterator[CheckpointTuple]:
+    def list(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> Iterator[CheckpointTuple]:
         items = self.inner.alist(config, filter=filter, before=before, limit=limit)
         try:
             while (item := self._portal.call(_next(items))) is not _DONE:
@@ -153,12 +160,18 @@ class CheckpointSaver(BaseCheckpointSaver[str]):
             if not self._portal.loop.is_closed():
                 self._portal.call(items.aclose())
 
-    def put(self, config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata,
-            new_versions: ChannelVersions) -> RunnableConfig:
+    def put(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
         return self._portal.call(self.inner.aput(config, checkpoint, metadata, new_versions))
 
-    def put_writes(self, config: RunnableConfig, writes: Sequence[tuple[str, Any]], task_id: str,
-                   task_path: str = "") -> None:
+    def put_writes(
+        self, config: RunnableConfig, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = ""
+    ) -> None:
         return self._portal.call(self.inner.aput_writes(config, writes, task_id, task_path))
 
     def delete_thread(self, thread_id: str) -> None:
@@ -178,8 +191,14 @@ class CheckpointSaver(BaseCheckpointSaver[str]):
     async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         return await self._portal.acall(self.inner.aget_tuple(config))
 
-    async def alist(self, config: RunnableConfig | None, *, filter: dict[str, Any] | None = None,
-                    before: RunnableConfig | None = None, limit: int | None = None) -> AsyncIterator[CheckpointTuple]:
+    async def alist(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[CheckpointTuple]:
         items = self.inner.alist(config, filter=filter, before=before, limit=limit)
         try:
             while (item := await self._portal.acall(_next(items))) is not _DONE:
@@ -187,12 +206,18 @@ class CheckpointSaver(BaseCheckpointSaver[str]):
         finally:
             await self._portal.acall(items.aclose())
 
-    async def aput(self, config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata,
-                   new_versions: ChannelVersions) -> RunnableConfig:
+    async def aput(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
         return await self._portal.acall(self.inner.aput(config, checkpoint, metadata, new_versions))
 
-    async def aput_writes(self, config: RunnableConfig, writes: Sequence[tuple[str, Any]], task_id: str,
-                          task_path: str = "") -> None:
+    async def aput_writes(
+        self, config: RunnableConfig, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = ""
+    ) -> None:
         return await self._portal.acall(self.inner.aput_writes(config, writes, task_id, task_path))
 
     async def adelete_thread(self, thread_id: str) -> None:

@@ -107,8 +107,10 @@ def parse_tuples(reply: list[Any], start: int = 0) -> list[StoredCheckpoint]:
         item.blobs = [(reply[j], reply[j + 1]) for j in range(i + 1, i + 1 + 2 * nblobs, 2)]
         i += 1 + 2 * nblobs
         nwrites = int(reply[i])
-        item.writes = sorted((PendingWrite.parse(reply[j], reply[j + 1]) for j in range(i + 1, i + 1 + 2 * nwrites, 2)),
-                             key=lambda w: w.sort_key)
+        item.writes = sorted(
+            (PendingWrite.parse(reply[j], reply[j + 1]) for j in range(i + 1, i + 1 + 2 * nwrites, 2)),
+            key=lambda w: w.sort_key,
+        )
         i += 1 + 2 * nwrites
         out.append(item)
     return out

@@ -38,7 +38,8 @@ class TeamBase(BaseManager):
         self.sync_interval = positive_number("sync_interval", sync_interval)
         self.lease = positive_number("lease", lease)
         self.offline_after = positive_number(
-            "offline_after", offline_after if offline_after is not None else 10 * self.sync_interval)
+            "offline_after", offline_after if offline_after is not None else 10 * self.sync_interval
+        )
         self.max_stalls = integer("max_stalls", max_stalls, minimum=0)
         self.max_attempts = integer("max_attempts", max_attempts)
         if backoff is not None and not isinstance(backoff, Backoff):
@@ -48,8 +49,9 @@ class TeamBase(BaseManager):
         self.dead_retention = integer("dead_retention", dead_retention)
         self.enqueue_dedupe_window = positive_number("enqueue_dedupe_window", enqueue_dedupe_window, allow_zero=True)
         self.page_size = integer("page_size", page_size)
-        self.auto_prune_after = (None if auto_prune_after is None
-                                 else positive_number("auto_prune_after", auto_prune_after))
+        self.auto_prune_after = (
+            None if auto_prune_after is None else positive_number("auto_prune_after", auto_prune_after)
+        )
         self.max_task_log_lines = integer("max_task_log_lines", max_task_log_lines)
         super().__init__(persistence, **settings)
 

@@ -40,8 +40,13 @@ class ControlOps(QueueOps):
         """
         validate_id("task", task_id)
         why = "" if reason is None else text("reason", reason, max_chars=4096)
-        return decode_task(reply(await self._write("cancel", team_id, task_id, why, self.completed_retention,
-                                                   self._window_ms(), self.dead_retention)))
+        return decode_task(
+            reply(
+                await self._write(
+                    "cancel", team_id, task_id, why, self.completed_retention, self._window_ms(), self.dead_retention
+                )
+            )
+        )
 
     async def promote_task(self, team_id: str, task_id: str) -> Task:
         """Make a delayed (or retry-waiting) task pending now, in its place in line; returns it.
@@ -66,7 +71,9 @@ class ControlOps(QueueOps):
         """
         return bool(await self._write("pause", team_id, "resume") == "1")
 
-    async def update_task_progress(self, team_id: str, task_id: str, progress: Any, *, token: int | None = None) -> Task:
+    async def update_task_progress(
+        self, team_id: str, task_id: str, progress: Any, *, token: int | None = None
+    ) -> Task:
         """The holder reports how far its task is: a number from 0 to 1 or a JSON object; returns the task.
 
         ``await orch.update_task_progress("t", task.id, 0.5, token=task.token)``. Fenced like a
@@ -101,5 +108,6 @@ class ControlOps(QueueOps):
 
     async def _report(self, team_id: str, task_id: str, token: int | None, what: str, value: str) -> Task:
         _, tok = self._holder(None, token)
-        return decode_task(reply(await self._write("progress", team_id, task_id, tok, what, value,
-                                                   self.max_task_log_lines)))
+        return decode_task(
+            reply(await self._write("progress", team_id, task_id, tok, what, value, self.max_task_log_lines))
+        )

@@ -50,7 +50,11 @@ def _decode(row: dict[str, Any]) -> TeamLimits:
 
 class LimitOps(QueueOps):
     async def set_team_limits(
-        self, team_id: str, *, max_in_progress: int | None = None, max_per_second: int | None = None,
+        self,
+        team_id: str,
+        *,
+        max_in_progress: int | None = None,
+        max_per_second: int | None = None,
         capability: str | None = None,
     ) -> TeamLimits:
         """Set the claim limits of the whole team (or of the tasks needing ``capability``); returns them.

@@ -40,9 +40,9 @@ from .wire import as_list, decode_claimed, decode_task, flow_task_args, reply, t
 
 log = logging.getLogger("agentstate_redis.orchestration")
 
-ENQUEUE_BATCH = 500          # tasks per enqueue script call (each batch is atomic)
-MAX_BLOCK_SECONDS = 5.0      # one BLPOP at most this long (under the client's socket timeout)
-REAP_LIMIT = 100             # leases/retries one script moves (the scripts' REAP_LIMIT)
+ENQUEUE_BATCH = 500  # tasks per enqueue script call (each batch is atomic)
+MAX_BLOCK_SECONDS = 5.0  # one BLPOP at most this long (under the client's socket timeout)
+REAP_LIMIT = 100  # leases/retries one script moves (the scripts' REAP_LIMIT)
 QueueName = Literal["pending", "waiting", "delayed", "in_progress", "retry", "completed", "dead", "cancelled"]
 QUEUES = ("pending", "waiting", "delayed", "in_progress", "retry", "completed", "dead", "cancelled")
 
@@ -73,10 +73,14 @@ def with_dependencies(
         given["depends_on"] = list(strings("depends_on", depends_on))
     if on_dependency_failure is not None:
         given["on_dependency_failure"] = on_dependency_failure
-    checked = Task(id=task.id, **given)   # the model's own checks, as for a task dict's fields
+    checked = Task(id=task.id, **given)  # the model's own checks, as for a task dict's fields
     if task.depends_on and "depends_on" in given and task.depends_on != checked.depends_on:
-        raise InvalidInputError(f"task {task.id!r} has depends_on {task.depends_on} and the depends_on keyword "
-                                f"{checked.depends_on}: give them once", kind="task", id=task.id)
+        raise InvalidInputError(
+            f"task {task.id!r} has depends_on {task.depends_on} and the depends_on keyword "
+            f"{checked.depends_on}: give them once",
+            kind="task",
+            id=task.id,
+        )
     return task.model_copy(update={name: getattr(checked, name) for name in given})
 
 
@@ -131,15 +135,20 @@ class QueueOps(TeamOps):
             item = with_dependencies(item, depends_on, on_dependency_failure)
         if item.depends_on:
             if delay is not None or run_at is not None:
-                raise InvalidInputError("a task with depends_on cannot also take delay or run_at", kind="task",
-                                        id=item.id)
+                raise InvalidInputError(
+                    "a task with depends_on cannot also take delay or run_at", kind="task", id=item.id
+                )
             await self._enqueue_flow(team_id, [item])
             return item.id
         return (await self._enqueue(team_id, [item], due=_due(delay, run_at)))[0]
 
     @send("enqueue", "tasks")
     async def enqueue_tasks(
-        self, team_id: str, tasks: Iterable[Task | Mapping[str, Any]], *, delay: float | None = None,
+        self,
+        team_id: str,
+        tasks: Iterable[Task | Mapping[str, Any]],
+        *,
+        delay: float | None = None,
         run_at: float | None = None,
     ) -> list[str]:
         """Add many tasks (one script per 500); returns the ids that were new (see enqueue_task,
@@ -148,11 +157,15 @@ class QueueOps(TeamOps):
         items = [to_task(t, self.max_attempts) for t in sequence("tasks", tasks)]
         for item in items:
             if item.depends_on:
-                raise InvalidInputError(f"task {item.id!r} has depends_on: enqueue it with enqueue_task or "
-                                        "enqueue_flow (enqueue_tasks takes independent tasks)", kind="task", id=item.id)
+                raise InvalidInputError(
+                    f"task {item.id!r} has depends_on: enqueue it with enqueue_task or "
+                    "enqueue_flow (enqueue_tasks takes independent tasks)",
+                    kind="task",
+                    id=item.id,
+                )
         created: list[str] = []
         for start in range(0, len(items), ENQUEUE_BATCH):
-            chunk = items[start:start + ENQUEUE_BATCH]
+            chunk = items[start : start + ENQUEUE_BATCH]
             marks = await self._enqueue(team_id, chunk, marks=True, due=due)
             created += [t.id for t, mark in zip(chunk, marks) if mark == "1"]
         return created
@@ -205,8 +218,9 @@ class QueueOps(TeamOps):
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait
         while True:
-            out = reply(await self._write("claim", team_id, agent_id, lease_ms, self.max_stalls,
-                                          *self._dead_limits(), *mode))
+            out = reply(
+                await self._write("claim", team_id, agent_id, lease_ms, self.max_stalls, *self._dead_limits(), *mode)
+            )
             if "task" in out:
                 return decode_claimed(out)
             remaining = deadline - loop.time()
@@ -225,7 +239,9 @@ class QueueOps(TeamOps):
                     raise
                 await asyncio.sleep(0.05)
 
-    async def assign_task(self, team_id: str, task_id: str, agent_id: str, *, lease: float | None = None) -> ClaimedTask:
+    async def assign_task(
+        self, team_id: str, task_id: str, agent_id: str, *, lease: float | None = None
+    ) -> ClaimedTask:
         """A coordinator gives a pending task to a team agent (with the task's capability).
 
         ``await orch.assign_task("research_team", "task_002", "researcher")``. Without
@@ -255,8 +271,13 @@ class QueueOps(TeamOps):
             why = f" (reason: {reason})" if reason else ""
             raise TaskCancelledError(
                 f"task {task_id!r} of team {team_id!r} held by {agent_id!r} was cancelled{why}",
-                kind="task", id=task_id, team=team_id, reason=reason, tasks=cancelled[0::2],
-                leases={out[i]: int(out[i + 1]) / 1000 for i in range(0, len(out), 2)})
+                kind="task",
+                id=task_id,
+                team=team_id,
+                reason=reason,
+                tasks=cancelled[0::2],
+                leases={out[i]: int(out[i + 1]) / 1000 for i in range(0, len(out), 2)},
+            )
         return {out[i]: int(out[i + 1]) / 1000 for i in range(0, len(out), 2)}
 
     @contextlib.asynccontextmanager
@@ -328,8 +349,13 @@ class QueueOps(TeamOps):
         and their ids refused by enqueue for ``enqueue_dedupe_window`` (24 h).
         """
         validate_id("task", task_id)
-        args = [task_id, self._dumps(result, what=f"result of task {task_id!r}"), *self._holder(agent_id, token),
-                self.completed_retention, self._window_ms()]
+        args = [
+            task_id,
+            self._dumps(result, what=f"result of task {task_id!r}"),
+            *self._holder(agent_id, token),
+            self.completed_retention,
+            self._window_ms(),
+        ]
         return decode_task(reply(await self._write("complete", team_id, *args)))
 
     @settle("complete", claims="claim")
@@ -360,11 +386,19 @@ class QueueOps(TeamOps):
         holder = self._holder(agent_id, token)
         lease_ms = self._lease_ms(lease)
         mode = self._claim_mode(capabilities)
-        done = [task_id, self._dumps(result, what=f"result of task {task_id!r}"), *holder,
-                self.completed_retention, self._window_ms()]
+        done = [
+            task_id,
+            self._dumps(result, what=f"result of task {task_id!r}"),
+            *holder,
+            self.completed_retention,
+            self._window_ms(),
+        ]
         try:
-            out = reply(await self._write("complete_claim", team_id, *done, lease_ms, self.max_stalls,
-                                          self.dead_retention, *mode))
+            out = reply(
+                await self._write(
+                    "complete_claim", team_id, *done, lease_ms, self.max_stalls, self.dead_retention, *mode
+                )
+            )
         except BackendOutOfMemoryError:
             await self._write("complete", team_id, *done)
             return None
@@ -409,8 +443,18 @@ class QueueOps(TeamOps):
             raise InvalidInputError(f"backoff must be a Backoff, got {type(policy).__name__}")
         delay = positive_number("backoff.delay", policy.delay, allow_zero=True)
         max_delay = positive_number("backoff.max_delay", policy.max_delay, allow_zero=True)
-        args = [task_id, error, *self._holder(agent_id, token), retry, policy.kind, int(delay * 1000),
-                int(max_delay * 1000), policy.jitter, random.random(), *self._dead_limits()]
+        args = [
+            task_id,
+            error,
+            *self._holder(agent_id, token),
+            retry,
+            policy.kind,
+            int(delay * 1000),
+            int(max_delay * 1000),
+            policy.jitter,
+            random.random(),
+            *self._dead_limits(),
+        ]
         return decode_task(reply(await self._write("fail", team_id, *args)))
 
     @settle("release")
@@ -496,4 +540,3 @@ class QueueOps(TeamOps):
                 return []
         out = await self._write("dead", team_id, action, limit, self._window_ms(), *ids)
         return [str(i) for i in as_list(reply(out))]
-

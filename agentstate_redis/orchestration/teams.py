@@ -42,11 +42,19 @@ class TeamOps(TeamBase):
         queue = team.task_queue
         if queue.in_progress or queue.completed or queue.scheduled or queue.dead:
             raise InvalidInputError(f"team {team.team_id!r}: a new team's task_queue may only hold pending tasks")
-        args: list[Any] = ["1" if boolean("exist_ok", exist_ok) else "0", self._dumps(team.metadata, what="team metadata"),
-                           len(team.agents)]
+        args: list[Any] = [
+            "1" if boolean("exist_ok", exist_ok) else "0",
+            self._dumps(team.metadata, what="team metadata"),
+            len(team.agents),
+        ]
         for agent in team.agents.values():
-            args += [agent.agent_id, agent.status, join_caps(agent.capabilities), agent.current_task or "",
-                     self._dumps(agent.metadata, what=f"metadata of agent {agent.agent_id!r}")]
+            args += [
+                agent.agent_id,
+                agent.status,
+                join_caps(agent.capabilities),
+                agent.current_task or "",
+                self._dumps(agent.metadata, what=f"metadata of agent {agent.agent_id!r}"),
+            ]
         self._check_unique([t.id for t in queue.pending])
         for task in queue.pending:
             args += task_args(task, self._dumps)
@@ -83,9 +91,16 @@ class TeamOps(TeamBase):
         """
         if not isinstance(agent, AgentCoordinationState):
             raise InvalidInputError(f"agent must be an AgentCoordinationState, got {type(agent).__name__}")
-        fields = ["status", agent.status, "caps", join_caps(agent.capabilities),
-                  "current_task", agent.current_task or "",
-                  "meta", self._dumps(agent.metadata, what=f"metadata of agent {agent.agent_id!r}")]
+        fields = [
+            "status",
+            agent.status,
+            "caps",
+            join_caps(agent.capabilities),
+            "current_task",
+            agent.current_task or "",
+            "meta",
+            self._dumps(agent.metadata, what=f"metadata of agent {agent.agent_id!r}"),
+        ]
         validate_id("agent", agent.agent_id)
         return decode_agent(reply(await self._write("update_agent", team_id, agent.agent_id, "1", *fields)))
 
@@ -152,7 +167,9 @@ class TeamOps(TeamBase):
             task = exc.details.get("task")
             raise InvalidTransitionError(
                 f"agent {agent_id!r} of team {team_id!r} holds in-progress task {task!r}; complete, fail or "
-                f"release it before removing the agent", **exc.details) from None
+                f"release it before removing the agent",
+                **exc.details,
+            ) from None
 
     async def prune_agents(self, team_id: str, offline_for: float) -> list[str]:
         """Remove every agent last heard of (heartbeat, claim, status update or registration, by
@@ -228,4 +245,3 @@ def _queue(data: dict[str, Any]) -> TaskQueueState:
         cancelled_total=int(counts.get("cancelled_total", 0)),
         waiting_count=int(counts.get("waiting", 0)),
     )
-

@@ -1,9 +1,9 @@
 """Between the facade and the scripts: task/agent fields to ARGV, script replies to models.
 
-    >>> task_args(Task(id="t1", type="analysis", priority="high"), dumps)
-    ['t1', 'analysis', 'analysis', 100, 3, '{"data":null,"extra":{}}']
-    >>> decode_task({"task": ["id", "t1", "status", "pending", ...], "errors": []})
-    Task(id='t1', status='pending', ...)
+>>> task_args(Task(id="t1", type="analysis", priority="high"), dumps)
+['t1', 'analysis', 'analysis', 100, 3, '{"data":null,"extra":{}}']
+>>> decode_task({"task": ["id", "t1", "status", "pending", ...], "errors": []})
+Task(id='t1', status='pending', ...)
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Speech session state: sessions that expire when idle, STT/TTS state, a capped transcript.
 
-    >>> from agentstate_redis.speech import SpeechStateManager, StreamingMode, AudioSessionStatus
+>>> from agentstate_redis.speech import SpeechStateManager, StreamingMode, AudioSessionStatus
 """
 
 from .events import SpeechEvent

@@ -1,8 +1,8 @@
 """Typed speech-session change events, built from the raw events the scripts publish.
 
-    >>> def on_change(event: SpeechEvent):
-    ...     for turn in event.turns: print(event.session_id, turn["role"], turn["content"])
-    >>> await speech_state.subscribe("call-*", on_change)
+>>> def on_change(event: SpeechEvent):
+...     for turn in event.turns: print(event.session_id, turn["role"], turn["content"])
+>>> await speech_state.subscribe("call-*", on_change)
 """
 
 from __future__ import annotations

@@ -79,7 +79,6 @@ class SpeechStateManager(BaseManager):
         base, _ops, _ops_prev, *parts = self._entity_keys(session_id)
         return [base, *parts]
 
-
     def _part_fields(self, state: STTState | TTSState) -> list[str]:
         out: list[str] = []
         for name, value in state.model_dump(mode="json", exclude=_SERVER_FIELDS).items():
@@ -114,9 +113,15 @@ class SpeechStateManager(BaseManager):
             raise InvalidInputError(f"config must be a dict, got {type(config).__name__}")
         if metadata is not None and not isinstance(metadata, Mapping):
             raise InvalidInputError(f"metadata must be a dict, got {type(metadata).__name__}")
-        await self._write("create", sid, max(1, int(idle * 1000)), self._dumps(session_type, what="session_type"),
-                          mode.value, self._dumps(dict(config or {}), what="config"),
-                          self._dumps(dict(metadata or {}), what="metadata"))
+        await self._write(
+            "create",
+            sid,
+            max(1, int(idle * 1000)),
+            self._dumps(session_type, what="session_type"),
+            mode.value,
+            self._dumps(dict(config or {}), what="config"),
+            self._dumps(dict(metadata or {}), what="metadata"),
+        )
         return sid
 
     async def update_session_status(self, session_id: str, status: AudioSessionStatus | str) -> int:
@@ -145,8 +150,9 @@ class SpeechStateManager(BaseManager):
     async def _get(self, session_id: str, transcript_limit: int = 0) -> list[Any]:
         reply = await self._read("get", session_id, transcript_limit)
         if not reply[1] or isinstance(reply[1], dict):
-            raise NotFoundError(f"speech session {session_id!r} not found (never created, or expired)",
-                                kind="speech", id=session_id)
+            raise NotFoundError(
+                f"speech session {session_id!r} not found (never created, or expired)", kind="speech", id=session_id
+            )
         return list(reply)
 
     async def get_session(self, session_id: str) -> SpeechSession:
@@ -183,8 +189,8 @@ class SpeechStateManager(BaseManager):
     async def update_stt_state(self, stt_state: STTState) -> int:
         """Replace the session's STT state; returns the session's new version.
 
-            >>> await speech_state.update_stt_state(STTState(session_id=sid,
-            ...     status=TranscriptionStatus.TRANSCRIBING, transcription_progress=0.6))
+        >>> await speech_state.update_stt_state(STTState(session_id=sid,
+        ...     status=TranscriptionStatus.TRANSCRIBING, transcription_progress=0.6))
         """
         stt_state = validate.model("stt_state", STTState, stt_state)
         return int(await self._write("set_part", stt_state.session_id, "stt", *self._part_fields(stt_state)))
@@ -196,7 +202,7 @@ class SpeechStateManager(BaseManager):
     async def update_tts_state(self, tts_state: TTSState) -> int:
         """Replace the session's TTS state; returns the session's new version.
 
-            >>> await speech_state.update_tts_state(TTSState(session_id=sid, is_speaking=True))
+        >>> await speech_state.update_tts_state(TTSState(session_id=sid, is_speaking=True))
         """
         tts_state = validate.model("tts_state", TTSState, tts_state)
         return int(await self._write("set_part", tts_state.session_id, "tts", *self._part_fields(tts_state)))
@@ -208,8 +214,13 @@ class SpeechStateManager(BaseManager):
     # -- the conversation ------------------------------------------------------------------------
 
     async def _converse(
-        self, session_id: str, entries: list[Any], first: int | None, speaker: str | None,
-        stt: STTState | None = None, tts: TTSState | None = None,
+        self,
+        session_id: str,
+        entries: list[Any],
+        first: int | None,
+        speaker: str | None,
+        stt: STTState | None = None,
+        tts: TTSState | None = None,
     ) -> dict[str, int]:
         for part, name in ((stt, "stt_state"), (tts, "tts_state")):
             if part is not None and part.session_id != session_id:
@@ -218,9 +229,16 @@ class SpeechStateManager(BaseManager):
         tts_fields = self._part_fields(tts) if tts is not None else []
         encoded = [self._dumps(e, what=f"transcript entry {i}") for i, e in enumerate(entries)]
         reply = await self._write(
-            "converse", session_id, "" if speaker is None else self._dumps(speaker, what="current_speaker"),
-            self.transcript_max, "" if first is None else first, len(stt_fields), len(tts_fields),
-            *stt_fields, *tts_fields, *encoded,
+            "converse",
+            session_id,
+            "" if speaker is None else self._dumps(speaker, what="current_speaker"),
+            self.transcript_max,
+            "" if first is None else first,
+            len(stt_fields),
+            len(tts_fields),
+            *stt_fields,
+            *tts_fields,
+            *encoded,
         )
         counts: dict[str, int] = orjson.loads(reply)
         return counts
@@ -237,14 +255,15 @@ class SpeechStateManager(BaseManager):
         state is replaced when given. ``turn_count`` is counted by the server.
         """
         state = validate.model("state", VoiceConversationState, state)
-        result = await self._converse(state.session_id, state.transcript, 0, state.current_speaker,
-                                      state.stt_state, state.tts_state)
+        result = await self._converse(
+            state.session_id, state.transcript, 0, state.current_speaker, state.stt_state, state.tts_state
+        )
         return result["turn_count"]
 
     async def add_turn(self, session_id: str, role: str, content: str, **extra: Any) -> int:
         """Append one transcript entry ``{"role", "content", **extra}``; returns its turn number.
 
-            >>> await speech_state.add_turn(sid, "assistant", "Hi! How can I help?")
+        >>> await speech_state.add_turn(sid, "assistant", "Hi! How can I help?")
         """
         if not isinstance(role, str) or not role:
             raise InvalidInputError(f"role must be a non-empty string, got {role!r}")
@@ -253,10 +272,15 @@ class SpeechStateManager(BaseManager):
         result = await self._converse(session_id, [{"role": role, "content": content, **extra}], None, role)
         return result["turn_count"]
 
-    async def get_conversation_state(self, session_id: str, transcript_limit: int | None = None) -> VoiceConversationState:
+    async def get_conversation_state(
+        self, session_id: str, transcript_limit: int | None = None
+    ) -> VoiceConversationState:
         """The conversation with the last ``transcript_limit`` entries (default: all that are kept)."""
-        limit = self.transcript_max if transcript_limit is None else integer("transcript_limit", transcript_limit,
-                                                                             minimum=0)
+        limit = (
+            self.transcript_max
+            if transcript_limit is None
+            else integer("transcript_limit", transcript_limit, minimum=0)
+        )
         reply = await self._get(session_id, limit)
         h = pairs(reply[1])
         rows = reply[4] if isinstance(reply[4], list) else []
@@ -272,8 +296,14 @@ class SpeechStateManager(BaseManager):
 
     # -- events ----------------------------------------------------------------------------------
 
-    def subscribe(self, id_glob: str, callback: Callable[[SpeechEvent], Any], *, on_gap: GapCallback | None = None,
-                  max_pending: int = DEFAULT_MAX_PENDING) -> Subscription:
+    def subscribe(
+        self,
+        id_glob: str,
+        callback: Callable[[SpeechEvent], Any],
+        *,
+        on_gap: GapCallback | None = None,
+        max_pending: int = DEFAULT_MAX_PENDING,
+    ) -> Subscription:
         """Call ``callback(SpeechEvent)`` for every change, by any process, to matching sessions,
         including ``op="expired"`` when a session's idle time runs out.
 
@@ -282,8 +312,14 @@ class SpeechStateManager(BaseManager):
         Events this subscription may have missed reach ``on_gap(Gap)``; fields too large for one
         event are named in ``event.omitted`` (read them with ``get_conversation_state``).
         """
-        return self._subscribe_typed("id_glob", id_glob, callback, lambda event: callback(SpeechEvent.from_change(event)),
-                                     on_gap=on_gap, max_pending=max_pending)
+        return self._subscribe_typed(
+            "id_glob",
+            id_glob,
+            callback,
+            lambda event: callback(SpeechEvent.from_change(event)),
+            on_gap=on_gap,
+            max_pending=max_pending,
+        )
 
     def unsubscribe(self, id_glob: str, callback: Callable[[SpeechEvent], Any]) -> None:
         self._unsubscribe_typed("id_glob", id_glob, callback)

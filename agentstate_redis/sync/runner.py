@@ -71,13 +71,14 @@ class LoopRunner:
 
     @property
     def alive(self) -> bool:
-        return (not self._stopped and self.thread.is_alive() and not self.loop.is_closed()
-                and os.getpid() == self.pid)
+        return not self._stopped and self.thread.is_alive() and not self.loop.is_closed() and os.getpid() == self.pid
 
     def _why_dead(self) -> str:
         if os.getpid() != self.pid:
-            return (f"this sync object was made in process {self.pid}, before a fork; make sync objects "
-                    f"again in this process ({os.getpid()})")
+            return (
+                f"this sync object was made in process {self.pid}, before a fork; make sync objects "
+                f"again in this process ({os.getpid()})"
+            )
         return "the sync API's event loop thread has stopped; make the sync object again"
 
     def register_closeable(self, obj: Any) -> None:
@@ -135,7 +136,8 @@ class LoopRunner:
                         raise BackendUnavailableError(f"{what}: {self._why_dead()}") from None
                 except concurrent.futures.CancelledError:
                     raise BackendUnavailableError(
-                        f"{what}: cancelled, the sync API's event loop is shutting down") from None
+                        f"{what}: cancelled, the sync API's event loop is shutting down"
+                    ) from None
         except BaseException:
             future.cancel()  # KeyboardInterrupt in the caller: the coroutine stops too
             raise
@@ -213,4 +215,3 @@ def _after_fork_in_child() -> None:
 atexit.register(_at_exit)
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
-

@@ -49,8 +49,12 @@ def _check_store(self: Any, store: Any) -> None:
 
 
 def _derive() -> type:
-    namespace: dict[str, Any] = {"__doc__": _async.AgentStateTracking.__doc__, "__module__": __name__,
-                                 "__qualname__": "AgentStateTracking", "_check_store": _check_store}
+    namespace: dict[str, Any] = {
+        "__doc__": _async.AgentStateTracking.__doc__,
+        "__module__": __name__,
+        "__qualname__": "AgentStateTracking",
+        "_check_store": _check_store,
+    }
     for name, member in vars(_async.AgentStateTracking).items():
         if inspect.iscoroutinefunction(member):
             namespace[name] = _blocking(name, member)

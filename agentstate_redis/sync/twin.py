@@ -67,8 +67,9 @@ class Twin:
         if inspect.iscoroutinefunction(getattr(type(obj), "close", None)):
             runner.register_closeable(obj)
 
-    def _twin_call(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], *,
-                   allow_running_loop: bool = False) -> Any:
+    def _twin_call(
+        self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], *, allow_running_loop: bool = False
+    ) -> Any:
         """Call ``name`` of the async object on the loop, arguments and result adapted; block until done."""
         obj, runner = self._twin_async, self._twin_runner
         what = f"{self._twin_of.__name__}.{name}"
@@ -77,8 +78,7 @@ class Twin:
         async def on_loop() -> Any:
             with contextlib.ExitStack() as scope:
                 a = [_adapt_in(v, runner, self._twin_callables, scope, off_loop_objects) for v in args]
-                kw = {k: _adapt_in(v, runner, self._twin_callables, scope, off_loop_objects)
-                      for k, v in kwargs.items()}
+                kw = {k: _adapt_in(v, runner, self._twin_callables, scope, off_loop_objects) for k, v in kwargs.items()}
                 result = getattr(obj, name)(*a, **kw)
                 if inspect.isawaitable(result):
                     result = await result
@@ -148,8 +148,7 @@ def _mirror_event(event: threading.Event, scope: contextlib.ExitStack) -> asynci
 
 def adapt_out(value: Any, runner: LoopRunner) -> Any:
     """A result as a blocking caller uses it: twins for async objects, sync context managers and iterators."""
-    if value is None or isinstance(value, (*_PLAIN, Twin)) or inspect.isclass(value) \
-            or inspect.isroutine(value):
+    if value is None or isinstance(value, (*_PLAIN, Twin)) or inspect.isclass(value) or inspect.isroutine(value):
         return value
     if has_async_methods(type(value)) or hasattr(type(value), "__await__"):  # loop-bound: a Subscription too
         return twin_of(value, runner)
@@ -226,7 +225,8 @@ def has_async_methods(cls: type) -> bool:
     if known is None:
         known = _has_async[cls] = cls.__module__ != "builtins" and any(
             inspect.iscoroutinefunction(m) or inspect.isasyncgenfunction(m)
-            for m in (inspect.getattr_static(cls, name) for name in public_names(cls)))
+            for m in (inspect.getattr_static(cls, name) for name in public_names(cls))
+        )
     return known
 
 
@@ -243,7 +243,10 @@ def twin_class(cls: type, *, module: str = "agentstate_redis.sync") -> type[Twin
 
 def _derive(cls: type, module: str) -> type[Twin]:
     namespace: dict[str, Any] = {
-        "__doc__": cls.__doc__, "__module__": module, "__qualname__": cls.__name__, "_twin_of": cls,
+        "__doc__": cls.__doc__,
+        "__module__": module,
+        "__qualname__": cls.__name__,
+        "_twin_of": cls,
         "__init__": _constructor(cls, module),
     }
     for name in public_names(cls):

@@ -72,8 +72,7 @@ def _signals_set(stop: Any) -> Iterator[None]:
     previous = {}
 
     def on_signal(signum: int, _frame: Any) -> None:
-        _async.log.info("%s: stop claiming, finish or release the current task, then exit",
-                        signal.Signals(signum).name)
+        _async.log.info("%s: stop claiming, finish or release the current task, then exit", signal.Signals(signum).name)
         stop.set()
 
     for sig in STOP_SIGNALS:

@@ -1,7 +1,7 @@
 """Tool execution state: executions, exact stats, a stampede-safe result cache and retry schedules.
 
-    >>> from agentstate_redis.tools import ToolStateManager, ToolExecution
-    >>> tools = ToolStateManager(persistence="redis", cache_results=True, cache_ttl=3600)
+>>> from agentstate_redis.tools import ToolStateManager, ToolExecution
+>>> tools = ToolStateManager(persistence="redis", cache_results=True, cache_ttl=3600)
 """
 
 from .manager import ToolStateManager

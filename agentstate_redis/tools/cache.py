@@ -104,12 +104,23 @@ class CacheMixin(BaseManager):
         """The channel of an entry's own events (kind ``toolcache``, id ``<tool>:<hash>``)."""
         return self.backend.channel("toolcache", f"{tool_name}:{params_hash}")
 
-    async def _store(self, tool_name: str, params_hash: str, encoded: str, ttl: float | None, token: str,
-                     misses: int) -> str:
+    async def _store(
+        self, tool_name: str, params_hash: str, encoded: str, ttl: float | None, token: str, misses: int
+    ) -> str:
         part = self._entry_part(tool_name, params_hash)
-        return str(await self._write(
-            "cache_set", tool_name, part, params_hash, self._entry_channel(tool_name, params_hash), encoded,
-            self.backend.ttl_ms(self.cache_ttl if ttl is None else ttl), token, misses))
+        return str(
+            await self._write(
+                "cache_set",
+                tool_name,
+                part,
+                params_hash,
+                self._entry_channel(tool_name, params_hash),
+                encoded,
+                self.backend.ttl_ms(self.cache_ttl if ttl is None else ttl),
+                token,
+                misses,
+            )
+        )
 
     async def cache_result(self, entry: ToolCacheEntry) -> ToolCacheEntry | None:
         """Store a result for ``entry.ttl`` seconds (default ``cache_ttl``); returns it as stored.
@@ -157,8 +168,9 @@ class CacheMixin(BaseManager):
         """Delete a cached entry; True if there was one."""
         params_hash = self._hash_of(parameters, parameters_hash)
         part = self._entry_part(tool_name, params_hash)
-        reply = await self._write("cache_delete", tool_name, part, params_hash,
-                                  self._entry_channel(tool_name, params_hash))
+        reply = await self._write(
+            "cache_delete", tool_name, part, params_hash, self._entry_channel(tool_name, params_hash)
+        )
         return bool(reply == "1")
 
     async def get_or_compute(
@@ -213,8 +225,14 @@ class CacheMixin(BaseManager):
                 await asyncio.shield(self._write("cache_release", tool_name, part, token, op_id=""))
         return loads(encoded)
 
-    def subscribe_cache(self, tool_name: str, callback: Callback, *, on_gap: GapCallback | None = None,
-                        max_pending: int = DEFAULT_MAX_PENDING) -> Subscription:
+    def subscribe_cache(
+        self,
+        tool_name: str,
+        callback: Callback,
+        *,
+        on_gap: GapCallback | None = None,
+        max_pending: int = DEFAULT_MAX_PENDING,
+    ) -> Subscription:
         """Cache events of one tool: ``set``, ``delete`` and ``expired`` (Redis TTL expiry).
 
         ``event.id`` is ``"<tool>:<parameters hash>"``. Await the result to wait until live.
@@ -222,8 +240,9 @@ class CacheMixin(BaseManager):
             >>> await tools.subscribe_cache("search_web", lambda ev: print(ev.op, ev.id))
         """
         validate_id("tool", tool_name)
-        return self.backend.events.subscribe("toolcache", escape_glob(tool_name) + ":*", callback,
-                                             on_gap=on_gap, max_pending=max_pending)
+        return self.backend.events.subscribe(
+            "toolcache", escape_glob(tool_name) + ":*", callback, on_gap=on_gap, max_pending=max_pending
+        )
 
 
 def _entry_from_hash(pttl: int, h: dict[str, str]) -> ToolCacheEntry | None:

@@ -102,10 +102,17 @@ class ToolStateManager(CacheMixin, RetryMixin):
             execution.model_dump(include={"started_at", "parameters", "agent_id", "metadata"}),
             what=f"execution {execution.execution_id!r}",
         )
-        await self._write_on(LINKS, "link", execution.execution_id, execution.tool_name,
-                             self.backend.ttl_ms(self.execution_ttl), op_id="")
-        reply = await self._write("start", execution.tool_name, execution.execution_id, execution.status.value,
-                                  doc, self.history_limit)
+        await self._write_on(
+            LINKS,
+            "link",
+            execution.execution_id,
+            execution.tool_name,
+            self.backend.ttl_ms(self.execution_ttl),
+            op_id="",
+        )
+        reply = await self._write(
+            "start", execution.tool_name, execution.execution_id, execution.status.value, doc, self.history_limit
+        )
         return execution_from_hash(pairs_after_flag(reply))
 
     async def _resolve(self, execution_id: str, tool_name: str | None) -> str:
@@ -118,7 +125,12 @@ class ToolStateManager(CacheMixin, RetryMixin):
         return str(name)
 
     async def _finish(
-        self, execution_id: str, outcome: str, result: str, error: str, duration_ms: float | None,
+        self,
+        execution_id: str,
+        outcome: str,
+        result: str,
+        error: str,
+        duration_ms: float | None,
         tool_name: str | None,
     ) -> ToolExecution:
         dur = duration_us(duration_ms)
@@ -151,7 +163,7 @@ class ToolStateManager(CacheMixin, RetryMixin):
     ) -> ToolExecution:
         """Mark a running execution failed with an error message (or exception); returns it.
 
-            >>> await tools.fail_execution("e2", "Connection timeout", duration_ms=30000)
+        >>> await tools.fail_execution("e2", "Connection timeout", duration_ms=30000)
         """
         limit = self.backend.max_value_bytes
         if isinstance(error, BaseException):  # our own text: cut to the size limit rather than refuse it
@@ -185,8 +197,8 @@ class ToolStateManager(CacheMixin, RetryMixin):
     async def get_tool_stats(self, tool_name: str) -> ToolStats:
         """Exact counters of one tool (all processes), read in one consistent script.
 
-            >>> stats = await tools.get_tool_stats("search_web")
-            >>> print(f"Success Rate: {stats.success_rate:.2%}")
+        >>> stats = await tools.get_tool_stats("search_web")
+        >>> print(f"Success Rate: {stats.success_rate:.2%}")
         """
         return stats_from_hash(tool_name, pairs(await self._read("stats", tool_name)))
 

@@ -1,7 +1,7 @@
 """Stored hashes (as the scripts return them) -> public models.
 
-    >>> execution_from_hash(["tool", "search_web", "id", "exec_001", "status", "running", ...])
-    ToolExecution(execution_id='exec_001', ...)
+>>> execution_from_hash(["tool", "search_web", "id", "exec_001", "status", "running", ...])
+ToolExecution(execution_id='exec_001', ...)
 """
 
 from __future__ import annotations

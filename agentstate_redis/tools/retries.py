@@ -55,8 +55,10 @@ class RetryMixin(BaseManager):
         if state.next_retry_at is not None:  # aware UTC: the model converted it
             seconds = (state.next_retry_at - datetime.now(timezone.utc)).total_seconds()
             if seconds > MAX_DELAY_SECONDS:
-                raise InvalidInputError(f"next_retry_at must be within {MAX_DELAY_SECONDS} s from now, "
-                                        f"got {state.next_retry_at.isoformat()}")
+                raise InvalidInputError(
+                    f"next_retry_at must be within {MAX_DELAY_SECONDS} s from now, "
+                    f"got {state.next_retry_at.isoformat()}"
+                )
             return max(0.0, seconds)
         return min(self.retry_base_delay * state.backoff_factor ** max(state.attempts - 1, 0), MAX_DELAY_SECONDS)
 
@@ -83,8 +85,16 @@ class RetryMixin(BaseManager):
             retry_state.model_dump(exclude={"execution_id", "next_retry_at"}),
             what=f"retry state of {retry_state.execution_id!r}",
         )
-        due = await self._write_on(RETRIES, "retry_set", RETRY_INDEX, retry_state.execution_id, delay_ms,
-                                   exhausted, doc, self.backend.ttl_ms(self.retry_retention))
+        due = await self._write_on(
+            RETRIES,
+            "retry_set",
+            RETRY_INDEX,
+            retry_state.execution_id,
+            delay_ms,
+            exhausted,
+            doc,
+            self.backend.ttl_ms(self.retry_retention),
+        )
         return retry_state.model_copy(update={"next_retry_at": server_time(due)})
 
     async def get_pending_retries(
@@ -104,8 +114,9 @@ class RetryMixin(BaseManager):
         claim_ms = 0 if claim_timeout is None else validate.milliseconds("claim_timeout", claim_timeout)
         if not claim:
             return await self.list_retries(limit=limit)
-        rows = await self._write_on(RETRIES, "retry_claim", RETRY_INDEX, limit, claim_ms,
-                                    self.backend.ttl_ms(self.retry_retention))
+        rows = await self._write_on(
+            RETRIES, "retry_claim", RETRY_INDEX, limit, claim_ms, self.backend.ttl_ms(self.retry_retention)
+        )
         return [retry_from_doc(row[0], row[1], row[2]) for row in _json_rows(rows)]
 
     async def list_retries(self, *, offset: int = 0, limit: int = 100) -> list[RetryState]:

@@ -89,7 +89,7 @@ def replacer(fn: Callable[..., Any], name: str) -> Callable[..., tuple[tuple[Any
 
     def put(args: tuple[Any, ...], kwargs: dict[str, Any], value: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
         if 0 <= index < len(args):
-            return (*args[:index], value, *args[index + 1:]), kwargs
+            return (*args[:index], value, *args[index + 1 :]), kwargs
         return args, {**kwargs, name: value}
 
     return put
@@ -131,11 +131,27 @@ def fail(span: Any, exc: BaseException) -> None:
     span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
 
 
-def record(name: str, kind: Any, attributes: dict[str, Any], *, start: int, parent: Any = None,
-           links: list[Any] | None = None, error: BaseException | None = None) -> None:
+def record(
+    name: str,
+    kind: Any,
+    attributes: dict[str, Any],
+    *,
+    start: int,
+    parent: Any = None,
+    links: list[Any] | None = None,
+    error: BaseException | None = None,
+) -> None:
     """One finished span from ``start`` (ns) to now, created after the fact (see the package docstring)."""
-    span = tracer().start_span(name, context=parent, kind=kind, attributes=attributes, links=links or None,
-                               start_time=start, record_exception=False, set_status_on_exception=False)
+    span = tracer().start_span(
+        name,
+        context=parent,
+        kind=kind,
+        attributes=attributes,
+        links=links or None,
+        start_time=start,
+        record_exception=False,
+        set_status_on_exception=False,
+    )
     if error is not None:
         fail(span, error)
     span.end()

@@ -34,10 +34,15 @@ MAX_REMEMBERED = 10_000
 _claimed: collections.OrderedDict[tuple[str, str], Any] = collections.OrderedDict()
 
 
-def _attributes(operation_type: str, operation: str, team_id: Any, agent_id: Any = None,
-                task_id: Any = None) -> dict[str, Any]:
-    attrs: dict[str, Any] = {"messaging.system": otel.SYSTEM, "messaging.operation.type": operation_type,
-                             "messaging.operation.name": operation, "messaging.destination.name": str(team_id)}
+def _attributes(
+    operation_type: str, operation: str, team_id: Any, agent_id: Any = None, task_id: Any = None
+) -> dict[str, Any]:
+    attrs: dict[str, Any] = {
+        "messaging.system": otel.SYSTEM,
+        "messaging.operation.type": operation_type,
+        "messaging.operation.name": operation,
+        "messaging.destination.name": str(team_id),
+    }
     if task_id is not None:
         attrs["messaging.message.id"] = str(task_id)
     if agent_id:
@@ -76,8 +81,11 @@ def send(operation: str, argument: str) -> Callable[[Callable[..., Any]], Callab
 
         async def traced(self: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             team_id, given = team_of(args, kwargs), tasks_of(args, kwargs)
-            items = list(given) if batch and isinstance(given, Iterable) and not isinstance(
-                given, (str, bytes, bytearray, Mapping)) else None
+            items = (
+                list(given)
+                if batch and isinstance(given, Iterable) and not isinstance(given, (str, bytes, bytearray, Mapping))
+                else None
+            )
             attrs = _attributes("send", operation, team_id)
             if batch:
                 attrs["messaging.batch.message_count"] = len(items) if items is not None else 0
@@ -86,8 +94,12 @@ def send(operation: str, argument: str) -> Callable[[Callable[..., Any]], Callab
                 if task_id is not None:
                     attrs["messaging.message.id"] = str(task_id)
             with otel.tracer().start_as_current_span(
-                    f"{operation} {team_id}", kind=otel.SpanKind.PRODUCER, attributes=attrs,
-                    record_exception=False, set_status_on_exception=False) as span:
+                f"{operation} {team_id}",
+                kind=otel.SpanKind.PRODUCER,
+                attributes=attrs,
+                record_exception=False,
+                set_status_on_exception=False,
+            ) as span:
                 carrier = otel.inject()
                 try:
                     if batch and items is not None:
@@ -127,12 +139,20 @@ def _creation(team_id: Any, task: Any) -> Any:
     return held[0] if held is not None else otel.creation_context(task.extra)
 
 
-def _received(operation: str, team_id: Any, agent_id: Any, task: Any, start: int,
-              error: BaseException | None = None) -> None:
+def _received(
+    operation: str, team_id: Any, agent_id: Any, task: Any, start: int, error: BaseException | None = None
+) -> None:
     creation = _remember(team_id, task, agent_id) if task is not None else None
     attrs = _attributes("receive", operation, team_id, agent_id, None if task is None else task.id)
-    otel.record(f"{operation} {team_id}", otel.SpanKind.CLIENT, attrs, start=start,
-                parent=otel.parent_for(creation), links=otel.link_to(creation), error=error)
+    otel.record(
+        f"{operation} {team_id}",
+        otel.SpanKind.CLIENT,
+        attrs,
+        start=start,
+        parent=otel.parent_for(creation),
+        links=otel.link_to(creation),
+        error=error,
+    )
 
 
 def receive(operation: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -182,8 +202,15 @@ def settle(operation: str, *, claims: str | None = None) -> Callable[[Callable[.
                 creation = creation or otel.creation_context(result.extra)
                 agent_id = agent_id or result.completed_by
             attrs = _attributes("settle", operation, team_id, agent_id, task_id)
-            otel.record(f"{operation} {team_id}", otel.SpanKind.CLIENT, attrs, start=start,
-                        parent=otel.parent_for(creation), links=otel.link_to(creation), error=error)
+            otel.record(
+                f"{operation} {team_id}",
+                otel.SpanKind.CLIENT,
+                attrs,
+                start=start,
+                parent=otel.parent_for(creation),
+                links=otel.link_to(creation),
+                error=error,
+            )
             if error is not None:
                 raise error
             if claims is not None and result is not None:
@@ -211,9 +238,14 @@ def process(handler: Callable[[Any], Awaitable[Any]], team_id: str, agent_id: st
         creation = _creation(team_id, task)
         attrs = _attributes("process", "process", team_id, agent_id, task.id)
         with otel.tracer().start_as_current_span(
-                f"process {team_id}", context=otel.parent_for(creation), kind=otel.SpanKind.CONSUMER,
-                attributes=attrs, links=otel.link_to(creation), record_exception=False,
-                set_status_on_exception=False) as span:
+            f"process {team_id}",
+            context=otel.parent_for(creation),
+            kind=otel.SpanKind.CONSUMER,
+            attributes=attrs,
+            links=otel.link_to(creation),
+            record_exception=False,
+            set_status_on_exception=False,
+        ) as span:
             try:
                 return await handler(task)
             except BaseException as exc:  # a cancelled handler too (stop past grace): its task is released

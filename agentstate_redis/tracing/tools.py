@@ -68,12 +68,20 @@ def tool_finished(*, failed: bool) -> Callable[[Callable[..., Any]], Callable[..
                 t0 = execution.started_at
                 now = otel.now_ns()  # the server's start time, ms resolution; never after now on our clock
                 start, parent = (min(int(t0.timestamp() * 1e9), now) if t0 is not None else now), None
-            attrs: dict[str, Any] = {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": execution.tool_name,
-                                     "gen_ai.tool.call.id": execution.execution_id}
+            attrs: dict[str, Any] = {
+                "gen_ai.operation.name": "execute_tool",
+                "gen_ai.tool.name": execution.tool_name,
+                "gen_ai.tool.call.id": execution.execution_id,
+            }
             if execution.agent_id:
                 attrs["gen_ai.agent.id"] = execution.agent_id
-            span = otel.tracer().start_span(f"execute_tool {execution.tool_name}", context=parent,
-                                            kind=otel.SpanKind.INTERNAL, attributes=attrs, start_time=start)
+            span = otel.tracer().start_span(
+                f"execute_tool {execution.tool_name}",
+                context=parent,
+                kind=otel.SpanKind.INTERNAL,
+                attributes=attrs,
+                start_time=start,
+            )
             if failed:
                 error = error_of(args, kwargs) if error_of is not None else None
                 kind = type(error).__qualname__ if isinstance(error, BaseException) else "_OTHER"

@@ -55,10 +55,10 @@ Outcome = Literal["completed", "failed", "released", "cancelled", "lost"]
 OutcomeHook = Callable[[ClaimedTask, Outcome, Any], Awaitable[None]]
 #: Called when a claim found nothing within ``claim_wait`` (the worker is idle).
 IdleHook = Callable[[], Awaitable[None]]
-DEFAULT_GRACE = 20.0      # below Kubernetes' default terminationGracePeriodSeconds (30 s)
+DEFAULT_GRACE = 20.0  # below Kubernetes' default terminationGracePeriodSeconds (30 s)
 DEFAULT_CLAIM_WAIT = 2.0  # how long one claim blocks: the longest a stop waits for an idle worker
-MIN_BACKOFF = 0.5         # first pause after a claim the server refused or could not take
-MAX_BACKOFF = 5.0         # the longest pause between such claims
+MIN_BACKOFF = 0.5  # first pause after a claim the server refused or could not take
+MAX_BACKOFF = 5.0  # the longest pause between such claims
 #: Failures after which a worker waits and claims again: the server is full or away, not the task wrong.
 BACK_OFF_ON = (BackendUnavailableError, BackendOutOfMemoryError, OutcomeUnknownError)
 
@@ -71,8 +71,8 @@ class WorkerStats:
     completed: int = 0
     failed: int = 0
     released: int = 0
-    lost: int = 0          # results refused because the lease had been lost (another worker has the task)
-    cancelled: int = 0     # tasks cancelled (cancel_task) while the handler ran: the handler was stopped
+    lost: int = 0  # results refused because the lease had been lost (another worker has the task)
+    cancelled: int = 0  # tasks cancelled (cancel_task) while the handler ran: the handler was stopped
 
 
 @dataclass(frozen=True)
@@ -123,9 +123,15 @@ async def run_worker(
     ``Worker(orch, team_id, agent_id, handler, WorkerSettings(...)).run(stop)`` is the same loop.
     """
     settings = WorkerSettings(
-        capabilities=None if capabilities is None else tuple(capabilities), lease=lease, grace=grace,
-        claim_wait=claim_wait, retry_failures=retry_failures, max_tasks=max_tasks, schedules=schedules,
-        install_signals=install_signals)
+        capabilities=None if capabilities is None else tuple(capabilities),
+        lease=lease,
+        grace=grace,
+        claim_wait=claim_wait,
+        retry_failures=retry_failures,
+        max_tasks=max_tasks,
+        schedules=schedules,
+        install_signals=install_signals,
+    )
     return await Worker(orch, team_id, agent_id, handler, settings).run(stop)
 
 
@@ -183,8 +189,9 @@ class Worker:
                 return
             else:
                 try:
-                    task = await self.orch.claim_task(self.team_id, self.agent_id, self._caps, s.lease,
-                                                      wait=s.claim_wait)
+                    task = await self.orch.claim_task(
+                        self.team_id, self.agent_id, self._caps, s.lease, wait=s.claim_wait
+                    )
                 except BACK_OFF_ON as exc:
                     # a claim that may have applied leaves a task leased to nobody: its lease expiry frees it
                     log.warning("claim failed (%s); trying again in %.1f s", exc, backoff)
@@ -249,9 +256,15 @@ class Worker:
             if error is None:
                 stored = None
                 if self._more():
-                    nxt = await self.orch.complete_and_claim(self.team_id, task.id, job.result(),
-                                                             agent_id=self.agent_id, token=task.token,
-                                                             capabilities=self._caps, lease=s.lease)
+                    nxt = await self.orch.complete_and_claim(
+                        self.team_id,
+                        task.id,
+                        job.result(),
+                        agent_id=self.agent_id,
+                        token=task.token,
+                        capabilities=self._caps,
+                        lease=s.lease,
+                    )
                     if nxt is not None:
                         self.stats.claimed += 1
                 else:
@@ -260,8 +273,9 @@ class Worker:
                 await self._tell(task, "completed", stored)
             else:
                 log.info("task %s failed: %r", task.id, error)
-                stored = await self.orch.fail_task(self.team_id, task.id, error, retry=s.retry_failures,
-                                                   token=task.token)
+                stored = await self.orch.fail_task(
+                    self.team_id, task.id, error, retry=s.retry_failures, token=task.token
+                )
                 self.stats.failed += 1
                 await self._tell(task, "failed", stored)
         except TaskCancelledError as exc:  # cancelled between its last heartbeat and the outcome

@@ -32,8 +32,8 @@ log = logging.getLogger("agentstate_redis.scheduler")
 class SchedulerStats:
     """What one run_scheduler call did."""
 
-    passes: int = 0        # scheduler passes (reads of the due schedules)
-    enqueued: int = 0      # tasks this scheduler enqueued (ticks another one claimed are not counted)
+    passes: int = 0  # scheduler passes (reads of the due schedules)
+    enqueued: int = 0  # tasks this scheduler enqueued (ticks another one claimed are not counted)
 
 
 async def run_scheduler(

@@ -1,8 +1,8 @@
 """SIGTERM/SIGINT as an asyncio.Event, for a graceful stop.
 
-    >>> stop = asyncio.Event()
-    >>> with stop_on_signals(stop):
-    ...     await run_worker(orch, "t", "w1", handle, stop=stop, install_signals=False)
+>>> stop = asyncio.Event()
+>>> with stop_on_signals(stop):
+...     await run_worker(orch, "t", "w1", handle, stop=stop, install_signals=False)
 """
 
 from __future__ import annotations

@@ -129,8 +129,13 @@ def _decode_checkpoint(workflow_id: str, item: list[str]) -> WorkflowCheckpoint:
         snap_fields = pairs(loads(snap))
         stored_state = _decode_state(workflow_id, snap_fields, ctx) if snap_fields else None
     return WorkflowCheckpoint.model_construct(
-        workflow_id=workflow_id, checkpoint_id=cp_id, step=int(step), state=stored_state,
-        context={key: loads(v) for key, v in ctx.items()}, timestamp=server_time(at), automatic=auto == "1",
+        workflow_id=workflow_id,
+        checkpoint_id=cp_id,
+        step=int(step),
+        state=stored_state,
+        context={key: loads(v) for key, v in ctx.items()},
+        timestamp=server_time(at),
+        automatic=auto == "1",
     )
 
 
@@ -204,7 +209,7 @@ class WorkflowStateManager(BaseManager):
     async def create(self, state: WorkflowState) -> WorkflowState:
         """Store a new workflow; an existing id raises AlreadyExistsError.
 
-            >>> await wf.create(WorkflowState(workflow_id="etl", total_steps=3, context={"src": "s3"}))
+        >>> await wf.create(WorkflowState(workflow_id="etl", total_steps=3, context={"src": "s3"}))
         """
         state = validate.model("state", WorkflowState, state)
         if state.status not in _CREATABLE:
@@ -219,16 +224,22 @@ class WorkflowStateManager(BaseManager):
         validate_id("workflow", state.workflow_id)
         interval = self.checkpoint_interval if state.checkpoint_interval is None else state.checkpoint_interval
         return await self._write_state(
-            "create", state.workflow_id, state.status.value,
-            state.total_steps, state.current_step, interval, self._dumps(state.name, what="name"),
-            self._dumps(state.metadata, what="metadata"), self.history_limit,
+            "create",
+            state.workflow_id,
+            state.status.value,
+            state.total_steps,
+            state.current_step,
+            interval,
+            self._dumps(state.name, what="name"),
+            self._dumps(state.metadata, what="metadata"),
+            self.history_limit,
             *self._ctx_args(state.context, "context"),
         )
 
     async def get(self, workflow_id: str) -> WorkflowState:
         """The stored workflow; NotFoundError if there is none.
 
-            >>> current = await wf.get("etl"); print(f"{current.current_step}/{current.total_steps}")
+        >>> current = await wf.get("etl"); print(f"{current.current_step}/{current.total_steps}")
         """
         base, ctx = loads(await self._read("get", workflow_id, workflow_id))
         return _decode_state(workflow_id, pairs(base), pairs(ctx))
@@ -281,11 +292,18 @@ class WorkflowStateManager(BaseManager):
         """
         step = validate.model("step", StepState, step)
         return await self._write_state(
-            "update_step", workflow_id, step.step_number,
-            step.status.value, step.retry, self._dumps(step, what=f"step {step.step_number}"),
+            "update_step",
+            workflow_id,
+            step.step_number,
+            step.status.value,
+            step.retry,
+            self._dumps(step, what=f"step {step.step_number}"),
             "" if step.error is None else self._dumps(step.error, what="error"),
-            validate.fencing_token(fencing_token, optional=True), self.history_limit, self.max_checkpoints,
-            *self._ctx_args(context, "context"), step=True,
+            validate.fencing_token(fencing_token, optional=True),
+            self.history_limit,
+            self.max_checkpoints,
+            *self._ctx_args(context, "context"),
+            step=True,
         )
 
     # -- transitions -----------------------------------------------------------------------------
@@ -323,7 +341,9 @@ class WorkflowStateManager(BaseManager):
 
     # -- checkpoints -----------------------------------------------------------------------------
 
-    async def checkpoint(self, checkpoint: WorkflowCheckpoint, *, fencing_token: int | None = None) -> WorkflowCheckpoint:
+    async def checkpoint(
+        self, checkpoint: WorkflowCheckpoint, *, fencing_token: int | None = None
+    ) -> WorkflowCheckpoint:
         """Store a named checkpoint (step defaults to current_step, context to the stored one).
 
             >>> await wf.checkpoint(WorkflowCheckpoint(workflow_id="etl", checkpoint_id="after_load", step=2))
@@ -341,9 +361,13 @@ class WorkflowStateManager(BaseManager):
         state = "" if checkpoint.state is None else self._dumps(checkpoint.state, what="checkpoint state")
         args = [
             checkpoint.checkpoint_id,
-            "" if checkpoint.step is None else checkpoint.step, state,
-            "0" if checkpoint.context is None else "1", self.max_checkpoints, self.history_limit,
-            validate.fencing_token(fencing_token, optional=True), *self._ctx_args(checkpoint.context, "checkpoint context"),
+            "" if checkpoint.step is None else checkpoint.step,
+            state,
+            "0" if checkpoint.context is None else "1",
+            self.max_checkpoints,
+            self.history_limit,
+            validate.fencing_token(fencing_token, optional=True),
+            *self._ctx_args(checkpoint.context, "checkpoint context"),
         ]
         # One call: the script replies with the checkpoint as stored (a read-back could miss it, capped
         # away by concurrent writers). A checkpoint never changes the status: the index is left alone.
@@ -371,8 +395,13 @@ class WorkflowStateManager(BaseManager):
         (LeaseError without it or with a stale one).
         """
         name("checkpoint_id", checkpoint_id, max_chars=CHECKPOINT_ID_MAX)
-        return await self._write_state("resume_from", workflow_id, checkpoint_id, self.history_limit,
-                                       validate.fencing_token(fencing_token, optional=True))
+        return await self._write_state(
+            "resume_from",
+            workflow_id,
+            checkpoint_id,
+            self.history_limit,
+            validate.fencing_token(fencing_token, optional=True),
+        )
 
     # -- leases ----------------------------------------------------------------------------------
 
@@ -391,8 +420,13 @@ class WorkflowStateManager(BaseManager):
     async def renew_lease(self, workflow_id: str, fencing_token: int, ttl: float = 30.0) -> None:
         """Extend the lease held with ``fencing_token`` (LeaseError if it is stale)."""
         validate_id("workflow", workflow_id)
-        await self._read("lease_renew", workflow_id, workflow_id, validate.fencing_token(fencing_token),
-                         validate.milliseconds("lease ttl", ttl))
+        await self._read(
+            "lease_renew",
+            workflow_id,
+            workflow_id,
+            validate.fencing_token(fencing_token),
+            validate.milliseconds("lease ttl", ttl),
+        )
 
     async def release_lease(self, workflow_id: str, fencing_token: int) -> None:
         """Give the lease up (LeaseError if the token is stale)."""
@@ -474,8 +508,14 @@ class WorkflowStateManager(BaseManager):
 
     # -- events ----------------------------------------------------------------------------------
 
-    def subscribe(self, workflow_id_glob: str, callback: WorkflowCallback, *, on_gap: GapCallback | None = None,
-                  max_pending: int = DEFAULT_MAX_PENDING) -> Subscription:
+    def subscribe(
+        self,
+        workflow_id_glob: str,
+        callback: WorkflowCallback,
+        *,
+        on_gap: GapCallback | None = None,
+        max_pending: int = DEFAULT_MAX_PENDING,
+    ) -> Subscription:
         """Call ``callback(WorkflowEvent)`` for every change to matching workflows, from any process.
 
             >>> sub = wf.subscribe("research_*", lambda ev: print(ev.workflow_id, ev.op, ev.status))
@@ -485,8 +525,14 @@ class WorkflowStateManager(BaseManager):
         ``max_pending`` events overflowed, the connection was lost) reaches ``on_gap(Gap)``; re-read
         with ``get``. Fields too large for one event are left out and named in ``event.omitted``.
         """
-        return self._subscribe_typed("workflow_id_glob", workflow_id_glob, callback, lambda event: callback(to_workflow_event(event)),
-                                     on_gap=on_gap, max_pending=max_pending)
+        return self._subscribe_typed(
+            "workflow_id_glob",
+            workflow_id_glob,
+            callback,
+            lambda event: callback(to_workflow_event(event)),
+            on_gap=on_gap,
+            max_pending=max_pending,
+        )
 
     def unsubscribe(self, workflow_id_glob: str, callback: WorkflowCallback) -> None:
         self._unsubscribe_typed("workflow_id_glob", workflow_id_glob, callback)

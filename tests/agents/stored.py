@@ -25,23 +25,35 @@ async def body_keys(backend: Backend, agent_id: str) -> list[str]:
     return sorted([key async for key in backend.scan(backend.keys.agent(agent_id)("ckptbody:*"))])
 
 
-def old_document(agent_id: str, checkpoint_id: str, step: int, state: dict[str, Any], seq: int,
-                 parent: str | None) -> str:
+def old_document(
+    agent_id: str, checkpoint_id: str, step: int, state: dict[str, Any], seq: int, parent: str | None
+) -> str:
     """The whole document the previous release's save script stored in d:<id> (caller's object, then the
     server's members: saved_at, sequence, fencing_token, timestamp, tracking, lineage)."""
-    body = orjson.dumps({"checkpoint_id": checkpoint_id, "agent_id": agent_id, "step_number": step,
-                         "state": state, "recoverable": True, "metadata": {"old": True}}).decode()
+    body = orjson.dumps(
+        {
+            "checkpoint_id": checkpoint_id,
+            "agent_id": agent_id,
+            "step_number": step,
+            "state": state,
+            "recoverable": True,
+            "metadata": {"old": True},
+        }
+    ).decode()
     iso = f'"2026-01-02T03:04:{seq:02d}.123000+00:00"'
-    added = (f'"saved_at":{iso},"sequence":{seq},"fencing_token":null,"timestamp":{iso},'
-             '"approval_history":[],"tool_usage_counts":{"Read":3},"workflow_run_id":null,"workflow_state":{},'
-             '"standing_decisions":{},'
-             f'"parent_checkpoint_id":{orjson.dumps(parent).decode()},'
-             f'"parent_agent_id":{orjson.dumps(agent_id if parent else None).decode()}')
+    added = (
+        f'"saved_at":{iso},"sequence":{seq},"fencing_token":null,"timestamp":{iso},'
+        '"approval_history":[],"tool_usage_counts":{"Read":3},"workflow_run_id":null,"workflow_state":{},'
+        '"standing_decisions":{},'
+        f'"parent_checkpoint_id":{orjson.dumps(parent).decode()},'
+        f'"parent_agent_id":{orjson.dumps(agent_id if parent else None).decode()}'
+    )
     return body[:-1] + "," + added + "}"
 
 
-async def write_old_checkpoint(backend: Backend, agent_id: str, checkpoint_id: str, step: int,
-                               state: dict[str, Any]) -> None:
+async def write_old_checkpoint(
+    backend: Backend, agent_id: str, checkpoint_id: str, step: int, state: dict[str, Any]
+) -> None:
     """Store a checkpoint exactly as the previous release's agents/save_checkpoint did (raw commands):
     fields d:, x:, m:, r:, l: of the checkpoints hash, the order zset, the meta hash's seq and head."""
     client = backend.client
@@ -53,10 +65,16 @@ async def write_old_checkpoint(backend: Backend, agent_id: str, checkpoint_id: s
     member = f"{seq:016d}|{checkpoint_id}"
     raw = orjson.dumps({"a": [], "d": {}, "t": ["Read", "3"], "w": {}}).decode()
     lineage = orjson.dumps({"b": seq, "p": parent or "", "pa": "", "pb": born_parent, "f": 0}).decode()
-    await client.hset(k("checkpoints"), mapping={
-        f"d:{checkpoint_id}": old_document(agent_id, checkpoint_id, step, state, seq, parent),
-        f"x:{checkpoint_id}": raw, f"m:{checkpoint_id}": member, f"r:{checkpoint_id}": "1",
-        f"l:{checkpoint_id}": lineage})
+    await client.hset(
+        k("checkpoints"),
+        mapping={
+            f"d:{checkpoint_id}": old_document(agent_id, checkpoint_id, step, state, seq, parent),
+            f"x:{checkpoint_id}": raw,
+            f"m:{checkpoint_id}": member,
+            f"r:{checkpoint_id}": "1",
+            f"l:{checkpoint_id}": lineage,
+        },
+    )
     await client.zadd(k("ckptorder"), {member: step})
     await client.hset(k.base, "head", f"{seq}|{checkpoint_id}")
     await client.hincrby(k.base, "v", 1)

@@ -29,9 +29,14 @@ def store(backend: Backend) -> AgentStateStore:
 
 async def test_snapshots_newest_first_with_retention(store: AgentStateStore) -> None:
     for i in range(5):
-        saved = await store.save_snapshot(AgentSnapshot(agent_id="a1", memory_state={"i": i},
-                                                        conversation_history=[{"role": "user", "n": i}],
-                                                        metadata={"task_count": i}))
+        saved = await store.save_snapshot(
+            AgentSnapshot(
+                agent_id="a1",
+                memory_state={"i": i},
+                conversation_history=[{"role": "user", "n": i}],
+                metadata={"task_count": i},
+            )
+        )
         assert isinstance(saved.saved_at, datetime) and saved.saved_at.tzinfo is not None
     snaps = await store.list_snapshots("a1")
     assert [s.memory_state["i"] for s in snaps] == [4, 3, 2]
@@ -67,13 +72,18 @@ async def test_tracking_and_checkpoint_round_trip(store: AgentStateStore) -> Non
     await t.record_approval("Read", True, "all", "x" * 500)
     await t.record_tool_usage("Bash")
     await t.record_tool_usage("Read", increment=5)
-    wf = await t.update_workflow_state(run_id="run_abc123", status="running", current_node="n1",
-                                       node_results={"n0": {"ok": True, "big": 2**62}}, retry_count=2)
+    wf = await t.update_workflow_state(
+        run_id="run_abc123",
+        status="running",
+        current_node="n1",
+        node_results={"n0": {"ok": True, "big": 2**62}},
+        retry_count=2,
+    )
     assert wf["status"] == "running" and isinstance(wf["last_updated"], datetime)
     wf = await t.update_workflow_state(status="completed")  # partial merge
     assert wf["current_node"] == "n1" and wf["status"] == "completed" and wf["node_results"]["n0"]["big"] == 2**62
 
-    history = await t.get_approval_history()                  # recording order, as Kaizen's
+    history = await t.get_approval_history()  # recording order, as Kaizen's
     assert [r["tool_name"] for r in history] == ["Bash", "Write", "Read"]
     assert history[-1]["input_summary"] == "x" * 200 + "..."
     newest = await t.get_approval_history(newest_first=True)
@@ -93,7 +103,7 @@ async def test_tracking_and_checkpoint_round_trip(store: AgentStateStore) -> Non
     assert (await t.get_tool_usage_counts())["Bash"] == 1
 
     ckpt = await t.capture_state({"task": "analyze", "tokens": 15000}, step=5, checkpoint_id="c5")
-    assert [r.tool_name for r in ckpt.approval_history] == ["Bash", "Write", "Read"]   # recording order
+    assert [r.tool_name for r in ckpt.approval_history] == ["Bash", "Write", "Read"]  # recording order
     assert ckpt.standing_decisions == {"Write": "denied", "Read": "allowed"}
     assert ckpt.tool_usage_counts == {"Bash": 1, "Read": 5}
     assert ckpt.workflow_run_id == "run_abc123" and ckpt.workflow_state == await t.get_workflow_state()
@@ -166,8 +176,9 @@ async def test_recovery_skips_non_recoverable_and_limits_attempts(store: AgentSt
     with pytest.raises(RecoveryError, match="no recoverable"):
         await manager.recover("a1")
     await store.save_checkpoint(AgentCheckpoint(agent_id="a1", checkpoint_id="good", step=1, state={"v": 1}))
-    await store.save_checkpoint(AgentCheckpoint(agent_id="a1", checkpoint_id="bad", step=2, state={"v": 2},
-                                                recoverable=False))
+    await store.save_checkpoint(
+        AgentCheckpoint(agent_id="a1", checkpoint_id="bad", step=2, state={"v": 2}, recoverable=False)
+    )
     assert (await manager.recover(agent_id="a1", from_checkpoint="latest")).checkpoint_id == "good"
     with pytest.raises(RecoveryError, match="not recoverable"):
         await manager.recover("a1", "bad")
@@ -203,11 +214,20 @@ async def test_stored_checkpoint_has_the_kaizen_fields(store: AgentStateStore, b
     await store.record_approval("a1", odd, False, "deny_all", {"path": "/tmp/ü"})
     await store.record_tool_usage("a1", odd, 2**40)
     await store.update_workflow_state("a1", run_id="r1", status="running", empty_list=[], empty_obj={})
-    saved = await store.save_checkpoint(AgentCheckpoint(agent_id="a1", checkpoint_id="ckpt_abc123", step=5,
-                                                        state={"big": 2**62, "empty": []}))
+    saved = await store.save_checkpoint(
+        AgentCheckpoint(agent_id="a1", checkpoint_id="ckpt_abc123", step=5, state={"big": 2**62, "empty": []})
+    )
     doc = await stored_document(backend, "a1", "ckpt_abc123")
-    for field in ("checkpoint_id", "agent_id", "timestamp", "step_number", "approval_history",
-                  "tool_usage_counts", "workflow_run_id", "workflow_state"):
+    for field in (
+        "checkpoint_id",
+        "agent_id",
+        "timestamp",
+        "step_number",
+        "approval_history",
+        "tool_usage_counts",
+        "workflow_run_id",
+        "workflow_state",
+    ):
         assert field in doc, field
     assert doc["step_number"] == 5 and doc["state"] == {"big": 2**62, "empty": []}
     assert doc["tool_usage_counts"] == {odd: 2**40}

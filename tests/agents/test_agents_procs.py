@@ -19,8 +19,13 @@ async def test_round_trip_restored_in_another_process(redis_backend: RedisBacken
     await t.record_approval("Bash", True, "once", {"command": "ls -la"})
     await t.record_approval("Write", False, "deny_all")
     await t.record_tool_usage("Bash", 3)
-    await t.update_workflow_state(run_id="run_1", status="running", current_node="n1",
-                                  node_results={"n0": [1, 2.5, None, {"deep": "x"}]}, execution_time=1.5)
+    await t.update_workflow_state(
+        run_id="run_1",
+        status="running",
+        current_node="n1",
+        node_results={"n0": [1, 2.5, None, {"deep": "x"}]},
+        execution_time=1.5,
+    )
     ckpt = await t.capture_state({"task": "analyze", "results": [1, 2, 3]}, step=7)
 
     [out] = run_processes(w.restore_and_read, [(redis_url, prefix, "rt")])
@@ -37,8 +42,9 @@ async def test_round_trip_restored_in_another_process(redis_backend: RedisBacken
     assert ckpt.workflow_run_id == "run_1"
 
 
-async def test_tool_usage_counts_are_exact_under_8_processes(redis_backend: RedisBackend, redis_url: str,
-                                                              prefix: str) -> None:
+async def test_tool_usage_counts_are_exact_under_8_processes(
+    redis_backend: RedisBackend, redis_url: str, prefix: str
+) -> None:
     n = 1000
     run_processes(w.count_tool_usage, [(redis_url, prefix, "busy", n) for _ in range(8)])
     counts = await AgentStateStore(backend=redis_backend).get_tool_usage_counts("busy")
@@ -82,8 +88,9 @@ async def test_retention_keeps_exactly_the_newest_n(redis_backend: RedisBackend,
     assert len(await body_keys(redis_backend, "ret")) == keep
 
 
-async def test_recovery_attempt_limit_holds_across_processes(redis_backend: RedisBackend, redis_url: str,
-                                                             prefix: str) -> None:
+async def test_recovery_attempt_limit_holds_across_processes(
+    redis_backend: RedisBackend, redis_url: str, prefix: str
+) -> None:
     store = AgentStateStore(backend=redis_backend)
     await store.save_checkpoint(AgentCheckpoint(agent_id="rec", step=1, state={"ok": True}))
     results = run_processes(w.recover_repeatedly, [(redis_url, prefix, "rec", 6, 3) for _ in range(2)])
@@ -93,7 +100,8 @@ async def test_recovery_attempt_limit_holds_across_processes(redis_backend: Redi
 
 
 async def test_four_processes_forking_and_checkpointing_keep_one_consistent_tree(
-        redis_backend: RedisBackend, redis_url: str, prefix: str) -> None:
+    redis_backend: RedisBackend, redis_url: str, prefix: str
+) -> None:
     keep = 10
     results = run_processes(w.save_and_fork, [(redis_url, prefix, "lin", i, 50, keep) for i in range(4)])
     stored = sorted((s for worker in results for s in worker if s[0] != "gone"), key=lambda s: s[4])

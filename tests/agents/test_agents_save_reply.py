@@ -26,9 +26,17 @@ class Colour(enum.Enum):
 
 def odd_values() -> dict[str, object]:
     """Values JSON changes on the way (tuple -> list, datetime/UUID/enum -> str): the model must say so too."""
-    return {"tup": (1, (2, 3)), "when": datetime(2023, 1, 2, 3, 4, 5, tzinfo=timezone.utc),
-            "id": uuid.UUID(int=7), "colour": Colour.RED, "big": 2**62, "f": 0.1, "empty": [], "obj": {},
-            "text": 'q"u\\o/te ü 🙂'}
+    return {
+        "tup": (1, (2, 3)),
+        "when": datetime(2023, 1, 2, 3, 4, 5, tzinfo=timezone.utc),
+        "id": uuid.UUID(int=7),
+        "colour": Colour.RED,
+        "big": 2**62,
+        "f": 0.1,
+        "empty": [],
+        "obj": {},
+        "text": 'q"u\\o/te ü 🙂',
+    }
 
 
 @pytest.fixture
@@ -42,17 +50,31 @@ async def track(store: AgentStateStore, agent: str, token: int | None) -> None:
     await store.record_approval(agent, "Read", True, "all", "x" * 500, fencing_token=token)
     await store.record_tool_usage(agent, "Read", 5, fencing_token=token)
     await store.record_tool_usage(agent, "Bash", 2**40, fencing_token=token)
-    await store.update_workflow_state(agent, run_id="run_1", status="running", current_node="n1",
-                                      node_results={"n0": {"ok": True, "big": 2**62}}, execution_time=1.5,
-                                      empty_list=[], fencing_token=token)
+    await store.update_workflow_state(
+        agent,
+        run_id="run_1",
+        status="running",
+        current_node="n1",
+        node_results={"n0": {"ok": True, "big": 2**62}},
+        execution_time=1.5,
+        empty_list=[],
+        fencing_token=token,
+    )
 
 
 @pytest.mark.parametrize("given", list(GIVEN), ids=list(GIVEN))
 async def test_saved_checkpoint_equals_the_loaded_one(store: AgentStateStore, given: str) -> None:
     token = await store.acquire_lease("a1", "owner-1")
     await track(store, "a1", token)
-    ckpt = AgentCheckpoint(agent_id="a1", checkpoint_id="c1", step=3, state={"messages": [odd_values()], "n": 1},
-                           metadata={"m": odd_values()}, recoverable=False, timestamp=GIVEN[given])
+    ckpt = AgentCheckpoint(
+        agent_id="a1",
+        checkpoint_id="c1",
+        step=3,
+        state={"messages": [odd_values()], "n": 1},
+        metadata={"m": odd_values()},
+        recoverable=False,
+        timestamp=GIVEN[given],
+    )
     saved = await store.save_checkpoint(ckpt, fencing_token=token)
 
     assert saved == await store.get_checkpoint("a1", "c1")
@@ -66,7 +88,7 @@ async def test_saved_checkpoint_equals_the_loaded_one(store: AgentStateStore, gi
         assert saved.timestamp == saved.saved_at
     else:
         assert saved.timestamp == GIVEN[given] and saved.timestamp != saved.saved_at
-    assert [r.tool_name for r in saved.approval_history] == ["Bash", 'Wr"ite/ü', "Read"]   # recording order
+    assert [r.tool_name for r in saved.approval_history] == ["Bash", 'Wr"ite/ü', "Read"]  # recording order
     assert saved.approval_history[-1].input_summary == "x" * 200 + "..."
     assert all(isinstance(r.timestamp, datetime) for r in saved.approval_history)
     assert saved.tool_usage_counts == {"Read": 5, "Bash": 2**40}
@@ -86,17 +108,27 @@ async def test_saved_checkpoint_equals_the_loaded_one(store: AgentStateStore, gi
 async def test_saved_checkpoint_without_tracking_equals_the_loaded_one(store: AgentStateStore) -> None:
     saved = await store.save_checkpoint(AgentCheckpoint(agent_id="a2", checkpoint_id="c", state={"k": "v"}))
     assert saved == await store.get_checkpoint("a2", "c")
-    assert (saved.approval_history, saved.tool_usage_counts, saved.workflow_run_id, saved.workflow_state) == \
-        ([], {}, None, {})
+    assert (saved.approval_history, saved.tool_usage_counts, saved.workflow_run_id, saved.workflow_state) == (
+        [],
+        {},
+        None,
+        {},
+    )
 
 
 @pytest.mark.parametrize("given", list(GIVEN), ids=list(GIVEN))
 async def test_saved_snapshot_equals_the_listed_one(store: AgentStateStore, given: str) -> None:
     fields = {} if GIVEN[given] is None else {"timestamp": GIVEN[given]}
     token = await store.acquire_lease("a1", "owner-1")
-    snap = AgentSnapshot(agent_id="a1", snapshot_id="s1", memory_state=odd_values(), tool_state=(1, "two"),
-                         conversation_history=[{"role": "user", "content": "hi", "at": odd_values()["when"]}],
-                         metadata={"m": odd_values()}, **fields)
+    snap = AgentSnapshot(
+        agent_id="a1",
+        snapshot_id="s1",
+        memory_state=odd_values(),
+        tool_state=(1, "two"),
+        conversation_history=[{"role": "user", "content": "hi", "at": odd_values()["when"]}],
+        metadata={"m": odd_values()},
+        **fields,
+    )
     saved = await store.save_snapshot(snap, fencing_token=token)
     assert saved == (await store.list_snapshots("a1"))[0]
     assert saved.model_dump() == (await store.list_snapshots("a1", 1))[0].model_dump()
@@ -116,11 +148,20 @@ async def test_the_save_replies_carry_only_what_the_server_added(store: AgentSta
         reply = await backend.run("agents/save_checkpoint", keys, ["", "", "a1", "", "c1", 1, 1, body, add_ts, 10])
         assert blob not in reply and len(reply) < 2_000
         assert reply.startswith("+1{") == (add_ts == 1)  # the agent's first checkpoint: index it as incarnation 1
-        reply = reply[reply.index("{"):]
+        reply = reply[reply.index("{") :]
         added = orjson.loads(reply)
-        assert set(added) == fields | {"saved_at", "sequence", "fencing_token", "approval_history",
-                                       "tool_usage_counts", "workflow_run_id", "workflow_state",
-                                       "standing_decisions", "parent_checkpoint_id", "parent_agent_id"}
+        assert set(added) == fields | {
+            "saved_at",
+            "sequence",
+            "fencing_token",
+            "approval_history",
+            "tool_usage_counts",
+            "workflow_run_id",
+            "workflow_state",
+            "standing_decisions",
+            "parent_checkpoint_id",
+            "parent_agent_id",
+        }
         # the body byte for byte in its own key, the server's members (no braces) in s:<id>
         k = backend.keys.agent("a1")
         assert await backend.client.get(k("ckptbody:c1")) == body

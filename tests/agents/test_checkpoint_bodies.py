@@ -49,8 +49,9 @@ async def test_a_large_body_is_staged_renamed_and_stored_as_sent(store: AgentSta
 
 async def test_retention_and_deletes_drop_the_bodies(store: AgentStateStore, backend: Backend) -> None:
     for i in range(5):
-        await store.save_checkpoint(AgentCheckpoint(agent_id="a", checkpoint_id=f"c{i}", step=i,
-                                                    state=BIG if i % 2 else {"i": i}))
+        await store.save_checkpoint(
+            AgentCheckpoint(agent_id="a", checkpoint_id=f"c{i}", step=i, state=BIG if i % 2 else {"i": i})
+        )
     assert [c.checkpoint_id for c in await store.list_checkpoints("a")] == ["c4", "c3", "c2"]
     assert len(await body_keys(backend, "a")) == 3
     assert await store.delete_checkpoint("a", "c3") is True
@@ -59,19 +60,22 @@ async def test_retention_and_deletes_drop_the_bodies(store: AgentStateStore, bac
     assert await body_keys(backend, "a") == []
 
 
-async def test_a_refused_save_writes_nothing_and_drops_its_staged_body(store: AgentStateStore,
-                                                                      backend: Backend) -> None:
+async def test_a_refused_save_writes_nothing_and_drops_its_staged_body(
+    store: AgentStateStore, backend: Backend
+) -> None:
     token = await store.acquire_lease("a", "owner-1")
     with pytest.raises(LeaseError):
         await store.save_checkpoint(AgentCheckpoint(agent_id="a", checkpoint_id="c1", state=BIG))
     with pytest.raises(LeaseError):
-        await store.save_checkpoint(AgentCheckpoint(agent_id="a", checkpoint_id="c1", state=BIG),
-                                    fencing_token=token + 1)
+        await store.save_checkpoint(
+            AgentCheckpoint(agent_id="a", checkpoint_id="c1", state=BIG), fencing_token=token + 1
+        )
     assert await staged_keys(backend, "a") == [] and await body_keys(backend, "a") == []
     with pytest.raises(NotFoundError):
         await store.get_checkpoint("a", "c1")
-    saved = await store.save_checkpoint(AgentCheckpoint(agent_id="a", checkpoint_id="c1", state=BIG),
-                                        fencing_token=token)
+    saved = await store.save_checkpoint(
+        AgentCheckpoint(agent_id="a", checkpoint_id="c1", state=BIG), fencing_token=token
+    )
     assert saved.fencing_token == token
 
 
@@ -93,8 +97,9 @@ async def test_a_save_whose_staged_body_is_gone_writes_nothing(store: AgentState
         await store.get_checkpoint("a")
 
 
-async def test_a_staging_failure_sends_the_body_in_the_script(store: AgentStateStore, backend: Backend,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_staging_failure_sends_the_body_in_the_script(
+    store: AgentStateStore, backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
     async def refused(backend: Backend, key: str, body: bytes) -> bool:
         return False
 
@@ -103,8 +108,9 @@ async def test_a_staging_failure_sends_the_body_in_the_script(store: AgentStateS
     assert saved == await store.get_checkpoint("a", "c1") and saved.state == BIG
 
 
-async def test_a_load_that_races_a_save_reads_one_save_whole(store: AgentStateStore, backend: Backend,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_load_that_races_a_save_reads_one_save_whole(
+    store: AgentStateStore, backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
     await store.save_checkpoint(AgentCheckpoint(agent_id="a", checkpoint_id="c1", step=1, state=BIG))
     fetch = bodies.fetch
     newer = AgentCheckpoint(agent_id="a", checkpoint_id="c1", step=2, state={**BIG, "n": [9]})
@@ -129,8 +135,9 @@ async def test_a_load_that_races_a_save_reads_one_save_whole(store: AgentStateSt
 async def test_concurrent_saves_and_loads_of_one_id_never_mix(store: AgentStateStore) -> None:
     async def saver(i: int) -> None:
         for j in range(10):
-            await store.save_checkpoint(AgentCheckpoint(agent_id="a", checkpoint_id="c", step=j,
-                                                        state={**BIG, "who": i, "j": j}))
+            await store.save_checkpoint(
+                AgentCheckpoint(agent_id="a", checkpoint_id="c", step=j, state={**BIG, "who": i, "j": j})
+            )
 
     async def loader() -> None:
         for _ in range(20):
@@ -180,8 +187,9 @@ async def test_checkpoints_of_the_previous_format_keep_working(backend: Backend)
     assert not [f for f in await backend.client.hkeys(backend.keys.agent("a")("checkpoints")) if f.endswith(":old1")]
 
 
-async def test_old_checkpoints_are_trimmed_by_retention_and_deleted_with_the_agent(store: AgentStateStore,
-                                                                                  backend: Backend) -> None:
+async def test_old_checkpoints_are_trimmed_by_retention_and_deleted_with_the_agent(
+    store: AgentStateStore, backend: Backend
+) -> None:
     for i in range(3):
         await write_old_checkpoint(backend, "a", f"old{i}", i, {"i": i})
     await store.save_checkpoint(AgentCheckpoint(agent_id="a", checkpoint_id="new", step=9, state={"x": 1}))

@@ -134,8 +134,9 @@ async def test_fork_replay_applies_once(store: AgentStateStore, backend: Backend
     assert [c.checkpoint_id for c in await store.list_checkpoints("a1")] == ["f1", "c1"]
 
 
-async def test_the_index_takes_one_write_per_agent_and_converges_in_any_order(store: AgentStateStore,
-                                                                              backend: Backend) -> None:
+async def test_the_index_takes_one_write_per_agent_and_converges_in_any_order(
+    store: AgentStateStore, backend: Backend
+) -> None:
     idx = store.keys.index("checkpoints")
     keys = [idx.base, idx("versions")]
     await store.save_checkpoint(ck("a", "c1", 1))  # the first checkpoint lists incarnation 1

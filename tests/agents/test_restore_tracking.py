@@ -54,39 +54,66 @@ async def _seed(store: AgentStateStore, agent: str = "a1") -> None:
 async def test_a_hand_built_state_restores_exactly(store: AgentStateStore) -> None:
     await _seed(store)
     state = {
-        "checkpoint_id": "ckpt_abc123", "agent_id": "my_agent", "timestamp": "2025-01-01T12:00:00", "step_number": 5,
+        "checkpoint_id": "ckpt_abc123",
+        "agent_id": "my_agent",
+        "timestamp": "2025-01-01T12:00:00",
+        "step_number": 5,
         "approval_history": [
-            {"tool_name": "Bash", "approved": True, "action": "once", "timestamp": "2025-01-01T12:00:00.000000",
-             "input_summary": "{'command': 'ls -la'}"},
-            {"tool_name": "Write", "approved": True, "action": "all", "timestamp": "2025-01-01T12:00:01.250000+00:00",
-             "input_summary": ""},
-            {"tool_name": "Rm", "approved": False, "action": "deny_all"},          # no timestamp: the server's now
+            {
+                "tool_name": "Bash",
+                "approved": True,
+                "action": "once",
+                "timestamp": "2025-01-01T12:00:00.000000",
+                "input_summary": "{'command': 'ls -la'}",
+            },
+            {
+                "tool_name": "Write",
+                "approved": True,
+                "action": "all",
+                "timestamp": "2025-01-01T12:00:01.250000+00:00",
+                "input_summary": "",
+            },
+            {"tool_name": "Rm", "approved": False, "action": "deny_all"},  # no timestamp: the server's now
         ],
         "tool_usage_counts": {"Bash": 3, "Read": 10},
         "workflow_run_id": "run_abc123",
-        "workflow_state": {"status": "running", "current_node": "node1", "last_updated": "2025-01-01T12:00:02+00:00",
-                           "node_results": {"n": [1, 2**60]}},
+        "workflow_state": {
+            "status": "running",
+            "current_node": "node1",
+            "last_updated": "2025-01-01T12:00:02+00:00",
+            "node_results": {"n": [1, 2**60]},
+        },
     }
     await store.restore_tracking("a1", state)
     got = await _tracking(store, "a1")
     assert [(r["tool_name"], r["action"], r["input_summary"]) for r in got["history"]] == [
-        ("Bash", "once", "{'command': 'ls -la'}"), ("Write", "all", None), ("Rm", "deny_all", None)]
+        ("Bash", "once", "{'command': 'ls -la'}"),
+        ("Write", "all", None),
+        ("Rm", "deny_all", None),
+    ]
     assert got["history"][0]["timestamp"] == datetime(2025, 1, 1, 12, 0, tzinfo=timezone.utc)
     assert got["history"][1]["timestamp"] == datetime(2025, 1, 1, 12, 0, 1, 250000, tzinfo=timezone.utc)
     assert got["history"][2]["timestamp"].year >= 2025
-    assert got["decisions"] == {"Write": "allowed", "Rm": "denied"}       # derived, as recording sets them
+    assert got["decisions"] == {"Write": "allowed", "Rm": "denied"}  # derived, as recording sets them
     assert got["counts"] == {"Bash": 3, "Read": 10}
-    assert got["workflow"] == {"status": "running", "current_node": "node1", "node_results": {"n": [1, 2**60]},
-                               "run_id": "run_abc123",
-                               "last_updated": datetime(2025, 1, 1, 12, 0, 2, tzinfo=timezone.utc)}
+    assert got["workflow"] == {
+        "status": "running",
+        "current_node": "node1",
+        "node_results": {"n": [1, 2**60]},
+        "run_id": "run_abc123",
+        "last_updated": datetime(2025, 1, 1, 12, 0, 2, tzinfo=timezone.utc),
+    }
 
 
 async def test_a_checkpoint_or_captured_state_round_trips_into_any_agent(store: AgentStateStore) -> None:
     await _seed(store)
     ckpt = await AgentTracker(store, "a1").capture_state({"x": 1}, step=3)
     before = await _tracking(store, "a1")
-    for agent, given in (("a2", ckpt), ("a3", CapturedState.from_checkpoint(ckpt)),
-                         ("a4", CapturedState.from_checkpoint(ckpt).to_dict())):
+    for agent, given in (
+        ("a2", ckpt),
+        ("a3", CapturedState.from_checkpoint(ckpt)),
+        ("a4", CapturedState.from_checkpoint(ckpt).to_dict()),
+    ):
         await store.record_tool_usage(agent, "Junk")
         assert await AgentTracker(store, agent).restore_state(given) is None
         assert await _tracking(store, agent) == before
@@ -107,13 +134,17 @@ class KaizenAgentState:
 
 async def test_kaizen_agentstate_object(store: AgentStateStore) -> None:
     now = datetime.now(timezone.utc)
-    state = KaizenAgentState(approval_history=[{"tool_name": "Bash", "approved": True, "action": "once",
-                                                "timestamp": now.isoformat(), "input_summary": ""}],
-                             tool_usage_counts={"Bash": 1}, workflow_run_id="run_1",
-                             workflow_state={"run_id": "run_1", "last_updated": now.isoformat()})
+    state = KaizenAgentState(
+        approval_history=[
+            {"tool_name": "Bash", "approved": True, "action": "once", "timestamp": now.isoformat(), "input_summary": ""}
+        ],
+        tool_usage_counts={"Bash": 1},
+        workflow_run_id="run_1",
+        workflow_state={"run_id": "run_1", "last_updated": now.isoformat()},
+    )
     await store.restore_tracking("a1", state)
     got = await _tracking(store, "a1")
-    assert got["history"][0]["timestamp"] == now                     # Kaizen's microseconds kept
+    assert got["history"][0]["timestamp"] == now  # Kaizen's microseconds kept
     assert got["counts"] == {"Bash": 1} and got["workflow"]["run_id"] == "run_1"
 
 
@@ -123,15 +154,16 @@ async def test_decisions_survive_a_history_longer_than_the_cap(store: AgentState
     await store.restore_tracking("a1", {"approval_history": history})
     got = await _tracking(store, "a1")
     assert len(got["history"]) == 1000 and got["history"][-1]["tool_name"] == f"t{1199 % 7}"
-    assert got["decisions"] == {"Write": "denied"}                   # its record was trimmed, the decision stays
+    assert got["decisions"] == {"Write": "denied"}  # its record was trimmed, the decision stays
     ckpt = await AgentTracker(store, "a1").capture_state()
     assert ckpt.standing_decisions == {"Write": "denied"}
-    await store.restore_tracking("a2", ckpt)                         # by value, past the cap: still denied
+    await store.restore_tracking("a2", ckpt)  # by value, past the cap: still denied
     assert await store.get_standing_decision("a2", "Write") == "denied"
 
 
-async def test_a_replayed_op_id_applies_once_and_a_stale_holder_is_refused(store: AgentStateStore,
-                                                                           backend: Backend) -> None:
+async def test_a_replayed_op_id_applies_once_and_a_stale_holder_is_refused(
+    store: AgentStateStore, backend: Backend
+) -> None:
     state = {"approval_history": [{"tool_name": "Bash", "approved": True, "action": "once"}]}
     args = ["op-1", "", "a1", "", *tracking_args(state, dumps)]
     first = await backend.run("agents/restore_tracking", store._entity_keys("a1"), args)
@@ -147,8 +179,13 @@ async def test_a_replayed_op_id_applies_once_and_a_stale_holder_is_refused(store
 
 
 BAD_STATES: list[tuple[Any, str]] = [
-    (None, "state"), ("latest", "state"), (b"x", "state"), ([1, 2], "state"), ({}, "state"),
-    ({"foo": 1}, "state"), (object(), "state"),
+    (None, "state"),
+    ("latest", "state"),
+    (b"x", "state"),
+    ([1, 2], "state"),
+    ({}, "state"),
+    ({"foo": 1}, "state"),
+    (object(), "state"),
     ({"approval_history": "Bash"}, "approval_history"),
     ({"approval_history": [["Bash", True]]}, r"approval_history\[0\]"),
     ({"approval_history": [{"tool_name": "Bash", "approved": "yes"}]}, "approved"),
@@ -177,8 +214,9 @@ BAD_STATES: list[tuple[Any, str]] = [
 
 
 @pytest.mark.parametrize(("bad", "named"), BAD_STATES, ids=[f"bad{i}" for i in range(len(BAD_STATES))])
-async def test_an_invalid_state_is_refused_and_changes_nothing(store: AgentStateStore, backend: Backend,
-                                                               bad: Any, named: str) -> None:
+async def test_an_invalid_state_is_refused_and_changes_nothing(
+    store: AgentStateStore, backend: Backend, bad: Any, named: str
+) -> None:
     await _seed(store)
     keys = store._entity_keys("a1")
     before = {k: await _dump(backend, k) for k in keys}

@@ -25,9 +25,11 @@ async def test_concurrent_calls_share_round_trips_and_each_gets_its_own_reply(re
         await original(batch)
 
     sender._send = counting  # type: ignore[method-assign]
-    results = await asyncio.gather(*(state.save(f"k{i}", {"i": i}) for i in range(200)),
-                                   *(state.save("shared", {"n": 1}, expected_version=1) for _ in range(20)),
-                                   return_exceptions=True)
+    results = await asyncio.gather(
+        *(state.save(f"k{i}", {"i": i}) for i in range(200)),
+        *(state.save("shared", {"n": 1}, expected_version=1) for _ in range(20)),
+        return_exceptions=True,
+    )
     saves, conditional = results[:200], results[200:]
     assert saves == [1] * 200
     assert sum(1 for r in conditional if r == 2) == 1  # exactly one conditional write wins ...
@@ -80,8 +82,9 @@ async def test_a_reply_lost_after_the_server_applied_a_batch_is_retried_once(red
         return pipe
 
     backend.client.pipeline = pipeline
-    results = await asyncio.gather(*(state.update(f"u{i}", {"i": i}, upsert=True) for i in range(300)),
-                                   return_exceptions=True)
+    results = await asyncio.gather(
+        *(state.update(f"u{i}", {"i": i}, upsert=True) for i in range(300)), return_exceptions=True
+    )
     assert dropped and dropped[0] > 1, "no batch was lost; the test proved nothing"
     assert results == [1] * 300
     assert {await state.get_version(f"u{i}") for i in range(300)} == {1}

@@ -108,9 +108,11 @@ async def test_concurrent_calls_for_one_primary_share_pipelines(cluster_backend:
     conn_class = cluster_backend.client.get_connection_kwargs()["connection_class"]
     assert issubclass(conn_class, _DirectWrite) and issubclass(conn_class, _HiredisPacking)
     await state.save("shared", {"n": 0})
-    results = await asyncio.gather(*(state.save(f"k{i}", {"i": i}) for i in range(300)),
-                                   *(state.save("shared", {"n": 1}, expected_version=1) for _ in range(20)),
-                                   return_exceptions=True)
+    results = await asyncio.gather(
+        *(state.save(f"k{i}", {"i": i}) for i in range(300)),
+        *(state.save("shared", {"n": 1}, expected_version=1) for _ in range(20)),
+        return_exceptions=True,
+    )
     saves, conditional = results[:300], results[300:]
     assert saves == [1] * 300
     assert sum(1 for r in conditional if r == 2) == 1  # one conditional write wins, in a batch with the others
@@ -226,15 +228,17 @@ async def test_a_primary_dying_mid_batch_gives_typed_errors_and_spares_the_other
     writes = [asyncio.ensure_future(state.save(n, {"v": 2})) for n in names]
     for _ in range(200):
         await asyncio.sleep(0.01)
-        if sum(sender_of(backend).pipelines_sent.values()) > sent_before and \
-                all(writes[names.index(n)].done() for n in elsewhere):
+        if sum(sender_of(backend).pipelines_sent.values()) > sent_before and all(
+            writes[names.index(n)].done() for n in elsewhere
+        ):
             break
     doomed.stop(kill=True)
     results = await asyncio.gather(*writes, return_exceptions=True)
     by_name = dict(zip(names, results))
     assert all(by_name[n] == 2 for n in elsewhere)
     assert all(isinstance(by_name[n], OutcomeUnknownError) for n in on_doomed), {
-        type(by_name[n]).__name__ for n in on_doomed}
+        type(by_name[n]).__name__ for n in on_doomed
+    }
     with pytest.raises(BackendUnavailableError):  # a read of the dead primary's keys: nothing can apply
         await state.get(on_doomed[0])
     assert await state.get(elsewhere[0]) == {"v": 2}

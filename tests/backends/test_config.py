@@ -111,9 +111,13 @@ async def test_sentinel_finds_the_primary(tmp_path: Path, prefix: str) -> None:
             deadline = time.monotonic() + 10
             while not probe.sentinel_masters() and time.monotonic() < deadline:
                 time.sleep(0.1)
-            state = StateManager(config=StateConfig(
-                backend="redis", redis_url=f"redis+sentinel://127.0.0.1:{sentinel_port}/mymaster/0", key_prefix=prefix
-            ))
+            state = StateManager(
+                config=StateConfig(
+                    backend="redis",
+                    redis_url=f"redis+sentinel://127.0.0.1:{sentinel_port}/mymaster/0",
+                    key_prefix=prefix,
+                )
+            )
             await state.save("via-sentinel", {"ok": True})
             direct = redis.Redis(port=primary.port, decode_responses=True)
             assert direct.hget(f"{prefix}{{state:via-sentinel}}", ".ok") == "true"
@@ -122,16 +126,26 @@ async def test_sentinel_finds_the_primary(tmp_path: Path, prefix: str) -> None:
             sentinel.cleanup()
 
 
-MANAGERS = ["StateManager", "AgentStateStore", "WorkflowStateManager", "OrchestrationStateManager",
-            "ToolStateManager", "KnowledgeStateManager", "SpeechStateManager"]
+MANAGERS = [
+    "StateManager",
+    "AgentStateStore",
+    "WorkflowStateManager",
+    "OrchestrationStateManager",
+    "ToolStateManager",
+    "KnowledgeStateManager",
+    "SpeechStateManager",
+]
 
 
 def test_an_unknown_setting_names_the_closest_valid_one() -> None:
     with pytest.raises(InvalidInputError, match=r"unknown setting 'url' \(did you mean 'redis_url'\?\)") as refused:
         StateConfig(url="redis://localhost:6379/0")
     assert "valid settings are" in str(refused.value) and refused.value.settings == ["url"]  # type: ignore[attr-defined]
-    with pytest.raises(InvalidInputError, match=r"'prefix' \(did you mean 'key_prefix'\?\), 'pool_size' \(did you mean "
-                                                r"'connection_pool_size'\?\)"):
+    with pytest.raises(
+        InvalidInputError,
+        match=r"'prefix' \(did you mean 'key_prefix'\?\), 'pool_size' \(did you mean "
+        r"'connection_pool_size'\?\)",
+    ):
         StateConfig(prefix="a:", pool_size=4)
     with pytest.raises(InvalidInputError, match=r"unknown setting 'zzz'; valid settings are"):
         StateConfig(zzz=1)
@@ -149,7 +163,7 @@ def test_every_manager_names_the_setting_a_typo_meant(name: str) -> None:
         cls.setting_names() - set(StateConfig.model_fields) - {"persistence", "backend", "state_manager", "config"}
     )
     for meant in [*own, "redis_url", "key_prefix", "connection_pool_size"]:
-        typo = meant[:len(meant) // 2] + meant[len(meant) // 2 + 1:]
+        typo = meant[: len(meant) // 2] + meant[len(meant) // 2 + 1 :]
         for kwargs in ({"persistence": "memory"}, {"backend": MemoryBackend()}):
             with pytest.raises(
                 InvalidInputError, match=rf"^{name}: unknown setting '{typo}' \(did you mean '{meant}'\?\)"

@@ -56,8 +56,10 @@ async def test_the_backend_pool_packs_with_hiredis_and_round_trips_any_text(redi
     assert await state.get("unicode") == value
 
 
-SLOW_SCRIPT = "local t = redis.call('TIME'); local s = t[1] * 1e6 + t[2]; " \
-              "repeat t = redis.call('TIME') until t[1] * 1e6 + t[2] - s > 150000; return 'slow'"
+SLOW_SCRIPT = (
+    "local t = redis.call('TIME'); local s = t[1] * 1e6 + t[2]; "
+    "repeat t = redis.call('TIME') until t[1] * 1e6 + t[2] - s > 150000; return 'slow'"
+)
 
 
 async def test_a_lone_call_cancelled_mid_flight_does_not_hand_its_reply_to_the_next(
@@ -169,6 +171,7 @@ async def test_a_write_to_a_frozen_server_still_times_out() -> None:
         await conn.connect()
         assert server.process is not None
         os.kill(server.process.pid, signal.SIGSTOP)  # it reads nothing: the kernel buffers fill up
+
         async def write_until_it_fails() -> None:
             for _ in range(8):
                 await conn.send_command("SET", "k", "x" * (4 << 20))

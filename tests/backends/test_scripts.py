@@ -49,10 +49,15 @@ def test_the_loader_emits_each_class_as_the_first_line_the_server_understands() 
     flags, command, none = (
         ScriptLibrary(LUA, {"op_window_ms": 5000}, oom_guard=g) for g in ("flags", "command", "none")
     )
-    first = {name: lib["state/save"].source.splitlines()[0] for name, lib in
-             (("flags", flags), ("command", command), ("none", none))}
-    assert first == {"flags": "#!lua", "command": "redis.call('SETRANGE', KEYS[1] .. ':oom-guard', 0, '')",
-                     "none": "-- state/save: replace the whole value of a state key, bumping its version."}
+    first = {
+        name: lib["state/save"].source.splitlines()[0]
+        for name, lib in (("flags", flags), ("command", command), ("none", none))
+    }
+    assert first == {
+        "flags": "#!lua",
+        "command": "redis.call('SETRANGE', KEYS[1] .. ':oom-guard', 0, '')",
+        "none": "-- state/save: replace the whole value of a state key, bumping its version.",
+    }
     assert flags["state/get"].source.startswith("#!lua flags=no-writes\n")
     assert flags["orchestration/heartbeat"].source.startswith("#!lua flags=allow-oom\n")
     assert command["orchestration/heartbeat"].source.startswith("redis.call('DEL', KEYS[1] .. ':oom-guard')\n")
@@ -105,9 +110,11 @@ def test_each_library_is_emitted_once_and_brings_what_it_needs(tmp_path: Path) -
     for lib in ("core", "lease", "agents"):
         (tmp_path / "lib" / f"{lib}.lua").write_text((LUA / "lib" / f"{lib}.lua").read_text())
     (tmp_path / "agents").mkdir()
-    (tmp_path / "agents" / "only.lua").write_text("-- agents/only: a test script.\n-- Mode: read\n\n"
-                                                  "--@include lib/agents.lua\n--@include lib/core.lua\n"
-                                                  "return now_ms()\n")
+    (tmp_path / "agents" / "only.lua").write_text(
+        "-- agents/only: a test script.\n-- Mode: read\n\n"
+        "--@include lib/agents.lua\n--@include lib/core.lua\n"
+        "return now_ms()\n"
+    )
     only = ScriptLibrary(tmp_path)["agents/only"].source
     assert only.count("local function now_ms()") == 1 and only.count("local function lease_check(") == 1
     assert only.index("local function now_ms()") < only.index("local function lease_acquire(") < only.index("local K =")
@@ -227,8 +234,10 @@ def test_oom_replies_of_every_server_are_recognised() -> None:
 
     assert is_oom_reply("command not allowed when used memory > 'maxmemory'.")
     assert is_oom_reply("OOM allow-oom flag is not set on the script, can not run it when used memory > 'maxmemory'")
-    assert is_oom_reply("Error running script (call to f_d1): @user_script:1: @user_script: 1: -OOM command not "
-                        "allowed when used memory > 'maxmemory'.")
+    assert is_oom_reply(
+        "Error running script (call to f_d1): @user_script:1: @user_script: 1: -OOM command not "
+        "allowed when used memory > 'maxmemory'."
+    )
     assert not is_oom_reply('ASR_INVALID {"detail":"used memory > \'maxmemory\'"}')
     assert not is_oom_reply("ERR Error running script: attempt to compare nil with number")
 

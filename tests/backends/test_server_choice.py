@@ -25,8 +25,9 @@ def _version_of(url: str) -> str:
     return f"{name}-server {info.get('valkey_version') or info['redis_version']}"
 
 
-def test_the_session_server_and_the_cluster_run_the_chosen_binary(redis_url: str,
-                                                                  redis_cluster: RedisClusterFixture) -> None:
+def test_the_session_server_and_the_cluster_run_the_chosen_binary(
+    redis_url: str, redis_cluster: RedisClusterFixture
+) -> None:
     chosen = server_version(find_server_binary())
     if os.environ.get("REDIS_URL") or os.environ.get("REDIS_CLUSTER_URL"):
         pytest.skip("REDIS_URL / REDIS_CLUSTER_URL: the servers are not the tests' own")
@@ -60,8 +61,13 @@ def test_a_relative_data_dir_is_made_absolute(tmp_path: Path, monkeypatch: pytes
 
 
 def test_an_unknown_test_server_stops_the_session_before_any_test() -> None:
-    result = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
-                             "tests/state/test_keys.py"], capture_output=True, text=True, timeout=120, cwd=ROOT,
-                            env={**os.environ, "AGENTSTATE_TEST_SERVER": "no-such-server"})
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", "tests/state/test_keys.py"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env={**os.environ, "AGENTSTATE_TEST_SERVER": "no-such-server"},
+    )
     assert result.returncode == 4, result.stdout + result.stderr  # pytest's usage error
     assert "AGENTSTATE_TEST_SERVER=no-such-server" in result.stderr

@@ -96,8 +96,9 @@ async def test_a_certificate_that_fails_verification_is_a_typed_error_naming_the
         certs = make_certs(tmp_path, names=("redis.example.internal",))
         query, expected = f"?ssl_ca_certs={quote(str(certs['ca']))}", "(?i)mismatch"
     with TLSProxy(_upstream(redis_url), certs["cert"], certs["key"]) as proxy:
-        state = StateManager(backend=RedisBackend(f"rediss://127.0.0.1:{proxy.port}/0{query}", key_prefix=prefix,
-                                                  retry_seconds=30))
+        state = StateManager(
+            backend=RedisBackend(f"rediss://127.0.0.1:{proxy.port}/0{query}", key_prefix=prefix, retry_seconds=30)
+        )
         started = time.monotonic()
         with pytest.raises(TLSVerificationError, match=expected) as refused:
             await state.save("never", {"written": True})

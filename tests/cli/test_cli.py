@@ -23,8 +23,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def agentstate(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "agentstate_redis.cli", *args], capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, **(env or {})}, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "agentstate_redis.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+        cwd=ROOT,
+    )
 
 
 @pytest.mark.parametrize("command", ["demo", "server", "health", "inspect", "watch", "worker", "coordinator"])
@@ -45,8 +51,21 @@ def test_health(redis_url: str) -> None:
 
 async def test_watch_prints_events_as_json_lines(redis_url: str, prefix: str) -> None:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "agentstate_redis.cli", "watch", "agent:*", "--kind", "state", "--count", "2",
-        "--redis-url", redis_url, "--prefix", prefix, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "agentstate_redis.cli",
+        "watch",
+        "agent:*",
+        "--kind",
+        "state",
+        "--count",
+        "2",
+        "--redis-url",
+        redis_url,
+        "--prefix",
+        prefix,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     assert proc.stderr is not None
     notice = await asyncio.wait_for(proc.stderr.readline(), 30)
@@ -60,7 +79,9 @@ async def test_watch_prints_events_as_json_lines(redis_url: str, prefix: str) ->
     await state.backend.close()
     lines = [orjson.loads(line) for line in out.splitlines()]
     assert [(e["kind"], e["id"], e["op"], e["version"]) for e in lines] == [
-        ("state", "agent:a", "save", 1), ("state", "agent:a", "update", 2)]
+        ("state", "agent:a", "save", 1),
+        ("state", "agent:a", "update", 2),
+    ]
     assert proc.returncode == 0
 
 
@@ -86,13 +107,35 @@ async def test_inspect_lists_teams_workflows_and_agents(redis_url: str, prefix: 
     result = agentstate("inspect", "--json", "--redis-url", redis_url, "--prefix", prefix)
     assert result.returncode == 0, result.stderr
     data = orjson.loads(result.stdout)
-    assert data["teams"] == [{"team": "research_team", "agents": 1, "online": 1, "working": 0, "pending": 2,
-                              "in_progress": 0, "retry": 0, "delayed": 0, "waiting": 0, "completed": 1, "dead": 0,
-                              "cancelled": 0, "paused": False, "limits": ""}]
-    assert data["workflows"][0] | {"version": 0} == {"workflow": "pipeline", "status": "pending", "step": 0,
-                                                     "total_steps": 4, "completed_steps": 0, "version": 0}
-    assert data["agents"] == [{"agent": "researcher", "tool_uses": 3, "tools": 1, "latest_checkpoint": "c2",
-                               "latest_step": 2}]
+    assert data["teams"] == [
+        {
+            "team": "research_team",
+            "agents": 1,
+            "online": 1,
+            "working": 0,
+            "pending": 2,
+            "in_progress": 0,
+            "retry": 0,
+            "delayed": 0,
+            "waiting": 0,
+            "completed": 1,
+            "dead": 0,
+            "cancelled": 0,
+            "paused": False,
+            "limits": "",
+        }
+    ]
+    assert data["workflows"][0] | {"version": 0} == {
+        "workflow": "pipeline",
+        "status": "pending",
+        "step": 0,
+        "total_steps": 4,
+        "completed_steps": 0,
+        "version": 0,
+    }
+    assert data["agents"] == [
+        {"agent": "researcher", "tool_uses": 3, "tools": 1, "latest_checkpoint": "c2", "latest_step": 2}
+    ]
     assert data["state_keys"] == 1
     tables = agentstate("inspect", "--redis-url", redis_url, "--prefix", prefix, env={"COLUMNS": "200"})
     assert tables.returncode == 0
@@ -102,8 +145,12 @@ async def test_inspect_lists_teams_workflows_and_agents(redis_url: str, prefix: 
 
 def test_server_runs_in_the_foreground_until_sigterm(tmp_path: Path) -> None:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "agentstate_redis.cli", "server", "--port", str(port),
-                             "--data-dir", str(tmp_path)], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agentstate_redis.cli", "server", "--port", str(port), "--data-dir", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
     try:
         assert proc.stdout is not None
         assert "listening at redis://127.0.0.1:" in proc.stdout.readline()
@@ -130,12 +177,19 @@ def test_server_with_no_arguments_works_from_a_fresh_directory(tmp_path: Path) -
             f"needs a network namespace for port 6379 (unshare -n): {probe.stderr.strip() if probe else 'no unshare'}"
         )
     cli = f"{shlex.quote(sys.executable)} -m agentstate_redis.cli"
-    script = (f"ip link set lo up && cd {shlex.quote(str(fresh))} && export PYTHONPATH={shlex.quote(str(ROOT))} && "
-              f"{{ {cli} server > server.out 2>&1 & }} && pid=$! && "
-              f"for i in $(seq 150); do {cli} health --quiet && break; sleep 0.2; done; "
-              f"{cli} health; kill -TERM $pid; wait $pid; echo server-exit=$?")
-    result = subprocess.run(["unshare", "-n", "sh", "-c", script], capture_output=True, text=True, timeout=120,
-                            env={k: v for k, v in os.environ.items() if k != "REDIS_URL"})
+    script = (
+        f"ip link set lo up && cd {shlex.quote(str(fresh))} && export PYTHONPATH={shlex.quote(str(ROOT))} && "
+        f"{{ {cli} server > server.out 2>&1 & }} && pid=$! && "
+        f"for i in $(seq 150); do {cli} health --quiet && break; sleep 0.2; done; "
+        f"{cli} health; kill -TERM $pid; wait $pid; echo server-exit=$?"
+    )
+    result = subprocess.run(
+        ["unshare", "-n", "sh", "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={k: v for k, v in os.environ.items() if k != "REDIS_URL"},
+    )
     server_out = (fresh / "server.out").read_text() if (fresh / "server.out").exists() else ""
     assert "ok: redis server at redis://localhost:6379/0" in result.stdout, result.stdout + result.stderr + server_out
     assert "server-exit=0" in result.stdout, result.stdout + server_out
@@ -150,9 +204,13 @@ def test_server_resolves_a_relative_data_dir_against_the_working_directory(tmp_p
     """A relative --data-dir is where the user stands, whatever directory the server chdirs into (it used
     to fail: "Can't open the log file")."""
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "agentstate_redis.cli", "server", "--port", str(port),
-                             "--data-dir", "rel/data"], stdout=subprocess.PIPE, text=True, cwd=tmp_path,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agentstate_redis.cli", "server", "--port", str(port), "--data-dir", "rel/data"],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     try:
         assert proc.stdout is not None
         assert f"AOF and log in {tmp_path / 'rel' / 'data'}" in proc.stdout.readline()
@@ -172,17 +230,19 @@ async def test_queue_pauses_cancels_and_promotes_in_one_line_each(redis_url: str
     await orch.enqueue_task("q_team", {"id": "now"})
     await orch.enqueue_task("q_team", {"id": "later"}, delay=3600)
     conn = ["--redis-url", redis_url, "--prefix", prefix]
-    for args, line in ((["pause", "q_team"], "q_team: paused"),
-                       (["pause", "q_team"], "q_team: already paused"),
-                       (["cancel", "q_team", "now", "--reason", "ops"], "q_team: now cancelled (was pending)"),
-                       (["promote", "q_team", "later"], "q_team: later pending (claimable now)"),
-                       (["resume", "q_team"], "q_team: resumed")):
+    for args, line in (
+        (["pause", "q_team"], "q_team: paused"),
+        (["pause", "q_team"], "q_team: already paused"),
+        (["cancel", "q_team", "now", "--reason", "ops"], "q_team: now cancelled (was pending)"),
+        (["promote", "q_team", "later"], "q_team: later pending (claimable now)"),
+        (["resume", "q_team"], "q_team: resumed"),
+    ):
         result = agentstate("queue", *args, *conn)
         assert result.returncode == 0 and result.stdout.strip() == line, (args, result.stdout, result.stderr)
     task = await orch.get_task("q_team", "now")
     assert task.status == "cancelled" and task.cancel_reason == "ops"
     assert not (await orch.get_queue_status("q_team")).paused
-    refused = agentstate("queue", "cancel", "q_team", "now", *conn)   # finished: one line, exit 1
+    refused = agentstate("queue", "cancel", "q_team", "now", *conn)  # finished: one line, exit 1
     assert refused.returncode == 1 and refused.stderr.count("\n") == 1 and "cancelled" in refused.stderr
     data = orjson.loads(agentstate("inspect", "--json", *conn).stdout)
     assert data["teams"][0]["cancelled"] == 1 and data["teams"][0]["paused"] is False
@@ -194,14 +254,21 @@ async def test_queue_limits_sets_shows_and_clears_in_one_line_each(redis_url: st
     orch = OrchestrationStateManager(backend=backend)
     await orch.create_team("l_team")
     conn = ["--redis-url", redis_url, "--prefix", prefix]
-    for args, line in ((["--max-in-progress", "3", "--max-per-second", "20"],
-                        "l_team: limits team max_in_progress=3 max_per_second=20"),
-                       (["--capability", "gpu", "--max-in-progress", "1"], "l_team: limits gpu max_in_progress=1"),
-                       ([], "l_team: limits team max_in_progress=3 max_per_second=20 (in progress 0, last second 0); "
-                            "gpu max_in_progress=1 (in progress 0, last second 0)"),
-                       (["--clear"], "l_team: limits team cleared"),
-                       (["--capability", "gpu", "--clear"], "l_team: limits gpu cleared"),
-                       ([], "l_team: limits none")):
+    for args, line in (
+        (
+            ["--max-in-progress", "3", "--max-per-second", "20"],
+            "l_team: limits team max_in_progress=3 max_per_second=20",
+        ),
+        (["--capability", "gpu", "--max-in-progress", "1"], "l_team: limits gpu max_in_progress=1"),
+        (
+            [],
+            "l_team: limits team max_in_progress=3 max_per_second=20 (in progress 0, last second 0); "
+            "gpu max_in_progress=1 (in progress 0, last second 0)",
+        ),
+        (["--clear"], "l_team: limits team cleared"),
+        (["--capability", "gpu", "--clear"], "l_team: limits gpu cleared"),
+        ([], "l_team: limits none"),
+    ):
         result = agentstate("queue", "limits", "l_team", *args, *conn)
         assert result.returncode == 0 and result.stdout.strip() == line, (args, result.stdout, result.stderr)
     refused = agentstate("queue", "limits", "l_team", "--max-in-progress", "0", *conn)
@@ -227,8 +294,14 @@ async def test_inspect_without_a_terminal_prints_whole_ids(redis_url: str, prefi
     )
     await backend.close()
     env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
-    result = subprocess.run([sys.executable, "-m", "agentstate_redis.cli", "inspect", "--redis-url", redis_url,
-                             "--prefix", prefix], capture_output=True, text=True, timeout=120, env=env, cwd=ROOT)
+    result = subprocess.run(
+        [sys.executable, "-m", "agentstate_redis.cli", "inspect", "--redis-url", redis_url, "--prefix", prefix],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=ROOT,
+    )
     assert result.returncode == 0, result.stderr
     for whole in (team, workflow, agent, "c-" + "c" * 60):
         assert whole in result.stdout, result.stdout
@@ -239,16 +312,30 @@ async def test_inspect_without_a_terminal_prints_whole_ids(redis_url: str, prefi
 
 @pytest.mark.slow
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-async def test_demo_can_be_followed_and_cleans_up_when_interrupted(redis_url: str, prefix: str,
-                                                                   stop_signal: signal.Signals) -> None:
+async def test_demo_can_be_followed_and_cleans_up_when_interrupted(
+    redis_url: str, prefix: str, stop_signal: signal.Signals
+) -> None:
     """The demo prints its key prefix and the watch/inspect commands; they follow the run while it goes.
     Ctrl-C (SIGINT) or SIGTERM mid-run stops the workers, removes every key of the run (and nothing
     else), says it was interrupted, and exits 130."""
     bystander = StateManager(backend=RedisBackend(redis_url, key_prefix=prefix))
     await bystander.save("not-the-demos", {"keep": True})
     demo = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "agentstate_redis.cli", "demo", "--no-live", "--workers", "2", "--tasks", "2000",
-        "--redis-url", redis_url, cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "agentstate_redis.cli",
+        "demo",
+        "--no-live",
+        "--workers",
+        "2",
+        "--tasks",
+        "2000",
+        "--redis-url",
+        redis_url,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     try:
         await _follow_then_interrupt(demo, redis_url, stop_signal)
     finally:
@@ -303,8 +390,14 @@ async def _follow_then_interrupt(demo: asyncio.subprocess.Process, redis_url: st
 def test_demo_on_the_embedded_server_exits_0() -> None:
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
     started = time.monotonic()
-    result = subprocess.run([sys.executable, "-m", "agentstate_redis.cli", "demo", "--workers", "3", "--tasks", "60",
-                             "--no-live"], capture_output=True, text=True, timeout=240, env=env, cwd=ROOT)
+    result = subprocess.run(
+        [sys.executable, "-m", "agentstate_redis.cli", "demo", "--workers", "3", "--tasks", "60", "--no-live"],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env=env,
+        cwd=ROOT,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "on an embedded Redis" in result.stdout and "all invariants held" in result.stdout
     assert "SIGKILLed worker-" in result.stdout and "completed exactly once" in result.stdout
@@ -313,8 +406,19 @@ def test_demo_on_the_embedded_server_exits_0() -> None:
 
 @pytest.mark.slow
 def test_demo_detects_a_dropped_completion(redis_url: str) -> None:
-    result = agentstate("demo", "--workers", "2", "--tasks", "30", "--no-live", "--fault", "drop-completion",
-                        "--redis-url", redis_url, timeout=240)
+    result = agentstate(
+        "demo",
+        "--workers",
+        "2",
+        "--tasks",
+        "30",
+        "--no-live",
+        "--fault",
+        "drop-completion",
+        "--redis-url",
+        redis_url,
+        timeout=240,
+    )
     assert result.returncode == 1, result.stdout + result.stderr
     assert "FAILED" in result.stdout and "every worker's accepted completions match the queue" in result.stdout
     # on a server it did not start, the demo removes its own keys (it printed their prefix)

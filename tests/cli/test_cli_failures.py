@@ -50,10 +50,21 @@ def guarded() -> Iterator[EmbeddedRedis]:
     """A server with a password, a tenant confined to ``tenant:*``, and a user without channels."""
     with EmbeddedRedis(password=PASSWORD, extra_args=["--acl-pubsub-default", "resetchannels"]) as server:
         admin = redis.Redis.from_url(server.url)
-        admin.acl_setuser("tenant", enabled=True, passwords=["+tenant-pw"], keys=["tenant:*"],
-                          channels=["tenant:ev:*"], commands=["+@all", "-@dangerous", "+info"])
-        admin.acl_setuser("nochannels", enabled=True, passwords=["+nochannels-pw"], keys=["*"],
-                          commands=["+@all", "-@dangerous", "+info"])
+        admin.acl_setuser(
+            "tenant",
+            enabled=True,
+            passwords=["+tenant-pw"],
+            keys=["tenant:*"],
+            channels=["tenant:ev:*"],
+            commands=["+@all", "-@dangerous", "+info"],
+        )
+        admin.acl_setuser(
+            "nochannels",
+            enabled=True,
+            passwords=["+nochannels-pw"],
+            keys=["*"],
+            commands=["+@all", "-@dangerous", "+info"],
+        )
         admin.close()
         yield server
 
@@ -71,8 +82,16 @@ def urls(server: EmbeddedRedis) -> dict[str, str]:
 async def agentstate(*args: str, timeout: float = 90) -> tuple[int, list[str]]:
     """Exit status and the non-empty lines of stdout and stderr together."""
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"} | {"COLUMNS": "200"}
-    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "agentstate_redis.cli", *args, cwd=ROOT,
-                                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "agentstate_redis.cli",
+        *args,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         out, err = await asyncio.wait_for(proc.communicate(), timeout)
     except asyncio.TimeoutError:
@@ -118,8 +137,20 @@ async def test_watch_refused_its_event_channels_says_so_in_one_line(guarded: Emb
 async def test_watch_of_an_empty_prefix_says_so_and_still_follows_it(guarded: EmbeddedRedis, prefix: str) -> None:
     """The prefix may be empty because the fleet has not started: one notice, then the events."""
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "agentstate_redis.cli", "watch", "--count", "1", "--redis-url", guarded.url,
-        "--prefix", prefix, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "agentstate_redis.cli",
+        "watch",
+        "--count",
+        "1",
+        "--redis-url",
+        guarded.url,
+        "--prefix",
+        prefix,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     assert proc.stderr is not None
     notice = (await asyncio.wait_for(proc.stderr.readline(), 60)).decode()
     assert f"no keys under prefix {prefix!r}" in notice and "waiting for events anyway" in notice

@@ -21,10 +21,21 @@ TEAM = "sched_cli"
 
 
 def _start(redis_url: str, prefix: str, *args: str) -> subprocess.Popen[str]:
-    cmd = [sys.executable, "-m", "agentstate_redis.cli", *args, "--team", TEAM, "--redis-url", redis_url,
-           "--prefix", prefix]
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    cmd = [
+        sys.executable,
+        "-m",
+        "agentstate_redis.cli",
+        *args,
+        "--team",
+        TEAM,
+        "--redis-url",
+        redis_url,
+        "--prefix",
+        prefix,
+    ]
+    return subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"}
+    )
 
 
 def test_scheduler_has_useful_help(capsys: pytest.CaptureFixture[str]) -> None:
@@ -34,13 +45,20 @@ def test_scheduler_has_useful_help(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 async def test_scheduler_and_workers_run_each_tick_once(redis_url: str, prefix: str) -> None:
-    async with OrchestrationStateManager(backend=RedisBackend(redis_url, key_prefix=prefix),
-                                         completed_retention=10_000) as orch:
+    async with OrchestrationStateManager(
+        backend=RedisBackend(redis_url, key_prefix=prefix), completed_retention=10_000
+    ) as orch:
         await orch.create_team(TEAM)
         await orch.add_schedule(TEAM, "beat", {"type": "beat", "data": {"topic": "beat"}}, every=0.2, catchup="all")
-        procs = [_start(redis_url, prefix, "scheduler"),
-                 *(_start(redis_url, prefix, "worker", "--agent-id", f"w{i}", "--work-seconds", "0.01",
-                          "--claim-wait", "0.5") for i in range(2))]
+        procs = [
+            _start(redis_url, prefix, "scheduler"),
+            *(
+                _start(
+                    redis_url, prefix, "worker", "--agent-id", f"w{i}", "--work-seconds", "0.01", "--claim-wait", "0.5"
+                )
+                for i in range(2)
+            ),
+        ]
         try:
             for p in procs:  # every process is up (a SIGTERM before its handlers are in would kill it)
                 assert p.stdout is not None

@@ -198,10 +198,10 @@ async def test_pause_and_resume_a_team_and_cancel_a_task_through_the_forms(redis
         assert task.status == "cancelled" and task.cancel_reason == "ops"
         with pytest.raises(TaskCancelledError):
             on_loop(c, orch.heartbeat("alpha", task.agent_id))
-        assert "Cancelled <span class=\"count\">1</span>" in c.get("/team?team=alpha&queue=cancelled").text
+        assert 'Cancelled <span class="count">1</span>' in c.get("/team?team=alpha&queue=cancelled").text
         refused = c.post("/task/cancel", data={"team": "alpha", "task": s.running_task, "csrf": token}).text
         assert 'class="flash err"' in refused and "cannot cancel" in refused
-        assert 'id="task-cancel"' not in c.get("/task?team=alpha&task=task-01").text   # completed: no Cancel
+        assert 'id="task-cancel"' not in c.get("/task?team=alpha&task=task-01").text  # completed: no Cancel
 
 
 def write_routes(app: Starlette) -> list[str]:
@@ -228,8 +228,17 @@ async def test_read_only_shows_no_action_and_refuses_every_write(redis_url: str,
         token = c.cookies.get("agentstate_csrf")
         assert token
         for path in write_routes(app):
-            r = c.post(path, data={"team": "alpha", "task": s.dead_task, "all": "1", "workflow": "wf-running",
-                                   "action": "cancel", "csrf": token})
+            r = c.post(
+                path,
+                data={
+                    "team": "alpha",
+                    "task": s.dead_task,
+                    "all": "1",
+                    "workflow": "wf-running",
+                    "action": "cancel",
+                    "csrf": token,
+                },
+            )
             assert r.status_code == 403, path
         assert on_loop(c, orch.get_task("alpha", s.dead_task)).status == "dead"
         assert on_loop(c, WorkflowStateManager(backend=backend).get_status("wf-running")) == WorkflowStatus.RUNNING
@@ -256,8 +265,11 @@ async def test_writes_need_the_csrf_token_and_the_same_origin(redis_url: str, pr
             )
         assert on_loop(c, orch.get_task("alpha", s.dead_task)).status == "dead"
         # the same origin with the token passes (the header form works too)
-        r = c.post("/dead/retry", data={"team": "alpha", "task": s.dead_task},
-                   headers={"origin": "http://127.0.0.1:8765", "x-csrf-token": token, "sec-fetch-site": "same-origin"})
+        r = c.post(
+            "/dead/retry",
+            data={"team": "alpha", "task": s.dead_task},
+            headers={"origin": "http://127.0.0.1:8765", "x-csrf-token": token, "sec-fetch-site": "same-origin"},
+        )
         assert r.status_code == 200 and "retried" in r.text
         page = c.get("/").headers
         assert page["x-frame-options"] == "DENY" and "frame-ancestors 'none'" in page["content-security-policy"]
@@ -307,11 +319,17 @@ async def test_metrics_parse_and_equal_the_queue_status(redis_url: str, prefix: 
     numbers from metrics_app alone."""
     with dashboard(redis_url, prefix, tools=[Seeded.tool]) as (c, app, s):
         backend = app.state.fleet.backend
-        orch, tools, wf = (OrchestrationStateManager(backend=backend), ToolStateManager(backend=backend),
-                           WorkflowStateManager(backend=backend))
+        orch, tools, wf = (
+            OrchestrationStateManager(backend=backend),
+            ToolStateManager(backend=backend),
+            WorkflowStateManager(backend=backend),
+        )
         text = c.get("/metrics").text
-        samples = {(sm.name, tuple(sorted(sm.labels.items()))): sm.value
-                   for m in text_string_to_metric_families(text) for sm in m.samples}
+        samples = {
+            (sm.name, tuple(sorted(sm.labels.items()))): sm.value
+            for m in text_string_to_metric_families(text)
+            for sm in m.samples
+        }
         for team in s.teams:
             q = on_loop(c, orch.get_queue_status(team))
             for status, value in (
@@ -338,15 +356,19 @@ async def test_metrics_parse_and_equal_the_queue_status(redis_url: str, prefix: 
             )
         assert ("agentstate_event_hub_reconnects_total", ()) in samples
     with client(metrics_app(redis_url=redis_url, key_prefix=prefix, teams=s.teams, sweep_interval=0)) as c:
-        alone = {(sm.name, tuple(sorted(sm.labels.items()))): sm.value
-                 for m in text_string_to_metric_families(c.get("/metrics").text) for sm in m.samples}
+        alone = {
+            (sm.name, tuple(sorted(sm.labels.items()))): sm.value
+            for m in text_string_to_metric_families(c.get("/metrics").text)
+            for sm in m.samples
+        }
         assert alone[("agentstate_tasks", (("status", "pending"), ("team", "alpha")))] == 6
         assert c.get("/healthz").json()["ok"] is True
         assert c.get("/").status_code == 404
 
 
-async def test_metrics_count_the_claims_failures_stalls_and_wake_ups_the_fleet_made(redis_url: str,
-                                                                                  prefix: str) -> None:
+async def test_metrics_count_the_claims_failures_stalls_and_wake_ups_the_fleet_made(
+    redis_url: str, prefix: str
+) -> None:
     """The seed made on alpha 3 claims (2 claim_task, 1 assign_task), 1 failure, no stall; this test
     makes on beta a claim whose lease lapses (a stall, collected by reap), its claim again, a failure
     and an assign: /metrics shows exactly those, and the wake-up histogram counted the claim_task
@@ -362,9 +384,8 @@ async def test_metrics_count_the_claims_failures_stalls_and_wake_ups_the_fleet_m
         on_loop(c, orch.fail_task("beta", again.id, "boom", token=again.token))
         on_loop(c, orch.assign_task("beta", "b-2", "w"))
         families = {m.name: m for m in text_string_to_metric_families(c.get("/metrics").text)}
-        samples = {(sm.name, tuple(sorted(sm.labels.items()))): sm.value
-                   for m in families.values() for sm in m.samples}
-        expected = {"alpha": (3, 1, 0, 2), "beta": (3, 1, 1, 2)}   # claims, failures, stalls, observed wake-ups
+        samples = {(sm.name, tuple(sorted(sm.labels.items()))): sm.value for m in families.values() for sm in m.samples}
+        expected = {"alpha": (3, 1, 0, 2), "beta": (3, 1, 1, 2)}  # claims, failures, stalls, observed wake-ups
         for team, (claims, failures, stalls, woken) in expected.items():
             label = (("team", team),)
             assert samples[("agentstate_task_claims_total", label)] == claims, team
@@ -373,25 +394,30 @@ async def test_metrics_count_the_claims_failures_stalls_and_wake_ups_the_fleet_m
             assert samples[("agentstate_queue_wakeup_seconds_count", label)] == woken, team
             counters = on_loop(c, orch.get_team_counters(team))
             assert samples[("agentstate_queue_wakeup_seconds_sum", label)] == pytest.approx(counters.wakeup.sum_seconds)
-            buckets = sorted((float(sm.labels["le"]), sm.value) for sm in families["agentstate_queue_wakeup_seconds"]
-                             .samples if sm.name.endswith("_bucket") and sm.labels["team"] == team)
+            buckets = sorted(
+                (float(sm.labels["le"]), sm.value)
+                for sm in families["agentstate_queue_wakeup_seconds"].samples
+                if sm.name.endswith("_bucket") and sm.labels["team"] == team
+            )
             assert buckets[-1] == (float("inf"), woken)
-            assert [n for _, n in buckets] == sorted(n for _, n in buckets)        # cumulative
+            assert [n for _, n in buckets] == sorted(n for _, n in buckets)  # cumulative
             assert buckets[:-1] == [(b, float(n)) for b, n in counters.wakeup.buckets]
         assert families["agentstate_task_claims"].type == "counter"
         assert families["agentstate_queue_wakeup_seconds"].type == "histogram"
         assert "became pending again" in families["agentstate_queue_wakeup_seconds"].documentation
 
 
-async def test_the_team_page_shows_waiting_tasks_its_limits_and_whether_it_is_paused(redis_url: str,
-                                                                                     prefix: str) -> None:
+async def test_the_team_page_shows_waiting_tasks_its_limits_and_whether_it_is_paused(
+    redis_url: str, prefix: str
+) -> None:
     """Waiting tasks (dependencies unfinished) have their tab, count and pages; the claim limits and
     their use, the totals, and running or paused are on the team page."""
     with dashboard(redis_url, prefix) as (c, app, _s):
         orch = OrchestrationStateManager(backend=app.state.fleet.backend)
         page = c.get("/team?team=beta").text
         assert 'id="team-running"' in page and "No claim limits" in page
-        assert "Waiting for dependencies <span class=\"count\">0</span>" in page
+        assert 'Waiting for dependencies <span class="count">0</span>' in page
+
         async def waiting() -> None:
             for i in range(55):
                 await orch.enqueue_task("beta", {"id": f"after-{i:02d}", "depends_on": ["b-0"]})
@@ -403,15 +429,15 @@ async def test_the_team_page_shows_waiting_tasks_its_limits_and_whether_it_is_pa
         assert held is not None
         on_loop(c, orch.pause_team("beta"))
         page = c.get("/team?team=beta&queue=waiting").text
-        assert "Waiting for dependencies <span class=\"count\">55</span>" in page
+        assert 'Waiting for dependencies <span class="count">55</span>' in page
         assert 'id="team-paused"' in page and 'id="team-running"' not in page
-        limits = page[page.index('id="team-limits"'):page.index("</table>", page.index('id="team-limits"'))]
+        limits = page[page.index('id="team-limits"') : page.index("</table>", page.index('id="team-limits"'))]
         assert "whole team" in limits and "capability gpu" in limits and ">3<" in limits and ">7<" in limits
-        assert '<td class="num">1</td>' in limits                   # beta's one task in progress
+        assert '<td class="num">1</td>' in limits  # beta's one task in progress
         assert "claims 1," in page and "mean wait to be claimed" in page
-        assert page.count(">after-") == 50 and "next 50" in page   # the first page of the waiting queue
+        assert page.count(">after-") == 50 and "next 50" in page  # the first page of the waiting queue
         assert ">after-50<" not in page and ">after-50<" in c.get("/team?team=beta&queue=waiting&offset=50").text
-        assert 'id="task-cancel"' in c.get("/task?team=beta&task=after-00").text   # waiting: cancellable
+        assert 'id="task-cancel"' in c.get("/task?team=beta&task=after-00").text  # waiting: cancellable
 
 
 def test_mounted_under_a_base_path_with_one_connection_closed_on_shutdown(redis_url: str, prefix: str) -> None:
@@ -467,8 +493,9 @@ def free_port() -> Iterator[int]:
 
 
 def agentstate(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "agentstate_redis.cli", "dashboard", *args], capture_output=True,
-                          text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "agentstate_redis.cli", "dashboard", *args], capture_output=True, text=True, timeout=60
+    )
 
 
 def test_the_command_refuses_an_open_address_without_a_token_in_one_line(redis_url: str) -> None:
@@ -490,13 +517,29 @@ def test_the_command_reports_a_port_in_use_in_one_line(redis_url: str) -> None:
 
 
 @pytest.mark.parametrize("sig, code, said", [(signal.SIGTERM, 0, "stopped"), (signal.SIGINT, 130, "interrupted")])
-def test_the_command_serves_and_stops_on_a_signal_with_a_stream_open(redis_url: str, prefix: str, sig: int, code: int,
-                                                                     said: str) -> None:
+def test_the_command_serves_and_stops_on_a_signal_with_a_stream_open(
+    redis_url: str, prefix: str, sig: int, code: int, said: str
+) -> None:
     """SIGTERM stops it with exit 0, Ctrl-C with 130, also while a browser holds the event stream open."""
     import httpx
 
-    proc = subprocess.Popen([sys.executable, "-m", "agentstate_redis.cli", "dashboard", "--port", "0", "--redis-url",
-                             redis_url, "--prefix", prefix], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "agentstate_redis.cli",
+            "dashboard",
+            "--port",
+            "0",
+            "--redis-url",
+            redis_url,
+            "--prefix",
+            prefix,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()

@@ -58,9 +58,28 @@ def served(redis_url: str) -> Iterator[tuple[str, str]]:
     subprocess.run(
         [sys.executable, "-m", "tests.dashboard_fleet", redis_url, prefix], cwd=ROOT, check=True, timeout=120
     )
-    proc = subprocess.Popen([sys.executable, "-m", "agentstate_redis.cli", "dashboard", "--port", "0", "--redis-url",
-                             redis_url, "--prefix", prefix, "--team", "alpha", "--team", "beta"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "agentstate_redis.cli",
+            "dashboard",
+            "--port",
+            "0",
+            "--redis-url",
+            redis_url,
+            "--prefix",
+            prefix,
+            "--team",
+            "alpha",
+            "--team",
+            "beta",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()  # type: ignore[union-attr]
     try:
@@ -86,10 +105,19 @@ def served(redis_url: str) -> Iterator[tuple[str, str]]:
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM  # type: ignore[assignment]
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", "--window-size=1400,1000",
-                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--window-size=1400,1000",
+        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
+    ):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(DRIVER), options=options)
     driver.set_page_load_timeout(WAIT)
@@ -132,8 +160,9 @@ def waiting(browser: Any) -> WebDriverWait:
     return WebDriverWait(browser, WAIT, ignored_exceptions=(StaleElementReferenceException,))
 
 
-def test_clicking_retry_on_a_dead_letter_puts_the_task_back_in_pending(served: tuple[str, str], browser: Any,
-                                                                       artifacts: Path) -> None:
+def test_clicking_retry_on_a_dead_letter_puts_the_task_back_in_pending(
+    served: tuple[str, str], browser: Any, artifacts: Path
+) -> None:
     url, _ = served
     s = Seeded()
     browser.get(url + "/dead?team=alpha")
@@ -154,15 +183,17 @@ def test_clicking_retry_on_a_dead_letter_puts_the_task_back_in_pending(served: t
     browser.save_screenshot(str(artifacts / "task-pending-after-retry.png"))
 
 
-def test_the_live_feed_shows_a_change_made_by_another_process(served: tuple[str, str], browser: Any, redis_url: str,
-                                                              artifacts: Path) -> None:
+def test_the_live_feed_shows_a_change_made_by_another_process(
+    served: tuple[str, str], browser: Any, redis_url: str, artifacts: Path
+) -> None:
     url, prefix = served
     browser.get(url + "/events")
-    waiting(browser).until(
-        lambda d: d.find_element(By.ID, "feed-state").get_attribute("data-live") == "1")
-    code = ("import sys; from agentstate_redis.sync import OrchestrationStateManager as O; "
-            "o = O(persistence='redis', redis_url=sys.argv[1], key_prefix=sys.argv[2]); "
-            "o.enqueue_task('beta', {'id': 'live-feed-task'}); o.close()")
+    waiting(browser).until(lambda d: d.find_element(By.ID, "feed-state").get_attribute("data-live") == "1")
+    code = (
+        "import sys; from agentstate_redis.sync import OrchestrationStateManager as O; "
+        "o = O(persistence='redis', redis_url=sys.argv[1], key_prefix=sys.argv[2]); "
+        "o.enqueue_task('beta', {'id': 'live-feed-task'}); o.close()"
+    )
     subprocess.run([sys.executable, "-c", code, redis_url, prefix], check=True, timeout=60, cwd=ROOT)
 
     def fresh_enqueue(d: Any) -> bool:

@@ -27,7 +27,6 @@ def test_glob_matches_like_redis(pattern: str, matches: list[str], misses: list[
     assert not any(glob.match(m) for m in misses)
 
 
-
 async def test_listener_reconnects_after_its_connection_is_killed(prefix: str) -> None:
     with EmbeddedRedis() as server:
         state = StateManager(backend=RedisBackend(server.url, key_prefix=prefix))

@@ -48,8 +48,11 @@ async def test_a_silent_pubsub_connection_is_replaced_and_events_flow_again(redi
         later: list[str] = []
         await subscriber.subscribe("k:*", lambda key, old, new: later.append(key))
         await publisher.save("k:after", {})
-        await eventually(lambda: seen[-1] == "k:after" and later == ["k:after"], timeout=10,
-                         what="events after the reconnect, on the old and a new subscription")
+        await eventually(
+            lambda: seen[-1] == "k:after" and later == ["k:after"],
+            timeout=10,
+            what="events after the reconnect, on the old and a new subscription",
+        )
         await publisher.backend.close()
         await backend.close()
 

@@ -31,7 +31,7 @@ async def redis_glob(client: aioredis.Redis, scratch: str, pattern: str) -> set[
     """The ids Redis's own glob matches: SCAN MATCH over the raw (un-encoded) scratch keys."""
     found = set()
     async for key in client.scan_iter(match=escape_glob(scratch) + pattern, count=1000):
-        found.add(key[len(scratch):])
+        found.add(key[len(scratch) :])
     return found
 
 

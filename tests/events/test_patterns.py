@@ -96,8 +96,12 @@ async def test_unencodable_text_fails_only_its_own_call_not_a_shared_pipeline(re
     raw UnicodeEncodeError too."""
     orch = OrchestrationStateManager(backend=redis_backend)
     await orch.create_team("t")
-    calls = [orch.get_available_agents("t", "cap"), orch.get_available_agents("t", "a\ud800"),
-             orch.get_available_agents("t", "cap"), orch.get_available_agents("t", "cap")]
+    calls = [
+        orch.get_available_agents("t", "cap"),
+        orch.get_available_agents("t", "a\ud800"),
+        orch.get_available_agents("t", "cap"),
+        orch.get_available_agents("t", "cap"),
+    ]
     results = await asyncio.gather(*calls, return_exceptions=True)
     assert isinstance(results[1], InvalidInputError) and "not valid Unicode" in str(results[1])
     assert [r for i, r in enumerate(results) if i != 1] == [[], [], []]

@@ -50,6 +50,7 @@ async def lru_backend(lru_server: EmbeddedRedis, prefix: str) -> AsyncIterator[R
 
 # -- the policy at connect ------------------------------------------------------------------------
 
+
 async def test_an_evicting_policy_is_warned_about_at_connect(
     lru_server: EmbeddedRedis, prefix: str, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -82,9 +83,10 @@ async def test_refuse_raises_at_connect_for_every_way_of_configuring(lru_server:
         await RedisBackend(lru_server.url, key_prefix=prefix, eviction="refuse").connect()
     assert refused.value.policy == "allkeys-lru"
     config = StateConfig(backend="redis", redis_url=lru_server.url, key_prefix=prefix, eviction="refuse")
-    for manager in (StateManager(config=config),
-                    OrchestrationStateManager(persistence="redis", redis_url=lru_server.url, key_prefix=prefix,
-                                              eviction="refuse")):
+    for manager in (
+        StateManager(config=config),
+        OrchestrationStateManager(persistence="redis", redis_url=lru_server.url, key_prefix=prefix, eviction="refuse"),
+    ):
         with pytest.raises(EvictionPolicyError):
             await manager.connect()
         await manager.close()
@@ -107,9 +109,14 @@ async def test_the_policy_is_read_from_info_when_config_is_refused(prefix: str) 
 
 def test_health_fails_on_an_evicting_policy_unless_allowed(lru_server: EmbeddedRedis) -> None:
     """`agentstate health` exits 1 with one line naming the policy; --allow-eviction accepts it."""
+
     def health(*extra: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "agentstate_redis.cli", "health", "--redis-url", lru_server.url,
-                               *extra], capture_output=True, text=True, timeout=60)
+        return subprocess.run(
+            [sys.executable, "-m", "agentstate_redis.cli", "health", "--redis-url", lru_server.url, *extra],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
 
     refused = health()
     assert refused.returncode == 1 and refused.stdout.startswith("unhealthy: ")
@@ -120,6 +127,7 @@ def test_health_fails_on_an_evicting_policy_unless_allowed(lru_server: EmbeddedR
 
 
 # -- fencing across key loss -------------------------------------------------------------------------
+
 
 async def forget(backend: Backend, entity: EntityKeys) -> int:
     """Delete every key of one entity (its base key and every sub-key), as a lost shard would."""

@@ -31,8 +31,8 @@ from ..workers_faults import FLEET_LIVENESS, FLEET_RETRY, FLEET_WINDOW_MS, fleet
 
 TEAM = "faults"
 FAULT_SECONDS = 40.0
-LONG_BLACKHOLE = FLEET_LIVENESS + FLEET_RETRY + 3.0   # outlasts a call's first timeout plus its retries
-PAUSE = 2 * FLEET_WINDOW_MS / 1000 + 1.5   # the server keeps an op id for one to two windows
+LONG_BLACKHOLE = FLEET_LIVENESS + FLEET_RETRY + 3.0  # outlasts a call's first timeout plus its retries
+PAUSE = 2 * FLEET_WINDOW_MS / 1000 + 1.5  # the server keeps an op id for one to two windows
 TASKS_PER_TICK = 40
 
 
@@ -43,7 +43,7 @@ async def _pause_mid_write(proxy: FaultProxy, pid: int) -> None:
     not resend, because the server has forgotten the op id by then.
     """
     proxy.blackhole_replies()
-    await asyncio.sleep(0.3)          # its current write reaches the server; the reply does not come back
+    await asyncio.sleep(0.3)  # its current write reaches the server; the reply does not come back
     os.kill(pid, signal.SIGSTOP)
     try:
         proxy.heal()
@@ -61,12 +61,14 @@ async def _drive_faults(proxy: FaultProxy, seconds: float, log: list[str], pause
             start()
             await asyncio.sleep(duration)
             proxy.heal()
+
         fault.__name__ = name
         return fault
 
     def now(name: str, action: Callable[[], Any]) -> Callable[[], Awaitable[None]]:
         async def fault() -> None:
             action()
+
         fault.__name__ = name
         return fault
 
@@ -89,8 +91,10 @@ async def _drive_faults(proxy: FaultProxy, seconds: float, log: list[str], pause
             fault = hold("long black hole", proxy.blackhole, LONG_BLACKHOLE)
             long_done = True
         elif not pause_done and loop.time() > deadline - seconds * 2 / 5:
+
             async def fault() -> None:
                 await _pause_mid_write(proxy, paused)
+
             fault.__name__ = "pause past the op window"
             pause_done = True
         else:
@@ -98,14 +102,14 @@ async def _drive_faults(proxy: FaultProxy, seconds: float, log: list[str], pause
             i += 1
         log.append(fault.__name__)
         await fault()
-        await asyncio.sleep(1.0)   # normal running: the fleet catches up
+        await asyncio.sleep(1.0)  # normal running: the fleet catches up
     proxy.heal()
 
 
 async def test_a_fleet_through_every_fault_loses_nothing_and_applies_everything_once(
     redis_url: str, prefix: str
 ) -> None:
-    backend = RedisBackend(redis_url, key_prefix=prefix)   # the truth, around the proxy
+    backend = RedisBackend(redis_url, key_prefix=prefix)  # the truth, around the proxy
     orch = OrchestrationStateManager(backend=backend, completed_retention=100_000)
     state = StateManager(backend=backend)
     ctx = mp.get_context("spawn")
@@ -138,20 +142,19 @@ async def test_a_fleet_through_every_fault_loses_nothing_and_applies_everything_
                 name, pid = await asyncio.to_thread(ready.get, True, 90)
                 pids[name] = pid
             driver = asyncio.ensure_future(_drive_faults(proxy, FAULT_SECONDS, faults, paused=pids["u0"]))
-            while not driver.done():      # work keeps arriving while the faults run
+            while not driver.done():  # work keeps arriving while the faults run
                 await enqueue(TASKS_PER_TICK)
                 await asyncio.wait({driver, fleet}, timeout=0.5)
                 if fleet.done():
                     await fleet
                     raise AssertionError("the fleet stopped during the faults")
-            await driver   # no reset here: the subscriber recovers from the black holes alone
+            await driver  # no reset here: the subscriber recovers from the black holes alone
 
             async def all_completed() -> bool:
                 return (await orch.get_queue_status(TEAM, page_size=0)).completed_total >= len(ids)
 
-            await eventually(all_completed, timeout=90, what="every task to be completed", fleet=fleet,
-                             interval=0.2)
-            for _ in range(30):   # pub/sub is at-most-once: one published while it reconnects is gone
+            await eventually(all_completed, timeout=90, what="every task to be completed", fleet=fleet, interval=0.2)
+            for _ in range(30):  # pub/sub is at-most-once: one published while it reconnects is gone
                 await state.save("final", {"final": True})
                 if await asyncio.to_thread(final.wait, 1.0):
                     break
@@ -167,13 +170,15 @@ async def test_a_fleet_through_every_fault_loses_nothing_and_applies_everything_
     for r in results:
         seen.update(r.get("errors", {}))
     accepted = [(tid, tok) for r in by_role["queue"] for tid, tok in r["accepted"]]
-    print(f"\nfault fleet: {len(ids)} tasks, {len(accepted)} acked completions, "
-          f"CAS {sum(r['applied'] for r in by_role['cas'])} "
-          f"({sum(r['reconciled'] for r in by_role['cas'])} reconciled, "
-          f"{sum(r['conflicts'] for r in by_role['cas'])} conflicts), "
-          f"updates {sum(r['applied'] for r in by_role['fields'])} "
-          f"({sum(r['reconciled'] for r in by_role['fields'])} reconciled); errors {dict(seen)}; "
-          f"subscriber {by_role['subscriber'][0]}; proxy {stats}; faults {dict(Counter(faults))}")
+    print(
+        f"\nfault fleet: {len(ids)} tasks, {len(accepted)} acked completions, "
+        f"CAS {sum(r['applied'] for r in by_role['cas'])} "
+        f"({sum(r['reconciled'] for r in by_role['cas'])} reconciled, "
+        f"{sum(r['conflicts'] for r in by_role['cas'])} conflicts), "
+        f"updates {sum(r['applied'] for r in by_role['fields'])} "
+        f"({sum(r['reconciled'] for r in by_role['fields'])} reconciled); errors {dict(seen)}; "
+        f"subscriber {by_role['subscriber'][0]}; proxy {stats}; faults {dict(Counter(faults))}"
+    )
     try:
         # the faults happened
         assert stats.resets and stats.acks_lost and stats.replies_cut, stats
@@ -182,8 +187,9 @@ async def test_a_fleet_through_every_fault_loses_nothing_and_applies_everything_
         # every error a caller saw is one of ours
         foreign = [f for r in results for f in r.get("foreign", [])]
         assert not foreign, foreign[:10]
-        assert seen["OutcomeUnknownError"] + seen["BackendUnavailableError"] > 0, \
+        assert seen["OutcomeUnknownError"] + seen["BackendUnavailableError"] > 0, (
             f"the long black hole reached no caller: {seen}"
+        )
 
         # tasks: none lost, none completed twice, the stored completion is the one acknowledged
         twice = [t for t, n in Counter(tid for tid, _ in accepted).items() if n > 1]
@@ -215,7 +221,7 @@ async def test_a_fleet_through_every_fault_loses_nothing_and_applies_everything_
         assert sub["events"] > 0
         # every reconnect told the subscription what it may have missed, silent connections included
         assert sum(sub["gaps"].values()) >= sub["reconnects"], sub
-        assert sub["gaps"].get("unresponsive", 0) >= 1, sub   # the long black hole was noticed by replies
+        assert sub["gaps"].get("unresponsive", 0) >= 1, sub  # the long black hole was noticed by replies
         assert set(sub["gaps"]) <= {"reconnect", "unresponsive", "overflow", "topology"}, sub
     finally:
         await backend.close()

@@ -83,10 +83,10 @@ from agentstate_redis.orchestration import Backoff
 from agentstate_redis.orchestration.models import Task
 
 MAX_VALUE_BYTES = 2000
-OVERSIZE = "y" * 5000                      # well over MAX_VALUE_BYTES
-STORED_ELEMENT_LIMIT = 4500                # (e): no stored string may carry the 5000-char blob
+OVERSIZE = "y" * 5000  # well over MAX_VALUE_BYTES
+STORED_ELEMENT_LIMIT = 4500  # (e): no stored string may carry the 5000-char blob
 CALL_TIMEOUT = 10.0
-GENERATED_EXAMPLES = 4                     # hypothesis examples per parameter, after the curated list
+GENERATED_EXAMPLES = 4  # hypothesis examples per parameter, after the curated list
 KINDS = {"state", "agent", "wf", "team", "tool", "toolexec", "toolcache", "kb", "speech", "idx"}
 
 # -- seeded ids ------------------------------------------------------------------------------------
@@ -180,8 +180,12 @@ MODEL_BASE: dict[type, dict[str, Any]] = {
     ToolExecution: {"execution_id": "exec-new", "tool_name": TOOL, "parameters": {"q": 2}},
     ToolCacheEntry: {"tool_name": TOOL, "parameters": {"q": 2}, "result": [2]},
     RetryState: {"execution_id": EXEC, "attempts": 1},
-    IndexingProgress: {"knowledge_base_id": KB, "status": "in_progress", "total_documents": 10,
-                       "processed_documents": 2},
+    IndexingProgress: {
+        "knowledge_base_id": KB,
+        "status": "in_progress",
+        "total_documents": 10,
+        "processed_documents": 2,
+    },
     SourceState: {"source_id": "src-new", "knowledge_base_id": KB},
     STTState: {"session_id": SID},
     TTSState: {"session_id": SID},
@@ -214,7 +218,7 @@ BASE: dict[str, Callable[[], Any]] = {
     "queue": lambda: "pending",
     "execution_id": lambda: EXEC,
     "parameters": lambda: {"q": 1},
-    "compute": lambda: (lambda: {"v": 1}),
+    "compute": lambda: lambda: {"v": 1},
     "knowledge_base_id": lambda: KB,
     "total_documents": lambda: 10,
     "session_id": lambda: SID,
@@ -234,14 +238,17 @@ CLASS_BASE: dict[tuple[str, str], Callable[[], Any]] = {
 # Per (method, parameter) baselines where the name alone is ambiguous (required or not).
 METHOD_BASE: dict[tuple[str, str], Callable[[], Any]] = {
     ("register", "agent"): lambda: DummyAgent(),
-    ("restore_tracking", "state"): lambda: {"approval_history": [{"tool_name": "Bash", "approved": True}],
-                                            "tool_usage_counts": {"Bash": 2}, "workflow_state": {"status": "ok"}},
+    ("restore_tracking", "state"): lambda: {
+        "approval_history": [{"tool_name": "Bash", "approved": True}],
+        "tool_usage_counts": {"Bash": 2},
+        "workflow_state": {"status": "ok"},
+    },
     ("update_session_status", "status"): lambda: "active",
     ("resume_from", "checkpoint_id"): lambda: "cp-1",
     ("get_cached_result", "parameters"): lambda: {"q": 1},
     ("invalidate_cached_result", "parameters"): lambda: {"q": 1},
     ("add_schedule", "every"): lambda: 3600,
-    ("set_team_limits", "max_in_progress"): lambda: 3,      # a real limit is set while another is attacked
+    ("set_team_limits", "max_in_progress"): lambda: 3,  # a real limit is set while another is attacked
     ("set_team_limits", "max_per_second"): lambda: 20,
     # the other arguments under attack then take the two-step path of a fork into another agent
     ("fork_from_checkpoint", "new_agent_id"): lambda: "agent-fork",
@@ -254,41 +261,151 @@ EXCLUSIVE = {"parameters_hash": ("parameters",)}
 NAN, INF = float("nan"), float("inf")
 _OBJ = object()
 COMMON: list[Any] = [
-    None, True, False, 0, -1, 2**64, 1e300, 1.5, NAN, INF, -INF, b"bytes", ["a"], {"a": 1}, _OBJ, set(),
-    "", "x" * 1025, "ünï🚀ḱ", "*?[a]{b}%\\", OVERSIZE,
+    None,
+    True,
+    False,
+    0,
+    -1,
+    2**64,
+    1e300,
+    1.5,
+    NAN,
+    INF,
+    -INF,
+    b"bytes",
+    ["a"],
+    {"a": 1},
+    _OBJ,
+    set(),
+    "",
+    "x" * 1025,
+    "ünï🚀ḱ",
+    "*?[a]{b}%\\",
+    OVERSIZE,
 ]
-STR_BAD: list[Any] = ["{", "}", "a}{b", "%7B", "%", "\\", "*", "[", "\x00", "a\nb", " ", "🚀" * 300, "latest",
-                      "auto-1", "x" * 1024, "a\ud800"]  # a lone surrogate: not encodable
+STR_BAD: list[Any] = [
+    "{",
+    "}",
+    "a}{b",
+    "%7B",
+    "%",
+    "\\",
+    "*",
+    "[",
+    "\x00",
+    "a\nb",
+    " ",
+    "🚀" * 300,
+    "latest",
+    "auto-1",
+    "x" * 1024,
+    "a\ud800",
+]  # a lone surrogate: not encodable
 NUM_BAD: list[Any] = [-1.5, -INF, -(2**64), "5", 10**30, 0.0001]
-JSON_BAD: list[Any] = [{1: 2}, {"x": _OBJ}, {"x": NAN}, {"x": {1, 2}}, {"big": OVERSIZE}, [NAN], [_OBJ], {"": 1},
-                       {"a": {"b": [_OBJ]}}, {"x": INF}, (1, 2), {"k": b"raw"}, {"k\udfff": 1}]
+JSON_BAD: list[Any] = [
+    {1: 2},
+    {"x": _OBJ},
+    {"x": NAN},
+    {"x": {1, 2}},
+    {"big": OVERSIZE},
+    [NAN],
+    [_OBJ],
+    {"": 1},
+    {"a": {"b": [_OBJ]}},
+    {"x": INF},
+    (1, 2),
+    {"k": b"raw"},
+    {"k\udfff": 1},
+]
 ITER_BAD: list[Any] = ["abc", [None], [""], ["x" * 1025], [_OBJ], [{"id": ""}], ["a", "a"], [1, 2], [{1: 2}]]
-KWARGS_BAD: list[dict[str, Any]] = [{"last_updated": 1}, {"xx": _OBJ}, {"xx": NAN}, {"xx": {1: 2}},
-                                    {"xx": OVERSIZE}, {"xx": set()}, {"xx": {"big": OVERSIZE}}, {"x\ud800": 1}]
-MODEL_FIELD_BAD: list[Any] = ["", "x" * 1025, "ünï🚀*?[]{}%\\", "{", "\x00", -1, NAN, INF, 2**64, {"x": _OBJ},
-                              {"x": NAN}, {1: 2}, {"big": OVERSIZE}, _OBJ, OVERSIZE, [_OBJ], None]
+KWARGS_BAD: list[dict[str, Any]] = [
+    {"last_updated": 1},
+    {"xx": _OBJ},
+    {"xx": NAN},
+    {"xx": {1: 2}},
+    {"xx": OVERSIZE},
+    {"xx": set()},
+    {"xx": {"big": OVERSIZE}},
+    {"x\ud800": 1},
+]
+MODEL_FIELD_BAD: list[Any] = [
+    "",
+    "x" * 1025,
+    "ünï🚀*?[]{}%\\",
+    "{",
+    "\x00",
+    -1,
+    NAN,
+    INF,
+    2**64,
+    {"x": _OBJ},
+    {"x": NAN},
+    {1: 2},
+    {"big": OVERSIZE},
+    _OBJ,
+    OVERSIZE,
+    [_OBJ],
+    None,
+]
 MODEL_VARIANTS_PER_FIELD = 5
 # Parameters that are ids or names: an empty or over-long (> 1024 characters) string must be refused.
-ID_NAMES = {"key", "agent_id", "team_id", "task_id", "workflow_id", "session_id", "knowledge_base_id",
-            "execution_id", "tool_name", "checkpoint_id", "snapshot_id", "owner", "from_checkpoint",
-            "parameters_hash", "capability", "run_id", "current_node", "current_task", "schedule_id"}
+ID_NAMES = {
+    "key",
+    "agent_id",
+    "team_id",
+    "task_id",
+    "workflow_id",
+    "session_id",
+    "knowledge_base_id",
+    "execution_id",
+    "tool_name",
+    "checkpoint_id",
+    "snapshot_id",
+    "owner",
+    "from_checkpoint",
+    "parameters_hash",
+    "capability",
+    "run_id",
+    "current_node",
+    "current_task",
+    "schedule_id",
+}
 # Model fields that become part of a key (the same rule); other string fields are free text.
 MODEL_ID_FIELDS = {
-    AgentSnapshot: {"agent_id", "snapshot_id"}, AgentCheckpoint: {"agent_id", "checkpoint_id"},
-    TeamState: {"team_id"}, AgentCoordinationState: {"agent_id"}, Task: {"id"},
-    WorkflowState: {"workflow_id"}, WorkflowCheckpoint: {"workflow_id", "checkpoint_id"},
-    ToolExecution: {"execution_id", "tool_name"}, ToolCacheEntry: {"tool_name"}, RetryState: {"execution_id"},
-    IndexingProgress: {"knowledge_base_id"}, SourceState: {"source_id", "knowledge_base_id"},
-    STTState: {"session_id"}, TTSState: {"session_id"}, VoiceConversationState: {"session_id"},
+    AgentSnapshot: {"agent_id", "snapshot_id"},
+    AgentCheckpoint: {"agent_id", "checkpoint_id"},
+    TeamState: {"team_id"},
+    AgentCoordinationState: {"agent_id"},
+    Task: {"id"},
+    WorkflowState: {"workflow_id"},
+    WorkflowCheckpoint: {"workflow_id", "checkpoint_id"},
+    ToolExecution: {"execution_id", "tool_name"},
+    ToolCacheEntry: {"tool_name"},
+    RetryState: {"execution_id"},
+    IndexingProgress: {"knowledge_base_id"},
+    SourceState: {"source_id", "knowledge_base_id"},
+    STTState: {"session_id"},
+    TTSState: {"session_id"},
+    VoiceConversationState: {"session_id"},
 }
 # Methods that forget something by its name: any value may be a harmless no-op, so only the
 # rules that hold for every call ((a), (b), (c), (e)) apply, not (d).
 NO_OP_TOLERANT = {"unsubscribe", "unsubscribe_events", "unregister"}
 ALIASES = {
-    "key": ["state"], "knowledge_base_id": ["kb"], "session_id": ["speech", "session"],
-    "id_glob": ["glob"], "workflow_id_glob": ["glob"], "from_checkpoint": ["checkpoint"],
-    "kwargs": ["workflow field"], "extra": ["transcript entry"], "tasks": ["task"], "task_ids": ["task"],
-    "capabilities": ["capability"], "value": ["field"], "changes": ["field"], "source_id": ["source"],
+    "key": ["state"],
+    "knowledge_base_id": ["kb"],
+    "session_id": ["speech", "session"],
+    "id_glob": ["glob"],
+    "workflow_id_glob": ["glob"],
+    "from_checkpoint": ["checkpoint"],
+    "kwargs": ["workflow field"],
+    "extra": ["transcript entry"],
+    "tasks": ["task"],
+    "task_ids": ["task"],
+    "capabilities": ["capability"],
+    "value": ["field"],
+    "changes": ["field"],
+    "source_id": ["source"],
 }
 
 
@@ -480,15 +597,21 @@ def generated(name: str, adm: Admits) -> st.SearchStrategy[Hostile]:
     """Hypothesis strategies of hostile values, chosen by what the parameter admits."""
     if name in ("kwargs", "extra"):
         leaf = st.one_of(st.sampled_from([_OBJ, NAN, INF, set(), b"x", OVERSIZE]), st.integers(), st.text(max_size=5))
-        return st.dictionaries(st.from_regex(r"[a-z]{2,6}", fullmatch=True).filter(
-            lambda k: k not in ("role", "content", "session_id")), leaf, min_size=1, max_size=3).map(Hostile)
+        return st.dictionaries(
+            st.from_regex(r"[a-z]{2,6}", fullmatch=True).filter(lambda k: k not in ("role", "content", "session_id")),
+            leaf,
+            min_size=1,
+            max_size=3,
+        ).map(Hostile)
     specials = st.sampled_from(list("*?[]{}%\\:/ aü🚀\u200b\x00\x7f^!-"))
     text = st.text(alphabet=st.one_of(specials, st.characters()), max_size=16)
     bad_leaf = st.sampled_from([_OBJ, NAN, INF, -INF, set(), frozenset(), b"x", OVERSIZE, complex(1, 2)])
     json_leaf = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), text)
-    nested = st.recursive(st.one_of(json_leaf, bad_leaf),
-                          lambda c: st.lists(c, max_size=3) | st.dictionaries(
-                              st.one_of(text, st.integers()), c, max_size=3), max_leaves=6)
+    nested = st.recursive(
+        st.one_of(json_leaf, bad_leaf),
+        lambda c: st.lists(c, max_size=3) | st.dictionaries(st.one_of(text, st.integers()), c, max_size=3),
+        max_leaves=6,
+    )
     options: list[st.SearchStrategy[Any]] = [st.sampled_from(COMMON)]
     if adm.str_like or adm.types is None:
         options.append(text)
@@ -510,7 +633,8 @@ def generated(name: str, adm: Admits) -> st.SearchStrategy[Hostile]:
 
 def public_methods(cls: type) -> list[str]:
     return sorted(
-        name for name, member in inspect.getmembers(cls)
+        name
+        for name, member in inspect.getmembers(cls)
         if not name.startswith("_") and callable(member) and not inspect.isclass(member)
     )
 
@@ -599,10 +723,10 @@ def keyspace_problems(snapshot: dict[bytes, tuple[str, Any]], prefix: str) -> li
         big = [e for e in _elements(content) if len(e) > STORED_ELEMENT_LIMIT]
         if big:
             problems.append(f"key {key[:80]!r} stores a {len(big[0])}-byte element (max_value_bytes={MAX_VALUE_BYTES})")
-        if not key.startswith(head) or b"}" not in key[len(head):]:
+        if not key.startswith(head) or b"}" not in key[len(head) :]:
             problems.append(f"key {key[:80]!r} has no hash tag right after the prefix")
             continue
-        tag = key[len(head):key.index(b"}", len(head))].decode("utf-8", "replace")
+        tag = key[len(head) : key.index(b"}", len(head))].decode("utf-8", "replace")
         kind, sep, ident = tag.partition(":")
         if kind not in KINDS or not sep or not ident:
             problems.append(f"key {key[:80]!r}: hash tag {tag[:60]!r} is not <kind>:<id>")
@@ -627,11 +751,13 @@ async def seed(b: RedisBackend) -> None:
     await wf.update_step(WF, StepState(step_number=1, status="completed"))
     await wf.checkpoint(WorkflowCheckpoint(workflow_id=WF, checkpoint_id="cp-1"))
     orch = OrchestrationStateManager(backend=b)
-    await orch.create_team(TeamState(
-        team_id=TEAM,
-        agents={"worker-1": AgentCoordinationState(agent_id="worker-1", capabilities=["code"])},
-        task_queue=TaskQueueState(pending=[Task(id="task-1", capability="code")]),
-    ))
+    await orch.create_team(
+        TeamState(
+            team_id=TEAM,
+            agents={"worker-1": AgentCoordinationState(agent_id="worker-1", capabilities=["code"])},
+            task_queue=TaskQueueState(pending=[Task(id="task-1", capability="code")]),
+        )
+    )
     await orch.enqueue_tasks(TEAM, [{"id": "task-2"}, {"id": "task-3"}])
     first = await orch.claim_task(TEAM, "worker-1")
     second = await orch.claim_task(TEAM, "worker-2")
@@ -875,8 +1001,14 @@ def test_hostile_argument(runner: Runner, cname: str, method: str, attacked: str
             problems += runner.run(check_one(runner.ks, cname, method, attacked, h))
     assert not problems, "\n".join(dict.fromkeys(problems))
 
-    @settings(max_examples=GENERATED_EXAMPLES, deadline=None, derandomize=True, database=None,
-              phases=[Phase.generate], suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=GENERATED_EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     @given(h=generated(attacked, adm).filter(lambda h: keep(h.value)))
     def generated_values(h: Hostile) -> None:
         found = runner.run(check_one(runner.ks, cname, method, attacked, h))
@@ -896,38 +1028,48 @@ def test_subscribe_with_a_non_callable_is_refused(runner: Runner, cname: str) ->
 # Minimal reproducers of the violations found (V1..V13, now fixed): (id, class, method, attacked
 # parameter, hostile value). A case still listed in VIOLATIONS is marked xfail(strict=True).
 REPRODUCERS: list[tuple[str, str, str, str, Any]] = [
-    ("V1-ttl-inf", "StateManager", "save", "ttl", INF),                        # OverflowError
-    ("V1-ttl-huge", "StateManager", "save", "ttl", 1e300),                     # bare AgentStateError (server)
-    ("V1-lease-ttl-inf", "AgentStateStore", "acquire_lease", "ttl", INF),      # OverflowError (before the fix)
-    ("V1-limit-huge", "WorkflowStateManager", "history", "limit", 2**64),      # bare AgentStateError (server)
+    ("V1-ttl-inf", "StateManager", "save", "ttl", INF),  # OverflowError
+    ("V1-ttl-huge", "StateManager", "save", "ttl", 1e300),  # bare AgentStateError (server)
+    ("V1-lease-ttl-inf", "AgentStateStore", "acquire_lease", "ttl", INF),  # OverflowError (before the fix)
+    ("V1-limit-huge", "WorkflowStateManager", "history", "limit", 2**64),  # bare AgentStateError (server)
     ("V1-increment-huge", "AgentStateStore", "record_tool_usage", "increment", 2**64),
     # Backoff(delay=INF) and ToolCacheEntry(ttl=INF) are now refused by the models themselves
     # (allow_inf_nan=False); the managers still refuse what gets past them.
-    ("V1-backoff-inf", "OrchestrationStateManager", "fail_task", "backoff",
-     Hostile(Backoff.model_construct(delay=INF), "delay", INF)),               # OverflowError
-    ("V1-cache-ttl-inf", "ToolStateManager", "cache_result", "entry",
-     Hostile(ToolCacheEntry(tool_name=TOOL, parameters={"q": 2}, ttl=1e300), "ttl", 1e300)),
+    (
+        "V1-backoff-inf",
+        "OrchestrationStateManager",
+        "fail_task",
+        "backoff",
+        Hostile(Backoff.model_construct(delay=INF), "delay", INF),
+    ),  # OverflowError
+    (
+        "V1-cache-ttl-inf",
+        "ToolStateManager",
+        "cache_result",
+        "entry",
+        Hostile(ToolCacheEntry(tool_name=TOOL, parameters={"q": 2}, ttl=1e300), "ttl", 1e300),
+    ),
     ("V1-idle-timeout-huge", "SpeechStateManager", "create_session", "idle_timeout", 2**64),
-    ("V2-capabilities-int", "OrchestrationStateManager", "claim_task", "capabilities", 5),   # TypeError
-    ("V2-tasks-none", "OrchestrationStateManager", "enqueue_tasks", "tasks", None),         # TypeError
-    ("V2-task-ids-int", "OrchestrationStateManager", "retry_dead", "task_ids", 5),          # TypeError
-    ("V3-glob-none", "StateManager", "subscribe_events", "id_glob", None),                  # TypeError
-    ("V3-callback-str", "StateManager", "subscribe_events", "callback", "not callable"),   # accepted
-    ("V3-kind-int", "StateManager", "subscribe_events", "kind", 5),                         # accepted
-    ("V3-unsubscribe-glob-list", "StateManager", "unsubscribe_events", "id_glob", ["a"]),   # TypeError
-    ("V3-subscribe-pattern-none", "StateManager", "subscribe", "pattern", None),            # TypeError
+    ("V2-capabilities-int", "OrchestrationStateManager", "claim_task", "capabilities", 5),  # TypeError
+    ("V2-tasks-none", "OrchestrationStateManager", "enqueue_tasks", "tasks", None),  # TypeError
+    ("V2-task-ids-int", "OrchestrationStateManager", "retry_dead", "task_ids", 5),  # TypeError
+    ("V3-glob-none", "StateManager", "subscribe_events", "id_glob", None),  # TypeError
+    ("V3-callback-str", "StateManager", "subscribe_events", "callback", "not callable"),  # accepted
+    ("V3-kind-int", "StateManager", "subscribe_events", "kind", 5),  # accepted
+    ("V3-unsubscribe-glob-list", "StateManager", "unsubscribe_events", "id_glob", ["a"]),  # TypeError
+    ("V3-subscribe-pattern-none", "StateManager", "subscribe", "pattern", None),  # TypeError
     ("V3-subscribe-cache-callback", "ToolStateManager", "subscribe_cache", "callback", None),
-    ("V4-upsert-str", "StateManager", "update", "upsert", "no"),                            # upserts
+    ("V4-upsert-str", "StateManager", "update", "upsert", "no"),  # upserts
     ("V4-exist-ok-str", "OrchestrationStateManager", "create_team", "exist_ok", "no"),
-    ("V5-owner-zero", "AgentTracker", "acquire", "owner", 0),                               # random owner
-    ("V5-state-empty-str", "AgentTracker", "capture_state", "state", ""),                   # stored as {}
+    ("V5-owner-zero", "AgentTracker", "acquire", "owner", 0),  # random owner
+    ("V5-state-empty-str", "AgentTracker", "capture_state", "state", ""),  # stored as {}
     ("V5-kb-metadata-str", "KnowledgeStateManager", "start_indexing", "metadata", "abc"),
-    ("V6-parse-int-keys", "WorkflowStateManager", "create", "state", {1: 2}),               # TypeError
+    ("V6-parse-int-keys", "WorkflowStateManager", "create", "state", {1: 2}),  # TypeError
     ("V7-hash-message", "ToolStateManager", "get_cached_result", "parameters_hash", "\x00"),
     ("V8-unhashable-agent", "AgentRecoveryManager", "recover_and_resume", "agent_id", ["a"]),  # TypeError
-    ("V9-owner-oversized", "WorkflowStateManager", "acquire_lease", "owner", OVERSIZE),     # 5000 chars stored
-    ("V9-error-oversized", "ToolStateManager", "fail_execution", "error", OVERSIZE),        # 5000 chars stored
-    ("V10-token-none", "WorkflowStateManager", "renew_lease", "fencing_token", None),       # accepted
+    ("V9-owner-oversized", "WorkflowStateManager", "acquire_lease", "owner", OVERSIZE),  # 5000 chars stored
+    ("V9-error-oversized", "ToolStateManager", "fail_execution", "error", OVERSIZE),  # 5000 chars stored
+    ("V10-token-none", "WorkflowStateManager", "renew_lease", "fencing_token", None),  # accepted
     ("V11-checkpoint-id-long", "WorkflowStateManager", "resume_from", "checkpoint_id", "x" * 1025),
     ("V12-step-bool", "AgentTracker", "capture_state", "step", True),
     ("V13-lock-timeout-none", "ToolStateManager", "get_or_compute", "lock_timeout", None),

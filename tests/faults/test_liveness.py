@@ -76,14 +76,14 @@ async def test_a_silent_connection_without_retries_fails_typed_within_the_livene
         proxy.blackhole()
         started = time.monotonic()
         with pytest.raises(OutcomeUnknownError):
-            await state.update("k", {"n": 1})     # sent on the open connection: it may have applied
+            await state.update("k", {"n": 1})  # sent on the open connection: it may have applied
         with pytest.raises(BackendUnavailableError):
-            await state.get("k")                  # a fresh connection: its handshake goes unanswered
+            await state.get("k")  # a fresh connection: its handshake goes unanswered
         with pytest.raises(BackendUnavailableError):
-            await state.update("k", {"n": 1})     # likewise: nothing of it was sent
+            await state.update("k", {"n": 1})  # likewise: nothing of it was sent
         assert time.monotonic() - started < 3 * LIVENESS + 5.0
         proxy.heal()
-        assert await state.get("k") == {"n": 0}   # the black hole dropped the update's bytes
+        assert await state.get("k") == {"n": 0}  # the black hole dropped the update's bytes
         assert await state.update("k", {"n": 2}) == 2
     finally:
         proxy.heal()

@@ -81,8 +81,14 @@ async def test_every_script_that_adds_data_is_refused_before_it_writes(
     client = aioredis.Redis.from_url(oom_server.url, decode_responses=True)
     runner = ScriptRunner(client, library, retry_seconds=0)
     guarded = [name for name, script in library.scripts.items() if script.memory == GUARDED]
-    assert {"state/save", "orchestration/enqueue", "orchestration/claim", "orchestration/create_team",
-            "orchestration/complete_claim", "health/probe"} <= set(guarded)
+    assert {
+        "state/save",
+        "orchestration/enqueue",
+        "orchestration/claim",
+        "orchestration/create_team",
+        "orchestration/complete_claim",
+        "health/probe",
+    } <= set(guarded)
     try:
         with pressure.full():
             for name in guarded:
@@ -131,8 +137,11 @@ async def test_writes_that_add_data_are_refused_and_nothing_is_half_applied(
         # reads still answer, and show nothing half-applied
         assert await state.get("doc") == {"v": 1} and await state.get_version("doc") == 1
         during = await orch.get_queue_status("t")
-        assert (during.pending_count, during.in_progress_count, during.completed_total) == (
-            before.pending_count, before.in_progress_count, before.completed_total) == (3, 1, 0)
+        assert (
+            (during.pending_count, during.in_progress_count, during.completed_total)
+            == (before.pending_count, before.in_progress_count, before.completed_total)
+            == (3, 1, 0)
+        )
         assert "new" not in {t.id for t in await orch.list_tasks("t", "pending")}
 
     assert await state.get_entry("doc") is not None and await state.get_version("doc") == 1
@@ -230,7 +239,16 @@ def test_allowed_scripts_say_why() -> None:
     """The scripts that run over maxmemory are the fleet's keep-alive and drain operations, each with a reason."""
     library = ScriptLibrary.default()
     allowed = {name for name, s in library.scripts.items() if s.memory == ALLOWED}
-    assert {"orchestration/heartbeat", "orchestration/complete", "orchestration/fail", "orchestration/release",
-            "agents/lease_renew", "agents/lease_release", "workflows/lease_renew", "workflows/lease_release",
-            "state/delete", "orchestration/reap"} <= allowed
+    assert {
+        "orchestration/heartbeat",
+        "orchestration/complete",
+        "orchestration/fail",
+        "orchestration/release",
+        "agents/lease_renew",
+        "agents/lease_release",
+        "workflows/lease_renew",
+        "workflows/lease_release",
+        "state/delete",
+        "orchestration/reap",
+    } <= allowed
     assert not allowed & {"orchestration/claim", "orchestration/enqueue", "state/save", "state/update"}

@@ -33,8 +33,9 @@ def oom_server() -> Iterator[EmbeddedRedis]:
 
 
 def agentstate(*args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "agentstate_redis.cli", *args], capture_output=True, text=True,
-                          timeout=60, **kwargs)  # type: ignore[call-overload]
+    return subprocess.run(
+        [sys.executable, "-m", "agentstate_redis.cli", *args], capture_output=True, text=True, timeout=60, **kwargs
+    )  # type: ignore[call-overload]
 
 
 async def test_worker_fleet_holds_its_leases_and_drains_after_memory_is_freed(
@@ -52,9 +53,14 @@ async def test_worker_fleet_holds_its_leases_and_drains_after_memory_is_freed(
     try:
         await orch.create_team(TEAM)
         await orch.enqueue_tasks(TEAM, [{"id": i} for i in ids])
-        fleet = asyncio.ensure_future(asyncio.to_thread(
-            run_processes, fleet_worker,
-            [(oom_server.url, prefix, TEAM, f"pod-{n}", total, work, lease) for n in range(3)], 180))
+        fleet = asyncio.ensure_future(
+            asyncio.to_thread(
+                run_processes,
+                fleet_worker,
+                [(oom_server.url, prefix, TEAM, f"pod-{n}", total, work, lease) for n in range(3)],
+                180,
+            )
+        )
 
         async def some_completed() -> bool:
             status = await orch.get_queue_status(TEAM, page_size=0)
@@ -78,8 +84,13 @@ async def test_worker_fleet_holds_its_leases_and_drains_after_memory_is_freed(
 
         results = await fleet
         status = await orch.get_queue_status(TEAM, page_size=0)
-        assert (status.completed_total, status.pending_count, status.in_progress_count, status.scheduled_count,
-                status.dead_count) == (total, 0, 0, 0, 0)
+        assert (
+            status.completed_total,
+            status.pending_count,
+            status.in_progress_count,
+            status.scheduled_count,
+            status.dead_count,
+        ) == (total, 0, 0, 0, 0)
         handled = [i for r in results for i in r["handled"]]
         assert sorted(handled) == ids, "each task handled exactly once"
         done = await orch.list_tasks(TEAM, "completed", limit=100)
@@ -98,23 +109,48 @@ async def test_agentstate_worker_waits_out_a_full_server(
     the team, works the queue, and exits 0 on SIGTERM."""
     backend = RedisBackend(oom_server.url, key_prefix=prefix)
     orch = OrchestrationStateManager(backend=backend)
-    cmd = [sys.executable, "-m", "agentstate_redis.cli", "worker", "--team", TEAM, "--agent-id", "pod-x",
-           "--work-seconds", "0.01", "--claim-wait", "0.3", "--redis-url", oom_server.url, "--prefix", prefix,
-           "--log-level", "WARNING"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "agentstate_redis.cli",
+        "worker",
+        "--team",
+        TEAM,
+        "--agent-id",
+        "pod-x",
+        "--work-seconds",
+        "0.01",
+        "--claim-wait",
+        "0.3",
+        "--redis-url",
+        oom_server.url,
+        "--prefix",
+        prefix,
+        "--log-level",
+        "WARNING",
+    ]
     proc: subprocess.Popen[str] | None = None
     lines: list[str] = []
     try:
         await orch.create_team(TEAM)
         await orch.enqueue_tasks(TEAM, [{"id": f"t{i}"} for i in range(5)])
         with pressure.full():
-            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                    env={**os.environ, "PYTHONUNBUFFERED": "1"})
+            proc = subprocess.Popen(
+                cmd,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
             assert proc.stdout is not None
             reader = threading.Thread(target=lambda: lines.extend(proc.stdout or ()), daemon=True)
             reader.start()
             # the worker has met the full server once it says its join was refused (however slowly it started)
-            await eventually(lambda: any("joining team" in line for line in lines), timeout=60,
-                             what="the worker to be refused joining the team on the full server")
+            await eventually(
+                lambda: any("joining team" in line for line in lines),
+                timeout=60,
+                what="the worker to be refused joining the team on the full server",
+            )
             assert proc.poll() is None, "the worker exited on a full server"
             assert "pod-x" not in (await orch.get_team(TEAM)).agents
 

@@ -57,8 +57,9 @@ async def test_a_write_in_flight_across_a_pause_longer_than_the_op_window_is_not
     With it, both raise OutcomeUnknownError naming the operation and key, and each applied once."""
     ctx = mp.get_context("spawn")
     ready, go, out = ctx.Event(), ctx.Event(), ctx.Queue()
-    writer = ctx.Process(target=paused_writer, args=(proxy.url, direct.backend.keys.prefix, WINDOW_MS, ready, go, out),
-                         daemon=True)
+    writer = ctx.Process(
+        target=paused_writer, args=(proxy.url, direct.backend.keys.prefix, WINDOW_MS, ready, go, out), daemon=True
+    )
     writer.start()
     assert writer.pid is not None
     stopped = False
@@ -79,8 +80,9 @@ async def test_a_write_in_flight_across_a_pause_longer_than_the_op_window_is_not
         async def op_ids_forgotten() -> bool:  # both generations of both entities expired
             return await direct.backend.client.exists(*(k.ops for k in ops), *(k.ops_prev for k in ops)) == 0
 
-        await eventually(op_ids_forgotten, timeout=6 * WINDOW_MS / 1000, what="the server to forget the op ids",
-                         interval=0.1)
+        await eventually(
+            op_ids_forgotten, timeout=6 * WINDOW_MS / 1000, what="the server to forget the op ids", interval=0.1
+        )
         proxy.heal()
         proxy.reset_all()  # the replies are lost for good: the writer finds its connections dead
         os.kill(writer.pid, signal.SIGCONT)
@@ -134,9 +136,9 @@ async def test_a_write_that_never_left_is_resent_after_the_window(
         await state.save("k", {"n": 0})
         proxy.refuse()
         proxy.reset_all()
-        await asyncio.sleep(0.2)   # the client's event loop sees the resets of its idle connections
+        await asyncio.sleep(0.2)  # the client's event loop sees the resets of its idle connections
         call = asyncio.ensure_future(state.update("k", {"n": 1}))
-        await asyncio.sleep(2.0)   # four times the resend limit
+        await asyncio.sleep(2.0)  # four times the resend limit
         assert not call.done(), call
         proxy.heal()
         assert await asyncio.wait_for(call, 30) == 2
@@ -161,11 +163,11 @@ async def test_when_retries_run_out_a_write_that_may_have_applied_is_outcome_unk
         with pytest.raises(OutcomeUnknownError) as unknown:
             await state.update("k", {"n": 1})
         assert unknown.value.operation == "state/update" and "stopped answering" in str(unknown.value)
-        assert await direct.get_version("k") == 2   # it did apply, once
+        assert await direct.get_version("k") == 2  # it did apply, once
         proxy.heal()
         proxy.refuse()
         proxy.reset_all()
-        await asyncio.sleep(0.2)   # the client's event loop sees the resets of its idle connections
+        await asyncio.sleep(0.2)  # the client's event loop sees the resets of its idle connections
         with pytest.raises(BackendUnavailableError):
             await state.update("k", {"n": 2})
         with pytest.raises(BackendUnavailableError):

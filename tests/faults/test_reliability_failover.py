@@ -62,7 +62,6 @@ def _name_on(cluster: RedisClusterFixture, node: EmbeddedRedis, base: str, key: 
     raise LookupError(f"no {base}-<n> hashes to port {node.port}")
 
 
-
 async def test_fleet_rides_through_a_primary_failover(cluster: RedisClusterFixture, prefix: str) -> None:
     url = cluster.url
     backend = RedisBackend(url, key_prefix=prefix, retry_seconds=45)
@@ -92,9 +91,9 @@ async def test_fleet_rides_through_a_primary_failover(cluster: RedisClusterFixtu
         promoted = time.time()
         assert cluster.primary_for_slot(key_slot(backend.keys.team(team).base.encode()), replica).port == replica.port
 
-        await orch.enqueue_tasks(team, [{"id": t} for t in ids[BATCH:]])   # through the new primary
+        await orch.enqueue_tasks(team, [{"id": t} for t in ids[BATCH:]])  # through the new primary
         await state.save("done", {"at": time.time()})
-        results: list[dict[str, Any]] = await fleet   # any error reply in a worker (CROSSSLOT...) fails here
+        results: list[dict[str, Any]] = await fleet  # any error reply in a worker (CROSSSLOT...) fails here
 
         accepted = [(tid, tok) for r in results for tid, tok in r["accepted"]]
         assert max(Counter(tid for tid, _ in accepted).values()) == 1
@@ -114,12 +113,17 @@ async def test_fleet_rides_through_a_primary_failover(cluster: RedisClusterFixtu
         # SCAN on every primary follows the topology too
         assert sorted(await state.list_keys("own:*")) == sorted(r["own_key"] for r in results)
 
-        back = [min(end for start, end in r["gaps"] if end >= killed) - killed
-                for r in results if any(end >= killed for _, end in r["gaps"])]
-        print(f"\nfailover: {len(ids)} tasks, {increments} CAS increments, {sum(r['calls'] for r in results)} calls; "
-              f"replica promoted {promoted - killed:.2f}s after the kill; workers' first acknowledged call "
-              f"{min(back):.2f}-{max(back):.2f}s after the kill; "
-              f"late completions refused: {sum(len(r['refused']) for r in results)}")
+        back = [
+            min(end for start, end in r["gaps"] if end >= killed) - killed
+            for r in results
+            if any(end >= killed for _, end in r["gaps"])
+        ]
+        print(
+            f"\nfailover: {len(ids)} tasks, {increments} CAS increments, {sum(r['calls'] for r in results)} calls; "
+            f"replica promoted {promoted - killed:.2f}s after the kill; workers' first acknowledged call "
+            f"{min(back):.2f}-{max(back):.2f}s after the kill; "
+            f"late completions refused: {sum(len(r['refused']) for r in results)}"
+        )
     finally:
         await backend.close()
 
@@ -146,13 +150,15 @@ async def test_expiry_and_change_events_follow_a_failover(cluster: RedisClusterF
                 name = _name_on(cluster, node, f"{phase}{probe}", lambda n: backend.keys.state(n).base)
                 await state.save(name, {"v": probe}, ttl=0.5)
                 try:
-                    await eventually(lambda name=name: _has(seen, ("save", name), ("expired", name)), timeout=3.0,
-                                 what=name)
+                    await eventually(
+                        lambda name=name: _has(seen, ("save", name), ("expired", name)), timeout=3.0, what=name
+                    )
                     return name
                 except AssertionError:
                     if time.monotonic() > deadline:
-                        raise AssertionError(f"no save+expired event pair from port {node.port} within "
-                                             f"{within}s; got {seen[-6:]}") from None
+                        raise AssertionError(
+                            f"no save+expired event pair from port {node.port} within {within}s; got {seen[-6:]}"
+                        ) from None
             raise AssertionError("unreachable")
 
         await events_reach_us(victim, within=10, phase="before")

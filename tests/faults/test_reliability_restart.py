@@ -37,12 +37,11 @@ pytestmark = pytest.mark.slow
 
 TEAM = "fleet"
 WORKERS = 4
-BATCH = 300     # tasks enqueued before the kill, after it, and after the graceful restart
+BATCH = 300  # tasks enqueued before the kill, after it, and after the graceful restart
 
 
 def _server(tmp_path: Path, fsync: str) -> EmbeddedRedis:
     return EmbeddedRedis(free_port(), data_dir=tmp_path / "data", appendonly=True, appendfsync=fsync)
-
 
 
 def _recoveries(results: list[dict[str, Any]], down: float, up: float) -> list[float]:
@@ -81,7 +80,7 @@ async def test_fleet_survives_kill9_and_restart_with_aof_always(tmp_path: Path, 
         await asyncio.sleep(1.0)
         server.start()
         up1 = time.time()
-        await orch.enqueue_tasks(TEAM, [{"id": t} for t in ids[BATCH:2 * BATCH]])
+        await orch.enqueue_tasks(TEAM, [{"id": t} for t in ids[BATCH : 2 * BATCH]])
 
         # 2. graceful stop (SIGTERM: the server fsyncs and exits) under load, restart
         await eventually(
@@ -94,7 +93,7 @@ async def test_fleet_survives_kill9_and_restart_with_aof_always(tmp_path: Path, 
         up2 = time.time()
         assert server.process is not None
         restarted_pid = server.process.pid
-        await orch.enqueue_tasks(TEAM, [{"id": t} for t in ids[2 * BATCH:]])
+        await orch.enqueue_tasks(TEAM, [{"id": t} for t in ids[2 * BATCH :]])
         await state.save("done", {"at": time.time()})
         results: list[dict[str, Any]] = await fleet
 
@@ -125,18 +124,29 @@ async def test_fleet_survives_kill9_and_restart_with_aof_always(tmp_path: Path, 
         shas = [ScriptLibrary.default()[name].sha for name in ("orchestration/claim", "state/update")]
         with redis.Redis.from_url(url, decode_responses=True) as raw:
             info = raw.info("all")
-            scripts = {k: info.get(k) for k in ("process_id", "uptime_in_seconds", "number_of_cached_scripts",
-                                                "evicted_scripts", "cmdstat_eval", "cmdstat_evalsha")}
+            scripts = {
+                k: info.get(k)
+                for k in (
+                    "process_id",
+                    "uptime_in_seconds",
+                    "number_of_cached_scripts",
+                    "evicted_scripts",
+                    "cmdstat_eval",
+                    "cmdstat_evalsha",
+                )
+            }
             assert info["process_id"] == restarted_pid, f"another server answers on {url}: {scripts}"
             assert raw.script_exists(*shas) == [True, True], f"scripts not cached after the restart: {scripts}"
 
         first = _recoveries(results, killed, up1)
         second = _recoveries(results, stopped, up2)
-        print(f"\nrestart(always): {len(ids)} tasks, {increments} CAS increments "
-              f"({sum(r['conflicts'] for r in results)} conflicts), {sum(r['calls'] for r in results)} calls; "
-              f"kill -9: down {up1 - killed:.2f}s, workers back {max(first):.2f}s after the server "
-              f"(min {min(first):.2f}s); SIGTERM: down {up2 - stopped:.2f}s, back {max(second):.2f}s after; "
-              f"refused late completions: {sum(len(r['refused']) for r in results)}")
+        print(
+            f"\nrestart(always): {len(ids)} tasks, {increments} CAS increments "
+            f"({sum(r['conflicts'] for r in results)} conflicts), {sum(r['calls'] for r in results)} calls; "
+            f"kill -9: down {up1 - killed:.2f}s, workers back {max(first):.2f}s after the server "
+            f"(min {min(first):.2f}s); SIGTERM: down {up2 - stopped:.2f}s, back {max(second):.2f}s after; "
+            f"refused late completions: {sum(len(r['refused']) for r in results)}"
+        )
         assert len(first) == WORKERS, "every worker must have ridden through the kill -9 outage"
     finally:
         await backend.close()
@@ -180,17 +190,19 @@ async def test_kill9_loses_at_most_the_fsync_window(tmp_path: Path, prefix: str,
                     pipe.exists(backend.keys.state(name).base)
                 present = pipe.execute()
             lost = len(names) - sum(present)
-            for name in names[:: max(1, len(names) // 50)]:   # what survived is what was written
+            for name in names[:: max(1, len(names) // 50)]:  # what survived is what was written
                 value = await state.get(name)
                 assert value is None or value["n"] == int(name.split(":")[1])
         finally:
             await backend.close()
-        print(f"\nkill -9 with appendfsync {fsync}: {acked} writes acknowledged at {rate:.0f}/s "
-              f"over {span:.1f}s, {lost} lost ({lost / rate:.3f}s worth)")
+        print(
+            f"\nkill -9 with appendfsync {fsync}: {acked} writes acknowledged at {rate:.0f}/s "
+            f"over {span:.1f}s, {lost} lost ({lost / rate:.3f}s worth)"
+        )
         if fsync == "always":
             assert lost == 0
         else:
-            assert lost <= 2.0 * rate   # one fsync period, two when the disk stalls
+            assert lost <= 2.0 * rate  # one fsync period, two when the disk stalls
     finally:
         server.cleanup()
 
@@ -202,7 +214,7 @@ async def test_a_claim_blocked_while_the_server_restarts_waits_for_it(tmp_path: 
     try:
         await producer.create_team(TEAM)
         claim = asyncio.ensure_future(worker.claim_task(TEAM, "idle-worker", wait=30))
-        await asyncio.sleep(0.5)          # the claim found nothing and is blocked in BLPOP
+        await asyncio.sleep(0.5)  # the claim found nothing and is blocked in BLPOP
         assert not claim.done()
         server.stop(kill=True)
         await asyncio.sleep(1.0)
@@ -217,8 +229,9 @@ async def test_a_claim_blocked_while_the_server_restarts_waits_for_it(tmp_path: 
 
 
 @pytest.mark.parametrize("entity", ["team", "state"])
-async def test_a_retry_after_many_writes_to_the_same_entity_applies_once(redis_url: str, prefix: str,
-                                                                         entity: str) -> None:
+async def test_a_retry_after_many_writes_to_the_same_entity_applies_once(
+    redis_url: str, prefix: str, entity: str
+) -> None:
     """The first attempt applies, its reply is lost, 200 other writes hit the entity, tenacity retries.
 
     What a restart does to a busy team: every worker retries at once. With a de-duplication
@@ -246,7 +259,7 @@ async def test_a_retry_after_many_writes_to_the_same_entity_applies_once(redis_u
             reply = await real(script, keys, argv)
             if script.name == target and not lost:
                 lost.append(script.name)
-                for i in range(200):   # the rest of the fleet keeps writing to the same entity
+                for i in range(200):  # the rest of the fleet keeps writing to the same entity
                     if entity == "team":
                         await busy.enqueue_task(TEAM, {"id": f"other{i}"})
                     else:

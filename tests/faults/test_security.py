@@ -61,8 +61,11 @@ def acl_server() -> EmbeddedRedis:
         admin = redis.Redis.from_url(server.url, decode_responses=True)
         for tenant in ("tenant-a", "tenant-b"):
             admin.acl_setuser(
-                tenant, enabled=True, passwords=[f"+{tenant}-pw"],
-                keys=[f"{tenant}:*"], channels=[f"{tenant}:ev:*", "__keyevent@*"],
+                tenant,
+                enabled=True,
+                passwords=[f"+{tenant}-pw"],
+                keys=[f"{tenant}:*"],
+                channels=[f"{tenant}:ev:*", "__keyevent@*"],
                 commands=["+@all", "-@dangerous", "+info", "-config"],
             )
         yield server
@@ -109,8 +112,18 @@ async def test_rediss_with_a_generated_certificate(tmp_path: Path, prefix: str) 
     binary = find_server_binary()
     certs = make_certs(tmp_path)
     port = free_port()
-    args = ["--tls-port", str(port), "--tls-cert-file", str(certs["cert"]), "--tls-key-file", str(certs["key"]),
-            "--tls-ca-cert-file", str(certs["ca"]), "--tls-auth-clients", "no"]
+    args = [
+        "--tls-port",
+        str(port),
+        "--tls-cert-file",
+        str(certs["cert"]),
+        "--tls-key-file",
+        str(certs["key"]),
+        "--tls-ca-cert-file",
+        str(certs["ca"]),
+        "--tls-auth-clients",
+        "no",
+    ]
     server = EmbeddedRedis(free_port(), extra_args=args, data_dir=tmp_path / "data")
     server._wait_ready = lambda timeout: _wait_tls(server, port, certs["ca"], timeout)  # type: ignore[method-assign]
     try:

@@ -66,10 +66,16 @@ async def test_completed_run_only_moves_through_a_new_run(kb: KnowledgeStateMana
 
 
 async def test_seed_progress_and_pending_run_starts_on_first_report(kb: KnowledgeStateManager) -> None:
-    seeded = await kb.update_indexing_progress(IndexingProgress(
-        knowledge_base_id="company_docs", status=IndexingStatus.IN_PROGRESS,
-        total_documents=1000, processed_documents=450, failed_documents=5, metadata={"model": "e5"},
-    ))
+    seeded = await kb.update_indexing_progress(
+        IndexingProgress(
+            knowledge_base_id="company_docs",
+            status=IndexingStatus.IN_PROGRESS,
+            total_documents=1000,
+            processed_documents=450,
+            failed_documents=5,
+            metadata={"model": "e5"},
+        )
+    )
     assert (seeded.processed_documents, seeded.failed_documents, seeded.run) == (450, 5, 1)
     assert seeded.started_at is not None and seeded.metadata == {"model": "e5"}
     paused = await kb.update_indexing_progress(seeded.model_copy(update={"status": IndexingStatus.PAUSED}))
@@ -78,7 +84,8 @@ async def test_seed_progress_and_pending_run_starts_on_first_report(kb: Knowledg
         await kb.record_documents("company_docs")
 
     pending = await kb.update_indexing_progress(
-        IndexingProgress(knowledge_base_id="other", status=IndexingStatus.PENDING, total_documents=10))
+        IndexingProgress(knowledge_base_id="other", status=IndexingStatus.PENDING, total_documents=10)
+    )
     assert pending.started_at is None
     first = await kb.record_documents("other", processed=3)
     assert first.status is IndexingStatus.IN_PROGRESS and first.started_at is not None
@@ -122,16 +129,30 @@ async def test_aggregate_across_sources(kb: KnowledgeStateManager) -> None:
         ("github", SyncStatus.FAILED, 10, 5, 30, 512 * 1024),
     ]
     for sid, status, synced, pending, emb, size in specs:
-        stored = await kb.update_source_state(SourceState(
-            source_id=sid, knowledge_base_id="company_docs", sync_status=status, documents_synced=synced,
-            documents_pending=pending, embeddings_count=emb, storage_size_bytes=size,
-        ))
+        stored = await kb.update_source_state(
+            SourceState(
+                source_id=sid,
+                knowledge_base_id="company_docs",
+                sync_status=status,
+                documents_synced=synced,
+                documents_pending=pending,
+                embeddings_count=emb,
+                storage_size_bytes=size,
+            )
+        )
         assert stored.version == 1 and stored.updated_at is not None
     # replacing a source's state replaces its numbers, it does not add to them
-    again = await kb.update_source_state(SourceState(
-        source_id="gdrive", knowledge_base_id="company_docs", sync_status=SyncStatus.SYNCED,
-        documents_synced=150, embeddings_count=600, storage_size_bytes=1024 * 1024, error=None,
-    ))
+    again = await kb.update_source_state(
+        SourceState(
+            source_id="gdrive",
+            knowledge_base_id="company_docs",
+            sync_status=SyncStatus.SYNCED,
+            documents_synced=150,
+            embeddings_count=600,
+            storage_size_bytes=1024 * 1024,
+            error=None,
+        )
+    )
     assert again.version == 2
     await kb.start_indexing("company_docs", total_documents=410)
     await kb.record_documents("company_docs", processed=400, failed=3)
@@ -165,7 +186,10 @@ async def test_subscribers_get_typed_events(kb: KnowledgeStateManager) -> None:
             break
         await asyncio.sleep(0.02)
     assert [(e.knowledge_base_id, e.op, e.version) for e in seen] == [
-        ("docs", "start_indexing", 1), ("docs", "record", 2), ("docs", "update_source", 3)]
+        ("docs", "start_indexing", 1),
+        ("docs", "record", 2),
+        ("docs", "update_source", 3),
+    ]
     assert seen[1].progress is not None and seen[1].progress.processed_documents == 2
     assert seen[2].source is not None and seen[2].source.documents_synced == 2
 
@@ -173,8 +197,9 @@ async def test_subscribers_get_typed_events(kb: KnowledgeStateManager) -> None:
 async def test_eight_indexers_report_exact_counts(redis_url: str, prefix: str, redis_backend) -> None:
     kb = KnowledgeStateManager(backend=redis_backend)
     await kb.start_indexing("fleet", total_documents=8000)
-    results = run_processes(workers_knowledge.report_documents,
-                            [(redis_url, prefix, "fleet", 1000, 100) for _ in range(8)])
+    results = run_processes(
+        workers_knowledge.report_documents, [(redis_url, prefix, "fleet", 1000, 100) for _ in range(8)]
+    )
     p = await kb.get_indexing_progress("fleet")
     assert (p.processed_documents, p.failed_documents) == (8 * 990, 8 * 10)
     assert p.status is IndexingStatus.COMPLETED and p.eta_seconds == 0.0 and p.remaining_documents == 0

@@ -33,8 +33,13 @@ async def test_conformance_of_the_sync_face(redis_url: str) -> None:
 
 async def test_conformance_with_a_ttl_and_a_lease(redis_url: str) -> None:
     """TTLs, refresh on read and the writer lease change nothing the protocol promises."""
-    assert_full(await run_conformance(lambda prefix: RedisBackend(redis_url, key_prefix=prefix),
-                                      ttl={"default_ttl": 5, "refresh_on_read": True}, lease=30))
+    assert_full(
+        await run_conformance(
+            lambda prefix: RedisBackend(redis_url, key_prefix=prefix),
+            ttl={"default_ttl": 5, "refresh_on_read": True},
+            lease=30,
+        )
+    )
 
 
 @pytest.mark.cluster

@@ -32,8 +32,14 @@ from ..procs import run_processes
 from ..workers_langgraph import write_checkpoints
 
 
-async def _put(saver: AsyncCheckpointSaver, thread_id: str, ns: str = "", parent: str | None = None,
-               run_id: str = "run-1", value: Any = "v") -> dict[str, Any]:
+async def _put(
+    saver: AsyncCheckpointSaver,
+    thread_id: str,
+    ns: str = "",
+    parent: str | None = None,
+    run_id: str = "run-1",
+    value: Any = "v",
+) -> dict[str, Any]:
     cp = empty_checkpoint()
     version = saver.get_next_version(None, None)
     cp["channel_versions"] = {"messages": version}
@@ -50,10 +56,12 @@ async def _keys(client: Any, prefix: str) -> list[str]:
     return sorted([k async for k in client.scan_iter(match=escape_glob(prefix) + "*", count=1000)])
 
 
-async def test_every_key_of_a_thread_carries_the_ttl_and_refresh_on_read_restarts_it(redis_url: str,
-                                                                                      prefix: str) -> None:
-    saver = AsyncCheckpointSaver("redis", redis_url=redis_url, key_prefix=prefix,
-                                 ttl={"default_ttl": 2, "refresh_on_read": True})
+async def test_every_key_of_a_thread_carries_the_ttl_and_refresh_on_read_restarts_it(
+    redis_url: str, prefix: str
+) -> None:
+    saver = AsyncCheckpointSaver(
+        "redis", redis_url=redis_url, key_prefix=prefix, ttl={"default_ttl": 2, "refresh_on_read": True}
+    )
     first = await _put(saver, "t1")
     await _put(saver, "t1", ns="child:1", run_id="run-2")
     await _put(saver, "t1", parent=first["configurable"]["checkpoint_id"])
@@ -78,6 +86,7 @@ async def test_keys_really_expire_and_the_registry_forgets_the_thread(redis_url:
     await _put(saver, "short")
     raw = saver.store.backend.client
     deadline = time.monotonic() + 15
+
     def data(keys: list[str]) -> list[str]:
         return [k for k in keys if "{lgthread:" in k and ":ops:" not in k]
 
@@ -115,8 +124,14 @@ def restricted() -> Any:
     """A server with a user refused CONFIG, KEYS, MODULE and SCAN (and all @dangerous commands)."""
     with EmbeddedRedis() as server:
         admin = redis.Redis.from_url(server.url, decode_responses=True)
-        admin.acl_setuser("graph", enabled=True, passwords=["+graph-pw"], keys=["lg*"], channels=["lg*"],
-                          commands=["+@all", "-@dangerous", "-config", "-keys", "-module", "-scan"])
+        admin.acl_setuser(
+            "graph",
+            enabled=True,
+            passwords=["+graph-pw"],
+            keys=["lg*"],
+            channels=["lg*"],
+            commands=["+@all", "-@dangerous", "-config", "-keys", "-module", "-scan"],
+        )
         yield server, admin
         admin.close()
 

@@ -1,8 +1,8 @@
 """The base of the queue's hypothesis state machines: a manager on the test Redis, in an event loop of its own.
 
-    >>> class QueueMachine(TeamMachine):
-    ...     def __init__(self) -> None:
-    ...         super().__init__("props", max_stalls=1000)    # team id, manager settings
+>>> class QueueMachine(TeamMachine):
+...     def __init__(self) -> None:
+...         super().__init__("props", max_stalls=1000)    # team id, manager settings
 """
 
 from __future__ import annotations

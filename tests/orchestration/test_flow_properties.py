@@ -77,7 +77,7 @@ class FlowMachine(TeamMachine):
                 self.run(call)
             return
         if task_id in self.model:
-            assert self.run(call) == task_id          # idempotent by id: nothing changes
+            assert self.run(call) == task_id  # idempotent by id: nothing changes
             return
         if any(d not in self.model for d in deps):
             with pytest.raises(InvalidInputError, match="unknown"):
@@ -91,8 +91,10 @@ class FlowMachine(TeamMachine):
         """A chain as one flow (sent in reverse: enqueue_flow orders it): ids[k] depends on ids[k-1]."""
         policy = "ignore" if ignore else "fail"
         root = [d for d in root if d not in ids]
-        chain = [{"id": t, "depends_on": root if k == 0 else [ids[k - 1]], "on_dependency_failure": policy}
-                 for k, t in enumerate(ids)]
+        chain = [
+            {"id": t, "depends_on": root if k == 0 else [ids[k - 1]], "on_dependency_failure": policy}
+            for k, t in enumerate(ids)
+        ]
         new = [t for t in ids if t not in self.model]
         if ids[0] in new and any(d not in self.model for d in root):
             with pytest.raises(InvalidInputError, match="unknown"):
@@ -179,6 +181,11 @@ def test_flows_state_machine_against_model(redis_url: str) -> None:
     FlowMachine.url = redis_url
     run_state_machine_as_test(
         FlowMachine,
-        settings=settings(max_examples=100, stateful_step_count=40, deadline=None, derandomize=True,
-                          suppress_health_check=[HealthCheck.too_slow]),
+        settings=settings(
+            max_examples=100,
+            stateful_step_count=40,
+            deadline=None,
+            derandomize=True,
+            suppress_health_check=[HealthCheck.too_slow],
+        ),
     )

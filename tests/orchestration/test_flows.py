@@ -32,7 +32,8 @@ async def kill(orch: OrchestrationStateManager, task_id: str) -> None:
 
 
 async def test_a_dependent_waits_and_cannot_be_claimed_until_its_dependencies_complete(
-        orch: OrchestrationStateManager) -> None:
+    orch: OrchestrationStateManager,
+) -> None:
     await orch.enqueue_task(TEAM, {"id": "r1"})
     await orch.enqueue_task(TEAM, {"id": "r2"})
     await orch.enqueue_task(TEAM, {"id": "w", "priority": "high"}, depends_on=["r1", "r2"])
@@ -63,10 +64,15 @@ async def test_a_dependency_already_completed_counts_and_hands_on_its_result(orc
 
 
 async def test_a_dead_dependency_fails_its_dependents_under_fail_and_cascades(orch: OrchestrationStateManager) -> None:
-    await orch.enqueue_flow(TEAM, [
-        {"id": "a"}, {"id": "b", "depends_on": ["a"]}, {"id": "c", "depends_on": ["b"]},
-        {"id": "d", "depends_on": ["a"], "on_dependency_failure": "ignore"},
-    ])
+    await orch.enqueue_flow(
+        TEAM,
+        [
+            {"id": "a"},
+            {"id": "b", "depends_on": ["a"]},
+            {"id": "c", "depends_on": ["b"]},
+            {"id": "d", "depends_on": ["a"], "on_dependency_failure": "ignore"},
+        ],
+    )
     await kill(orch, "a")
     b, c, d = [await orch.get_task(TEAM, i) for i in "bcd"]
     assert b.status == "dead" and b.last_error == "dependency a ended dead"
@@ -99,13 +105,13 @@ async def test_a_waiting_task_can_be_cancelled_and_its_dependents_follow(orch: O
     cancelled = await orch.cancel_task(TEAM, "b")
     assert cancelled.status == "cancelled"
     assert (await orch.get_task(TEAM, "c")).status == "dead"
-    await finish(orch, "a")                                  # settling a again finds b no longer waiting
+    await finish(orch, "a")  # settling a again finds b no longer waiting
     assert (await orch.get_queue_status(TEAM)).pending_count == 0
 
 
 async def test_a_waiting_task_is_refused_by_assign_and_promote(orch: OrchestrationStateManager) -> None:
     await orch.enqueue_flow(TEAM, [{"id": "a"}, {"id": "b", "depends_on": ["a"]}])
-    assert await orch.claim_task(TEAM, "w1") is not None      # w1 joins the team, holding a
+    assert await orch.claim_task(TEAM, "w1") is not None  # w1 joins the team, holding a
     with pytest.raises(InvalidTransitionError):
         await orch.assign_task(TEAM, "b", "w1")
     with pytest.raises(InvalidTransitionError):
@@ -114,15 +120,17 @@ async def test_a_waiting_task_is_refused_by_assign_and_promote(orch: Orchestrati
 
 
 async def test_a_retried_dead_dependency_that_completes_does_not_release_a_dependent_twice(
-        orch: OrchestrationStateManager) -> None:
-    await orch.enqueue_flow(TEAM, [{"id": "a"}, {"id": "x"},
-                                   {"id": "d", "depends_on": ["a", "x"], "on_dependency_failure": "ignore"}])
-    await kill(orch, "a")                                     # d: one edge settled (ignored)
+    orch: OrchestrationStateManager,
+) -> None:
+    await orch.enqueue_flow(
+        TEAM, [{"id": "a"}, {"id": "x"}, {"id": "d", "depends_on": ["a", "x"], "on_dependency_failure": "ignore"}]
+    )
+    await kill(orch, "a")  # d: one edge settled (ignored)
     await orch.retry_dead(TEAM, ["a"])
-    await finish(orch, "a")                                   # settles the same edge again: no effect
+    await finish(orch, "a")  # settles the same edge again: no effect
     assert (await orch.get_task(TEAM, "d")).status == "waiting"
     await finish(orch, "x")
-    assert (await orch.get_task(TEAM, "d")).status == "pending"   # both edges settled once each
+    assert (await orch.get_task(TEAM, "d")).status == "pending"  # both edges settled once each
 
 
 async def test_unknown_dependencies_and_cycles_write_nothing(orch: OrchestrationStateManager) -> None:
@@ -132,9 +140,10 @@ async def test_unknown_dependencies_and_cycles_write_nothing(orch: Orchestration
         await orch.enqueue_flow(TEAM, [{"id": "a", "depends_on": ["b"]}, {"id": "b", "depends_on": ["a"]}])
     with pytest.raises(InvalidInputError, match="depends on itself"):
         await orch.enqueue_task(TEAM, {"id": "s"}, depends_on=["s"])
-    with pytest.raises(InvalidInputError, match="missing"):   # the first tasks would be fine: none is written
-        await orch.enqueue_flow(TEAM, [{"id": "ok1"}, {"id": "ok2", "depends_on": ["ok1"]},
-                                       {"id": "bad", "depends_on": ["missing"]}])
+    with pytest.raises(InvalidInputError, match="missing"):  # the first tasks would be fine: none is written
+        await orch.enqueue_flow(
+            TEAM, [{"id": "ok1"}, {"id": "ok2", "depends_on": ["ok1"]}, {"id": "bad", "depends_on": ["missing"]}]
+        )
     with pytest.raises(InvalidInputError, match="twice"):
         await orch.enqueue_flow(TEAM, [{"id": "a"}, {"id": "a"}])
     status = await orch.get_queue_status(TEAM)
@@ -144,8 +153,9 @@ async def test_unknown_dependencies_and_cycles_write_nothing(orch: Orchestration
             await orch.get_task(TEAM, task_id)
 
 
-@pytest.mark.parametrize("bad", [{"depends_on": 5}, {"depends_on": [""]}, {"depends_on": ["a\nb"]},
-                                 {"on_dependency_failure": "maybe"}])
+@pytest.mark.parametrize(
+    "bad", [{"depends_on": 5}, {"depends_on": [""]}, {"depends_on": ["a\nb"]}, {"on_dependency_failure": "maybe"}]
+)
 async def test_bad_dependency_fields_are_refused_by_name(orch: OrchestrationStateManager, bad: dict) -> None:
     with pytest.raises(InvalidInputError, match=r"depends_on|on_dependency_failure"):
         await orch.enqueue_task(TEAM, {"id": "t", **bad})
@@ -164,7 +174,8 @@ async def test_dependencies_refuse_delay_and_the_plain_batch_enqueue(orch: Orche
 
 
 async def test_a_flow_in_any_order_is_sent_dependencies_first_and_again_adds_nothing(
-        orch: OrchestrationStateManager) -> None:
+    orch: OrchestrationStateManager,
+) -> None:
     flow = [{"id": "report", "depends_on": ["r1", "r2"]}, {"id": "r2", "depends_on": ["r1"]}, {"id": "r1"}]
     assert await orch.enqueue_flow(TEAM, flow) == ["report", "r2", "r1"]
     assert await orch.enqueue_flow(TEAM, flow) == []
@@ -175,8 +186,9 @@ async def test_a_flow_in_any_order_is_sent_dependencies_first_and_again_adds_not
 
 
 async def test_get_flow_shows_the_graph_with_statuses(orch: OrchestrationStateManager) -> None:
-    await orch.enqueue_flow(TEAM, [{"id": "r1"}, {"id": "r2"}, {"id": "w", "depends_on": ["r1", "r2"]},
-                                   {"id": "edit", "depends_on": ["w"]}])
+    await orch.enqueue_flow(
+        TEAM, [{"id": "r1"}, {"id": "r2"}, {"id": "w", "depends_on": ["r1", "r2"]}, {"id": "edit", "depends_on": ["w"]}]
+    )
     await finish(orch, "r1")
     flow = await orch.get_flow(TEAM, "r2")
     assert set(flow.nodes) == {"r1", "r2", "w", "edit"} and not flow.truncated
@@ -198,7 +210,7 @@ async def test_results_outlive_the_trimmed_dependency(backend) -> None:
     await orch.create_team(TEAM)
     await orch.enqueue_flow(TEAM, [{"id": "a"}, {"id": "b"}, {"id": "w", "depends_on": ["a", "b"]}])
     await finish(orch, "a", "A")
-    await finish(orch, "b", "B")                              # trims a from the completed history
+    await finish(orch, "b", "B")  # trims a from the completed history
     with pytest.raises(NotFoundError):
         await orch.get_task(TEAM, "a")
     assert (await orch.get_flow(TEAM, "w")).nodes["a"].status == "gone"

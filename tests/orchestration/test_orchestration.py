@@ -30,16 +30,17 @@ def manager(backend: Backend, **options: Any) -> OrchestrationStateManager:
     return OrchestrationStateManager(backend=backend, **options)
 
 
-
 async def test_seed_flow(backend: Backend) -> None:
     orch = OrchestrationStateManager(backend=backend, sync_interval=1.0)
     team_state = TeamState(
         team_id=TEAM,
         agents={
-            "researcher": AgentCoordinationState(agent_id="researcher", status="idle",
-                                                 capabilities=["research", "analysis"], current_task=None),
-            "writer": AgentCoordinationState(agent_id="writer", status="idle",
-                                             capabilities=["writing", "editing"], current_task=None),
+            "researcher": AgentCoordinationState(
+                agent_id="researcher", status="idle", capabilities=["research", "analysis"], current_task=None
+            ),
+            "writer": AgentCoordinationState(
+                agent_id="writer", status="idle", capabilities=["writing", "editing"], current_task=None
+            ),
         },
         task_queue=TaskQueueState(pending=[], in_progress=[], completed=[]),
     )
@@ -57,8 +58,10 @@ async def test_seed_flow(backend: Backend) -> None:
     assert [a.agent_id for a in await orch.get_available_agents(TEAM, capability="research")] == ["researcher"]
     assert [a.agent_id for a in await orch.get_available_agents(TEAM)] == ["researcher", "writer"]
 
-    await orch.enqueue_task(team_id=TEAM, task={"id": "task_002", "type": "analysis", "priority": "high",
-                                                "data": {"topic": "AI trends"}, "note": "kept"})
+    await orch.enqueue_task(
+        team_id=TEAM,
+        task={"id": "task_002", "type": "analysis", "priority": "high", "data": {"topic": "AI trends"}, "note": "kept"},
+    )
     claimed = await orch.assign_task(team_id=TEAM, task_id="task_002", agent_id="researcher")
     assert claimed.status == "in_progress" and claimed.agent_id == "researcher" and claimed.token >= 1
     assert (await orch.get_team(TEAM)).agents["researcher"].current_task == "task_002"
@@ -83,10 +86,18 @@ async def test_enqueue_is_idempotent_and_batched(orch: OrchestrationStateManager
 
 
 async def test_priorities_then_fifo(orch: OrchestrationStateManager) -> None:
-    await orch.enqueue_tasks(TEAM, [
-        {"id": "n1", "priority": "normal"}, {"id": "l1", "priority": "low"}, {"id": "h1", "priority": "high"},
-        {"id": "n2"}, {"id": "h2", "priority": "high"}, {"id": "x", "priority": 999}, {"id": "l2", "priority": 0},
-    ])
+    await orch.enqueue_tasks(
+        TEAM,
+        [
+            {"id": "n1", "priority": "normal"},
+            {"id": "l1", "priority": "low"},
+            {"id": "h1", "priority": "high"},
+            {"id": "n2"},
+            {"id": "h2", "priority": "high"},
+            {"id": "x", "priority": 999},
+            {"id": "l2", "priority": 0},
+        ],
+    )
     order = [(await orch.get_queue_status(TEAM)).pending[i].id for i in range(7)]
     claimed = []
     while (task := await orch.claim_task(TEAM, "w")) is not None:
@@ -96,12 +107,15 @@ async def test_priorities_then_fifo(orch: OrchestrationStateManager) -> None:
 
 async def test_capabilities_match_type_or_explicit_field(orch: OrchestrationStateManager) -> None:
     await orch.register_agent(TEAM, AgentCoordinationState(agent_id="writer", capabilities=["writing"]))
-    await orch.enqueue_tasks(TEAM, [
-        {"id": "r", "type": "research", "priority": "high"},
-        {"id": "w", "type": "writing"},
-        {"id": "any", "type": "research", "capability": None, "priority": "low"},
-        {"id": "c", "type": "misc", "capability": "writing", "priority": "low"},
-    ])
+    await orch.enqueue_tasks(
+        TEAM,
+        [
+            {"id": "r", "type": "research", "priority": "high"},
+            {"id": "w", "type": "writing"},
+            {"id": "any", "type": "research", "capability": None, "priority": "low"},
+            {"id": "c", "type": "misc", "capability": "writing", "priority": "low"},
+        ],
+    )
     # registered capabilities are used when none are passed
     got = [(await orch.claim_task(TEAM, "writer")).id for _ in range(3)]  # type: ignore[union-attr]
     assert got == ["w", "any", "c"]
@@ -117,21 +131,21 @@ async def test_stale_token_is_refused_and_new_holder_accepted(backend: Backend) 
     await orch.enqueue_task(TEAM, {"id": "t"})
     first = await orch.claim_task(TEAM, "slow", lease=0.2)
     assert first is not None
-    await asyncio.sleep(0.4)                                  # the lease runs out (server clock)
-    second = await orch.claim_task(TEAM, "fast", lease=30)    # this claim hands the task back first
+    await asyncio.sleep(0.4)  # the lease runs out (server clock)
+    second = await orch.claim_task(TEAM, "fast", lease=30)  # this claim hands the task back first
     assert second is not None and second.id == "t" and second.token > first.token and second.stalls == 1
     with pytest.raises(LeaseError) as late:
         await orch.complete_task(TEAM, "t", {"by": "slow"}, token=first.token)
     assert "stale fencing token" in str(late.value)
     with pytest.raises(LeaseError):
         await orch.fail_task(TEAM, "t", "late failure", token=first.token)
-    with pytest.raises(LeaseError):                            # claimed tasks need their token
+    with pytest.raises(LeaseError):  # claimed tasks need their token
         await orch.complete_task(TEAM, "t", {"by": "coordinator"})
     with pytest.raises(LeaseError):
         await orch.complete_task(TEAM, "t", {}, token=second.token, agent_id="slow")
     done = await orch.complete_task(TEAM, "t", {"by": "fast"}, token=second.token, agent_id="fast")
     assert done.result == {"by": "fast"} and done.completed_by == "fast" and done.attempts == 2
-    with pytest.raises(LeaseError):                            # exactly one accepted completion
+    with pytest.raises(LeaseError):  # exactly one accepted completion
         await orch.complete_task(TEAM, "t", {"again": True}, token=second.token)
     with pytest.raises(InvalidTransitionError):
         await orch.complete_task(TEAM, "t", {"again": True})
@@ -156,7 +170,7 @@ async def test_replayed_operation_returns_its_first_reply(orch: OrchestrationSta
     keys = [k.base, k.ops, k.ops_prev]
     args = ["op-1", "", TEAM, "w", 30000, 3, 10000, 86_400_000, "given"]
     first = await orch.backend.run("orchestration/claim", keys, args)
-    assert await orch.backend.run("orchestration/claim", keys, args) == first   # a retried call claims once
+    assert await orch.backend.run("orchestration/claim", keys, args) == first  # a retried call claims once
     assert (await orch.get_queue_status(TEAM)).pending_count == 1
     task = (await orch.list_tasks(TEAM, "in_progress"))[0]
     done_args = ["op-2", "", TEAM, task.id, "{}", "", task.token, 100, 86_400_000]
@@ -179,9 +193,15 @@ async def test_heartbeat_extends_leases(orch: OrchestrationStateManager) -> None
 
 async def test_silent_agents_show_offline(backend: Backend) -> None:
     orch = manager(backend, offline_after=0.3)
-    await orch.create_team(TeamState(team_id=TEAM, agents={
-        "a": AgentCoordinationState(agent_id="a", capabilities=["x"]),
-        "b": AgentCoordinationState(agent_id="b", capabilities=["x"])}))
+    await orch.create_team(
+        TeamState(
+            team_id=TEAM,
+            agents={
+                "a": AgentCoordinationState(agent_id="a", capabilities=["x"]),
+                "b": AgentCoordinationState(agent_id="b", capabilities=["x"]),
+            },
+        )
+    )
     await orch.heartbeat(TEAM, "a")
     await orch.heartbeat(TEAM, "b")
     assert [a.agent_id for a in await orch.get_available_agents(TEAM, "x")] == ["a", "b"]
@@ -262,7 +282,7 @@ async def test_backoff_schedules_retries_on_the_server_clock(backend: Backend) -
     task = await short.claim_task(TEAM, "w")
     assert task is not None and task.id == "u"
     await short.fail_task(TEAM, "u", "transient", token=task.token)
-    retried = await short.claim_task(TEAM, "w", wait=5)        # wakes when the retry is due
+    retried = await short.claim_task(TEAM, "w", wait=5)  # wakes when the retry is due
     assert retried is not None and retried.id == "u" and retried.attempts == 2
 
 
@@ -349,7 +369,7 @@ async def test_keep_alive_holds_the_lease_while_working(backend: Backend) -> Non
     task = await orch.claim_task(TEAM, "w", lease=0.4)
     assert task is not None
     async with orch.keep_alive(TEAM, "w"):
-        await asyncio.sleep(1.0)                        # longer than the lease: heartbeats renew it
+        await asyncio.sleep(1.0)  # longer than the lease: heartbeats renew it
         assert await orch.reap(TEAM) == {"stalled": 0, "promoted": 0}
     done = await orch.complete_task(TEAM, "t", "ok", token=task.token)
     assert done.stalls == 0 and done.attempts == 1

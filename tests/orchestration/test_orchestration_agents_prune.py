@@ -25,7 +25,6 @@ from ..waiting import eventually
 TEAM = "prune_team"
 
 
-
 async def _agent_keys(orch: OrchestrationStateManager, agent_id: str) -> int:
     base = orch.keys.team(TEAM).base
     return int(await orch.backend.client.exists(f"{base}:agent:{agent_id}", f"{base}:held:{agent_id}"))
@@ -41,7 +40,7 @@ async def test_remove_agent_drops_it_and_its_indexes(orch: OrchestrationStateMan
     await orch.enqueue_task(TEAM, {"id": "t1", "type": "code"})
     task = await orch.claim_task(TEAM, "w1", lease=30)
     assert task is not None
-    await orch.complete_task(TEAM, task.id, {"ok": True}, token=task.token)   # w1 held a task once
+    await orch.complete_task(TEAM, task.id, {"ok": True}, token=task.token)  # w1 held a task once
 
     assert await orch.remove_agent(TEAM, "w1") is True
     assert await _ids(orch) == ["w2"]
@@ -50,9 +49,9 @@ async def test_remove_agent_drops_it_and_its_indexes(orch: OrchestrationStateMan
     assert await _agent_keys(orch, "w1") == 0
     with pytest.raises(NotFoundError):
         await orch.update_agent_status(TEAM, "w1", "idle")
-    assert await orch.remove_agent(TEAM, "w1") is False       # already gone: harmless
+    assert await orch.remove_agent(TEAM, "w1") is False  # already gone: harmless
     assert await orch.remove_agent(TEAM, "never-seen") is False
-    assert (await orch.get_task(TEAM, "t1")).completed_by == "w1"   # history is not touched
+    assert (await orch.get_task(TEAM, "t1")).completed_by == "w1"  # history is not touched
 
 
 async def test_remove_agent_of_a_missing_team_is_not_found(backend: Backend) -> None:
@@ -72,7 +71,7 @@ async def test_remove_agent_is_refused_while_it_holds_a_task(orch: Orchestration
     assert await _ids(orch) == ["w1"]
 
     await orch.register_agent(TEAM, AgentCoordinationState(agent_id="w2"))
-    await orch.assign_task(TEAM, "t2", "w2")                   # assigned without a lease: held too
+    await orch.assign_task(TEAM, "t2", "w2")  # assigned without a lease: held too
     with pytest.raises(InvalidTransitionError, match="t2"):
         await orch.remove_agent(TEAM, "w2")
 
@@ -91,23 +90,25 @@ async def test_prune_removes_only_silent_agents_without_tasks(orch: Orchestratio
     assert held is not None
     await asyncio.sleep(0.4)
     await orch.heartbeat(TEAM, "fresh")
-    await orch.update_agent_status(TEAM, "registered", "idle")    # an update counts as a sign of life
+    await orch.update_agent_status(TEAM, "registered", "idle")  # an update counts as a sign of life
 
     assert await orch.prune_agents(TEAM, 0.3) == ["beat-once"]
     assert await _ids(orch) == ["fresh", "holder", "registered"]
     assert await _agent_keys(orch, "beat-once") == 0
 
     await asyncio.sleep(0.4)
-    assert await orch.prune_agents(TEAM, 0.3) == ["fresh", "registered"]   # holder keeps its task
+    assert await orch.prune_agents(TEAM, 0.3) == ["fresh", "registered"]  # holder keeps its task
     assert await _ids(orch) == ["holder"]
     assert await orch.prune_agents(TEAM, 3600) == []
 
 
-async def test_prune_works_through_many_agents_in_bounded_calls(orch: OrchestrationStateManager,
-                                                               monkeypatch: Any) -> None:
+async def test_prune_works_through_many_agents_in_bounded_calls(
+    orch: OrchestrationStateManager, monkeypatch: Any
+) -> None:
     n = 1200
-    await orch.create_team(TeamState(team_id="big", agents={
-        f"pod-{i}": AgentCoordinationState(agent_id=f"pod-{i}") for i in range(n)}))
+    await orch.create_team(
+        TeamState(team_id="big", agents={f"pod-{i}": AgentCoordinationState(agent_id=f"pod-{i}") for i in range(n)})
+    )
     await asyncio.sleep(0.15)
     calls: list[int] = []
     run = orch.backend.run
@@ -121,7 +122,7 @@ async def test_prune_works_through_many_agents_in_bounded_calls(orch: Orchestrat
     monkeypatch.setattr(orch.backend, "run", counting)
     removed = await orch.prune_agents("big", 0.1)
     assert sorted(removed) == sorted(f"pod-{i}" for i in range(n))
-    assert len(calls) >= math.ceil(n / 600) and max(calls) <= 600     # ~500 examined per script call
+    assert len(calls) >= math.ceil(n / 600) and max(calls) <= 600  # ~500 examined per script call
     assert (await orch.get_agents("big")) == []
 
 
@@ -144,8 +145,8 @@ async def test_a_replayed_op_id_applies_once(orch: OrchestrationStateManager, mo
     await orch.heartbeat(TEAM, "a")
     monkeypatch.setattr(orch, "_op_id", lambda: "op-remove-1")
     assert await orch.remove_agent(TEAM, "a") is True
-    await orch.heartbeat(TEAM, "a")                                   # back (heartbeats carry no op id)
-    assert await orch.remove_agent(TEAM, "a") is True                 # replayed: the first reply, no removal
+    await orch.heartbeat(TEAM, "a")  # back (heartbeats carry no op id)
+    assert await orch.remove_agent(TEAM, "a") is True  # replayed: the first reply, no removal
     assert await _ids(orch) == ["a"]
 
     await orch.heartbeat(TEAM, "b")
@@ -155,7 +156,7 @@ async def test_a_replayed_op_id_applies_once(orch: OrchestrationStateManager, mo
     assert sorted(first) == ["a", "b"]
     await orch.heartbeat(TEAM, "a")
     await asyncio.sleep(0.25)
-    assert sorted(await orch.prune_agents(TEAM, 0.1)) == ["a", "b"]   # replayed: same ids, nothing removed
+    assert sorted(await orch.prune_agents(TEAM, 0.1)) == ["a", "b"]  # replayed: same ids, nothing removed
     assert await _ids(orch) == ["a"]
 
 

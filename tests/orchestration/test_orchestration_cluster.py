@@ -29,7 +29,7 @@ async def test_orchestration_cases_on_cluster(cluster_backend: RedisBackend, cas
 
 async def test_queue_and_blocking_claim_on_cluster(cluster_backend: RedisBackend) -> None:
     orch = OrchestrationStateManager(backend=cluster_backend)
-    for team in ("a", "b", "c"):              # teams land on different primaries
+    for team in ("a", "b", "c"):  # teams land on different primaries
         await orch.create_team(team)
         await orch.enqueue_tasks(team, [{"id": "low", "priority": "low"}, {"id": "high", "priority": "high"}])
         first = await orch.claim_task(team, "w")
@@ -49,8 +49,10 @@ async def test_flows_on_cluster(cluster_backend: RedisBackend) -> None:
     orch = OrchestrationStateManager(backend=cluster_backend)
     for team in ("fa", "fb", "fc"):
         await orch.create_team(team)
-        await orch.enqueue_flow(team, [{"id": "w", "depends_on": ["r1", "r2"]}, {"id": "r1"}, {"id": "r2"},
-                                       {"id": "after", "depends_on": ["w"]}])
+        await orch.enqueue_flow(
+            team,
+            [{"id": "w", "depends_on": ["r1", "r2"]}, {"id": "r1"}, {"id": "r2"}, {"id": "after", "depends_on": ["w"]}],
+        )
         for expected in ("r1", "r2"):
             task = await orch.claim_task(team, "worker")
             assert task is not None and task.id == expected

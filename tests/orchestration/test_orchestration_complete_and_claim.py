@@ -21,7 +21,6 @@ from ..waiting import eventually
 TEAM = "cc_team"
 
 
-
 async def test_completion_accepted_and_next_task_claimed_with_a_new_token(orch: OrchestrationStateManager) -> None:
     seen: list[tuple[str, Any, Any]] = []
     await orch.subscribe_events(TEAM, lambda e: seen.append((e.op, e.data.get("task"), e.data.get("token"))))
@@ -47,7 +46,12 @@ async def test_completion_accepted_and_next_task_claimed_with_a_new_token(orch: 
     assert await orch.complete_and_claim(TEAM, "b", {"ok": 2}, token=nxt.token) is None
     await eventually(lambda: len(seen) >= 5, what="five events")
     assert [(op, task) for op, task, _ in seen] == [
-        ("enqueue", None), ("claim", "a"), ("complete", "a"), ("claim", "b"), ("complete", "b")]
+        ("enqueue", None),
+        ("claim", "a"),
+        ("complete", "a"),
+        ("claim", "b"),
+        ("complete", "b"),
+    ]
     assert seen[3][2] == nxt.token
 
 
@@ -55,37 +59,40 @@ async def test_a_stale_token_is_refused_and_nothing_is_claimed(orch: Orchestrati
     await orch.enqueue_tasks(TEAM, [{"id": "a", "priority": "high"}, {"id": "b"}])
     slow = await orch.claim_task(TEAM, "slow", lease=0.2)
     assert slow is not None and slow.id == "a"
-    await asyncio.sleep(0.4)                                  # the lease runs out
+    await asyncio.sleep(0.4)  # the lease runs out
     fast = await orch.claim_task(TEAM, "fast", lease=30)
     assert fast is not None and fast.id == "a" and fast.token > slow.token
     with pytest.raises(LeaseError):
         await orch.complete_and_claim(TEAM, "a", {"by": "slow"}, token=slow.token)
-    with pytest.raises(LeaseError):                           # the holder must match the agent given
+    with pytest.raises(LeaseError):  # the holder must match the agent given
         await orch.complete_and_claim(TEAM, "a", {}, token=fast.token, agent_id="slow")
-    with pytest.raises(LeaseError):                           # a claimed task needs its token
+    with pytest.raises(LeaseError):  # a claimed task needs its token
         await orch.complete_and_claim(TEAM, "a", {})
     queue = await orch.get_queue_status(TEAM)
     assert [t.id for t in queue.pending] == ["b"] and queue.in_progress_count == 1
     assert (await orch.get_task(TEAM, "b")).status == "pending"
-    with pytest.raises(InvalidTransitionError):               # not in progress: refused, nothing claimed
+    with pytest.raises(InvalidTransitionError):  # not in progress: refused, nothing claimed
         await orch.complete_and_claim(TEAM, "b", {})
     assert (await orch.get_queue_status(TEAM)).pending_count == 1
 
 
 async def test_capability_and_priority_rules_are_those_of_claim_task(orch: OrchestrationStateManager) -> None:
     await orch.register_agent(TEAM, AgentCoordinationState(agent_id="writer", capabilities=["writing"]))
-    await orch.enqueue_tasks(TEAM, [
-        {"id": "first", "type": "writing", "priority": 999},
-        {"id": "r", "type": "research", "priority": "high"},
-        {"id": "w", "type": "writing"},
-        {"id": "any", "type": "research", "capability": None, "priority": "low"},
-        {"id": "c", "type": "misc", "capability": "writing", "priority": "low"},
-        {"id": "w2", "type": "writing", "priority": "high"},
-    ])
+    await orch.enqueue_tasks(
+        TEAM,
+        [
+            {"id": "first", "type": "writing", "priority": 999},
+            {"id": "r", "type": "research", "priority": "high"},
+            {"id": "w", "type": "writing"},
+            {"id": "any", "type": "research", "capability": None, "priority": "low"},
+            {"id": "c", "type": "misc", "capability": "writing", "priority": "low"},
+            {"id": "w2", "type": "writing", "priority": "high"},
+        ],
+    )
     task = await orch.claim_task(TEAM, "writer")
     assert task is not None and task.id == "first"
     got = []
-    while task is not None:                                   # registered capabilities when none are passed
+    while task is not None:  # registered capabilities when none are passed
         task = await orch.complete_and_claim(TEAM, task.id, None, token=task.token)
         if task is not None:
             got.append(task.id)
@@ -99,14 +106,13 @@ async def test_capability_and_priority_rules_are_those_of_claim_task(orch: Orche
     await orch.enqueue_task(TEAM, {"id": "r2", "type": "research"})
     mine = await orch.claim_task(TEAM, "other", capabilities=["research"])
     assert mine is not None and mine.id == "r2"
-    nxt = await orch.complete_and_claim(TEAM, "r2", 1, token=mine.token, agent_id="other",
-                                        capabilities=["editing"])
+    nxt = await orch.complete_and_claim(TEAM, "r2", 1, token=mine.token, agent_id="other", capabilities=["editing"])
     assert nxt is not None and nxt.id == "e" and nxt.agent_id == "other"
     with pytest.raises(InvalidInputError):
         await orch.complete_and_claim(TEAM, "e", 1, token=nxt.token, capabilities=["bad cap\n"])
     with pytest.raises(InvalidInputError):
         await orch.complete_and_claim(TEAM, "e", 1, token=nxt.token, lease=-1)
-    assert (await orch.get_task(TEAM, "e")).status == "in_progress"   # refused before any script ran
+    assert (await orch.get_task(TEAM, "e")).status == "in_progress"  # refused before any script ran
 
 
 async def test_nothing_pending_returns_none_and_the_agent_is_idle(orch: OrchestrationStateManager) -> None:
@@ -123,7 +129,7 @@ async def test_an_assigned_task_claims_for_its_holder(orch: OrchestrationStateMa
     await orch.register_agent(TEAM, AgentCoordinationState(agent_id="researcher"))
     await orch.enqueue_tasks(TEAM, [{"id": "t1"}, {"id": "t2"}])
     await orch.assign_task(TEAM, "t1", "researcher")
-    nxt = await orch.complete_and_claim(TEAM, "t1", {"done": True})     # no token, no agent: the holder's
+    nxt = await orch.complete_and_claim(TEAM, "t1", {"done": True})  # no token, no agent: the holder's
     assert nxt is not None and nxt.id == "t2" and nxt.agent_id == "researcher"
     assert (await orch.get_task(TEAM, "t1")).completed_by == "researcher"
 
@@ -134,7 +140,7 @@ async def test_a_replayed_op_id_returns_the_same_result(orch: OrchestrationState
     assert task is not None
     monkeypatch.setattr(orch, "_op_id", lambda: "op-cc-1")
     first = await orch.complete_and_claim(TEAM, "a", {"x": 1}, token=task.token)
-    again = await orch.complete_and_claim(TEAM, "a", {"x": 1}, token=task.token)   # a retried call
+    again = await orch.complete_and_claim(TEAM, "a", {"x": 1}, token=task.token)  # a retried call
     assert first is not None and again is not None
     assert (again.id, again.token, again.agent_id) == (first.id, first.token, first.agent_id) == ("b", first.token, "w")
     queue = await orch.get_queue_status(TEAM)

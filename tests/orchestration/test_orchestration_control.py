@@ -36,12 +36,13 @@ def test_control_keys_are_declared_once_on_both_sides() -> None:
     ctl = dict(re.findall(r"(\w+) = '([^']+)'", re.search(r"local CTL = \{([^}]*)\}", lib).group(1)))
     fields = dict(re.findall(r"(\w+) = '([^']+)'", re.search(r"local CTL_FIELDS = \{([^}]*)\}", lib).group(1)))
     assert ctl == CONTROL_SUBKEYS and fields == CONTROL_FIELDS
-    for script in (LUA / "orchestration").glob("*.lua"):        # no script names them ad hoc
+    for script in (LUA / "orchestration").glob("*.lua"):  # no script names them ad hoc
         for suffix in CONTROL_SUBKEYS.values():
             assert not re.search(rf"sub\(base, '{suffix}'|':{suffix}'", script.read_text()), (script.name, suffix)
 
 
 # -- cancel -----------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("where", ["pending", "delayed", "retry"])
 async def test_a_task_not_running_ends_cancelled_at_once(orch: OrchestrationStateManager, where: str) -> None:
@@ -57,7 +58,7 @@ async def test_a_task_not_running_ends_cancelled_at_once(orch: OrchestrationStat
     assert queue.pending_count == queue.delayed_count == queue.scheduled_count == 0
     assert queue.cancelled_count == queue.cancelled_total == 1 and [t.id for t in queue.cancelled] == ["t1"]
     assert await orch.claim_task(TEAM, "w2") is None
-    with pytest.raises(InvalidTransitionError) as err:               # exactly once
+    with pytest.raises(InvalidTransitionError) as err:  # exactly once
         await orch.cancel_task(TEAM, "t1")
     assert err.value.status == "cancelled"
 
@@ -74,19 +75,21 @@ async def test_a_running_task_is_stopped_through_its_holder(orch: OrchestrationS
     assert agent.status == "idle" and agent.current_task is None
     assert (await orch.get_queue_status(TEAM)).in_progress_count == 0
 
-    with pytest.raises(TaskCancelledError) as err:                     # the holder's next heartbeat
+    with pytest.raises(TaskCancelledError) as err:  # the holder's next heartbeat
         await orch.heartbeat(TEAM, "w1")
     assert isinstance(err.value, LeaseError)
     assert err.value.id == "t1" and err.value.reason == "user abort" and err.value.tasks == ["t1"]
-    assert await orch.heartbeat(TEAM, "w1") == {}                      # reported once
-    for late in (orch.complete_task(TEAM, "t1", {"late": 1}, token=task.token),
-                 orch.fail_task(TEAM, "t1", "late", token=task.token),
-                 orch.release_task(TEAM, "t1", token=task.token),
-                 orch.complete_and_claim(TEAM, "t1", {"late": 1}, token=task.token)):
+    assert await orch.heartbeat(TEAM, "w1") == {}  # reported once
+    for late in (
+        orch.complete_task(TEAM, "t1", {"late": 1}, token=task.token),
+        orch.fail_task(TEAM, "t1", "late", token=task.token),
+        orch.release_task(TEAM, "t1", token=task.token),
+        orch.complete_and_claim(TEAM, "t1", {"late": 1}, token=task.token),
+    ):
         with pytest.raises(TaskCancelledError):
             await late
     assert (await orch.get_task(TEAM, "t1")).status == "cancelled"
-    assert (await orch.get_task(TEAM, "t2")).status == "pending"       # the refused complete_and_claim took nothing
+    assert (await orch.get_task(TEAM, "t2")).status == "pending"  # the refused complete_and_claim took nothing
     for _ in range(100):
         if any(e.op == "cancel" for e in events):
             break
@@ -130,7 +133,7 @@ async def test_cancelled_history_is_capped_like_completed(backend: Backend) -> N
     assert [t.id for t in await orch.list_tasks(TEAM, "cancelled", offset=1, limit=1)] == ["t3"]
     with pytest.raises(NotFoundError):
         await orch.get_task(TEAM, "t0")
-    assert await orch.enqueue_tasks(TEAM, [{"id": "t0"}]) == []          # tombstoned like a trimmed completion
+    assert await orch.enqueue_tasks(TEAM, [{"id": "t0"}]) == []  # tombstoned like a trimmed completion
     with pytest.raises(InvalidTransitionError):
         await orch.cancel_task(TEAM, "t0")
 
@@ -177,8 +180,9 @@ async def test_run_worker_stops_a_cancelled_handler_and_claims_on(orch: Orchestr
         await orch.cancel_task(TEAM, "long", reason="abort")
 
     canceller = asyncio.ensure_future(cancel_long())
-    stats = await asyncio.wait_for(run_worker(orch, TEAM, "w1", handle, install_signals=False, max_tasks=2,
-                                              claim_wait=0.2), 10)
+    stats = await asyncio.wait_for(
+        run_worker(orch, TEAM, "w1", handle, install_signals=False, max_tasks=2, claim_wait=0.2), 10
+    )
     await canceller
     assert stopped.is_set() and stats.cancelled == 1 and stats.completed == 1 and stats.lost == 0
     assert (await orch.get_task(TEAM, "long")).status == "cancelled"
@@ -186,6 +190,7 @@ async def test_run_worker_stops_a_cancelled_handler_and_claims_on(orch: Orchestr
 
 
 # -- delayed tasks ----------------------------------------------------------------------------
+
 
 async def test_a_delayed_task_waits_for_its_time(orch: OrchestrationStateManager) -> None:
     await orch.enqueue_task(TEAM, {"id": "later", "priority": "high"}, delay=0.6)
@@ -198,7 +203,7 @@ async def test_a_delayed_task_waits_for_its_time(orch: OrchestrationStateManager
     assert first is not None and first.id == "now"
     assert await orch.claim_task(TEAM, "w1") is None
     started = time.monotonic()
-    got = await orch.claim_task(TEAM, "w1", wait=5)                    # a blocked claimer wakes when it is due
+    got = await orch.claim_task(TEAM, "w1", wait=5)  # a blocked claimer wakes when it is due
     assert got is not None and got.id == "later"
     assert got.started_at is not None and got.started_at >= later.next_run_at
     assert 0.3 < time.monotonic() - started < 2.5
@@ -218,9 +223,9 @@ async def test_run_at_and_promote(orch: OrchestrationStateManager) -> None:
         await orch.promote_task(TEAM, "b")
     with pytest.raises(NotFoundError):
         await orch.promote_task(TEAM, "nope")
-    await orch.enqueue_task(TEAM, {"id": "past"}, run_at=now - 10)     # already due: pending at once
+    await orch.enqueue_task(TEAM, {"id": "past"}, run_at=now - 10)  # already due: pending at once
     assert (await orch.get_task(TEAM, "past")).status == "pending"
-    assigned = await orch.assign_task(TEAM, "a", "w1")                 # a coordinator may assign it early
+    assigned = await orch.assign_task(TEAM, "a", "w1")  # a coordinator may assign it early
     assert assigned.status == "in_progress"
 
 
@@ -232,6 +237,7 @@ async def test_delay_arguments_are_checked(orch: OrchestrationStateManager) -> N
 
 
 # -- pause -------------------------------------------------------------------------------------
+
 
 async def test_pause_stops_claims_and_resume_wakes_blocked_claimers(orch: OrchestrationStateManager) -> None:
     await orch.enqueue_tasks(TEAM, [{"id": "t1"}, {"id": "t2"}, {"id": "t3"}])
@@ -260,6 +266,7 @@ async def test_pause_stops_claims_and_resume_wakes_blocked_claimers(orch: Orches
 
 # -- progress and logs -------------------------------------------------------------------------
 
+
 async def test_progress_and_logs_are_fenced_capped_and_shown(backend: Backend) -> None:
     orch = OrchestrationStateManager(backend=backend, max_task_log_lines=3)
     await orch.create_team(TEAM)
@@ -278,7 +285,7 @@ async def test_progress_and_logs_are_fenced_capped_and_shown(backend: Backend) -
     with pytest.raises(LeaseError):
         await orch.add_task_log(TEAM, "t1", "stale", token=task.token + 1)
     with pytest.raises(LeaseError):
-        await orch.update_task_progress(TEAM, "t1", 0.5)               # a claimed task needs its token
+        await orch.update_task_progress(TEAM, "t1", 0.5)  # a claimed task needs its token
     for bad in (1.5, -0.1, True, "half", [1], float("nan")):
         with pytest.raises(InvalidInputError):
             await orch.update_task_progress(TEAM, "t1", bad, token=task.token)

@@ -14,10 +14,13 @@ from ..workers_orchestration import control_worker
 TEAM = "control_fleet"
 
 
-def start_workers(redis_url: str, prefix: str, records: str, n: int, *, sync_interval: float = 0.1,
-                  idle_exit: float = 0.5) -> list:
-    return [start_process(control_worker, redis_url, prefix, TEAM, f"w{i}", records, sync_interval, idle_exit)
-            for i in range(n)]
+def start_workers(
+    redis_url: str, prefix: str, records: str, n: int, *, sync_interval: float = 0.1, idle_exit: float = 0.5
+) -> list:
+    return [
+        start_process(control_worker, redis_url, prefix, TEAM, f"w{i}", records, sync_interval, idle_exit)
+        for i in range(n)
+    ]
 
 
 async def workers_up(orch: OrchestrationStateManager, n: int) -> None:
@@ -28,15 +31,15 @@ async def workers_up(orch: OrchestrationStateManager, n: int) -> None:
     raise AssertionError("the workers did not start")
 
 
-
-
 async def records(backend: RedisBackend, key: str) -> list[list[str]]:
-    return [r.decode().split("|") if isinstance(r, bytes) else r.split("|")
-            for r in await backend.client.lrange(key, 0, -1)]
+    return [
+        r.decode().split("|") if isinstance(r, bytes) else r.split("|") for r in await backend.client.lrange(key, 0, -1)
+    ]
 
 
 async def test_a_cancel_from_another_process_stops_the_holder_within_a_heartbeat(
-        redis_backend: RedisBackend, redis_url: str, prefix: str) -> None:
+    redis_backend: RedisBackend, redis_url: str, prefix: str
+) -> None:
     orch = OrchestrationStateManager(backend=redis_backend)
     await orch.create_team(TEAM)
     interval = 0.25
@@ -63,7 +66,8 @@ async def test_a_cancel_from_another_process_stops_the_holder_within_a_heartbeat
 
 
 async def test_random_cancels_over_1000_tasks_end_each_task_exactly_once(
-        redis_backend: RedisBackend, redis_url: str, prefix: str) -> None:
+    redis_backend: RedisBackend, redis_url: str, prefix: str
+) -> None:
     orch = OrchestrationStateManager(backend=redis_backend, completed_retention=10_000)
     await orch.create_team(TEAM)
     rng = random.Random(21)
@@ -75,7 +79,7 @@ async def test_random_cancels_over_1000_tasks_end_each_task_exactly_once(
     try:
         await workers_up(orch, 4)
         for task_id in rng.sample(ids, 300):
-            if rng.random() < 0.3:   # also aim at tasks a worker holds right now
+            if rng.random() < 0.3:  # also aim at tasks a worker holds right now
                 held = await orch.list_tasks(TEAM, "in_progress", limit=4)
                 task_id = held[0].id if held else task_id
             if task_id in cancelled:
@@ -84,14 +88,14 @@ async def test_random_cancels_over_1000_tasks_end_each_task_exactly_once(
                 running += (await orch.cancel_task(TEAM, task_id)).agent_id is not None
                 cancelled.add(task_id)
             except InvalidTransitionError:
-                pass                                       # finished first: completed, not cancelled
+                pass  # finished first: completed, not cancelled
             await asyncio.sleep(rng.uniform(0, 0.01))
         await join_processes(procs)
     finally:
         for p in procs:
             p.kill()
     completed = [r[0] for r in await records(redis_backend, prefix + "rec")]
-    assert len(completed) == len(set(completed))           # no completion accepted twice
+    assert len(completed) == len(set(completed))  # no completion accepted twice
     assert set(completed) | cancelled == set(ids) and not set(completed) & cancelled
     status = await orch.get_queue_status(TEAM, page_size=0)
     assert status.completed_total == len(completed) and status.cancelled_total == len(cancelled)
@@ -104,18 +108,20 @@ async def test_random_cancels_over_1000_tasks_end_each_task_exactly_once(
 
 
 async def test_delayed_tasks_are_never_claimed_early_and_promptly_after(
-        redis_backend: RedisBackend, redis_url: str, prefix: str) -> None:
+    redis_backend: RedisBackend, redis_url: str, prefix: str
+) -> None:
     orch = OrchestrationStateManager(backend=redis_backend)
     await orch.create_team(TEAM)
-    await orch.enqueue_task(TEAM, {"id": "gate"}, delay=3600)      # keeps the workers waiting, not exiting
+    await orch.enqueue_task(TEAM, {"id": "gate"}, delay=3600)  # keeps the workers waiting, not exiting
     procs = start_workers(redis_url, prefix, prefix + "rec", 4, idle_exit=1.0)
     try:
         await workers_up(orch, 4)
         sec, usec = await redis_backend.client.time()
         now = sec + usec / 1e6
         for k in range(5):
-            await orch.enqueue_tasks(TEAM, [{"id": f"d{k}-{i}", "data": {"ms": 1}} for i in range(10)],
-                                     run_at=now + 0.5 + 0.3 * k)
+            await orch.enqueue_tasks(
+                TEAM, [{"id": f"d{k}-{i}", "data": {"ms": 1}} for i in range(10)], run_at=now + 0.5 + 0.3 * k
+            )
         run_at = {t.id: t.next_run_at for t in await orch.list_tasks(TEAM, "delayed", limit=100) if t.id != "gate"}
         assert len(run_at) == 50
         for _ in range(400):
@@ -130,13 +136,14 @@ async def test_delayed_tasks_are_never_claimed_early_and_promptly_after(
     claims = {task_id: float(started) for task_id, started in await records(redis_backend, prefix + "rec:claims")}
     assert set(claims) == set(run_at)
     for task_id, started in claims.items():
-        assert started >= run_at[task_id], task_id                   # server clock, never before
+        assert started >= run_at[task_id], task_id  # server clock, never before
     lags = sorted(claims[t] - run_at[t] for t in claims)
-    assert lags[len(lags) // 2] < 0.5 and lags[-1] < 2.0, lags        # promptly after (4 workers, busy box)
+    assert lags[len(lags) // 2] < 0.5 and lags[-1] < 2.0, lags  # promptly after (4 workers, busy box)
 
 
 async def test_a_paused_team_gets_no_claims_until_resumed(
-        redis_backend: RedisBackend, redis_url: str, prefix: str) -> None:
+    redis_backend: RedisBackend, redis_url: str, prefix: str
+) -> None:
     orch = OrchestrationStateManager(backend=redis_backend)
     await orch.create_team(TEAM)
     await orch.enqueue_tasks(TEAM, [{"id": f"t{i}", "data": {"ms": 1}} for i in range(200)])

@@ -15,10 +15,10 @@ from agentstate_redis.orchestration.layout import CONTROL_FIELDS
 TEAM = "limits_team"
 
 
-
 async def flag(orch: OrchestrationStateManager) -> Any:
-    return await orch.backend.run("orchestration/counters", [orch.keys.team(TEAM).base],
-                                  [TEAM, CONTROL_FIELDS["has_limits"]])
+    return await orch.backend.run(
+        "orchestration/counters", [orch.keys.team(TEAM).base], [TEAM, CONTROL_FIELDS["has_limits"]]
+    )
 
 
 async def test_max_in_progress_holds_claims_until_a_task_finishes(orch: OrchestrationStateManager) -> None:
@@ -33,9 +33,9 @@ async def test_max_in_progress_holds_claims_until_a_task_finishes(orch: Orchestr
     [limits] = await orch.get_team_limits(TEAM)
     assert limits.in_progress == 2 and limits.max_in_progress == 2 and limits.retry_after > 0
     assert first[0] is not None
-    nxt = await orch.complete_and_claim(TEAM, "t0", token=first[0].token)   # completes, then takes the freed slot
+    nxt = await orch.complete_and_claim(TEAM, "t0", token=first[0].token)  # completes, then takes the freed slot
     assert nxt is not None and nxt.id == "t2"
-    assert await orch.complete_and_claim(TEAM, "t2", token=nxt.token) is not None   # t3: still 2 in progress
+    assert await orch.complete_and_claim(TEAM, "t2", token=nxt.token) is not None  # t3: still 2 in progress
     assert (await orch.get_queue_status(TEAM, page_size=0)).in_progress_count == 2
     assert await orch.claim_task(TEAM, "w2") is None
 
@@ -46,7 +46,7 @@ async def test_max_in_progress_holds_claims_until_a_task_finishes(orch: Orchestr
 
     waiter = asyncio.ensure_future(finish_soon())
     started = time.monotonic()
-    got = await orch.claim_task(TEAM, "w2", wait=5)                          # waits it out
+    got = await orch.claim_task(TEAM, "w2", wait=5)  # waits it out
     await waiter
     assert got is not None and got.id == "t4" and 0.25 < time.monotonic() - started < 3
     for _ in range(50):
@@ -64,24 +64,30 @@ async def test_max_per_second_holds_a_window_of_claims(orch: OrchestrationStateM
     [limits] = await orch.get_team_limits(TEAM)
     assert limits.last_second == 2 and 0 < limits.retry_after <= 1.0
     started = time.monotonic()
-    third = await orch.claim_task(TEAM, "w3", wait=3)                      # blocks until the window frees
+    third = await orch.claim_task(TEAM, "w3", wait=3)  # blocks until the window frees
     assert third is not None and third.id == "t2" and third.started_at is not None
     assert got[0] is not None and got[0].started_at is not None
-    assert third.started_at - got[0].started_at >= 1.0                     # server clock
+    assert third.started_at - got[0].started_at >= 1.0  # server clock
     assert time.monotonic() - started < 2.5
 
 
 async def test_a_capability_limit_applies_only_to_that_capability(orch: OrchestrationStateManager) -> None:
-    await orch.enqueue_tasks(TEAM, [{"id": "g1", "capability": "gpu"}, {"id": "g2", "capability": "gpu"},
-                                    *({"id": f"c{i}", "capability": "cpu"} for i in range(3))])
-    held = await orch.claim_task(TEAM, "early", capabilities=["gpu"])          # in progress before the limit
+    await orch.enqueue_tasks(
+        TEAM,
+        [
+            {"id": "g1", "capability": "gpu"},
+            {"id": "g2", "capability": "gpu"},
+            *({"id": f"c{i}", "capability": "cpu"} for i in range(3)),
+        ],
+    )
+    held = await orch.claim_task(TEAM, "early", capabilities=["gpu"])  # in progress before the limit
     assert held is not None and held.id == "g1"
     await orch.set_team_limits(TEAM, max_in_progress=1, capability="gpu")
-    assert await orch.claim_task(TEAM, "w1", capabilities=["gpu"]) is None     # g1 counts already
+    assert await orch.claim_task(TEAM, "w1", capabilities=["gpu"]) is None  # g1 counts already
     both = [await orch.claim_task(TEAM, f"c{i}", capabilities=["gpu", "cpu"]) for i in range(3)]
-    assert [t.id for t in both if t] == ["c0", "c1", "c2"]                     # cpu: no limit
+    assert [t.id for t in both if t] == ["c0", "c1", "c2"]  # cpu: no limit
     with pytest.raises(InvalidTransitionError) as err:
-        await orch.assign_task(TEAM, "g2", "c0")                               # assign is held too
+        await orch.assign_task(TEAM, "g2", "c0")  # assign is held too
     assert err.value.status == "limited"
     await orch.release_task(TEAM, "g1", token=held.token)
     again = await orch.claim_task(TEAM, "w1", capabilities=["gpu"])
@@ -100,7 +106,7 @@ async def test_clearing_the_limits_drops_the_flag_and_wakes_claimers(orch: Orche
     waiting = asyncio.ensure_future(orch.claim_task(TEAM, "w1", wait=5))
     await asyncio.sleep(0.2)
     assert not waiting.done()
-    cleared = await orch.set_team_limits(TEAM)                              # both None: the team scope is cleared
+    cleared = await orch.set_team_limits(TEAM)  # both None: the team scope is cleared
     assert cleared.max_in_progress is None and cleared.max_per_second is None
     got = await asyncio.wait_for(waiting, 2)
     assert got is not None and got.id == "t1"
@@ -110,10 +116,15 @@ async def test_clearing_the_limits_drops_the_flag_and_wakes_claimers(orch: Orche
 
 
 async def test_limit_arguments_are_checked_and_nothing_is_written(orch: OrchestrationStateManager) -> None:
-    for kwargs, name in (({"max_in_progress": 0}, "max_in_progress"), ({"max_in_progress": 2.5}, "max_in_progress"),
-                         ({"max_per_second": -1}, "max_per_second"), ({"max_per_second": True}, "max_per_second"),
-                         ({"capability": ""}, "capability"), ({"capability": "a\nb"}, "capability"),
-                         ({"capability": 5}, "capability")):
+    for kwargs, name in (
+        ({"max_in_progress": 0}, "max_in_progress"),
+        ({"max_in_progress": 2.5}, "max_in_progress"),
+        ({"max_per_second": -1}, "max_per_second"),
+        ({"max_per_second": True}, "max_per_second"),
+        ({"capability": ""}, "capability"),
+        ({"capability": "a\nb"}, "capability"),
+        ({"capability": 5}, "capability"),
+    ):
         with pytest.raises(InvalidInputError, match=name):
             await orch.set_team_limits(TEAM, **kwargs)
     assert await orch.get_team_limits(TEAM) == []

@@ -13,8 +13,7 @@ TEAM = "limits_fleet"
 
 
 def start_workers(redis_url: str, prefix: str, n: int, idle_exit: float = 0.5) -> list:
-    return [start_process(limits_worker, redis_url, prefix, TEAM, f"w{i}", prefix + "rec", idle_exit)
-            for i in range(n)]
+    return [start_process(limits_worker, redis_url, prefix, TEAM, f"w{i}", prefix + "rec", idle_exit) for i in range(n)]
 
 
 async def workers_up(orch: OrchestrationStateManager, n: int) -> None:
@@ -25,11 +24,11 @@ async def workers_up(orch: OrchestrationStateManager, n: int) -> None:
     raise AssertionError("the workers did not start")
 
 
-
-
 async def starts(backend: RedisBackend) -> list[tuple[str, int, str]]:
-    rows = [(r.decode() if isinstance(r, bytes) else r).split("|")
-            for r in await backend.client.lrange(backend.keys.prefix + "rec", 0, -1)]
+    rows = [
+        (r.decode() if isinstance(r, bytes) else r).split("|")
+        for r in await backend.client.lrange(backend.keys.prefix + "rec", 0, -1)
+    ]
     return [(task_id, int(ms), how) for task_id, ms, how in rows]
 
 
@@ -45,11 +44,12 @@ def busiest_second(ms: list[int]) -> int:
 
 
 async def test_max_in_progress_holds_for_8_worker_processes(
-        redis_backend: RedisBackend, redis_url: str, prefix: str) -> None:
+    redis_backend: RedisBackend, redis_url: str, prefix: str
+) -> None:
     orch = OrchestrationStateManager(backend=redis_backend, completed_retention=10_000)
     await orch.create_team(TEAM)
     await orch.set_team_limits(TEAM, max_in_progress=3)
-    await orch.pause_team(TEAM)                              # every worker up before the first claim
+    await orch.pause_team(TEAM)  # every worker up before the first claim
     await orch.enqueue_tasks(TEAM, [{"id": f"t{i}", "data": {"ms": 5}} for i in range(300)])
     running = orch.keys.team(TEAM).base + ":running"
     procs = start_workers(redis_url, prefix, 8)
@@ -58,20 +58,21 @@ async def test_max_in_progress_holds_for_8_worker_processes(
         await workers_up(orch, 8)
         await orch.resume_team(TEAM)
         while any(p.is_alive() for p in procs):
-            seen.append(await redis_backend.client.zcard(running))   # the server-side sampler
+            seen.append(await redis_backend.client.zcard(running))  # the server-side sampler
         await join_processes(procs)
     finally:
         for p in procs:
             p.kill()
     rows = await starts(redis_backend)
-    assert sorted(r[0] for r in rows) == sorted(f"t{i}" for i in range(300))   # each ran once
+    assert sorted(r[0] for r in rows) == sorted(f"t{i}" for i in range(300))  # each ran once
     assert max(seen) == 3 and len(seen) > 100, (max(seen), len(seen))
-    assert any(how == "next" for _, _, how in rows)          # complete_and_claim took part, held to 3 too
+    assert any(how == "next" for _, _, how in rows)  # complete_and_claim took part, held to 3 too
     assert (await orch.get_queue_status(TEAM, page_size=0)).completed_total == 300
 
 
 async def test_max_per_second_holds_in_every_second_of_claims(
-        redis_backend: RedisBackend, redis_url: str, prefix: str) -> None:
+    redis_backend: RedisBackend, redis_url: str, prefix: str
+) -> None:
     orch = OrchestrationStateManager(backend=redis_backend, completed_retention=10_000)
     await orch.create_team(TEAM)
     await orch.set_team_limits(TEAM, max_per_second=20)
@@ -84,13 +85,14 @@ async def test_max_per_second_holds_in_every_second_of_claims(
             p.kill()
     rows = await starts(redis_backend)
     assert len(rows) == 70 and len({r[0] for r in rows}) == 70
-    assert busiest_second([ms for _, ms, _ in rows]) == 20       # reached, never passed
+    assert busiest_second([ms for _, ms, _ in rows]) == 20  # reached, never passed
     spread = (max(ms for _, ms, _ in rows) - min(ms for _, ms, _ in rows)) / 1000
-    assert spread >= 3.0, spread                                  # 70 claims at 20/s need > 3 s
+    assert spread >= 3.0, spread  # 70 claims at 20/s need > 3 s
 
 
 async def test_clearing_the_limits_restores_full_speed(
-        redis_backend: RedisBackend, redis_url: str, prefix: str) -> None:
+    redis_backend: RedisBackend, redis_url: str, prefix: str
+) -> None:
     orch = OrchestrationStateManager(backend=redis_backend, completed_retention=10_000)
     await orch.create_team(TEAM)
     await orch.set_team_limits(TEAM, max_per_second=2)
@@ -103,7 +105,7 @@ async def test_clearing_the_limits_restores_full_speed(
         await asyncio.sleep(1.5)
         limited = len(await starts(redis_backend))
         sec, usec = await redis_backend.client.time()
-        await orch.set_team_limits(TEAM)                          # cleared: blocked claimers wake
+        await orch.set_team_limits(TEAM)  # cleared: blocked claimers wake
         cleared_ms = sec * 1000 + usec // 1000
         await join_processes(procs)
     finally:
@@ -112,5 +114,5 @@ async def test_clearing_the_limits_restores_full_speed(
     rows = await starts(redis_backend)
     assert limited <= 6 and len(rows) == 200
     after = [ms for _, ms, _ in rows if ms >= cleared_ms]
-    assert busiest_second(after) > 20, busiest_second(after)     # far above the old 2 per second
+    assert busiest_second(after) > 20, busiest_second(after)  # far above the old 2 per second
     assert await orch.get_team_limits(TEAM) == []

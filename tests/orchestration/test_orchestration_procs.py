@@ -15,8 +15,9 @@ from ..workers_orchestration import chaos_worker, claim_all, flip_statuses
 TEAM = "fleet"
 
 
-async def test_no_task_is_claimed_twice_and_events_cross_processes(redis_backend: RedisBackend,
-                                                                   redis_url: str, prefix: str) -> None:
+async def test_no_task_is_claimed_twice_and_events_cross_processes(
+    redis_backend: RedisBackend, redis_url: str, prefix: str
+) -> None:
     orch = OrchestrationStateManager(backend=redis_backend)
     await orch.create_team(TEAM)
     await orch.enqueue_tasks(TEAM, [{"id": f"t{i}", "priority": i % 3} for i in range(2000)])
@@ -36,11 +37,15 @@ async def test_no_task_is_claimed_twice_and_events_cross_processes(redis_backend
     assert status.completed_total == 2000 and status.pending_count == status.in_progress_count == 0
 
 
-async def test_available_agents_under_concurrent_status_updates(redis_backend: RedisBackend,
-                                                                redis_url: str, prefix: str) -> None:
+async def test_available_agents_under_concurrent_status_updates(
+    redis_backend: RedisBackend, redis_url: str, prefix: str
+) -> None:
     orch = OrchestrationStateManager(backend=redis_backend)
-    agents = {f"p{i}-a{j}": AgentCoordinationState(agent_id=f"p{i}-a{j}", capabilities=["research"])
-              for i in range(4) for j in range(8)}
+    agents = {
+        f"p{i}-a{j}": AgentCoordinationState(agent_id=f"p{i}-a{j}", capabilities=["research"])
+        for i in range(4)
+        for j in range(8)
+    }
     await orch.create_team(TeamState(team_id=TEAM, agents=agents))
     stop = False
     checks = 0
@@ -74,6 +79,7 @@ async def test_sigkilled_workers_lose_nothing_and_complete_each_task_once(
     n_tasks, n_workers = 5000, 8
     orch = OrchestrationStateManager(backend=redis_backend, completed_retention=10_000)
     await orch.create_team(TEAM)
+
     def mode(i: int) -> str:
         return (
             "always_fail" if i % 500 == 7 else "fail_once" if i % 100 == 3 else "slow_first" if i % 250 == 11 else "ok"
@@ -93,9 +99,9 @@ async def test_sigkilled_workers_lose_nothing_and_complete_each_task_once(
             status = await orch.get_queue_status(TEAM, page_size=0)
             if status.pending_count + status.in_progress_count + status.scheduled_count == 0:
                 break
-            if status.pending_count > 300:          # keep killing while there is work to interrupt
+            if status.pending_count > 300:  # keep killing while there is work to interrupt
                 i = rng.randrange(n_workers)
-                procs[i].kill()                      # SIGKILL
+                procs[i].kill()  # SIGKILL
                 procs[i].join(5)
                 procs[i] = start_process(chaos_worker, *args(i))
                 kills += 1
@@ -124,10 +130,12 @@ async def test_sigkilled_workers_lose_nothing_and_complete_each_task_once(
     per_task = Counter(tid for tid, _ in records)
     assert max(per_task.values()) == 1
     assert all(int(tok) == completed[tid].token for tid, tok in records)
-    assert len(records) >= len(completed) - kills   # a kill may land between accept and record
+    assert len(records) >= len(completed) - kills  # a kill may land between accept and record
     refused = [r.split("|") for r in await redis_backend.client.lrange(records_key + ":refused", 0, -1)]
     assert all(int(tok) != completed[tid].token for tid, tok in refused if tid in completed)
     stalls = sum(t.stalls for t in completed.values()) + sum(t.stalls for t in dead.values())
-    print(f"chaos: {stalls} stalled leases handed back, {len(records)} completions recorded, "
-          f"{len(refused)} late completions refused")
+    print(
+        f"chaos: {stalls} stalled leases handed back, {len(records)} completions recorded, "
+        f"{len(refused)} late completions refused"
+    )
     assert kills >= 3 and stalls >= 1 and refused

@@ -18,7 +18,6 @@ from agentstate_redis import (
 TEAM = "release_team"
 
 
-
 async def test_release_puts_the_task_back_in_its_place(orch: OrchestrationStateManager) -> None:
     for i, prio in enumerate(["high", "normal", "normal"]):
         await orch.enqueue_task(TEAM, {"id": f"t{i}", "type": "analysis", "priority": prio})
@@ -29,14 +28,14 @@ async def test_release_puts_the_task_back_in_its_place(orch: OrchestrationStateM
     assert released.status == "pending"
     assert released.agent_id is None and released.failures == 0 and released.stalls == 0
     queue = await orch.get_queue_status(TEAM)
-    assert [t.id for t in queue.pending] == ["t0", "t1", "t2"]    # first in line again
+    assert [t.id for t in queue.pending] == ["t0", "t1", "t2"]  # first in line again
     assert queue.in_progress_count == 0
     agent = (await orch.get_team(TEAM)).agents["w1"]
     assert agent.status == "idle" and agent.current_task is None
 
     again = await orch.claim_task(TEAM, "w2", lease=30)
     assert again is not None and again.id == "t0" and again.token > task.token
-    with pytest.raises(LeaseError):                              # the releaser's token is dead
+    with pytest.raises(LeaseError):  # the releaser's token is dead
         await orch.complete_task(TEAM, task.id, {"late": True}, token=task.token)
     done = await orch.complete_task(TEAM, again.id, {"ok": True}, token=again.token)
     assert done.status == "completed" and done.completed_by == "w2"
@@ -46,16 +45,16 @@ async def test_release_is_fenced_and_checked(orch: OrchestrationStateManager) ->
     await orch.enqueue_task(TEAM, {"id": "t1"})
     task = await orch.claim_task(TEAM, "w1", lease=30)
     assert task is not None
-    with pytest.raises(LeaseError):                              # a claimed task needs its token
+    with pytest.raises(LeaseError):  # a claimed task needs its token
         await orch.release_task(TEAM, task.id)
     with pytest.raises(LeaseError):
         await orch.release_task(TEAM, task.id, token=task.token + 1)
     with pytest.raises(LeaseError):
         await orch.release_task(TEAM, task.id, agent_id="w2", token=task.token)
     await orch.release_task(TEAM, task.id, agent_id="w1", token=task.token)
-    with pytest.raises(LeaseError):                              # twice: the token is stale now
+    with pytest.raises(LeaseError):  # twice: the token is stale now
         await orch.release_task(TEAM, task.id, token=task.token)
-    with pytest.raises(InvalidTransitionError):                  # pending, no token: not in progress
+    with pytest.raises(InvalidTransitionError):  # pending, no token: not in progress
         await orch.release_task(TEAM, task.id)
     with pytest.raises(NotFoundError):
         await orch.release_task(TEAM, "nope", token=1)
@@ -67,7 +66,7 @@ async def test_release_of_an_assigned_task(orch: OrchestrationStateManager) -> N
     await orch.register_agent(TEAM, AgentCoordinationState(agent_id="w1"))
     await orch.enqueue_task(TEAM, {"id": "t1"})
     await orch.assign_task(TEAM, "t1", "w1")
-    released = await orch.release_task(TEAM, "t1")              # assigned without a lease: no token needed
+    released = await orch.release_task(TEAM, "t1")  # assigned without a lease: no token needed
     assert released.status == "pending"
 
 
@@ -77,7 +76,7 @@ async def test_a_retried_release_applies_once(orch: OrchestrationStateManager, m
     assert task is not None
     monkeypatch.setattr(orch, "_op_id", lambda: "fixed-op-id")
     first = await orch.release_task(TEAM, task.id, token=task.token)
-    second = await orch.release_task(TEAM, task.id, token=task.token)   # the same op id: replayed
+    second = await orch.release_task(TEAM, task.id, token=task.token)  # the same op id: replayed
     assert first.status == second.status == "pending"
     assert (await orch.get_queue_status(TEAM)).pending_count == 1
 

@@ -33,10 +33,10 @@ async def run_one(orch: OrchestrationStateManager, task_id: str, result: Any = "
 async def test_a_trimmed_completed_task_is_not_enqueued_again(backend: Backend) -> None:
     orch = await team(backend, completed_retention=1)
     await run_one(orch, "t1")
-    await run_one(orch, "t2")                                 # trims t1 from the completed history
+    await run_one(orch, "t2")  # trims t1 from the completed history
     with pytest.raises(NotFoundError):
         await orch.get_task(TEAM, "t1")
-    assert await orch.enqueue_tasks(TEAM, [{"id": "t1"}, {"id": "t3"}]) == ["t3"]   # t1 is not new
+    assert await orch.enqueue_tasks(TEAM, [{"id": "t1"}, {"id": "t3"}]) == ["t3"]  # t1 is not new
     assert await orch.enqueue_task(TEAM, {"id": "t1"}) == "t1"
     status = await orch.get_queue_status(TEAM)
     assert status.pending_count == 1 and [t.id for t in status.pending] == ["t3"]
@@ -52,7 +52,7 @@ async def test_a_purged_dead_task_is_not_enqueued_again_and_retry_dead_still_wor
     assert await orch.purge_dead(TEAM, ["a"]) == ["a"]
     assert await orch.enqueue_tasks(TEAM, [{"id": "a"}, {"id": "b"}]) == []
     assert (await orch.get_queue_status(TEAM)).pending_count == 0
-    assert await orch.retry_dead(TEAM, ["a", "b"]) == ["b"]     # b exists (dead): back to pending
+    assert await orch.retry_dead(TEAM, ["a", "b"]) == ["b"]  # b exists (dead): back to pending
     assert (await orch.get_task(TEAM, "b")).status == "pending"
 
 
@@ -61,18 +61,18 @@ async def test_the_dedupe_window_ends(backend: Backend) -> None:
     await run_one(orch, "t1")
     await run_one(orch, "t2")
     await asyncio.sleep(0.2)
-    assert await orch.enqueue_tasks(TEAM, [{"id": "t1"}]) == ["t1"]       # older than the window: new again
+    assert await orch.enqueue_tasks(TEAM, [{"id": "t1"}]) == ["t1"]  # older than the window: new again
 
 
-async def test_completions_in_one_millisecond_never_trim_the_task_just_completed(
-        redis_backend: RedisBackend) -> None:
+async def test_completions_in_one_millisecond_never_trim_the_task_just_completed(redis_backend: RedisBackend) -> None:
     orch = await team(redis_backend, completed_retention=1)
     n = 300
-    ids = [f"t{n - i:04d}" for i in range(n)]                 # each later id sorts first by name
+    ids = [f"t{n - i:04d}" for i in range(n)]  # each later id sorts first by name
     await orch.enqueue_tasks(TEAM, [{"id": i} for i in ids])
     tasks = [await orch.claim_task(TEAM, f"w{i}") for i in range(n)]
-    done = await asyncio.gather(*(orch.complete_task(TEAM, t.id, {"n": t.id}, token=t.token)
-                                  for t in tasks if t is not None))
+    done = await asyncio.gather(
+        *(orch.complete_task(TEAM, t.id, {"n": t.id}, token=t.token) for t in tasks if t is not None)
+    )
     lost = [t.id for t in done if t.result != {"n": t.id}]
     assert lost == [], f"{len(lost)}/{n} completions deleted the task they completed"
     status = await orch.get_queue_status(TEAM)
@@ -83,9 +83,12 @@ async def test_a_replayed_op_id_returns_the_task_even_when_its_id_has_a_newline(
     orch = await team(backend)
     k = orch.keys.team(TEAM)
     keys = [k.base, k.ops, k.ops_prev]
-    task_id = "x\n7"                                          # looks like '@x' + token 7 to a loose parser
-    await orch.backend.run("orchestration/enqueue", keys,
-                           ["op-e", "", TEAM, 86_400_000, "", "", task_id, "", "", 50, 3, '{"data":1,"extra":{}}'])
+    task_id = "x\n7"  # looks like '@x' + token 7 to a loose parser
+    await orch.backend.run(
+        "orchestration/enqueue",
+        keys,
+        ["op-e", "", TEAM, 86_400_000, "", "", task_id, "", "", 50, 3, '{"data":1,"extra":{}}'],
+    )
     claimed = await orch.claim_task(TEAM, "w")
     assert claimed is not None and claimed.id == task_id
     args = ["op-c", "", TEAM, task_id, '"ok"', "", claimed.token, 100, 86_400_000]
@@ -115,8 +118,9 @@ async def test_deaths_in_one_millisecond_keep_the_newest(redis_backend: RedisBac
     ids = [f"d{n - i:04d}" for i in range(n)]
     await orch.enqueue_tasks(TEAM, [{"id": i} for i in ids])
     tasks = [await orch.claim_task(TEAM, f"w{i}") for i in range(n)]
-    dead = await asyncio.gather(*(orch.fail_task(TEAM, t.id, "boom", retry=False, token=t.token)
-                                  for t in tasks if t is not None))
+    dead = await asyncio.gather(
+        *(orch.fail_task(TEAM, t.id, "boom", retry=False, token=t.token) for t in tasks if t is not None)
+    )
     lost = [t.id for t in dead if t.errors != ["boom"]]
     assert lost == [], f"{len(lost)}/{n} fails deleted the task they dead-lettered"
     assert (await orch.get_queue_status(TEAM)).dead_count == 1

@@ -37,7 +37,7 @@ class Modelled:
     seq: int
     status: str = "pending"
     token: int | None = None
-    stale: int | None = None   # a token this task handed out before, now dead
+    stale: int | None = None  # a token this task handed out before, now dead
 
 
 class QueueMachine(TeamMachine):
@@ -46,17 +46,17 @@ class QueueMachine(TeamMachine):
         self.model: dict[str, Modelled] = {}
         self.seq = 0
         self.paused = False
-        self.told: set[str] = set()   # cancelled while held, the holder not yet told (heartbeat/outcome)
+        self.told: set[str] = set()  # cancelled while held, the holder not yet told (heartbeat/outcome)
 
     def _in(self, status: str) -> list[str]:
         return sorted(t for t, m in self.model.items() if m.status == status)
 
     @rule(task_id=IDS, priority=PRIORITIES, delayed=st.booleans())
     def enqueue(self, task_id: str, priority: Any, delayed: bool) -> None:
-        delay = 3600 if delayed else None   # never due during a run: only promote makes it claimable
+        delay = 3600 if delayed else None  # never due during a run: only promote makes it claimable
         created = self.run(self.orch.enqueue_tasks(TEAM, [{"id": task_id, "priority": priority}], delay=delay))
         if task_id in self.model:
-            assert created == []   # idempotent by id, whatever state the task is in
+            assert created == []  # idempotent by id, whatever state the task is in
             return
         assert created == [task_id]
         self.seq += 1
@@ -72,7 +72,7 @@ class QueueMachine(TeamMachine):
                 self.run(self.orch.promote_task(TEAM, task_id))
             return
         assert self.run(self.orch.promote_task(TEAM, task_id)).status == "pending"
-        m.status = "pending"    # in its place in line by its enqueue order
+        m.status = "pending"  # in its place in line by its enqueue order
 
     @rule(task_id=IDS)
     def cancel(self, task_id: str) -> None:
@@ -131,7 +131,7 @@ class QueueMachine(TeamMachine):
         with pytest.raises((LeaseError, InvalidTransitionError)) as err:
             self.run(self.orch.complete_task(TEAM, task_id, {"late": True}, token=token))
         assert isinstance(err.value, TaskCancelledError) == (m.status == "cancelled")
-        self.told.discard(task_id)   # a refused outcome tells the holder too
+        self.told.discard(task_id)  # a refused outcome tells the holder too
 
     @rule(task_id=IDS)
     def release(self, task_id: str) -> None:
@@ -139,7 +139,7 @@ class QueueMachine(TeamMachine):
         if m is None or m.status != "in_progress":
             return
         self.run(self.orch.release_task(TEAM, task_id, token=m.token))
-        m.status, m.stale, m.token = "pending", m.token, None   # keeps its place in line
+        m.status, m.stale, m.token = "pending", m.token, None  # keeps its place in line
 
     @rule(task_id=IDS)
     def fail_for_good(self, task_id: str) -> None:
@@ -169,6 +169,11 @@ def test_task_queue_state_machine_against_model(redis_url: str) -> None:
     QueueMachine.url = redis_url
     run_state_machine_as_test(
         QueueMachine,
-        settings=settings(max_examples=100, stateful_step_count=40, deadline=None, derandomize=True,
-                          suppress_health_check=[HealthCheck.too_slow]),
+        settings=settings(
+            max_examples=100,
+            stateful_step_count=40,
+            deadline=None,
+            derandomize=True,
+            suppress_health_check=[HealthCheck.too_slow],
+        ),
     )

@@ -19,7 +19,6 @@ EVERY = 0.2
 GRACE = 0.1
 
 
-
 def tick_of(task_id: str) -> int:
     return int(task_id.rsplit("@", 1)[1])
 
@@ -28,13 +27,19 @@ async def test_add_list_pause_resume_remove(orch: OrchestrationStateManager) -> 
     template = {"type": "report", "priority": "high", "data": {"scope": "all"}, "owner": "ops"}
     s = await orch.add_schedule(TEAM, "report", template, every=60)
     assert (s.schedule_id, s.every, s.cron, s.status, s.runs, s.version) == ("report", 60.0, None, "active", 0, 1)
-    assert s.task_template == {"type": "report", "priority": 100, "max_attempts": 3, "data": {"scope": "all"},
-                               "owner": "ops"}
+    assert s.task_template == {
+        "type": "report",
+        "priority": 100,
+        "max_attempts": 3,
+        "data": {"scope": "all"},
+        "owner": "ops",
+    }
     assert s.next_run_at is not None and s.next_run_at % 60 == 0 and s.next_run_at >= time.time() - 1
     # the same definition again (every pod at boot) changes nothing; a different one is a new version
     assert (await orch.add_schedule(TEAM, "report", template, every=60)).version == 1
-    c = await orch.add_schedule(TEAM, "nightly", {"type": "digest"}, cron="0 3 * * *", timezone="Europe/Paris",
-                                catchup="none", limit=10)
+    c = await orch.add_schedule(
+        TEAM, "nightly", {"type": "digest"}, cron="0 3 * * *", timezone="Europe/Paris", catchup="none", limit=10
+    )
     assert (c.cron, c.timezone, c.catchup, c.limit) == ("0 3 * * *", "Europe/Paris", "none", 10)
     assert (await orch.add_schedule(TEAM, "report", template, every=120)).version == 2
     assert [x.schedule_id for x in await orch.list_schedules(TEAM)] == ["nightly", "report"]
@@ -53,22 +58,26 @@ async def test_add_list_pause_resume_remove(orch: OrchestrationStateManager) -> 
     assert [x.schedule_id for x in await orch.list_schedules(TEAM)] == ["nightly"]
 
 
-@pytest.mark.parametrize(("kwargs", "words"), [
-    ({}, "exactly one of every"),
-    ({"every": 1, "cron": "* * * * *"}, "exactly one of every"),
-    ({"cron": "61 * * * *"}, "'61 * * * *' is not valid"),
-    ({"cron": "every day"}, "is not valid"),
-    ({"cron": "0 * * * *", "timezone": "Mars/Olympus"}, "'Mars/Olympus' is not a known"),
-    ({"every": 0}, "every must be a positive"),
-    ({"every": 0.001}, "at least"),
-    ({"every": 5, "timezone": "Europe/Paris"}, "timezone applies to cron"),
-    ({"every": 5, "catchup": "some"}, "catchup must be one of"),
-    ({"every": 5, "start_at": 2_000_000_000, "end_at": 1_900_000_000}, "end_at"),
-    ({"every": 5, "limit": 0}, "limit must be an integer"),
-    ({"every": 5, "misfire_grace": -1}, "misfire_grace"),
-])
-async def test_bad_definitions_are_refused_and_write_nothing(orch: OrchestrationStateManager, kwargs: dict[str, Any],
-                                                             words: str) -> None:
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [
+        ({}, "exactly one of every"),
+        ({"every": 1, "cron": "* * * * *"}, "exactly one of every"),
+        ({"cron": "61 * * * *"}, "'61 * * * *' is not valid"),
+        ({"cron": "every day"}, "is not valid"),
+        ({"cron": "0 * * * *", "timezone": "Mars/Olympus"}, "'Mars/Olympus' is not a known"),
+        ({"every": 0}, "every must be a positive"),
+        ({"every": 0.001}, "at least"),
+        ({"every": 5, "timezone": "Europe/Paris"}, "timezone applies to cron"),
+        ({"every": 5, "catchup": "some"}, "catchup must be one of"),
+        ({"every": 5, "start_at": 2_000_000_000, "end_at": 1_900_000_000}, "end_at"),
+        ({"every": 5, "limit": 0}, "limit must be an integer"),
+        ({"every": 5, "misfire_grace": -1}, "misfire_grace"),
+    ],
+)
+async def test_bad_definitions_are_refused_and_write_nothing(
+    orch: OrchestrationStateManager, kwargs: dict[str, Any], words: str
+) -> None:
     with pytest.raises(InvalidInputError, match=re.escape(words)):
         await orch.add_schedule(TEAM, "bad", {"type": "x"}, **kwargs)
     assert await orch.list_schedules(TEAM) == []
@@ -187,21 +196,24 @@ async def test_the_fire_script_is_the_judge_of_a_claim(orch: OrchestrationStateM
     async def fire(expected: Any, new_next: int, *ticks: int) -> Any:
         from agentstate_redis.orchestration.wire import reply
 
-        return reply(await orch._write("schedule_fire", TEAM, orch._window_ms(), "j", s.version, expected, new_next,
-                                       *ticks, op_id=""))
+        return reply(
+            await orch._write(
+                "schedule_fire", TEAM, orch._window_ms(), "j", s.version, expected, new_next, *ticks, op_id=""
+            )
+        )
 
     far = nxt + 100 * step
-    assert (await fire(nxt, far + step, far))["status"] == "early"        # not due yet: nothing written
+    assert (await fire(nxt, far + step, far))["status"] == "early"  # not due yet: nothing written
     assert (await fire(nxt - step, nxt + step, nxt))["status"] == "stale"  # not the stored next tick
     with pytest.raises(InvalidInputError, match="not a successor"):
-        await fire(nxt, nxt + step, nxt + 1)                               # off the every grid
+        await fire(nxt, nxt + step, nxt + 1)  # off the every grid
     with pytest.raises(InvalidInputError, match="does not follow"):
         await fire(nxt, nxt, nxt)
     await asyncio.sleep(max(0.0, nxt / 1000 - time.time()) + 0.05)
     before = (await orch.get_queue_status(TEAM)).pending_count  # the pass above may have fired a tick on a slow machine
     first = await fire(nxt, nxt + step, nxt)
     assert first["status"] == "fired" and first["created"] == [f"j@{nxt}"]
-    again = await fire(nxt, nxt + step, nxt)                               # a resend, or a second scheduler
+    again = await fire(nxt, nxt + step, nxt)  # a resend, or a second scheduler
     assert again["status"] == "stale" and again["created"] in ([], {})
     assert (await orch.get_queue_status(TEAM)).pending_count == before + 1
 

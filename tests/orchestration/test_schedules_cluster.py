@@ -16,8 +16,10 @@ async def test_schedules_run_on_a_cluster(cluster_backend: RedisBackend) -> None
         await orch.add_schedule(team, "beat", {"type": "beat"}, every=0.1, catchup="all", limit=5)
         await orch.add_schedule(team, "cron", {"type": "c"}, cron="* * * * * *", timezone="Europe/Paris")
     stop = asyncio.Event()
-    jobs = [asyncio.ensure_future(run_scheduler(orch, team, stop=stop, install_signals=False))
-            for team in ("alpha", "beta", "gamma")]
+    jobs = [
+        asyncio.ensure_future(run_scheduler(orch, team, stop=stop, install_signals=False))
+        for team in ("alpha", "beta", "gamma")
+    ]
     await asyncio.sleep(1.5)
     stop.set()
     stats = await asyncio.gather(*jobs)

@@ -36,12 +36,15 @@ def croniter_ticks(expr: str, tz: str, start_ms: int, end_ms: int) -> list[int]:
         out.append(t)
 
 
-@pytest.mark.parametrize(("expr", "tz", "start"), [
-    ("*/20 * * * *", "America/New_York", "2026-10-31T12:00:00+00:00"),   # fall back: 1:00-2:00 twice
-    ("30 2 * * *", "Europe/Paris", "2026-03-25T00:00:00+00:00"),         # spring forward: no 2:30 on the 29th
-    ("0 9 * * 1-5", "Asia/Kolkata", "2026-12-01T00:00:00+00:00"),
-    ("15 */3 * * *", "Australia/Lord_Howe", "2026-04-01T00:00:00+00:00"),  # a 30-minute DST shift
-])
+@pytest.mark.parametrize(
+    ("expr", "tz", "start"),
+    [
+        ("*/20 * * * *", "America/New_York", "2026-10-31T12:00:00+00:00"),  # fall back: 1:00-2:00 twice
+        ("30 2 * * *", "Europe/Paris", "2026-03-25T00:00:00+00:00"),  # spring forward: no 2:30 on the 29th
+        ("0 9 * * 1-5", "Asia/Kolkata", "2026-12-01T00:00:00+00:00"),
+        ("15 */3 * * *", "Australia/Lord_Howe", "2026-04-01T00:00:00+00:00"),  # a 30-minute DST shift
+    ],
+)
 def test_passes_at_any_moments_claim_croniters_ticks(expr: str, tz: str, start: str) -> None:
     rule = TickRule.of(every_ms=None, cron=expr, tz=tz, start_ms=None)
     t0 = int(dt.datetime.fromisoformat(start).timestamp() * 1000)
@@ -84,8 +87,9 @@ async def test_a_cron_schedule_enqueues_croniters_ticks(redis_url: str, prefix: 
         nightly = await orch.add_schedule(TEAM, "nightly", {"type": "digest"}, cron="0 3 * * *", timezone=tz)
         now_ms = int(time.time() * 1000)
         assert nightly.next_run_at is not None
-        assert round(nightly.next_run_at * 1000) == croniter_ticks("0 3 * * *", tz, now_ms - 1000,
-                                                                   now_ms + 86_400_000)[0]
+        assert (
+            round(nightly.next_run_at * 1000) == croniter_ticks("0 3 * * *", tz, now_ms - 1000, now_ms + 86_400_000)[0]
+        )
         added = time.time()
         await orch.add_schedule(TEAM, "each_second", {"type": "tick"}, cron=expr, timezone=tz, catchup="all")
         stop = asyncio.Event()

@@ -54,8 +54,7 @@ async def test_four_schedulers_enqueue_each_of_60_ticks_once(redis_url: str, pre
     async with OrchestrationStateManager(backend=RedisBackend(redis_url, key_prefix=prefix)) as orch:
         await orch.create_team(TEAM)
         start = _start_at(4.0)
-        await orch.add_schedule(TEAM, "fast", {"type": "tick"}, every=EVERY, start_at=start, limit=TICKS,
-                                catchup="all")
+        await orch.add_schedule(TEAM, "fast", {"type": "tick"}, every=EVERY, start_at=start, limit=TICKS, catchup="all")
         args = [(redis_url, prefix, TEAM, 60.0, "fast") for _ in range(SCHEDULERS)]
         stats = await asyncio.to_thread(run_processes, scheduler_process, args, 120)
         await _exactly_once(orch, start)
@@ -73,8 +72,9 @@ async def test_no_tick_lost_or_doubled_across_a_redis_restart(tmp_path: Path, pr
         async with OrchestrationStateManager(backend=backend) as orch:
             await orch.create_team(TEAM)
             start = _start_at(4.0)
-            await orch.add_schedule(TEAM, "fast", {"type": "tick"}, every=EVERY, start_at=start, limit=TICKS,
-                                    catchup="all")
+            await orch.add_schedule(
+                TEAM, "fast", {"type": "tick"}, every=EVERY, start_at=start, limit=TICKS, catchup="all"
+            )
             args = [(server.url, prefix, TEAM, 90.0, "fast", 30.0) for _ in range(SCHEDULERS)]
             fleet = asyncio.ensure_future(asyncio.to_thread(run_processes, scheduler_process, args, 150))
             # a third of the ticks in (seen, not assumed: a loaded machine starts the processes late)
@@ -121,7 +121,7 @@ async def test_each_catchup_policy_after_the_schedulers_stop_for_several_ticks(r
             tail = [t for t, _ in after]
             assert tail == list(range(tail[0], tail[0] + step * len(tail), step)), f"{policy}: a gap after restart"
             if policy == "all":
-                assert skipped == 0 and lateness > 2.0, (skipped, lateness)   # every missed tick, late
+                assert skipped == 0 and lateness > 2.0, (skipped, lateness)  # every missed tick, late
             elif policy == "latest":
                 assert skipped >= 10 and lateness > grace, (skipped, lateness)  # the newest missed one, once
             else:

@@ -9,8 +9,14 @@ from agentstate_redis import OrchestrationStateManager
 
 TEAM = "upgrade_team"
 #: The fields enqueue wrote before a pending task's hash was trimmed to what it needs.
-OLD_FIELDS = {"attempts": 0, "failures": 0, "stalls": 0, "agent": "", "token": "",
-              "payload": '{"data":null,"extra":{}}'}
+OLD_FIELDS = {
+    "attempts": 0,
+    "failures": 0,
+    "stalls": 0,
+    "agent": "",
+    "token": "",
+    "payload": '{"data":null,"extra":{}}',
+}
 
 
 async def _as_old_release(orch: OrchestrationStateManager, task_id: str) -> None:

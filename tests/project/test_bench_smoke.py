@@ -32,16 +32,37 @@ def _check(sec: Section, *names: str) -> None:
     for name in names:
         value = sec.figures[name].median
         assert value == value and not math.isinf(value) and value > 0, (name, value)
-    run.markdown({"argv": [], "started": "", "seconds": 0, "duration": 0, "repeats": 1,
-                  "environment": {"machine": run.machine(), "server": {}, "own_server": True, "libraries": {},
-                                  "peers": {}, "load_before": [], "load_after": []},
-                  "sections": [doc]}, "")
+    run.markdown(
+        {
+            "argv": [],
+            "started": "",
+            "seconds": 0,
+            "duration": 0,
+            "repeats": 1,
+            "environment": {
+                "machine": run.machine(),
+                "server": {},
+                "own_server": True,
+                "libraries": {},
+                "peers": {},
+                "load_before": [],
+                "load_after": [],
+            },
+            "sections": [doc],
+        },
+        "",
+    )
 
 
 async def test_core_state(redis_url: str) -> None:
     sec = await core_state.run(redis_url, duration=0.2, repeats=1, peers_python=None, tasks=8)
-    _check(sec, "ours save p50 (sequential)", "raw redis-py HSET p50 (sequential)", "ours ops/s (8 tasks)",
-           "ours ops/s (8 tasks, autopipeline off)")
+    _check(
+        sec,
+        "ours save p50 (sequential)",
+        "raw redis-py HSET p50 (sequential)",
+        "ours ops/s (8 tasks)",
+        "ours ops/s (8 tasks, autopipeline off)",
+    )
 
 
 async def test_task_queue(redis_url: str) -> None:
@@ -56,14 +77,24 @@ async def test_subscriptions(redis_url: str) -> None:
 
 async def test_checkpoints(redis_url: str) -> None:
     sec = await checkpoints.run(redis_url, duration=0.2, repeats=1)
-    _check(sec, "save 1 KB p50", "raw save 5 MB p50", "load 5 MB p50", "load 1 MB / raw (this repeat's p50s)",
-           "memory per 100 KB checkpoint (MEMORY USAGE)")
+    _check(
+        sec,
+        "save 1 KB p50",
+        "raw save 5 MB p50",
+        "load 5 MB p50",
+        "load 1 MB / raw (this repeat's p50s)",
+        "memory per 100 KB checkpoint (MEMORY USAGE)",
+    )
 
 
 async def test_task_memory(redis_url: str) -> None:
     sec = await task_memory.run(redis_url, repeats=1, peers_python=None, tasks=2000)
-    _check(sec, "ours bytes per pending task at 2k", "ours op-id bytes per write (kept for the retry window)",
-           "ours tombstone bytes per finished task (kept for the dedupe window)")
+    _check(
+        sec,
+        "ours bytes per pending task at 2k",
+        "ours op-id bytes per write (kept for the retry window)",
+        "ours tombstone bytes per finished task (kept for the dedupe window)",
+    )
 
 
 def test_a_comparison_reports_its_worst_repeat() -> None:
@@ -118,8 +149,13 @@ async def test_tracing(redis_url: str) -> None:
     from bench import tracing
 
     sec = await tracing.run(redis_url, duration=0.2, repeats=1)
-    _check(sec, "cycle p50 (not installed)", "cycle worst (installed, no provider)", "cycle p50 (enabled, SDK)",
-           "decorated call without I/O (enabled, SDK)")
+    _check(
+        sec,
+        "cycle p50 (not installed)",
+        "cycle worst (installed, no provider)",
+        "cycle p50 (enabled, SDK)",
+        "decorated call without I/O (enabled, SDK)",
+    )
 
 
 def test_every_scenario_is_named_once() -> None:

@@ -27,7 +27,11 @@ def test_a_container_image_without_a_docker_engine_skips_with_a_clear_reason() -
     env["DOCKER_HOST"] = "unix:///nonexistent/docker.sock"
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", "tests/project/test_smoke_harness.py"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2 passed, 1 skipped" in result.stdout  # memory and file need no server; redis is skipped

@@ -24,8 +24,10 @@ DEPLOY = ROOT / "deploy"
 K8S = DEPLOY / "k8s"
 OVERLAYS = [K8S / "base", K8S / "overlays" / "cluster"]
 K8S_VERSION = "1.30.0"
-YAMLLINT = {"extends": "default", "rules": {"line-length": {"max": 120}, "document-start": "disable",
-                                            "truthy": {"check-keys": False}}}
+YAMLLINT = {
+    "extends": "default",
+    "rules": {"line-length": {"max": 120}, "document-start": "disable", "truthy": {"check-keys": False}},
+}
 
 
 def tool(name: str) -> str | None:
@@ -67,24 +69,25 @@ def container(doc: dict[str, Any]) -> dict[str, Any]:
 
 # -- YAML lint ------------------------------------------------------------------------------------
 
+
 def test_every_yaml_file_lints_clean() -> None:
     linter = pytest.importorskip("yamllint.linter")
     config = pytest.importorskip("yamllint.config").YamlLintConfig(json.dumps(YAMLLINT))
     files = sorted(DEPLOY.rglob("*.yaml"))
     assert len(files) >= 10
-    problems = [f"{f.relative_to(ROOT)}:{p.line}: {p.desc}" for f in files
-                for p in linter.run(f.read_text(), config)]
+    problems = [f"{f.relative_to(ROOT)}:{p.line}: {p.desc}" for f in files for p in linter.run(f.read_text(), config)]
     assert not problems, "\n".join(problems)
 
 
 # -- Kubernetes -----------------------------------------------------------------------------------
+
 
 def test_rendered_overlays_validate_against_the_kubernetes_schemas(rendered: dict[str, list[Any]]) -> None:
     kv = pytest.importorskip("kubernetes_validate")
     for name, docs in rendered.items():
         assert docs, name
         for doc in docs:
-            kv.validate(doc, K8S_VERSION, strict=True)   # raises ValidationError with the field path
+            kv.validate(doc, K8S_VERSION, strict=True)  # raises ValidationError with the field path
 
 
 def test_every_plain_manifest_validates_on_its_own() -> None:
@@ -155,6 +158,7 @@ def test_the_cluster_overlay_swaps_redis_for_a_cluster(rendered: dict[str, list[
 
 # -- compose --------------------------------------------------------------------------------------
 
+
 def test_compose_file_parses_and_runs_real_commands() -> None:
     compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
     services = compose["services"]
@@ -176,13 +180,14 @@ def test_compose_file_parses_and_runs_real_commands() -> None:
         assert service["build"]["dockerfile"] == "deploy/Dockerfile"
         assert (DEPLOY / service["build"]["context"] / service["build"]["dockerfile"]).resolve().exists()
     worker = services["worker"]
-    assert "container_name" not in worker and worker["deploy"]["replicas"] >= 2      # scalable
+    assert "container_name" not in worker and worker["deploy"]["replicas"] >= 2  # scalable
     grace = parse_cli(worker["command"]).grace
     assert grace + 5 <= int(worker["stop_grace_period"].rstrip("s"))
     assert worker["healthcheck"]["test"][1:] == ["agentstate", "health", "--quiet"]
 
 
 # -- Dockerfile -----------------------------------------------------------------------------------
+
 
 def dockerfile() -> list[tuple[str, str]]:
     """(INSTRUCTION, arguments) with continuation lines joined and comments dropped."""
@@ -210,13 +215,13 @@ def test_dockerfile_lints_clean() -> None:
 def test_dockerfile_builds_the_wheel_and_runs_the_entry_point_as_non_root() -> None:
     steps = dockerfile()
     froms = [args for word, args in steps if word == "FROM"]
-    assert froms == ["python:3.12-slim AS build", "python:3.12-slim"]            # multi-stage
-    final = steps[max(i for i, (w, _) in enumerate(steps) if w == "FROM"):]
+    assert froms == ["python:3.12-slim AS build", "python:3.12-slim"]  # multi-stage
+    final = steps[max(i for i, (w, _) in enumerate(steps) if w == "FROM") :]
     runs = " ".join(args for word, args in steps if word == "RUN")
     assert "pip wheel" in runs and "pip install --no-cache-dir /tmp/dist/*.whl" in runs
     assert "[embedded]" not in runs
-    copies = [args.split()[0] for word, args in steps[:len(steps) - len(final)] if word == "COPY"]
-    assert {"pyproject.toml", "agentstate_redis", "lua"} <= set(copies)          # the wheel carries the Lua
+    copies = [args.split()[0] for word, args in steps[: len(steps) - len(final)] if word == "COPY"]
+    assert {"pyproject.toml", "agentstate_redis", "lua"} <= set(copies)  # the wheel carries the Lua
     user = [args for word, args in final if word == "USER"]
     assert user and user[-1].split(":")[0] not in ("root", "0")
 
@@ -230,8 +235,16 @@ def test_dockerfile_builds_the_wheel_and_runs_the_entry_point_as_non_root() -> N
 
 def test_readme_shows_real_commands() -> None:
     text = (DEPLOY / "README.md").read_text()
-    for needle in ("noeviction", "notify-keyspace-events", "appendonly", "&<prefix>ev:{*", "rediss://",
-                   "unix://", "redis+sentinel://", "redis+cluster://"):
+    for needle in (
+        "noeviction",
+        "notify-keyspace-events",
+        "appendonly",
+        "&<prefix>ev:{*",
+        "rediss://",
+        "unix://",
+        "redis+sentinel://",
+        "redis+cluster://",
+    ):
         assert needle in text, needle
     commands = [line.strip()[2:] for line in text.splitlines() if line.strip().startswith("$ agentstate ")]
     assert len(commands) >= 3

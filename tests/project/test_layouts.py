@@ -20,7 +20,6 @@ _INCLUDE = re.compile(r"^--@include\s+lib/(\S+)\.lua\s*$", re.M)
 _K_ENTRY = re.compile(r"(\w+)\s*=\s*KEYS\[(\d+)\]")
 
 
-
 def _of(manager: type[BaseManager]) -> Layout:
     assert manager.layout is not None, manager
     return manager.layout
@@ -28,14 +27,23 @@ def _of(manager: type[BaseManager]) -> Layout:
 
 #: layout -> the library that mirrors it (lua/lib/<name>.lua).
 MIRRORS: dict[Layout, str] = {
-    _of(StateManager): "state", TOOL: "tools", LINKS: "tool_links", RETRIES: "tool_retries",
-    _of(SpeechStateManager): "speech", _of(KnowledgeStateManager): "knowledge",
-    _of(WorkflowStateManager): "workflows", _of(AgentBase): "agents",
+    _of(StateManager): "state",
+    TOOL: "tools",
+    LINKS: "tool_links",
+    RETRIES: "tool_retries",
+    _of(SpeechStateManager): "speech",
+    _of(KnowledgeStateManager): "knowledge",
+    _of(WorkflowStateManager): "workflows",
+    _of(AgentBase): "agents",
 }
 #: Script folders whose every script is on one of these layouts (the others still hold a few
 #: scripts of another entity, such as the agents' cross-agent index).
-WHOLE = {"state": [_of(StateManager)], "tools": [TOOL, LINKS, RETRIES],
-         "speech": [_of(SpeechStateManager)], "knowledge": [_of(KnowledgeStateManager)]}
+WHOLE = {
+    "state": [_of(StateManager)],
+    "tools": [TOOL, LINKS, RETRIES],
+    "speech": [_of(SpeechStateManager)],
+    "knowledge": [_of(KnowledgeStateManager)],
+}
 
 
 def _includes(name: str, seen: set[str] | None = None) -> set[str]:
@@ -52,7 +60,7 @@ def _includes(name: str, seen: set[str] | None = None) -> set[str]:
 def test_each_layout_is_mirrored_by_one_k_table(layout: Layout) -> None:
     text = (LUA / "lib" / f"{MIRRORS[layout]}.lua").read_text()
     assert text.count("local K = {") == 1
-    table = text[text.index("local K = {"):text.index("}", text.index("local K = {"))]
+    table = text[text.index("local K = {") : text.index("}", text.index("local K = {"))]
     entries = _K_ENTRY.findall(table)
     assert [int(n) for _, n in entries] == list(range(1, layout.size + 1))
     assert [name for name, _ in entries][:3] in (["base", "ops", "ops_prev"], ["meta", "ops", "ops_prev"])
@@ -67,8 +75,9 @@ def test_every_script_of_a_layout_takes_its_keys() -> None:
         assert len(mirrored) <= 1, f"{name} pastes the K tables of {len(mirrored)} layouts"
         folder = name.split("/")[0]
         if mirrored:
-            assert len(script.keys) == mirrored[0].size, f"{name}: {len(script.keys)} KEYS, its layout has " \
-                                                         f"{mirrored[0].size}"
+            assert len(script.keys) == mirrored[0].size, (
+                f"{name}: {len(script.keys)} KEYS, its layout has {mirrored[0].size}"
+            )
             assert mirrored[0].scripts == folder, name
             checked += 1
         elif folder in WHOLE:  # a hot read that pastes no library: still its layout's KEYS
@@ -76,9 +85,10 @@ def test_every_script_of_a_layout_takes_its_keys() -> None:
             assert len(script.keys) in sizes, f"{name}: {len(script.keys)} KEYS, no layout of {folder} has that"
             checked += 1
         if folder in WHOLE:
-            assert script.keys[1:3] in (["ops hash (current generation)", "ops of the previous generation"],
-                                        ["ops hash (current generation)", "ops of the previous generation (hash)"]), \
-                f"{name}: KEYS[2], KEYS[3] are the op-id generations in every layout"
+            assert script.keys[1:3] in (
+                ["ops hash (current generation)", "ops of the previous generation"],
+                ["ops hash (current generation)", "ops of the previous generation (hash)"],
+            ), f"{name}: KEYS[2], KEYS[3] are the op-id generations in every layout"
     assert checked > 60
 
 
@@ -102,8 +112,12 @@ def test_built_keys_are_bounded_and_only_valid_ids_are_kept() -> None:
     for i in range(KEY_LISTS_KEPT + 10):
         state._entity_keys(f"k{i}")
         assert len(state._key_lists[layout]) <= KEY_LISTS_KEPT
-    assert state._entity_keys("k1") == (state.keys.state("k1").base, state.keys.state("k1").ops,
-                                         state.keys.state("k1").ops_prev, state.keys.state("k1")("tomb"))
+    assert state._entity_keys("k1") == (
+        state.keys.state("k1").base,
+        state.keys.state("k1").ops,
+        state.keys.state("k1").ops_prev,
+        state.keys.state("k1")("tomb"),
+    )
     for bad in ("", "x" * 2000, "a\nb", 7, None):
         with pytest.raises(InvalidInputError, match="state id"):
             state._entity_keys(bad)  # type: ignore[arg-type]  # the check under test

@@ -38,7 +38,8 @@ def test_wheel_contains_lua_and_runs_in_a_fresh_virtualenv(tmp_path: Path, redis
     dist = tmp_path / "dist"
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(dist), str(ROOT)],
-        check=True, capture_output=True,
+        check=True,
+        capture_output=True,
     )
     [wheel] = list(dist.glob("agentstate_redis-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
@@ -53,7 +54,8 @@ def test_wheel_contains_lua_and_runs_in_a_fresh_virtualenv(tmp_path: Path, redis
     python = env_dir / "bin" / "python"
     subprocess.run(
         [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "-q", str(wheel)],
-        check=True, capture_output=True,
+        check=True,
+        capture_output=True,
     )
     # Dependencies come from this environment's site-packages; the package itself only from the wheel.
     env = {**os.environ, "PYTHONPATH": sysconfig.get_paths()["purelib"]}

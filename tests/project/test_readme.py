@@ -34,7 +34,7 @@ def test_readme_opens_with_the_two_commands_and_ci_runs_the_second() -> None:
     first_run = next(i for i, step in enumerate(steps) if "pytest" in step)
     assert f'"{second.strip()}"' in steps[first_run], steps[first_run]
     gates = " ".join(steps[:first_run])
-    assert "ruff check" in gates and "mypy" in gates, gates
+    assert "ruff check" in gates and "ruff format --check" in gates and "mypy" in gates, gates
 
 
 async def test_every_python_block_runs(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -55,8 +55,13 @@ async def test_every_python_block_runs(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_the_first_command_works_in_a_fresh_checkout(tmp_path: Path) -> None:
     """The README's first command, exactly, in a copy of the repository with no virtualenv."""
     checkout = tmp_path / "checkout"
-    shutil.copytree(ROOT, checkout, ignore=shutil.ignore_patterns(".venv", ".git", "__pycache__", "*.egg-info",
-                                                                   ".pytest_cache", ".hypothesis", "bench"))
+    shutil.copytree(
+        ROOT,
+        checkout,
+        ignore=shutil.ignore_patterns(
+            ".venv", ".git", "__pycache__", "*.egg-info", ".pytest_cache", ".hypothesis", "bench"
+        ),
+    )
     command = _blocks("bash")[0].strip().replace("agentstate demo", "agentstate demo --workers 2 --tasks 30 --no-live")
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "VIRTUAL_ENV")}
     result = subprocess.run(["bash", "-c", command], cwd=checkout, capture_output=True, text=True, timeout=600, env=env)

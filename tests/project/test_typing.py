@@ -13,7 +13,7 @@ import pytest
 pytest.importorskip("mypy")
 pytestmark = pytest.mark.slow
 
-USER_CODE = textwrap.dedent('''
+USER_CODE = textwrap.dedent("""
     from typing import Any
 
     from typing_extensions import assert_type
@@ -34,7 +34,7 @@ USER_CODE = textwrap.dedent('''
             assert_type(exc, VersionConflictError)
         async with StateManager(persistence="memory") as managed:
             assert_type(managed, StateManager)
-''')
+""")
 
 
 def test_user_code_type_checks_strictly_against_the_public_api(tmp_path: Path) -> None:
@@ -43,6 +43,8 @@ def test_user_code_type_checks_strictly_against_the_public_api(tmp_path: Path) -
     # run from tmp_path with no config, as a downstream project would; the package comes from site-packages
     result = subprocess.run(
         [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--config-file", "/dev/null", str(user)],
-        cwd=tmp_path, capture_output=True, text=True,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr

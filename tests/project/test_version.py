@@ -20,7 +20,10 @@ def test_the_package_metadata_reads_the_version_from_the_package() -> None:
 def test_image_tags_and_the_changelog_name_the_same_version() -> None:
     version = agentstate_redis.__version__
     tags = set()
-    for path in [ROOT / "README.md", *sorted((ROOT / "deploy").rglob("*")), ]:
+    for path in [
+        ROOT / "README.md",
+        *sorted((ROOT / "deploy").rglob("*")),
+    ]:
         if (path.is_file() and path.suffix in ("", ".md", ".yaml", ".yml")) or path.name == "Dockerfile":
             text = path.read_text(errors="replace")
             tags |= set(re.findall(r"agentstate-redis:(\d+\.\d+\.\d+\S*?)\b[\s`]", text))

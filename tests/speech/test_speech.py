@@ -33,24 +33,37 @@ def speech(backend) -> SpeechStateManager:
     return SpeechStateManager(backend=backend)
 
 
-
 async def test_voice_conversation_lifecycle(speech: SpeechStateManager) -> None:
-    sid = await speech.create_session("voice_conversation", StreamingMode.BIDIRECTIONAL,
-                                      {"stt_provider": "openai", "language": "en-US"})
+    sid = await speech.create_session(
+        "voice_conversation", StreamingMode.BIDIRECTIONAL, {"stt_provider": "openai", "language": "en-US"}
+    )
     session = await speech.get_session(sid)
     assert (session.status, session.streaming_mode, session.config["language"]) == (
-        AudioSessionStatus.IDLE, StreamingMode.BIDIRECTIONAL, "en-US")
+        AudioSessionStatus.IDLE,
+        StreamingMode.BIDIRECTIONAL,
+        "en-US",
+    )
     assert session.expires_in is not None and 0 < session.expires_in <= 300
     await speech.update_session_status(sid, AudioSessionStatus.ACTIVE)
 
-    stt = STTState(session_id=sid, status=TranscriptionStatus.TRANSCRIBING, audio_received_bytes=45000,
-                   transcription_progress=0.6, interim_transcript="Hello, I would like to...")
+    stt = STTState(
+        session_id=sid,
+        status=TranscriptionStatus.TRANSCRIBING,
+        audio_received_bytes=45000,
+        transcription_progress=0.6,
+        interim_transcript="Hello, I would like to...",
+    )
     await speech.update_stt_state(stt)
     got = await speech.get_stt_state(sid)
     assert got.model_dump(exclude={"updated_at"}) == stt.model_dump(exclude={"updated_at"})
     assert got.updated_at is not None
-    tts = TTSState(session_id=sid, text_queue=["Hello! How can I help you today?"],
-                   audio_generated_bytes=12000, audio_played_bytes=8000, is_speaking=True)
+    tts = TTSState(
+        session_id=sid,
+        text_queue=["Hello! How can I help you today?"],
+        audio_generated_bytes=12000,
+        audio_played_bytes=8000,
+        is_speaking=True,
+    )
     await speech.update_tts_state(tts)
     assert (await speech.get_tts_state(sid)).is_speaking
 
@@ -91,8 +104,13 @@ async def test_errors_are_typed_and_nothing_is_written(speech: SpeechStateManage
     sid = await speech.create_session(session_id="call-1")
     with pytest.raises(AlreadyExistsError):
         await speech.create_session(session_id="call-1")
-    for missing in (speech.get_session("nope"), speech.get_stt_state("nope"), speech.end_session("nope"),
-                    speech.update_session_status("nope", "active"), speech.add_turn("nope", "user", "x")):
+    for missing in (
+        speech.get_session("nope"),
+        speech.get_stt_state("nope"),
+        speech.end_session("nope"),
+        speech.update_session_status("nope", "active"),
+        speech.add_turn("nope", "user", "x"),
+    ):
         with pytest.raises(NotFoundError):
             await missing
     with pytest.raises(InvalidInputError, match="status must be one of"):
@@ -106,8 +124,9 @@ async def test_errors_are_typed_and_nothing_is_written(speech: SpeechStateManage
     with pytest.raises(InvalidInputError, match="transcription_progress"):
         STTState(session_id=sid, transcription_progress=1.5)
     with pytest.raises(InvalidInputError, match=r"stt_state\.session_id"):
-        await speech.update_conversation_state(VoiceConversationState(
-            session_id=sid, stt_state=STTState(session_id="other")))
+        await speech.update_conversation_state(
+            VoiceConversationState(session_id=sid, stt_state=STTState(session_id="other"))
+        )
     with pytest.raises(InvalidInputError):
         await speech.add_turn(sid, "user", {"not": "text"})
     assert (await speech.get_session(sid)).version == 1
@@ -165,13 +184,21 @@ async def test_subscriber_in_another_process_sees_the_turns(redis_url: str, pref
     speech = SpeechStateManager(backend=redis_backend)
     seen: list[SpeechEvent] = []
     await speech.subscribe("call-*", seen.append)
-    [turns] = await asyncio.to_thread(run_processes, workers_speech.drive_conversation,
-                                      [(redis_url, prefix, "call-1", "call-idle")])
+    [turns] = await asyncio.to_thread(
+        run_processes, workers_speech.drive_conversation, [(redis_url, prefix, "call-1", "call-idle")]
+    )
     assert turns == 3
     await eventually(timeout=15.0, check=lambda: any(e.op == "expired" and e.session_id == "call-idle" for e in seen))
     call = [e for e in seen if e.session_id == "call-1"]
     assert [e.op for e in call] == [
-        "create", "status", "update_stt", "conversation", "conversation", "conversation", "end"]
+        "create",
+        "status",
+        "update_stt",
+        "conversation",
+        "conversation",
+        "conversation",
+        "end",
+    ]
     assert [e.version for e in call] == list(range(1, 8))
     said = [(turn["role"], turn["content"]) for e in call for turn in e.turns]
     assert said == [("user", "Hello"), ("assistant", "Hi! How can I help?"), ("user", "Book a table for two")]

@@ -58,6 +58,13 @@ def test_parse_expired_keeps_base_keys_and_ignores_other_sub_keys() -> None:
     keys = Keys("p:")
     assert keys.parse_expired(keys.state("a:b").base) == ("state", "a:b")
     assert keys.parse_expired(keys.entity("toolexec", "e1").base) == ("toolexec", "e1")
-    for other in (keys.tool("t")("stats"), keys.tool("t").ops, keys.agent("a")("cache:x"), "q:{tool:t}:cache:h",
-                  "p:{tool:t}:cache:", "p:{tool:t", "p:{tool:}:cache:h"):
+    for other in (
+        keys.tool("t")("stats"),
+        keys.tool("t").ops,
+        keys.agent("a")("cache:x"),
+        "q:{tool:t}:cache:h",
+        "p:{tool:t}:cache:",
+        "p:{tool:t",
+        "p:{tool:}:cache:h",
+    ):
         assert keys.parse_expired(other) is None, other

@@ -21,8 +21,10 @@ from agentstate_redis import AccessDeniedError, EmbeddedRedis, InvalidInputError
 from ..waiting import eventually
 
 
-@pytest.mark.parametrize("outer, inner", [("acme:", "acme:ev:state:"), ("acme:", "acme:ev:"), ("a", "aev:"),
-                                          ("a", "a:"), ("acme:", "acme:state:")])
+@pytest.mark.parametrize(
+    "outer, inner",
+    [("acme:", "acme:ev:state:"), ("acme:", "acme:ev:"), ("a", "aev:"), ("a", "a:"), ("acme:", "acme:state:")],
+)
 async def test_managers_with_nesting_prefixes_see_only_their_own_keys_and_events(
     redis_url: str, prefix: str, outer: str, inner: str
 ) -> None:
@@ -67,8 +69,12 @@ def nested_tenants() -> Any:
         admin = redis.Redis.from_url(server.url, decode_responses=True)
         for user, prefix in (("outer", "acme:"), ("inner", "acme:ev:state:")):
             admin.acl_setuser(
-                user, enabled=True, passwords=[f"+{user}-pw"], keys=[f"{prefix}{{*"],
-                channels=[f"{prefix}ev:{{*", "__keyevent@*"], commands=["+@all", "-@dangerous", "+info", "-config"],
+                user,
+                enabled=True,
+                passwords=[f"+{user}-pw"],
+                keys=[f"{prefix}{{*"],
+                channels=[f"{prefix}ev:{{*", "__keyevent@*"],
+                commands=["+@all", "-@dangerous", "+info", "-config"],
             )
         admin.close()
         yield server

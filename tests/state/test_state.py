@@ -36,8 +36,17 @@ async def test_save_replaces_and_update_merges_top_level_only(state: StateManage
 
 
 async def test_values_round_trip_exactly(state: StateManager) -> None:
-    value = {"big": 2**63 - 1, "neg": -5, "float": 0.1, "empty_list": [], "empty_obj": {}, "none": None,
-             "unicode": "ünïcødé ✓ 🚀", "nested": [{"a": [1, {"b": None}]}], "bool": False}
+    value = {
+        "big": 2**63 - 1,
+        "neg": -5,
+        "float": 0.1,
+        "empty_list": [],
+        "empty_obj": {},
+        "none": None,
+        "unicode": "ünïcødé ✓ 🚀",
+        "nested": [{"a": [1, {"b": None}]}],
+        "bool": False,
+    }
     await state.save("types", value)
     assert await state.get("types") == value
 
@@ -219,7 +228,6 @@ async def test_events_can_be_switched_off(backend: Backend) -> None:
     await state.save("quiet", {})
     await asyncio.sleep(0.3)
     assert seen == []
-
 
 
 async def test_values_with_thousands_of_fields(state: StateManager) -> None:

@@ -63,6 +63,7 @@ async def test_another_process_sees_every_change_in_order(redis_url: str, prefix
         # reading an expired key expires it at once (and notifies), so the expiry lands before the stop
         # event however late the server's active expiry cycle runs on a loaded machine
         await asyncio.sleep(0.35)
+
         async def expired() -> bool:
             return await state.get_version("agent:ttl") == 0
 

@@ -22,7 +22,10 @@ from agentstate_redis import (
 
 KEYS = st.sampled_from(["agent:a", "agent:b", "team:{x}", "weird*[k]?", "ünï:ḱey", "a}b{c"])
 JSON = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.floats(allow_nan=False, allow_infinity=False)
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=20),
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
     max_leaves=10,
@@ -96,8 +99,9 @@ def test_state_machine_against_model(redis_url: str) -> None:
     StateMachine.url = redis_url
     run_state_machine_as_test(
         StateMachine,
-        settings=settings(max_examples=40, stateful_step_count=25, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow]),
+        settings=settings(
+            max_examples=40, stateful_step_count=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+        ),
     )
 
 

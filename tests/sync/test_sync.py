@@ -72,8 +72,11 @@ def test_managers_share_one_backend(sync_backend: Any) -> None:
 
 def test_keep_alive_is_a_context_manager_and_claims_block(sync_backend: Any) -> None:
     orch = sync.OrchestrationStateManager(backend=sync_backend, lease=30)
-    orch.create_team(agentstate_redis.TeamState(team_id="t1", agents={
-        "w1": agentstate_redis.AgentCoordinationState(agent_id="w1", capabilities=["x"])}))
+    orch.create_team(
+        agentstate_redis.TeamState(
+            team_id="t1", agents={"w1": agentstate_redis.AgentCoordinationState(agent_id="w1", capabilities=["x"])}
+        )
+    )
     threading.Timer(0.3, lambda: orch.enqueue_task("t1", {"id": "task1", "type": "x"})).start()
     task = orch.claim_task("t1", "w1", wait=20)  # blocks until the enqueue from another thread
     assert task is not None and task.id == "task1"
@@ -91,7 +94,7 @@ def test_plain_callbacks_run_off_the_loop_and_may_call_the_blocking_api(sync_bac
 
     def compute() -> dict[str, int]:
         seen.append(threading.current_thread().name)
-        return {"n": state.save("inner", {"x": 1})}   # the blocking API from inside a callback
+        return {"n": state.save("inner", {"x": 1})}  # the blocking API from inside a callback
 
     assert tools.get_or_compute("t", {"q": 1}, compute, ttl=60) == {"n": 1}
     assert tools.get_or_compute("t", {"q": 1}, compute, ttl=60) == {"n": 1}  # cached: computed once
@@ -107,7 +110,7 @@ def test_plain_callbacks_run_off_the_loop_and_may_call_the_blocking_api(sync_bac
             self.saved = saved
 
         def resume(self) -> int:
-            return store.record_tool_usage("a1", "Resume")   # blocking work in a plain resume()
+            return store.record_tool_usage("a1", "Resume")  # blocking work in a plain resume()
 
     recovery = sync.AgentRecoveryManager(store, max_recovery_attempts=2)
     agent = Agent()
@@ -127,15 +130,15 @@ def test_subscription_delivers_in_order_on_a_background_thread(sync_backend: Any
         if new["n"] == 500:
             done.set()
 
-    sub = state.subscribe("ord:*", on_change)    # returns once the subscription is live
-    assert type(sub).__name__ == "Subscription" and sub._twin_async is not None   # loop-bound: a twin
+    sub = state.subscribe("ord:*", on_change)  # returns once the subscription is live
+    assert type(sub).__name__ == "Subscription" and sub._twin_async is not None  # loop-bound: a twin
     writer = threading.Thread(target=lambda: [state.save("ord:a", {"n": i}) for i in range(1, 501)])
     writer.start()
     writer.join(60)
     assert done.wait(30)
     assert [n for n, _ in got] == list(range(1, 501))
     assert {name for _, name in got} == {"agentstate-sync-callback"}
-    state.unsubscribe("ord:*", on_change)        # the same callback finds its wrapper
+    state.unsubscribe("ord:*", on_change)  # the same callback finds its wrapper
     state.save("ord:a", {"n": 501})
     time.sleep(0.3)
     assert len(got) == 500
@@ -171,8 +174,11 @@ def test_blocking_call_in_a_running_loop_raises_and_points_to_the_async_api(pref
 def test_a_dead_loop_fails_calls_instead_of_hanging(redis_url: str, prefix: str) -> None:
     """A call waiting on the loop (a 30 s claim) when the loop dies fails within seconds; new objects work."""
     orch = sync.OrchestrationStateManager(persistence="redis", redis_url=redis_url, key_prefix=prefix)
-    orch.create_team(agentstate_redis.TeamState(team_id="t1", agents={
-        "w1": agentstate_redis.AgentCoordinationState(agent_id="w1", capabilities=["x"])}))
+    orch.create_team(
+        agentstate_redis.TeamState(
+            team_id="t1", agents={"w1": agentstate_redis.AgentCoordinationState(agent_id="w1", capabilities=["x"])}
+        )
+    )
     outcome: list[BaseException | object] = []
 
     def claim() -> None:
@@ -201,6 +207,7 @@ def test_a_dead_loop_fails_calls_instead_of_hanging(redis_url: str, prefix: str)
 def _bury(loop: asyncio.AbstractEventLoop, *twins: Any) -> None:
     """Finish what the killed loop left behind here, not in the garbage collector (whose finalizers, run
     in the middle of a later compile(), trip CPython 3.11's 'AST constructor recursion depth mismatch')."""
+
     async def cleanup() -> None:
         tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
         for task in tasks:
@@ -217,12 +224,14 @@ def _bury(loop: asyncio.AbstractEventLoop, *twins: Any) -> None:
 
 def _run_script(code: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
-                          timeout=timeout, env=env)
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=timeout, env=env
+    )
 
 
-def test_a_process_that_forgets_close_exits_and_its_file_state_is_saved(redis_url: str, prefix: str,
-                                                                        tmp_path: Path) -> None:
+def test_a_process_that_forgets_close_exits_and_its_file_state_is_saved(
+    redis_url: str, prefix: str, tmp_path: Path
+) -> None:
     """No close(), a live subscription and a worker thread: the process still exits promptly (rc 0), and the
     file backend's last write (snapshot interval 1 h) is on disk because the exit hook closed it."""
     path = tmp_path / "state.json"
@@ -275,14 +284,17 @@ def test_sync_run_worker_with_a_plain_handler_stops_on_sigterm(redis_url: str, p
 
 def test_run_worker_stops_on_a_threading_event(sync_backend: Any) -> None:
     orch = sync.OrchestrationStateManager(backend=sync_backend)
-    orch.create_team(agentstate_redis.TeamState(team_id="t2", agents={
-        "w": agentstate_redis.AgentCoordinationState(agent_id="w", capabilities=["x"])}))
+    orch.create_team(
+        agentstate_redis.TeamState(
+            team_id="t2", agents={"w": agentstate_redis.AgentCoordinationState(agent_id="w", capabilities=["x"])}
+        )
+    )
     for i in range(4):
         orch.enqueue_task("t2", {"id": f"k{i}", "type": "x"})
     stop = threading.Event()
 
     def handle(task: Any) -> str:
-        if orch.get_queue_status("t2").pending_count == 0:   # the blocking API inside a plain handler
+        if orch.get_queue_status("t2").pending_count == 0:  # the blocking API inside a plain handler
             stop.set()
         return task.id
 

@@ -24,9 +24,13 @@ from agentstate_redis.worker import run_worker as async_run_worker
 
 
 def _classes_with_coroutines() -> list[str]:
-    return [name for name in agentstate_redis.__all__
-            if inspect.isclass(getattr(agentstate_redis, name)) and has_async_methods(getattr(agentstate_redis, name))
-            and name != "AgentStateTracking"]
+    return [
+        name
+        for name in agentstate_redis.__all__
+        if inspect.isclass(getattr(agentstate_redis, name))
+        and has_async_methods(getattr(agentstate_redis, name))
+        and name != "AgentStateTracking"
+    ]
 
 
 def _public(cls: type) -> dict[str, Any]:
@@ -39,9 +43,20 @@ def _is_async(member: Any) -> bool:
 
 def test_the_six_managers_and_the_rest_have_twins() -> None:
     names = set(_classes_with_coroutines())
-    assert {"StateManager", "AgentStateStore", "WorkflowStateManager", "OrchestrationStateManager",
-            "KnowledgeStateManager", "ToolStateManager", "SpeechStateManager", "AgentTracker",
-            "AgentRecoveryManager", "RedisBackend", "MemoryBackend", "FileBackend"} <= names
+    assert {
+        "StateManager",
+        "AgentStateStore",
+        "WorkflowStateManager",
+        "OrchestrationStateManager",
+        "KnowledgeStateManager",
+        "ToolStateManager",
+        "SpeechStateManager",
+        "AgentTracker",
+        "AgentRecoveryManager",
+        "RedisBackend",
+        "MemoryBackend",
+        "FileBackend",
+    } <= names
 
 
 @pytest.mark.parametrize("name", _classes_with_coroutines())
@@ -71,8 +86,14 @@ def test_twin_matches_async_class(name: str) -> None:
 def test_models_enums_errors_are_the_same_objects() -> None:
     twinned = set(_classes_with_coroutines()) | {"AgentStateTracking"}
     same = [n for n in agentstate_redis.__all__ if n not in twinned]
-    assert {"AgentCheckpoint", "WorkflowStatus", "InvalidInputError", "StateConfig", "ChangeEvent",
-            "CapturedState"} <= set(same)
+    assert {
+        "AgentCheckpoint",
+        "WorkflowStatus",
+        "InvalidInputError",
+        "StateConfig",
+        "ChangeEvent",
+        "CapturedState",
+    } <= set(same)
     for name in same:
         assert getattr(sync, name) is getattr(agentstate_redis, name), name
     assert set(agentstate_redis.__all__) <= set(sync.__all__)
@@ -91,8 +112,11 @@ def test_tracking_mixin_twins() -> None:
         "record_approval": ["tool_name", "approved", "action", "tool_input"],
         "record_tool_usage": ["tool_name", "increment"],
         "update_workflow_state": ["run_id", "status", "current_node", "node_results", "execution_time", "kwargs"],
-        "_get_approval_history": [], "_get_tool_usage_counts": [], "_get_workflow_state": [],
-        "_capture_state": None, "_restore_state": ["checkpoint_state"],
+        "_get_approval_history": [],
+        "_get_tool_usage_counts": [],
+        "_get_workflow_state": [],
+        "_capture_state": None,
+        "_restore_state": ["checkpoint_state"],
     }
     a, s = async_tracking.AgentStateTracking, sync.AgentStateTracking
     assert agentstate_redis.AgentStateTracking is a

@@ -15,8 +15,14 @@ def test_run_scheduler_twin() -> None:
     assert inspect.signature(sync.run_scheduler) == inspect.signature(async_run_scheduler)
     assert sync.run_scheduler.__doc__ == async_run_scheduler.__doc__
     assert not inspect.iscoroutinefunction(sync.run_scheduler)
-    for name in ("add_schedule", "remove_schedule", "pause_schedule", "resume_schedule", "list_schedules",
-                 "run_due_schedules"):
+    for name in (
+        "add_schedule",
+        "remove_schedule",
+        "pause_schedule",
+        "resume_schedule",
+        "list_schedules",
+        "run_due_schedules",
+    ):
         assert not inspect.iscoroutinefunction(getattr(sync.OrchestrationStateManager, name)), name
 
 

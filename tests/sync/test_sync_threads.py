@@ -53,8 +53,11 @@ def test_a_threaded_wsgi_app_shares_one_sync_manager(sync_backend: Any) -> None:
             entry = state.get_entry("counter")
             made += 2
             try:
-                state.save("counter", {"n": (entry.value["n"] if entry else 0) + 1},
-                           expected_version=entry.version if entry else 0)
+                state.save(
+                    "counter",
+                    {"n": (entry.value["n"] if entry else 0) + 1},
+                    expected_version=entry.version if entry else 0,
+                )
                 break
             except agentstate_redis.VersionConflictError:
                 continue

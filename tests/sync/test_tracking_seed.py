@@ -69,8 +69,7 @@ def store(request: pytest.FixtureRequest, prefix: str) -> Iterator[Any]:
     if request.param == "memory":
         s = sync.AgentStateStore(persistence="memory", key_prefix=prefix)
     else:
-        s = sync.AgentStateStore(persistence="redis", redis_url=request.getfixturevalue("redis_url"),
-                                 key_prefix=prefix)
+        s = sync.AgentStateStore(persistence="redis", redis_url=request.getfixturevalue("redis_url"), key_prefix=prefix)
     yield s
     s.close()
 
@@ -88,9 +87,16 @@ def kaizen(store: Any, monkeypatch: pytest.MonkeyPatch) -> type:
             self.config, self.signature, self.current_step = config, signature, 0
             self.init_state_tracking(store, "my_agent")
 
-    modules = {name: types.ModuleType(name) for name in
-               ("kaizen", "kaizen.agents", "kaizen.agents.autonomous", "kaizen.agents.autonomous.base",
-                "kaizen.signatures")}
+    modules = {
+        name: types.ModuleType(name)
+        for name in (
+            "kaizen",
+            "kaizen.agents",
+            "kaizen.agents.autonomous",
+            "kaizen.agents.autonomous.base",
+            "kaizen.signatures",
+        )
+    }
     modules["kaizen.agents.autonomous.base"].BaseAutonomousAgent = BaseAutonomousAgent
     modules["kaizen.agents.autonomous.base"].AutonomousConfig = AutonomousConfig
     modules["kaizen.signatures"].Signature = type("Signature", (), {})
@@ -135,22 +141,33 @@ def test_seed_003_runs_unchanged(kaizen: type, store: Any) -> None:
     agent = ns["agent"]
     history = ns["approval_history"]
     assert [(r["tool_name"], r["approved"], r["action"], r["input_summary"]) for r in history] == [
-        ("Bash", True, "once", "{'command': 'ls -la'}"), ("Write", False, "deny_all", "")]
+        ("Bash", True, "once", "{'command': 'ls -la'}"),
+        ("Write", False, "deny_all", ""),
+    ]
     for record in history:
         _check_record_shape(record)
-    assert history[-1]["tool_name"] == "Write"                          # recording order: [-1] is the latest
+    assert history[-1]["tool_name"] == "Write"  # recording order: [-1] is the latest
     assert store.get_standing_decision("my_agent", "Write") == "denied"  # the deny_all is enforced
     assert ns["tool_counts"] == {"Bash": 1, "Read": 5}
     wf = ns["workflow_state"]
     assert {k: wf[k] for k in ("run_id", "status", "current_node")} == {
-        "run_id": "run_abc123", "status": "running", "current_node": "process_data"}
+        "run_id": "run_abc123",
+        "status": "running",
+        "current_node": "process_data",
+    }
     assert ISO.match(wf["last_updated"])
 
     _run("recording_approvals", ns)
     _run("approval_record_structure", ns)
     printed = _run("retrieving_approval_history", ns)
-    assert printed.splitlines() == ["Bash: Approved", "Write: Denied", "Bash: Approved", "Write: Approved",
-                                    "Delete: Denied", "Bash: Approved"]
+    assert printed.splitlines() == [
+        "Bash: Approved",
+        "Write: Denied",
+        "Bash: Approved",
+        "Write: Approved",
+        "Delete: Denied",
+        "Bash: Approved",
+    ]
     assert len(ns["bash_approvals"]) == 3 and [r["tool_name"] for r in ns["denied_tools"]] == ["Write", "Delete"]
     assert ns["history"][-1]["input_summary"] == "{'command': 'rm -rf /tmp/test'}"
     assert store.get_standing_decision("my_agent", "Write") == "allowed"  # the later "all" wins
@@ -158,7 +175,7 @@ def test_seed_003_runs_unchanged(kaizen: type, store: Any) -> None:
 
     _run("recording_tool_usage", ns)
     context = types.SimpleNamespace(data={"tool_name": "Grep"})
-    asyncio.run(ns["tool_execution_hook"](context))                     # the seed's async hook, in a loop
+    asyncio.run(ns["tool_execution_hook"](context))  # the seed's async hook, in a loop
     printed = _run("retrieving_tool_usage_counts", ns)
     assert ns["counts"] == {"Bash": 2, "Read": 6, "LLM": 5, "Grep": 1}
     assert printed.strip() == "Most used: Read (6 times)" and ns["total"] == 14
@@ -173,16 +190,27 @@ def test_seed_003_runs_unchanged(kaizen: type, store: Any) -> None:
     printed = _run("capture_state", ns)
     captured = ns["state"]
     assert isinstance(captured, CapturedState)
-    assert printed.splitlines() == ["Approvals: 6", "Tools used: ['Bash', 'Read', 'LLM', 'Grep']",
-                                    "Workflow: run_abc123"]
+    assert printed.splitlines() == [
+        "Approvals: 6",
+        "Tools used: ['Bash', 'Read', 'LLM', 'Grep']",
+        "Workflow: run_abc123",
+    ]
     assert captured.approval_history == agent._get_approval_history()
     document = captured.to_dict()
-    assert {"checkpoint_id", "agent_id", "timestamp", "step_number", "approval_history", "tool_usage_counts",
-            "workflow_run_id", "workflow_state"} <= set(document)
+    assert {
+        "checkpoint_id",
+        "agent_id",
+        "timestamp",
+        "step_number",
+        "approval_history",
+        "tool_usage_counts",
+        "workflow_run_id",
+        "workflow_state",
+    } <= set(document)
     assert json.loads(json.dumps(document))["workflow_state"]["status"] == "completed"
     assert store.get_checkpoint("my_agent", captured.checkpoint_id).tool_usage_counts == captured.tool_usage_counts
 
-    agent.record_tool_usage("Bash", increment=100)                      # drift, then restore
+    agent.record_tool_usage("Bash", increment=100)  # drift, then restore
     agent.record_approval("Delete", True, "all")
     agent.update_workflow_state(status="failed")
     agent.current_step = 9
@@ -198,8 +226,16 @@ def test_seed_003_runs_unchanged(kaizen: type, store: Any) -> None:
     assert agent._get_approval_history()[-1]["tool_name"] == "Rm"
     _run("best_practice_2_consistent_tool_names", ns)
     assert agent._get_tool_usage_counts()["Bash"] == 3
-    _run("best_practice_3_workflow_state_at_key_points", ns, run_id="run_xyz", nodes=[_Node("n1"), _Node("n2")],
-         result="done", start_time=10.0, end_time=12.5, state=agent._get_workflow_state())
+    _run(
+        "best_practice_3_workflow_state_at_key_points",
+        ns,
+        run_id="run_xyz",
+        nodes=[_Node("n1"), _Node("n2")],
+        result="done",
+        start_time=10.0,
+        end_time=12.5,
+        state=agent._get_workflow_state(),
+    )
     final = agent._get_workflow_state()
     assert final["run_id"] == "run_xyz" and final["status"] == "completed" and final["execution_time"] == 2.5
     assert final["current_node"] == "n2" and final["node_results"]["n2"] == "done"

@@ -79,10 +79,10 @@ async def test_history_is_newest_first_and_capped(backend: Backend) -> None:
 async def test_start_twice_is_harmless_and_unknown_completion_is_an_error(tools: ToolStateManager) -> None:
     first = await tools.start_execution(ToolExecution(execution_id="e1", tool_name="calc", parameters={"x": 1}))
     again = await tools.start_execution(ToolExecution(execution_id="e1", tool_name="calc", parameters={"x": 2}))
-    assert again == first                              # the stored one, unchanged
+    assert again == first  # the stored one, unchanged
     assert (await tools.get_tool_stats("calc")).total_executions == 1
 
-    with pytest.raises(AlreadyExistsError):            # an execution id belongs to one tool
+    with pytest.raises(AlreadyExistsError):  # an execution id belongs to one tool
         await tools.start_execution(ToolExecution(execution_id="e1", tool_name="other"))
     with pytest.raises(NotFoundError) as err:
         await tools.complete_execution("nope", {"r": 1}, 10)
@@ -103,7 +103,7 @@ async def test_rates_durations_and_server_measured_duration(tools: ToolStateMana
         await tools.start_execution(ToolExecution(execution_id=f"e{i}", tool_name="fetch"))
     await tools.complete_execution("e0", "ok", 100)
     await tools.complete_execution("e1", "ok", 200.5)
-    await tools.complete_execution("e2", "ok", tool_name="fetch")   # measured by the server's clock
+    await tools.complete_execution("e2", "ok", tool_name="fetch")  # measured by the server's clock
     failed = await tools.fail_execution("e3", RuntimeError("connection reset"), 300)
     assert failed.error == "RuntimeError: connection reset" and failed.status is ToolExecutionStatus.FAILED
 
@@ -118,12 +118,13 @@ async def test_rates_durations_and_server_measured_duration(tools: ToolStateMana
     assert (empty.total_executions, empty.success_rate, empty.cache_hit_rate) == (0, 0.0, 0.0)
 
 
-async def test_a_retried_call_with_the_same_op_id_applies_once(tools: ToolStateManager,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_retried_call_with_the_same_op_id_applies_once(
+    tools: ToolStateManager, monkeypatch: pytest.MonkeyPatch
+) -> None:
     await tools.start_execution(ToolExecution(execution_id="e1", tool_name="calc"))
     monkeypatch.setattr(tools, "_op_id", lambda: "fixed-op")
     first = await tools.complete_execution("e1", 1, 10)
-    second = await tools.complete_execution("e1", 1, 10)   # what tenacity sends after a dropped reply
+    second = await tools.complete_execution("e1", 1, 10)  # what tenacity sends after a dropped reply
     assert first == second
     stats = await tools.get_tool_stats("calc")
     assert (stats.successful_executions, stats.total_duration_ms) == (1, 10)
@@ -131,11 +132,11 @@ async def test_a_retried_call_with_the_same_op_id_applies_once(tools: ToolStateM
 
 async def test_bad_input_is_refused_before_anything_is_written(tools: ToolStateManager) -> None:
     with pytest.raises(InvalidInputError, match="pending or running"):
-        await tools.start_execution(ToolExecution(execution_id="e1", tool_name="t",
-                                                  status=ToolExecutionStatus.COMPLETED))
+        await tools.start_execution(
+            ToolExecution(execution_id="e1", tool_name="t", status=ToolExecutionStatus.COMPLETED)
+        )
     with pytest.raises(InvalidInputError, match="parameters"):
-        await tools.start_execution(ToolExecution(execution_id="e1", tool_name="t",
-                                                  parameters={"x": float("nan")}))
+        await tools.start_execution(ToolExecution(execution_id="e1", tool_name="t", parameters={"x": float("nan")}))
     with pytest.raises(InvalidInputError, match="execution_id"):
         ToolExecution(execution_id="", tool_name="t")
     await tools.start_execution(ToolExecution(execution_id="e1", tool_name="t"))
@@ -159,11 +160,13 @@ async def test_start_and_complete_publish_tool_events(tools: ToolStateManager) -
     await tools.complete_execution("e1", [], 1)
     await wait_for(lambda: len(seen) >= 2)
     assert [(e.kind, e.id, e.op, e.data["execution_id"]) for e in seen[:2]] == [
-        ("tool", "search_web", "start", "e1"), ("tool", "search_web", "complete", "e1")]
+        ("tool", "search_web", "start", "e1"),
+        ("tool", "search_web", "complete", "e1"),
+    ]
 
 
 async def test_values_round_trip_exactly_through_the_scripts(tools: ToolStateManager) -> None:
-    result = {"big": 2**62 + 1, "empty": [], "obj": {}, "text": "日本 é \\/ \"q\"", "f": 0.1}
+    result = {"big": 2**62 + 1, "empty": [], "obj": {}, "text": '日本 é \\/ "q"', "f": 0.1}
     await tools.start_execution(ToolExecution(execution_id="u1", tool_name="tööl", parameters={"n": 2**60}))
     done = await tools.complete_execution("u1", result, 1)
     assert done.result == result and done.parameters == {"n": 2**60}
@@ -181,7 +184,8 @@ def test_parameters_hash_is_canonical() -> None:
     assert hash_parameters(a) == hash_parameters(b)
     # a fixed vector: sha256(b'v1\n' + '{"a":[1.5,"é",null,true],"b":1}'.encode()), same on every host
     assert hash_parameters({"b": 1, "a": [1.5, "é", None, True]}) == (
-        "1d7e4d6dd99b2e5464910b3d44a772ee31e95eef7154a8dfa77f01075824eced")
+        "1d7e4d6dd99b2e5464910b3d44a772ee31e95eef7154a8dfa77f01075824eced"
+    )
     assert hash_parameters({"n": 1}) != hash_parameters({"n": "1"})
     assert len(hash_parameters({})) == 64
     with pytest.raises(InvalidInputError):
@@ -189,8 +193,13 @@ def test_parameters_hash_is_canonical() -> None:
 
 
 async def test_cache_hit_miss_and_hit_rate(tools: ToolStateManager) -> None:
-    entry = ToolCacheEntry(tool_name="search_web", parameters_hash=hash_parameters({"query": "AI news"}),
-                           result={"results": [1]}, created_at=datetime.now(), ttl=3600)
+    entry = ToolCacheEntry(
+        tool_name="search_web",
+        parameters_hash=hash_parameters({"query": "AI news"}),
+        result={"results": [1]},
+        created_at=datetime.now(),
+        ttl=3600,
+    )
     stored = await tools.cache_result(entry)
     assert stored is not None and stored.created_at is not None
 
@@ -231,8 +240,7 @@ async def test_cache_entry_expires_by_ttl_and_the_expiry_reaches_a_subscriber(to
     assert await tools.get_cached_result("search_web", params) is None
 
 
-async def test_get_or_compute_caches_async_results_and_releases_the_lock_on_failure(
-        tools: ToolStateManager) -> None:
+async def test_get_or_compute_caches_async_results_and_releases_the_lock_on_failure(tools: ToolStateManager) -> None:
     async def boom() -> Any:
         raise RuntimeError("tool crashed")
 
@@ -257,8 +265,9 @@ async def test_get_or_compute_takes_over_an_expired_lock(tools: ToolStateManager
     ck = tools._cache_keys("calc", hash_parameters({"x": 2}))
     # a computer that took the lock and died
     part = tools._entry_part("calc", hash_parameters({"x": 2}))
-    reply = await tools.backend.run("tools/cache_acquire", tools._entity_keys("calc"),
-                                    ["", "", "calc", part, "dead", 200])
+    reply = await tools.backend.run(
+        "tools/cache_acquire", tools._entity_keys("calc"), ["", "", "calc", part, "dead", 200]
+    )
     assert reply[0] == "compute"
     result = await asyncio.wait_for(tools.get_or_compute("calc", {"x": 2}, lambda: "mine"), 10)
     assert result == "mine"
@@ -279,8 +288,9 @@ def _spy_on_scripts(tools: ToolStateManager, monkeypatch: pytest.MonkeyPatch) ->
     return calls
 
 
-async def test_a_cache_lookup_is_one_script_call_that_counts(tools: ToolStateManager,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_cache_lookup_is_one_script_call_that_counts(
+    tools: ToolStateManager, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The entry lives under the tool's hash tag, so reading it and counting the hit or miss is one
     script (one round trip, and legal on Redis Cluster: every key in one slot)."""
     params = {"query": "AI news"}
@@ -289,7 +299,8 @@ async def test_a_cache_lookup_is_one_script_call_that_counts(tools: ToolStateMan
     assert ck.base == f"{prefix}{{tool:search_web}}:cache:{hash_parameters(params)}"
     assert ck.lock == f"{prefix}{{tool:search_web}}:cachelock:{hash_parameters(params)}"
     assert {key_slot(k.encode()) for k in (ck.base, ck.lock, ck.tool("stats"), ck.tool.ops)} == {
-        key_slot(ck.tool.base.encode())}
+        key_slot(ck.tool.base.encode())
+    }
     await tools.cache_result(ToolCacheEntry(tool_name="search_web", parameters=params, result=[1]))
     calls = _spy_on_scripts(tools, monkeypatch)
 
@@ -327,7 +338,10 @@ async def test_a_retried_cache_lookup_counts_once(tools: ToolStateManager, monke
     await wait_for(lambda: len(seen) >= 3)
     await asyncio.sleep(0.1)
     assert [(e.kind, e.id, e.op) for e in seen] == [
-        ("tool", "search_web", "cache_hit"), ("tool", "search_web", "cache_miss"), ("tool", "search_web", "cache_hit")]
+        ("tool", "search_web", "cache_hit"),
+        ("tool", "search_web", "cache_miss"),
+        ("tool", "search_web", "cache_hit"),
+    ]
 
 
 async def _script_calls(backend: RedisBackend) -> int:
@@ -356,9 +370,15 @@ async def server_now(backend: Backend) -> datetime:
 
 
 async def test_retries_are_scheduled_by_the_server_clock_and_claimed_once(tools: ToolStateManager) -> None:
-    state = RetryState(execution_id="exec_002", tool_name="search_web", attempts=2, max_attempts=5,
-                       last_error="Connection timeout", next_retry_at=datetime.now() + timedelta(seconds=30),
-                       backoff_factor=2.0)
+    state = RetryState(
+        execution_id="exec_002",
+        tool_name="search_web",
+        attempts=2,
+        max_attempts=5,
+        last_error="Connection timeout",
+        next_retry_at=datetime.now() + timedelta(seconds=30),
+        backoff_factor=2.0,
+    )
     before = await server_now(tools.backend)
     scheduled = await tools.update_retry_state(state)
     assert scheduled.next_retry_at is not None
@@ -373,16 +393,17 @@ async def test_retries_are_scheduled_by_the_server_clock_and_claimed_once(tools:
     assert [r.execution_id for r in claimed] == ["exec_003"]
     assert claimed[0].next_retry_at == due_now.next_retry_at
     assert claimed[0].next_retry_at <= datetime.now(timezone.utc) + timedelta(seconds=5)  # the seed's, made aware
-    assert await tools.get_pending_retries() == []                              # claimed once
+    assert await tools.get_pending_retries() == []  # claimed once
     assert await tools.clear_retry("exec_003") is True
     assert await tools.get_retry_state("exec_003") is None
 
 
 async def test_backoff_claim_timeout_and_exhaustion(tools: ToolStateManager) -> None:
     before = await server_now(tools.backend)
-    backoff = await tools.update_retry_state(RetryState(execution_id="e1", attempts=3, backoff_factor=3.0,
-                                                        max_attempts=9))
-    assert backoff.next_retry_at is not None                # 1 s * 3 ** 2
+    backoff = await tools.update_retry_state(
+        RetryState(execution_id="e1", attempts=3, backoff_factor=3.0, max_attempts=9)
+    )
+    assert backoff.next_retry_at is not None  # 1 s * 3 ** 2
     assert timedelta(seconds=8) < backoff.next_retry_at - before < timedelta(seconds=10)
 
     await tools.update_retry_state(RetryState(execution_id="e2", attempts=1), delay=0)
@@ -419,7 +440,7 @@ async def test_list_retries_pages_the_schedule_in_due_order_and_count_retries_co
     assert [[r.execution_id for r in page] for page in pages] == [order[:3], order[3:6], order[6:], []]
     assert [r.execution_id for r in await tools.get_pending_retries(claim=False, limit=3)] == order[:3]
     assert await tools.count_retries() == (7, 1)
-    assert [r.execution_id for r in await tools.get_pending_retries(claim=True)] == ["r6"]   # claimed: off the list
+    assert [r.execution_id for r in await tools.get_pending_retries(claim=True)] == ["r6"]  # claimed: off the list
     assert [r.execution_id for r in await tools.list_retries(limit=100)] == order[1:]
     await tools.update_retry_state(RetryState(execution_id="r0", attempts=3, max_attempts=3))  # exhausted: off too
     assert [r.execution_id for r in await tools.list_retries()] == order[2:]
@@ -438,6 +459,6 @@ async def test_a_retry_without_a_tool_name_gets_its_executions_tool(tools: ToolS
     assert got is not None and got.tool_name == "search_web"
     assert [(r.execution_id, r.tool_name) for r in await tools.list_retries()] == [("e1", "search_web")]
     named = await tools.update_retry_state(RetryState(execution_id="e1", tool_name="other", attempts=2))
-    assert named.tool_name == "other"                           # a given name is kept as given
+    assert named.tool_name == "other"  # a given name is kept as given
     unknown = await tools.update_retry_state(RetryState(execution_id="never-started", attempts=1))
     assert unknown.tool_name is None

@@ -36,14 +36,16 @@ async def test_tools_suite_on_cluster(cluster_tools: ToolStateManager, case: Any
     await case(cluster_tools)
 
 
-async def test_a_cache_lookup_is_one_script_call_on_cluster(cluster_tools: ToolStateManager,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_cache_lookup_is_one_script_call_on_cluster(
+    cluster_tools: ToolStateManager, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The lookup script touches the entry and the tool's stats: one slot, so no CROSSSLOT."""
     await test_tools.test_a_cache_lookup_is_one_script_call_that_counts(cluster_tools, monkeypatch)
 
 
-async def test_a_retried_cache_lookup_counts_once_on_cluster(cluster_tools: ToolStateManager,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_retried_cache_lookup_counts_once_on_cluster(
+    cluster_tools: ToolStateManager, monkeypatch: pytest.MonkeyPatch
+) -> None:
     await test_tools.test_a_retried_cache_lookup_counts_once(cluster_tools, monkeypatch)
 
 

@@ -23,15 +23,26 @@ async def test_records_written_by_the_previous_release_are_read_and_finished(too
     """An execution, its link and a retry as the previous release's scripts stored them (their keys
     by name, as ``keys.py`` spells them)."""
     client, k = tools.backend.client, tools.keys.tool("search{web}")
-    await client.hset(k("exec:e{1}"), mapping={"tool": "search{web}", "id": "e{1}", "status": "running",
-                                               "doc": '{"parameters":{"q":1}}', "t0": "1735732800000", "seq": "1"})
+    await client.hset(
+        k("exec:e{1}"),
+        mapping={
+            "tool": "search{web}",
+            "id": "e{1}",
+            "status": "running",
+            "doc": '{"parameters":{"q":1}}',
+            "t0": "1735732800000",
+            "seq": "1",
+        },
+    )
     await client.zadd(k("history"), {"e{1}": 1})
     await client.hset(k("stats"), mapping={"seq": "1", "started": "1", "last": "1735732800000"})
     await client.set(tools.keys.entity("toolexec", "e{1}").base, "search{web}", px=60_000)
     retries = tools.keys.index(RETRY_INDEX)
     await client.zadd(retries("due"), {"e{1}": 1})
-    await client.hset(retries("retry:e{1}"), mapping={"id": "e{1}", "status": "scheduled", "due": "1",
-                                                      "doc": '{"attempts":1,"tool_name":"search{web}"}'})
+    await client.hset(
+        retries("retry:e{1}"),
+        mapping={"id": "e{1}", "status": "scheduled", "due": "1", "doc": '{"attempts":1,"tool_name":"search{web}"}'},
+    )
 
     assert (await tools.get_execution("e{1}")).parameters == {"q": 1}
     assert [e.execution_id for e in await tools.get_execution_history("search{web}")] == ["e{1}"]

@@ -11,8 +11,9 @@ from ..procs import run_processes
 from ..workers_tools import compute_once, poll_retries, run_executions
 
 
-async def test_stats_are_exact_with_8_processes_x_100_executions(redis_backend: RedisBackend, redis_url: str,
-                                                                 prefix: str) -> None:
+async def test_stats_are_exact_with_8_processes_x_100_executions(
+    redis_backend: RedisBackend, redis_url: str, prefix: str
+) -> None:
     tools = ToolStateManager(backend=redis_backend)
     await tools.cache_result(ToolCacheEntry(tool_name="search", parameters={"q": "seeded"}, result=[1], ttl=600))
     done = run_processes(run_executions, [(redis_url, prefix, w, 100, 8) for w in range(8)])
@@ -30,8 +31,9 @@ async def test_stats_are_exact_with_8_processes_x_100_executions(redis_backend: 
     assert len(history) == 800 and len({e.execution_id for e in history}) == 800
 
 
-async def test_two_pollers_claim_each_due_retry_exactly_once(redis_backend: RedisBackend, redis_url: str,
-                                                             prefix: str) -> None:
+async def test_two_pollers_claim_each_due_retry_exactly_once(
+    redis_backend: RedisBackend, redis_url: str, prefix: str
+) -> None:
     tools = ToolStateManager(backend=redis_backend)
     ids = [f"exec-{i}" for i in range(300)]
     for eid in ids:
@@ -40,13 +42,14 @@ async def test_two_pollers_claim_each_due_retry_exactly_once(redis_backend: Redi
 
     claimed = run_processes(poll_retries, [(redis_url, prefix, 2, 3), (redis_url, prefix, 2, 3)])
     everything = claimed[0] + claimed[1]
-    assert sorted(everything) == sorted(ids)          # each due retry once, none twice, the future one not
-    assert claimed[0] and claimed[1]                  # both pollers really took part
+    assert sorted(everything) == sorted(ids)  # each due retry once, none twice, the future one not
+    assert claimed[0] and claimed[1]  # both pollers really took part
     assert [r.execution_id for r in await tools.get_pending_retries(claim=False)] == ["later"]
 
 
-async def test_ten_processes_get_or_compute_compute_once(redis_backend: RedisBackend, redis_url: str,
-                                                         prefix: str) -> None:
+async def test_ten_processes_get_or_compute_compute_once(
+    redis_backend: RedisBackend, redis_url: str, prefix: str
+) -> None:
     results = run_processes(compute_once, [(redis_url, prefix, w, 10) for w in range(10)])
 
     client = aioredis.from_url(redis_url, decode_responses=True)
@@ -58,7 +61,8 @@ async def test_ten_processes_get_or_compute_compute_once(redis_backend: RedisBac
     assert all(r["result"]["answer"] == 42 for r in results)
     # the same parameters in three key orders hash identically in every process
     assert len({tuple(r["order"]) for r in results}) == 3
-    assert {r["hash"] for r in results} == {hash_parameters({"query": "AI news", "limit": 10,
-                                                             "filters": {"since": 2024, "lang": "en"}})}
+    assert {r["hash"] for r in results} == {
+        hash_parameters({"query": "AI news", "limit": 10, "filters": {"since": 2024, "lang": "en"}})
+    }
     stats = await ToolStateManager(backend=redis_backend).get_tool_stats("search")
     assert (stats.cache_misses, stats.cache_hits) == (1, 9)

@@ -12,7 +12,8 @@ from agentstate_redis.backends.redis import RedisBackend
 async def orch(redis_backend: RedisBackend, request: pytest.FixtureRequest) -> OrchestrationStateManager:
     """A manager on the session Redis with short heartbeats and leases (or the test module's
     ``ORCH_OPTIONS``), the module's ``TEAM`` created."""
-    m = OrchestrationStateManager(backend=redis_backend, **getattr(request.module, "ORCH_OPTIONS",
-                                                                    {"sync_interval": 0.2, "lease": 5}))
+    m = OrchestrationStateManager(
+        backend=redis_backend, **getattr(request.module, "ORCH_OPTIONS", {"sync_interval": 0.2, "lease": 5})
+    )
     await m.create_team(request.module.TEAM)
     return m

@@ -55,7 +55,6 @@ def spans(monkeypatch: pytest.MonkeyPatch) -> InMemorySpanExporter:
     return exporter
 
 
-
 def finished(exporter: InMemorySpanExporter) -> list[dict[str, Any]]:
     return [span_dict(s) for s in exporter.get_finished_spans()]
 
@@ -67,8 +66,13 @@ def only(spans: list[dict[str, Any]], name: str, **attrs: Any) -> dict[str, Any]
 
 
 def messaging(op_type: str, op_name: str, **more: Any) -> dict[str, Any]:
-    return {"messaging.system": "agentstate_redis", "messaging.operation.type": op_type,
-            "messaging.operation.name": op_name, "messaging.destination.name": TEAM, **more}
+    return {
+        "messaging.system": "agentstate_redis",
+        "messaging.operation.type": op_type,
+        "messaging.operation.name": op_name,
+        "messaging.destination.name": TEAM,
+        **more,
+    }
 
 
 class traceparent:
@@ -125,8 +129,14 @@ def test_not_installed_the_methods_are_the_plain_functions(redis_url: str, prefi
         asyncio.run(main())
         print("plain")
     """)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                         cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert out.returncode == 0 and out.stdout.strip() == "plain", out.stderr
 
 
@@ -134,7 +144,8 @@ def test_not_installed_the_methods_are_the_plain_functions(redis_url: str, prefi
 
 
 async def test_enqueue_writes_the_send_span_context_into_the_record(
-        orch: OrchestrationStateManager, spans: InMemorySpanExporter) -> None:
+    orch: OrchestrationStateManager, spans: InMemorySpanExporter
+) -> None:
     caller = {"id": "d1", "type": "work", "note": "x"}
     await orch.enqueue_task(TEAM, caller)
     assert caller == {"id": "d1", "type": "work", "note": "x"}  # the caller's dict is not changed
@@ -143,7 +154,8 @@ async def test_enqueue_writes_the_send_span_context_into_the_record(
     made = await orch.enqueue_task(TEAM, {"type": "work"})  # no id: the library makes one, the span names it
     got = finished(spans)
     assert (await orch.get_task(TEAM, made)).extra == {
-        "traceparent": traceparent(only(got, f"enqueue {TEAM}", **{"messaging.message.id": made}))}
+        "traceparent": traceparent(only(got, f"enqueue {TEAM}", **{"messaging.message.id": made}))
+    }
     d1 = only(got, f"enqueue {TEAM}", **{"messaging.message.id": "d1"})
     assert d1["kind"] == "PRODUCER" and d1["attributes"] == messaging(
         "send", "enqueue", **{"messaging.message.id": "d1"}
@@ -159,7 +171,8 @@ async def test_enqueue_writes_the_send_span_context_into_the_record(
 
 
 async def test_a_task_that_brings_its_own_context_keeps_it_and_the_send_span_links_to_it(
-        orch: OrchestrationStateManager, spans: InMemorySpanExporter) -> None:
+    orch: OrchestrationStateManager, spans: InMemorySpanExporter
+) -> None:
     theirs = "00-" + "ab" * 16 + "-" + "cd" * 8 + "-01"
     await orch.enqueue_task(TEAM, {"id": "own", "traceparent": theirs})
     send = only(finished(spans), f"enqueue {TEAM}")
@@ -168,7 +181,8 @@ async def test_a_task_that_brings_its_own_context_keeps_it_and_the_send_span_lin
 
 
 async def test_consumer_spans_link_to_the_producer_and_the_context_survives_claim_and_retry(
-        orch: OrchestrationStateManager, spans: InMemorySpanExporter) -> None:
+    orch: OrchestrationStateManager, spans: InMemorySpanExporter
+) -> None:
     assert await orch.claim_task(TEAM, "w1") is None  # an empty claim makes no span
     await orch.enqueue_task(TEAM, {"id": "r1"})
     send = only(finished(spans), f"enqueue {TEAM}")
@@ -234,7 +248,8 @@ async def test_a_refused_settle_is_an_error_span(orch: OrchestrationStateManager
 
 
 async def test_complete_and_claim_settles_one_and_receives_the_next(
-        orch: OrchestrationStateManager, spans: InMemorySpanExporter) -> None:
+    orch: OrchestrationStateManager, spans: InMemorySpanExporter
+) -> None:
     await orch.enqueue_tasks(TEAM, [{"id": "c1"}, {"id": "c2"}])
     first = await orch.claim_task(TEAM, "w1")
     assert first is not None
@@ -247,7 +262,8 @@ async def test_complete_and_claim_settles_one_and_receives_the_next(
 
 
 async def test_an_ambient_span_stays_the_parent_and_the_producer_is_a_link(
-        orch: OrchestrationStateManager, spans: InMemorySpanExporter) -> None:
+    orch: OrchestrationStateManager, spans: InMemorySpanExporter
+) -> None:
     await orch.enqueue_task(TEAM, {"id": "a1"})
     with trace.get_tracer("test").start_as_current_span("coordinator") as ambient:
         task = await orch.claim_task(TEAM, "w1")
@@ -274,8 +290,12 @@ async def test_tool_executions_are_execute_tool_spans(redis_backend: RedisBacken
     got = finished(spans)
     e1 = only(got, "execute_tool search_web")
     assert e1["kind"] == "INTERNAL" and e1["status"] == "UNSET"
-    assert e1["attributes"] == {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "search_web",
-                                "gen_ai.tool.call.id": "e1", "gen_ai.agent.id": "a1"}
+    assert e1["attributes"] == {
+        "gen_ai.operation.name": "execute_tool",
+        "gen_ai.tool.name": "search_web",
+        "gen_ai.tool.call.id": "e1",
+        "gen_ai.agent.id": "a1",
+    }
     assert e1["parent_id"] == f"{step.get_span_context().span_id:016x}"  # the span current at the start
     e2 = only(got, "execute_tool fetch_page", **{"gen_ai.tool.call.id": "e2"})
     assert e2["status"] == "ERROR" and e2["attributes"]["error.type"] == "TimeoutError"
@@ -294,9 +314,9 @@ def test_producer_and_worker_in_two_processes_share_one_trace(redis_url: str, pr
     the tasks. Each exports its spans to a file: every worker span about a task links to the
     producer's enqueue span of that task and is its child, the handler's spans are children of process."""
     ids = ["t1", "bad1", "t2"]
-    made, = run_processes(producer, [(redis_url, prefix, TEAM, str(tmp_path / "producer.json"), ids)])
+    (made,) = run_processes(producer, [(redis_url, prefix, TEAM, str(tmp_path / "producer.json"), ids)])
     assert made == len(ids) + 1
-    result, = run_processes(worker, [(redis_url, prefix, TEAM, str(tmp_path / "worker.json"), len(ids))])
+    (result,) = run_processes(worker, [(redis_url, prefix, TEAM, str(tmp_path / "worker.json"), len(ids))])
     assert (result["completed"], result["failed"]) == (2, 1)
     produced = json.loads((tmp_path / "producer.json").read_text())
     handled = json.loads((tmp_path / "worker.json").read_text())
@@ -311,7 +331,10 @@ def test_producer_and_worker_in_two_processes_share_one_trace(redis_url: str, pr
         kinds = {s["attributes"]["messaging.operation.type"]: s for s in mine}
         assert set(kinds) == {"receive", "process", "settle"} and len(mine) == 3, mine
         assert (kinds["receive"]["kind"], kinds["process"]["kind"], kinds["settle"]["kind"]) == (
-            "CLIENT", "CONSUMER", "CLIENT")
+            "CLIENT",
+            "CONSUMER",
+            "CLIENT",
+        )
         for s in mine:
             assert s["links"] == link and s["trace_id"] == send["trace_id"] and s["parent_id"] == send["span_id"]
             assert s["attributes"]["messaging.client.id"] == "pod-1"

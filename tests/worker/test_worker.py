@@ -19,8 +19,9 @@ async def test_completes_and_fails_with_the_fencing_token(orch: OrchestrationSta
             raise RuntimeError("tool down")
         return {"done": task.id, "token": task.token}
 
-    stats = await run_worker(orch, TEAM, "w1", handle, max_tasks=3, claim_wait=0.5, retry_failures=False,
-                             install_signals=False)
+    stats = await run_worker(
+        orch, TEAM, "w1", handle, max_tasks=3, claim_wait=0.5, retry_failures=False, install_signals=False
+    )
     assert (stats.claimed, stats.completed, stats.failed, stats.released, stats.lost) == (3, 2, 1, 0, 0)
     ok = await orch.get_task(TEAM, "ok1")
     assert ok.status == "completed" and ok.result["done"] == "ok1" and ok.completed_by == "w1"
@@ -36,11 +37,12 @@ async def test_stop_lets_the_task_in_hand_finish_and_claims_nothing_more(orch: O
 
     async def handle(task: Any) -> Any:
         started.set()
-        await asyncio.sleep(0.5)           # still running when the stop comes
+        await asyncio.sleep(0.5)  # still running when the stop comes
         return "finished"
 
-    runner = asyncio.ensure_future(run_worker(orch, TEAM, "w1", handle, stop=stop, grace=5, claim_wait=0.3,
-                                              install_signals=False))
+    runner = asyncio.ensure_future(
+        run_worker(orch, TEAM, "w1", handle, stop=stop, grace=5, claim_wait=0.3, install_signals=False)
+    )
     await asyncio.wait_for(started.wait(), 5)
     stop.set()
     stats = await asyncio.wait_for(runner, 5)
@@ -64,8 +66,9 @@ async def test_a_task_outliving_the_grace_period_is_released(orch: Orchestration
             cancelled.set()
             raise
 
-    runner = asyncio.ensure_future(run_worker(orch, TEAM, "w1", handle, stop=stop, grace=0.3, claim_wait=0.3,
-                                              install_signals=False))
+    runner = asyncio.ensure_future(
+        run_worker(orch, TEAM, "w1", handle, stop=stop, grace=0.3, claim_wait=0.3, install_signals=False)
+    )
     await asyncio.wait_for(started.wait(), 5)
     claimed = await orch.get_task(TEAM, "slow")
     stop.set()
@@ -75,9 +78,9 @@ async def test_a_task_outliving_the_grace_period_is_released(orch: Orchestration
     slow = await orch.get_task(TEAM, "slow")
     assert slow.status == "pending" and slow.failures == 0 and slow.stalls == 0
     queue = await orch.get_queue_status(TEAM)
-    assert [t.id for t in queue.pending] == ["slow", "next"]         # back at the head of the line
+    assert [t.id for t in queue.pending] == ["slow", "next"]  # back at the head of the line
 
-    again = await orch.claim_task(TEAM, "w2", lease=5)                # the next worker takes it at once
+    again = await orch.claim_task(TEAM, "w2", lease=5)  # the next worker takes it at once
     assert again is not None and again.id == "slow" and again.token > (claimed.token or 0)
 
 
@@ -98,7 +101,7 @@ async def test_heartbeats_keep_a_long_task_past_its_lease(orch: OrchestrationSta
     await orch.enqueue_task(TEAM, {"id": "long"})
 
     async def handle(task: Any) -> Any:
-        await asyncio.sleep(1.5)           # three times the lease; keep_alive renews it
+        await asyncio.sleep(1.5)  # three times the lease; keep_alive renews it
         return "ok"
 
     stats = await run_worker(orch, TEAM, "w1", handle, lease=0.5, max_tasks=1, install_signals=False)
@@ -130,7 +133,11 @@ async def test_a_worker_tells_its_hooks_each_outcome_and_each_idle_claim(orch: O
     stats = await worker.run(stop)
     # ok1's completion claimed bad (complete_and_claim: no stored task), bad is a dead letter, ok2's
     # completion found nothing to claim, then the idle claim stopped the worker
-    assert heard == [("ok1", "completed", None), ("bad", "failed", "dead"), ("ok2", "completed", None),
-                     ("-", "idle", None)]
+    assert heard == [
+        ("ok1", "completed", None),
+        ("bad", "failed", "dead"),
+        ("ok2", "completed", None),
+        ("-", "idle", None),
+    ]
     assert (stats.claimed, stats.completed, stats.failed) == (3, 2, 1)
     assert worker.stats is stats

@@ -13,17 +13,34 @@ from agentstate_redis import OrchestrationStateManager, RedisBackend
 
 def agentstate(redis_url: str, prefix: str, *args: str) -> subprocess.Popen[str]:
     cmd = [sys.executable, "-m", "agentstate_redis.cli", *args, "--redis-url", redis_url, "--prefix", prefix]
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    return subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"}
+    )
 
 
 async def test_coordinator_and_workers_drain_the_queue(redis_url: str, prefix: str) -> None:
-    workers = [agentstate(redis_url, prefix, "worker", "--team", "fleet", "--agent-id", f"pod-{i}",
-                          "--work-seconds", "0.01,0.03", "--claim-wait", "0.5", "--log-level", "WARNING")
-               for i in range(2)]
+    workers = [
+        agentstate(
+            redis_url,
+            prefix,
+            "worker",
+            "--team",
+            "fleet",
+            "--agent-id",
+            f"pod-{i}",
+            "--work-seconds",
+            "0.01,0.03",
+            "--claim-wait",
+            "0.5",
+            "--log-level",
+            "WARNING",
+        )
+        for i in range(2)
+    ]
     try:
-        coordinator = agentstate(redis_url, prefix, "coordinator", "--team", "fleet", "--tasks", "20",
-                                 "--interval", "0.3", "--timeout", "60")
+        coordinator = agentstate(
+            redis_url, prefix, "coordinator", "--team", "fleet", "--tasks", "20", "--interval", "0.3", "--timeout", "60"
+        )
         out, _ = coordinator.communicate(timeout=90)
         assert coordinator.returncode == 0, out
         assert "20 of 20 tasks enqueued" in out and "19 completed, 1 dead letter(s) ['task-poison']" in out

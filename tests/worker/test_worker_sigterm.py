@@ -15,10 +15,28 @@ from agentstate_redis import OrchestrationStateManager, RedisBackend
 
 
 def start_worker(redis_url: str, prefix: str, team: str, agent: str, *extra: str) -> subprocess.Popen[str]:
-    cmd = [sys.executable, "-m", "agentstate_redis.cli", "worker", "--team", team, "--agent-id", agent,
-           "--redis-url", redis_url, "--prefix", prefix, "--lease", "5", "--claim-wait", "0.5", *extra]
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    cmd = [
+        sys.executable,
+        "-m",
+        "agentstate_redis.cli",
+        "worker",
+        "--team",
+        team,
+        "--agent-id",
+        agent,
+        "--redis-url",
+        redis_url,
+        "--prefix",
+        prefix,
+        "--lease",
+        "5",
+        "--claim-wait",
+        "0.5",
+        *extra,
+    ]
+    return subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"}
+    )
 
 
 async def wait_in_progress(orch: OrchestrationStateManager, team: str, proc: subprocess.Popen[str]) -> Any:
@@ -46,8 +64,10 @@ async def test_sigterm_mid_task_completes_it_or_releases_it_and_exits_0(redis_ur
     try:
         for team in ("finish", "release"):
             await orch.create_team(team)
-            await orch.enqueue_tasks(team, [{"id": "first", "priority": "high", "data": {"topic": "x"}},
-                                            {"id": "second", "data": {"topic": "y"}}])
+            await orch.enqueue_tasks(
+                team,
+                [{"id": "first", "priority": "high", "data": {"topic": "x"}}, {"id": "second", "data": {"topic": "y"}}],
+            )
         # both workers at once (the machine is slow to start Python): one finishes within the
         # grace period, the other's task outlives it and goes back to pending
         finisher = start_worker(redis_url, prefix, "finish", "w-finish", "--work-seconds", "1.5", "--grace", "15")
@@ -59,7 +79,7 @@ async def test_sigterm_mid_task_completes_it_or_releases_it_and_exits_0(redis_ur
         assert code_f == 0, out_f
         first = await orch.get_task("finish", "first")
         assert held_f.id == "first" and first.status == "completed" and first.completed_by == "w-finish"
-        assert (await orch.get_task("finish", "second")).status == "pending"     # not claimed after SIGTERM
+        assert (await orch.get_task("finish", "second")).status == "pending"  # not claimed after SIGTERM
         assert "completed 1" in out_f and "released 0" in out_f
 
         assert code_r == 0, out_r

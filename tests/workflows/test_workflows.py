@@ -33,10 +33,17 @@ def done(n: int, **extra: object) -> StepState:
 
 
 async def test_seed_example(wf: WorkflowStateManager) -> None:
-    await wf.create(WorkflowState(workflow_id="research_pipeline", status=WorkflowStatus.PENDING,
-                                  total_steps=10, current_step=0, context={}))
-    await wf.update_step("research_pipeline", StepState(step_number=1, name="data_collection",
-                         status="completed", result={"documents": 150}, duration_ms=5400))
+    await wf.create(
+        WorkflowState(
+            workflow_id="research_pipeline", status=WorkflowStatus.PENDING, total_steps=10, current_step=0, context={}
+        )
+    )
+    await wf.update_step(
+        "research_pipeline",
+        StepState(
+            step_number=1, name="data_collection", status="completed", result={"documents": 150}, duration_ms=5400
+        ),
+    )
     current = await wf.get("research_pipeline")
     assert (current.current_step, current.total_steps, current.status) == (1, 10, S.RUNNING)
     await wf.pause("research_pipeline")
@@ -46,8 +53,11 @@ async def test_seed_example(wf: WorkflowStateManager) -> None:
     cancelled = await wf.cancel("research_pipeline", reason="User requested cancellation")
     assert cancelled.status == S.CANCELLED and cancelled.cancel_reason == "User requested cancellation"
     steps = await wf.get_steps("research_pipeline")
-    assert steps == [StepState(step_number=1, name="data_collection", status="completed",
-                               result={"documents": 150}, duration_ms=5400)]
+    assert steps == [
+        StepState(
+            step_number=1, name="data_collection", status="completed", result={"documents": 150}, duration_ms=5400
+        )
+    ]
 
 
 async def test_create_twice_is_an_error_and_writes_nothing(wf: WorkflowStateManager) -> None:
@@ -171,6 +181,7 @@ async def test_a_done_step_cannot_go_back(wf: WorkflowStateManager) -> None:
 
 # -- steps -------------------------------------------------------------------------------------------
 
+
 async def test_steps_advance_and_complete_the_workflow(wf: WorkflowStateManager) -> None:
     await wf.create(WorkflowState(workflow_id="w", total_steps=3))
     s = await wf.update_step("w", StepState(step_number=1, status="running"))
@@ -217,6 +228,7 @@ async def test_failed_step_fails_the_workflow_unless_retried(wf: WorkflowStateMa
 
 # -- checkpoints -------------------------------------------------------------------------------------
 
+
 async def test_automatic_checkpoints_every_interval_and_resume_from(wf: WorkflowStateManager) -> None:
     await wf.create(WorkflowState(workflow_id="w", total_steps=10, context={"seed": 1}))
     for n in range(1, 11):
@@ -225,7 +237,10 @@ async def test_automatic_checkpoints_every_interval_and_resume_from(wf: Workflow
         assert ids == [f"auto-{k}" for k in (9, 6, 3) if k <= n], n
     cps = await wf.list_checkpoints("w")
     assert [(c.step, c.context, c.automatic) for c in cps] == [
-        (9, {"seed": 1, "last": 9}, True), (6, {"seed": 1, "last": 6}, True), (3, {"seed": 1, "last": 3}, True)]
+        (9, {"seed": 1, "last": 9}, True),
+        (6, {"seed": 1, "last": 6}, True),
+        (3, {"seed": 1, "last": 3}, True),
+    ]
     assert isinstance(cps[1].state, WorkflowState) and cps[1].state.current_step == 6
     assert cps[0].timestamp >= cps[1].timestamp
     assert (await wf.get("w")).status == S.COMPLETED
@@ -260,8 +275,9 @@ async def test_manual_checkpoints_newest_first_capped(backend: Backend) -> None:
         await wf.checkpoint(WorkflowCheckpoint(workflow_id="w", checkpoint_id="c0", step=0))
     mine = WorkflowState(workflow_id="w", total_steps=10, current_step=1)
     for i in range(1, 5):
-        await wf.checkpoint(WorkflowCheckpoint(workflow_id="w", checkpoint_id=f"c{i}", step=i,
-                                               context={"i": i}, state=mine))
+        await wf.checkpoint(
+            WorkflowCheckpoint(workflow_id="w", checkpoint_id=f"c{i}", step=i, context={"i": i}, state=mine)
+        )
     cps = await wf.list_checkpoints("w")
     assert [c.checkpoint_id for c in cps] == ["c4", "c3", "c2"], "cap 3, oldest dropped"
     assert cps[0].state == mine
@@ -272,6 +288,7 @@ async def test_manual_checkpoints_newest_first_capped(backend: Backend) -> None:
 
 
 # -- listing -----------------------------------------------------------------------------------------
+
 
 async def test_listing_by_status_pages_and_repairs(wf: WorkflowStateManager, backend: Backend) -> None:
     for i in range(7):
@@ -301,6 +318,7 @@ async def test_listing_by_status_pages_and_repairs(wf: WorkflowStateManager, bac
 
 
 # -- leases ------------------------------------------------------------------------------------------
+
 
 async def test_lease_fencing(wf: WorkflowStateManager) -> None:
     await wf.create(WorkflowState(workflow_id="w", total_steps=5))
@@ -369,9 +387,7 @@ async def test_resume_and_resume_from_respect_a_live_lease(wf: WorkflowStateMana
         await wf.update_step("w", done(1), fencing_token=c)
 
 
-async def test_checkpoint_returns_what_it_stored_in_one_call(
-    backend: Backend, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_checkpoint_returns_what_it_stored_in_one_call(backend: Backend, monkeypatch: pytest.MonkeyPatch) -> None:
     """checkpoint() returns the checkpoint its own script stored, even when concurrent writers
     have pushed it out of the retained list before the caller could read it back."""
     wf = WorkflowStateManager(backend=backend, checkpoint_interval=0, max_checkpoints=2)
@@ -390,11 +406,18 @@ async def test_checkpoint_returns_what_it_stored_in_one_call(
 
     monkeypatch.setattr(backend, "run", run_then_race)
     mine = WorkflowState(workflow_id="w", total_steps=10, current_step=1)
-    cp = await wf.checkpoint(WorkflowCheckpoint(workflow_id="w", checkpoint_id="mine", step=1,
-                                                context={"b": 2}, state=mine))
+    cp = await wf.checkpoint(
+        WorkflowCheckpoint(workflow_id="w", checkpoint_id="mine", step=1, context={"b": 2}, state=mine)
+    )
     assert calls == ["workflows/checkpoint"], "one script call"
     assert (cp.workflow_id, cp.checkpoint_id, cp.step, cp.context, cp.state, cp.automatic) == (
-        "w", "mine", 1, {"b": 2}, mine, False)
+        "w",
+        "mine",
+        1,
+        {"b": 2},
+        mine,
+        False,
+    )
     assert cp.timestamp is not None
     monkeypatch.undo()
     assert [c.checkpoint_id for c in await wf.list_checkpoints("w")] == ["other1", "other0"]

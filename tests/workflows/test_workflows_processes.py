@@ -125,9 +125,7 @@ async def test_subscriber_in_another_process_sees_every_change_in_order(redis_ur
 async def test_only_one_process_gets_the_lease(redis_url: str, prefix: str) -> None:
     wf = _manager(redis_url, prefix)
     await wf.create(WorkflowState(workflow_id="solo", total_steps=3))
-    tokens = run_processes(
-        workers_workflows.grab_lease, [(redis_url, prefix, "solo", f"w{i}") for i in range(WORKERS)]
-    )
+    tokens = run_processes(workers_workflows.grab_lease, [(redis_url, prefix, "solo", f"w{i}") for i in range(WORKERS)])
     winners = [t for t in tokens if t]
     assert len(winners) == 1, tokens
     # and the losers were issued no token: the last one issued (the fence) is the winner's

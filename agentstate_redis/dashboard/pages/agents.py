@@ -41,14 +41,21 @@ async def agents_page(request: Request) -> Response:
     tracked_ids = f.directory.page("agent", tracked_after, PAGE)
 
     async def tracked(agent_id: str) -> dict[str, Any]:
-        usage, decisions = await asyncio.gather(f.agents.get_tool_usage_counts(agent_id),
-                                                f.agents.get_standing_decisions(agent_id))
+        usage, decisions = await asyncio.gather(
+            f.agents.get_tool_usage_counts(agent_id), f.agents.get_standing_decisions(agent_id)
+        )
         return {"id": agent_id, "uses": sum(usage.values()), "tools": len(usage), "decisions": decisions}
 
     rows = await asyncio.gather(*(tracked(a) for a in tracked_ids))
-    return render(request, "agents.html", title="Agents", teams=teams,
-                  more_teams=(len(team_ids) == TEAMS_PER_PAGE and team_ids[-1]) or None,
-                  tracked=rows, more_tracked=(len(tracked_ids) == PAGE and tracked_ids[-1]) or None)
+    return render(
+        request,
+        "agents.html",
+        title="Agents",
+        teams=teams,
+        more_teams=(len(team_ids) == TEAMS_PER_PAGE and team_ids[-1]) or None,
+        tracked=rows,
+        more_tracked=(len(tracked_ids) == PAGE and tracked_ids[-1]) or None,
+    )
 
 
 async def agent_page(request: Request) -> Response:
@@ -62,13 +69,26 @@ async def agent_page(request: Request) -> Response:
         except NotFoundError:
             raise HTTPException(404, f"team {team_id!r} not found") from None
     usage, decisions, checkpoints, approvals, workflow = await asyncio.gather(
-        f.agents.get_tool_usage_counts(agent_id), f.agents.get_standing_decisions(agent_id),
+        f.agents.get_tool_usage_counts(agent_id),
+        f.agents.get_standing_decisions(agent_id),
         f.agents.list_checkpoints(agent_id, limit=RECENT),
         f.agents.get_approval_history(agent_id, limit=RECENT, newest_first=True),
-        f.agents.get_workflow_state(agent_id))
-    return render(request, "agent.html", title=f"Agent {agent_id}", agent_id=agent_id, team_id=team_id,
-                  membership=membership, usage=sorted(usage.items()), decisions=sorted(decisions.items()),
-                  checkpoints=checkpoints, approvals=approvals, workflow=workflow, recent=RECENT)
+        f.agents.get_workflow_state(agent_id),
+    )
+    return render(
+        request,
+        "agent.html",
+        title=f"Agent {agent_id}",
+        agent_id=agent_id,
+        team_id=team_id,
+        membership=membership,
+        usage=sorted(usage.items()),
+        decisions=sorted(decisions.items()),
+        checkpoints=checkpoints,
+        approvals=approvals,
+        workflow=workflow,
+        recent=RECENT,
+    )
 
 
 routes = [Route("/agents", agents_page, name="agents"), Route("/agent", agent_page, name="agent")]

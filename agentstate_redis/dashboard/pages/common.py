@@ -1,6 +1,6 @@
 """What every page uses: the fleet, bounded query parameters, and the answer for a missing entity.
 
-    >>> offset = int_param(request, "offset", 0, maximum=MAX_OFFSET)
+>>> offset = int_param(request, "offset", 0, maximum=MAX_OFFSET)
 """
 
 from __future__ import annotations

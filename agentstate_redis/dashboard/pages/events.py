@@ -13,13 +13,23 @@ from .common import fleet
 
 async def events_page(request: Request) -> Response:
     f = fleet(request)
-    return render(request, "events.html", title="Live events", recent=list(f.feed.recent), rate=f.feed.rate(),
-                  live=f.feed.started, feed_error=f.feed.error)
+    return render(
+        request,
+        "events.html",
+        title="Live events",
+        recent=list(f.feed.recent),
+        rate=f.feed.rate(),
+        live=f.feed.started,
+        feed_error=f.feed.error,
+    )
 
 
 async def events_stream(request: Request) -> Response:
-    return StreamingResponse(fleet(request).feed.stream(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    return StreamingResponse(
+        fleet(request).feed.stream(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
 
 
 routes = [Route("/events", events_page, name="events"), Route("/events/stream", events_stream, name="events_stream")]

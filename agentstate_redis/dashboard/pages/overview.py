@@ -47,11 +47,21 @@ async def overview(request: Request) -> Response:
     after = request.query_params.get("after") or None
     ids = f.directory.page("team", after, PAGE)
     teams, workflows = await asyncio.gather(team_rows(request, ids), workflow_counts(request))
-    return render(request, "overview.html", title="Overview", teams=teams, workflows=workflows,
-                  team_count=f.directory.count("team"), more=(len(ids) == PAGE and ids[-1]) or None,
-                  agents_online=sum(t["online"] for t in teams), agents_total=sum(t["agents"] for t in teams),
-                  rate=f.feed.rate(), feed_live=f.feed.started, directory=f.directory,
-                  backend=f.backend.describe())
+    return render(
+        request,
+        "overview.html",
+        title="Overview",
+        teams=teams,
+        workflows=workflows,
+        team_count=f.directory.count("team"),
+        more=(len(ids) == PAGE and ids[-1]) or None,
+        agents_online=sum(t["online"] for t in teams),
+        agents_total=sum(t["agents"] for t in teams),
+        rate=f.feed.rate(),
+        feed_live=f.feed.started,
+        directory=f.directory,
+        backend=f.backend.describe(),
+    )
 
 
 routes = [Route("/", overview, name="overview")]

@@ -33,11 +33,16 @@ from .common import PAGE, back, fleet, int_param, text_param
 from .overview import team_rows
 
 #: (queue name for list_tasks, label, TaskQueueState count field).
-QUEUES = (("pending", "Pending", "pending_count"), ("waiting", "Waiting for dependencies", "waiting_count"),
-          ("in_progress", "In progress", "in_progress_count"),
-          ("retry", "Waiting to retry", "scheduled_count"), ("delayed", "Delayed", "delayed_count"),
-          ("completed", "Completed", "completed_count"), ("dead", "Dead", "dead_count"),
-          ("cancelled", "Cancelled", "cancelled_count"))
+QUEUES = (
+    ("pending", "Pending", "pending_count"),
+    ("waiting", "Waiting for dependencies", "waiting_count"),
+    ("in_progress", "In progress", "in_progress_count"),
+    ("retry", "Waiting to retry", "scheduled_count"),
+    ("delayed", "Delayed", "delayed_count"),
+    ("completed", "Completed", "completed_count"),
+    ("dead", "Dead", "dead_count"),
+    ("cancelled", "Cancelled", "cancelled_count"),
+)
 #: Statuses a task may be cancelled from (the others are finished).
 CANCELLABLE = ("pending", "waiting", "delayed", "retry", "in_progress")
 #: Task fields shown on the task page when the library has them (slots for features to come).
@@ -70,7 +75,9 @@ async def team_page(request: Request) -> Response:
         # QUEUES names only list_tasks' queues, and the check above refused every other value
         tasks, limits, counters = await asyncio.gather(
             orch.list_tasks(team_id, cast(QueueName, queue), offset=offset, limit=PAGE + 1),
-            orch.get_team_limits(team_id), orch.get_team_counters(team_id))
+            orch.get_team_limits(team_id),
+            orch.get_team_counters(team_id),
+        )
     except NotFoundError:
         raise HTTPException(404, f"team {team_id!r} not found") from None
     return render(
@@ -100,8 +107,16 @@ async def task_page(request: Request) -> Response:
     except NotFoundError as exc:
         raise HTTPException(404, str(exc)) from None
     optional = {name: getattr(task, name) for name in OPTIONAL_TASK_FIELDS if name in Task.model_fields}
-    return render(request, "task.html", title=f"Task {task_id}", team_id=team_id, task=task, optional=optional,
-                  cancellable=task.status in CANCELLABLE, queue_names=[q[0] for q in QUEUES])
+    return render(
+        request,
+        "task.html",
+        title=f"Task {task_id}",
+        team_id=team_id,
+        task=task,
+        optional=optional,
+        cancellable=task.status in CANCELLABLE,
+        queue_names=[q[0] for q in QUEUES],
+    )
 
 
 async def dead_page(request: Request) -> Response:
@@ -111,14 +126,23 @@ async def dead_page(request: Request) -> Response:
         after = request.query_params.get("after") or None
         ids = f.directory.page("team", after, PAGE)
         rows = await team_rows(request, ids)
-        return render(request, "dead_teams.html", title="Dead letters", teams=rows,
-                      more=(len(ids) == PAGE and ids[-1]) or None)
+        return render(
+            request, "dead_teams.html", title="Dead letters", teams=rows, more=(len(ids) == PAGE and ids[-1]) or None
+        )
     offset = int_param(request, "offset", 0)
     team = await _team(request, team_id)
     tasks = await fleet(request).orch.list_dead(team_id, offset=offset, limit=PAGE + 1)
-    return render(request, "dead.html", title=f"Dead letters of {team_id}", team_id=team_id,
-                  dead_count=team.task_queue.dead_count, tasks=tasks[:PAGE], offset=offset, page=PAGE,
-                  more=len(tasks) > PAGE)
+    return render(
+        request,
+        "dead.html",
+        title=f"Dead letters of {team_id}",
+        team_id=team_id,
+        dead_count=team.task_queue.dead_count,
+        tasks=tasks[:PAGE],
+        offset=offset,
+        page=PAGE,
+        more=len(tasks) > PAGE,
+    )
 
 
 async def _dead_action(request: Request, action: str) -> Response:
@@ -183,7 +207,8 @@ async def task_cancel(request: Request) -> Response:
         raise HTTPException(400, "the form fields 'team' and 'task' are required")
     try:
         task = await fleet(request).orch.cancel_task(
-            team_id, task_id, reason=reason if isinstance(reason, str) and reason else "cancelled from the dashboard")
+            team_id, task_id, reason=reason if isinstance(reason, str) and reason else "cancelled from the dashboard"
+        )
     except AgentStateError as exc:
         return back(request, "task", team=team_id, task=task_id, err=str(exc))
     return back(request, "task", team=team_id, task=task_id, msg=f"task {task.status}")

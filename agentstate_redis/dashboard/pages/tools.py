@@ -31,9 +31,20 @@ async def tools_page(request: Request) -> Response:
         f.tools.list_retries(offset=offset, limit=PAGE + 1),
         f.tools.count_retries(),
     )
-    return render(request, "tools.html", title="Tools", stats=stats, after=after,
-                  more=(len(names) == PAGE and names[-1]) or None, retries=retries[:PAGE],
-                  more_retries=len(retries) > PAGE, offset=offset, page=PAGE, scheduled=scheduled, due=due)
+    return render(
+        request,
+        "tools.html",
+        title="Tools",
+        stats=stats,
+        after=after,
+        more=(len(names) == PAGE and names[-1]) or None,
+        retries=retries[:PAGE],
+        more_retries=len(retries) > PAGE,
+        offset=offset,
+        page=PAGE,
+        scheduled=scheduled,
+        due=due,
+    )
 
 
 async def tool_page(request: Request) -> Response:

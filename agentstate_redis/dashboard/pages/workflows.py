@@ -1,8 +1,8 @@
 """Workflows by status (from the library's status index), one workflow in full, and its actions.
 
-    GET  /workflows?status=running&after=<id>
-    GET  /workflow?workflow=W
-    POST /workflow/action  workflow, action=pause|resume|cancel[, reason]
+GET  /workflows?status=running&after=<id>
+GET  /workflow?workflow=W
+POST /workflow/action  workflow, action=pause|resume|cancel[, reason]
 """
 
 from __future__ import annotations
@@ -66,11 +66,24 @@ async def workflow_page(request: Request) -> Response:
         wf.get_steps(workflow_id) if state.total_steps <= STEPS_SHOWN else wf.step_history(workflow_id, STEPS_SHOWN)
     )
     steps, history, checkpoints = await asyncio.gather(
-        steps_call, wf.history(workflow_id, limit=HISTORY), wf.list_checkpoints(workflow_id, limit=CHECKPOINTS))
-    actions = [] if state.status in TERMINAL else (
-        ["resume", "cancel"] if state.status == WorkflowStatus.PAUSED else ["pause", "cancel"])
-    return render(request, "workflow.html", title=f"Workflow {workflow_id}", wf=state, steps=steps, history=history,
-                  checkpoints=checkpoints, actions=actions, all_steps=state.total_steps <= STEPS_SHOWN)
+        steps_call, wf.history(workflow_id, limit=HISTORY), wf.list_checkpoints(workflow_id, limit=CHECKPOINTS)
+    )
+    actions = (
+        []
+        if state.status in TERMINAL
+        else (["resume", "cancel"] if state.status == WorkflowStatus.PAUSED else ["pause", "cancel"])
+    )
+    return render(
+        request,
+        "workflow.html",
+        title=f"Workflow {workflow_id}",
+        wf=state,
+        steps=steps,
+        history=history,
+        checkpoints=checkpoints,
+        actions=actions,
+        all_steps=state.total_steps <= STEPS_SHOWN,
+    )
 
 
 @write_route

@@ -26,7 +26,7 @@ def dependency_order(tasks: Sequence[Task]) -> list[Task]:
             raise InvalidInputError(f"task id {task.id!r} appears twice in the flow", kind="task", id=task.id)
         by_id[task.id] = task
     order: list[Task] = []
-    state: dict[str, int] = {}          # 1 = on the current path, 2 = placed
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = placed
     for root in tasks:
         if state.get(root.id) == 2:
             continue
@@ -41,9 +41,10 @@ def dependency_order(tasks: Sequence[Task]) -> list[Task]:
                 dep = local[i]
                 if state.get(dep) == 1:
                     ids = [t.id for t, _ in path]
-                    cycle = ids[ids.index(dep):] + [dep]
-                    raise InvalidInputError(f"the flow has a cycle: {' -> '.join(cycle)}", kind="task", id=dep,
-                                            cycle=cycle)
+                    cycle = ids[ids.index(dep) :] + [dep]
+                    raise InvalidInputError(
+                        f"the flow has a cycle: {' -> '.join(cycle)}", kind="task", id=dep, cycle=cycle
+                    )
                 if state.get(dep) is None:
                     state[dep] = 1
                     path.append((by_id[dep], 0))

@@ -1,8 +1,8 @@
 """The public shape of a flow: the tasks linked to one task through dependencies.
 
-    >>> flow = await orch.get_flow("research_team", "write-report")
-    >>> flow.nodes["write-report"].depends_on, flow.nodes["research-1"].status
-    (['research-1', 'research-2'], 'completed')
+>>> flow = await orch.get_flow("research_team", "write-report")
+>>> flow.nodes["write-report"].depends_on, flow.nodes["research-1"].status
+(['research-1', 'research-2'], 'completed')
 """
 
 from __future__ import annotations

@@ -69,8 +69,11 @@ class FlowOps(QueueOps):
         nodes = {}
         for raw in as_list(out.get("nodes")):
             nodes[raw["id"]] = FlowNode.model_construct(
-                id=raw["id"], status=raw["status"], depends_on=list(as_list(raw.get("deps"))),
-                dependents=list(as_list(raw.get("dependents"))))
+                id=raw["id"],
+                status=raw["status"],
+                depends_on=list(as_list(raw.get("deps"))),
+                dependents=list(as_list(raw.get("dependents"))),
+            )
         return Flow.model_construct(task_id=task_id, nodes=nodes, truncated=bool(out.get("truncated")))
 
     async def get_dependency_results(self, team_id: str, task_id: str) -> dict[str, Any]:

@@ -74,28 +74,46 @@ def decode_schedule(flat: Any) -> Schedule:
         template["type"] = kind
     if cap != kind:
         template["capability"] = cap or None
-    template.update(priority=int(f.get("prio", 50)), max_attempts=int(f.get("max_attempts", 1)),
-                    data=payload.get("data"), **(payload.get("extra") or {}))
+    template.update(
+        priority=int(f.get("prio", 50)),
+        max_attempts=int(f.get("max_attempts", 1)),
+        data=payload.get("data"),
+        **(payload.get("extra") or {}),
+    )
     every = _opt_int(f.get("every_ms"))
     status = f.get("status", "active")
     next_ms = _opt_int(f.get("next_ms"))
     if next_ms is None and status == "active":  # not computed by a scheduler yet: its first tick
         next_ms = rule_of(f).first_at_or_after(int(f.get("from_ms") or 0))
     return Schedule.model_construct(
-        schedule_id=f["id"], task_template=template, every=every / 1000 if every else None,
-        cron=f.get("cron") or None, timezone=f.get("tz") or "UTC", start_at=_seconds(f.get("start_ms")),
-        end_at=_seconds(f.get("end_ms")), limit=_opt_int(f.get("limit")), catchup=cast(Catchup, f.get("catchup", "latest")),
-        misfire_grace=int(f.get("grace_ms", 1000)) / 1000, status=cast(ScheduleStatus, status),
+        schedule_id=f["id"],
+        task_template=template,
+        every=every / 1000 if every else None,
+        cron=f.get("cron") or None,
+        timezone=f.get("tz") or "UTC",
+        start_at=_seconds(f.get("start_ms")),
+        end_at=_seconds(f.get("end_ms")),
+        limit=_opt_int(f.get("limit")),
+        catchup=cast(Catchup, f.get("catchup", "latest")),
+        misfire_grace=int(f.get("grace_ms", 1000)) / 1000,
+        status=cast(ScheduleStatus, status),
         next_run_at=None if next_ms is None else next_ms / 1000,
-        last_run_at=_seconds(f.get("last_tick")), runs=int(f.get("runs", 0)), version=int(f.get("rev", 0)),
-        created_at=_seconds(f.get("created_at")), updated_at=_seconds(f.get("updated_at")),
+        last_run_at=_seconds(f.get("last_tick")),
+        runs=int(f.get("runs", 0)),
+        version=int(f.get("rev", 0)),
+        created_at=_seconds(f.get("created_at")),
+        updated_at=_seconds(f.get("updated_at")),
     )
 
 
 def rule_of(f: Mapping[str, str]) -> TickRule:
     """The tick rule of a flat schedule hash."""
-    return TickRule.of(every_ms=_opt_int(f.get("every_ms")), cron=f.get("cron", ""), tz=f.get("tz") or "UTC",
-                       start_ms=_opt_int(f.get("start_ms")))
+    return TickRule.of(
+        every_ms=_opt_int(f.get("every_ms")),
+        cron=f.get("cron", ""),
+        tz=f.get("tz") or "UTC",
+        start_ms=_opt_int(f.get("start_ms")),
+    )
 
 
 class ScheduleOps(TeamBase):
@@ -140,10 +158,13 @@ class ScheduleOps(TeamBase):
             every_ms = str(int(positive_number("every", every) * 1000))
             if float(every) < MIN_EVERY:
                 raise InvalidInputError(
-                    f"schedule {schedule_id!r}: every must be at least {MIN_EVERY} s, got {every!r}")
+                    f"schedule {schedule_id!r}: every must be at least {MIN_EVERY} s, got {every!r}"
+                )
             if timezone != "UTC":
-                raise InvalidInputError(f"schedule {schedule_id!r}: timezone applies to cron schedules; an every "
-                                        f"schedule ticks every {every} s in any zone")
+                raise InvalidInputError(
+                    f"schedule {schedule_id!r}: timezone applies to cron schedules; an every "
+                    f"schedule ticks every {every} s in any zone"
+                )
         else:
             check_cron(cron, tz)  # type: ignore[arg-type]
         start_ms, end_ms = _epoch("start_at", start_at), _epoch("end_at", end_at)
@@ -151,11 +172,19 @@ class ScheduleOps(TeamBase):
             raise InvalidInputError(f"schedule {schedule_id!r}: end_at ({end_at}) is before start_at ({start_at})")
         task = self._template(schedule_id, task_template)
         definition = [
-            "every" if every is not None else "cron", every_ms, cron or "", timezone,
-            "" if start_ms is None else start_ms, "" if end_ms is None else end_ms,
-            "" if limit is None else integer("limit", limit), catchup,
+            "every" if every is not None else "cron",
+            every_ms,
+            cron or "",
+            timezone,
+            "" if start_ms is None else start_ms,
+            "" if end_ms is None else end_ms,
+            "" if limit is None else integer("limit", limit),
+            catchup,
             int(positive_number("misfire_grace", misfire_grace) * 1000),
-            task.type or "", task.required_capability or "", task.priority, task.max_attempts,
+            task.type or "",
+            task.required_capability or "",
+            task.priority,
+            task.max_attempts,
             self._dumps({"data": task.data, "extra": task.extra}, what=f"template of schedule {schedule_id!r}"),
         ]
         spec = hashlib.sha1(orjson.dumps([str(v) for v in definition])).hexdigest()
@@ -169,15 +198,19 @@ class ScheduleOps(TeamBase):
             fields = template.model_dump(include=(template.model_fields_set - {"id"}) | {"extra"})
             template = {**(fields.pop("extra", None) or {}), **fields}
         if not isinstance(template, Mapping):
-            raise InvalidInputError(f"schedule {schedule_id!r}: task_template must be a dict or a Task, "
-                                    f"got {type(template).__name__}")
+            raise InvalidInputError(
+                f"schedule {schedule_id!r}: task_template must be a dict or a Task, got {type(template).__name__}"
+            )
         if "id" in template:
-            raise InvalidInputError(f"schedule {schedule_id!r}: task_template must not have an id; each tick's "
-                                    f"task id is '{schedule_id}@<tick ms>'")
+            raise InvalidInputError(
+                f"schedule {schedule_id!r}: task_template must not have an id; each tick's "
+                f"task id is '{schedule_id}@<tick ms>'"
+            )
         task = to_task({**template, "id": f"{schedule_id}@0"}, self.max_attempts)
         if task.depends_on:
-            raise InvalidInputError(f"schedule {schedule_id!r}: task_template must not have depends_on "
-                                    "(a tick's task is enqueued alone)")
+            raise InvalidInputError(
+                f"schedule {schedule_id!r}: task_template must not have depends_on (a tick's task is enqueued alone)"
+            )
         return task
 
     async def remove_schedule(self, team_id: str, schedule_id: str) -> bool:
@@ -236,13 +269,30 @@ class ScheduleOps(TeamBase):
         wait_ms = 0 if len(due) >= DUE_BATCH else int(out.get("wait_ms", -1))
         for flat in due:
             f = pairs(flat)
-            step = plan(rule_of(f), next_ms=_opt_int(f.get("next_ms")), from_ms=int(f["from_ms"]), now=now,
-                        catchup=f.get("catchup", "latest"), grace_ms=int(f.get("grace_ms", 1000)),
-                        end_ms=_opt_int(f.get("end_ms")))
+            step = plan(
+                rule_of(f),
+                next_ms=_opt_int(f.get("next_ms")),
+                from_ms=int(f["from_ms"]),
+                now=now,
+                catchup=f.get("catchup", "latest"),
+                grace_ms=int(f.get("grace_ms", 1000)),
+                end_ms=_opt_int(f.get("end_ms")),
+            )
             if step is None:
                 continue
-            fired = reply(await self._write("schedule_fire", team_id, self._window_ms(), f["id"], f.get("rev", ""),
-                                            f.get("next_ms", ""), step.new_next, *step.ticks, op_id=""))
+            fired = reply(
+                await self._write(
+                    "schedule_fire",
+                    team_id,
+                    self._window_ms(),
+                    f["id"],
+                    f.get("rev", ""),
+                    f.get("next_ms", ""),
+                    step.new_next,
+                    *step.ticks,
+                    op_id="",
+                )
+            )
             created += [str(t) for t in as_list(fired.get("created"))]
             status, nxt = fired.get("status"), str(fired.get("next", ""))
             if status == "early":  # the server clock stepped back: try again soon

@@ -38,7 +38,8 @@ def check_timezone(name: str) -> dt.tzinfo:
         return zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
         raise InvalidInputError(
-            f"timezone {name!r} is not a known IANA timezone (e.g. 'UTC', 'Europe/Paris')") from None
+            f"timezone {name!r} is not a known IANA timezone (e.g. 'UTC', 'Europe/Paris')"
+        ) from None
 
 
 def check_cron(expression: str, tz: dt.tzinfo) -> None:
@@ -113,8 +114,16 @@ class Plan:
     new_next: int = 0
 
 
-def plan(rule: TickRule, *, next_ms: int | None, from_ms: int, now: int, catchup: str, grace_ms: int,
-         end_ms: int | None = None) -> Plan | None:
+def plan(
+    rule: TickRule,
+    *,
+    next_ms: int | None,
+    from_ms: int,
+    now: int,
+    catchup: str,
+    grace_ms: int,
+    end_ms: int | None = None,
+) -> Plan | None:
     """The claim a pass at server time ``now`` makes (None: nothing to claim yet).
 
     ``next_ms`` None: the schedule's next tick was not computed yet (just added or resumed); its
