@@ -11,6 +11,7 @@ import redis
 
 from agentstate_redis import (
     BackendUnavailableError,
+    OrchestrationStateManager,
     OutcomeUnknownError,
     RedisBackend,
     StateManager,
@@ -175,25 +176,27 @@ async def test_moved_inside_a_batch_requeues_only_the_moved_commands(
 async def test_ask_during_a_migration_sends_the_call_to_the_importing_node(
     backend: RedisBackend, own_cluster: RedisClusterFixture
 ) -> None:
-    state = StateManager(backend=backend)
-    assert await state.save("asked", {"v": 1}) == 1
-    slot = slot_of(backend, "asked")
+    # A team: its counters script takes one key (the team hash), its writes three (with the op-id keys)
+    orch = OrchestrationStateManager(backend=backend)
+    await orch.create_team("asked")
+    slot = int(backend.client.keyslot(backend.keys.team("asked").base))
     source = own_cluster.primary_for_slot(slot)
     target = other_primary(own_cluster, source)
     start_migration(own_cluster, slot, source, target)  # keys moved, slot still owned by source: ASK
     before_src, before_dst = evalsha_stats(source), evalsha_stats(target)
-    assert await state.get("asked") == {"v": 1}  # one key: ASK, then ASKING + the script on the target
+    assert (await orch.get_team_counters("asked")).completed_total == 0  # ASK, then ASKING + the script there
     after_src, after_dst = evalsha_stats(source), evalsha_stats(target)
     assert after_src[1] - before_src[1] == 1 and after_dst[0] - before_dst[0] == 1
     assert backend.client.nodes_manager.get_node_from_slot(slot).port == source.port  # ASK does not move the map
-    # A save names keys that do not exist yet: mid-migration the target answers TRYAGAIN, which the
-    # runner retries (a refusal) until the migration ends; then MOVED, and it lands once.
-    write = asyncio.ensure_future(state.save("asked", {"v": 2}, expected_version=1))
+    # A script naming keys that do not exist yet (the previous op-id generation): mid-migration the target
+    # answers TRYAGAIN, which the runner retries (a refusal) until the migration ends; then MOVED, and it
+    # lands once.
+    write = asyncio.ensure_future(orch.enqueue_task("asked", {"id": "t1"}))
     await asyncio.sleep(0.3)
     assert not write.done()
     finish_migration(own_cluster, slot, source, target)
-    assert await write == 2
-    assert await state.get("asked") == {"v": 2}
+    assert await write == "t1"
+    assert (await orch.get_queue_status("asked")).pending_count == 1
 
 
 async def test_redirects_are_bounded_with_a_clear_error(
