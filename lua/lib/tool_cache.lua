@@ -1,5 +1,6 @@
 -- Counting tool-cache lookups, pasted in by `--@include lib/tool_cache.lua` (it includes lib/tools.lua).
 -- The functions count in the tool's stats (K.stats) and publish on the tool's channel (ARGV[2]).
+-- KEYS: the including script's, the TOOL layout of lib/tools.lua (8 KEYS under {tool:<name>}).
 --@include lib/tools.lua
 
 -- Count one lookup's outcome ('hit' or 'miss') in the tool's stats and publish it.
