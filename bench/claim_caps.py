@@ -12,7 +12,7 @@ import redis.asyncio as aioredis
 
 from agentstate_redis import OrchestrationStateManager, RedisBackend
 
-from .common import Comparison, Section, delete_prefix, pct, run_id
+from .common import Comparison, Section, delete_prefix, pct, run_id, script_usec
 
 CLAIMS = 1000  # per measurement; each claim is followed by an untimed completion
 WIDE = 50
@@ -31,7 +31,7 @@ async def _claims(orch: OrchestrationStateManager, raw: aioredis.Redis, caps: li
         assert task is not None
         claimed.append(task)
     stats = await raw.info("commandstats")
-    server_us = sum(float(v["usec"]) for k, v in stats.items() if k.startswith("cmdstat_eval")) / CLAIMS
+    server_us = script_usec(stats) / CLAIMS
     for task in claimed:
         await orch.complete_task("caps", task.id, None, token=task.token)
     return pct(times, 50), server_us

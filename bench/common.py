@@ -144,6 +144,11 @@ class Section:
         }
 
 
+def script_usec(info: dict[str, Any]) -> float:
+    """Microseconds spent in EVAL/EVALSHA (scripts, their calls included) in an INFO commandstats (or all) reply."""
+    return sum(float(v["usec"]) for k, v in info.items() if k.startswith("cmdstat_eval") and isinstance(v, dict))
+
+
 def run_id() -> str:
     return uuid.uuid4().hex[:8]
 

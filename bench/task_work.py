@@ -22,14 +22,14 @@ import redis.asyncio as aioredis
 from agentstate_redis import OrchestrationStateManager, RedisBackend
 
 from . import peers as peers_mod
-from .common import Comparison, Section, delete_prefix, run_id
+from .common import Comparison, Section, delete_prefix, run_id, script_usec
 
 TASKS = 3000
 
 
 async def counters(raw: aioredis.Redis) -> dict[str, float]:
     info: dict[str, Any] = await raw.info("all")
-    script_us = sum(float(v["usec"]) for k, v in info.items() if k.startswith("cmdstat_eval") and isinstance(v, dict))
+    script_us = script_usec(info)
     return {
         "cpu_us": (float(info["used_cpu_sys"]) + float(info["used_cpu_user"])) * 1e6,
         "commands": float(info["total_commands_processed"]),
