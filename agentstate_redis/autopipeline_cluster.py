@@ -24,8 +24,13 @@ After ``max_redirects`` redirects the caller gets ``BackendUnavailableError``
 with redis-py's ``ConnectionError`` / ``TimeoutError``, as the single-server path
 does: the caller's retry policy (scripts.py, with its op-id window) decides what
 may be resent; this module never resends a command whose outcome is unknown.
-After a connection error or ``CLUSTERDOWN`` the slot map is read again before the
-next call is routed (a failover moves slots).
+After a connection error or a timeout on a node, every call routed to that node reads
+the slot map again first, until a call to it succeeds or the map no longer sends
+anything to it: a failover moves its slots to a replica only seconds later, and a
+map read in between (or from a node that has not heard of the failover yet) still
+names the dead primary. After ``CLUSTERDOWN`` or a slot the map does not cover, the
+next call of any slot reads the map first. Calls to healthy nodes never wait for
+another node's refresh.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ import asyncio
 from typing import Any
 
 from redis import exceptions as rx
+from redis.cluster import PRIMARY
 
 from .errors import BackendUnavailableError
 from .sends import SendRecord, current_record, recording
@@ -46,8 +52,14 @@ MAX_REDIRECTS = 5
 #: the caller, whose retry policy waits for the migration to end (scripts.py counts it a refusal).
 _REDIRECTS = (rx.AskError,)
 
-#: Replies after which the client's slot map is read again before the next call is routed.
-_STALE_MAP = (rx.ConnectionError, rx.TimeoutError, rx.ClusterDownError, rx.SlotNotCoveredError)
+#: Failures of one node: calls routed to it read the slot map again until one of them succeeds.
+_NODE_DOWN = (rx.ConnectionError, rx.TimeoutError, OSError)
+
+#: Replies after which the whole slot map is read again before the next call is routed.
+_STALE_MAP = (rx.ClusterDownError, rx.SlotNotCoveredError)
+
+#: Two refreshes at least this far apart (seconds): callers that fail together share one.
+MIN_REFRESH_INTERVAL = 0.05
 
 
 class _Call:
@@ -82,6 +94,10 @@ class ClusterAutoPipeline:
         self._lanes: dict[str, _Lane] = {}
         self._closed = False
         self._stale = False
+        #: Names of nodes whose last call failed with a connection error or a timeout.
+        self._suspects: set[str] = set()
+        self._refreshes = 0
+        self._refreshed_at = float("-inf")
         self._refresh_lock = asyncio.Lock()
         self._sending: set[asyncio.Future[None]] = set()  # the loop holds tasks weakly: keep each batch's
         #: Pipelines written, per node name (tests and benches read it: batching is observable).
@@ -98,9 +114,7 @@ class ClusterAutoPipeline:
         for key in keys[1:]:
             if self.client.keyslot(key) != slot:  # redis-py raises its own clear error for this
                 return await self.client.evalsha(*args)
-        if self._stale:
-            await self._refresh()
-        node = self.client.nodes_manager.get_node_from_slot(slot)
+        node = await self._route(slot)
         lane = self._lane(node)
         if lane.in_flight == 0 and not lane.queue and not lane.scheduled:
             lane.in_flight += 1
@@ -136,22 +150,48 @@ class ClusterAutoPipeline:
         lane.queue.append(call)
         self._schedule(lane)
 
+    async def _route(self, slot: int) -> Any:
+        """The primary of ``slot``, after reading the map again if it may be out of date for it."""
+        nodes = self.client.nodes_manager
+        if not self._stale:
+            try:
+                node = nodes.get_node_from_slot(slot)
+            except rx.SlotNotCoveredError:
+                self._stale = True
+            else:
+                if node.name not in self._suspects:
+                    return node
+        await self._refresh()
+        return nodes.get_node_from_slot(slot)  # still uncovered: SlotNotCoveredError, a transient error
+
     async def _refresh(self) -> None:
-        """Read the slot map again (once, however many callers found it stale).
+        """Read the slot map again: once for all the callers waiting meanwhile, at most every
+        ``MIN_REFRESH_INTERVAL`` seconds.
 
-        If no node answers, the old map stays (and stays stale): the call then fails with the
-        connection error its retry policy knows, rather than with a topology error.
+        If no node answers, or the nodes answer with a map the client cannot use, the old map
+        stays (and stays suspect): the call then fails with the connection error its retry
+        policy knows, rather than with a topology error.
         """
+        seen = self._refreshes
         async with self._refresh_lock:
-            if self._stale:
-                try:
-                    await self.client.nodes_manager.initialize()
-                except (rx.RedisError, OSError):
-                    return
-                self._stale = False
+            loop = asyncio.get_running_loop()
+            if self._refreshes != seen or loop.time() - self._refreshed_at < MIN_REFRESH_INTERVAL:
+                return
+            try:
+                await self.client.nodes_manager.initialize()
+            except (rx.RedisError, rx.RedisClusterException, OSError):
+                return
+            finally:
+                self._refreshes += 1
+                self._refreshed_at = loop.time()
+            self._stale = False
+            primaries = {n.name for n in self.client.nodes_manager.get_nodes_by_server_type(PRIMARY)}
+            self._suspects &= primaries  # a node that lost its slots no longer routes anything
 
-    def _note(self, exc: BaseException) -> None:
-        if isinstance(exc, _STALE_MAP):
+    def _note(self, node: Any, exc: BaseException) -> None:
+        if isinstance(exc, _NODE_DOWN):
+            self._suspects.add(node.name)
+        elif isinstance(exc, _STALE_MAP):
             self._stale = True
 
     async def _redirect(self, call: _Call, reply: rx.AskError) -> Any:
@@ -199,12 +239,15 @@ class ClusterAutoPipeline:
                 await conn.send_packed_command(conn.pack_command("EVALSHA", *args))
             # Lost, timed out or cancelled mid-reply, redis-py disconnects the connection, so a late
             # reply never answers the next call; it reconnects on next use.
-            return await conn.read_response()
+            reply = await conn.read_response()
         except _REDIRECTS as exc:
             return exc
         except BaseException as exc:
-            self._note(exc)
+            self._note(node, exc)
             raise
+        else:
+            self._suspects.discard(node.name)
+            return reply
         finally:
             node.release(conn)
 
@@ -240,10 +283,11 @@ class ClusterAutoPipeline:
                             replies.append(await conn.read_response())
                         except rx.ResponseError as exc:  # this command's own error; its neighbours go on
                             replies.append(exc)
+                    self._suspects.discard(node.name)
                 finally:
                     node.release(conn)
         except BaseException as exc:
-            self._note(exc)
+            self._note(node, exc)
             for call in batch[len(replies) :]:  # the replies already read are real; the rest are unknown
                 if call.record is not None:
                     call.record.merge(sent)
@@ -259,20 +303,20 @@ class ClusterAutoPipeline:
         takes the calls they make at once, so the lane's callers keep leaving in one pipeline."""
         lane.in_flight -= 1
         try:
-            self._deliver(batch, replies)
+            self._deliver(lane.node, batch, replies)
         finally:
             if not lane.scheduled:  # even with nothing queued yet: the woken callers queue, not go alone
                 lane.scheduled = True
                 asyncio.get_running_loop().call_soon(self._start_batch, lane)
 
-    def _deliver(self, batch: list[_Call], replies: list[Any]) -> None:
+    def _deliver(self, node: Any, batch: list[_Call], replies: list[Any]) -> None:
         for call, reply in zip(batch, replies):
             if call.future.done():
                 continue
             if isinstance(reply, _REDIRECTS):
                 self._follow(call, reply)
             elif isinstance(reply, BaseException):
-                self._note(reply)
+                self._note(node, reply)
                 call.future.set_exception(reply)
             else:
                 call.future.set_result(reply)

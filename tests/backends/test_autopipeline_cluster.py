@@ -245,3 +245,54 @@ async def test_a_primary_dying_mid_batch_gives_typed_errors_and_spares_the_other
     with pytest.raises(BackendUnavailableError):  # a read of the dead primary's keys: nothing can apply
         await state.get(on_doomed[0])
     assert await state.get(elsewhere[0]) == {"v": 2}
+
+
+async def test_after_a_primary_dies_only_its_calls_read_the_slot_map_until_it_moves(
+    own_cluster: RedisClusterFixture, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = await RedisBackend(own_cluster.url, key_prefix=prefix, retry_seconds=1.0).connect()
+    try:
+        state = StateManager(backend=backend)
+        names = [f"m{i}" for i in range(60)]
+        await asyncio.gather(*(state.save(n, {"v": 1}) for n in names))
+        doomed = own_cluster.nodes[1]
+        on_doomed = next(n for n in names if own_cluster.primary_for_slot(slot_of(backend, n)) is doomed)
+        elsewhere = next(n for n in names if own_cluster.primary_for_slot(slot_of(backend, n)) is not doomed)
+        nodes = backend.client.nodes_manager
+        real_initialize = type(nodes).initialize
+        refreshes: list[str] = []
+        failing = True
+
+        async def initialize(self: object, *args: object, **kwargs: object) -> None:
+            refreshes.append("refresh")
+            if failing:  # what redis-py raises when the nodes answer with maps it cannot use
+                raise redis.exceptions.RedisClusterException("startup_nodes could not agree on a valid slots cache")
+            await real_initialize(self, *args, **kwargs)  # type: ignore[arg-type]
+
+        heir = other_primary(own_cluster, doomed)
+        heir_id = node_ids(own_cluster)[heir.port]
+        entry = next(e for e in own_cluster.topology() if e["port"] == doomed.port)
+        dead_slots = [s for lo, hi in entry["slots"] for s in range(lo, hi + 1)]  # type: ignore[attr-defined]
+        monkeypatch.setattr(type(nodes), "initialize", initialize)  # the class: NodesManager has __slots__
+        doomed.stop(kill=True)
+        # each retry of a call to the dead node reads the map again; a refresh that fails keeps the
+        # call's own connection error (typed, after the retries), never a topology error
+        with pytest.raises(BackendUnavailableError, match="backend unreachable"):
+            await state.get(on_doomed)
+        assert len(refreshes) >= 2
+        # the dead node's trouble costs the healthy nodes' calls nothing: no refresh before them
+        refreshes.clear()
+        assert await state.get(elsewhere) == {"v": 1}
+        assert refreshes == []
+        # its slots move to a live primary (as a failover moves them to a replica): the next call follows
+        failing = False
+        for node in [n for n in own_cluster.nodes if n is not doomed]:
+            pipe = node_client(node).pipeline(transaction=False)
+            for slot in dead_slots:
+                pipe.execute_command("CLUSTER", "SETSLOT", slot, "NODE", heir_id)
+            pipe.execute()
+        await state.save(on_doomed, {"v": 3})
+        assert await state.get(on_doomed) == {"v": 3}
+        assert own_cluster.primary_for_slot(slot_of(backend, on_doomed), heir) is heir
+    finally:
+        await backend.close()
