@@ -222,7 +222,9 @@ class StateManager(BaseManager):
             >>> await sub          # optional: wait until the subscription is live
 
         ``pattern`` is a Redis glob over keys, matched as ``list_keys`` matches. ``old_value``/
-        ``new_value`` are None when the key did not / no longer exists (deletion, TTL expiry),
+        ``new_value`` are None when the key did not / no longer exists (deletion, TTL expiry: the
+        server reports an expiry when a read finds the key expired or its expiry cycle gets to it,
+        see docs/operations.md),
         and an :class:`OmittedValue` (with its ``size``) when the value is larger than the
         backend's ``max_event_bytes``: read it with ``get(key)``. Events this subscription may
         have missed (its queue of ``max_pending`` events overflowed, the connection was lost

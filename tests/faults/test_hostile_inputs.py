@@ -675,8 +675,18 @@ def cases() -> list[Any]:
 # -- the keyspace --------------------------------------------------------------------------------------
 
 
-async def dump(raw: Any, prefix: str) -> dict[bytes, tuple[str, Any]]:
-    """Every key under ``prefix`` (but the op-id memory) with its type and full content."""
+#: A key's remaining time to live below this counts as "expiring soon" in a dump (seeded TTLs are an hour or more).
+SOON_MS = 600_000
+
+
+def _expiry(pttl: int) -> str:
+    """A key's time to live as a dump compares it: a call that gives a key a short TTL changed the keyspace
+    (the key vanishes later, under some other call) even though its content is the same for now."""
+    return "none" if pttl < 0 else "soon" if pttl < SOON_MS else "later"
+
+
+async def dump(raw: Any, prefix: str) -> dict[bytes, tuple[str, Any, str]]:
+    """Every key under ``prefix`` (but the op-id memory) with its type, full content and expiry class."""
     keys = sorted([k async for k in raw.scan_iter(match=escape_glob(prefix) + "*", count=1000)])
     keys = [k for k in keys if not k.endswith((b":ops:cur", b":ops:prev"))]
     pipe = raw.pipeline(transaction=False)
@@ -694,16 +704,18 @@ async def dump(raw: Any, prefix: str) -> dict[bytes, tuple[str, Any]]:
     pipe = raw.pipeline(transaction=False)
     for k, t in zip(keys, types):
         readers[t](pipe, k) if t in readers else pipe.type(k)
-    contents = await pipe.execute()
-    out: dict[bytes, tuple[str, Any]] = {}
-    for k, t, c in zip(keys, types, contents):
+        pipe.pttl(k)
+    replies = await pipe.execute()
+    contents, pttls = replies[0::2], replies[1::2]
+    out: dict[bytes, tuple[str, Any, str]] = {}
+    for k, t, c, pttl in zip(keys, types, contents, pttls):
         if t == "hash":
             c = sorted(c.items())
         elif t == "set":
             c = sorted(c)
         elif t == "stream":
             c = [(i, sorted(f.items())) for i, f in c]
-        out[k] = (t, c)
+        out[k] = (t, c, _expiry(int(pttl)))
     return out
 
 
@@ -715,11 +727,11 @@ def _elements(content: Any) -> list[bytes]:
     return []
 
 
-def keyspace_problems(snapshot: dict[bytes, tuple[str, Any]], prefix: str) -> list[str]:
+def keyspace_problems(snapshot: dict[bytes, tuple[str, Any, str]], prefix: str) -> list[str]:
     """(e): no oversized element stored; every key's hash tag right after the prefix, of a known kind."""
     problems = []
     head = prefix.encode() + b"{"
-    for key, (_t, content) in snapshot.items():
+    for key, (_t, content, _expires) in snapshot.items():
         big = [e for e in _elements(content) if len(e) > STORED_ELEMENT_LIMIT]
         if big:
             problems.append(f"key {key[:80]!r} stores a {len(big[0])}-byte element (max_value_bytes={MAX_VALUE_BYTES})")
@@ -788,7 +800,7 @@ class Keyspace:
         self.raw: Any = None
         self.backend: Any = None
         self.saved: list[tuple[bytes, int, bytes]] = []
-        self.clean: dict[bytes, tuple[str, Any]] = {}
+        self.clean: dict[bytes, tuple[str, Any, str]] = {}
 
     async def start(self) -> None:
         self.raw = aioredis.from_url(self.url, decode_responses=False)
