@@ -131,7 +131,7 @@ class AgentStateStore(ActivityTracking):
         """Delete one snapshot; True if it existed."""
         validate.name("snapshot_id", snapshot_id)
         token = validate.fencing_token(fencing_token, optional=True)
-        return await self._write("delete_snapshot", agent_id, token, snapshot_id) == "1"
+        return bool(await self._write("delete_snapshot", agent_id, token, snapshot_id) == "1")
 
     # -- checkpoints -------------------------------------------------------------------------
 
@@ -221,7 +221,7 @@ class AgentStateStore(ActivityTracking):
         """Delete one checkpoint; True if it existed."""
         validate.name("checkpoint_id", checkpoint_id)
         token = validate.fencing_token(fencing_token, optional=True)
-        return await self._write("delete_checkpoint", agent_id, token, checkpoint_id) == "1"
+        return bool(await self._write("delete_checkpoint", agent_id, token, checkpoint_id) == "1")
 
     async def restore_checkpoint(
         self, agent_id: str, checkpoint_id: str = LATEST, *, fencing_token: int | None = None
@@ -331,7 +331,8 @@ class AgentStateStore(ActivityTracking):
 
     def _agent_key(self, agent_id: str, suffix: str) -> str:
         """A key of the agent's own (a checkpoint's body, a staged body), under its hash tag."""
-        return self.keys.entity("agent", agent_id)(suffix)
+        key: str = self.keys.entity("agent", agent_id)(suffix)
+        return key
 
     async def _indexed(self, agent_id: str, reply: str) -> str:
         """A save's or fork's reply without its '+' (the agent's first checkpoint), listing the agent then."""
@@ -380,7 +381,8 @@ class AgentStateStore(ActivityTracking):
         The lease (and its fence counter) stays, so a fencing token is never handed out twice.
         """
         token = validate.fencing_token(fencing_token, optional=True)
-        deleted, _, incarnation = (await self._write("delete", agent_id, token)).partition(":")
+        outcome: str = await self._write("delete", agent_id, token)
+        deleted, _, incarnation = outcome.partition(":")
         await self._index("index_drop", agent_id, incarnation)
         return deleted == "1"
 

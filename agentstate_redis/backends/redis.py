@@ -23,7 +23,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import redis.asyncio as aioredis
@@ -111,11 +111,11 @@ class RedisBackend(Backend):
         if self.cluster:
             url = self.url.replace("+cluster", "", 1)
             # retries=0: redis-py would resend a timed-out EVALSHA itself, past the runner's checks
-            client = RedisCluster.from_url(
+            cluster = RedisCluster.from_url(
                 url, max_connections=max(self.pool_size, 32), retry=Retry(NoBackoff(), 0), **self._common()
             )
-            fast_cluster_connections(client)
-            return client
+            fast_cluster_connections(cluster)
+            return cluster
         if self.sentinel:
             return self._open_sentinel()
         pool = aioredis.BlockingConnectionPool.from_url(
@@ -123,7 +123,7 @@ class RedisBackend(Backend):
         )
         if self.requested_db is not None:  # the URL's /db would otherwise win over the argument
             pool.connection_kwargs["db"] = self.requested_db
-        pool.connection_class = reports_sends(direct_write(hiredis_packing(pool.connection_class)))
+        pool.connection_class = reports_sends(direct_write(hiredis_packing(cast(type, pool.connection_class))))
         client = aioredis.Redis.from_pool(pool)  # the client owns the pool: closing it closes the sockets
         self.db = int(pool.connection_kwargs.get("db", 0) or 0)
         return client
@@ -220,9 +220,10 @@ def fast_cluster_connections(client: RedisCluster) -> None:
     connections from ``connection_class``. Call before the client connects.
     """
     kwargs = client.get_connection_kwargs()
-    kwargs["connection_class"] = direct_write(hiredis_packing(kwargs["connection_class"]))
+    connection_class = direct_write(hiredis_packing(kwargs["connection_class"]))
+    kwargs["connection_class"] = connection_class
     for node in client.startup_nodes:
-        node.connection_class = kwargs["connection_class"]
+        node.connection_class = connection_class
 
 
 _NODE_KWARGS = {

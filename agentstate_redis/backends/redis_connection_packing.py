@@ -36,7 +36,8 @@ class _HiredisPacking:
                 return [pack_command(args)]
             except TypeError:
                 pass  # a type hiredis does not take (memoryview, IntEnum, a bad value): redis-py decides
-        return super().pack_command(*args)  # type: ignore[misc]
+        packed: list[bytes] = super().pack_command(*args)  # type: ignore[misc]
+        return packed
 
 
 @cache

@@ -27,7 +27,8 @@ from redis.exceptions import ConnectionError
 class _DirectWrite:
     async def send_packed_command(self, command: bytes | str | Iterable[bytes], check_health: bool = True) -> None:
         if not isinstance(command, list) or not self.is_connected:  # type: ignore[attr-defined]
-            return await super().send_packed_command(command, check_health)  # type: ignore[misc]
+            await super().send_packed_command(command, check_health)  # type: ignore[misc]
+            return
         if check_health:  # it may reconnect: the writer is read after it
             await self.check_health()  # type: ignore[attr-defined]
         writer = self._writer  # type: ignore[attr-defined]
@@ -38,7 +39,8 @@ class _DirectWrite:
             or transport.get_write_buffer_size()
             or sum(map(len, command)) >= transport.get_write_buffer_limits()[1]
         ):
-            return await super().send_packed_command(command, check_health=False)  # type: ignore[misc]
+            await super().send_packed_command(command, check_health=False)  # type: ignore[misc]
+            return
         try:
             writer.writelines(command)
             if transport.get_write_buffer_size():  # the kernel did not take it all

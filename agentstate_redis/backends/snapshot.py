@@ -89,6 +89,5 @@ def decode(blob: bytes) -> dict[str, Any]:
     """Accepts any format and compression :func:`encode` writes (detected from the bytes)."""
     if blob[:2] == b"\x1f\x8b":
         blob = gzip.decompress(blob)
-    if blob[:1] == b"{":
-        return orjson.loads(blob)
-    return msgpack.unpackb(blob, raw=False)
+    decoded: dict[str, Any] = orjson.loads(blob) if blob[:1] == b"{" else msgpack.unpackb(blob, raw=False)
+    return decoded
