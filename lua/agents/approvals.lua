@@ -34,11 +34,7 @@ else
 end
 local out = {}
 for i = 1, #entries do
-  local f = entries[i][2]
-  local t, rec = '', ''
-  for j = 1, #f, 2 do
-    if f[j] == 'tool' then t = f[j + 1] elseif f[j] == 'rec' then rec = f[j + 1] end
-  end
+  local t, rec = agent_approval_entry(entries[i])
   if tool == '' or t == tool then
     out[#out + 1] = rec
     if limit > 0 and #out >= limit then break end

@@ -37,6 +37,15 @@
 --@include lib/lease.lua
 --@include lib/agents.lua
 
+-- HSET `count` field, value pairs of ARGV from ARGV[at] on into `key`; returns the index after them.
+local function hset_pairs(key, count, at)
+  for _ = 1, count do
+    redis.call('HSET', key, ARGV[at], ARGV[at + 1])
+    at = at + 2
+  end
+  return at
+end
+
 local op_id, channel, agent_id, token, now, stop = agent_begin()
 if stop then return stop end
 
@@ -49,18 +58,9 @@ for _ = 1, n do
   redis.call('XADD', K.approvals, 'MAXLEN', APPROVAL_CAP, '*', 'tool', ARGV[at], 'rec', rec)
   at = at + 6
 end
-for _ = 1, d do
-  redis.call('HSET', K.decisions, ARGV[at], ARGV[at + 1])
-  at = at + 2
-end
-for _ = 1, t do
-  redis.call('HSET', K.tools, ARGV[at], ARGV[at + 1])
-  at = at + 2
-end
-for _ = 1, w do
-  redis.call('HSET', K.workflow, ARGV[at], ARGV[at + 1])
-  at = at + 2
-end
+at = hset_pairs(K.decisions, d, at)
+at = hset_pairs(K.tools, t, at)
+hset_pairs(K.workflow, w, at)
 if ts ~= '' then redis.call('HSET', K.workflow, '#ts', ts) end
 local version = agent_bump()
 return agent_finish(op_id, channel, agent_id, 'restore', version, tostring(version), {source = 'state'})

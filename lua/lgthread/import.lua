@@ -31,13 +31,9 @@
 --@include lib/lease.lua
 --@include lib/lgthread.lua
 
-local op_id, channel, thread_id, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local replay = op_replay(K.ops, K.ops_prev, op_id)
-if replay then return replay end
-local now = now_ms()
-local ttl_ms, lease_ms = tonumber(ARGV[5]), tonumber(ARGV[6])
-local lerr = lgthread_check_lease(token, lease_ms, now)
-if lerr then return fail('LEASE', lgthread_lease_details(thread_id, lerr)) end
+local op_id, channel, thread_id, token, now, stop = lgthread_begin(tonumber(ARGV[6]))
+if stop then return stop end
+local ttl_ms = tonumber(ARGV[5])
 
 local n, at, runs = tonumber(ARGV[7]), 8, {}
 for _ = 1, n do

@@ -33,14 +33,10 @@
 --@include lib/lease.lua
 --@include lib/lgthread.lua
 
-local op_id, channel, thread_id, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local replay = op_replay(K.ops, K.ops_prev, op_id)
-if replay then return replay end
-local now = now_ms()
+local op_id, channel, thread_id, token, now, stop = lgthread_begin(tonumber(ARGV[10]))
+if stop then return stop end
+local ttl_ms = tonumber(ARGV[9])
 local ns, id, task, path = ARGV[5], ARGV[6], ARGV[7], ARGV[8]
-local ttl_ms, lease_ms = tonumber(ARGV[9]), tonumber(ARGV[10])
-local lerr = lgthread_check_lease(token, lease_ms, now)
-if lerr then return fail('LEASE', lgthread_lease_details(thread_id, lerr)) end
 
 local prefix = ns .. '\0' .. id .. '\0' .. task .. '\0'
 for i = 11, #ARGV, 3 do

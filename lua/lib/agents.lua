@@ -157,6 +157,28 @@ local function agent_replayed(reply, agent_id, op_id)
   return reply
 end
 
+-- The tool and the record's JSON text of one approvals stream entry (an XRANGE item: id, fields).
+local function agent_approval_entry(entry)
+  local f = entry[2]
+  local tool, rec = '', ''
+  for j = 1, #f, 2 do
+    if f[j] == 'tool' then tool = f[j + 1] elseif f[j] == 'rec' then rec = f[j + 1] end
+  end
+  return tool, rec
+end
+
+-- Every approval of the stream in recording order, flat: {tool, record JSON text, ...}.
+local function agent_approvals()
+  local out = {}
+  local entries = redis.call('XRANGE', K.approvals, '-', '+')
+  for i = 1, #entries do
+    local tool, rec = agent_approval_entry(entries[i])
+    out[#out + 1] = tool
+    out[#out + 1] = rec
+  end
+  return out
+end
+
 -- The workflow state as a JSON object text, and its run_id as JSON text ('null' if unset).
 local function agent_workflow_json()
   local wf = {}
@@ -178,13 +200,8 @@ end
 -- standing decisions too, so a checkpoint restored by value keeps decisions whose records were trimmed).
 local function agent_tracking_json()
   local recs = {}
-  local entries = redis.call('XRANGE', K.approvals, '-', '+')
-  for i = 1, #entries do
-    local f = entries[i][2]
-    for j = 1, #f, 2 do
-      if f[j] == 'rec' then recs[#recs + 1] = f[j + 1] end
-    end
-  end
+  local approvals = agent_approvals()
+  for i = 2, #approvals, 2 do recs[#recs + 1] = approvals[i] end
   local counts = {}
   local flat = redis.call('HGETALL', K.tools)
   for i = 1, #flat, 2 do
@@ -209,19 +226,8 @@ end
 
 -- The tracking state as stored strings (for agent_restore_raw): never user JSON decoded, only our envelope.
 local function agent_tracking_raw()
-  local approvals = {}
-  local entries = redis.call('XRANGE', K.approvals, '-', '+')
-  for i = 1, #entries do
-    local f = entries[i][2]
-    local tool, rec = '', ''
-    for j = 1, #f, 2 do
-      if f[j] == 'tool' then tool = f[j + 1] elseif f[j] == 'rec' then rec = f[j + 1] end
-    end
-    approvals[#approvals + 1] = tool
-    approvals[#approvals + 1] = rec
-  end
   return cjson.encode({
-    a = approvals,
+    a = agent_approvals(),
     d = redis.call('HGETALL', K.decisions),
     t = redis.call('HGETALL', K.tools),
     w = redis.call('HGETALL', K.workflow),

@@ -40,6 +40,15 @@ local function lease_check(lease_key, token, now)
   return nil
 end
 
+-- lease_check for a write to entity `kind` `id`: nil if it is allowed, else the LEASE failure to return
+-- (the check's details plus kind and id): `stop = lease_refusal(K.lease, token, now, 'workflow', id)`.
+local function lease_refusal(lease_key, token, now, kind, id)
+  local err = lease_check(lease_key, token, now)
+  if not err then return nil end
+  err.kind, err.id = kind, id
+  return fail('LEASE', err)
+end
+
 -- Extend a lease held with `token`. Returns nil or error details.
 local function lease_renew(lease_key, token, ttl_ms, now)
   local err = lease_check(lease_key, token, now)

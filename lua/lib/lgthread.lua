@@ -67,18 +67,19 @@ local function lgthread_check_lease(token, lease_ms, now)
   return lease_check(K.lease, token, now)
 end
 
--- The prologue of a thread write that a lease guards without renewing it: ARGV[1..4] (op id,
--- channel, thread id, fencing token), the op-id replay, the lease check. Returns them and the
--- server time, then a reply to return at once (a replayed op id's first reply, or the LEASE
--- failure), nil to go on:
---   local op_id, channel, thread_id, token, now, stop = lgthread_begin()
+-- The prologue of every thread write a lease guards: ARGV[1..4] (op id, channel, thread id, fencing
+-- token), the op-id replay, the lease check (with `lease_ms` > 0 a passing token also extends the
+-- lease by that many ms, lgthread_check_lease; nil or 0 only checks). Returns them and the server
+-- time, then a reply to return at once (a replayed op id's first reply, or the LEASE failure), nil
+-- to go on:
+--   local op_id, channel, thread_id, token, now, stop = lgthread_begin(tonumber(ARGV[13]))
 --   if stop then return stop end
-local function lgthread_begin()
+local function lgthread_begin(lease_ms)
   local op_id, channel, thread_id, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
   local replay = op_replay(K.ops, K.ops_prev, op_id)
   if replay then return op_id, channel, thread_id, token, nil, replay end
   local now = now_ms()
-  local lerr = lease_check(K.lease, token, now)
+  local lerr = lgthread_check_lease(token, lease_ms or 0, now)
   if lerr then return op_id, channel, thread_id, token, now, fail('LEASE', lgthread_lease_details(thread_id, lerr)) end
   return op_id, channel, thread_id, token, now, nil
 end

@@ -90,19 +90,46 @@ local function wf_set(words)
   return s
 end
 
--- Move a workflow from `from` to `to` (already checked): bump the version, record the
--- transition in the history, publish it. `extra` adds fields to both. Returns the reply.
-local function wf_move(base, ctx, hist, hist_cap, channel, id, op, from, to, now, extra)
-  redis.call('HSET', base, 'status', to)
-  local version = wf_bump(base, now)
+-- nil if `status` is in `allowed` (a wf_set), else the TRANSITION failure of `op` to return.
+local function wf_transition_refusal(allowed, status, id, op)
+  if allowed[status] then return nil end
+  return fail('TRANSITION', {kind = 'workflow', id = id, status = status, op = op})
+end
+
+-- The prologue of a workflow write: ARGV[1..3] (op id, event channel, workflow id), the op-id replay,
+-- the workflow hash's `fields` (a list, 'status' first: NOT_FOUND without one), the server time, and,
+-- when `allowed` (a wf_set) is given, the status check of `op` (wf_transition_refusal). Returns them
+-- (the fields' values as a table), then a reply to return at once, nil to go on:
+--   local op_id, channel, id, wf, now, stop = wf_begin({'status'}, wf_set('running'), 'pause')
+--   if stop then return stop end
+local function wf_begin(fields, allowed, op)
+  local op_id, channel, id = ARGV[1], ARGV[2], ARGV[3]
+  local replay = op_replay(K.ops, K.ops_prev, op_id)
+  if replay then return op_id, channel, id, nil, nil, replay end
+  local wf = redis.call('HMGET', K.base, (unpack or table.unpack)(fields))
+  if not wf[1] then return op_id, channel, id, wf, nil, fail('NOT_FOUND', {kind = 'workflow', id = id}) end
+  local now = now_ms()
+  local stop = nil
+  if allowed then stop = wf_transition_refusal(allowed, wf[1], id, op) end
+  return op_id, channel, id, wf, now, stop
+end
+
+-- Move a workflow from `from` to `to` (already checked): bump the version, record the transition
+-- in the history (at most `hist_cap` entries), publish it. `extra` adds fields to both. Returns the
+-- reply (wf_reply), remembered under `op_id`.
+local function wf_move(op_id, channel, id, hist_cap, op, from, to, now, extra)
+  redis.call('HSET', K.base, 'status', to)
+  local version = wf_bump(K.base, now)
   local entry = {op = op, from = from, to = to, version = version, at = now}
   local event = {key = id, op = op, version = version, old = from, new = to, status = to,
-                 previous_status = from, current_step = tonumber(redis.call('HGET', base, 'cur')), at = now}
+                 previous_status = from, current_step = tonumber(redis.call('HGET', K.base, 'cur')), at = now}
   for k, v in pairs(extra or {}) do
     entry[k] = v
     event[k] = v
   end
-  wf_history(hist, hist_cap, entry)
+  wf_history(K.hist, hist_cap, entry)
   publish(channel, event)
-  return wf_reply(base, ctx)
+  local reply = wf_reply(K.base, K.ctx)
+  op_remember(K.ops, K.ops_prev, op_id, reply)
+  return reply
 end

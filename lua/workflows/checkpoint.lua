@@ -29,18 +29,13 @@
 --@include lib/lease.lua
 --@include lib/workflows.lua
 
-local base, ops, ops_prev, ctx, hist, cp, cpd, lease = K.base, K.ops, K.ops_prev, K.ctx, K.hist, K.cp, K.cpd, K.lease
-local op_id, channel, id, cp_id, step = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local base, ops, ops_prev, ctx, hist, cp, cpd = K.base, K.ops, K.ops_prev, K.ctx, K.hist, K.cp, K.cpd
+local cp_id, step = ARGV[4], ARGV[5]
 
-local r = op_replay(ops, ops_prev, op_id) if r then return r end
-local wf = redis.call('HMGET', base, 'status', 'total', 'cur')
-if not wf[1] then return fail('NOT_FOUND', {kind = 'workflow', id = id}) end
-local now = now_ms()
-local lease_err = lease_check(lease, ARGV[10], now)
-if lease_err then
-  lease_err.kind, lease_err.id = 'workflow', id
-  return fail('LEASE', lease_err)
-end
+local op_id, channel, id, wf, now, stop = wf_begin({'status', 'total', 'cur'})
+if stop then return stop end
+stop = lease_refusal(K.lease, ARGV[10], now, 'workflow', id)
+if stop then return stop end
 if redis.call('ZSCORE', cp, cp_id) then
   return fail('EXISTS', {kind = 'workflow checkpoint', id = id .. '/' .. cp_id})
 end

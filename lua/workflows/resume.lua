@@ -23,23 +23,10 @@
 --@include lib/lease.lua
 --@include lib/workflows.lua
 
-local base, ops, ops_prev, ctx, hist, lease = K.base, K.ops, K.ops_prev, K.ctx, K.hist, K.lease
-local op_id, channel, id, hist_cap = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
-local ALLOWED = wf_set('paused')
-
-local r = op_replay(ops, ops_prev, op_id) if r then return r end
-local status = redis.call('HGET', base, 'status')
-if not status then return fail('NOT_FOUND', {kind = 'workflow', id = id}) end
-local now = now_ms()
-local lease_err = lease_check(lease, ARGV[5], now)
-if lease_err then
-  lease_err.kind, lease_err.id = 'workflow', id
-  return fail('LEASE', lease_err)
-end
-if not ALLOWED[status] then
-  return fail('TRANSITION', {kind = 'workflow', id = id, status = status, op = 'resume'})
-end
-redis.call('HDEL', base, 'paused_at')
-local reply = wf_move(base, ctx, hist, hist_cap, channel, id, 'resume', status, 'running', now)
-op_remember(ops, ops_prev, op_id, reply)
-return reply
+local op_id, channel, id, wf, now, stop = wf_begin({'status'})
+if stop then return stop end
+stop = lease_refusal(K.lease, ARGV[5], now, 'workflow', id)
+  or wf_transition_refusal(wf_set('paused'), wf[1], id, 'resume')
+if stop then return stop end
+redis.call('HDEL', K.base, 'paused_at')
+return wf_move(op_id, channel, id, tonumber(ARGV[4]), 'resume', wf[1], 'running', now)

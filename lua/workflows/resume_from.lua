@@ -30,23 +30,14 @@
 --@include lib/lease.lua
 --@include lib/workflows.lua
 
-local base, ops, ops_prev, ctx, steps, stepst = K.base, K.ops, K.ops_prev, K.ctx, K.steps, K.stepst
-local hist, cp, cpd, lease = K.hist, K.cp, K.cpd, K.lease
-local op_id, channel, id, cp_id = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local ALLOWED = wf_set('pending running paused failed')
+local base, ctx, steps, stepst, cp, cpd = K.base, K.ctx, K.steps, K.stepst, K.cp, K.cpd
+local cp_id = ARGV[4]
 
-local r = op_replay(ops, ops_prev, op_id) if r then return r end
-local wf = redis.call('HMGET', base, 'status', 'total')
-if not wf[1] then return fail('NOT_FOUND', {kind = 'workflow', id = id}) end
-local now = now_ms()
-local lease_err = lease_check(lease, ARGV[6], now)
-if lease_err then
-  lease_err.kind, lease_err.id = 'workflow', id
-  return fail('LEASE', lease_err)
-end
-if not ALLOWED[wf[1]] then
-  return fail('TRANSITION', {kind = 'workflow', id = id, status = wf[1], op = 'resume_from'})
-end
+local op_id, channel, id, wf, now, stop = wf_begin({'status', 'total'})
+if stop then return stop end
+stop = lease_refusal(K.lease, ARGV[6], now, 'workflow', id)
+  or wf_transition_refusal(wf_set('pending running paused failed'), wf[1], id, 'resume_from')
+if stop then return stop end
 if not redis.call('ZSCORE', cp, cp_id) then
   return fail('NOT_FOUND', {kind = 'workflow checkpoint', id = id .. '/' .. cp_id})
 end
@@ -69,7 +60,5 @@ redis.call('HDEL', base, 'error', 'failed_step', 'paused_at', 'finished')
 redis.call('HSET', base, 'cur', step, 'done', step, 'restored_from', cp_id, 'restored_at', now)
 if to == 'completed' then redis.call('HSET', base, 'finished', now) end
 if not redis.call('HGET', base, 'started') then redis.call('HSET', base, 'started', now) end
-local reply = wf_move(base, ctx, hist, tonumber(ARGV[5]), channel, id, 'resume_from', wf[1], to, now,
-                      {checkpoint = cp_id, step = step})
-op_remember(ops, ops_prev, op_id, reply)
-return reply
+return wf_move(op_id, channel, id, tonumber(ARGV[5]), 'resume_from', wf[1], to, now,
+               {checkpoint = cp_id, step = step})

@@ -21,18 +21,7 @@
 --@include lib/core.lua
 --@include lib/workflows.lua
 
-local base, ops, ops_prev, ctx, hist = K.base, K.ops, K.ops_prev, K.ctx, K.hist
-local op_id, channel, id, hist_cap = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
-local ALLOWED = wf_set('pending')
-
-local r = op_replay(ops, ops_prev, op_id) if r then return r end
-local status = redis.call('HGET', base, 'status')
-if not status then return fail('NOT_FOUND', {kind = 'workflow', id = id}) end
-if not ALLOWED[status] then
-  return fail('TRANSITION', {kind = 'workflow', id = id, status = status, op = 'start'})
-end
-local now = now_ms()
-redis.call('HSET', base, 'started', now)
-local reply = wf_move(base, ctx, hist, hist_cap, channel, id, 'start', status, 'running', now)
-op_remember(ops, ops_prev, op_id, reply)
-return reply
+local op_id, channel, id, wf, now, stop = wf_begin({'status'}, wf_set('pending'), 'start')
+if stop then return stop end
+redis.call('HSET', K.base, 'started', now)
+return wf_move(op_id, channel, id, tonumber(ARGV[4]), 'start', wf[1], 'running', now)

@@ -33,15 +33,12 @@
 --@include lib/workflows.lua
 
 local base, ops, ops_prev, ctx = K.base, K.ops, K.ops_prev, K.ctx
-local steps, stepst, hist, cp, cpd, lease = K.steps, K.stepst, K.hist, K.cp, K.cpd, K.lease
-local op_id, channel, id = ARGV[1], ARGV[2], ARGV[3]
+local steps, stepst, hist, cp, cpd = K.steps, K.stepst, K.hist, K.cp, K.cpd
 local n, sstatus, retry, record, err, token = tonumber(ARGV[4]), ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]
 local hist_cap, cp_cap = tonumber(ARGV[10]), tonumber(ARGV[11])
 
-local r = op_replay(ops, ops_prev, op_id) if r then return r end
-
-local wf = redis.call('HMGET', base, 'status', 'total', 'cur', 'done', 'interval')
-if not wf[1] then return fail('NOT_FOUND', {kind = 'workflow', id = id}) end
+local op_id, channel, id, wf, now, stop = wf_begin({'status', 'total', 'cur', 'done', 'interval'})
+if stop then return stop end
 local status, total, cur, done, interval = wf[1], tonumber(wf[2]), tonumber(wf[3]), tonumber(wf[4]), tonumber(wf[5])
 
 local code = sstatus
@@ -53,12 +50,8 @@ if prev == code and #ARGV < 12 and redis.call('HGET', steps, n) == record then
   return same
 end
 
-local now = now_ms()
-local lease_err = lease_check(lease, token, now)
-if lease_err then
-  lease_err.kind, lease_err.id = 'workflow', id
-  return fail('LEASE', lease_err)
-end
+stop = lease_refusal(K.lease, token, now, 'workflow', id)
+if stop then return stop end
 if status ~= 'pending' and status ~= 'running' then
   return fail('TRANSITION', {kind = 'workflow', id = id, status = status, op = 'update_step'})
 end
