@@ -23,12 +23,13 @@ UNBOUNDED = 100_000
 T = TypeVar("T")
 
 
+HELP = "print teams, queues, workflows and agents"
 DESCRIPTION = """Find every team, workflow and agent under the prefix (SCAN, on every primary) and print their state
 as tables, or as JSON with --json. Exits 1, naming the prefixes in use, when nothing is stored under --prefix."""
 
 
 def add_parser(sub: Subparsers) -> None:
-    p = command_parser(sub, "inspect", run, help="print teams, queues, workflows and agents", description=DESCRIPTION)
+    p = command_parser(sub, "inspect", run, help=HELP, description=DESCRIPTION)
     add_connection_options(p)
     p.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
     p.add_argument("--limit", type=int, default=100, help="at most this many entities of each kind (default 100)")

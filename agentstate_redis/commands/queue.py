@@ -30,7 +30,7 @@ from .common import add_connection_options, backend_from, check_access
 from .parsing import Subparsers, command_parser
 
 HELP = "pause or resume a team, cancel or promote a task, set limits"
-DESCRIPTION = """Control a team's task queue: pause|resume|limits TEAM, cancel|promote TEAM TASK."""
+DESCRIPTION = "Control a team's task queue: pause|resume|limits TEAM, cancel|promote TEAM TASK."
 
 
 def add_parser(sub: Subparsers) -> None:

@@ -18,12 +18,13 @@ from .parsing import Subparsers, command_parser
 KINDS = ["state", "agent", "wf", "team", "tool", "toolcache", "kb", "speech"]
 
 
+HELP = "print change events live"
 DESCRIPTION = """Subscribe to change events and print each as a JSON line. When nothing is stored under --prefix yet
 it says so on stderr (naming the prefixes in use) and keeps waiting: the fleet it follows may not have started."""
 
 
 def add_parser(sub: Subparsers) -> None:
-    p = command_parser(sub, "watch", run, help="print change events live", description=DESCRIPTION)
+    p = command_parser(sub, "watch", run, help=HELP, description=DESCRIPTION)
     p.add_argument("pattern", nargs="?", default="*", help="glob over entity ids (default *)")
     p.add_argument("--kind", action="append", choices=KINDS, help="entity kind to watch (repeatable; default: all)")
     p.add_argument("--count", type=int, default=0, help="exit after this many events (0 = run until Ctrl-C)")
