@@ -73,6 +73,16 @@ class _Call:
         self.redirects = 0
         self.record = record
 
+    def fail(self, exc: BaseException) -> None:
+        """Give ``exc`` to the caller (unless its future is done); a cancellation is raised on, in this task.
+
+        ``except BaseException as exc: call.fail(exc)`` in a task that redirects this one command.
+        """
+        if not self.future.done():
+            self.future.set_exception(exc)
+        if isinstance(exc, asyncio.CancelledError):
+            raise exc
+
 
 class _Lane:
     """The queue and in-flight count of one primary."""
@@ -336,22 +346,16 @@ class ClusterAutoPipeline:
         try:
             await self.client.nodes_manager.move_slot(reply)
             node = self.client.nodes_manager.get_node_from_slot(reply.slot_id)
-        except BaseException as exc:
-            if not call.future.done():
-                call.future.set_exception(exc)
-            if isinstance(exc, asyncio.CancelledError):
-                raise
+        except BaseException as exc:  # noqa: BLE001 - the caller's outcome; fail() raises a cancellation on
+            call.fail(exc)
             return
         self._enqueue(self._lane(node), call)
 
     async def _redirect_into(self, call: _Call, reply: rx.AskError) -> None:
         try:
             result = await self._redirect(call, reply)
-        except BaseException as exc:
-            if not call.future.done():
-                call.future.set_exception(exc)
-            if isinstance(exc, asyncio.CancelledError):
-                raise
+        except BaseException as exc:  # noqa: BLE001 - the caller's outcome; fail() raises a cancellation on
+            call.fail(exc)
             return
         if not call.future.done():
             call.future.set_result(result)

@@ -16,6 +16,7 @@ import io
 import shutil
 import subprocess
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,25 +36,35 @@ def _ns_to_us(v: float) -> float:
     return v / 1000.0
 
 
-async def ours_sequential(state: StateManager, duration: float, key: str) -> dict[str, Any]:
-    lat: dict[str, list[int]] = {"save": [], "get": [], "update": []}
+async def timed_rounds(duration: float, steps: dict[str, Callable[[int], Awaitable[Any]]]) -> dict[str, Any]:
+    """Await each step in turn, round after round, for ``duration`` s, timing every call (ns, under ``lat``).
+
+    A step gets the count of calls made before its round (``update`` writes it as the progress).
+    ``await timed_rounds(2.0, {"get": lambda n: state.get("k")})`` -> ``{"ops", "elapsed", "lat": {"get": [...]}}``
+    """
+    lat: dict[str, list[int]] = {name: [] for name in steps}
     clock = time.perf_counter_ns
     end = time.perf_counter() + duration
     n = 0
     start = time.perf_counter()
     while time.perf_counter() < end:
-        t0 = clock()
-        await state.save(key, VALUE)
-        t1 = clock()
-        await state.get(key)
-        t2 = clock()
-        await state.update(key, {"progress": n})
-        t3 = clock()
-        lat["save"].append(t1 - t0)
-        lat["get"].append(t2 - t1)
-        lat["update"].append(t3 - t2)
-        n += 3
+        for name, step in steps.items():
+            t0 = clock()
+            await step(n)
+            lat[name].append(clock() - t0)
+        n += len(steps)
     return {"ops": n, "elapsed": elapsed_since(start, duration), "lat": lat}
+
+
+async def ours_sequential(state: StateManager, duration: float, key: str) -> dict[str, Any]:
+    return await timed_rounds(
+        duration,
+        {
+            "save": lambda n: state.save(key, VALUE),
+            "get": lambda n: state.get(key),
+            "update": lambda n: state.update(key, {"progress": n}),
+        },
+    )
 
 
 async def ours_concurrent(state: StateManager, duration: float, prefix: str, tasks: int = TASKS) -> float:
@@ -80,25 +91,15 @@ def _raw_encode(value: dict[str, Any]) -> dict[str, str]:
 
 
 async def raw_sequential(client: aioredis.Redis, duration: float, key: str) -> dict[str, Any]:
-    lat: dict[str, list[int]] = {"save": [], "get": [], "update": []}
-    clock = time.perf_counter_ns
     mapping = _raw_encode(VALUE)
-    end = time.perf_counter() + duration
-    n = 0
-    start = time.perf_counter()
-    while time.perf_counter() < end:
-        t0 = clock()
-        await client.hset(key, mapping=mapping)
-        t1 = clock()
-        await client.hgetall(key)
-        t2 = clock()
-        await client.hset(key, ".progress", str(n))
-        t3 = clock()
-        lat["save"].append(t1 - t0)
-        lat["get"].append(t2 - t1)
-        lat["update"].append(t3 - t2)
-        n += 3
-    return {"ops": n, "elapsed": elapsed_since(start, duration), "lat": lat}
+    return await timed_rounds(
+        duration,
+        {
+            "save": lambda n: client.hset(key, mapping=mapping),
+            "get": lambda n: client.hgetall(key),
+            "update": lambda n: client.hset(key, ".progress", str(n)),
+        },
+    )
 
 
 async def raw_concurrent(client: aioredis.Redis, duration: float, prefix: str, tasks: int = TASKS) -> float:

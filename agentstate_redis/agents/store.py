@@ -123,15 +123,11 @@ class AgentStateStore(ActivityTracking):
 
     async def list_snapshots(self, agent_id: str, limit: int | None = None) -> list[AgentSnapshot]:
         """Snapshots, newest first."""
-        if limit is not None:
-            validate.integer("limit", limit)
-        return [snapshot_from_doc(t) for t in await self._read("list_snapshots", agent_id, limit or 0)]
+        return [snapshot_from_doc(t) for t in await self._newest_first("list_snapshots", agent_id, limit)]
 
     async def delete_snapshot(self, agent_id: str, snapshot_id: str, *, fencing_token: int | None = None) -> bool:
         """Delete one snapshot; True if it existed."""
-        validate.name("snapshot_id", snapshot_id)
-        token = validate.fencing_token(fencing_token, optional=True)
-        return bool(await self._write("delete_snapshot", agent_id, token, snapshot_id) == "1")
+        return await self._delete_one("delete_snapshot", agent_id, "snapshot_id", snapshot_id, fencing_token)
 
     # -- checkpoints -------------------------------------------------------------------------
 
@@ -213,15 +209,11 @@ class AgentStateStore(ActivityTracking):
 
     async def list_checkpoints(self, agent_id: str, limit: int | None = None) -> list[AgentCheckpoint]:
         """Checkpoints, newest first (highest step, then latest server save)."""
-        if limit is not None:
-            validate.integer("limit", limit)
-        return [_consistent(p) for p in await self._read("list_checkpoints", agent_id, limit or 0)]
+        return [_consistent(p) for p in await self._newest_first("list_checkpoints", agent_id, limit)]
 
     async def delete_checkpoint(self, agent_id: str, checkpoint_id: str, *, fencing_token: int | None = None) -> bool:
         """Delete one checkpoint; True if it existed."""
-        validate.name("checkpoint_id", checkpoint_id)
-        token = validate.fencing_token(fencing_token, optional=True)
-        return bool(await self._write("delete_checkpoint", agent_id, token, checkpoint_id) == "1")
+        return await self._delete_one("delete_checkpoint", agent_id, "checkpoint_id", checkpoint_id, fencing_token)
 
     async def restore_checkpoint(
         self, agent_id: str, checkpoint_id: str = LATEST, *, fencing_token: int | None = None
@@ -389,6 +381,19 @@ class AgentStateStore(ActivityTracking):
     async def recovery_attempts(self, agent_id: str) -> int:
         """Recovery attempts counted for the agent (see AgentRecoveryManager)."""
         return int(await self._read("recovery_attempts", agent_id))
+
+    async def _newest_first(self, verb: str, agent_id: str, limit: int | None) -> Any:
+        """The reply of a script listing an agent's snapshots or checkpoints, the newest ``limit``
+        (None or 0: all that are kept)."""
+        if limit is not None:
+            validate.integer("limit", limit)
+        return await self._read(verb, agent_id, limit or 0)
+
+    async def _delete_one(self, verb: str, agent_id: str, what: str, item_id: str, fencing_token: int | None) -> bool:
+        """Run a script deleting one snapshot or checkpoint (``what`` names its id); True if it existed."""
+        validate.name(what, item_id)
+        token = validate.fencing_token(fencing_token, optional=True)
+        return bool(await self._write(verb, agent_id, token, item_id) == "1")
 
     async def _recover(
         self, agent_id: str, checkpoint_id: str, max_attempts: int, fencing_token: int | None

@@ -12,13 +12,13 @@ listens for them, a sweeper finds expired keys and publishes the same
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from typing import Any
 
 import fakeredis
 from fakeredis import aioredis
 
+from ..background import stop_task
 from ..keys import escape_glob
 from .base import Backend
 
@@ -46,11 +46,8 @@ class MemoryBackend(Backend):
         return True
 
     async def close(self) -> None:
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._sweeper
-            self._sweeper = None
+        await stop_task(self._sweeper)
+        self._sweeper = None
         await super().close()
 
     async def _sweep_expired(self) -> None:

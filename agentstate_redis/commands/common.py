@@ -1,5 +1,6 @@
 """What the subcommands that talk to Redis share: options, the backend, and checks that fail in one line.
 
+>>> add_connection_options(p)                    # --redis-url, --prefix
 >>> backend = backend_from(args)
 >>> await check_access(backend)                  # reachable, credentials, ACL: one typed error each
 >>> await require_keys(backend)                  # CommandError naming the prefixes that do exist
@@ -32,6 +33,7 @@ def one_line(exc: BaseException) -> str:
 
 
 def add_connection_options(parser: argparse.ArgumentParser) -> None:
+    """``--redis-url`` and ``--prefix``, which :func:`backend_from` reads."""
     parser.add_argument(
         "--redis-url", default=None, help="Redis URL (default: $REDIS_URL, then redis://localhost:6379/0)"
     )
@@ -39,6 +41,7 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
 
 
 def backend_from(args: argparse.Namespace) -> RedisBackend:
+    """The backend the options of :func:`add_connection_options` name (not connected yet)."""
     return RedisBackend(args.redis_url or default_url(), key_prefix=args.prefix, retry_seconds=2.0)
 
 

@@ -17,25 +17,23 @@ import sys
 import time
 
 from .common import add_connection_options, backend_from, check_access, one_line
+from .parsing import Subparsers, command_parser
+
+HELP = "enqueue demo tasks and follow the fleet until they are done"
+DESCRIPTION = """Create the team, enqueue --tasks demo tasks (one always fails, to show dead letters), reap expired
+leases and print progress until the queue is drained, then a summary."""
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parser(sub: Subparsers) -> None:
     from ..demo.scenario import TEAM
 
-    p = sub.add_parser(
-        "coordinator",
-        help="enqueue demo tasks and follow the fleet until they are done",
-        description="Create the team, enqueue --tasks demo tasks (one always fails, to show "
-        "dead letters), reap expired leases and print progress until the queue "
-        "is drained, then a summary.",
-    )
+    p = command_parser(sub, "coordinator", run, help=HELP, description=DESCRIPTION)
     p.add_argument("--team", default=TEAM, help=f"team id (default {TEAM})")
     p.add_argument("--tasks", type=int, default=200, help="tasks to enqueue (default 200, at least 10)")
     p.add_argument("--seed", type=int, default=7, help="random seed for the task mix")
     p.add_argument("--timeout", type=float, default=600.0, help="give up after this many seconds (default 600)")
     p.add_argument("--interval", type=float, default=2.0, help="seconds between progress lines (default 2)")
     add_connection_options(p)
-    p.set_defaults(run=run)
 
 
 async def run(args: argparse.Namespace) -> int:

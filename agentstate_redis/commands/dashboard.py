@@ -23,20 +23,20 @@ import sys
 from collections.abc import Iterator
 
 from .common import INTERRUPTED, CommandError, add_connection_options, backend_from, check_access
+from .parsing import Subparsers, command_parser
 from .watch import check_channel_access
 
 TOKEN_ENV = "AGENTSTATE_DASHBOARD_TOKEN"
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser(
-        "dashboard",
-        help="serve the operations dashboard (pages, actions, /metrics)",
-        description="Serve the dashboard: teams and their queues, dead letters (retry, purge), "
-        "agents, workflows (pause, resume, cancel), tools, a live event feed, "
-        "/metrics for Prometheus and /healthz. Needs the [dashboard] extra.",
-    )
+HELP = "serve the operations dashboard (pages, actions, /metrics)"
+DESCRIPTION = """Serve the dashboard: teams and their queues, dead letters (retry, purge), agents, workflows (pause,
+resume, cancel), tools, a live event feed, /metrics for Prometheus and /healthz. Needs the [dashboard] extra."""
+
+
+def add_parser(sub: Subparsers) -> None:
+    p = command_parser(sub, "dashboard", run, help=HELP, description=DESCRIPTION)
     add_connection_options(p)
     p.add_argument("--key-prefix", dest="prefix", help="the same as --prefix")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
@@ -66,7 +66,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         default=10.0,
         help="seconds without a heartbeat after which an agent shows offline (the fleet's setting; default 10)",
     )
-    p.set_defaults(run=run)
 
 
 def is_loopback(host: str) -> bool:

@@ -12,18 +12,17 @@ from rich.console import Console
 
 from ..embedded import server_version
 from .common import INTERRUPTED
+from .parsing import Subparsers, command_parser
+
+HELP = "run a multi-process agent fleet and check its guarantees"
+DESCRIPTION = """Start N worker processes on a shared team queue, kill one mid-task, pause and resume the workflow,
+and check that every task was completed exactly once. Exits 1 if an invariant fails. Without --redis-url (or
+REDIS_URL) it runs its own embedded Redis. It prints its key prefix and the watch/inspect commands that follow it;
+Ctrl-C or SIGTERM stops the workers, removes the run's keys and exits 130."""
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser(
-        "demo",
-        help="run a multi-process agent fleet and check its guarantees",
-        description="Start N worker processes on a shared team queue, kill one mid-task, pause and resume "
-        "the workflow, and check that every task was completed exactly once. Exits 1 if an "
-        "invariant fails. Without --redis-url (or REDIS_URL) it runs its own embedded Redis. It "
-        "prints its key prefix and the watch/inspect commands that follow it; Ctrl-C or SIGTERM "
-        "stops the workers, removes the run's keys and exits 130.",
-    )
+def add_parser(sub: Subparsers) -> None:
+    p = command_parser(sub, "demo", run, help=HELP, description=DESCRIPTION)
     p.add_argument("--workers", type=int, default=4, help="worker processes (default 4, at least 2)")
     p.add_argument("--tasks", type=int, default=200, help="tasks to enqueue (default 200, at least 10)")
     p.add_argument("--seed", type=int, default=7, help="random seed for task mix and failures")
@@ -35,7 +34,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     p.add_argument("--no-live", action="store_true", help="no progress bars")
     p.add_argument("--fault", choices=["drop-completion"], help=argparse.SUPPRESS)
-    p.set_defaults(run=run)
 
 
 async def run(args: argparse.Namespace) -> int:

@@ -23,18 +23,19 @@ from redis import exceptions as rx
 from ..backends.server_checks import eviction_message, evicts
 from ..errors import AccessDeniedError, AgentStateError, BackendOutOfMemoryError, EvictionPolicyError
 from .common import add_connection_options, backend_from
+from .parsing import Subparsers, command_parser
 
 #: How long the probe's key lives (ms): long enough for a slow replica link, short enough to leave nothing.
 PROBE_TTL_MS = 10_000
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser(
-        "health",
-        help="check that Redis takes writes through the Lua scripts",
-        description="Exit 0 if a small expiring write runs through a library script and the "
-        "server does not evict keys; 1 otherwise, with one line saying why.",
-    )
+HELP = "check that Redis takes writes through the Lua scripts"
+DESCRIPTION = """Exit 0 if a small expiring write runs through a library script and the server does not evict keys;
+1 otherwise, with one line saying why."""
+
+
+def add_parser(sub: Subparsers) -> None:
+    p = command_parser(sub, "health", run, help=HELP, description=DESCRIPTION)
     add_connection_options(p)
     p.add_argument(
         "--allow-eviction",
@@ -42,7 +43,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="accept a maxmemory-policy that evicts keys (a cache-only deployment)",
     )
     p.add_argument("--quiet", action="store_true", help="print nothing")
-    p.set_defaults(run=run)
 
 
 def probe_id() -> str:

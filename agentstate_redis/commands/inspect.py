@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import orjson
 from rich.console import Console
 from rich.table import Table
 
 from .common import add_connection_options, backend_from, check_access, require_keys
+from .parsing import Subparsers, command_parser
 from .queue import limits_line
 
 #: Columns that hold ids: never cut, folded onto more lines on a narrow terminal instead.
@@ -18,19 +20,19 @@ ID_COLUMNS = ("team", "workflow", "agent", "latest_checkpoint")
 #: Width when stdout is not a terminal (a pipe, a file, CI logs): tables take the width they need.
 UNBOUNDED = 100_000
 
+T = TypeVar("T")
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser(
-        "inspect",
-        help="print teams, queues, workflows and agents",
-        description="Find every team, workflow and agent under the prefix (SCAN, on every "
-        "primary) and print their state as tables, or as JSON with --json. "
-        "Exits 1, naming the prefixes in use, when nothing is stored under --prefix.",
-    )
+
+HELP = "print teams, queues, workflows and agents"
+DESCRIPTION = """Find every team, workflow and agent under the prefix (SCAN, on every primary) and print their state
+as tables, or as JSON with --json. Exits 1, naming the prefixes in use, when nothing is stored under --prefix."""
+
+
+def add_parser(sub: Subparsers) -> None:
+    p = command_parser(sub, "inspect", run, help=HELP, description=DESCRIPTION)
     add_connection_options(p)
     p.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
     p.add_argument("--limit", type=int, default=100, help="at most this many entities of each kind (default 100)")
-    p.set_defaults(run=run)
 
 
 async def _ids(backend: Any, kind: str, limit: int) -> list[str]:
@@ -42,9 +44,24 @@ async def _ids(backend: Any, kind: str, limit: int) -> list[str]:
     return sorted(found)[:limit]
 
 
+async def _existing(backend: Any, kind: str, limit: int, get: Callable[[str], Awaitable[T]]) -> list[tuple[str, T]]:
+    """``(id, get(id))`` for the ids of ``kind`` found by SCAN, less those deleted before ``get`` read them.
+
+    ``await _existing(backend, "wf", 100, workflows.get)`` -> ``[("wf-1", WorkflowState(...)), ...]``
+    """
+    from ..errors import NotFoundError
+
+    found = []
+    for entity_id in await _ids(backend, kind, limit):
+        try:
+            found.append((entity_id, await get(entity_id)))
+        except NotFoundError:
+            continue
+    return found
+
+
 async def collect(backend: Any, limit: int = 100) -> dict[str, Any]:
     from ..agents import AgentStateStore
-    from ..errors import NotFoundError
     from ..orchestration import OrchestrationStateManager
     from ..state import StateManager
     from ..workflows import WorkflowStateManager
@@ -53,11 +70,7 @@ async def collect(backend: Any, limit: int = 100) -> dict[str, Any]:
     workflows = WorkflowStateManager(backend=backend)
     agents = AgentStateStore(backend=backend)
     teams = []
-    for team_id in await _ids(backend, "team", limit):
-        try:
-            team = await orch.get_team(team_id)
-        except NotFoundError:
-            continue
+    for team_id, team in await _existing(backend, "team", limit, orch.get_team):
         q = await orch.get_queue_status(team_id, page_size=1)
         limits = "; ".join(limits_line(r) for r in await orch.get_team_limits(team_id))
         teams.append(
@@ -79,11 +92,7 @@ async def collect(backend: Any, limit: int = 100) -> dict[str, Any]:
             }
         )
     wfs = []
-    for wf_id in await _ids(backend, "wf", limit):
-        try:
-            wf = await workflows.get(wf_id)
-        except NotFoundError:
-            continue
+    for wf_id, wf in await _existing(backend, "wf", limit, workflows.get):
         wfs.append(
             {
                 "workflow": wf_id,

@@ -27,14 +27,14 @@ from typing import Any
 
 from ..errors import InvalidInputError
 from .common import add_connection_options, backend_from, check_access
+from .parsing import Subparsers, command_parser
+
+HELP = "pause or resume a team, cancel or promote a task, set limits"
+DESCRIPTION = "Control a team's task queue: pause|resume|limits TEAM, cancel|promote TEAM TASK."
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser(
-        "queue",
-        help="pause or resume a team, cancel or promote a task, set limits",
-        description="Control a team's task queue: pause|resume|limits TEAM, cancel|promote TEAM TASK.",
-    )
+def add_parser(sub: Subparsers) -> None:
+    p = command_parser(sub, "queue", run, help=HELP, description=DESCRIPTION)
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     for name, text in (
         ("pause", "no claim succeeds until resume (running tasks go on)"),
@@ -64,7 +64,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     limits.add_argument("--capability", default=None, metavar="C", help="limit the tasks needing C (default: team)")
     limits.add_argument("--clear", action="store_true", help="remove the scope's limits")
     add_connection_options(limits)
-    p.set_defaults(run=run)
 
 
 def limits_line(row: Any) -> str:

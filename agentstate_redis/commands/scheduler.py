@@ -15,22 +15,20 @@ import logging
 import sys
 
 from .common import add_connection_options, backend_from, check_access, one_line
+from .parsing import Subparsers, command_parser
+
+HELP = "enqueue a team's scheduled tasks until SIGTERM"
+DESCRIPTION = """Enqueue one task per tick of each schedule of a team (add_schedule), exactly once however many
+schedulers and workers run; sleep until the next tick is due. SIGTERM/SIGINT: stop, exit 0."""
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: Subparsers) -> None:
     from ..demo.scenario import TEAM
 
-    p = sub.add_parser(
-        "scheduler",
-        help="enqueue a team's scheduled tasks until SIGTERM",
-        description="Enqueue one task per tick of each schedule of a team (add_schedule), exactly "
-        "once however many schedulers and workers run; sleep until the next tick is "
-        "due. SIGTERM/SIGINT: stop, exit 0.",
-    )
+    p = command_parser(sub, "scheduler", run, help=HELP, description=DESCRIPTION)
     p.add_argument("--team", default=TEAM, help=f"team id (default {TEAM})")
     p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     add_connection_options(p)
-    p.set_defaults(run=run)
 
 
 async def run(args: argparse.Namespace) -> int:

@@ -17,19 +17,19 @@ import threading
 
 from ..embedded import EmbeddedRedis, port_in_use, server_version
 from .common import CommandError
+from .parsing import Subparsers, command_parser
 
 DEFAULT_PORT = 6379
 DEFAULT_DATA_DIR = "./agentstate-data"
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser(
-        "server",
-        help="run an embedded Redis server in the foreground",
-        description="Start redis-server (or the bundled valkey-server) on 127.0.0.1 and keep it "
-        "running until Ctrl-C or SIGTERM. Relative paths are resolved against the "
-        "current directory.",
-    )
+HELP = "run an embedded Redis server in the foreground"
+DESCRIPTION = """Start redis-server (or the bundled valkey-server) on 127.0.0.1 and keep it running until Ctrl-C or
+SIGTERM. Relative paths are resolved against the current directory."""
+
+
+def add_parser(sub: Subparsers) -> None:
+    p = command_parser(sub, "server", run, help=HELP, description=DESCRIPTION)
     p.add_argument(
         "--port",
         type=int,
@@ -44,7 +44,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--no-appendonly", action="store_true", help="keep nothing on disk")
     p.add_argument("--appendfsync", default="everysec", choices=["always", "everysec", "no"])
     p.add_argument("--unix-socket", default=None, help="also listen on this unix socket")
-    p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:

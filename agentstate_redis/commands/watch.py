@@ -13,23 +13,22 @@ from ..backends.redis import RedisBackend
 from ..errors import AccessDeniedError
 from ..events import ChangeEvent
 from .common import CommandError, add_connection_options, backend_from, check_access, has_keys, unknown_prefix_message
+from .parsing import Subparsers, command_parser
 
 KINDS = ["state", "agent", "wf", "team", "tool", "toolcache", "kb", "speech"]
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser(
-        "watch",
-        help="print change events live",
-        description="Subscribe to change events and print each as a JSON line. When nothing "
-        "is stored under --prefix yet it says so on stderr (naming the prefixes "
-        "in use) and keeps waiting: the fleet it follows may not have started.",
-    )
+HELP = "print change events live"
+DESCRIPTION = """Subscribe to change events and print each as a JSON line. When nothing is stored under --prefix yet
+it says so on stderr (naming the prefixes in use) and keeps waiting: the fleet it follows may not have started."""
+
+
+def add_parser(sub: Subparsers) -> None:
+    p = command_parser(sub, "watch", run, help=HELP, description=DESCRIPTION)
     p.add_argument("pattern", nargs="?", default="*", help="glob over entity ids (default *)")
     p.add_argument("--kind", action="append", choices=KINDS, help="entity kind to watch (repeatable; default: all)")
     p.add_argument("--count", type=int, default=0, help="exit after this many events (0 = run until Ctrl-C)")
     add_connection_options(p)
-    p.set_defaults(run=run)
 
 
 async def run(args: argparse.Namespace) -> int:

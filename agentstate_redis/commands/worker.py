@@ -22,20 +22,20 @@ import sys
 from typing import Any
 
 from .common import add_connection_options, backend_from, check_access, one_line
+from .parsing import Subparsers, command_parser
 
 log = logging.getLogger("agentstate_redis.worker")
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+HELP = "run one queue worker until SIGTERM (simulated work)"
+DESCRIPTION = """Claim tasks of a team queue with a lease, heartbeat while working, complete or fail them with the
+fencing token. SIGTERM/SIGINT: stop claiming, finish or release the current task, exit 0."""
+
+
+def add_parser(sub: Subparsers) -> None:
     from ..demo.scenario import TEAM
 
-    p = sub.add_parser(
-        "worker",
-        help="run one queue worker until SIGTERM (simulated work)",
-        description="Claim tasks of a team queue with a lease, heartbeat while working, complete "
-        "or fail them with the fencing token. SIGTERM/SIGINT: stop claiming, finish or "
-        "release the current task, exit 0.",
-    )
+    p = command_parser(sub, "worker", run, help=HELP, description=DESCRIPTION)
     p.add_argument("--team", default=TEAM, help=f"team id (default {TEAM}; created if missing)")
     p.add_argument("--agent-id", default=None, help="agent id (default: the host name, i.e. the pod name)")
     p.add_argument(
@@ -59,7 +59,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     add_connection_options(p)
-    p.set_defaults(run=run)
 
 
 def parse_range(text: str) -> tuple[float, float]:

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-import contextlib
 import logging
 import time
 from collections.abc import Iterable
 from typing import Any
 
+from ..background import stop_task
 from ..events import ChangeEvent
 
 log = logging.getLogger(__name__)
@@ -130,11 +130,8 @@ class Directory:
         await asyncio.wait_for(self._swept.wait(), timeout)
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
 
     async def _sweeps(self) -> None:
         while True:

@@ -5,7 +5,8 @@
     ...     graph = builder.compile(checkpointer=saver)
 
 Modules: ``store`` (CheckpointStore, the scripts), ``saver`` (the async saver), ``sync`` (the sync
-saver), ``serde`` (payloads, no pickle), ``wire`` (field spelling and replies).
+saver), ``sync_faces`` (the sync methods both savers share), ``serde`` (payloads, no pickle), ``wire``
+(field spelling and replies).
 """
 
 from __future__ import annotations

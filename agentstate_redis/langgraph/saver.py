@@ -25,7 +25,6 @@ from typing import Any, TypeVar
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import (
     WRITES_IDX_MAP,
-    BaseCheckpointSaver,
     ChannelVersions,
     Checkpoint,
     CheckpointMetadata,
@@ -39,6 +38,7 @@ from ..errors import InvalidInputError, LeaseError
 from ..validate import milliseconds, name
 from . import serde as payloads
 from .store import CheckpointStore, ttl_ms
+from .sync_faces import SyncFaces
 from .wire import SEP, StoredCheckpoint, blob_channel, blob_field, nsid, text
 
 LIST_PAGE = 100  # checkpoints per list page (whole tuples)
@@ -47,7 +47,7 @@ FILTER_PAGE = 500  # metadata per page when list() filters
 T = TypeVar("T")
 
 
-class AsyncCheckpointSaver(BaseCheckpointSaver[str]):
+class AsyncCheckpointSaver(SyncFaces):
     """LangGraph checkpointer on agentstate-redis (see the module docstring).
 
     Args:
@@ -423,9 +423,12 @@ class AsyncCheckpointSaver(BaseCheckpointSaver[str]):
             current_v = int(str(current).split(".")[0])
         return f"{current_v + 1:032}.{random.random():016}"
 
-    # -- sync faces (from another thread than the saver's loop) -------------------------------
+    # -- sync faces (from another thread than the saver's loop; the methods are SyncFaces') ----
 
-    def _sync(self, coro: Coroutine[Any, Any, T]) -> T:
+    def _async_face(self) -> AsyncCheckpointSaver:
+        return self
+
+    def _wait(self, coro: Coroutine[Any, Any, T]) -> T:
         if self.loop is None:
             coro.close()
             raise asyncio.InvalidStateError(
@@ -442,44 +445,8 @@ class AsyncCheckpointSaver(BaseCheckpointSaver[str]):
             pass
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
 
-    def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
-        return self._sync(self.aget_tuple(config))
-
-    def list(
-        self,
-        config: RunnableConfig | None,
-        *,
-        filter: dict[str, Any] | None = None,
-        before: RunnableConfig | None = None,
-        limit: int | None = None,
-    ) -> Iterator[CheckpointTuple]:
-        return iter(self._sync(_collect(self.alist(config, filter=filter, before=before, limit=limit))))
-
-    def put(
-        self,
-        config: RunnableConfig,
-        checkpoint: Checkpoint,
-        metadata: CheckpointMetadata,
-        new_versions: ChannelVersions,
-    ) -> RunnableConfig:
-        return self._sync(self.aput(config, checkpoint, metadata, new_versions))
-
-    def put_writes(
-        self, config: RunnableConfig, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = ""
-    ) -> None:
-        return self._sync(self.aput_writes(config, writes, task_id, task_path))
-
-    def delete_thread(self, thread_id: str) -> None:
-        return self._sync(self.adelete_thread(thread_id))
-
-    def delete_for_runs(self, run_ids: Sequence[str]) -> None:
-        return self._sync(self.adelete_for_runs(run_ids))
-
-    def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
-        return self._sync(self.acopy_thread(source_thread_id, target_thread_id))
-
-    def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
-        return self._sync(self.aprune(thread_ids, strategy=strategy))
+    def _iterate(self, items: AsyncGenerator[CheckpointTuple, None]) -> Iterator[CheckpointTuple]:
+        return iter(self._wait(_collect(items)))
 
 
 def _configurable(config: Any) -> dict[str, Any]:

@@ -14,24 +14,22 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import functools
 import threading
-from collections.abc import AsyncIterator, Coroutine, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar, cast
+from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
-from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import (
-    BaseCheckpointSaver,
-    ChannelVersions,
-    Checkpoint,
-    CheckpointMetadata,
     CheckpointTuple,
 )
 
 from .saver import AsyncCheckpointSaver
+from .sync_faces import SyncFaces
 
 _DONE = object()
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
 class _LoopThread:
@@ -69,7 +67,43 @@ async def _next(items: AsyncIterator[Any]) -> Any:
         return _DONE
 
 
-class CheckpointSaver(BaseCheckpointSaver[str]):
+def _on_loop(
+    method: Callable[Concatenate[AsyncCheckpointSaver, P], Coroutine[Any, Any, T]],
+) -> Callable[Concatenate[CheckpointSaver, P], Coroutine[Any, Any, T]]:
+    """A CheckpointSaver ``a*`` method: the inner saver's ``method``, awaited on the saver's loop.
+
+    ``aput = _on_loop(AsyncCheckpointSaver.aput)``
+    """
+
+    @functools.wraps(method)
+    async def on_loop(self: CheckpointSaver, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        inner_method: Callable[P, Coroutine[Any, Any, T]] = getattr(self.inner, method.__name__)
+        return await self._portal.acall(inner_method(*args, **kwargs))
+
+    return on_loop
+
+
+def _streamed_on_loop(
+    method: Callable[Concatenate[AsyncCheckpointSaver, P], AsyncGenerator[T, None]],
+) -> Callable[Concatenate[CheckpointSaver, P], AsyncGenerator[T, None]]:
+    """As :func:`_on_loop` for an async generator: each item is fetched on the saver's loop.
+
+    ``alist = _streamed_on_loop(AsyncCheckpointSaver.alist)``
+    """
+
+    @functools.wraps(method)
+    async def streamed(self: CheckpointSaver, /, *args: P.args, **kwargs: P.kwargs) -> AsyncGenerator[T, None]:
+        items: AsyncGenerator[T, None] = getattr(self.inner, method.__name__)(*args, **kwargs)
+        try:
+            while (item := await self._portal.acall(_next(items))) is not _DONE:
+                yield item
+        finally:
+            await self._portal.acall(items.aclose())
+
+    return streamed
+
+
+class CheckpointSaver(SyncFaces):
     """The synchronous saver (see the module docstring); takes AsyncCheckpointSaver's arguments."""
 
     def __init__(
@@ -139,20 +173,15 @@ class CheckpointSaver(BaseCheckpointSaver[str]):
     def release_lease(self, thread_id: str) -> None:
         self._portal.call(self.inner.arelease_lease(thread_id))
 
-    # -- sync --------------------------------------------------------------------------------
+    # -- sync (the methods are SyncFaces') ---------------------------------------------------
 
-    def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
-        return self._portal.call(self.inner.aget_tuple(config))
+    def _async_face(self) -> AsyncCheckpointSaver:
+        return self.inner
 
-    def list(
-        self,
-        config: RunnableConfig | None,
-        *,
-        filter: dict[str, Any] | None = None,
-        before: RunnableConfig | None = None,
-        limit: int | None = None,
-    ) -> Iterator[CheckpointTuple]:
-        items = self.inner.alist(config, filter=filter, before=before, limit=limit)
+    def _wait(self, coro: Coroutine[Any, Any, T]) -> T:
+        return self._portal.call(coro)
+
+    def _iterate(self, items: AsyncGenerator[CheckpointTuple, None]) -> Iterator[CheckpointTuple]:
         try:
             while (item := self._portal.call(_next(items))) is not _DONE:
                 yield item
@@ -160,74 +189,13 @@ class CheckpointSaver(BaseCheckpointSaver[str]):
             if not self._portal.loop.is_closed():
                 self._portal.call(items.aclose())
 
-    def put(
-        self,
-        config: RunnableConfig,
-        checkpoint: Checkpoint,
-        metadata: CheckpointMetadata,
-        new_versions: ChannelVersions,
-    ) -> RunnableConfig:
-        return self._portal.call(self.inner.aput(config, checkpoint, metadata, new_versions))
-
-    def put_writes(
-        self, config: RunnableConfig, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = ""
-    ) -> None:
-        return self._portal.call(self.inner.aput_writes(config, writes, task_id, task_path))
-
-    def delete_thread(self, thread_id: str) -> None:
-        return self._portal.call(self.inner.adelete_thread(thread_id))
-
-    def delete_for_runs(self, run_ids: Sequence[str]) -> None:
-        return self._portal.call(self.inner.adelete_for_runs(run_ids))
-
-    def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
-        return self._portal.call(self.inner.acopy_thread(source_thread_id, target_thread_id))
-
-    def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
-        return self._portal.call(self.inner.aprune(thread_ids, strategy=strategy))
-
     # -- async, on the saver's own loop ------------------------------------------------------
 
-    async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
-        return await self._portal.acall(self.inner.aget_tuple(config))
-
-    async def alist(
-        self,
-        config: RunnableConfig | None,
-        *,
-        filter: dict[str, Any] | None = None,
-        before: RunnableConfig | None = None,
-        limit: int | None = None,
-    ) -> AsyncIterator[CheckpointTuple]:
-        items = self.inner.alist(config, filter=filter, before=before, limit=limit)
-        try:
-            while (item := await self._portal.acall(_next(items))) is not _DONE:
-                yield item
-        finally:
-            await self._portal.acall(items.aclose())
-
-    async def aput(
-        self,
-        config: RunnableConfig,
-        checkpoint: Checkpoint,
-        metadata: CheckpointMetadata,
-        new_versions: ChannelVersions,
-    ) -> RunnableConfig:
-        return await self._portal.acall(self.inner.aput(config, checkpoint, metadata, new_versions))
-
-    async def aput_writes(
-        self, config: RunnableConfig, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = ""
-    ) -> None:
-        return await self._portal.acall(self.inner.aput_writes(config, writes, task_id, task_path))
-
-    async def adelete_thread(self, thread_id: str) -> None:
-        return await self._portal.acall(self.inner.adelete_thread(thread_id))
-
-    async def adelete_for_runs(self, run_ids: Sequence[str]) -> None:
-        return await self._portal.acall(self.inner.adelete_for_runs(run_ids))
-
-    async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
-        return await self._portal.acall(self.inner.acopy_thread(source_thread_id, target_thread_id))
-
-    async def aprune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
-        return await self._portal.acall(self.inner.aprune(thread_ids, strategy=strategy))
+    aget_tuple = _on_loop(AsyncCheckpointSaver.aget_tuple)
+    alist = _streamed_on_loop(AsyncCheckpointSaver.alist)
+    aput = _on_loop(AsyncCheckpointSaver.aput)
+    aput_writes = _on_loop(AsyncCheckpointSaver.aput_writes)
+    adelete_thread = _on_loop(AsyncCheckpointSaver.adelete_thread)
+    adelete_for_runs = _on_loop(AsyncCheckpointSaver.adelete_for_runs)
+    acopy_thread = _on_loop(AsyncCheckpointSaver.acopy_thread)
+    aprune = _on_loop(AsyncCheckpointSaver.aprune)

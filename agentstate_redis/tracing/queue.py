@@ -144,6 +144,14 @@ def _received(
 ) -> None:
     creation = _remember(team_id, task, agent_id) if task is not None else None
     attrs = _attributes("receive", operation, team_id, agent_id, None if task is None else task.id)
+    _task_span(operation, team_id, attrs, start, creation, error)
+
+
+def _task_span(
+    operation: str, team_id: Any, attrs: dict[str, Any], start: int, creation: Any, error: BaseException | None
+) -> None:
+    """The CLIENT span ``"<operation> <team>"`` of a call on one task, linked to the context the task was
+    created in (``creation``), its parent unless a span is current (otel.parent_for)."""
     otel.record(
         f"{operation} {team_id}",
         otel.SpanKind.CLIENT,
@@ -202,15 +210,7 @@ def settle(operation: str, *, claims: str | None = None) -> Callable[[Callable[.
                 creation = creation or otel.creation_context(result.extra)
                 agent_id = agent_id or result.completed_by
             attrs = _attributes("settle", operation, team_id, agent_id, task_id)
-            otel.record(
-                f"{operation} {team_id}",
-                otel.SpanKind.CLIENT,
-                attrs,
-                start=start,
-                parent=otel.parent_for(creation),
-                links=otel.link_to(creation),
-                error=error,
-            )
+            _task_span(operation, team_id, attrs, start, creation, error)
             if error is not None:
                 raise error
             if claims is not None and result is not None:

@@ -1,12 +1,14 @@
-"""What every page uses: the fleet, bounded query parameters, and the answer for a missing entity.
+"""What every page uses: the fleet, bounded query parameters, posted form fields, and the redirect after a write.
 
 >>> offset = int_param(request, "offset", 0, maximum=MAX_OFFSET)
+>>> team_id, action = form_text(form, "team"), form_action(form, ("pause", "resume"))
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse
@@ -43,6 +45,29 @@ def text_param(request: Request, name: str, *, required: bool = True) -> str:
     if required and not value:
         raise HTTPException(400, f"the query parameter {name!r} is required")
     return value
+
+
+def form_text(form: FormData, name: str) -> str:
+    """A required text field of a posted form; 400 naming the field when it is missing or empty."""
+    value = form.get(name)
+    if not isinstance(value, str) or not value:
+        raise HTTPException(400, f"the form field {name!r} is required")
+    return value
+
+
+def form_action(form: FormData, allowed: tuple[str, ...]) -> str:
+    """The form's ``action``, one of ``allowed``; 400 listing them otherwise."""
+    action = form.get("action")
+    if not isinstance(action, str) or action not in allowed:
+        choices = f"{', '.join(allowed[:-1])} or {allowed[-1]}" if len(allowed) > 1 else allowed[0]
+        raise HTTPException(400, f"action must be {choices}, got {action!r}")
+    return action
+
+
+def cancel_reason(form: FormData) -> str:
+    """The reason a cancel form gives, or the dashboard's own when it gives none."""
+    reason = form.get("reason")
+    return reason if isinstance(reason, str) and reason else "cancelled from the dashboard"
 
 
 def back(request: Request, name: str, *, msg: str = "", err: str = "", **query: Any) -> RedirectResponse:

@@ -29,7 +29,7 @@ from ...orchestration import Task
 from ...orchestration.queue import QueueName
 from ..render import render
 from ..security import write_route
-from .common import PAGE, back, fleet, int_param, text_param
+from .common import PAGE, back, cancel_reason, fleet, form_action, form_text, int_param, text_param
 from .overview import team_rows
 
 #: (queue name for list_tasks, label, TaskQueueState count field).
@@ -147,9 +147,7 @@ async def dead_page(request: Request) -> Response:
 
 async def _dead_action(request: Request, action: str) -> Response:
     form = await request.form()
-    team_id = form.get("team")
-    if not isinstance(team_id, str) or not team_id:
-        raise HTTPException(400, "the form field 'team' is required")
+    team_id = form_text(form, "team")
     ids = [t for t in form.getlist("task") if isinstance(t, str) and t]
     every = form.get("all") == "1"
     if not ids and not every:
@@ -185,11 +183,7 @@ async def dead_purge(request: Request) -> Response:
 @write_route
 async def team_action(request: Request) -> Response:
     form = await request.form()
-    team_id, action = form.get("team"), form.get("action")
-    if not isinstance(team_id, str) or not team_id:
-        raise HTTPException(400, "the form field 'team' is required")
-    if action not in ("pause", "resume"):
-        raise HTTPException(400, f"action must be pause or resume, got {action!r}")
+    team_id, action = form_text(form, "team"), form_action(form, ("pause", "resume"))
     orch = fleet(request).orch
     try:
         changed = await (orch.pause_team(team_id) if action == "pause" else orch.resume_team(team_id))
@@ -202,13 +196,11 @@ async def team_action(request: Request) -> Response:
 @write_route
 async def task_cancel(request: Request) -> Response:
     form = await request.form()
-    team_id, task_id, reason = form.get("team"), form.get("task"), form.get("reason")
+    team_id, task_id = form.get("team"), form.get("task")
     if not isinstance(team_id, str) or not team_id or not isinstance(task_id, str) or not task_id:
         raise HTTPException(400, "the form fields 'team' and 'task' are required")
     try:
-        task = await fleet(request).orch.cancel_task(
-            team_id, task_id, reason=reason if isinstance(reason, str) and reason else "cancelled from the dashboard"
-        )
+        task = await fleet(request).orch.cancel_task(team_id, task_id, reason=cancel_reason(form))
     except AgentStateError as exc:
         return back(request, "task", team=team_id, task=task_id, err=str(exc))
     return back(request, "task", team=team_id, task=task_id, msg=f"task {task.status}")

@@ -18,7 +18,7 @@ from ...errors import AgentStateError, NotFoundError
 from ...workflows import WorkflowState, WorkflowStatus
 from ..render import render
 from ..security import write_route
-from .common import PAGE, back, fleet, text_param
+from .common import PAGE, back, cancel_reason, fleet, form_action, form_text, text_param
 from .overview import workflow_counts
 
 #: A workflow with this many steps or fewer shows all of them; a longer one its newest STEPS_SHOWN.
@@ -89,18 +89,11 @@ async def workflow_page(request: Request) -> Response:
 @write_route
 async def workflow_action(request: Request) -> Response:
     form = await request.form()
-    workflow_id, action = form.get("workflow"), form.get("action")
-    if not isinstance(workflow_id, str) or not workflow_id:
-        raise HTTPException(400, "the form field 'workflow' is required")
-    if action not in ("pause", "resume", "cancel"):
-        raise HTTPException(400, f"action must be pause, resume or cancel, got {action!r}")
+    workflow_id, action = form_text(form, "workflow"), form_action(form, ("pause", "resume", "cancel"))
     wf = fleet(request).workflows
-    reason = form.get("reason")
     try:
         if action == "cancel":
-            state = await wf.cancel(
-                workflow_id, reason=reason if isinstance(reason, str) and reason else "cancelled from the dashboard"
-            )
+            state = await wf.cancel(workflow_id, reason=cancel_reason(form))
         else:
             state = await getattr(wf, action)(workflow_id)
     except AgentStateError as exc:
