@@ -20,7 +20,7 @@ from agentstate_redis import (
 from agentstate_redis.backends.base import Backend
 
 from ..cluster_cases import on_cluster
-from .stored import stored_document
+from .stored import SEED_CHECKPOINT_FIELDS, stored_document
 
 
 @pytest.fixture
@@ -224,16 +224,7 @@ async def test_stored_checkpoint_has_the_kaizen_fields(store: AgentStateStore, b
         AgentCheckpoint(agent_id="a1", checkpoint_id="ckpt_abc123", step=5, state={"big": 2**62, "empty": []})
     )
     doc = await stored_document(backend, "a1", "ckpt_abc123")
-    for field in (
-        "checkpoint_id",
-        "agent_id",
-        "timestamp",
-        "step_number",
-        "approval_history",
-        "tool_usage_counts",
-        "workflow_run_id",
-        "workflow_state",
-    ):
+    for field in SEED_CHECKPOINT_FIELDS:
         assert field in doc, field
     assert doc["step_number"] == 5 and doc["state"] == {"big": 2**62, "empty": []}
     assert doc["tool_usage_counts"] == {odd: 2**40}
