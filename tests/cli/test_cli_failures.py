@@ -21,6 +21,8 @@ import redis
 from agentstate_redis import EmbeddedRedis, RedisBackend, StateManager
 from agentstate_redis.embedded import free_port
 
+from ..acl_users import add_user
+
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "admin-pw"
 
@@ -50,21 +52,9 @@ def guarded() -> Iterator[EmbeddedRedis]:
     """A server with a password, a tenant confined to ``tenant:*``, and a user without channels."""
     with EmbeddedRedis(password=PASSWORD, extra_args=["--acl-pubsub-default", "resetchannels"]) as server:
         admin = redis.Redis.from_url(server.url)
-        admin.acl_setuser(
-            "tenant",
-            enabled=True,
-            passwords=["+tenant-pw"],
-            keys=["tenant:*"],
-            channels=["tenant:ev:*"],
-            commands=["+@all", "-@dangerous", "+info"],
-        )
-        admin.acl_setuser(
-            "nochannels",
-            enabled=True,
-            passwords=["+nochannels-pw"],
-            keys=["*"],
-            commands=["+@all", "-@dangerous", "+info"],
-        )
+        commands = ["+@all", "-@dangerous", "+info"]
+        add_user(admin, "tenant", keys=["tenant:*"], channels=["tenant:ev:*"], commands=commands)
+        add_user(admin, "nochannels", keys=["*"], commands=commands)
         admin.close()
         yield server
 
