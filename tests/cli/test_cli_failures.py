@@ -22,6 +22,7 @@ from agentstate_redis import EmbeddedRedis, RedisBackend, StateManager
 from agentstate_redis.embedded import free_port
 
 from ..acl_users import add_user
+from ..agentstate_process import start_watch
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "admin-pw"
@@ -126,25 +127,8 @@ async def test_watch_refused_its_event_channels_says_so_in_one_line(guarded: Emb
 
 async def test_watch_of_an_empty_prefix_says_so_and_still_follows_it(guarded: EmbeddedRedis, prefix: str) -> None:
     """The prefix may be empty because the fleet has not started: one notice, then the events."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "agentstate_redis.cli",
-        "watch",
-        "--count",
-        "1",
-        "--redis-url",
-        guarded.url,
-        "--prefix",
-        prefix,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    assert proc.stderr is not None
-    notice = (await asyncio.wait_for(proc.stderr.readline(), 60)).decode()
+    proc, notice = await start_watch(guarded.url, prefix, "--count", "1", timeout=60, cwd=ROOT)
     assert f"no keys under prefix {prefix!r}" in notice and "waiting for events anyway" in notice
-    assert (await asyncio.wait_for(proc.stderr.readline(), 60)).startswith(b"# watching")
     state = StateManager(backend=RedisBackend(guarded.url, key_prefix=prefix))
     await state.save("agent:late", {"n": 1})
     out, _ = await asyncio.wait_for(proc.communicate(), 60)
