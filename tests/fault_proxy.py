@@ -143,13 +143,9 @@ class FaultProxy:
     def heal(self) -> None:
         """Back to forwarding every byte, as a new proxy does (connections black-holed meanwhile stay broken)."""
         with self._lock:
-            self._blackhole = False
-            self._blackhole_replies = False
-            self._refuse = False
-            self._stall_replies = False
+            self._blackhole = self._blackhole_replies = self._refuse = self._stall_replies = False
             self._delay = 0.0
-            self._lose_acks = 0
-            self._cut_replies = 0
+            self._lose_acks = self._cut_replies = 0
 
     def lose_acks(self, n: int = 1) -> None:
         """Drop the next ``n`` replies and reset their connections; the requests did reach the server."""

@@ -333,13 +333,14 @@ async def test_metrics_parse_and_equal_the_queue_status(redis_url: str, prefix: 
         }
         for team in s.teams:
             q = on_loop(c, orch.get_queue_status(team))
-            for status, value in (
-                ("pending", q.pending_count),
-                ("in_progress", q.in_progress_count),
-                ("retry", q.scheduled_count),
-                ("completed", q.completed_count),
-                ("dead", q.dead_count),
-            ):
+            expected = {
+                "pending": q.pending_count,
+                "in_progress": q.in_progress_count,
+                "retry": q.scheduled_count,
+                "completed": q.completed_count,
+                "dead": q.dead_count,
+            }
+            for status, value in expected.items():
                 assert samples[("agentstate_tasks", (("status", status), ("team", team)))] == value, (team, status)
             counters = on_loop(c, orch.get_team_counters(team))
             assert samples[("agentstate_tasks_completed_total", (("team", team),))] == counters.completed_total
