@@ -59,19 +59,13 @@ class FaultProxy:
         self.listen_port = listen_port
         self.db = db
         self.stats = ProxyStats()
-        self._delay = 0.0
-        self._blackhole = False
-        self._blackhole_replies = False
-        self._refuse = False
-        self._stall_replies = False
-        self._lose_acks = 0
-        self._cut_replies = 0
         self._links: set[_Link] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.base_events.Server | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._lock = threading.Lock()
+        self.heal()  # no fault to begin with
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -147,15 +141,11 @@ class FaultProxy:
         self._refuse = True
 
     def heal(self) -> None:
-        """Back to forwarding every byte (connections black-holed meanwhile stay broken)."""
+        """Back to forwarding every byte, as a new proxy does (connections black-holed meanwhile stay broken)."""
         with self._lock:
-            self._blackhole = False
-            self._blackhole_replies = False
-            self._refuse = False
-            self._stall_replies = False
+            self._blackhole = self._blackhole_replies = self._refuse = self._stall_replies = False
             self._delay = 0.0
-            self._lose_acks = 0
-            self._cut_replies = 0
+            self._lose_acks = self._cut_replies = 0
 
     def lose_acks(self, n: int = 1) -> None:
         """Drop the next ``n`` replies and reset their connections; the requests did reach the server."""

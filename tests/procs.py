@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing as mp
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 _ctx = mp.get_context("spawn")
@@ -52,6 +53,16 @@ def start_process(target: Callable[..., Any], *args: Any) -> Any:
     p = _ctx.Process(target=target, args=args, daemon=True)
     p.start()
     return p
+
+
+@contextlib.contextmanager
+def killed_at_end(procs: list[Any]) -> Iterator[list[Any]]:
+    """``procs`` (of ``start_process``) for the block, each killed when it ends, however it ends."""
+    try:
+        yield procs
+    finally:
+        for p in procs:
+            p.kill()
 
 
 async def join_processes(procs: list[Any], timeout: float = 120) -> None:

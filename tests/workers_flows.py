@@ -8,6 +8,8 @@ from typing import Any
 
 from agentstate_redis import OrchestrationStateManager, RedisBackend
 
+from .queue_left import nothing_left
+
 
 def flow_worker(redis_url: str, prefix: str, team: str, agent_id: str) -> list[dict[str, Any]]:
     """Claim and finish tasks until the team has nothing pending, running or waiting; return one
@@ -25,8 +27,7 @@ async def _flow_worker(redis_url: str, prefix: str, team: str, agent_id: str) ->
         while True:
             task = await orch.claim_task(team, agent_id, wait=0.3)
             if task is None:
-                status = await orch.get_queue_status(team, page_size=0)
-                if status.pending_count + status.in_progress_count + status.waiting_count == 0:
+                if await nothing_left(orch, team, ("pending", "in_progress", "waiting")):
                     return records
                 continue
             records.append(

@@ -10,6 +10,8 @@ from typing import Any
 from agentstate_redis import LeaseError, OrchestrationStateManager, RedisBackend, TaskCancelledError
 from agentstate_redis.orchestration import Backoff
 
+from .queue_left import nothing_left
+
 
 def _manager(redis_url: str, prefix: str, **options: Any) -> OrchestrationStateManager:
     return OrchestrationStateManager(backend=RedisBackend(redis_url, key_prefix=prefix), **options)
@@ -34,8 +36,7 @@ async def _chaos(redis_url: str, prefix: str, team: str, agent_id: str, records_
         while True:
             task = await orch.claim_task(team, agent_id, wait=0.5)
             if task is None:
-                status = await orch.get_queue_status(team, page_size=0)
-                if status.pending_count + status.in_progress_count + status.scheduled_count == 0:
+                if await nothing_left(orch, team):
                     return
                 continue
             mode = (task.data or {}).get("mode")
@@ -110,9 +111,8 @@ async def _control(
         while True:
             task = await orch.claim_task(team, agent_id, wait=0.2)
             if task is None:
-                q = await orch.get_queue_status(team, page_size=0)
-                busy = q.pending_count + q.in_progress_count + q.delayed_count + q.scheduled_count
-                if busy == 0 and asyncio.get_running_loop().time() - idle_since > idle_exit:
+                idle = await nothing_left(orch, team, ("pending", "in_progress", "delayed", "scheduled"))
+                if idle and asyncio.get_running_loop().time() - idle_since > idle_exit:
                     return
                 continue
             idle_since = asyncio.get_running_loop().time()
@@ -157,8 +157,7 @@ async def _limits(redis_url: str, prefix: str, team: str, agent_id: str, records
             if task is None:
                 task, how = await orch.claim_task(team, agent_id, wait=0.2), "claim"
             if task is None:
-                q = await orch.get_queue_status(team, page_size=0)
-                if q.pending_count + q.in_progress_count == 0 and loop.time() - idle_since > idle_exit:
+                if await nothing_left(orch, team, ("pending", "in_progress")) and loop.time() - idle_since > idle_exit:
                     return
                 continue
             idle_since = loop.time()

@@ -22,6 +22,8 @@ from agentstate_redis import (
     VersionConflictError,
 )
 
+from .queue_left import nothing_left
+
 RETRY_SECONDS = 75.0  # the server is down for ~1-5 s, but on a loaded machine a failover election can take
 # several rounds: longer than RedisClusterFixture.wait_for_failover (60 s), so a slow failover fails there, by name
 
@@ -72,9 +74,9 @@ async def _fleet(url: str, prefix: str, team: str, agent_id: str, counter_key: s
                 done = await state.get_entry(done_key)
                 acked()
                 if done is not None:
-                    status = await orch.get_queue_status(team, page_size=0)
+                    drained = await nothing_left(orch, team)
                     acked()
-                    if status.pending_count + status.in_progress_count + status.scheduled_count == 0:
+                    if drained:
                         return out
                 continue
             async with orch.keep_alive(team, agent_id):

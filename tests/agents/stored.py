@@ -1,4 +1,5 @@
-"""Checkpoints as Redis holds them: the document a load joins, and the previous release's format written raw."""
+"""Checkpoints as Redis holds them: the document a load joins (and the fields the seed's has), and the previous
+release's format written raw."""
 
 from __future__ import annotations
 
@@ -7,6 +8,18 @@ from typing import Any
 import orjson
 
 from agentstate_redis.backends.base import Backend
+
+#: The fields of the seed's checkpoint document (``assert set(SEED_CHECKPOINT_FIELDS) <= set(doc)``).
+SEED_CHECKPOINT_FIELDS = (
+    "checkpoint_id",
+    "agent_id",
+    "timestamp",
+    "step_number",
+    "approval_history",
+    "tool_usage_counts",
+    "workflow_run_id",
+    "workflow_state",
+)
 
 
 async def stored_document(backend: Backend, agent_id: str, checkpoint_id: str) -> dict[str, Any]:

@@ -19,7 +19,8 @@ from agentstate_redis import (
 )
 from agentstate_redis.backends.base import Backend
 
-from .stored import stored_document
+from ..cluster_cases import on_cluster
+from .stored import SEED_CHECKPOINT_FIELDS, stored_document
 
 
 @pytest.fixture
@@ -27,6 +28,7 @@ def store(backend: Backend) -> AgentStateStore:
     return AgentStateStore(backend=backend, max_snapshots=3, max_checkpoints=3)
 
 
+@on_cluster
 async def test_snapshots_newest_first_with_retention(store: AgentStateStore) -> None:
     for i in range(5):
         saved = await store.save_snapshot(
@@ -46,6 +48,7 @@ async def test_snapshots_newest_first_with_retention(store: AgentStateStore) -> 
     assert [s.memory_state["i"] for s in await store.list_snapshots("a1")] == [3, 2]
 
 
+@on_cluster
 async def test_checkpoint_latest_is_by_step_then_server_order(store: AgentStateStore) -> None:
     await store.save_checkpoint(AgentCheckpoint(agent_id="a1", checkpoint_id="s5", step=5, state={"x": 1}))
     await store.save_checkpoint(AgentCheckpoint(agent_id="a1", checkpoint_id="s2", step=2, state={"x": 2}))
@@ -64,6 +67,7 @@ async def test_checkpoint_latest_is_by_step_then_server_order(store: AgentStateS
     assert (await store.get_checkpoint("a1")).checkpoint_id == "s5b"
 
 
+@on_cluster
 async def test_tracking_and_checkpoint_round_trip(store: AgentStateStore) -> None:
     t = AgentTracker(store, "a1")
     rec = await t.record_approval("Bash", True, "once", {"command": "ls -la"})
@@ -140,6 +144,7 @@ async def test_bad_input_is_rejected_before_writing(store: AgentStateStore) -> N
     assert await store.get_workflow_state("a1") == {}
 
 
+@on_cluster
 async def test_lease_fences_writes(store: AgentStateStore) -> None:
     tok = await store.acquire_lease("a1", "owner-a", ttl=30)
     with pytest.raises(LeaseError):
@@ -157,6 +162,7 @@ async def test_lease_fences_writes(store: AgentStateStore) -> None:
     assert (await store.get_checkpoint("a1")).step == 1
 
 
+@on_cluster
 async def test_recovery_skips_non_recoverable_and_limits_attempts(store: AgentStateStore) -> None:
     class Agent:
         id = "a1"
@@ -218,16 +224,7 @@ async def test_stored_checkpoint_has_the_kaizen_fields(store: AgentStateStore, b
         AgentCheckpoint(agent_id="a1", checkpoint_id="ckpt_abc123", step=5, state={"big": 2**62, "empty": []})
     )
     doc = await stored_document(backend, "a1", "ckpt_abc123")
-    for field in (
-        "checkpoint_id",
-        "agent_id",
-        "timestamp",
-        "step_number",
-        "approval_history",
-        "tool_usage_counts",
-        "workflow_run_id",
-        "workflow_state",
-    ):
+    for field in SEED_CHECKPOINT_FIELDS:
         assert field in doc, field
     assert doc["step_number"] == 5 and doc["state"] == {"big": 2**62, "empty": []}
     assert doc["tool_usage_counts"] == {odd: 2**40}

@@ -14,6 +14,8 @@ from agentstate_redis import (
 )
 from agentstate_redis.backends.base import Backend
 
+from ..cluster_cases import on_cluster
+
 
 @pytest.fixture
 def store(backend: Backend) -> AgentStateStore:
@@ -24,6 +26,7 @@ def ck(agent: str, cid: str, step: int, **state: int) -> AgentCheckpoint:
     return AgentCheckpoint(agent_id=agent, checkpoint_id=cid, step=step, state=state)
 
 
+@on_cluster
 async def test_saves_chain_and_restore_branches(store: AgentStateStore) -> None:
     first = await store.save_checkpoint(ck("a1", "c1", 1))
     assert first.parent_checkpoint_id is None and first.parent_agent_id is None
@@ -42,6 +45,7 @@ async def test_saves_chain_and_restore_branches(store: AgentStateStore) -> None:
     assert not any(n.fork for n in tree.nodes.values())
 
 
+@on_cluster
 async def test_fork_in_one_agent_copies_restores_and_moves_the_head(store: AgentStateStore) -> None:
     t = AgentTracker(store, "a1")
     await t.record_tool_usage("Bash", 2)
@@ -63,6 +67,7 @@ async def test_fork_in_one_agent_copies_restores_and_moves_the_head(store: Agent
     assert latest_fork.parent_checkpoint_id == "c3"
 
 
+@on_cluster
 async def test_fork_respects_retention(store: AgentStateStore) -> None:
     for i in range(4):
         await store.save_checkpoint(ck("a1", f"c{i}", 10 + i))
@@ -73,6 +78,7 @@ async def test_fork_respects_retention(store: AgentStateStore) -> None:
     assert tree.roots == ["c1"] and tree.nodes["c1"].parent_checkpoint_id == "c0"  # still says where from
 
 
+@on_cluster  # two agents, two slots: the two-step fork
 async def test_fork_into_another_agent(store: AgentStateStore) -> None:
     await AgentTracker(store, "src").record_approval("Write", False, "deny_all")
     await store.save_checkpoint(ck("src", "c1", 4, n=1))
@@ -110,6 +116,7 @@ async def test_deleted_then_resaved_id_is_a_new_node(store: AgentStateStore) -> 
     assert tree.roots == ["c2"] and tree.children("c2") == ["c1"] and tree.lineage("c1") == ["c1", "c2"]
 
 
+@on_cluster  # the index is a slot of its own
 async def test_list_all_checkpoints_pages_by_agent_from_the_index(store: AgentStateStore) -> None:
     for agent in ("a", "b", "c", "d"):
         for i in range(2):

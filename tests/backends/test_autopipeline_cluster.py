@@ -75,6 +75,13 @@ def evalsha_stats(node: EmbeddedRedis) -> tuple[int, int]:
     return int(stats.get("calls", 0)), int(stats.get("rejected_calls", 0))
 
 
+async def saved_concurrently(state: StateManager, stem: str, n: int) -> list[str]:
+    """The names ``<stem>0`` ... ``<stem><n-1>``, each saved (all at once) and at version 1."""
+    names = [f"{stem}{i}" for i in range(n)]
+    assert await asyncio.gather(*(state.save(name, {"v": 1}) for name in names)) == [1] * n
+    return names
+
+
 def slot_of(backend: RedisBackend, name: str) -> int:
     return int(backend.client.keyslot(f"{{state:{name}}}"))
 
@@ -101,6 +108,21 @@ def finish_migration(cluster: RedisClusterFixture, slot: int, source: EmbeddedRe
 
 def other_primary(cluster: RedisClusterFixture, node: EmbeddedRedis) -> EmbeddedRedis:
     return next(n for n in cluster.nodes if n is not node)
+
+
+def source_and_target(cluster: RedisClusterFixture, slot: int) -> tuple[EmbeddedRedis, EmbeddedRedis]:
+    """The primary that owns ``slot``, and another primary to move it to."""
+    source = cluster.primary_for_slot(slot)
+    return source, other_primary(cluster, source)
+
+
+def move_slot(cluster: RedisClusterFixture, slot: int) -> tuple[EmbeddedRedis, EmbeddedRedis]:
+    """Move ``slot`` and its keys to another primary behind the client's back (its slot map still names the
+    old owner); returns (old owner, new owner)."""
+    source, target = source_and_target(cluster, slot)
+    start_migration(cluster, slot, source, target)
+    finish_migration(cluster, slot, source, target)
+    return source, target
 
 
 async def test_concurrent_calls_for_one_primary_share_pipelines(cluster_backend: RedisBackend) -> None:
@@ -142,10 +164,7 @@ async def test_moved_after_a_slot_migration_is_followed_and_the_write_lands_once
     state = StateManager(backend=backend)
     assert await state.save("mover", {"v": 1}) == 1
     slot = slot_of(backend, "mover")
-    source = own_cluster.primary_for_slot(slot)
-    target = other_primary(own_cluster, source)
-    start_migration(own_cluster, slot, source, target)
-    finish_migration(own_cluster, slot, source, target)  # the client's slot map still says source
+    source, target = move_slot(own_cluster, slot)  # the client's slot map still says source
     before_src, before_dst = evalsha_stats(source), evalsha_stats(target)
     assert await state.save("mover", {"v": 2}, expected_version=1) == 2
     after_src, after_dst = evalsha_stats(source), evalsha_stats(target)
@@ -159,13 +178,9 @@ async def test_moved_inside_a_batch_requeues_only_the_moved_commands(
     backend: RedisBackend, own_cluster: RedisClusterFixture
 ) -> None:
     state = StateManager(backend=backend)
-    names = [f"b{i}" for i in range(200)]
-    assert await asyncio.gather(*(state.save(n, {"v": 1}) for n in names)) == [1] * 200
+    names = await saved_concurrently(state, "b", 200)
     slot = slot_of(backend, names[0])
-    source = own_cluster.primary_for_slot(slot)
-    target = other_primary(own_cluster, source)
-    start_migration(own_cluster, slot, source, target)
-    finish_migration(own_cluster, slot, source, target)
+    _, target = move_slot(own_cluster, slot)
     moved = [n for n in names if slot_of(backend, n) == slot]
     versions = await asyncio.gather(*(state.save(n, {"v": 2}, expected_version=1) for n in names))
     assert versions == [2] * 200  # every write, moved or not, applied exactly once
@@ -180,8 +195,7 @@ async def test_ask_during_a_migration_sends_the_call_to_the_importing_node(
     orch = OrchestrationStateManager(backend=backend)
     await orch.create_team("asked")
     slot = int(backend.client.keyslot(backend.keys.team("asked").base))
-    source = own_cluster.primary_for_slot(slot)
-    target = other_primary(own_cluster, source)
+    source, target = source_and_target(own_cluster, slot)
     start_migration(own_cluster, slot, source, target)  # keys moved, slot still owned by source: ASK
     before_src, before_dst = evalsha_stats(source), evalsha_stats(target)
     assert (await orch.get_team_counters("asked")).completed_total == 0  # ASK, then ASKING + the script there
@@ -206,10 +220,7 @@ async def test_redirects_are_bounded_with_a_clear_error(
     await state.save("bounded", {"v": 1})
     sender_of(backend).max_redirects = 0
     slot = slot_of(backend, "bounded")
-    source = own_cluster.primary_for_slot(slot)
-    target = other_primary(own_cluster, source)
-    start_migration(own_cluster, slot, source, target)
-    finish_migration(own_cluster, slot, source, target)
+    move_slot(own_cluster, slot)
     with pytest.raises(BackendUnavailableError, match=r"redirected 0 times.*did not run"):
         await state.save("bounded", {"v": 2})
     sender_of(backend).max_redirects = 5
@@ -220,8 +231,7 @@ async def test_a_primary_dying_mid_batch_gives_typed_errors_and_spares_the_other
     backend: RedisBackend, own_cluster: RedisClusterFixture
 ) -> None:
     state = StateManager(backend=backend)
-    names = [f"d{i}" for i in range(120)]
-    assert await asyncio.gather(*(state.save(n, {"v": 1}) for n in names)) == [1] * 120
+    names = await saved_concurrently(state, "d", 120)
     doomed = own_cluster.nodes[1]
     on_doomed = [n for n in names if own_cluster.primary_for_slot(slot_of(backend, n)) is doomed]
     elsewhere = [n for n in names if n not in on_doomed]

@@ -1,4 +1,5 @@
-"""The core suite on a Redis Cluster of three primaries started by the tests."""
+"""The core suite (the tests of test_state marked ``@on_cluster``) on a Redis Cluster of three primaries
+started by the tests."""
 
 from __future__ import annotations
 
@@ -7,35 +8,17 @@ import asyncio
 import pytest
 import redis
 
-from agentstate_redis import RedisBackend, StateManager, VersionConflictError
+from agentstate_redis import StateManager, VersionConflictError
 
 from ..cluster import RedisClusterFixture
+from ..cluster_cases import cases_on_cluster, manager_on_cluster
 from ..state import test_state
 
 pytestmark = pytest.mark.cluster
 
 
-@pytest.fixture
-def cluster_state(cluster_backend: RedisBackend) -> StateManager:
-    return StateManager(backend=cluster_backend)
-
-
-CORE_CASES = [
-    test_state.test_save_get_update_delete,
-    test_state.test_save_replaces_and_update_merges_top_level_only,
-    test_state.test_values_round_trip_exactly,
-    test_state.test_versions_and_conflicts,
-    test_state.test_update_of_missing_key,
-    test_state.test_list_keys_globs,
-    test_state.test_ttl_expires_keys,
-    test_state.test_subscribe_sees_old_and_new_values,
-    test_state.test_ttl_expiry_reaches_subscribers,
-]
-
-
-@pytest.mark.parametrize("case", CORE_CASES, ids=lambda c: c.__name__)
-async def test_core_suite_on_cluster(cluster_state: StateManager, case) -> None:  # type: ignore[no-untyped-def]
-    await case(cluster_state)
+cluster_state = manager_on_cluster(StateManager)
+test_core_suite_on_cluster = cases_on_cluster(test_state, StateManager)
 
 
 async def test_keys_spread_over_every_primary_and_list_keys_sees_them(

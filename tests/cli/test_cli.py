@@ -19,6 +19,8 @@ from agentstate_redis import OrchestrationStateManager, RedisBackend, StateManag
 from agentstate_redis.cli import build_parser, main
 from agentstate_redis.embedded import free_port
 
+from ..agentstate_process import start_watch
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -50,27 +52,8 @@ def test_health(redis_url: str) -> None:
 
 
 async def test_watch_prints_events_as_json_lines(redis_url: str, prefix: str) -> None:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "agentstate_redis.cli",
-        "watch",
-        "agent:*",
-        "--kind",
-        "state",
-        "--count",
-        "2",
-        "--redis-url",
-        redis_url,
-        "--prefix",
-        prefix,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    assert proc.stderr is not None
-    notice = await asyncio.wait_for(proc.stderr.readline(), 30)
-    assert notice.startswith(b"# no keys under prefix")  # nothing saved yet: it says so and waits
-    assert (await asyncio.wait_for(proc.stderr.readline(), 30)).startswith(b"# watching")
+    proc, notice = await start_watch(redis_url, prefix, "agent:*", "--kind", "state", "--count", "2")
+    assert notice.startswith("# no keys under prefix")  # nothing saved yet: it says so and waits
     state = StateManager(backend=RedisBackend(redis_url, key_prefix=prefix))
     await state.save("other", {"x": 1})
     await state.save("agent:a", {"x": 1})

@@ -21,6 +21,9 @@ import redis
 from agentstate_redis import EmbeddedRedis, RedisBackend, StateManager
 from agentstate_redis.embedded import free_port
 
+from ..acl_users import add_user
+from ..agentstate_process import start_watch
+
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "admin-pw"
 
@@ -50,21 +53,9 @@ def guarded() -> Iterator[EmbeddedRedis]:
     """A server with a password, a tenant confined to ``tenant:*``, and a user without channels."""
     with EmbeddedRedis(password=PASSWORD, extra_args=["--acl-pubsub-default", "resetchannels"]) as server:
         admin = redis.Redis.from_url(server.url)
-        admin.acl_setuser(
-            "tenant",
-            enabled=True,
-            passwords=["+tenant-pw"],
-            keys=["tenant:*"],
-            channels=["tenant:ev:*"],
-            commands=["+@all", "-@dangerous", "+info"],
-        )
-        admin.acl_setuser(
-            "nochannels",
-            enabled=True,
-            passwords=["+nochannels-pw"],
-            keys=["*"],
-            commands=["+@all", "-@dangerous", "+info"],
-        )
+        commands = ["+@all", "-@dangerous", "+info"]
+        add_user(admin, "tenant", keys=["tenant:*"], channels=["tenant:ev:*"], commands=commands)
+        add_user(admin, "nochannels", keys=["*"], commands=commands)
         admin.close()
         yield server
 
@@ -136,25 +127,8 @@ async def test_watch_refused_its_event_channels_says_so_in_one_line(guarded: Emb
 
 async def test_watch_of_an_empty_prefix_says_so_and_still_follows_it(guarded: EmbeddedRedis, prefix: str) -> None:
     """The prefix may be empty because the fleet has not started: one notice, then the events."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "agentstate_redis.cli",
-        "watch",
-        "--count",
-        "1",
-        "--redis-url",
-        guarded.url,
-        "--prefix",
-        prefix,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    assert proc.stderr is not None
-    notice = (await asyncio.wait_for(proc.stderr.readline(), 60)).decode()
+    proc, notice = await start_watch(guarded.url, prefix, "--count", "1", timeout=60, cwd=ROOT)
     assert f"no keys under prefix {prefix!r}" in notice and "waiting for events anyway" in notice
-    assert (await asyncio.wait_for(proc.stderr.readline(), 60)).startswith(b"# watching")
     state = StateManager(backend=RedisBackend(guarded.url, key_prefix=prefix))
     await state.save("agent:late", {"n": 1})
     out, _ = await asyncio.wait_for(proc.communicate(), 60)

@@ -32,6 +32,7 @@ from agentstate_redis.dashboard.directory import Directory
 from agentstate_redis.errors import NotFoundError
 from agentstate_redis.workflows import WorkflowStatus
 
+from ..agentstate_process import start_dashboard
 from ..dashboard_fleet import Seeded, seed
 
 HTML = {"accept": "text/html"}
@@ -332,13 +333,14 @@ async def test_metrics_parse_and_equal_the_queue_status(redis_url: str, prefix: 
         }
         for team in s.teams:
             q = on_loop(c, orch.get_queue_status(team))
-            for status, value in (
-                ("pending", q.pending_count),
-                ("in_progress", q.in_progress_count),
-                ("retry", q.scheduled_count),
-                ("completed", q.completed_count),
-                ("dead", q.dead_count),
-            ):
+            expected = {
+                "pending": q.pending_count,
+                "in_progress": q.in_progress_count,
+                "retry": q.scheduled_count,
+                "completed": q.completed_count,
+                "dead": q.dead_count,
+            }
+            for status, value in expected.items():
                 assert samples[("agentstate_tasks", (("status", status), ("team", team)))] == value, (team, status)
             counters = on_loop(c, orch.get_team_counters(team))
             assert samples[("agentstate_tasks_completed_total", (("team", team),))] == counters.completed_total
@@ -523,23 +525,7 @@ def test_the_command_serves_and_stops_on_a_signal_with_a_stream_open(
     """SIGTERM stops it with exit 0, Ctrl-C with 130, also while a browser holds the event stream open."""
     import httpx
 
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "agentstate_redis.cli",
-            "dashboard",
-            "--port",
-            "0",
-            "--redis-url",
-            redis_url,
-            "--prefix",
-            prefix,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start_dashboard(redis_url, prefix)
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()

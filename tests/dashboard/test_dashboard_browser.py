@@ -36,6 +36,7 @@ from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
+from ..agentstate_process import start_dashboard  # noqa: E402
 from ..dashboard_fleet import Seeded  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,28 +59,7 @@ def served(redis_url: str) -> Iterator[tuple[str, str]]:
     subprocess.run(
         [sys.executable, "-m", "tests.dashboard_fleet", redis_url, prefix], cwd=ROOT, check=True, timeout=120
     )
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "agentstate_redis.cli",
-            "dashboard",
-            "--port",
-            "0",
-            "--redis-url",
-            redis_url,
-            "--prefix",
-            prefix,
-            "--team",
-            "alpha",
-            "--team",
-            "beta",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
+    proc = start_dashboard(redis_url, prefix, "--team", "alpha", "--team", "beta", cwd=ROOT)
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()  # type: ignore[union-attr]
     try:

@@ -26,6 +26,7 @@ from agentstate_redis import (
 from agentstate_redis.config import make_backend
 
 from ..fault_proxy import FaultProxy
+from .proxied import state_through
 
 LIVENESS = 1.5
 
@@ -40,9 +41,8 @@ async def test_a_command_on_a_black_holed_connection_moves_to_a_fresh_one_within
     """An update sent into a black hole that lifts after 0.5 s: the held connection (lone calls)
     never answers again, so the call must give it up after ``liveness_timeout`` and finish on a
     new connection, once. Before, the only bound was a fixed 10 s socket timeout."""
-    backend = await RedisBackend(proxy.url, key_prefix=prefix, liveness_timeout=LIVENESS).connect()
-    state = StateManager(backend=backend)
-    try:
+    async with state_through(proxy, prefix, liveness_timeout=LIVENESS) as state:
+        backend = state.backend
         await state.save("k", {"n": 0})
         held = backend._runner.sender._held  # type: ignore[union-attr]
         assert held is not None and held.is_connected
@@ -58,8 +58,6 @@ async def test_a_command_on_a_black_holed_connection_moves_to_a_fresh_one_within
         assert held.is_connected and _local_port(held) != port_before, "the held connection was not replaced"
         assert await state.get_version("k") == 2
         assert await state.get("k") == {"n": 1}
-    finally:
-        await backend.close()
 
 
 async def test_a_silent_connection_without_retries_fails_typed_within_the_liveness_timeout(
@@ -69,9 +67,7 @@ async def test_a_silent_connection_without_retries_fails_typed_within_the_livene
     OutcomeUnknownError (it may have reached the server); calls whose new connection never
     completes its handshake raise BackendUnavailableError (nothing was sent); each within the
     liveness timeout, never redis-py's own TimeoutError. After the heal the next calls work."""
-    backend = await RedisBackend(proxy.url, key_prefix=prefix, liveness_timeout=LIVENESS, retry_seconds=0).connect()
-    state = StateManager(backend=backend)
-    try:
+    async with state_through(proxy, prefix, liveness_timeout=LIVENESS, retry_seconds=0) as state:
         await state.save("k", {"n": 0})
         proxy.blackhole()
         started = time.monotonic()
@@ -85,9 +81,6 @@ async def test_a_silent_connection_without_retries_fails_typed_within_the_livene
         proxy.heal()
         assert await state.get("k") == {"n": 0}  # the black hole dropped the update's bytes
         assert await state.update("k", {"n": 2}) == 2
-    finally:
-        proxy.heal()
-        await backend.close()
 
 
 async def test_a_blocking_claim_longer_than_the_liveness_timeout_is_not_cut(

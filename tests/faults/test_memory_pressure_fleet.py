@@ -6,7 +6,6 @@ instead of crashing, and drain the queue once memory is freed, each task complet
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
 import sys
@@ -18,6 +17,7 @@ import pytest
 
 from agentstate_redis import BackendOutOfMemoryError, EmbeddedRedis, OrchestrationStateManager, RedisBackend
 
+from ..agentstate_process import start_agentstate
 from ..memory_pressure import SMALL_NOEVICTION, Pressure
 from ..procs import run_processes
 from ..waiting import eventually
@@ -109,39 +109,14 @@ async def test_agentstate_worker_waits_out_a_full_server(
     the team, works the queue, and exits 0 on SIGTERM."""
     backend = RedisBackend(oom_server.url, key_prefix=prefix)
     orch = OrchestrationStateManager(backend=backend)
-    cmd = [
-        sys.executable,
-        "-m",
-        "agentstate_redis.cli",
-        "worker",
-        "--team",
-        TEAM,
-        "--agent-id",
-        "pod-x",
-        "--work-seconds",
-        "0.01",
-        "--claim-wait",
-        "0.3",
-        "--redis-url",
-        oom_server.url,
-        "--prefix",
-        prefix,
-        "--log-level",
-        "WARNING",
-    ]
+    worker = ["worker", "--team", TEAM, "--agent-id", "pod-x", "--work-seconds", "0.01", "--claim-wait", "0.3"]
     proc: subprocess.Popen[str] | None = None
     lines: list[str] = []
     try:
         await orch.create_team(TEAM)
         await orch.enqueue_tasks(TEAM, [{"id": f"t{i}"} for i in range(5)])
         with pressure.full():
-            proc = subprocess.Popen(
-                cmd,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            )
+            proc = start_agentstate(oom_server.url, prefix, *worker, "--log-level", "WARNING")
             assert proc.stdout is not None
             reader = threading.Thread(target=lambda: lines.extend(proc.stdout or ()), daemon=True)
             reader.start()

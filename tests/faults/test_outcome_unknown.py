@@ -14,6 +14,7 @@ import multiprocessing as mp
 import os
 import signal
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 
 import pytest
 
@@ -29,6 +30,7 @@ from agentstate_redis.scripts import ScriptLibrary, ScriptRunner, uses_op_id
 from ..fault_proxy import FaultProxy
 from ..waiting import eventually
 from ..workers_faults import paused_writer
+from .proxied import server_looks_down, state_through
 
 WINDOW_MS = 3000
 
@@ -41,10 +43,11 @@ async def direct(redis_url: str, prefix: str) -> AsyncIterator[StateManager]:
     await backend.close()
 
 
-def _through(proxy: FaultProxy, prefix: str, window_ms: int = WINDOW_MS, **options: object) -> RedisBackend:
-    backend = RedisBackend(proxy.url, key_prefix=prefix, **options)  # type: ignore[arg-type]
-    backend.script_params = {"op_window_ms": window_ms}
-    return backend
+def _through(
+    proxy: FaultProxy, prefix: str, window_ms: int = WINDOW_MS, **options: object
+) -> AbstractAsyncContextManager[StateManager]:
+    """The state through ``proxy`` on a server that remembers op ids for ``window_ms``."""
+    return state_through(proxy, prefix, script_params={"op_window_ms": window_ms}, **options)
 
 
 async def test_a_write_in_flight_across_a_pause_longer_than_the_op_window_is_not_resent(
@@ -109,9 +112,7 @@ async def test_replies_lost_for_longer_than_half_the_window_end_in_outcome_unkno
     never come time out after the liveness timeout, already past half of a 1 s window, so they are
     not resent. Without the guarantee they are resent for retry_seconds and end in
     BackendUnavailableError although every one of them applied."""
-    backend = _through(proxy, prefix, window_ms=1000, liveness_timeout=1.0, retry_seconds=6)
-    state = StateManager(backend=backend)
-    try:
+    async with _through(proxy, prefix, window_ms=1000, liveness_timeout=1.0, retry_seconds=6) as state:
         await asyncio.gather(*(state.save(f"k{i}", {"n": 0}) for i in range(5)))
         await state.update("warm", {"n": 0}, upsert=True)  # loads the script while replies flow
         proxy.blackhole_replies()
@@ -119,9 +120,6 @@ async def test_replies_lost_for_longer_than_half_the_window_end_in_outcome_unkno
         assert all(isinstance(r, OutcomeUnknownError) for r in results), results
         assert [r.operation for r in results] == ["state/update"] * 5  # type: ignore[union-attr]
         assert [await direct.get_version(f"k{i}") for i in range(5)] == [2] * 5
-    finally:
-        proxy.heal()
-        await backend.close()
 
 
 async def test_a_write_that_never_left_is_resent_after_the_window(
@@ -130,22 +128,15 @@ async def test_a_write_that_never_left_is_resent_after_the_window(
     """Connections refused (nothing of the write leaves the process) for longer than half the
     op window: the write keeps being retried and applies once when the server is back, instead
     of giving up with an unknown outcome it does not have."""
-    backend = _through(proxy, prefix, window_ms=1000, liveness_timeout=2.0, retry_seconds=15)
-    state = StateManager(backend=backend)
-    try:
+    async with _through(proxy, prefix, window_ms=1000, liveness_timeout=2.0, retry_seconds=15) as state:
         await state.save("k", {"n": 0})
-        proxy.refuse()
-        proxy.reset_all()
-        await asyncio.sleep(0.2)  # the client's event loop sees the resets of its idle connections
+        await server_looks_down(proxy)
         call = asyncio.ensure_future(state.update("k", {"n": 1}))
         await asyncio.sleep(2.0)  # four times the resend limit
         assert not call.done(), call
         proxy.heal()
         assert await asyncio.wait_for(call, 30) == 2
         assert await direct.get_version("k") == 2
-    finally:
-        proxy.heal()
-        await backend.close()
 
 
 async def test_when_retries_run_out_a_write_that_may_have_applied_is_outcome_unknown(
@@ -154,9 +145,7 @@ async def test_when_retries_run_out_a_write_that_may_have_applied_is_outcome_unk
     """A write sent into a black hole may have applied: after the retries it raises
     OutcomeUnknownError, not BackendUnavailableError (which says nothing applied). A write
     that could never be sent (connections refused) and a read raise BackendUnavailableError."""
-    backend = _through(proxy, prefix, window_ms=60_000, liveness_timeout=1.0, retry_seconds=1.5)
-    state = StateManager(backend=backend)
-    try:
+    async with _through(proxy, prefix, window_ms=60_000, liveness_timeout=1.0, retry_seconds=1.5) as state:
         await state.save("k", {"n": 0})
         await state.update("warm", {"n": 0}, upsert=True)  # loads the script while replies flow
         proxy.blackhole_replies()
@@ -165,17 +154,12 @@ async def test_when_retries_run_out_a_write_that_may_have_applied_is_outcome_unk
         assert unknown.value.operation == "state/update" and "stopped answering" in str(unknown.value)
         assert await direct.get_version("k") == 2  # it did apply, once
         proxy.heal()
-        proxy.refuse()
-        proxy.reset_all()
-        await asyncio.sleep(0.2)  # the client's event loop sees the resets of its idle connections
+        await server_looks_down(proxy)
         with pytest.raises(BackendUnavailableError):
             await state.update("k", {"n": 2})
         with pytest.raises(BackendUnavailableError):
             await state.get("k")
         assert await direct.get_version("k") == 2
-    finally:
-        proxy.heal()
-        await backend.close()
 
 
 async def test_without_retries_a_lost_ack_is_typed_and_applied_once(
@@ -183,24 +167,17 @@ async def test_without_retries_a_lost_ack_is_typed_and_applied_once(
 ) -> None:
     """``retry_seconds=0``: a lost ack raises OutcomeUnknownError (before, redis-py's own
     ConnectionError reached the caller), a refused connection BackendUnavailableError."""
-    backend = _through(proxy, prefix, retry_seconds=0)
-    state = StateManager(backend=backend)
-    try:
+    async with _through(proxy, prefix, retry_seconds=0) as state:
         await state.save("k", {"n": 0})
         proxy.lose_acks(1)
         with pytest.raises(OutcomeUnknownError):
             await state.update("k", {"n": 1})
         assert await direct.get_version("k") == 2
-        proxy.refuse()
-        proxy.reset_all()
-        await asyncio.sleep(0.2)
+        await server_looks_down(proxy)
         with pytest.raises(BackendUnavailableError):
             await state.save("k", {"n": 5}, expected_version=2)
         proxy.heal()
         assert await state.save("k", {"n": 5}, expected_version=2) == 3
-    finally:
-        proxy.heal()
-        await backend.close()
 
 
 async def test_a_conditional_write_retried_within_the_window_reports_its_own_success(
@@ -208,9 +185,7 @@ async def test_a_conditional_write_retried_within_the_window_reports_its_own_suc
 ) -> None:
     """A lost ack on ``save(expected_version=1)``: the resend replays the op id and returns the
     first reply (version 2), never a VersionConflictError caused by its own first send."""
-    backend = _through(proxy, prefix, window_ms=60_000)
-    state = StateManager(backend=backend)
-    try:
+    async with _through(proxy, prefix, window_ms=60_000) as state:
         await state.save("k", {"n": 0})
         proxy.lose_acks(1)
         try:
@@ -219,8 +194,6 @@ async def test_a_conditional_write_retried_within_the_window_reports_its_own_suc
             raise AssertionError(f"a conflict caused by its own write: {exc}") from exc
         assert proxy.stats.acks_lost == 1
         assert await direct.get_version("k") == 2
-    finally:
-        await backend.close()
 
 
 def test_the_runner_assumes_the_window_the_scripts_run_with() -> None:

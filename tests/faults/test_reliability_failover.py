@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -30,6 +29,7 @@ from ..cluster import RedisClusterFixture
 from ..procs import run_processes
 from ..waiting import eventually
 from ..workers_reliability import fleet_worker
+from .fleet_checks import assert_each_task_completed_once, assert_no_acknowledged_write_lost
 
 pytestmark = [pytest.mark.slow, pytest.mark.cluster]
 
@@ -95,21 +95,8 @@ async def test_fleet_rides_through_a_primary_failover(cluster: RedisClusterFixtu
         await state.save("done", {"at": time.time()})
         results: list[dict[str, Any]] = await fleet  # any error reply in a worker (CROSSSLOT...) fails here
 
-        accepted = [(tid, tok) for r in results for tid, tok in r["accepted"]]
-        assert max(Counter(tid for tid, _ in accepted).values()) == 1
-        assert {tid for tid, _ in accepted} == set(ids)
-        status = await orch.get_queue_status(team, page_size=0)
-        assert status.completed_total == status.completed_count == len(ids)
-        assert (status.pending_count, status.in_progress_count, status.scheduled_count, status.dead_count) == (0,) * 4
-        stored = {t.id: t.token for t in await orch.list_tasks(team, "completed", limit=len(ids))}
-        assert stored == dict(accepted)
-
-        increments = sum(r["increments"] for r in results)
-        entry = await state.get_entry(counter)
-        assert entry is not None and entry.value["n"] == increments and entry.version == increments + 1
-        for r in results:
-            own = await state.get(r["own_key"])
-            assert own is not None and own["seq"] == r["seq"]
+        await assert_each_task_completed_once(orch, team, ids, results)
+        increments = await assert_no_acknowledged_write_lost(state, counter, results)
         # SCAN on every primary follows the topology too
         assert sorted(await state.list_keys("own:*")) == sorted(r["own_key"] for r in results)
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +31,7 @@ from agentstate_redis.scripts import ScriptLibrary
 from ..procs import run_processes
 from ..waiting import eventually
 from ..workers_reliability import acked_writer, fleet_worker
+from .fleet_checks import assert_each_task_completed_once, assert_no_acknowledged_write_lost
 
 pytestmark = pytest.mark.slow
 
@@ -97,26 +97,8 @@ async def test_fleet_survives_kill9_and_restart_with_aof_always(tmp_path: Path, 
         await state.save("done", {"at": time.time()})
         results: list[dict[str, Any]] = await fleet
 
-        # every task completed exactly once; the stored completion is the one a worker was told about
-        accepted = [(tid, tok) for r in results for tid, tok in r["accepted"]]
-        assert max(Counter(tid for tid, _ in accepted).values()) == 1
-        missing = sorted(set(ids) - {tid for tid, _ in accepted})
-        details = [(await orch.get_task(TEAM, tid)).model_dump() for tid in missing[:3]]
-        refused = [x for r in results for x in r["refused"]]
-        assert not missing, f"{len(missing)} tasks without an accepted completion, e.g. {details}; refused {refused}"
-        status = await orch.get_queue_status(TEAM, page_size=0)
-        assert status.completed_total == status.completed_count == len(ids)
-        assert (status.pending_count, status.in_progress_count, status.scheduled_count, status.dead_count) == (0,) * 4
-        stored = {t.id: t.token for t in await orch.list_tasks(TEAM, "completed", limit=len(ids))}
-        assert stored == dict(accepted)
-
-        # no acknowledged core-state write lost, none applied twice
-        increments = sum(r["increments"] for r in results)
-        counter = await state.get_entry("counter")
-        assert counter is not None and counter.value["n"] == increments and counter.version == increments + 1
-        for r in results:
-            own = await state.get(r["own_key"])
-            assert own is not None and own["seq"] == r["seq"]
+        await assert_each_task_completed_once(orch, TEAM, ids, results)
+        increments = await assert_no_acknowledged_write_lost(state, "counter", results)
 
         # the scripts were reloaded (EVAL after NOSCRIPT) on the restarted server, and stay cached there.
         # The server asked is the process started above (a port freed by a restart can be taken by

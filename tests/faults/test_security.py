@@ -15,6 +15,7 @@ from agentstate_redis import AccessDeniedError, AgentStateError, EmbeddedRedis, 
 from agentstate_redis.embedded import find_server_binary, free_port
 from agentstate_redis.scripts import ScriptRunner
 
+from ..acl_users import add_user
 from ..tls_certs import make_certs
 
 PACKAGE = Path(agentstate_redis.__file__).parent
@@ -60,14 +61,7 @@ def acl_server() -> EmbeddedRedis:
     with EmbeddedRedis(extra_args=["--acl-pubsub-default", "resetchannels"]) as server:
         admin = redis.Redis.from_url(server.url, decode_responses=True)
         for tenant in ("tenant-a", "tenant-b"):
-            admin.acl_setuser(
-                tenant,
-                enabled=True,
-                passwords=[f"+{tenant}-pw"],
-                keys=[f"{tenant}:*"],
-                channels=[f"{tenant}:ev:*", "__keyevent@*"],
-                commands=["+@all", "-@dangerous", "+info", "-config"],
-            )
+            add_user(admin, tenant, keys=[f"{tenant}:*"], channels=[f"{tenant}:ev:*", "__keyevent@*"])
         yield server
 
 

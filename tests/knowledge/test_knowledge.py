@@ -22,11 +22,6 @@ from .. import workers_knowledge
 from ..procs import run_processes
 
 
-@pytest.fixture
-def kb(backend) -> KnowledgeStateManager:
-    return KnowledgeStateManager(backend=backend)
-
-
 async def test_run_counts_completes_and_reports_eta(kb: KnowledgeStateManager) -> None:
     before = time.monotonic()
     started = await kb.start_indexing("docs", total_documents=100)

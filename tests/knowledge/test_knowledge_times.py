@@ -8,14 +8,12 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from agentstate_redis import InvalidInputError
-from agentstate_redis.backends.base import Backend
 from agentstate_redis.knowledge import KnowledgeStateManager, SourceState
 
 from ..timezones import EAST_OF_UTC, local_zone, naive_datetimes
 
 
-async def test_last_sync_comes_back_as_the_same_instant_in_utc(backend: Backend) -> None:
-    kb = KnowledgeStateManager(backend=backend)
+async def test_last_sync_comes_back_as_the_same_instant_in_utc(kb: KnowledgeStateManager) -> None:
     with local_zone(EAST_OF_UTC):
         naive = datetime(2025, 3, 1, 12, 0)  # 12:00 at UTC+5:30 is 06:30 UTC
         stored = await kb.update_source_state(SourceState(source_id="wiki", knowledge_base_id="docs", last_sync=naive))

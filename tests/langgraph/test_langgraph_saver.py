@@ -27,6 +27,7 @@ from agentstate_redis import EmbeddedRedis, InvalidInputError, LeaseError, Redis
 from agentstate_redis.keys import escape_glob
 from agentstate_redis.langgraph import AsyncCheckpointSaver, PickleRefusedError
 
+from ..acl_users import add_user
 from ..langgraph_conformance import assert_full, run_conformance
 from ..procs import run_processes
 from ..workers_langgraph import write_checkpoints
@@ -124,14 +125,8 @@ def restricted() -> Any:
     """A server with a user refused CONFIG, KEYS, MODULE and SCAN (and all @dangerous commands)."""
     with EmbeddedRedis() as server:
         admin = redis.Redis.from_url(server.url, decode_responses=True)
-        admin.acl_setuser(
-            "graph",
-            enabled=True,
-            passwords=["+graph-pw"],
-            keys=["lg*"],
-            channels=["lg*"],
-            commands=["+@all", "-@dangerous", "-config", "-keys", "-module", "-scan"],
-        )
+        refused = ["-config", "-keys", "-module", "-scan"]
+        add_user(admin, "graph", keys=["lg*"], channels=["lg*"], commands=["+@all", "-@dangerous", *refused])
         yield server, admin
         admin.close()
 

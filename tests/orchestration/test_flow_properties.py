@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import invariant, rule, run_state_machine_as_test
+from hypothesis.stateful import invariant, rule
 
 from agentstate_redis import InvalidInputError, InvalidTransitionError
 
+from ..model_checks import check_against_model
 from .machines import TeamMachine
 
 TEAM = "flow_props"
@@ -178,14 +178,4 @@ class FlowMachine(TeamMachine):
 
 
 def test_flows_state_machine_against_model(redis_url: str) -> None:
-    FlowMachine.url = redis_url
-    run_state_machine_as_test(
-        FlowMachine,
-        settings=settings(
-            max_examples=100,
-            stateful_step_count=40,
-            deadline=None,
-            derandomize=True,
-            suppress_health_check=[HealthCheck.too_slow],
-        ),
-    )
+    check_against_model(FlowMachine, redis_url, max_examples=100, stateful_step_count=40, derandomize=True)

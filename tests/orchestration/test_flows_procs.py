@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import random
 
-from agentstate_redis import OrchestrationStateManager, RedisBackend
+from agentstate_redis import RedisBackend
 
 from ..procs import run_processes
 from ..workers_flows import flow_worker
+from .fleet import fleet_team
 
 TEAM = "flow_fleet"
 
@@ -30,8 +31,7 @@ def three_levels(rng: random.Random) -> list[dict]:
 async def test_eight_workers_finish_a_200_task_graph_each_task_once_never_before_its_dependencies(
     redis_backend: RedisBackend, redis_url: str, prefix: str
 ) -> None:
-    orch = OrchestrationStateManager(backend=redis_backend, completed_retention=10_000)
-    await orch.create_team(TEAM)
+    orch = await fleet_team(redis_backend, TEAM, completed_retention=10_000)
     tasks = three_levels(random.Random(7))
     assert len(await orch.enqueue_flow(TEAM, tasks)) == 200
     assert (await orch.get_queue_status(TEAM, page_size=0)).waiting_count == 80
@@ -58,8 +58,7 @@ async def test_eight_workers_finish_a_200_task_graph_each_task_once_never_before
 async def test_a_dead_dependency_fails_dependents_under_fail_and_not_under_ignore(
     redis_backend: RedisBackend, redis_url: str, prefix: str
 ) -> None:
-    orch = OrchestrationStateManager(backend=redis_backend, completed_retention=10_000)
-    await orch.create_team(TEAM)
+    orch = await fleet_team(redis_backend, TEAM, completed_retention=10_000)
     flow = [{"id": f"ok{i}"} for i in range(10)] + [{"id": "doomed", "data": {"die": True}}]
     flow += [{"id": f"strict{i}", "depends_on": ["doomed", f"ok{i}"]} for i in range(5)]
     flow += [

@@ -23,6 +23,8 @@ from agentstate_redis.backends.base import Backend
 from agentstate_redis.errors import AlreadyExistsError
 from agentstate_redis.orchestration import Backoff
 
+from ..cluster_cases import on_cluster
+
 TEAM = "research_team"
 
 
@@ -30,6 +32,7 @@ def manager(backend: Backend, **options: Any) -> OrchestrationStateManager:
     return OrchestrationStateManager(backend=backend, **options)
 
 
+@on_cluster
 async def test_seed_flow(backend: Backend) -> None:
     orch = OrchestrationStateManager(backend=backend, sync_interval=1.0)
     team_state = TeamState(
@@ -125,6 +128,7 @@ async def test_capabilities_match_type_or_explicit_field(orch: OrchestrationStat
     assert task is not None and task.id == "r" and task.capability == "research"
 
 
+@on_cluster
 async def test_stale_token_is_refused_and_new_holder_accepted(backend: Backend) -> None:
     orch = manager(backend)
     await orch.create_team(TEAM)
@@ -213,6 +217,7 @@ async def test_silent_agents_show_offline(backend: Backend) -> None:
     assert [a.agent_id for a in await orch.get_available_agents(TEAM, "x")] == ["b"]
 
 
+@on_cluster
 async def test_too_many_stalls_dead_letters_the_task(backend: Backend) -> None:
     orch = manager(backend, max_stalls=1)
     await orch.create_team(TEAM)
@@ -225,6 +230,7 @@ async def test_too_many_stalls_dead_letters_the_task(backend: Backend) -> None:
     assert dead.id == "t" and dead.stalls == 2 and "stalled too often" in dead.errors[-1]
 
 
+@on_cluster
 async def test_retry_twice_then_succeed_and_dead_letters(backend: Backend) -> None:
     orch = manager(backend, backoff=Backoff(kind="fixed", delay=0))
     await orch.create_team(TEAM)

@@ -1,4 +1,4 @@
-"""The orchestration suite's key cases on a Redis Cluster of three primaries: every script
+"""The orchestration suite's key cases (marked ``@on_cluster``) on a Redis Cluster of three primaries: every script
 (and the blocking claim's BLPOP) touches one team's hash tag only."""
 
 from __future__ import annotations
@@ -9,22 +9,13 @@ import pytest
 
 from agentstate_redis import OrchestrationStateManager, RedisBackend
 
+from ..cluster_cases import cases_on_cluster
 from . import test_orchestration as t
 
 pytestmark = pytest.mark.cluster
 
 
-CASES = [
-    t.test_seed_flow,
-    t.test_stale_token_is_refused_and_new_holder_accepted,
-    t.test_retry_twice_then_succeed_and_dead_letters,
-    t.test_too_many_stalls_dead_letters_the_task,
-]
-
-
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.__name__)
-async def test_orchestration_cases_on_cluster(cluster_backend: RedisBackend, case) -> None:  # type: ignore[no-untyped-def]
-    await case(cluster_backend)
+test_orchestration_cases_on_cluster = cases_on_cluster(t)
 
 
 async def test_queue_and_blocking_claim_on_cluster(cluster_backend: RedisBackend) -> None:

@@ -6,10 +6,11 @@ import asyncio
 import random
 import time
 
-from agentstate_redis import InvalidTransitionError, OrchestrationStateManager, RedisBackend
+from agentstate_redis import InvalidTransitionError, RedisBackend
 
-from ..procs import join_processes, start_process
+from ..procs import join_processes, killed_at_end, start_process
 from ..workers_orchestration import control_worker
+from .fleet import fleet_team, workers_up
 
 TEAM = "control_fleet"
 
@@ -23,14 +24,6 @@ def start_workers(
     ]
 
 
-async def workers_up(orch: OrchestrationStateManager, n: int) -> None:
-    for _ in range(600):
-        if len(await orch.get_agents(TEAM)) >= n:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("the workers did not start")
-
-
 async def records(backend: RedisBackend, key: str) -> list[list[str]]:
     return [
         r.decode().split("|") if isinstance(r, bytes) else r.split("|") for r in await backend.client.lrange(key, 0, -1)
@@ -40,12 +33,10 @@ async def records(backend: RedisBackend, key: str) -> list[list[str]]:
 async def test_a_cancel_from_another_process_stops_the_holder_within_a_heartbeat(
     redis_backend: RedisBackend, redis_url: str, prefix: str
 ) -> None:
-    orch = OrchestrationStateManager(backend=redis_backend)
-    await orch.create_team(TEAM)
+    orch = await fleet_team(redis_backend, TEAM)
     interval = 0.25
     await orch.enqueue_task(TEAM, {"id": "long", "data": {"ms": 60_000}})
-    procs = start_workers(redis_url, prefix, prefix + "rec", 1, sync_interval=interval)
-    try:
+    with killed_at_end(start_workers(redis_url, prefix, prefix + "rec", 1, sync_interval=interval)) as procs:
         for _ in range(400):
             if (await orch.get_queue_status(TEAM, page_size=0)).in_progress_count:
                 break
@@ -53,9 +44,6 @@ async def test_a_cancel_from_another_process_stops_the_holder_within_a_heartbeat
         cancelled_at = time.time()
         await orch.cancel_task(TEAM, "long", reason="from the parent")
         await join_processes(procs, timeout=30)
-    finally:
-        for p in procs:
-            p.kill()
     [[task_id, seen, refused]] = await records(redis_backend, prefix + "rec:cancelled")
     assert task_id == "long" and refused == "1"
     # the holder's next heartbeat comes at most one interval later (plus scheduling on a busy machine)
@@ -68,16 +56,14 @@ async def test_a_cancel_from_another_process_stops_the_holder_within_a_heartbeat
 async def test_random_cancels_over_1000_tasks_end_each_task_exactly_once(
     redis_backend: RedisBackend, redis_url: str, prefix: str
 ) -> None:
-    orch = OrchestrationStateManager(backend=redis_backend, completed_retention=10_000)
-    await orch.create_team(TEAM)
+    orch = await fleet_team(redis_backend, TEAM, completed_retention=10_000)
     rng = random.Random(21)
     ids = [f"t{i}" for i in range(1000)]
     await orch.enqueue_tasks(TEAM, [{"id": i, "data": {"ms": rng.choice([1, 2, 5, 40])}} for i in ids])
-    procs = start_workers(redis_url, prefix, prefix + "rec", 4, sync_interval=0.02)
     cancelled: set[str] = set()
     running = 0
-    try:
-        await workers_up(orch, 4)
+    with killed_at_end(start_workers(redis_url, prefix, prefix + "rec", 4, sync_interval=0.02)) as procs:
+        await workers_up(orch, TEAM, 4)
         for task_id in rng.sample(ids, 300):
             if rng.random() < 0.3:  # also aim at tasks a worker holds right now
                 held = await orch.list_tasks(TEAM, "in_progress", limit=4)
@@ -91,9 +77,6 @@ async def test_random_cancels_over_1000_tasks_end_each_task_exactly_once(
                 pass  # finished first: completed, not cancelled
             await asyncio.sleep(rng.uniform(0, 0.01))
         await join_processes(procs)
-    finally:
-        for p in procs:
-            p.kill()
     completed = [r[0] for r in await records(redis_backend, prefix + "rec")]
     assert len(completed) == len(set(completed))  # no completion accepted twice
     assert set(completed) | cancelled == set(ids) and not set(completed) & cancelled
@@ -110,12 +93,10 @@ async def test_random_cancels_over_1000_tasks_end_each_task_exactly_once(
 async def test_delayed_tasks_are_never_claimed_early_and_promptly_after(
     redis_backend: RedisBackend, redis_url: str, prefix: str
 ) -> None:
-    orch = OrchestrationStateManager(backend=redis_backend)
-    await orch.create_team(TEAM)
+    orch = await fleet_team(redis_backend, TEAM)
     await orch.enqueue_task(TEAM, {"id": "gate"}, delay=3600)  # keeps the workers waiting, not exiting
-    procs = start_workers(redis_url, prefix, prefix + "rec", 4, idle_exit=1.0)
-    try:
-        await workers_up(orch, 4)
+    with killed_at_end(start_workers(redis_url, prefix, prefix + "rec", 4, idle_exit=1.0)) as procs:
+        await workers_up(orch, TEAM, 4)
         sec, usec = await redis_backend.client.time()
         now = sec + usec / 1e6
         for k in range(5):
@@ -130,9 +111,6 @@ async def test_delayed_tasks_are_never_claimed_early_and_promptly_after(
             await asyncio.sleep(0.05)
         await orch.cancel_task(TEAM, "gate")
         await join_processes(procs)
-    finally:
-        for p in procs:
-            p.kill()
     claims = {task_id: float(started) for task_id, started in await records(redis_backend, prefix + "rec:claims")}
     assert set(claims) == set(run_at)
     for task_id, started in claims.items():
@@ -144,14 +122,12 @@ async def test_delayed_tasks_are_never_claimed_early_and_promptly_after(
 async def test_a_paused_team_gets_no_claims_until_resumed(
     redis_backend: RedisBackend, redis_url: str, prefix: str
 ) -> None:
-    orch = OrchestrationStateManager(backend=redis_backend)
-    await orch.create_team(TEAM)
+    orch = await fleet_team(redis_backend, TEAM)
     await orch.enqueue_tasks(TEAM, [{"id": f"t{i}", "data": {"ms": 1}} for i in range(200)])
     await orch.pause_team(TEAM)
     claims: list[str] = []
     await orch.subscribe_events(TEAM, lambda e: claims.append(e.data["task"]) if e.op == "claim" else None)
-    procs = start_workers(redis_url, prefix, prefix + "rec", 4, idle_exit=0.5)
-    try:
+    with killed_at_end(start_workers(redis_url, prefix, prefix + "rec", 4, idle_exit=0.5)) as procs:
         await asyncio.sleep(2.0)
         status = await orch.get_queue_status(TEAM, page_size=0)
         assert status.pending_count == 200 and status.in_progress_count == 0 and status.completed_total == 0
@@ -160,9 +136,6 @@ async def test_a_paused_team_gets_no_claims_until_resumed(
         await orch.resume_team(TEAM)
         await join_processes(procs)
         drained = time.monotonic() - resumed
-    finally:
-        for p in procs:
-            p.kill()
     assert (await orch.get_queue_status(TEAM, page_size=0)).completed_total == 200
     assert len(await records(redis_backend, prefix + "rec")) == 200
     assert drained < 30

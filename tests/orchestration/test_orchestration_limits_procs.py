@@ -4,24 +4,17 @@ from __future__ import annotations
 
 import asyncio
 
-from agentstate_redis import OrchestrationStateManager, RedisBackend
+from agentstate_redis import RedisBackend
 
-from ..procs import join_processes, start_process
+from ..procs import join_processes, killed_at_end, start_process
 from ..workers_orchestration import limits_worker
+from .fleet import fleet_team, workers_up
 
 TEAM = "limits_fleet"
 
 
 def start_workers(redis_url: str, prefix: str, n: int, idle_exit: float = 0.5) -> list:
     return [start_process(limits_worker, redis_url, prefix, TEAM, f"w{i}", prefix + "rec", idle_exit) for i in range(n)]
-
-
-async def workers_up(orch: OrchestrationStateManager, n: int) -> None:
-    for _ in range(1200):
-        if len(await orch.get_agents(TEAM)) >= n:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("the workers did not start")
 
 
 async def starts(backend: RedisBackend) -> list[tuple[str, int, str]]:
@@ -46,23 +39,18 @@ def busiest_second(ms: list[int]) -> int:
 async def test_max_in_progress_holds_for_8_worker_processes(
     redis_backend: RedisBackend, redis_url: str, prefix: str
 ) -> None:
-    orch = OrchestrationStateManager(backend=redis_backend, completed_retention=10_000)
-    await orch.create_team(TEAM)
+    orch = await fleet_team(redis_backend, TEAM, completed_retention=10_000)
     await orch.set_team_limits(TEAM, max_in_progress=3)
     await orch.pause_team(TEAM)  # every worker up before the first claim
     await orch.enqueue_tasks(TEAM, [{"id": f"t{i}", "data": {"ms": 5}} for i in range(300)])
     running = orch.keys.team(TEAM).base + ":running"
-    procs = start_workers(redis_url, prefix, 8)
     seen: list[int] = []
-    try:
-        await workers_up(orch, 8)
+    with killed_at_end(start_workers(redis_url, prefix, 8)) as procs:
+        await workers_up(orch, TEAM, 8, timeout=60)
         await orch.resume_team(TEAM)
         while any(p.is_alive() for p in procs):
             seen.append(await redis_backend.client.zcard(running))  # the server-side sampler
         await join_processes(procs)
-    finally:
-        for p in procs:
-            p.kill()
     rows = await starts(redis_backend)
     assert sorted(r[0] for r in rows) == sorted(f"t{i}" for i in range(300))  # each ran once
     assert max(seen) == 3 and len(seen) > 100, (max(seen), len(seen))
@@ -73,16 +61,11 @@ async def test_max_in_progress_holds_for_8_worker_processes(
 async def test_max_per_second_holds_in_every_second_of_claims(
     redis_backend: RedisBackend, redis_url: str, prefix: str
 ) -> None:
-    orch = OrchestrationStateManager(backend=redis_backend, completed_retention=10_000)
-    await orch.create_team(TEAM)
+    orch = await fleet_team(redis_backend, TEAM, completed_retention=10_000)
     await orch.set_team_limits(TEAM, max_per_second=20)
     await orch.enqueue_tasks(TEAM, [{"id": f"t{i}", "data": {"ms": 1}} for i in range(70)])
-    procs = start_workers(redis_url, prefix, 8)
-    try:
+    with killed_at_end(start_workers(redis_url, prefix, 8)) as procs:
         await join_processes(procs)
-    finally:
-        for p in procs:
-            p.kill()
     rows = await starts(redis_backend)
     assert len(rows) == 70 and len({r[0] for r in rows}) == 70
     assert busiest_second([ms for _, ms, _ in rows]) == 20  # reached, never passed
@@ -93,14 +76,12 @@ async def test_max_per_second_holds_in_every_second_of_claims(
 async def test_clearing_the_limits_restores_full_speed(
     redis_backend: RedisBackend, redis_url: str, prefix: str
 ) -> None:
-    orch = OrchestrationStateManager(backend=redis_backend, completed_retention=10_000)
-    await orch.create_team(TEAM)
+    orch = await fleet_team(redis_backend, TEAM, completed_retention=10_000)
     await orch.set_team_limits(TEAM, max_per_second=2)
     await orch.pause_team(TEAM)
     await orch.enqueue_tasks(TEAM, [{"id": f"t{i}", "data": {"ms": 1}} for i in range(200)])
-    procs = start_workers(redis_url, prefix, 4)
-    try:
-        await workers_up(orch, 4)
+    with killed_at_end(start_workers(redis_url, prefix, 4)) as procs:
+        await workers_up(orch, TEAM, 4, timeout=60)
         await orch.resume_team(TEAM)
         await asyncio.sleep(1.5)
         limited = len(await starts(redis_backend))
@@ -108,9 +89,6 @@ async def test_clearing_the_limits_restores_full_speed(
         await orch.set_team_limits(TEAM)  # cleared: blocked claimers wake
         cleared_ms = sec * 1000 + usec // 1000
         await join_processes(procs)
-    finally:
-        for p in procs:
-            p.kill()
     rows = await starts(redis_backend)
     assert limited <= 6 and len(rows) == 200
     after = [ms for _, ms, _ in rows if ms >= cleared_ms]

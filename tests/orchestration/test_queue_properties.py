@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import invariant, rule, run_state_machine_as_test
+from hypothesis.stateful import invariant, rule
 
 from agentstate_redis import (
     InvalidTransitionError,
@@ -23,6 +22,7 @@ from agentstate_redis import (
     TaskCancelledError,
 )
 
+from ..model_checks import check_against_model
 from .machines import TeamMachine
 
 TEAM = "props"
@@ -166,14 +166,4 @@ class QueueMachine(TeamMachine):
 
 @pytest.mark.slow
 def test_task_queue_state_machine_against_model(redis_url: str) -> None:
-    QueueMachine.url = redis_url
-    run_state_machine_as_test(
-        QueueMachine,
-        settings=settings(
-            max_examples=100,
-            stateful_step_count=40,
-            deadline=None,
-            derandomize=True,
-            suppress_health_check=[HealthCheck.too_slow],
-        ),
-    )
+    check_against_model(QueueMachine, redis_url, max_examples=100, stateful_step_count=40, derandomize=True)

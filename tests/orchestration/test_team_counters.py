@@ -19,6 +19,7 @@ from agentstate_redis.orchestration import Backoff, ClaimedTask
 from agentstate_redis.orchestration.counters import WAKEUP_BUCKETS_MS, TeamCounters
 
 from ..procs import run_processes
+from ..queue_left import nothing_left
 
 NO_WAIT = Backoff(kind="fixed", delay=0, jitter=0)
 
@@ -247,8 +248,7 @@ async def _counted(redis_url: str, prefix: str, team: str, agent_id: str) -> dic
             if task is None:
                 task = await orch.claim_task(team, agent_id, wait=0.3)
                 if task is None:
-                    q = await orch.get_queue_status(team, page_size=0)
-                    if q.pending_count + q.in_progress_count + q.scheduled_count == 0:
+                    if await nothing_left(orch, team):
                         return counts
                     continue
                 counts["claims"] += 1

@@ -18,6 +18,7 @@ import redis
 
 from agentstate_redis import AccessDeniedError, EmbeddedRedis, InvalidInputError, RedisBackend, StateManager
 
+from ..acl_users import add_user
 from ..waiting import eventually
 
 
@@ -68,14 +69,7 @@ def nested_tenants() -> Any:
     with EmbeddedRedis(extra_args=["--acl-pubsub-default", "resetchannels"]) as server:
         admin = redis.Redis.from_url(server.url, decode_responses=True)
         for user, prefix in (("outer", "acme:"), ("inner", "acme:ev:state:")):
-            admin.acl_setuser(
-                user,
-                enabled=True,
-                passwords=[f"+{user}-pw"],
-                keys=[f"{prefix}{{*"],
-                channels=[f"{prefix}ev:{{*", "__keyevent@*"],
-                commands=["+@all", "-@dangerous", "+info", "-config"],
-            )
+            add_user(admin, user, keys=[f"{prefix}{{*"], channels=[f"{prefix}ev:{{*", "__keyevent@*"])
         admin.close()
         yield server
 

@@ -14,9 +14,11 @@ from agentstate_redis import (
 )
 from agentstate_redis.backends.base import Backend
 
+from ..cluster_cases import on_cluster
 from ..waiting import eventually
 
 
+@on_cluster
 async def test_save_get_update_delete(state: StateManager) -> None:
     assert await state.get("agent:researcher") is None
     assert await state.save("agent:researcher", {"status": "running", "current_task": "analyze", "progress": 0.45}) == 1
@@ -27,6 +29,7 @@ async def test_save_get_update_delete(state: StateManager) -> None:
     assert await state.delete("agent:researcher") is False
 
 
+@on_cluster
 async def test_save_replaces_and_update_merges_top_level_only(state: StateManager) -> None:
     await state.save("k", {"a": {"x": 1, "y": 2}, "b": 1})
     await state.update("k", {"a": {"x": 9}})
@@ -35,6 +38,7 @@ async def test_save_replaces_and_update_merges_top_level_only(state: StateManage
     assert await state.get("k") == {"c": []}
 
 
+@on_cluster
 async def test_values_round_trip_exactly(state: StateManager) -> None:
     value = {
         "big": 2**63 - 1,
@@ -58,6 +62,7 @@ async def test_getters_return_copies(state: StateManager) -> None:
     assert await state.get("k") == {"items": [1]}
 
 
+@on_cluster
 async def test_versions_and_conflicts(state: StateManager) -> None:
     assert await state.get_version("v") == 0
     assert await state.save("v", {"n": 1}, expected_version=0) == 1
@@ -88,6 +93,7 @@ async def test_versions_never_repeat_after_a_delete(state: StateManager) -> None
     assert await state.save("k", {}, expected_version=0) == 7  # "must not exist" still means exactly that
 
 
+@on_cluster
 async def test_update_of_missing_key(state: StateManager) -> None:
     with pytest.raises(NotFoundError, match="'ghost'"):
         await state.update("ghost", {"a": 1})
@@ -96,6 +102,7 @@ async def test_update_of_missing_key(state: StateManager) -> None:
     assert await state.get("ghost") == {"a": 1}
 
 
+@on_cluster
 async def test_list_keys_globs(state: StateManager) -> None:
     for key in ["agent:a", "agent:b", "agent:c:sub", "team:x", "weird*[key]{x}"]:
         await state.save(key, {})
@@ -106,6 +113,7 @@ async def test_list_keys_globs(state: StateManager) -> None:
     assert await state.list_keys("weird\\*\\[key\\]{x}") == ["weird*[key]{x}"]
 
 
+@on_cluster
 async def test_ttl_expires_keys(state: StateManager) -> None:
     await state.save("short", {"a": 1}, ttl=0.2)
     entry = await state.get_entry("short")
@@ -175,6 +183,7 @@ async def test_bad_ttl_and_version_arguments(state: StateManager) -> None:
     assert await state.get("k") is None
 
 
+@on_cluster
 async def test_subscribe_sees_old_and_new_values(state: StateManager) -> None:
     seen: list[tuple[str, object, object]] = []
     await state.subscribe("agent:*", lambda key, old, new: seen.append((key, old, new)))
@@ -212,6 +221,7 @@ async def test_async_callbacks_and_a_failing_one(state: StateManager) -> None:
     assert seen == ["a", "b"]
 
 
+@on_cluster
 async def test_ttl_expiry_reaches_subscribers(state: StateManager) -> None:
     seen: list[tuple[str, object, object]] = []
     await state.subscribe("session:*", lambda key, old, new: seen.append((key, old, new)))

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from agentstate_redis import (
     InvalidInputError,
@@ -19,6 +19,8 @@ from agentstate_redis import (
     StateManager,
     VersionConflictError,
 )
+
+from ..model_checks import check_against_model
 
 KEYS = st.sampled_from(["agent:a", "agent:b", "team:{x}", "weird*[k]?", "ünï:ḱey", "a}b{c"])
 JSON = st.recursive(
@@ -96,13 +98,7 @@ class StateMachine(RuleBasedStateMachine):
 
 @pytest.mark.slow
 def test_state_machine_against_model(redis_url: str) -> None:
-    StateMachine.url = redis_url
-    run_state_machine_as_test(
-        StateMachine,
-        settings=settings(
-            max_examples=40, stateful_step_count=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-        ),
-    )
+    check_against_model(StateMachine, redis_url, max_examples=40, stateful_step_count=25)
 
 
 IDS = st.one_of(

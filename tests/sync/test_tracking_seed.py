@@ -41,6 +41,7 @@ from agentstate_redis import AgentStateStore as AsyncAgentStateStore
 from agentstate_redis import AgentStateTracking as AsyncAgentStateTracking
 from agentstate_redis import CapturedState, sync
 
+from ..agents.stored import SEED_CHECKPOINT_FIELDS
 from ..seed003_blocks import BLOCKS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -197,16 +198,7 @@ def test_seed_003_runs_unchanged(kaizen: type, store: Any) -> None:
     ]
     assert captured.approval_history == agent._get_approval_history()
     document = captured.to_dict()
-    assert {
-        "checkpoint_id",
-        "agent_id",
-        "timestamp",
-        "step_number",
-        "approval_history",
-        "tool_usage_counts",
-        "workflow_run_id",
-        "workflow_state",
-    } <= set(document)
+    assert set(SEED_CHECKPOINT_FIELDS) <= set(document)
     assert json.loads(json.dumps(document))["workflow_state"]["status"] == "completed"
     assert store.get_checkpoint("my_agent", captured.checkpoint_id).tool_usage_counts == captured.tool_usage_counts
 

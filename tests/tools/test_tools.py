@@ -27,6 +27,8 @@ from agentstate_redis.tools import (
     hash_parameters,
 )
 
+from ..cluster_cases import on_cluster
+
 
 @pytest.fixture
 def tools(backend: Backend) -> ToolStateManager:
@@ -43,6 +45,7 @@ async def wait_for(predicate: Any, seconds: float = 10.0) -> None:
 # -- executions and stats -------------------------------------------------------------------------
 
 
+@on_cluster
 async def test_seed_example_execution_tracking(tools: ToolStateManager) -> None:
     execution = ToolExecution(
         execution_id="exec_001",
@@ -76,6 +79,7 @@ async def test_history_is_newest_first_and_capped(backend: Backend) -> None:
     assert (await tools.get_tool_stats("calc")).total_executions == 5
 
 
+@on_cluster
 async def test_start_twice_is_harmless_and_unknown_completion_is_an_error(tools: ToolStateManager) -> None:
     first = await tools.start_execution(ToolExecution(execution_id="e1", tool_name="calc", parameters={"x": 1}))
     again = await tools.start_execution(ToolExecution(execution_id="e1", tool_name="calc", parameters={"x": 2}))
@@ -98,6 +102,7 @@ async def test_start_twice_is_harmless_and_unknown_completion_is_an_error(tools:
     assert (stats.successful_executions, stats.failed_executions) == (1, 0)
 
 
+@on_cluster
 async def test_rates_durations_and_server_measured_duration(tools: ToolStateManager) -> None:
     for i in range(4):
         await tools.start_execution(ToolExecution(execution_id=f"e{i}", tool_name="fetch"))
@@ -153,6 +158,7 @@ async def test_bad_input_is_refused_before_anything_is_written(tools: ToolStateM
         ToolStateManager(persistence="memory", cache_ttl=0)
 
 
+@on_cluster
 async def test_start_and_complete_publish_tool_events(tools: ToolStateManager) -> None:
     seen: list[ChangeEvent] = []
     await tools.subscribe_events("search*", seen.append)
@@ -192,6 +198,7 @@ def test_parameters_hash_is_canonical() -> None:
         hash_parameters({1: "non-string key"})  # type: ignore[dict-item]
 
 
+@on_cluster
 async def test_cache_hit_miss_and_hit_rate(tools: ToolStateManager) -> None:
     entry = ToolCacheEntry(
         tool_name="search_web",
@@ -228,6 +235,7 @@ async def test_cache_disabled_stores_nothing(backend: Backend) -> None:
     assert await tools.get_or_compute("t", {}, lambda: calls.append(1) or len(calls)) == 2
 
 
+@on_cluster
 async def test_cache_entry_expires_by_ttl_and_the_expiry_reaches_a_subscriber(tools: ToolStateManager) -> None:
     events: list[ChangeEvent] = []
     await tools.subscribe_cache("search_web", events.append)
@@ -243,6 +251,7 @@ async def test_cache_entry_expires_by_ttl_and_the_expiry_reaches_a_subscriber(to
     assert events[0].op == "set"
 
 
+@on_cluster
 async def test_get_or_compute_caches_async_results_and_releases_the_lock_on_failure(tools: ToolStateManager) -> None:
     async def boom() -> Any:
         raise RuntimeError("tool crashed")
@@ -262,6 +271,7 @@ async def test_get_or_compute_caches_async_results_and_releases_the_lock_on_fail
     assert (stats.cache_misses, stats.cache_hits) == (1, 1)
 
 
+@on_cluster
 async def test_get_or_compute_takes_over_an_expired_lock(tools: ToolStateManager) -> None:
     events: list[ChangeEvent] = []
     await tools.subscribe_cache("calc", events.append)

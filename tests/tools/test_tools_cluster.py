@@ -1,39 +1,20 @@
-"""The tool manager's behaviour on a Redis Cluster of three primaries (every script is single-slot)."""
+"""The tool manager's behaviour (the tests of test_tools marked ``@on_cluster``, and more) on a Redis Cluster of
+three primaries (every script is single-slot)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from agentstate_redis import RedisBackend
 from agentstate_redis.tools import ToolStateManager
 
+from ..cluster_cases import cases_on_cluster, manager_on_cluster
 from . import test_tools
 
 pytestmark = pytest.mark.cluster
 
 
-@pytest.fixture
-def cluster_tools(cluster_backend: RedisBackend) -> ToolStateManager:
-    return ToolStateManager(backend=cluster_backend)
-
-
-CASES = [
-    test_tools.test_seed_example_execution_tracking,
-    test_tools.test_start_twice_is_harmless_and_unknown_completion_is_an_error,
-    test_tools.test_rates_durations_and_server_measured_duration,
-    test_tools.test_start_and_complete_publish_tool_events,
-    test_tools.test_cache_hit_miss_and_hit_rate,
-    test_tools.test_cache_entry_expires_by_ttl_and_the_expiry_reaches_a_subscriber,
-    test_tools.test_get_or_compute_caches_async_results_and_releases_the_lock_on_failure,
-    test_tools.test_get_or_compute_takes_over_an_expired_lock,
-]
-
-
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.__name__)
-async def test_tools_suite_on_cluster(cluster_tools: ToolStateManager, case: Any) -> None:
-    await case(cluster_tools)
+cluster_tools = manager_on_cluster(ToolStateManager)
+test_tools_suite_on_cluster = cases_on_cluster(test_tools, ToolStateManager)
 
 
 async def test_a_cache_lookup_is_one_script_call_on_cluster(

@@ -3,19 +3,11 @@ processes on one Redis drain the demo queue (only the poisoned task dead), then 
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 
 from agentstate_redis import OrchestrationStateManager, RedisBackend
 
-
-def agentstate(redis_url: str, prefix: str, *args: str) -> subprocess.Popen[str]:
-    cmd = [sys.executable, "-m", "agentstate_redis.cli", *args, "--redis-url", redis_url, "--prefix", prefix]
-    return subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"}
-    )
+from ..agentstate_process import start_agentstate as agentstate
 
 
 async def test_coordinator_and_workers_drain_the_queue(redis_url: str, prefix: str) -> None:

@@ -5,38 +5,18 @@ nothing more is claimed; the process exits 0."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
-import sys
 from typing import Any
 
 from agentstate_redis import OrchestrationStateManager, RedisBackend
 
+from ..agentstate_process import start_agentstate
+
 
 def start_worker(redis_url: str, prefix: str, team: str, agent: str, *extra: str) -> subprocess.Popen[str]:
-    cmd = [
-        sys.executable,
-        "-m",
-        "agentstate_redis.cli",
-        "worker",
-        "--team",
-        team,
-        "--agent-id",
-        agent,
-        "--redis-url",
-        redis_url,
-        "--prefix",
-        prefix,
-        "--lease",
-        "5",
-        "--claim-wait",
-        "0.5",
-        *extra,
-    ]
-    return subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"}
-    )
+    worker = ["worker", "--team", team, "--agent-id", agent, "--lease", "5", "--claim-wait", "0.5", *extra]
+    return start_agentstate(redis_url, prefix, *worker)
 
 
 async def wait_in_progress(orch: OrchestrationStateManager, team: str, proc: subprocess.Popen[str]) -> Any:

@@ -20,6 +20,8 @@ from agentstate_redis import (
 )
 from agentstate_redis.backends.base import Backend
 
+from ..cluster_cases import on_cluster
+
 S = WorkflowStatus
 
 
@@ -32,6 +34,7 @@ def done(n: int, **extra: object) -> StepState:
     return StepState(step_number=n, name=f"step{n}", status="completed", **extra)
 
 
+@on_cluster
 async def test_seed_example(wf: WorkflowStateManager) -> None:
     await wf.create(
         WorkflowState(
@@ -197,6 +200,7 @@ async def test_steps_advance_and_complete_the_workflow(wf: WorkflowStateManager)
     assert [st.step_number for st in await wf.step_history("w")] == [2, 3, 1, 1]
 
 
+@on_cluster
 async def test_resending_the_same_step_is_harmless(wf: WorkflowStateManager) -> None:
     await wf.create(WorkflowState(workflow_id="w", total_steps=10))
     for n in (1, 2, 3):
@@ -229,6 +233,7 @@ async def test_failed_step_fails_the_workflow_unless_retried(wf: WorkflowStateMa
 # -- checkpoints -------------------------------------------------------------------------------------
 
 
+@on_cluster
 async def test_automatic_checkpoints_every_interval_and_resume_from(wf: WorkflowStateManager) -> None:
     await wf.create(WorkflowState(workflow_id="w", total_steps=10, context={"seed": 1}))
     for n in range(1, 11):
@@ -320,6 +325,7 @@ async def test_listing_by_status_pages_and_repairs(wf: WorkflowStateManager, bac
 # -- leases ------------------------------------------------------------------------------------------
 
 
+@on_cluster
 async def test_lease_fencing(wf: WorkflowStateManager) -> None:
     await wf.create(WorkflowState(workflow_id="w", total_steps=5))
     a = await wf.acquire_lease("w", "worker-a")
@@ -343,6 +349,7 @@ async def test_lease_fencing(wf: WorkflowStateManager) -> None:
     await wf.pause("w")  # control operations need no token
 
 
+@on_cluster
 async def test_resume_and_resume_from_respect_a_live_lease(wf: WorkflowStateManager) -> None:
     """Rewinding or restarting a workflow someone else drives needs their token; stopping it does not."""
     await wf.create(WorkflowState(workflow_id="w", total_steps=10, context={"k": 0}))

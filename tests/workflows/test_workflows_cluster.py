@@ -1,28 +1,21 @@
-"""The workflow suite's key cases on a Redis Cluster of three primaries: every script is single-slot."""
+"""The workflow suite's key cases (marked ``@on_cluster``)
+on a Redis Cluster of three primaries: every script is single-slot."""
 
 from __future__ import annotations
+
+from functools import partial
 
 import pytest
 
 from agentstate_redis import RedisBackend, WorkflowStateManager
 
+from ..cluster_cases import cases_on_cluster
 from . import test_workflows
 
 pytestmark = pytest.mark.cluster
 
 
-CASES = [
-    test_workflows.test_seed_example,
-    test_workflows.test_resending_the_same_step_is_harmless,
-    test_workflows.test_automatic_checkpoints_every_interval_and_resume_from,
-    test_workflows.test_lease_fencing,
-    test_workflows.test_resume_and_resume_from_respect_a_live_lease,
-]
-
-
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.__name__)
-async def test_workflow_cases_on_cluster(cluster_backend: RedisBackend, case) -> None:  # type: ignore[no-untyped-def]
-    await case(WorkflowStateManager(backend=cluster_backend, checkpoint_interval=3))
+test_workflow_cases_on_cluster = cases_on_cluster(test_workflows, partial(WorkflowStateManager, checkpoint_interval=3))
 
 
 async def test_listing_on_cluster(cluster_backend: RedisBackend) -> None:
