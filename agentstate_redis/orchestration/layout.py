@@ -30,4 +30,5 @@ CONTROL_FIELDS: dict[str, str] = {
     "paused": "paused",  # '1' while paused
     "has_delayed": "has_delayed",  # '1' while :delayed may hold tasks (the claim path looks then)
     "has_limits": "has_limits",  # '1' while :limits holds a limit (the claim path reads it then)
+    "due_at": "due_at",  # server ms before which no lease expires and no retry is due (claims reap from then)
 }

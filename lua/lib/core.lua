@@ -1,9 +1,16 @@
 -- Shared helpers, pasted into a script by `--@include lib/core.lua`.
 -- KEYS: none of its own; the functions take the keys the including script passes them.
 
+-- The server's clock, read once per script (a script runs in one instant): {seconds, microseconds}.
+local server_clock = nil
+local function server_time()
+  if not server_clock then server_clock = redis.call('TIME') end
+  return server_clock
+end
+
 -- Milliseconds from the server's clock: the only clock leases, retries and TTLs use.
 local function now_ms()
-  local t = redis.call('TIME')
+  local t = server_time()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
@@ -79,7 +86,7 @@ end
 -- run (or a clock that stepped back further than the time since) could repeat one. Below 2^53
 -- until the year 2255, so exact in a Lua number; a string because tostring() keeps 14 digits.
 local function next_fence(key, field)
-  local t = redis.call('TIME')
+  local t = server_time()
   local clock = tonumber(t[1]) * 1000000 + tonumber(t[2])
   local token = string.format('%.0f', math.max((tonumber(redis.call('HGET', key, field) or '') or 0) + 1, clock))
   redis.call('HSET', key, field, token)

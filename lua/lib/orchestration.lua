@@ -21,7 +21,7 @@
 --                        most GONE_KEEP, so enqueue does not run a finished id again
 --   :task:<id>           task hash;  :errors:<id>  list of error strings (capped)
 --   :wake, :wake:<cap>, :wake-any   marker lists a blocked claimer BLPOPs on (at most
---                        WAKE_KEEP markers, gone WAKE_TTL_MS after the last push)
+--                        WAKE_KEEP markers, gone WAKE_TTL_MS after the push that created the list)
 -- Task control (delayed tasks, cancels, team pause): its sub-keys and team-hash fields are named
 -- here only, in CTL and CTL_FIELDS (mirrored by agentstate_redis/orchestration/layout.py):
 --   :delayed             tasks not claimable before their run_at, scored by it (ms, server clock)
@@ -39,6 +39,9 @@
 --   field has_limits     '1' while :limits holds a limit: only then does a claim read it
 --   field has_delayed    '1' once a task was delayed: only then does a claim look at :delayed
 --                        (the claim that finds :delayed empty clears it); cancelled_total counts
+--   field due_at         no lease expires and no retry falls due before this server ms (a lower
+--                        bound; absent = unknown): a claim reaps and promotes only once it has
+--                        come, then sets it again (at most DUE_RECHECK_MS ahead); see due_lower
 -- A pending score is (1000 - priority) * 2^40 + seq: higher priority first, FIFO within one.
 -- :done and :dead scores only grow (history_score): the server time in ms, or one more than
 -- the newest when several land in one millisecond, so trimming the oldest is exact.
@@ -55,11 +58,13 @@ local WAKE_KEEP = 256
 local WAKE_TTL_MS = 60000       -- a marker older than any blocked claim (5 s at most) only wakes in vain
 local ERRORS_KEEP = 50
 local GONE_KEEP = 100000        -- tombstones per team, whatever the dedupe window
+local DUE_RECHECK_MS = 1000     -- due_at is never set further ahead: a lease or retry written by a
+                                -- script that does not lower it (an older release) waits at most this
 
 local CTL = {delayed = 'delayed', cancelled = 'cancelled', wake_resume = 'wake-resume', logs = 'logs:',
   limits = 'limits', rate = 'rate:', inflight = 'inflight:', waiting = 'waiting', wait = 'wait:',
   dependents = 'dependents:', inputs = 'inputs:'}
-local CTL_FIELDS = {paused = 'paused', has_delayed = 'has_delayed', has_limits = 'has_limits'}
+local CTL_FIELDS = {paused = 'paused', has_delayed = 'has_delayed', has_limits = 'has_limits', due_at = 'due_at'}
 
 local function num(x) return string.format('%.0f', x) end
 local function sub(base, suffix) return base .. ':' .. suffix end
@@ -79,11 +84,13 @@ end
 local function wake(base, cap, n)
   local keys
   if cap == '' then keys = {sub(base, 'wake')} else keys = {sub(base, 'wake:' .. cap), sub(base, 'wake-any')} end
+  local pushed = math.min(n, WAKE_KEEP)
   for _, key in ipairs(keys) do
     local len = 0
-    for _ = 1, math.min(n, WAKE_KEEP) do len = redis.call('LPUSH', key, '1') end
+    for _ = 1, pushed do len = redis.call('LPUSH', key, '1') end
     if len > WAKE_KEEP then redis.call('LTRIM', key, 0, WAKE_KEEP - 1) end
-    redis.call('PEXPIRE', key, WAKE_TTL_MS)
+    -- a list that held markers already has its expiry (only this function creates these lists)
+    if len <= pushed then redis.call('PEXPIRE', key, WAKE_TTL_MS) end
   end
 end
 
@@ -197,10 +204,10 @@ local function release_agent(base, agent, id)
   end
 end
 
--- Make `agent` hold task `id` (registering the agent if needed).
-local function hold(base, agent, id, caps, now, seen)
+-- Make `agent` hold task `id` (registering the agent if needed; `known` = the caller read its hash).
+local function hold(base, agent, id, caps, now, seen, known)
   local a = akey(base, agent)
-  if redis.call('EXISTS', a) == 0 then
+  if not known and redis.call('EXISTS', a) == 0 then
     redis.call('HSET', a, 'id', agent, 'caps', caps or '\n', 'meta', '{}', 'created_at', now)
     redis.call('SADD', sub(base, 'agents'), agent)
   end
@@ -212,18 +219,40 @@ local function hold(base, agent, id, caps, now, seen)
   redis.call('SADD', sub(base, 'held:' .. agent), id)
 end
 
--- Give the task a lease (ttl_ms 0 = none) and a fresh fencing token; returns the token (a string).
-local function start_task(base, id, agent, ttl_ms, mode, now)
+-- A lease deadline or retry time `at` (server ms) was just written: the team's due_at comes down to
+-- it if it is later. `known` is due_at as the caller read it (a number, or nil = absent); pass
+-- false to have it read here. An absent due_at stays absent: the next claim works it out.
+local function due_lower(base, at, known)
+  if known == false then known = tonumber(redis.call('HGET', base, CTL_FIELDS.due_at) or '') end
+  if known and at < known then redis.call('HSET', base, CTL_FIELDS.due_at, num(at)) end
+end
+
+-- due_at from the heads of :running and :retry, at most DUE_RECHECK_MS after `now`; stored and returned.
+local function due_reset(base, now)
+  local due = now + DUE_RECHECK_MS
+  for _, name in ipairs({'running', 'retry'}) do
+    local head = redis.call('ZRANGE', sub(base, name), 0, 0, 'WITHSCORES')
+    if head[2] and head[2] ~= 'inf' and tonumber(head[2]) < due then due = tonumber(head[2]) end
+  end
+  redis.call('HSET', base, CTL_FIELDS.due_at, num(due))
+  return due
+end
+
+-- Give the task a lease (ttl_ms 0 = none) and a fresh fencing token. `due` is the team's due_at as
+-- the caller read it (see due_lower; false = not read). Returns the token (a string) and the
+-- task's ready_at and enqueued_at (for count_claim).
+local function start_task(base, id, agent, ttl_ms, mode, now, due)
   local t = tkey(base, id)
   local token = next_fence(base, 'fence')
   local deadline = '+inf'
   local until_ms = ''
   if ttl_ms > 0 then deadline = num(now + ttl_ms); until_ms = deadline end
-  redis.call('HINCRBY', t, 'attempts', 1)
-  redis.call('HSET', t, 'status', 'in_progress', 'agent', agent, 'token', token, 'mode', mode,
-    'lease_ms', ttl_ms, 'lease_until', until_ms, 'started_at', now, 'next_run_at', '')
+  local f = redis.call('HMGET', t, 'attempts', 'ready_at', 'enqueued_at')
+  redis.call('HSET', t, 'attempts', (tonumber(f[1] or '') or 0) + 1, 'status', 'in_progress', 'agent', agent,
+    'token', token, 'mode', mode, 'lease_ms', ttl_ms, 'lease_until', until_ms, 'started_at', now, 'next_run_at', '')
   redis.call('ZADD', sub(base, 'running'), deadline, id)
-  return token
+  if ttl_ms > 0 then due_lower(base, now + ttl_ms, due) end
+  return token, f[2], f[3]
 end
 
 -- Expired leases go back to pending (or to the dead letters after max_stalls); bounded.
@@ -251,29 +280,29 @@ local function reap_expired(base, team, now, max_stalls, channel, limits)
   return #ids
 end
 
--- Retries whose time has come become pending again; bounded.
-local function promote_due(base, team, now, channel)
-  local retry = sub(base, 'retry')
-  local ids = redis.call('ZRANGEBYSCORE', retry, '-inf', num(now), 'LIMIT', 0, REAP_LIMIT)
+-- The tasks of zset `key` (scored by due time) whose time has come become pending, each with an
+-- event `op`; bounded. Returns how many.
+local function promote_from(base, team, key, op, now, channel)
+  local ids = redis.call('ZRANGEBYSCORE', key, '-inf', num(now), 'LIMIT', 0, REAP_LIMIT)
   for _, id in ipairs(ids) do
-    redis.call('ZREM', retry, id)
+    redis.call('ZREM', key, id)
     push_pending(base, id)
-    publish(channel, {key = team, op = 'retry_due', version = bump(base), task = id, status = 'pending'})
+    publish(channel, {key = team, op = op, version = bump(base), task = id, status = 'pending'})
   end
   return #ids
+end
+
+-- Retries whose time has come become pending again; bounded.
+local function promote_due(base, team, now, channel)
+  return promote_from(base, team, sub(base, 'retry'), 'retry_due', now, channel)
 end
 
 -- Delayed tasks whose run_at has come become pending; bounded. Clears has_delayed once :delayed is empty.
 local function promote_delayed(base, team, now, channel)
   local delayed = sub(base, CTL.delayed)
-  local ids = redis.call('ZRANGEBYSCORE', delayed, '-inf', num(now), 'LIMIT', 0, REAP_LIMIT)
-  for _, id in ipairs(ids) do
-    redis.call('ZREM', delayed, id)
-    push_pending(base, id)
-    publish(channel, {key = team, op = 'delayed_due', version = bump(base), task = id, status = 'pending'})
-  end
+  local promoted = promote_from(base, team, delayed, 'delayed_due', now, channel)
   if redis.call('ZCARD', delayed) == 0 then redis.call('HDEL', base, CTL_FIELDS.has_delayed) end
-  return #ids
+  return promoted
 end
 
 -- Make task `id` (already out of its queue) cancelled: into the capped :cancelled history; its
@@ -306,10 +335,14 @@ end
 -- the key), and is empty when the task does not exist.
 local function task_view(base, id)
   local flat = redis.call('HGETALL', tkey(base, id))
-  if #flat > 0 then
-    flat[#flat + 1] = 'id'
-    flat[#flat + 1] = id
+  if #flat == 0 then return {flat, {}} end
+  local failed = false   -- every add_error comes with last_error: without it there is no error list
+  for i = 1, #flat, 2 do
+    if flat[i] == 'last_error' then failed = true; break end
   end
+  flat[#flat + 1] = 'id'
+  flat[#flat + 1] = id
+  if not failed then return {flat, {}} end
   return {flat, redis.call('LRANGE', sub(base, 'errors:' .. id), 0, -1)}
 end
 
@@ -360,6 +393,15 @@ end
 
 local function team_missing(base)
   return redis.call('EXISTS', base) == 0
+end
+
+-- The start of a team write: the first reply of a replayed op id, NOT_FOUND when the team does not
+-- exist (as fail builds it), or nil to go on: `local stop = team_begin(base, ops, ops_prev, op_id, team)`.
+local function team_begin(base, ops, ops_prev, op_id, team)
+  local replay = op_replay(ops, ops_prev, op_id)
+  if replay then return replay end
+  if team_missing(base) then return fail('NOT_FOUND', {kind = 'team', id = team}) end
+  return nil
 end
 
 -- Ids of the first `n` pending tasks in claim order, across every pending zset.

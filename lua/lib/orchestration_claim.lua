@@ -16,9 +16,9 @@ local WAKE_BUCKETS_MS = {1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 1000
 local CAPS_FILTER_FROM = 3
 
 -- Count the claim of task `id` at `now` in the wake-up histogram.
-local function count_claim(base, id, now)
-  local f = redis.call('HMGET', tkey(base, id), 'ready_at', 'enqueued_at')
-  local ms = math.max(0, now - (tonumber(f[1] or '') or tonumber(f[2] or '') or now))
+-- `ready_at`, `enqueued_at`: the task's fields (as start_task read them).
+local function count_claim(base, now, ready_at, enqueued_at)
+  local ms = math.max(0, now - (tonumber(ready_at or '') or tonumber(enqueued_at or '') or now))
   local le = 'inf'
   for _, bound in ipairs(WAKE_BUCKETS_MS) do
     if ms <= bound then le = bound; break end
@@ -28,9 +28,10 @@ local function count_claim(base, id, now)
 end
 
 -- Claim for `agent` the best pending task it can do, at server time `now`.
--- Nothing while the team is paused (the reply's wake list is :wake-resume). Otherwise first moves
--- expired leases back to pending and due retries to pending (at most REAP_LIMIT each),
--- and due delayed tasks too when the team has any (has_delayed), then looks at the head of the generic pending zset and of one zset per candidate capability:
+-- Nothing while the team is paused (the reply's wake list is :wake-resume). Otherwise, once the
+-- team's due_at has come, first moves expired leases back to pending and due retries to pending
+-- (at most REAP_LIMIT each), and due delayed tasks too when the team has any (has_delayed), then
+-- looks at the head of the generic pending zset and of one zset per candidate capability:
 -- O(C log n) for C capabilities, never a scan of pending tasks.
 -- `mode` 'given' = the capabilities in the list `given`; 'agent' = the agent's registered ones
 -- (none registered = any task). `opts` = {lease_ms = lease (> 0), max_stalls = stalls before a
@@ -42,14 +43,19 @@ end
 -- and its wait_ms is at most the time until that limit may let a claim through.
 local function claim_next(base, team, agent, mode, given, now, opts)
   local channel = opts.channel
-  local gate = redis.call('HMGET', base, CTL_FIELDS.paused, CTL_FIELDS.has_delayed, CTL_FIELDS.has_limits)
+  local gate = redis.call('HMGET', base, CTL_FIELDS.paused, CTL_FIELDS.has_delayed, CTL_FIELDS.has_limits,
+    CTL_FIELDS.due_at)
   if gate[1] == '1' then
     if redis.call('EXISTS', akey(base, agent)) == 1 then redis.call('HSET', akey(base, agent), 'heartbeat_at', now) end
     return nil, {wait_ms = -1, wake = {sub(base, CTL.wake_resume)}, paused = true}
   end
-  local stalled = reap_expired(base, team, now, opts.max_stalls, channel, opts.limits)
-  if stalled > 0 then redis.call('HINCRBY', base, 'stalls_total', stalled) end
-  promote_due(base, team, now, channel)
+  local due = tonumber(gate[4] or '')
+  if not due or now >= due then
+    local stalled = reap_expired(base, team, now, opts.max_stalls, channel, opts.limits)
+    if stalled > 0 then redis.call('HINCRBY', base, 'stalls_total', stalled) end
+    promote_due(base, team, now, channel)
+    due = due_reset(base, now)
+  end
   if gate[2] == '1' then promote_delayed(base, team, now, channel) end
   local lim = nil
   if gate[3] == '1' then lim = limits_read(base) end
@@ -58,12 +64,14 @@ local function claim_next(base, team, agent, mode, given, now, opts)
 
   local caps = {}
   local any = false
+  local known = false   -- the agent's hash was read: it exists
   local given_text = '\n'
   if mode == 'given' then
     for _, cap in ipairs(given) do caps[#caps + 1] = cap; given_text = given_text .. cap .. '\n' end
   else
-    local stored = redis.call('HGET', akey(base, agent), 'caps') or '\n'
-    for cap in string.gmatch(stored, '[^\n]+') do caps[#caps + 1] = cap end
+    local stored = redis.call('HGET', akey(base, agent), 'caps')
+    known = stored ~= false   -- every agent hash has caps
+    for cap in string.gmatch(stored or '\n', '[^\n]+') do caps[#caps + 1] = cap end
     any = #caps == 0
   end
   if any then caps = redis.call('SMEMBERS', sub(base, 'caps')) end
@@ -111,9 +119,9 @@ local function claim_next(base, team, agent, mode, given, now, opts)
   take_pending(base, best_id, best_cap)
   local new_caps = nil
   if mode == 'given' then new_caps = given_text end
-  hold(base, agent, best_id, new_caps, now, true)
-  local token = start_task(base, best_id, agent, opts.lease_ms, 'claim', now)
-  count_claim(base, best_id, now)
+  hold(base, agent, best_id, new_caps, now, true, known)
+  local token, ready_at, enqueued_at = start_task(base, best_id, agent, opts.lease_ms, 'claim', now, due)
+  count_claim(base, now, ready_at, enqueued_at)
   if lim then limits_record(base, lim, best_id, best_cap, token, now) end
   publish(channel, {key = team, op = 'claim', version = bump(base), task = best_id, agent = agent, token = token,
     status = 'in_progress'})

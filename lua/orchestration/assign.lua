@@ -52,7 +52,7 @@ if f[1] == 'pending' then take_pending(base, id, f[2])
 elseif f[1] == 'delayed' then redis.call('ZREM', sub(base, CTL.delayed), id)
 else redis.call('ZREM', sub(base, 'retry'), id) end
 hold(base, agent, id, nil, now, false)
-local token = start_task(base, id, agent, lease_ms, 'assign', now)
+local token = start_task(base, id, agent, lease_ms, 'assign', now, false)
 redis.call('HINCRBY', base, 'assigned_total', 1)   -- a claim too, not a wake-up: no histogram observation
 if lim then limits_record(base, lim, id, f[2] or '', token, now) end
 publish(channel, {key = team, op = 'assign', version = bump(base), task = id, agent = agent, token = token,

@@ -26,11 +26,9 @@ local base, ops, ops_prev = KEYS[1], KEYS[2], KEYS[3]
 local op_id, channel, team, id = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local result, agent, token, keep, window_ms = ARGV[5], ARGV[6], ARGV[7], tonumber(ARGV[8]), tonumber(ARGV[9])
 
-local replay = task_replay(base, ops, ops_prev, op_id)
-if replay then return replay end
-local code, details = finish_check(base, team, id, agent, token, 'complete')
-if code then return fail(code, details) end
+local early, task = finish_begin(base, ops, ops_prev, op_id, team, id, agent, token, 'complete')
+if early then return early end
 
-accept_completion(base, team, id, result, now_ms(), keep, window_ms, channel)
+accept_completion(base, team, id, result, now_ms(), keep, window_ms, channel, task)
 op_remember(ops, ops_prev, op_id, task_memo(id))
 return task_reply(base, id)

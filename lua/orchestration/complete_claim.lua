@@ -39,13 +39,11 @@ local base, ops, ops_prev = KEYS[1], KEYS[2], KEYS[3]
 local op_id, channel, team, id = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local result, agent, token, keep, window_ms = ARGV[5], ARGV[6], ARGV[7], tonumber(ARGV[8]), tonumber(ARGV[9])
 
-local replay = task_replay(base, ops, ops_prev, op_id)
-if replay then return replay end
-local code, details = finish_check(base, team, id, agent, token, 'complete')
-if code then return fail(code, details) end
+local early, task = finish_begin(base, ops, ops_prev, op_id, team, id, agent, token, 'complete')
+if early then return early end
 
 local now = now_ms()
-local holder = accept_completion(base, team, id, result, now, keep, window_ms, channel)
+local holder = accept_completion(base, team, id, result, now, keep, window_ms, channel, task)
 if agent == '' then agent = holder end
 if agent == '' then
   local empty = cjson.encode({wait_ms = -1, wake = {}})   -- no holder to claim for (cannot happen in progress)

@@ -38,14 +38,12 @@ local kind, delay, max_delay = ARGV[9], tonumber(ARGV[10]), tonumber(ARGV[11])
 local jitter, rand = tonumber(ARGV[12]), tonumber(ARGV[13])
 local limits = {dead_keep = tonumber(ARGV[14]), window_ms = tonumber(ARGV[15])}
 
-local replay = task_replay(base, ops, ops_prev, op_id)
-if replay then return replay end
-local code, details = finish_check(base, team, id, agent, token, 'fail')
-if code then return fail(code, details) end
+local early, task = finish_begin(base, ops, ops_prev, op_id, team, id, agent, token, 'fail')
+if early then return early end
 
 local now = now_ms()
 local t = tkey(base, id)
-local holder = redis.call('HGET', t, 'agent') or ''
+local holder = task.holder
 redis.call('ZREM', sub(base, 'running'), id)
 release_agent(base, holder, id)
 local failures = redis.call('HINCRBY', t, 'failures', 1)
@@ -65,6 +63,7 @@ if retry == '1' and failures < max_attempts then
   else
     redis.call('HSET', t, 'status', 'retry', 'agent', '', 'next_run_at', num(now + wait))
     redis.call('ZADD', sub(base, 'retry'), num(now + wait), id)
+    due_lower(base, now + wait, false)
     status = 'retry'
   end
 else

@@ -32,9 +32,8 @@ local op_id, channel, team, window_ms = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV
 local dead_limits = {dead_keep = tonumber(ARGV[5]), window_ms = window_ms}
 local FIRST, WIDTH = 6, 8
 
-local replay = op_replay(ops, ops_prev, op_id)
-if replay then return replay end
-if team_missing(base) then return fail('NOT_FOUND', {kind = 'team', id = team}) end
+local stop = team_begin(base, ops, ops_prev, op_id, team)
+if stop then return stop end
 
 local now = now_ms()
 trim_gone(base, now, window_ms)

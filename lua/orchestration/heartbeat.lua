@@ -23,9 +23,8 @@
 local base, ops, ops_prev = KEYS[1], KEYS[2], KEYS[3]
 local op_id, channel, team, agent, lease_ms = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
 
-local replay = op_replay(ops, ops_prev, op_id)
-if replay then return replay end
-if team_missing(base) then return fail('NOT_FOUND', {kind = 'team', id = team}) end
+local stop = team_begin(base, ops, ops_prev, op_id, team)
+if stop then return stop end
 
 local now = now_ms()
 local a = akey(base, agent)
@@ -40,6 +39,7 @@ local held = sub(base, 'held:' .. agent)
 local running = sub(base, 'running')
 local out = {}
 local cancelled = {}
+local soonest = nil   -- the earliest new deadline (a shorter lease may bring due_at forward)
 for _, id in ipairs(redis.call('SMEMBERS', held)) do
   local f = redis.call('HMGET', tkey(base, id), 'status', 'agent', 'lease_ms', 'cancel_reason')
   if f[1] == 'cancelled' and f[2] == agent then
@@ -52,6 +52,7 @@ for _, id in ipairs(redis.call('SMEMBERS', held)) do
     if ttl > 0 and tonumber(f[3] or '0') > 0 then
       local deadline = num(now + ttl)
       redis.call('ZADD', running, deadline, id)
+      if not soonest or now + ttl < soonest then soonest = now + ttl end
       redis.call('HSET', tkey(base, id), 'lease_until', deadline)
       out[#out + 1] = id
       out[#out + 1] = deadline
@@ -60,6 +61,7 @@ for _, id in ipairs(redis.call('SMEMBERS', held)) do
     redis.call('SREM', held, id)
   end
 end
+if soonest then due_lower(base, soonest, false) end
 
 publish(channel, {key = team, op = 'heartbeat', version = bump(base), agent = agent, leases = #out / 2})
 local reply = cjson.encode({tasks = out, cancelled = cancelled})

@@ -22,9 +22,8 @@
 local base, ops, ops_prev = KEYS[1], KEYS[2], KEYS[3]
 local op_id, channel, team, action = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 
-local replay = op_replay(ops, ops_prev, op_id)
-if replay then return replay end
-if team_missing(base) then return fail('NOT_FOUND', {kind = 'team', id = team}) end
+local stop = team_begin(base, ops, ops_prev, op_id, team)
+if stop then return stop end
 
 local paused = redis.call('HGET', base, CTL_FIELDS.paused) == '1'
 local resume_key = sub(base, CTL.wake_resume)

@@ -26,10 +26,8 @@ local base, ops, ops_prev = KEYS[1], KEYS[2], KEYS[3]
 local op_id, channel, team, id, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local what, value, keep = ARGV[6], ARGV[7], tonumber(ARGV[8])
 
-local replay = task_replay(base, ops, ops_prev, op_id)
-if replay then return replay end
-local code, details = finish_check(base, team, id, '', token, what)
-if code then return fail(code, details) end
+local early = finish_begin(base, ops, ops_prev, op_id, team, id, '', token, what)
+if early then return early end
 
 local event = {key = team, task = id, agent = redis.call('HGET', tkey(base, id), 'agent') or ''}
 if what == 'progress' then

@@ -27,13 +27,10 @@ local base, ops, ops_prev = KEYS[1], KEYS[2], KEYS[3]
 local op_id, channel, team, id = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local agent, token = ARGV[5], ARGV[6]
 
-local replay = task_replay(base, ops, ops_prev, op_id)
-if replay then return replay end
-local code, details = finish_check(base, team, id, agent, token, 'release')
-if code then return fail(code, details) end
+local early, task = finish_begin(base, ops, ops_prev, op_id, team, id, agent, token, 'release')
+if early then return early end
 
-local t = tkey(base, id)
-local holder = redis.call('HGET', t, 'agent') or ''
+local holder = task.holder
 redis.call('ZREM', sub(base, 'running'), id)
 release_agent(base, holder, id)
 push_pending(base, id)

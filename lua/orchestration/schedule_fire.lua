@@ -33,9 +33,8 @@ local base, ops, ops_prev = KEYS[1], KEYS[2], KEYS[3]
 local op_id, channel, team, window_ms = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local id, rev, expected, new_next = ARGV[5], ARGV[6], ARGV[7], tonumber(ARGV[8])
 
-local replay = op_replay(ops, ops_prev, op_id)
-if replay then return replay end
-if team_missing(base) then return fail('NOT_FOUND', {kind = 'team', id = team}) end
+local stop = team_begin(base, ops, ops_prev, op_id, team)
+if stop then return stop end
 
 local s = skey(base, id)
 local f = redis.call('HMGET', s, 'status', 'rev', 'next_ms', 'from_ms', 'kind', 'every_ms', 'start_ms',
