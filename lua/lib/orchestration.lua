@@ -227,13 +227,24 @@ local function due_lower(base, at, known)
   if known and at < known then redis.call('HSET', base, CTL_FIELDS.due_at, num(at)) end
 end
 
+-- The soonest finite score (server ms) at the heads of the team's zsets named in `names`; nil: none.
+local function soonest_due(base, names)
+  local best = nil
+  for _, name in ipairs(names) do
+    local head = redis.call('ZRANGE', sub(base, name), 0, 0, 'WITHSCORES')
+    if head[2] and head[2] ~= 'inf' then
+      local at = tonumber(head[2])
+      if not best or at < best then best = at end
+    end
+  end
+  return best
+end
+
 -- due_at from the heads of :running and :retry, at most DUE_RECHECK_MS after `now`; stored and returned.
 local function due_reset(base, now)
   local due = now + DUE_RECHECK_MS
-  for _, name in ipairs({'running', 'retry'}) do
-    local head = redis.call('ZRANGE', sub(base, name), 0, 0, 'WITHSCORES')
-    if head[2] and head[2] ~= 'inf' and tonumber(head[2]) < due then due = tonumber(head[2]) end
-  end
+  local at = soonest_due(base, {'running', 'retry'})
+  if at and at < due then due = at end
   redis.call('HSET', base, CTL_FIELDS.due_at, num(due))
   return due
 end
@@ -320,15 +331,9 @@ end
 
 -- Milliseconds until the next lease deadline, retry or delayed due time (-1: none).
 local function next_event_ms(base, now)
-  local best = -1
-  for _, name in ipairs({'running', 'retry', CTL.delayed}) do
-    local head = redis.call('ZRANGE', sub(base, name), 0, 0, 'WITHSCORES')
-    if head[2] and head[2] ~= 'inf' then
-      local wait = math.max(0, tonumber(head[2]) - now)
-      if best < 0 or wait < best then best = wait end
-    end
-  end
-  return best
+  local at = soonest_due(base, {'running', 'retry', CTL.delayed})
+  if not at then return -1 end
+  return math.max(0, at - now)
 end
 
 -- The stored task as {flat hash, error list}; the flat hash names the id (new tasks do not store it: it is in

@@ -50,9 +50,10 @@ for _, id in ipairs(redis.call('SMEMBERS', held)) do
     local ttl = lease_ms
     if ttl <= 0 then ttl = tonumber(f[3] or '0') end
     if ttl > 0 and tonumber(f[3] or '0') > 0 then
-      local deadline = num(now + ttl)
+      local at = now + ttl
+      local deadline = num(at)
       redis.call('ZADD', running, deadline, id)
-      if not soonest or now + ttl < soonest then soonest = now + ttl end
+      if not soonest or at < soonest then soonest = at end
       redis.call('HSET', tkey(base, id), 'lease_until', deadline)
       out[#out + 1] = id
       out[#out + 1] = deadline

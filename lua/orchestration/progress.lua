@@ -26,10 +26,10 @@ local base, ops, ops_prev = KEYS[1], KEYS[2], KEYS[3]
 local op_id, channel, team, id, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local what, value, keep = ARGV[6], ARGV[7], tonumber(ARGV[8])
 
-local early = finish_begin(base, ops, ops_prev, op_id, team, id, '', token, what)
+local early, task = finish_begin(base, ops, ops_prev, op_id, team, id, '', token, what)
 if early then return early end
 
-local event = {key = team, task = id, agent = redis.call('HGET', tkey(base, id), 'agent') or ''}
+local event = {key = team, task = id, agent = task.holder}
 if what == 'progress' then
   redis.call('HSET', tkey(base, id), 'progress', value, 'progress_at', now_ms())
   event.op = 'progress'
